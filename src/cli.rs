@@ -1,0 +1,219 @@
+//! The command line: global options, subcommands, and the exit codes of DESIGN.md
+//! (0 success, 1 failure, 2 usage, 3 input rejected).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+
+use crate::amount::Scale;
+use crate::config::Config;
+use crate::ingest::{self, ImportOptions, Kind};
+use crate::period::Period;
+use crate::store::{self, Store};
+
+/// indmon — 规上工业企业运行监测 (monitoring of above-scale industrial enterprises).
+#[derive(Debug, Parser)]
+#[command(name = "indmon", version, about)]
+pub struct Cli {
+    /// Configuration file (default: indmon.toml in the working directory if present).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite://FILE or postgres://… (default: sqlite://indmon.db).
+    #[arg(
+        long,
+        global = true,
+        env = "INDMON_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database: Option<String>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_parser = ["text", "json"], default_value = "text")]
+    pub log_format: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the configuration and print every problem (exit 1 if any).
+    CheckConfig,
+    /// Apply database migrations.
+    Migrate,
+    /// Import files: units, enterprises, targets, unit indicators or submissions.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// What the files hold; detected from the header when absent.
+    #[arg(long, value_enum)]
+    pub kind: Option<Kind>,
+    /// Commit the good rows of a file with rejected rows (default: commit nothing).
+    #[arg(long)]
+    pub partial: bool,
+    /// Period of files that carry none, e.g. 2026-10.
+    #[arg(long)]
+    pub period: Option<Period>,
+    /// Read the files as this configured source (its column map, scale and encoding).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Multiplier for money columns whose header names no unit (0.1 for 千元 → 万元).
+    #[arg(long)]
+    pub scale: Option<String>,
+    /// Print the summary as JSON.
+    #[arg(long, value_parser = ["table", "json"], default_value = "table")]
+    pub format: String,
+    /// The files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// Exit code for input that was rejected.
+pub const EXIT_REJECTED: u8 = 3;
+
+/// Runs a parsed command line and returns the process exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    match dispatch(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("错误 (error): {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let (config, path) = match Config::load_default_or(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(p) => {
+            eprintln!("配置错误 (config error): {p}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    if let Command::CheckConfig = cli.command {
+        return Ok(check_config(&config, path));
+    }
+    let url = cli
+        .database
+        .clone()
+        .or_else(|| config.database.url.clone())
+        .unwrap_or_else(|| store::DEFAULT_URL.to_string());
+    let store = Store::connect(&url).await?;
+    store.migrate().await?;
+    let code = match cli.command {
+        Command::CheckConfig => ExitCode::SUCCESS,
+        Command::Migrate => {
+            for (v, d) in store.applied_migrations().await? {
+                println!("{v:>4}  {d}");
+            }
+            println!(
+                "数据库已是最新结构 (database schema is up to date): {}",
+                store::redact_url(&url)
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Import(args) => import(&store, &config, args).await?,
+    };
+    store.close().await;
+    Ok(code)
+}
+
+fn check_config(config: &Config, path: Option<PathBuf>) -> ExitCode {
+    let shown = path.map_or(
+        "（内置默认配置 built-in defaults）".to_string(),
+        |p| p.display().to_string(),
+    );
+    let problems = config.validate();
+    if problems.is_empty() {
+        println!("配置无误 (configuration OK): {shown}");
+        return ExitCode::SUCCESS;
+    }
+    println!("配置有 {} 处问题 (problems in {shown}):", problems.len());
+    for p in problems {
+        println!("  {p}");
+    }
+    ExitCode::FAILURE
+}
+
+async fn import(store: &Store, config: &Config, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let mut opts = ImportOptions::new(Utc::now());
+    opts.kind = args.kind;
+    opts.partial = args.partial;
+    opts.period = args.period;
+    opts.extra_indicators = config.extra_indicators();
+    if let Some(name) = &args.source {
+        let s = config
+            .source(name)
+            .with_context(|| format!("配置中没有名为“{name}”的来源 (no such source)"))?;
+        opts.source = s.name.clone();
+        opts.column_map = s.column_map.clone();
+        opts.encoding = s.encoding;
+        opts.partial |= s.partial;
+        opts.money_scale = s
+            .scale
+            .as_deref()
+            .map(str::parse::<Scale>)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("sources.{name}.scale: {e}"))?;
+    }
+    if let Some(s) = &args.scale {
+        opts.money_scale = Some(s.parse().map_err(|e| anyhow::anyhow!("--scale: {e}"))?);
+    }
+    let mut any_rejected = false;
+    let mut reports = Vec::new();
+    for file in &args.files {
+        let started = std::time::Instant::now();
+        let report = ingest::import_file(store, file, &opts)
+            .await
+            .with_context(|| format!("导入 {} 失败 (import failed)", file.display()))?;
+        any_rejected |= report.rejected > 0;
+        if args.format == "table" {
+            print_report(&report, started.elapsed());
+        }
+        reports.push(report);
+    }
+    if args.format == "json" {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    }
+    Ok(if any_rejected {
+        ExitCode::from(EXIT_REJECTED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// How many rejects are printed per file; all are kept in the database.
+const PRINTED_REJECTS: usize = 50;
+
+fn print_report(r: &ingest::ImportReport, took: std::time::Duration) {
+    let kind = r.kind.unwrap_or("?");
+    println!(
+        "{}  [{kind}, {}, 导入批次 run {}, {:.1}s]",
+        r.file,
+        r.encoding,
+        r.run_id,
+        took.as_secs_f64()
+    );
+    println!("  {}", ingest::summary_line(r));
+    for s in &r.skipped {
+        println!("  跳过 (skipped) {s}");
+    }
+    if !r.unused_columns.is_empty() {
+        println!(
+            "  未使用的列 (unused columns): {}",
+            r.unused_columns.join("、")
+        );
+    }
+    for rej in r.rejects.iter().take(PRINTED_REJECTS) {
+        println!("  {}:{}", r.file, rej);
+    }
+    if r.rejected as usize > PRINTED_REJECTS {
+        println!(
+            "  …… 共拒收 {} 行，全部明细见数据库 reject 表 run_id = {} (all rejects are in the reject table)",
+            r.rejected, r.run_id
+        );
+    }
+}

@@ -1,0 +1,411 @@
+//! Configuration: one TOML file, strict (unknown keys are errors), then checked for
+//! cross-references. Secrets are named by environment variable or file, never written inline,
+//! and never reach `Debug` or a log line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::amount::Scale;
+use crate::ingest::TextEncoding;
+
+/// The whole configuration.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub general: General,
+    #[serde(default)]
+    pub database: Database,
+    /// Indicators beyond the built-in ones (unit-level figures such as 技改投资).
+    #[serde(default)]
+    pub indicators: Vec<IndicatorConfig>,
+    /// Where submissions come from.
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+}
+
+/// Settings of the whole bureau.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct General {
+    /// The city's name as printed on reports (示例市).
+    pub city_name: String,
+    /// IANA time zone for periods, deadlines and schedules.
+    pub timezone: String,
+    /// Annual main revenue at or above which an enterprise is above-scale, in 万元.
+    pub above_scale_threshold: f64,
+    /// Analyse January and February together (1-2月), as the statistics bureau publishes them.
+    pub jan_feb_combined: bool,
+    /// Day of month P+1 by which enterprises must have reported month P.
+    pub report_deadline_day: u32,
+}
+
+impl Default for General {
+    fn default() -> General {
+        General {
+            city_name: "本市".into(),
+            timezone: "Asia/Shanghai".into(),
+            above_scale_threshold: 2000.0,
+            jan_feb_combined: true,
+            report_deadline_day: 10,
+        }
+    }
+}
+
+/// The database; `--database` and `INDMON_DATABASE_URL` override `url`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Database {
+    pub url: Option<String>,
+    /// A file holding the PostgreSQL password, appended to `url` at connect time.
+    pub password: Option<SecretRef>,
+}
+
+/// A configured indicator.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorConfig {
+    pub name: String,
+    pub zh: String,
+    pub unit: String,
+}
+
+/// A source of submissions.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub name: String,
+    pub kind: SourceKind,
+    /// For `http`: the address.
+    pub url: Option<String>,
+    /// For `dir`: the inbox folder.
+    pub path: Option<PathBuf>,
+    #[serde(default)]
+    pub format: Option<String>,
+    #[serde(default)]
+    pub encoding: TextEncoding,
+    /// Multiplier for money columns, e.g. `0.1` when the source sends 千元.
+    pub scale: Option<String>,
+    /// Commit the good rows of a file that has rejected rows.
+    #[serde(default)]
+    pub partial: bool,
+    /// Header text or column letter → field (`"工业总产值（当年价格）/本月" = "output"`, `"C" = "output"`).
+    #[serde(default)]
+    pub column_map: BTreeMap<String, String>,
+    /// Bearer token for `http`.
+    pub token: Option<SecretRef>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Http,
+    Dir,
+}
+
+/// Where a secret is kept: `{ env = "NAME" }` or `{ file = "/run/secrets/x" }`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRef {
+    pub env: Option<String>,
+    pub file: Option<PathBuf>,
+}
+
+impl SecretRef {
+    /// Reads the secret. The error names where it looked, never what it found.
+    pub fn resolve(&self) -> Result<SecretString, String> {
+        match (&self.env, &self.file) {
+            (Some(var), None) => std::env::var(var)
+                .map(SecretString::from)
+                .map_err(|_| format!("环境变量 {var} 未设置 (environment variable not set)")),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map(|s| SecretString::from(s.trim_end_matches(['\n', '\r']).to_string()))
+                .map_err(|e| {
+                    format!(
+                        "无法读取密钥文件 {} (cannot read secret file): {e}",
+                        path.display()
+                    )
+                }),
+            _ => Err("应且只应写 env 或 file 之一 (give exactly one of env, file)".into()),
+        }
+    }
+}
+
+/// One problem found in a configuration: the key it is about and a plain explanation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+impl Config {
+    /// Reads and parses a file; a parse error names the file, line and key.
+    pub fn load(path: &Path) -> Result<Config, Problem> {
+        let text = std::fs::read_to_string(path).map_err(|e| Problem {
+            key: path.display().to_string(),
+            message: format!("无法读取配置文件 (cannot read config): {e}"),
+        })?;
+        Config::parse(&text).map_err(|p| Problem {
+            key: format!("{}: {}", path.display(), p.key),
+            message: p.message,
+        })
+    }
+
+    /// Parses TOML text.
+    pub fn parse(text: &str) -> Result<Config, Problem> {
+        toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+                .unwrap_or(0);
+            Problem {
+                key: format!("第{line}行 (line {line})"),
+                message: e.message().to_string(),
+            }
+        })
+    }
+
+    /// Finds `indmon.toml` in the working directory, else the built-in defaults.
+    pub fn load_default_or(path: Option<&Path>) -> Result<(Config, Option<PathBuf>), Problem> {
+        match path {
+            Some(p) => Ok((Config::load(p)?, Some(p.to_path_buf()))),
+            None if Path::new("indmon.toml").exists() => Ok((
+                Config::load(Path::new("indmon.toml"))?,
+                Some("indmon.toml".into()),
+            )),
+            None => Ok((Config::default(), None)),
+        }
+    }
+
+    /// Checks everything parsing cannot: values in range, names unique, references resolvable,
+    /// secrets readable. Returns every problem, not just the first.
+    pub fn validate(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let mut p = |key: String, message: String| out.push(Problem { key, message });
+        let g = &self.general;
+        if g.timezone.parse::<chrono_tz::Tz>().is_err() {
+            p(
+                "general.timezone".into(),
+                format!(
+                    "“{}”不是时区名，如 Asia/Shanghai (not an IANA time zone)",
+                    g.timezone
+                ),
+            );
+        }
+        if !(g.above_scale_threshold > 0.0) {
+            p(
+                "general.above_scale_threshold".into(),
+                "应为正数，单位万元 (must be positive, in 万元)".into(),
+            );
+        }
+        if !(1..=28).contains(&g.report_deadline_day) {
+            p(
+                "general.report_deadline_day".into(),
+                "应在1到28之间 (must be 1–28)".into(),
+            );
+        }
+        if let Some(s) = &self.database.password {
+            if let Err(e) = s.resolve() {
+                p("database.password".into(), e);
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, ind) in self.indicators.iter().enumerate() {
+            let key = format!("indicators[{i}]");
+            if crate::indicator::is_builtin(&ind.name) {
+                p(
+                    format!("{key}.name"),
+                    format!("“{}”是内置指标，不必配置 (built-in indicator)", ind.name),
+                );
+            }
+            if !names.insert(ind.name.clone()) {
+                p(
+                    format!("{key}.name"),
+                    format!("指标“{}”重复 (duplicate indicator)", ind.name),
+                );
+            }
+            if !ind
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                p(
+                    format!("{key}.name"),
+                    "指标代码只能用小写字母、数字和下划线 (use lower_snake_case)".into(),
+                );
+            }
+        }
+        let mut sources = std::collections::HashSet::new();
+        for (i, s) in self.sources.iter().enumerate() {
+            let key = format!("sources[{i}]");
+            if !sources.insert(s.name.clone()) {
+                p(
+                    format!("{key}.name"),
+                    format!("来源“{}”重复 (duplicate source name)", s.name),
+                );
+            }
+            match s.kind {
+                SourceKind::Http => match &s.url {
+                    None => p(
+                        format!("{key}.url"),
+                        "http 来源需要 url (http source needs url)".into(),
+                    ),
+                    Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) => p(
+                        format!("{key}.url"),
+                        format!("“{u}”不是 http(s) 地址 (not an http(s) URL)"),
+                    ),
+                    Some(_) => {}
+                },
+                SourceKind::Dir => {
+                    if s.path.is_none() {
+                        p(
+                            format!("{key}.path"),
+                            "dir 来源需要 path（收件文件夹） (dir source needs path)".into(),
+                        );
+                    }
+                }
+            }
+            if let Some(f) = &s.format {
+                if !["csv", "xlsx", "json"].contains(&f.as_str()) {
+                    p(
+                        format!("{key}.format"),
+                        format!("“{f}”应为 csv、xlsx 或 json (unknown format)"),
+                    );
+                }
+            }
+            if let Some(sc) = &s.scale {
+                if sc.parse::<Scale>().is_err() {
+                    p(
+                        format!("{key}.scale"),
+                        format!(
+                            "“{sc}”应为正的小数，如 0.1 表示千元折万元 (must be a positive decimal)"
+                        ),
+                    );
+                }
+            }
+            for (col, target) in &s.column_map {
+                let known = target == "ignore"
+                    || crate::indicator::field_index(target).is_some()
+                    || ["credit_code", "period", "name"].contains(&target.as_str());
+                if !known {
+                    p(
+                        format!("{key}.column_map.\"{col}\""),
+                        format!(
+                            "“{target}”不是已知字段 (unknown field; see the README's field list)"
+                        ),
+                    );
+                }
+            }
+            if let Some(t) = &s.token {
+                if let Err(e) = t.resolve() {
+                    p(format!("{key}.token"), e);
+                }
+            }
+        }
+        out
+    }
+
+    /// The configured source of that name.
+    pub fn source(&self, name: &str) -> Option<&SourceConfig> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+
+    /// Names of configured indicators, for import validation.
+    pub fn extra_indicators(&self) -> Vec<String> {
+        self.indicators.iter().map(|i| i.name.clone()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_line() {
+        let e = Config::parse("[general]\ncity_name = \"x\"\ncity_nmae = \"y\"\n").unwrap_err();
+        assert!(e.message.contains("city_nmae"), "{e}");
+        assert!(e.key.contains("line 3"), "{e}");
+    }
+
+    #[test]
+    fn every_problem_is_listed() {
+        let c = Config::parse(
+            r#"
+            [general]
+            timezone = "Mars/Olympus"
+            report_deadline_day = 40
+            [[sources]]
+            name = "a"
+            kind = "http"
+            [[sources]]
+            name = "a"
+            kind = "dir"
+            path = "/tmp"
+            scale = "abc"
+            column_map = { "C" = "outptu" }
+            "#,
+        )
+        .unwrap();
+        let keys: Vec<String> = c.validate().into_iter().map(|p| p.key).collect();
+        for k in [
+            "general.timezone",
+            "general.report_deadline_day",
+            "sources[0].url",
+            "sources[1].name",
+            "sources[1].scale",
+            "sources[1].column_map.\"C\"",
+        ] {
+            assert!(keys.contains(&k.to_string()), "{k} in {keys:?}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_reach_debug() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("token");
+        std::fs::write(&f, "hunter2-very-secret\n").unwrap();
+        let r = SecretRef {
+            env: None,
+            file: Some(f),
+        };
+        let s = r.resolve().unwrap();
+        assert_eq!(s.expose_secret(), "hunter2-very-secret");
+        assert!(!format!("{s:?}").contains("hunter2"));
+        let missing = SecretRef {
+            env: Some("INDMON_TEST_NO_SUCH_VAR".into()),
+            file: None,
+        };
+        assert!(
+            missing
+                .resolve()
+                .unwrap_err()
+                .contains("INDMON_TEST_NO_SUCH_VAR")
+        );
+    }
+
+    #[test]
+    fn the_example_config_is_valid() {
+        let c = Config::load(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/config/indmon.example.toml"
+        )))
+        .unwrap();
+        // The example names its secrets by environment variable; those are not set here.
+        let problems: Vec<Problem> = c
+            .validate()
+            .into_iter()
+            .filter(|p| !p.key.ends_with(".token"))
+            .collect();
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+}

@@ -1,0 +1,682 @@
+//! Ingestion: files (CSV, XLSX, JSON; UTF-8 or GBK) become validated records, stored in one
+//! transaction per file. A file with rejected rows commits nothing unless the import is
+//! `partial`; every reject is reported with its line, column and reason and kept in the
+//! `reject` table with the run it came from.
+
+pub mod decode;
+pub mod headers;
+pub mod json;
+pub mod rows;
+pub mod table;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+pub use decode::TextEncoding;
+pub use headers::Kind;
+pub use rows::{Record, Reject, Submission};
+
+use crate::amount::Scale;
+use crate::indicator::N_FIELDS;
+use crate::period::Period;
+use crate::registry::UnitKind;
+use crate::store::{RunEnd, Store};
+use headers::Col;
+use table::{Preamble, Row};
+
+/// How to read one file.
+#[derive(Clone, Debug)]
+pub struct ImportOptions {
+    /// The kind of file; detected from the header when absent.
+    pub kind: Option<Kind>,
+    /// Commit the good rows of a file that has rejected ones.
+    pub partial: bool,
+    /// The period of files that carry none (an XLSX export whose title lacks it).
+    pub period: Option<Period>,
+    /// Who sent it: a configured source's name, or `cli`.
+    pub source: String,
+    /// Header text or column letter → target (from the source's config).
+    pub column_map: BTreeMap<String, String>,
+    /// Multiplier for money columns whose header names no unit; overrides a title's `单位：千元`.
+    pub money_scale: Option<Scale>,
+    pub encoding: TextEncoding,
+    /// Indicator names beyond the built-in ones that targets and unit figures may name.
+    pub extra_indicators: Vec<String>,
+    pub now: DateTime<Utc>,
+}
+
+impl ImportOptions {
+    /// Defaults for a file imported by hand.
+    pub fn new(now: DateTime<Utc>) -> ImportOptions {
+        ImportOptions {
+            kind: None,
+            partial: false,
+            period: None,
+            source: "cli".into(),
+            column_map: BTreeMap::new(),
+            money_scale: None,
+            encoding: TextEncoding::Auto,
+            extra_indicators: Vec::new(),
+            now,
+        }
+    }
+}
+
+/// What happened to one file.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct ImportReport {
+    pub file: String,
+    pub kind: Option<&'static str>,
+    pub run_id: i64,
+    /// Whether anything was written.
+    pub committed: bool,
+    pub accepted: u64,
+    pub revised: u64,
+    pub unchanged: u64,
+    pub rejected: u64,
+    /// The first rejects (all of them are in the `reject` table).
+    pub rejects: Vec<Reject>,
+    /// Rows passed over on purpose: totals rows, notes under the table.
+    pub skipped: Vec<String>,
+    /// Columns the file has that indmon does not use.
+    pub unused_columns: Vec<String>,
+    pub ytd_mismatches: u64,
+    pub encoding: String,
+    pub sha256: String,
+}
+
+/// How many rejects are kept in memory and in the `reject` table per file; the count is exact.
+pub const MAX_KEPT_REJECTS: usize = 10_000;
+/// Rows staged per round trip to the database.
+const STAGE_BATCH: usize = 8_192;
+
+/// Imports one file. `Ok` whether or not rows were rejected (see [`ImportReport::rejected`]);
+/// `Err` only when the database or the file system fails.
+pub async fn import_file(
+    store: &Store,
+    path: &Path,
+    opts: &ImportOptions,
+) -> anyhow::Result<ImportReport> {
+    let name = path.display().to_string();
+    let now_ms = opts.now.timestamp_millis();
+    let mut report = ImportReport {
+        file: name.clone(),
+        ..ImportReport::default()
+    };
+    let run_id = store
+        .begin_run(
+            &opts.source,
+            &name,
+            "",
+            opts.kind.map_or("unknown", Kind::as_str),
+            now_ms,
+        )
+        .await?;
+    report.run_id = run_id;
+    let result = read_and_store(store, path, opts, &mut report).await;
+    let status = match &result {
+        Err(_) => "failed",
+        Ok(()) if report.committed && report.rejected > 0 => "partial",
+        Ok(()) if report.committed => "ok",
+        Ok(()) => "rejected",
+    };
+    let message = match &result {
+        Err(e) => format!("{e:#}"),
+        Ok(()) => summary_line(&report),
+    };
+    let end = RunEnd {
+        finished_ms: Utc::now().timestamp_millis(),
+        status,
+        kind: report.kind.unwrap_or("unknown"),
+        sha256: &report.sha256,
+        accepted: report.accepted,
+        revised: report.revised,
+        unchanged: report.unchanged,
+        rejected: report.rejected,
+        message: &message,
+        rejects: &report.rejects,
+    };
+    store.finish_run(run_id, &end).await?;
+    result.map(|()| report)
+}
+
+/// One line in Chinese and English saying what an import did.
+pub fn summary_line(r: &ImportReport) -> String {
+    let mut s = format!(
+        "新增 {} 行，修订 {} 行，未变 {} 行，拒收 {} 行 (accepted {}, revised {}, unchanged {}, rejected {})",
+        r.accepted,
+        r.revised,
+        r.unchanged,
+        r.rejected,
+        r.accepted,
+        r.revised,
+        r.unchanged,
+        r.rejected
+    );
+    if r.rejected > 0 && !r.committed {
+        s.push_str("；文件有拒收行，未写入任何数据 (nothing committed)");
+    } else if r.committed && r.accepted == 0 && r.revised == 0 && r.rejected == 0 {
+        s.push_str(
+            "；与已存数据完全相同，无任何更改 (identical to what is stored; nothing changed)",
+        );
+    }
+    if r.ytd_mismatches > 0 {
+        s.push_str(&format!("；{} 行的1-本月累计产值与各月之和相差超过0.5%，已照报保存并标记 (ytd differs from the months)", r.ytd_mismatches));
+    }
+    s
+}
+
+/// Rejects of the whole file (unreadable, no header), at a line.
+fn file_reject(report: &mut ImportReport, line: u64, reason: impl Into<String>) {
+    report.rejected += 1;
+    report.rejects.push(Reject {
+        line,
+        column: String::new(),
+        field: String::new(),
+        value: String::new(),
+        reason: reason.into(),
+    });
+}
+
+fn push_rejects(report: &mut ImportReport, rejects: impl IntoIterator<Item = Reject>, rows: u64) {
+    report.rejected += rows;
+    for r in rejects {
+        if report.rejects.len() < MAX_KEPT_REJECTS {
+            report.rejects.push(r);
+        }
+    }
+}
+
+/// A reader that hashes what passes through it, so a file is read once.
+struct Hashing<R> {
+    inner: R,
+    hash: std::sync::Arc<std::sync::Mutex<Sha256>>,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Ok(mut h) = self.hash.lock() {
+            h.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+enum Format {
+    Csv,
+    Xlsx,
+    Json,
+}
+
+fn format_of(path: &Path) -> std::io::Result<Format> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    Ok(match ext.as_str() {
+        "xlsx" | "xlsm" => Format::Xlsx,
+        "json" => Format::Json,
+        "csv" | "txt" | "tsv" => Format::Csv,
+        _ => {
+            let mut head = [0u8; 4];
+            let n = File::open(path)?.read(&mut head)?;
+            match &head[..n] {
+                [b'P', b'K', 3, 4] => Format::Xlsx,
+                [b'{', ..] | [b'[', ..] => Format::Json,
+                _ => Format::Csv,
+            }
+        }
+    })
+}
+
+/// Whether a row is a header of the wanted kind (or of any kind).
+fn header_test(kind: Option<Kind>) -> impl Fn(&[String]) -> bool {
+    move |cells: &[String]| match (kind, headers::detect(cells)) {
+        (_, None) => false,
+        (None, Some(_)) => true,
+        (Some(k), Some(d)) => k == d || (k == Kind::Enterprises && d == Kind::Submissions),
+    }
+}
+
+async fn read_and_store(
+    store: &Store,
+    path: &Path,
+    opts: &ImportOptions,
+    report: &mut ImportReport,
+) -> anyhow::Result<()> {
+    let format = format_of(path)
+        .map_err(|e| anyhow::anyhow!("无法读取文件 {} (cannot read file): {e}", path.display()))?;
+    let is_header = header_test(opts.kind);
+    let hash = std::sync::Arc::new(std::sync::Mutex::new(Sha256::new()));
+    // Every format becomes a preamble and an iterator of rows.
+    let (pre, rows): (
+        Preamble,
+        Box<dyn Iterator<Item = Result<Row, table::TableError>> + Send>,
+    ) = match format {
+        Format::Csv => {
+            let file = File::open(path).map_err(|e| {
+                anyhow::anyhow!("无法打开文件 {} (cannot open file): {e}", path.display())
+            })?;
+            let hashing = Hashing {
+                inner: BufReader::with_capacity(1 << 16, file),
+                hash: hash.clone(),
+            };
+            let decoded = match decode::decode(hashing, opts.encoding) {
+                Ok(d) => d,
+                Err(decode::DecodeError::Unrecognised { line }) => {
+                    file_reject(
+                        report,
+                        line as u64,
+                        decode::DecodeError::Unrecognised { line }.to_string(),
+                    );
+                    return Ok(());
+                }
+                Err(e) => return Err(e.into()),
+            };
+            report.encoding = decoded.encoding.name().to_string();
+            let mut csv = table::CsvRows::new(decoded.reader);
+            let head = match csv.peek(40) {
+                Ok(h) => h,
+                Err(e) => {
+                    file_reject(report, e.line, e.reason);
+                    return Ok(());
+                }
+            };
+            let Some((pre, used)) = table::locate_header(&head, &is_header) else {
+                file_reject(report, 1, no_header_reason(opts.kind));
+                return Ok(());
+            };
+            csv.drop_peeked(used);
+            (pre, Box::new(csv))
+        }
+        Format::Xlsx => {
+            let bytes = std::fs::read(path)?;
+            hash.lock()
+                .map_err(|_| anyhow::anyhow!("hash lock"))?
+                .update(&bytes);
+            report.encoding = "xlsx".into();
+            let all = match table::read_xlsx(path) {
+                Ok(rows) => rows,
+                Err(e) => {
+                    file_reject(report, e.line, e.reason);
+                    return Ok(());
+                }
+            };
+            let Some((pre, used)) = table::locate_header(&all, &is_header) else {
+                file_reject(report, 1, no_header_reason(opts.kind));
+                return Ok(());
+            };
+            (pre, Box::new(all.into_iter().skip(used).map(Ok)))
+        }
+        Format::Json => {
+            let bytes = std::fs::read(path)?;
+            hash.lock()
+                .map_err(|_| anyhow::anyhow!("hash lock"))?
+                .update(&bytes);
+            report.encoding = "UTF-8".into();
+            match json::to_table(&bytes) {
+                Ok((header, rows)) => {
+                    let pre = Preamble {
+                        header,
+                        ..Preamble::default()
+                    };
+                    (pre, Box::new(rows.into_iter().map(Ok)))
+                }
+                Err(e) => {
+                    file_reject(report, e.line, e.reason);
+                    return Ok(());
+                }
+            }
+        }
+    };
+    let Some(kind) = opts.kind.or_else(|| headers::detect(&pre.header)) else {
+        file_reject(report, pre.header_line, no_header_reason(None));
+        return Ok(());
+    };
+    report.kind = Some(kind.as_str());
+    let cols = match headers::recognise(kind, &pre.header, &opts.column_map) {
+        Ok(c) => c,
+        Err(errors) => {
+            for e in errors {
+                file_reject(report, pre.header_line, e);
+            }
+            return Ok(());
+        }
+    };
+    report.unused_columns = rows::unused_columns(&cols, &pre.header);
+    let money_scale = opts.money_scale.unwrap_or(match pre.title_money_unit {
+        Some("千元") => Scale::THOUSAND_TO_TEN_THOUSAND,
+        Some("元") => Scale::ONE_TO_TEN_THOUSAND,
+        _ => Scale::ONE,
+    });
+    let ctx = rows::RowContext {
+        cols: &cols,
+        header: &pre.header,
+        money_scale,
+        period: opts.period.or(pre.title_period),
+        now: opts.now,
+    };
+    let key_col = cols.iter().position(|c| *c == Col::Key("credit_code"));
+    let mut rows = DataRows {
+        inner: rows,
+        key_col,
+        after_table: false,
+    };
+
+    if kind == Kind::Submissions {
+        store_submissions(store, &ctx, &mut rows, opts, report).await?;
+    } else {
+        store_registry(store, kind, &ctx, &mut rows, opts, report).await?;
+    }
+    if let Ok(h) = hash.lock() {
+        report.sha256 = format!("{:x}", h.clone().finalize());
+    }
+    Ok(())
+}
+
+fn no_header_reason(kind: Option<Kind>) -> String {
+    match kind {
+        Some(k) => format!("前40行中找不到{}的表头（需含必需列） (no {} header found in the first rows)", k.zh(), k.as_str()),
+        None => "前40行中找不到可识别的表头：应含“统一社会信用代码”等列 (no recognisable header; is the encoding right?)".into(),
+    }
+}
+
+/// Data rows after the header: blank rows are passed over; a totals row (合计) and, after a
+/// totals or blank row, notes whose key cell is no credit code, are reported as skipped.
+struct DataRows {
+    inner: Box<dyn Iterator<Item = Result<Row, table::TableError>> + Send>,
+    key_col: Option<usize>,
+    after_table: bool,
+}
+
+enum Next {
+    Row(Row),
+    Skipped(String),
+    End,
+}
+
+impl DataRows {
+    fn next_row(&mut self) -> Result<Next, table::TableError> {
+        loop {
+            let Some(row) = self.inner.next().transpose()? else {
+                return Ok(Next::End);
+            };
+            if row.cells.iter().all(|c| c.trim().is_empty()) {
+                self.after_table = true;
+                continue;
+            }
+            let Some(k) = self.key_col else {
+                return Ok(Next::Row(row));
+            };
+            let key = row.cells.get(k).map(|s| s.trim()).unwrap_or("");
+            let first = row
+                .cells
+                .iter()
+                .map(|c| c.trim())
+                .find(|c| !c.is_empty())
+                .unwrap_or("");
+            if table::is_totals_label(key) || (key.is_empty() && table::is_totals_label(first)) {
+                self.after_table = true;
+                return Ok(Next::Skipped(format!(
+                    "第{}行 合计行 (totals row)",
+                    row.line
+                )));
+            }
+            if self.after_table && !crate::credit_code::looks_like_code(key) {
+                let text: String = first.chars().take(30).collect();
+                return Ok(Next::Skipped(format!(
+                    "第{}行 表尾说明 (note below the table)：{text}",
+                    row.line
+                )));
+            }
+            return Ok(Next::Row(row));
+        }
+    }
+}
+
+async fn store_submissions(
+    store: &Store,
+    ctx: &rows::RowContext<'_>,
+    rows: &mut DataRows,
+    opts: &ImportOptions,
+    report: &mut ImportReport,
+) -> anyhow::Result<()> {
+    let mut present = [false; N_FIELDS];
+    for c in ctx.cols {
+        if let Col::Field { index, .. } = c {
+            present[*index] = true;
+        }
+    }
+    let mut import = store.begin_submissions(present).await?;
+    let mut batch = Vec::with_capacity(STAGE_BATCH);
+    let mut seen = 0u64;
+    loop {
+        let next = match rows.next_row() {
+            Ok(n) => n,
+            Err(e) => {
+                // A malformed or truncated file: nothing of it is committed, whatever `partial` says.
+                file_reject(report, e.line, e.reason);
+                import.rollback().await?;
+                return Ok(());
+            }
+        };
+        match next {
+            Next::End => break,
+            Next::Skipped(s) => report.skipped.push(s),
+            Next::Row(row) => match ctx.parse(Kind::Submissions, &row) {
+                Ok(Record::Submission(s)) => {
+                    batch.push(s);
+                    if batch.len() == STAGE_BATCH {
+                        import.stage(&batch).await?;
+                        batch.clear();
+                    }
+                }
+                Ok(_) => {}
+                Err(rejects) => push_rejects(report, rejects, 1),
+            },
+        }
+        seen += 1;
+        if seen % 500_000 == 0 {
+            tracing::info!(file = %report.file, rows = seen, "导入进行中 (importing)");
+        }
+    }
+    import.stage(&batch).await?;
+    let set_rejects = import.check().await?;
+    let n = set_rejects.len() as u64;
+    push_rejects(report, set_rejects, n);
+    report.rejects.sort_by_key(|r| r.line);
+    if report.rejected > 0 && !opts.partial {
+        import.rollback().await?;
+        return Ok(());
+    }
+    if report.rejected > 0 {
+        import.drop_rejected().await?;
+    }
+    let out = import
+        .merge(report.run_id, opts.now.timestamp_millis())
+        .await?;
+    report.committed = true;
+    report.accepted = out.accepted;
+    report.revised = out.revised;
+    report.unchanged = out.unchanged;
+    report.ytd_mismatches = out.ytd_mismatches;
+    Ok(())
+}
+
+async fn store_registry(
+    store: &Store,
+    kind: Kind,
+    ctx: &rows::RowContext<'_>,
+    rows: &mut DataRows,
+    opts: &ImportOptions,
+    report: &mut ImportReport,
+) -> anyhow::Result<()> {
+    let mut records = Vec::new();
+    loop {
+        match rows.next_row() {
+            Err(e) => {
+                file_reject(report, e.line, e.reason);
+                return Ok(());
+            }
+            Ok(Next::End) => break,
+            Ok(Next::Skipped(s)) => report.skipped.push(s),
+            Ok(Next::Row(row)) => match ctx.parse(kind, &row) {
+                Ok(r) => records.push((row.line, r)),
+                Err(rejects) => push_rejects(report, rejects, 1),
+            },
+        }
+    }
+    let units: HashMap<String, UnitKind> = store
+        .units()
+        .await?
+        .into_iter()
+        .map(|u| (u.code, u.kind))
+        .collect();
+    let (kept, rejects) = check_references(records, &units, &opts.extra_indicators);
+    let n = rejects.len() as u64;
+    push_rejects(report, rejects, n);
+    report.rejects.sort_by_key(|r| r.line);
+    if report.rejected > 0 && !opts.partial {
+        return Ok(());
+    }
+    let applied = store
+        .apply_registry(report.run_id, &kept, opts.now.timestamp_millis())
+        .await?;
+    report.committed = true;
+    report.accepted = applied.accepted;
+    report.revised = applied.revised;
+    report.unchanged = applied.unchanged;
+    Ok(())
+}
+
+/// Checks what registry rows refer to (units that exist and are of the right kind, known
+/// indicators) and that no key is given twice. Returns the good records and the rejects.
+pub fn check_references(
+    records: Vec<(u64, Record)>,
+    stored_units: &HashMap<String, UnitKind>,
+    extra_indicators: &[String],
+) -> (Vec<Record>, Vec<Reject>) {
+    let mut units = stored_units.clone();
+    for (_, r) in &records {
+        if let Record::Unit(u) = r {
+            units.insert(u.code.clone(), u.kind);
+        }
+    }
+    let known_indicator = |name: &str| {
+        crate::indicator::is_builtin(name) || extra_indicators.iter().any(|e| e == name)
+    };
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut kept = Vec::with_capacity(records.len());
+    let mut rejects = Vec::new();
+    for (line, r) in records {
+        let reject = |field: &str, value: &str, reason: String| Reject {
+            line,
+            column: String::new(),
+            field: field.into(),
+            value: value.into(),
+            reason,
+        };
+        let unit_is = |code: &str, ok: &[UnitKind]| match units.get(code) {
+            None => Err(format!("单位“{code}”不存在，请先导入单位 (unknown unit)")),
+            Some(k) if !ok.contains(k) => Err(format!(
+                "单位“{code}”是{}，此处应为{} (wrong kind of unit)",
+                k.as_str(),
+                ok.iter().map(|k| k.as_str()).collect::<Vec<_>>().join("/")
+            )),
+            Some(_) => Ok(()),
+        };
+        let (key, problem) = match &r {
+            Record::Unit(u) => (
+                u.code.clone(),
+                u.parent.as_deref().and_then(|p| {
+                    unit_is(p, &[UnitKind::City, UnitKind::District])
+                        .err()
+                        .map(|e| reject("parent", p, e))
+                }),
+            ),
+            Record::Enterprise(e) => (
+                e.credit_code.to_string(),
+                unit_is(&e.unit_code, &[UnitKind::District, UnitKind::Zone])
+                    .err()
+                    .map(|m| reject("unit_code", &e.unit_code, m))
+                    .or_else(|| {
+                        e.zone_code.as_deref().and_then(|z| {
+                            unit_is(z, &[UnitKind::Zone])
+                                .err()
+                                .map(|m| reject("zone_code", z, m))
+                        })
+                    }),
+            ),
+            Record::Target(t) => (
+                format!(
+                    "{}/{}/{}/{}",
+                    t.year,
+                    t.unit_code,
+                    t.indicator,
+                    t.kind.as_str()
+                ),
+                unit_is(
+                    &t.unit_code,
+                    &[UnitKind::City, UnitKind::District, UnitKind::Zone],
+                )
+                .err()
+                .map(|m| reject("unit_code", &t.unit_code, m))
+                .or_else(|| {
+                    (!known_indicator(&t.indicator)).then(|| {
+                        reject(
+                            "indicator",
+                            &t.indicator,
+                            "未知指标 (unknown indicator)".into(),
+                        )
+                    })
+                }),
+            ),
+            Record::UnitIndicator {
+                unit_code,
+                period,
+                indicator,
+                ..
+            } => (
+                format!("{unit_code}/{period}/{indicator}"),
+                unit_is(
+                    unit_code,
+                    &[UnitKind::City, UnitKind::District, UnitKind::Zone],
+                )
+                .err()
+                .map(|m| reject("unit_code", unit_code, m))
+                .or_else(|| {
+                    (!known_indicator(indicator)).then(|| {
+                        reject(
+                            "indicator",
+                            indicator,
+                            "未知指标 (unknown indicator)".into(),
+                        )
+                    })
+                }),
+            ),
+            Record::Submission(_) => (String::new(), None),
+        };
+        if let Some(p) = problem {
+            rejects.push(p);
+            continue;
+        }
+        if let Some(first) = seen.get(&key) {
+            rejects.push(reject(
+                "",
+                &key,
+                format!("与第{first}行重复 (duplicate of line {first})"),
+            ));
+            continue;
+        }
+        seen.insert(key, line);
+        kept.push(r);
+    }
+    (kept, rejects)
+}

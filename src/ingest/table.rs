@@ -1,0 +1,354 @@
+//! Tables as officials send them: CSV and XLSX with title rows above the header, two-row
+//! merged headers, a totals row and notes below the data. Everything is turned into a header
+//! (one flattened name per column) and a stream of rows that keep their line numbers.
+
+use std::io::Read;
+use std::path::Path;
+
+use calamine::{Data, Reader, Xlsx};
+
+use crate::period::Period;
+
+/// One data row with its line in the file (1-based; Excel's row number for XLSX).
+#[derive(Clone, Debug, Default)]
+pub struct Row {
+    pub line: u64,
+    pub cells: Vec<String>,
+}
+
+/// What was found above and below the data, besides the header.
+#[derive(Clone, Debug, Default)]
+pub struct Preamble {
+    /// The flattened header names, one per column (`工业总产值（当年价格）/本月`).
+    pub header: Vec<String>,
+    /// The line of the last header row.
+    pub header_line: u64,
+    /// A period named in a title row (`…（2026年10月）`).
+    pub title_period: Option<Period>,
+    /// The amount unit a title row declares (`单位：千元`): `千元`, `元` or `万元`.
+    pub title_money_unit: Option<&'static str>,
+}
+
+/// A location-tagged problem that makes the whole file unreadable.
+#[derive(Debug, thiserror::Error)]
+#[error("第{line}行：{reason}")]
+pub struct TableError {
+    pub line: u64,
+    pub reason: String,
+}
+
+/// How many rows above the header are searched for it.
+const HEADER_SEARCH_ROWS: usize = 30;
+
+/// Finds the header among the first rows. `is_header` says whether a row's cells name the key
+/// columns of some input kind. A following row of sub-headings (本月, 1-本月累计, 上年同期 …)
+/// is merged into it: `工业总产值（当年价格）` over `本月` becomes `工业总产值（当年价格）/本月`,
+/// and an empty top cell (the right part of a merged cell) takes the heading to its left.
+/// Returns the preamble and how many of `rows` it used.
+pub fn locate_header(
+    rows: &[Row],
+    is_header: &dyn Fn(&[String]) -> bool,
+) -> Option<(Preamble, usize)> {
+    let at = rows
+        .iter()
+        .take(HEADER_SEARCH_ROWS)
+        .position(|r| is_header(&r.cells))?;
+    let mut pre = Preamble {
+        header_line: rows[at].line,
+        ..Preamble::default()
+    };
+    for r in &rows[..at] {
+        for c in &r.cells {
+            pre.title_period = pre.title_period.or_else(|| Period::find_in_text(c));
+            pre.title_money_unit = pre.title_money_unit.or_else(|| money_unit_in(c));
+        }
+    }
+    let top = &rows[at].cells;
+    let sub = rows.get(at + 1).filter(|r| is_subheader(&r.cells));
+    let width = top.len().max(sub.map_or(0, |s| s.cells.len()));
+    let mut header = Vec::with_capacity(width);
+    let mut left = String::new();
+    for i in 0..width {
+        let t = top.get(i).map(|s| s.trim()).unwrap_or("");
+        let s = sub
+            .and_then(|r| r.cells.get(i))
+            .map(|s| s.trim())
+            .unwrap_or("");
+        if !t.is_empty() {
+            left = t.to_string();
+        }
+        header.push(match (t.is_empty(), s.is_empty()) {
+            (_, true) => t.to_string(),
+            (false, false) => format!("{t}/{s}"),
+            (true, false) => format!("{left}/{s}"),
+        });
+    }
+    if let Some(s) = sub {
+        pre.header_line = s.line;
+    }
+    pre.header = header;
+    Some((pre, at + 1 + usize::from(sub.is_some())))
+}
+
+/// A row of sub-headings: short words about the span or year, no numbers.
+fn is_subheader(cells: &[String]) -> bool {
+    let words: Vec<&str> = cells
+        .iter()
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty())
+        .collect();
+    !words.is_empty()
+        && words.iter().all(|w| {
+            ["本月", "当月", "累计", "本年", "上年", "同期", "本期", "1-"]
+                .iter()
+                .any(|k| w.contains(k))
+                && !w
+                    .chars()
+                    .any(|c| c.is_ascii_digit() && !w.starts_with("1-"))
+        })
+}
+
+/// The money unit a title line declares, e.g. `单位：千元、万千瓦时、人`.
+pub fn money_unit_in(text: &str) -> Option<&'static str> {
+    let rest = text
+        .split_once("单位：")
+        .or_else(|| text.split_once("单位:"))?
+        .1;
+    let first = rest.split(['、', ',', '，', ';', ' ']).next()?.trim();
+    match first {
+        "千元" => Some("千元"),
+        "元" => Some("元"),
+        "万元" => Some("万元"),
+        _ => None,
+    }
+}
+
+/// Whether a first cell marks a totals row (合计, 总计, 小计, 其中…), which is not an enterprise.
+pub fn is_totals_label(cell: &str) -> bool {
+    let t: String = cell.chars().filter(|c| !c.is_whitespace()).collect();
+    [
+        "合计", "总计", "小计", "累计", "其中", "total", "Total", "TOTAL",
+    ]
+    .iter()
+    .any(|k| t.starts_with(k))
+}
+
+/// Rows of a CSV file, streamed.
+pub struct CsvRows {
+    reader: csv::Reader<Box<dyn Read + Send>>,
+    record: csv::ByteRecord,
+    buffered: std::collections::VecDeque<Row>,
+}
+
+impl CsvRows {
+    pub fn new(text: Box<dyn Read + Send>) -> CsvRows {
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text);
+        CsvRows {
+            reader,
+            record: csv::ByteRecord::new(),
+            buffered: Default::default(),
+        }
+    }
+
+    /// Reads the first rows (for header detection) and keeps them for `next`.
+    pub fn peek(&mut self, n: usize) -> Result<Vec<Row>, TableError> {
+        while self.buffered.len() < n {
+            match self.read()? {
+                Some(r) => self.buffered.push_back(r),
+                None => break,
+            }
+        }
+        Ok(self.buffered.iter().cloned().collect())
+    }
+
+    /// Drops `n` peeked rows (the title and header rows).
+    pub fn drop_peeked(&mut self, n: usize) {
+        for _ in 0..n {
+            self.buffered.pop_front();
+        }
+    }
+
+    fn read(&mut self) -> Result<Option<Row>, TableError> {
+        match self.reader.read_byte_record(&mut self.record) {
+            Ok(false) => Ok(None),
+            Ok(true) => {
+                let line = self.record.position().map_or(0, |p| p.line());
+                let mut cells = Vec::with_capacity(self.record.len());
+                for field in self.record.iter() {
+                    let s = std::str::from_utf8(field).map_err(|_| TableError {
+                        line,
+                        reason: "不是有效的 UTF-8 文本：文件中混有其他编码？可在来源配置 encoding = \"gbk\" (invalid UTF-8)".into(),
+                    })?;
+                    if s.contains('\u{FFFD}') {
+                        return Err(TableError {
+                            line,
+                            reason: "含有无法按 GBK/GB18030 解码的字节 (undecodable bytes)".into(),
+                        });
+                    }
+                    cells.push(s.to_string());
+                }
+                Ok(Some(Row { line, cells }))
+            }
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                Err(TableError {
+                    line,
+                    reason: format!("CSV 格式错误 (malformed CSV): {e}"),
+                })
+            }
+        }
+    }
+}
+
+impl Iterator for CsvRows {
+    type Item = Result<Row, TableError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(r) = self.buffered.pop_front() {
+            return Some(Ok(r));
+        }
+        self.read().transpose()
+    }
+}
+
+/// Reads the first worksheet of an XLSX workbook into rows of text. Numbers keep their
+/// shortest exact decimal form; formula cells without a cached value read as empty.
+pub fn read_xlsx(path: &Path) -> Result<Vec<Row>, TableError> {
+    let mut book: Xlsx<_> = calamine::open_workbook(path).map_err(|e| TableError {
+        line: 0,
+        reason: format!("无法打开 XLSX 工作簿（文件损坏或被截断？） (cannot open workbook): {e}"),
+    })?;
+    let sheet = book
+        .worksheet_range_at(0)
+        .ok_or_else(|| TableError {
+            line: 0,
+            reason: "工作簿中没有工作表 (no worksheet)".into(),
+        })?
+        .map_err(|e| TableError {
+            line: 0,
+            reason: format!("无法读取工作表 (cannot read worksheet): {e}"),
+        })?;
+    let (row0, col0) = sheet.start().unwrap_or((0, 0));
+    let mut rows = Vec::with_capacity(sheet.height());
+    for (i, r) in sheet.rows().enumerate() {
+        let mut cells = vec![String::new(); col0 as usize];
+        cells.extend(r.iter().map(cell_text));
+        rows.push(Row {
+            line: u64::from(row0) + i as u64 + 1,
+            cells,
+        });
+    }
+    Ok(rows)
+}
+
+fn cell_text(d: &Data) -> String {
+    match d {
+        Data::Empty | Data::Error(_) => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Float(f) => f.to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(dt) => {
+            let (y, m, ..) = dt.to_ymd_hms_milli();
+            format!("{y:04}-{m:02}")
+        }
+        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+    }
+}
+
+/// The Excel column letter of a 0-based index (0 → A, 26 → AA).
+pub fn column_letter(mut i: usize) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'A' + (i % 26) as u8);
+        if i < 26 {
+            break;
+        }
+        i = i / 26 - 1;
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(line: u64, cells: &[&str]) -> Row {
+        Row {
+            line,
+            cells: cells.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn flattens_a_two_row_merged_header_under_a_title() {
+        let rows = vec![
+            row(1, &["东岭区规模以上工业企业主要经济指标（2026年10月）"]),
+            row(
+                2,
+                &[
+                    "填报单位：东岭区经济和信息化局",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "单位：千元、万千瓦时、人",
+                ],
+            ),
+            row(
+                3,
+                &[
+                    "统一社会信用代码",
+                    "企业名称",
+                    "工业总产值（当年价格）",
+                    "",
+                    "上年同期",
+                    "",
+                    "用电量（本月）",
+                ],
+            ),
+            row(4, &["", "", "本月", "1-本月累计", "本月", "1-本月累计", ""]),
+            row(5, &["9133078152601815XT", "东岭精密机械有限公司", "66461"]),
+        ];
+        let is_header = |c: &[String]| c.iter().any(|s| s.contains("信用代码"));
+        let (pre, used) = locate_header(&rows, &is_header).unwrap();
+        assert_eq!(used, 4);
+        assert_eq!(pre.header_line, 4);
+        assert_eq!(pre.title_period.unwrap().to_string(), "2026-10");
+        assert_eq!(pre.title_money_unit, Some("千元"));
+        assert_eq!(
+            pre.header,
+            [
+                "统一社会信用代码",
+                "企业名称",
+                "工业总产值（当年价格）/本月",
+                "工业总产值（当年价格）/1-本月累计",
+                "上年同期/本月",
+                "上年同期/1-本月累计",
+                "用电量（本月）"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_single_header_row_is_taken_as_is() {
+        let rows = vec![
+            row(1, &["credit_code", "period", "output"]),
+            row(2, &["9133078152601815XT", "2026-10", "1"]),
+        ];
+        let (pre, used) = locate_header(&rows, &|c: &[String]| c[0] == "credit_code").unwrap();
+        assert_eq!((used, pre.header.len(), pre.title_period), (1, 3, None));
+    }
+
+    #[test]
+    fn letters() {
+        assert_eq!(column_letter(0), "A");
+        assert_eq!(column_letter(25), "Z");
+        assert_eq!(column_letter(26), "AA");
+        assert_eq!(column_letter(27), "AB");
+    }
+}

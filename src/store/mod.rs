@@ -1,0 +1,267 @@
+//! Storage on SQLite (the embedded default) or PostgreSQL (production), chosen by the URL.
+//!
+//! Every query is written once in SQL both engines accept (`$n` placeholders, `IS NOT
+//! DISTINCT FROM`, `ON CONFLICT`); [`on_pool!`] expands one body for each backend so that the
+//! two cannot drift apart. Each backend keeps its own migration history under `migrations/`.
+//! Only the bulk path differs: PostgreSQL stages submissions with `COPY`, SQLite with
+//! multi-row inserts.
+
+mod registry;
+mod submissions;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Row, SqlitePool};
+
+pub use submissions::{MergeOutcome, SubmissionImport};
+
+use crate::ingest::Reject;
+
+/// Expands `$body` once per backend with `$pool` bound to that backend's pool.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            $crate::store::Store::Sqlite($pool) => $body,
+            $crate::store::Store::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// A connection pool to one of the two supported databases.
+#[derive(Clone, Debug)]
+pub enum Store {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Which engine a store runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The default database: a SQLite file in the working directory.
+pub const DEFAULT_URL: &str = "sqlite://indmon.db";
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Store {
+    /// Opens a pool for `url` (`sqlite://FILE`, `sqlite::memory:`, `postgres://…`). A SQLite file
+    /// is created if missing and runs in WAL mode. The URL's password is never logged.
+    pub async fn connect(url: &str) -> anyhow::Result<Store> {
+        if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)
+                .with_context(|| format!("数据库地址无效 (invalid SQLite URL) {url}"))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true)
+                .pragma("cache_size", "-65536")
+                .pragma("temp_store", "file");
+            // One writer at a time is SQLite's model; a single connection also keeps
+            // `sqlite::memory:` one database.
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(opts)
+                .await
+                .with_context(|| {
+                    format!("无法打开 SQLite 数据库 (cannot open SQLite database) {url}")
+                })?;
+            Ok(Store::Sqlite(pool))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url)
+                .context("数据库地址无效 (invalid PostgreSQL URL)")?;
+            let shown = redact_url(url);
+            let pool = PgPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(15))
+                .connect_with(opts)
+                .await
+                .with_context(|| {
+                    format!("无法连接 PostgreSQL (cannot connect to PostgreSQL) {shown}")
+                })?;
+            Ok(Store::Postgres(pool))
+        } else {
+            anyhow::bail!(
+                "不支持的数据库地址“{}”：应以 sqlite:// 或 postgres:// 开头 (unsupported database URL)",
+                redact_url(url)
+            )
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Store::Sqlite(_) => Backend::Sqlite,
+            Store::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies the migrations this binary carries that the database does not have yet.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Store::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
+            Store::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
+        }
+        .context("数据库迁移失败 (migration failed)")
+    }
+
+    /// The migrations applied, as `(version, description)`.
+    pub async fn applied_migrations(&self) -> anyhow::Result<Vec<(i64, String)>> {
+        let rows = on_pool!(self, p => {
+            sqlx::query("SELECT version, description FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(p)
+                .await?
+                .into_iter()
+                .map(|r| Ok((r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?)))
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        Ok(rows)
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, p => p.close().await)
+    }
+
+    /// Records the start of an import and returns its run id.
+    pub async fn begin_run(
+        &self,
+        source: &str,
+        file: &str,
+        sha256: &str,
+        kind: &str,
+        now_ms: i64,
+    ) -> anyhow::Result<i64> {
+        let sql = "INSERT INTO import_run (source, file, sha256, kind, started_at, status) VALUES ($1, $2, $3, $4, $5, 'running') RETURNING id";
+        let id = on_pool!(self, p => sqlx::query_scalar::<_, i64>(sql).bind(source).bind(file).bind(sha256).bind(kind).bind(now_ms).fetch_one(p).await?);
+        Ok(id)
+    }
+
+    /// Records how an import ended, with its rejected rows, in one transaction.
+    pub async fn finish_run(&self, run_id: i64, end: &RunEnd<'_>) -> anyhow::Result<()> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(
+                "UPDATE import_run SET finished_at = $1, status = $2, accepted = $3, revised = $4, unchanged = $5, rejected = $6, message = $7, kind = $8, sha256 = $9 WHERE id = $10",
+            )
+            .bind(end.finished_ms)
+            .bind(end.status)
+            .bind(end.accepted as i64)
+            .bind(end.revised as i64)
+            .bind(end.unchanged as i64)
+            .bind(end.rejected as i64)
+            .bind(end.message)
+            .bind(end.kind)
+            .bind(end.sha256)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+            for chunk in end.rejects.chunks(500) {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO reject (run_id, line, col, field, value, reason) ");
+                q.push_values(chunk, |mut b, r| {
+                    b.push_bind(run_id)
+                        .push_bind(r.line as i64)
+                        .push_bind(r.column.clone())
+                        .push_bind(r.field.clone())
+                        .push_bind(r.value.clone())
+                        .push_bind(r.reason.clone());
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The rejects kept for an import run, in line order.
+    pub async fn rejects(&self, run_id: i64) -> anyhow::Result<Vec<Reject>> {
+        let sql = "SELECT line, col, field, value, reason FROM reject WHERE run_id = $1 ORDER BY line, id";
+        let rows = on_pool!(self, p => {
+            sqlx::query(sql)
+                .bind(run_id)
+                .fetch_all(p)
+                .await?
+                .into_iter()
+                .map(|r| {
+                    Ok(Reject {
+                        line: r.try_get::<i64, _>(0)? as u64,
+                        column: r.try_get(1)?,
+                        field: r.try_get(2)?,
+                        value: r.try_get(3)?,
+                        reason: r.try_get(4)?,
+                    })
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        Ok(rows)
+    }
+
+    /// Counts the rows of a table (for summaries and tests); `table` must be a known name.
+    pub async fn count(&self, table: &str) -> anyhow::Result<i64> {
+        anyhow::ensure!(TABLES.contains(&table), "unknown table {table}");
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        Ok(
+            on_pool!(self, p => sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.as_str())).fetch_one(p).await?),
+        )
+    }
+}
+
+/// The tables [`Store::count`] may be asked about.
+const TABLES: &[&str] = &[
+    "unit",
+    "enterprise",
+    "target",
+    "unit_indicator",
+    "import_run",
+    "reject",
+    "submission",
+    "submission_history",
+    "registry_change",
+];
+
+/// How an import ended, for [`Store::finish_run`].
+pub struct RunEnd<'a> {
+    pub finished_ms: i64,
+    pub status: &'a str,
+    pub kind: &'a str,
+    pub sha256: &'a str,
+    pub accepted: u64,
+    pub revised: u64,
+    pub unchanged: u64,
+    pub rejected: u64,
+    pub message: &'a str,
+    pub rejects: &'a [Reject],
+}
+
+/// A database URL with its password replaced, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let cred = &url[s + 3..at];
+            match cred.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            super::redact_url("postgres://u:s3cret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(super::redact_url("postgres://h/db"), "postgres://h/db");
+    }
+}

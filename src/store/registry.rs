@@ -1,0 +1,218 @@
+//! The registry tables: units, enterprises, targets and official unit figures. They are small
+//! (a province has ~50k enterprises), so they are compared in memory and written row by row,
+//! with every change kept in `registry_change`.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+use sqlx::Row;
+
+use super::{Store, on_pool};
+use crate::ingest::rows::Record;
+use crate::registry::{
+    Enterprise, Scale, Target, TargetKind, Unit, UnitKind, format_milestones, parse_milestones,
+};
+
+/// What applying a batch of registry records changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub accepted: u64,
+    pub revised: u64,
+    pub unchanged: u64,
+}
+
+/// A registry record as stored: its table, key, SQL parameters and a JSON image for the change log.
+struct Image {
+    entity: &'static str,
+    key: String,
+    json: serde_json::Value,
+}
+
+fn image(r: &Record) -> Option<Image> {
+    Some(match r {
+        Record::Unit(u) => Image {
+            entity: "unit",
+            key: u.code.clone(),
+            json: json!({"code": u.code, "name": u.name, "kind": u.kind.as_str(), "parent": u.parent}),
+        },
+        Record::Enterprise(e) => Image {
+            entity: "enterprise",
+            key: e.credit_code.to_string(),
+            json: json!({"credit_code": e.credit_code.as_str(), "name": e.name, "unit_code": e.unit_code,
+                "zone_code": e.zone_code, "industry_code": e.industry_code, "scale": e.scale.as_str(),
+                "key": e.key, "owner": e.owner}),
+        },
+        Record::Target(t) => Image {
+            entity: "target",
+            key: format!(
+                "{}/{}/{}/{}",
+                t.year,
+                t.unit_code,
+                t.indicator,
+                t.kind.as_str()
+            ),
+            json: json!({"year": t.year, "unit_code": t.unit_code, "indicator": t.indicator, "kind": t.kind.as_str(),
+                "annual": t.annual.raw(), "milestones": format_milestones(&t.milestones)}),
+        },
+        Record::UnitIndicator {
+            unit_code,
+            period,
+            indicator,
+            value,
+            ..
+        } => Image {
+            entity: "unit_indicator",
+            key: format!("{unit_code}/{period}/{indicator}"),
+            json: json!({"unit_code": unit_code, "period": period.to_string(), "indicator": indicator, "value": value.raw()}),
+        },
+        Record::Submission(_) => return None,
+    })
+}
+
+impl Store {
+    /// All units, by code.
+    pub async fn units(&self) -> anyhow::Result<Vec<Unit>> {
+        let sql = "SELECT code, name, kind, parent FROM unit ORDER BY code";
+        let rows = on_pool!(self, p => sqlx::query(sql).fetch_all(p).await?.iter().map(|r| {
+            Ok(Unit {
+                code: r.try_get(0)?,
+                name: r.try_get(1)?,
+                kind: UnitKind::parse(&r.try_get::<String, _>(2)?).unwrap_or(UnitKind::District),
+                parent: r.try_get(3)?,
+            })
+        }).collect::<Result<Vec<_>, sqlx::Error>>()?);
+        Ok(rows)
+    }
+
+    /// All enterprises, by credit code.
+    pub async fn enterprises(&self) -> anyhow::Result<Vec<Enterprise>> {
+        let sql = "SELECT credit_code, name, unit_code, zone_code, industry_code, scale, is_key, owner FROM enterprise ORDER BY credit_code";
+        let rows = on_pool!(self, p => sqlx::query(sql).fetch_all(p).await?.iter().map(|r| {
+            let code: String = r.try_get(0)?;
+            Ok(Enterprise {
+                credit_code: code.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                name: r.try_get(1)?,
+                unit_code: r.try_get(2)?,
+                zone_code: r.try_get(3)?,
+                industry_code: r.try_get(4)?,
+                scale: if r.try_get::<String, _>(5)? == "below" { Scale::Below } else { Scale::Above },
+                key: r.try_get::<i32, _>(6)? != 0,
+                owner: r.try_get(7)?,
+            })
+        }).collect::<Result<Vec<_>, sqlx::Error>>()?);
+        Ok(rows)
+    }
+
+    /// All targets.
+    pub async fn targets(&self) -> anyhow::Result<Vec<Target>> {
+        let sql = "SELECT year, unit_code, indicator, kind, annual, milestones FROM target ORDER BY year, unit_code, indicator, kind";
+        let rows = on_pool!(self, p => sqlx::query(sql).fetch_all(p).await?.iter().map(|r| {
+            Ok(Target {
+                year: r.try_get(0)?,
+                unit_code: r.try_get(1)?,
+                indicator: r.try_get(2)?,
+                kind: if r.try_get::<String, _>(3)? == "volume" { TargetKind::Volume } else { TargetKind::Growth },
+                annual: crate::amount::Amount(r.try_get(4)?),
+                milestones: parse_milestones(&r.try_get::<String, _>(5)?).unwrap_or_default(),
+            })
+        }).collect::<Result<Vec<_>, sqlx::Error>>()?);
+        Ok(rows)
+    }
+
+    /// The JSON images currently stored for one entity, by key.
+    async fn stored_images(
+        &self,
+        entity: &str,
+    ) -> anyhow::Result<HashMap<String, serde_json::Value>> {
+        let mut out = HashMap::new();
+        match entity {
+            "unit" => {
+                for u in self.units().await? {
+                    let i = image(&Record::Unit(u)).ok_or_else(|| anyhow::anyhow!("no image"))?;
+                    out.insert(i.key, i.json);
+                }
+            }
+            "enterprise" => {
+                for e in self.enterprises().await? {
+                    let i =
+                        image(&Record::Enterprise(e)).ok_or_else(|| anyhow::anyhow!("no image"))?;
+                    out.insert(i.key, i.json);
+                }
+            }
+            "target" => {
+                for t in self.targets().await? {
+                    let i = image(&Record::Target(t)).ok_or_else(|| anyhow::anyhow!("no image"))?;
+                    out.insert(i.key, i.json);
+                }
+            }
+            _ => {
+                let sql = "SELECT unit_code, period, indicator, value FROM unit_indicator";
+                let rows: Vec<(String, String, String, i64)> =
+                    on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await?);
+                for (u, per, ind, v) in rows {
+                    out.insert(
+                        format!("{u}/{per}/{ind}"),
+                        json!({"unit_code": u, "period": per, "indicator": ind, "value": v}),
+                    );
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes registry records in one transaction: new ones inserted, changed ones updated and
+    /// logged in `registry_change`, identical ones left alone.
+    pub async fn apply_registry(
+        &self,
+        run_id: i64,
+        records: &[Record],
+        now_ms: i64,
+    ) -> anyhow::Result<Applied> {
+        let mut applied = Applied::default();
+        let Some(first) = records.iter().find_map(image) else {
+            return Ok(applied);
+        };
+        let stored = self.stored_images(first.entity).await?;
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for r in records {
+                let Some(img) = image(r) else { continue };
+                let before = stored.get(&img.key);
+                if before == Some(&img.json) {
+                    applied.unchanged += 1;
+                    continue;
+                }
+                if before.is_some() { applied.revised += 1 } else { applied.accepted += 1 }
+                let q = match r {
+                    Record::Unit(u) => sqlx::query(
+                        "INSERT INTO unit (code, name, kind, parent, updated_at) VALUES ($1, $2, $3, $4, $5)
+                         ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, parent = excluded.parent, updated_at = excluded.updated_at",
+                    ).bind(&u.code).bind(&u.name).bind(u.kind.as_str()).bind(&u.parent).bind(now_ms),
+                    Record::Enterprise(e) => sqlx::query(
+                        "INSERT INTO enterprise (credit_code, name, unit_code, zone_code, industry_code, scale, is_key, owner, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                         ON CONFLICT (credit_code) DO UPDATE SET name = excluded.name, unit_code = excluded.unit_code, zone_code = excluded.zone_code,
+                           industry_code = excluded.industry_code, scale = excluded.scale, is_key = excluded.is_key, owner = excluded.owner, updated_at = excluded.updated_at",
+                    ).bind(e.credit_code.as_str()).bind(&e.name).bind(&e.unit_code).bind(&e.zone_code).bind(&e.industry_code)
+                     .bind(e.scale.as_str()).bind(i32::from(e.key)).bind(&e.owner).bind(now_ms),
+                    Record::Target(t) => sqlx::query(
+                        "INSERT INTO target (year, unit_code, indicator, kind, annual, milestones, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                         ON CONFLICT (year, unit_code, indicator, kind) DO UPDATE SET annual = excluded.annual, milestones = excluded.milestones, updated_at = excluded.updated_at",
+                    ).bind(t.year).bind(&t.unit_code).bind(&t.indicator).bind(t.kind.as_str()).bind(t.annual.raw())
+                     .bind(format_milestones(&t.milestones)).bind(now_ms),
+                    Record::UnitIndicator { unit_code, period, indicator, value, .. } => sqlx::query(
+                        "INSERT INTO unit_indicator (unit_code, period, indicator, value, run_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+                         ON CONFLICT (unit_code, period, indicator) DO UPDATE SET value = excluded.value, run_id = excluded.run_id, updated_at = excluded.updated_at",
+                    ).bind(unit_code).bind(period.to_string()).bind(indicator).bind(value.raw()).bind(run_id).bind(now_ms),
+                    Record::Submission(_) => continue,
+                };
+                q.execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO registry_change (run_id, entity, entity_key, before_json, after_json, changed_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(run_id).bind(img.entity).bind(&img.key).bind(before.map(|b| b.to_string())).bind(img.json.to_string()).bind(now_ms)
+                    .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(applied)
+    }
+}

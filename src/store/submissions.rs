@@ -1,0 +1,306 @@
+//! The bulk path for submissions: rows are staged in a temporary table inside one
+//! transaction (COPY on PostgreSQL, multi-row INSERT on SQLite), checked as a set (unknown
+//! enterprises, duplicates), then merged: new rows inserted, changed rows revised with the
+//! earlier figures moved to `submission_history`, identical rows left alone. Nothing is
+//! visible to other readers until the merge commits.
+
+use sqlx::{AssertSqlSafe, Postgres, Sqlite, Transaction};
+
+use super::Store;
+use crate::indicator::{FIELDS, N_FIELDS};
+use crate::ingest::Reject;
+use crate::ingest::rows::Submission;
+
+/// What a merge did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MergeOutcome {
+    /// Rows for enterprise-months not stored before.
+    pub accepted: u64,
+    /// Rows that changed a stored enterprise-month (the old figures kept as history).
+    pub revised: u64,
+    /// Rows identical to what was stored.
+    pub unchanged: u64,
+    /// Rows whose reported 1-本月累计 output differs by more than 0.5% from the stored months' sum.
+    pub ytd_mismatches: u64,
+}
+
+/// An import of submissions in progress: an open transaction with a staging table.
+pub enum SubmissionImport {
+    Sqlite(Transaction<'static, Sqlite>, Staging),
+    Postgres(Transaction<'static, Postgres>, Staging),
+}
+
+/// Which fields the file carries and how many rows were staged.
+pub struct Staging {
+    present: [bool; N_FIELDS],
+    staged: u64,
+}
+
+/// Rows per multi-row INSERT on SQLite (19 parameters each, well under SQLite's 32766).
+const SQLITE_BATCH: usize = 500;
+
+macro_rules! on_tx {
+    ($imp:expr, $tx:ident, $st:ident => $body:expr) => {
+        match $imp {
+            SubmissionImport::Sqlite($tx, $st) => $body,
+            SubmissionImport::Postgres($tx, $st) => $body,
+        }
+    };
+}
+
+fn stage_columns() -> String {
+    let mut cols = String::from("line, credit_code, period");
+    for f in FIELDS {
+        cols.push_str(", ");
+        cols.push_str(f.name);
+    }
+    cols
+}
+
+fn stage_ddl(temp_suffix: &str) -> String {
+    let mut ddl = String::from(
+        "CREATE TEMP TABLE stage (line BIGINT NOT NULL, credit_code TEXT NOT NULL, period TEXT NOT NULL",
+    );
+    for f in FIELDS {
+        ddl.push_str(&format!(", {} BIGINT", f.name));
+    }
+    ddl.push(')');
+    ddl.push_str(temp_suffix);
+    ddl
+}
+
+impl Store {
+    /// Opens a transaction with an empty staging table. `present[i]` says whether the file has
+    /// a column for `FIELDS[i]`: fields it lacks keep their stored figures.
+    pub async fn begin_submissions(
+        &self,
+        present: [bool; N_FIELDS],
+    ) -> anyhow::Result<SubmissionImport> {
+        let staging = Staging { present, staged: 0 };
+        Ok(match self {
+            Store::Sqlite(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query("DROP TABLE IF EXISTS temp.stage")
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(AssertSqlSafe(stage_ddl("")))
+                    .execute(&mut *tx)
+                    .await?;
+                SubmissionImport::Sqlite(tx, staging)
+            }
+            Store::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query(AssertSqlSafe(stage_ddl(" ON COMMIT DROP")))
+                    .execute(&mut *tx)
+                    .await?;
+                SubmissionImport::Postgres(tx, staging)
+            }
+        })
+    }
+}
+
+impl SubmissionImport {
+    /// Adds parsed rows to the staging table.
+    pub async fn stage(&mut self, rows: &[Submission]) -> anyhow::Result<()> {
+        match self {
+            SubmissionImport::Sqlite(tx, st) => {
+                for chunk in rows.chunks(SQLITE_BATCH) {
+                    let mut q = sqlx::QueryBuilder::new(format!(
+                        "INSERT INTO stage ({}) ",
+                        stage_columns()
+                    ));
+                    q.push_values(chunk, |mut b, s| {
+                        b.push_bind(s.line as i64)
+                            .push_bind(s.credit_code.as_str().to_string())
+                            .push_bind(s.period.to_string());
+                        for v in &s.values {
+                            b.push_bind(v.map(|a| a.raw()));
+                        }
+                    });
+                    q.build().persistent(true).execute(&mut **tx).await?;
+                }
+                st.staged += rows.len() as u64;
+            }
+            SubmissionImport::Postgres(tx, st) => {
+                let mut buf = Vec::with_capacity(rows.len() * 96);
+                for s in rows {
+                    use std::io::Write;
+                    write!(buf, "{}\t{}\t{}", s.line, s.credit_code.as_str(), s.period)?;
+                    for v in &s.values {
+                        match v {
+                            Some(a) => write!(buf, "\t{}", a.raw())?,
+                            None => buf.extend_from_slice(b"\t\\N"),
+                        }
+                    }
+                    buf.push(b'\n');
+                }
+                let mut copy = tx
+                    .copy_in_raw(&format!("COPY stage ({}) FROM STDIN", stage_columns()))
+                    .await?;
+                copy.send(buf).await?;
+                copy.finish().await?;
+                st.staged += rows.len() as u64;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the staged rows as a set: enterprises not in the registry, and an
+    /// enterprise-month given twice in one file (every later occurrence is rejected).
+    pub async fn check(&mut self) -> anyhow::Result<Vec<Reject>> {
+        let unknown = "SELECT s.line, s.credit_code FROM stage s LEFT JOIN enterprise e ON e.credit_code = s.credit_code
+                       WHERE e.credit_code IS NULL ORDER BY s.line";
+        let dups = "SELECT s.line, s.credit_code, s.period, f.first_line FROM stage s
+                    JOIN (SELECT credit_code, period, MIN(line) AS first_line FROM stage GROUP BY credit_code, period HAVING COUNT(*) > 1) f
+                      ON f.credit_code = s.credit_code AND f.period = s.period
+                    WHERE s.line > f.first_line ORDER BY s.line";
+        let mut rejects = Vec::new();
+        on_tx!(self, tx, _st => {
+            sqlx::query("CREATE INDEX stage_key ON stage (credit_code, period, line)").execute(&mut **tx).await?;
+            let rows: Vec<(i64, String)> = sqlx::query_as(unknown).fetch_all(&mut **tx).await?;
+            for (line, code) in rows {
+                rejects.push(Reject {
+                    line: line as u64,
+                    column: String::new(),
+                    field: "credit_code".into(),
+                    value: code,
+                    reason: "企业不在名录中，请先导入企业名录 (enterprise not registered)".into(),
+                });
+            }
+            let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(dups).fetch_all(&mut **tx).await?;
+            for (line, code, period, first) in rows {
+                rejects.push(Reject {
+                    line: line as u64,
+                    column: String::new(),
+                    field: "credit_code".into(),
+                    value: format!("{code} {period}"),
+                    reason: format!("与第{first}行重复：同一企业同一报告期出现两次 (duplicate of line {first})"),
+                });
+            }
+        });
+        rejects.sort_by_key(|r| r.line);
+        Ok(rejects)
+    }
+
+    /// Removes rejected rows from the staging table (for `--partial`): unknown enterprises and
+    /// every occurrence of a duplicate after the first.
+    pub async fn drop_rejected(&mut self) -> anyhow::Result<()> {
+        on_tx!(self, tx, _st => {
+            sqlx::query("DELETE FROM stage WHERE credit_code NOT IN (SELECT credit_code FROM enterprise)").execute(&mut **tx).await?;
+            sqlx::query("DELETE FROM stage WHERE line NOT IN (SELECT MIN(line) FROM stage GROUP BY credit_code, period)").execute(&mut **tx).await?;
+        });
+        Ok(())
+    }
+
+    /// Merges the staged rows into `submission` and commits.
+    pub async fn merge(self, run_id: i64, now_ms: i64) -> anyhow::Result<MergeOutcome> {
+        let sqls = MergeSql::new(self.present());
+        let sqlite = matches!(self, SubmissionImport::Sqlite(..));
+        let mut out = MergeOutcome::default();
+        on_tx!(self, tx, st => {
+            let mut tx = tx;
+            let staged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stage").fetch_one(&mut *tx).await?;
+            out.revised = sqlx::query(AssertSqlSafe(sqls.history.as_str())).bind(now_ms).bind(run_id).execute(&mut *tx).await?.rows_affected();
+            let written = sqlx::query(AssertSqlSafe(sqls.upsert.as_str())).bind(run_id).bind(now_ms).execute(&mut *tx).await?.rows_affected();
+            out.accepted = written.saturating_sub(out.revised);
+            out.unchanged = (staged as u64).saturating_sub(written);
+            if st.present[1] {
+                out.ytd_mismatches = sqlx::query_scalar::<_, i64>(YTD_MISMATCHES).fetch_one(&mut *tx).await? as u64;
+            }
+            if sqlite {
+                sqlx::query("DROP TABLE temp.stage").execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(out)
+    }
+
+    /// Abandons the import: nothing staged reaches the database.
+    pub async fn rollback(self) -> anyhow::Result<()> {
+        on_tx!(self, tx, _st => tx.rollback().await?);
+        Ok(())
+    }
+
+    /// Rows staged so far.
+    pub fn staged(&self) -> u64 {
+        on_tx!(self, _tx, st => st.staged)
+    }
+
+    fn present(&self) -> [bool; N_FIELDS] {
+        on_tx!(self, _tx, st => st.present)
+    }
+}
+
+/// Staged months whose reported output_ytd differs by more than 0.5% from the sum of the stored
+/// months January..P, where all those months are stored. Kept and counted, never overwritten.
+const YTD_MISMATCHES: &str = "
+SELECT COUNT(*) FROM (
+  SELECT s.line FROM stage s
+  JOIN submission m ON m.credit_code = s.credit_code AND m.period >= substr(s.period, 1, 4) || '-01' AND m.period <= s.period
+  WHERE s.output_ytd IS NOT NULL
+  GROUP BY s.line, s.period, s.output_ytd
+  HAVING COUNT(m.output) = CAST(substr(s.period, 6, 2) AS INTEGER)
+     AND ABS(CAST(SUM(m.output) AS BIGINT) - s.output_ytd) * 200 > ABS(s.output_ytd)
+) x";
+
+/// The two statements of a merge, built for the fields a file carries.
+struct MergeSql {
+    history: String,
+    upsert: String,
+}
+
+impl MergeSql {
+    fn new(present: [bool; N_FIELDS]) -> MergeSql {
+        let names: Vec<&str> = FIELDS.iter().map(|f| f.name).collect();
+        let all = names.join(", ");
+        // A stored row differs when any field the file carries differs from it.
+        let differs = FIELDS
+            .iter()
+            .zip(present)
+            .filter(|(_, p)| *p)
+            .map(|(f, _)| format!("c.{0} IS DISTINCT FROM s.{0}", f.name))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let differs = if differs.is_empty() {
+            "FALSE".to_string()
+        } else {
+            format!("({differs})")
+        };
+        let c_all = names
+            .iter()
+            .map(|n| format!("c.{n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let history = format!(
+            "INSERT INTO submission_history (credit_code, period, {all}, revision, run_id, received_at, superseded_at, superseded_by)
+             SELECT c.credit_code, c.period, {c_all}, c.revision, c.run_id, c.received_at, $1, $2
+             FROM stage s JOIN submission c ON c.credit_code = s.credit_code AND c.period = s.period
+             WHERE {differs}"
+        );
+        let new_values = FIELDS
+            .iter()
+            .zip(present)
+            .map(|(f, p)| {
+                if p {
+                    format!("s.{}", f.name)
+                } else {
+                    format!("c.{}", f.name)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let set = names
+            .iter()
+            .map(|n| format!("{n} = excluded.{n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let upsert = format!(
+            "INSERT INTO submission (credit_code, period, {all}, revision, run_id, received_at)
+             SELECT s.credit_code, s.period, {new_values}, COALESCE(c.revision, 0) + 1, $1, $2
+             FROM stage s LEFT JOIN submission c ON c.credit_code = s.credit_code AND c.period = s.period
+             WHERE c.credit_code IS NULL OR {differs}
+             ON CONFLICT (credit_code, period) DO UPDATE SET {set}, revision = excluded.revision, run_id = excluded.run_id, received_at = excluded.received_at"
+        );
+        MergeSql { history, upsert }
+    }
+}
