@@ -364,9 +364,13 @@ async fn read_and_store(
         now: opts.now,
     };
     let key_col = cols.iter().position(|c| *c == Col::Key("credit_code"));
+    // A CSV row with fewer fields than its header is a cut-off line (a truncated file); XLSX and
+    // JSON rows are aligned to the header by construction.
+    let min_fields = matches!(format, Format::Csv).then_some(pre.header.len());
     let mut rows = DataRows {
         inner: rows,
         key_col,
+        min_fields,
         after_table: false,
     };
 
@@ -393,11 +397,13 @@ fn no_header_reason(kind: Option<Kind>) -> String {
 struct DataRows {
     inner: Box<dyn Iterator<Item = Result<Row, table::TableError>> + Send>,
     key_col: Option<usize>,
+    min_fields: Option<usize>,
     after_table: bool,
 }
 
 enum Next {
     Row(Row),
+    Rejected(Reject),
     Skipped(String),
     End,
 }
@@ -411,6 +417,18 @@ impl DataRows {
             if row.cells.iter().all(|c| c.trim().is_empty()) {
                 self.after_table = true;
                 continue;
+            }
+            if let Some(n) = self.min_fields.filter(|n| row.cells.len() < *n) {
+                return Ok(Next::Rejected(Reject {
+                    line: row.line,
+                    column: String::new(),
+                    field: String::new(),
+                    value: String::new(),
+                    reason: format!(
+                        "只有{}个字段，表头有{n}个：文件可能被截断 (row has fewer fields than the header; truncated file?)",
+                        row.cells.len()
+                    ),
+                }));
             }
             let Some(k) = self.key_col else {
                 return Ok(Next::Row(row));
@@ -470,6 +488,7 @@ async fn store_submissions(
         match next {
             Next::End => break,
             Next::Skipped(s) => report.skipped.push(s),
+            Next::Rejected(r) => push_rejects(report, [r], 1),
             Next::Row(row) => match ctx.parse(Kind::Submissions, &row) {
                 Ok(Record::Submission(s)) => {
                     batch.push(s);
@@ -527,6 +546,7 @@ async fn store_registry(
             }
             Ok(Next::End) => break,
             Ok(Next::Skipped(s)) => report.skipped.push(s),
+            Ok(Next::Rejected(r)) => push_rejects(report, [r], 1),
             Ok(Next::Row(row)) => match ctx.parse(kind, &row) {
                 Ok(r) => records.push((row.line, r)),
                 Err(rejects) => push_rejects(report, rejects, 1),
