@@ -201,7 +201,7 @@ impl Config {
                 ),
             );
         }
-        if !(g.above_scale_threshold > 0.0) {
+        if g.above_scale_threshold.is_nan() || g.above_scale_threshold <= 0.0 {
             p(
                 "general.above_scale_threshold".into(),
                 "应为正数，单位万元 (must be positive, in 万元)".into(),

@@ -184,6 +184,17 @@ pub fn field_for(indicator: &str, span: Span, prior_year: bool) -> Option<usize>
         .position(|f| f.indicator == indicator && f.span == span && f.prior_year == prior_year)
 }
 
+/// Official unit-level indicators (published per unit, not summed from enterprises).
+pub const UNIT_INDICATORS: &[(&str, &str, &str)] = &[
+    ("value_added_growth", "规上工业增加值增速", "%"),
+    ("investment", "工业投资", "万元"),
+];
+
+/// Whether `name` is a built-in indicator of either level.
+pub fn is_builtin(name: &str) -> bool {
+    indicator(name).is_some() || UNIT_INDICATORS.iter().any(|(n, _, _)| *n == name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,21 +214,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(FIELDS[field_index("profit_ytd").unwrap()].signed, true);
-        assert_eq!(
-            FIELDS[field_index("output_ytd_prev").unwrap()].prior_year,
-            true
-        );
+        assert!(FIELDS[field_index("profit_ytd").unwrap()].signed);
+        assert!(FIELDS[field_index("output_ytd_prev").unwrap()].prior_year);
     }
-}
-
-/// Official unit-level indicators (published per unit, not summed from enterprises).
-pub const UNIT_INDICATORS: &[(&str, &str, &str)] = &[
-    ("value_added_growth", "规上工业增加值增速", "%"),
-    ("investment", "工业投资", "万元"),
-];
-
-/// Whether `name` is a built-in indicator of either level.
-pub fn is_builtin(name: &str) -> bool {
-    indicator(name).is_some() || UNIT_INDICATORS.iter().any(|(n, _, _)| *n == name)
 }

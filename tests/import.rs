@@ -269,7 +269,7 @@ async fn a_gbk_file_with_a_bad_row_commits_nothing_unless_partial() {
     );
     let (gbk, _, _) = encoding_rs::GBK.encode(&text);
     let dir = tempfile::tempdir().unwrap();
-    let path = write(&dir, "gbk.csv", gbk.into_owned());
+    let path = write(&dir, "gbk.csv", &gbk);
     for db in TestDb::all().await {
         registry(&db.store).await;
         let all_or_nothing = import_file(&db.store, &path, &opts()).await.unwrap();
