@@ -29,11 +29,6 @@ impl Amount {
         self.0
     }
 
-    /// An amount from whole units.
-    pub fn from_units(units: i64) -> Amount {
-        Amount(units * SCALE)
-    }
-
     /// As a float, for display and ratios only (never for comparisons at thresholds).
     pub fn to_f64(self) -> f64 {
         self.0 as f64 / SCALE as f64
@@ -187,17 +182,6 @@ impl FromStr for Scale {
             mantissa,
             exp: frac.len() as u32,
         })
-    }
-}
-
-impl fmt::Display for Scale {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let a = Amount((self.mantissa as i64) * SCALE / 10_i64.pow(self.exp.min(4)));
-        if self.exp > 4 {
-            write!(f, "{}e-{}", self.mantissa, self.exp)
-        } else {
-            write!(f, "{a}")
-        }
     }
 }
 

@@ -1,8 +1,6 @@
 //! Row validation: one table row becomes a typed record or a list of rejects, each naming the
 //! line, the column, the value and the reason.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 
 use super::headers::{Col, Kind};
@@ -394,16 +392,5 @@ pub fn unused_columns(cols: &[Col], header: &[String]) -> Vec<String> {
         .zip(header)
         .filter(|(c, h)| **c == Col::Unused && !h.trim().is_empty())
         .map(|(_, h)| h.clone())
-        .collect()
-}
-
-/// Counts per field name, for tests and summaries.
-pub fn present_fields(cols: &[Col]) -> BTreeMap<&'static str, usize> {
-    cols.iter()
-        .enumerate()
-        .filter_map(|(i, c)| match c {
-            Col::Field { index, .. } => Some((FIELDS[*index].name, i)),
-            _ => None,
-        })
         .collect()
 }

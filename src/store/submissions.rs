@@ -30,10 +30,9 @@ pub enum SubmissionImport {
     Postgres(Transaction<'static, Postgres>, Staging),
 }
 
-/// Which fields the file carries and how many rows were staged.
+/// Which fields the file carries.
 pub struct Staging {
     present: [bool; N_FIELDS],
-    staged: u64,
 }
 
 /// Rows per multi-row INSERT on SQLite (19 parameters each, well under SQLite's 32766).
@@ -76,7 +75,7 @@ impl Store {
         &self,
         present: [bool; N_FIELDS],
     ) -> anyhow::Result<SubmissionImport> {
-        let staging = Staging { present, staged: 0 };
+        let staging = Staging { present };
         Ok(match self {
             Store::Sqlite(p) => {
                 let mut tx = p.begin().await?;
@@ -103,7 +102,7 @@ impl SubmissionImport {
     /// Adds parsed rows to the staging table.
     pub async fn stage(&mut self, rows: &[Submission]) -> anyhow::Result<()> {
         match self {
-            SubmissionImport::Sqlite(tx, st) => {
+            SubmissionImport::Sqlite(tx, _) => {
                 for chunk in rows.chunks(SQLITE_BATCH) {
                     let mut q = sqlx::QueryBuilder::new(format!(
                         "INSERT INTO stage ({}) ",
@@ -119,9 +118,8 @@ impl SubmissionImport {
                     });
                     q.build().persistent(true).execute(&mut **tx).await?;
                 }
-                st.staged += rows.len() as u64;
             }
-            SubmissionImport::Postgres(tx, st) => {
+            SubmissionImport::Postgres(tx, _) => {
                 let mut buf = Vec::with_capacity(rows.len() * 96);
                 for s in rows {
                     use std::io::Write;
@@ -139,7 +137,6 @@ impl SubmissionImport {
                     .await?;
                 copy.send(buf).await?;
                 copy.finish().await?;
-                st.staged += rows.len() as u64;
             }
         }
         Ok(())
@@ -219,11 +216,6 @@ impl SubmissionImport {
     pub async fn rollback(self) -> anyhow::Result<()> {
         on_tx!(self, tx, _st => tx.rollback().await?);
         Ok(())
-    }
-
-    /// Rows staged so far.
-    pub fn staged(&self) -> u64 {
-        on_tx!(self, _tx, st => st.staged)
     }
 
     fn present(&self) -> [bool; N_FIELDS] {
