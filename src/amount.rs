@@ -43,36 +43,48 @@ impl Amount {
     /// dashes that mean "not reported" (`—`, `-`, `--`, `/`). The value is multiplied by
     /// `scale` (e.g. 0.1 for 千元 → 万元) and rounded half away from zero to four decimals.
     pub fn parse_cell(text: &str, scale: Scale) -> Result<Option<Amount>, AmountError> {
-        let norm = normalize(text);
-        let t = norm.trim();
+        // Most cells are plain ASCII: fold full-width characters only when there are any.
+        let folded;
+        let t = if text.is_ascii() {
+            text.trim()
+        } else {
+            folded = normalize(text);
+            folded.trim()
+        };
         if t.is_empty() || matches!(t, "-" | "--" | "—" | "——" | "–" | "/" | "无" | "N/A" | "NA")
         {
             return Ok(None);
         }
         let bad = || AmountError::NotANumber(text.trim().to_string());
-        let (negative, digits) = match t.as_bytes()[0] {
+        let (negative, body) = match t.as_bytes()[0] {
             b'-' => (true, &t[1..]),
             b'+' => (false, &t[1..]),
             _ => (false, t),
         };
-        let digits: String = digits.chars().filter(|c| *c != ',' && *c != ' ').collect();
-        let (int, frac) = digits.split_once('.').unwrap_or((&digits, ""));
-        if int.is_empty() && frac.is_empty()
-            || !int.bytes().all(|b| b.is_ascii_digit())
-            || !frac.bytes().all(|b| b.is_ascii_digit())
-        {
+        // mantissa × 10^-decimals, exactly, in i128; then × scale and round to 10^-4.
+        let (mut mantissa, mut decimals, mut digits, mut seen_point) = (0i128, 0u32, 0u32, false);
+        for b in body.bytes() {
+            match b {
+                b'0'..=b'9' => {
+                    if digits >= 30 {
+                        return Err(AmountError::OutOfRange(text.trim().to_string()));
+                    }
+                    mantissa = mantissa * 10 + i128::from(b - b'0');
+                    digits += u32::from(mantissa != 0);
+                    decimals += u32::from(seen_point);
+                }
+                b'.' if !seen_point => seen_point = true,
+                b',' | b' ' if !seen_point => {}
+                _ => return Err(bad()),
+            }
+        }
+        if body.bytes().all(|b| !b.is_ascii_digit()) {
             return Err(bad());
         }
-        // mantissa × 10^-exp, exactly, in i128; then × scale and round to 10^-4.
-        let frac = frac.trim_end_matches('0');
-        if int.len() + frac.len() > 30 {
+        let exp = decimals + scale.exp;
+        if exp > 36 {
             return Err(AmountError::OutOfRange(text.trim().to_string()));
         }
-        let mantissa: i128 = format!("{int}{frac}")
-            .trim_start_matches('0')
-            .parse()
-            .unwrap_or(0);
-        let exp = frac.len() as u32 + scale.exp;
         let numerator = mantissa * scale.mantissa as i128 * 10_000;
         let denominator = 10_i128.pow(exp);
         let mut q = numerator / denominator;

@@ -85,7 +85,6 @@ pub struct ImportReport {
     pub skipped: Vec<String>,
     /// Columns the file has that indmon does not use.
     pub unused_columns: Vec<String>,
-    pub ytd_mismatches: u64,
     pub encoding: String,
     pub sha256: String,
 }
@@ -164,9 +163,6 @@ pub fn summary_line(r: &ImportReport) -> String {
         s.push_str(
             "；与已存数据完全相同，无任何更改 (identical to what is stored; nothing changed)",
         );
-    }
-    if r.ytd_mismatches > 0 {
-        s.push_str(&format!("；{} 行的1-本月累计产值与各月之和相差超过0.5%，已照报保存并标记 (ytd differs from the months)", r.ytd_mismatches));
     }
     s
 }
@@ -361,7 +357,7 @@ async fn read_and_store(
         header: &pre.header,
         money_scale,
         period: opts.period.or(pre.title_period),
-        now: opts.now,
+        open_period: Period::containing(opts.now),
     };
     let key_col = cols.iter().position(|c| *c == Col::Key("credit_code"));
     // A CSV row with fewer fields than its header is a cut-off line (a truncated file); XLSX and
@@ -525,7 +521,6 @@ async fn store_submissions(
     report.accepted = out.accepted;
     report.revised = out.revised;
     report.unchanged = out.unchanged;
-    report.ytd_mismatches = out.ytd_mismatches;
     Ok(())
 }
 

@@ -1,8 +1,6 @@
 //! Row validation: one table row becomes a typed record or a list of rejects, each naming the
 //! line, the column, the value and the reason.
 
-use chrono::{DateTime, Utc};
-
 use super::headers::{Col, Kind};
 use super::table::{Row, column_letter};
 use crate::amount::{Amount, Scale};
@@ -57,7 +55,8 @@ pub struct RowContext<'a> {
     pub money_scale: Scale,
     /// The period for files that carry it only in a title or on the command line.
     pub period: Option<Period>,
-    pub now: DateTime<Utc>,
+    /// The month under way (Asia/Shanghai): periods from it on cannot have figures yet.
+    pub open_period: Period,
 }
 
 /// A typed record of any kind.
@@ -140,7 +139,7 @@ impl RowContext<'_> {
             return self.period;
         };
         match text.parse::<Period>() {
-            Ok(p) if !p.has_ended(self.now) => {
+            Ok(p) if p >= self.open_period => {
                 errs.push(self.reject(
                     row,
                     i,

@@ -20,8 +20,6 @@ pub struct MergeOutcome {
     pub revised: u64,
     /// Rows identical to what was stored.
     pub unchanged: u64,
-    /// Rows whose reported 1-本月累计 output differs by more than 0.5% from the stored months' sum.
-    pub ytd_mismatches: u64,
 }
 
 /// An import of submissions in progress: an open transaction with a staging table.
@@ -194,16 +192,13 @@ impl SubmissionImport {
         let sqls = MergeSql::new(self.present());
         let sqlite = matches!(self, SubmissionImport::Sqlite(..));
         let mut out = MergeOutcome::default();
-        on_tx!(self, tx, st => {
+        on_tx!(self, tx, _st => {
             let mut tx = tx;
             let staged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stage").fetch_one(&mut *tx).await?;
             out.revised = sqlx::query(AssertSqlSafe(sqls.history.as_str())).bind(now_ms).bind(run_id).execute(&mut *tx).await?.rows_affected();
             let written = sqlx::query(AssertSqlSafe(sqls.upsert.as_str())).bind(run_id).bind(now_ms).execute(&mut *tx).await?.rows_affected();
             out.accepted = written.saturating_sub(out.revised);
             out.unchanged = (staged as u64).saturating_sub(written);
-            if st.present[1] {
-                out.ytd_mismatches = sqlx::query_scalar::<_, i64>(YTD_MISMATCHES).fetch_one(&mut *tx).await? as u64;
-            }
             if sqlite {
                 sqlx::query("DROP TABLE temp.stage").execute(&mut *tx).await?;
             }
@@ -222,18 +217,6 @@ impl SubmissionImport {
         on_tx!(self, _tx, st => st.present)
     }
 }
-
-/// Staged months whose reported output_ytd differs by more than 0.5% from the sum of the stored
-/// months January..P, where all those months are stored. Kept and counted, never overwritten.
-const YTD_MISMATCHES: &str = "
-SELECT COUNT(*) FROM (
-  SELECT s.line FROM stage s
-  JOIN submission m ON m.credit_code = s.credit_code AND m.period >= substr(s.period, 1, 4) || '-01' AND m.period <= s.period
-  WHERE s.output_ytd IS NOT NULL
-  GROUP BY s.line, s.period, s.output_ytd
-  HAVING COUNT(m.output) = CAST(substr(s.period, 6, 2) AS INTEGER)
-     AND ABS(CAST(SUM(m.output) AS BIGINT) - s.output_ytd) * 200 > ABS(s.output_ytd)
-) x";
 
 /// The two statements of a merge, built for the fields a file carries.
 struct MergeSql {
