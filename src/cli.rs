@@ -101,7 +101,15 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| config.database.url.clone())
         .unwrap_or_else(|| store::DEFAULT_URL.to_string());
-    let store = Store::connect(&url).await?;
+    let password = match &config.database.password {
+        Some(secret) => Some(
+            secret
+                .resolve()
+                .map_err(|e| anyhow::anyhow!("database.password: {e}"))?,
+        ),
+        None => None,
+    };
+    let store = Store::connect_with_password(&url, password.as_ref()).await?;
     store.migrate().await?;
     let code = match cli.command {
         Command::CheckConfig => ExitCode::SUCCESS,

@@ -60,7 +60,7 @@ impl Default for General {
 #[serde(deny_unknown_fields, default)]
 pub struct Database {
     pub url: Option<String>,
-    /// A file holding the PostgreSQL password, appended to `url` at connect time.
+    /// Where the PostgreSQL password is kept (env or file), used at connect time instead of one in `url`.
     pub password: Option<SecretRef>,
 }
 

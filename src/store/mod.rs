@@ -13,6 +13,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Row, SqlitePool};
@@ -56,6 +57,15 @@ impl Store {
     /// Opens a pool for `url` (`sqlite://FILE`, `sqlite::memory:`, `postgres://…`). A SQLite file
     /// is created if missing and runs in WAL mode. The URL's password is never logged.
     pub async fn connect(url: &str) -> anyhow::Result<Store> {
+        Store::connect_with_password(url, None).await
+    }
+
+    /// As [`Store::connect`], with a PostgreSQL password kept out of the URL (from a file or
+    /// the environment, as the configuration's `database.password` names it).
+    pub async fn connect_with_password(
+        url: &str,
+        password: Option<&SecretString>,
+    ) -> anyhow::Result<Store> {
         if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)
                 .with_context(|| format!("数据库地址无效 (invalid SQLite URL) {url}"))?
@@ -77,8 +87,11 @@ impl Store {
                 })?;
             Ok(Store::Sqlite(pool))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts = PgConnectOptions::from_str(url)
+            let mut opts = PgConnectOptions::from_str(url)
                 .context("数据库地址无效 (invalid PostgreSQL URL)")?;
+            if let Some(p) = password {
+                opts = opts.password(p.expose_secret());
+            }
             let shown = redact_url(url);
             let pool = PgPoolOptions::new()
                 .max_connections(8)
