@@ -1,6 +1,8 @@
 //! The command line: global options, subcommands, and the exit codes of DESIGN.md
 //! (0 success, 1 failure, 2 usage, 3 input rejected).
 
+mod alerts;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -32,6 +34,9 @@ pub struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_parser = ["text", "json"], default_value = "text")]
     pub log_format: String,
+    /// Pretend the time is this (RFC 3339), for tests and demos.
+    #[arg(long, global = true, env = "INDMON_NOW", hide = true)]
+    pub now: Option<chrono::DateTime<Utc>>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -44,6 +49,14 @@ pub enum Command {
     Migrate,
     /// Import files: units, enterprises, targets, unit indicators or submissions.
     Import(ImportArgs),
+    /// Evaluate a period: growth against targets, stalled enterprises, lagging units; update alerts.
+    Evaluate(alerts::EvaluateArgs),
+    /// List, acknowledge (认领) and resolve (销号) alerts.
+    #[command(subcommand)]
+    Alerts(alerts::AlertsCommand),
+    /// Silences (静默): hold back notification of matching alerts for a while.
+    #[command(subcommand)]
+    Silence(alerts::SilenceCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -109,6 +122,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
+    let now = cli.now.unwrap_or_else(Utc::now);
     let store = Store::connect_with_password(&url, password.as_ref()).await?;
     store.migrate().await?;
     let code = match cli.command {
@@ -124,6 +138,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             ExitCode::SUCCESS
         }
         Command::Import(args) => import(&store, &config, args).await?,
+        Command::Evaluate(args) => alerts::evaluate(&store, &config, args, now).await?,
+        Command::Alerts(cmd) => alerts::alerts(&store, cmd, now).await?,
+        Command::Silence(cmd) => alerts::silence(&store, cmd, now).await?,
     };
     store.close().await;
     Ok(code)

@@ -25,6 +25,9 @@ pub struct Config {
     /// Where submissions come from.
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
+    /// Thresholds and severities of the rules.
+    #[serde(default)]
+    pub rules: crate::rules::RulesConfig,
 }
 
 /// Settings of the whole bureau.
@@ -217,6 +220,9 @@ impl Config {
             if let Err(e) = s.resolve() {
                 p("database.password".into(), e);
             }
+        }
+        for (key, message) in self.rules.problems() {
+            p(key, message);
         }
         let mut names = std::collections::HashSet::new();
         for (i, ind) in self.indicators.iter().enumerate() {

@@ -3,14 +3,20 @@
 //! Data flows one way through the modules, in the order they are listed:
 //! inputs are decoded and validated by [`ingest`], kept with their revisions by
 //! [`store`], and described by the small value types ([`period`], [`amount`],
-//! [`credit_code`], [`indicator`], [`registry`]) that every stage shares.
+//! [`credit_code`], [`indicator`], [`registry`]) that every stage shares. [`analysis`] computes
+//! growth, pulls and states from plain data, [`rules`] turns them into findings, [`alerts`] keeps
+//! their lifecycle, and [`evaluate`] runs that chain for one period against the store.
 
+pub mod alerts;
 pub mod amount;
+pub mod analysis;
 pub mod cli;
 pub mod config;
 pub mod credit_code;
+pub mod evaluate;
 pub mod indicator;
 pub mod ingest;
 pub mod period;
 pub mod registry;
+pub mod rules;
 pub mod store;

@@ -13,6 +13,12 @@ pub struct Period {
     month: u32,
 }
 
+impl serde::Serialize for Period {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// Why a text is not a period.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("报告期“{0}”无效，应为 YYYY-MM，如 2026-10 (invalid period, expected YYYY-MM)")]
@@ -60,6 +66,29 @@ impl Period {
                 year: self.year,
                 month: self.month + 1,
             }
+        }
+    }
+
+    /// Months since year 0, so that periods can be subtracted and indexed.
+    pub fn ordinal(self) -> i32 {
+        self.year * 12 + self.month as i32 - 1
+    }
+
+    /// The period `months` after this one (before it when negative).
+    pub fn offset(self, months: i32) -> Period {
+        let o = self.ordinal() + months;
+        Period {
+            year: o.div_euclid(12),
+            month: o.rem_euclid(12) as u32 + 1,
+        }
+    }
+
+    /// How the statistics bureau names the months up to this one: `1-10月`, `1月`.
+    pub fn ytd_label(self) -> String {
+        if self.month == 1 {
+            "1月".into()
+        } else {
+            format!("1-{}月", self.month)
         }
     }
 

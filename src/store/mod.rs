@@ -6,6 +6,8 @@
 //! Only the bulk path differs: PostgreSQL stages submissions with `COPY`, SQLite with
 //! multi-row inserts.
 
+mod alerts;
+mod evaluation;
 mod registry;
 mod submissions;
 
@@ -18,6 +20,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Row, SqlitePool};
 
+pub use alerts::{AlertFilter, Applied as AlertsApplied, Event};
 pub use submissions::{MergeOutcome, SubmissionImport};
 
 use crate::ingest::Reject;
@@ -237,6 +240,10 @@ const TABLES: &[&str] = &[
     "submission",
     "submission_history",
     "registry_change",
+    "evaluation_run",
+    "alert",
+    "alert_event",
+    "silence",
 ];
 
 /// How an import ended, for [`Store::finish_run`].

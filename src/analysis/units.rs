@@ -1,0 +1,364 @@
+//! Unit figures: growth of each unit's enterprises against the same enterprises a year earlier,
+//! the target for the period, rank, required growth, submission rate and pulls.
+
+use crate::period::Period;
+use crate::registry::{TargetKind, UnitKind};
+
+use super::{Dataset, Growth, PCT, VALUE_ADDED_GROWTH};
+
+/// Whether a target is checked against the year to date or the month's own growth (`m10:`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Basis {
+    Ytd,
+    Month,
+}
+
+/// The target that applies to a unit in a period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TargetCheck {
+    /// Ten-thousandths of a percent.
+    pub pct_raw: i64,
+    pub annual_raw: i64,
+    pub basis: Basis,
+    /// Whether a milestone (开门红/双过半) rather than the annual target.
+    pub milestone: bool,
+}
+
+/// A volume target's completion (e.g. 工业投资) against time progress.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VolumeProgress {
+    pub indicator: String,
+    pub ytd: i64,
+    pub annual: i64,
+    pub progress_pct: f64,
+    pub time_pct: f64,
+}
+
+/// Everything evaluated for one unit in the period.
+#[derive(Clone, Debug)]
+pub struct UnitResult {
+    pub index: usize,
+    pub code: String,
+    pub name: String,
+    pub kind: UnitKind,
+    /// The indicator the growth and the target are about.
+    pub indicator: String,
+    /// Output sums over the enterprises counted (those with both years), ten-thousandths of 万元.
+    pub ytd: i64,
+    pub ytd_prev: i64,
+    pub full_year_prev: i64,
+    /// Growth as shown: the official figure where published, else estimated from output.
+    pub growth: Option<Growth>,
+    pub estimated: bool,
+    /// The month's own growth (当月增速) of the enterprises' output.
+    pub month_growth: Option<Growth>,
+    pub target: Option<TargetCheck>,
+    pub gap_pp: Option<f64>,
+    /// 1 = fastest among units of the same kind; the city has none.
+    pub rank: Option<u32>,
+    pub required_pct: Option<f64>,
+    pub expected: u32,
+    pub reported: u32,
+    pub counted: u32,
+    pub growing: u32,
+    pub declining: u32,
+    /// Analysed periods in a row, ending at P, below the target (within the year).
+    pub below_target_streak: u32,
+    pub volumes: Vec<VolumeProgress>,
+}
+
+impl UnitResult {
+    /// Reported share of the expected above-scale enterprises, in percent.
+    pub fn submission_rate(&self) -> Option<f64> {
+        (self.expected > 0).then(|| self.reported as f64 / self.expected as f64 * 100.0)
+    }
+
+    /// The growth the target is checked against (ytd, or the month's for an `m` milestone).
+    pub fn compared_growth(&self) -> Option<Growth> {
+        match self.target.map(|t| t.basis) {
+            Some(Basis::Month) => self.month_growth,
+            _ => self.growth,
+        }
+    }
+
+    /// Whether the unit is below its target for the period.
+    pub fn below_target(&self) -> bool {
+        match (self.compared_growth(), self.target) {
+            (Some(g), Some(t)) => g.cmp_raw(t.pct_raw).is_lt(),
+            _ => false,
+        }
+    }
+}
+
+/// Sums over the enterprises of each unit for one period.
+#[derive(Clone, Copy, Debug, Default)]
+struct Sums {
+    cur: i64,
+    prev: i64,
+    month: i64,
+    month_base: i64,
+    counted: u32,
+}
+
+/// Per-unit sums of ytd and ytd_prev over enterprises that have both, for window index `i`.
+fn sums_at(ds: &Dataset, members: &[Vec<usize>], i: usize, with_month: bool) -> Vec<Sums> {
+    let mut out = vec![Sums::default(); ds.units.len()];
+    for (e, s) in ds.series.iter().enumerate() {
+        if !ds.is_above(e) {
+            continue;
+        }
+        let both = s.ytd_submitted(&ds.cal, i).zip(s.ytd_prev(&ds.cal, i));
+        let month = if with_month && s.is_present(i) {
+            s.month_value(&ds.cal, i).zip(s.month_base(&ds.cal, i))
+        } else {
+            None
+        };
+        for &u in &members[e] {
+            let o = &mut out[u];
+            if let Some((c, p)) = both {
+                o.cur += c;
+                o.prev += p;
+                o.counted += 1;
+            }
+            if let Some((v, b)) = month {
+                o.month += v;
+                o.month_base += b;
+            }
+        }
+    }
+    out
+}
+
+/// The growth target of a unit in a year that evaluation follows: `value_added_growth` where set,
+/// else the first growth target by indicator name.
+fn growth_target<'a>(ds: &'a Dataset, unit: &str) -> Option<&'a crate::registry::Target> {
+    let mut ts: Vec<_> = ds
+        .targets
+        .iter()
+        .filter(|t| t.unit_code == unit && t.kind == TargetKind::Growth)
+        .collect();
+    ts.sort_by_key(|t| (t.indicator != VALUE_ADDED_GROWTH, t.indicator.clone()));
+    ts.into_iter().next()
+}
+
+/// The target for period `t`: a milestone for that month if set, else the annual target.
+fn target_for(t: &crate::registry::Target, period: Period) -> TargetCheck {
+    let m = period.month();
+    let annual = TargetCheck {
+        pct_raw: t.annual.raw(),
+        annual_raw: t.annual.raw(),
+        basis: Basis::Ytd,
+        milestone: false,
+    };
+    if let Some(ms) = t.milestones.iter().find(|ms| ms.month == m && ms.monthly) {
+        return TargetCheck {
+            pct_raw: ms.value.raw(),
+            basis: Basis::Month,
+            milestone: true,
+            ..annual
+        };
+    }
+    match t.milestones.iter().find(|ms| ms.month == m && !ms.monthly) {
+        Some(ms) => TargetCheck {
+            pct_raw: ms.value.raw(),
+            milestone: true,
+            ..annual
+        },
+        None => annual,
+    }
+}
+
+/// Growth as shown for a unit: official where the indicator is value-added and a figure is
+/// published, else the output ratio (estimated when the indicator is value-added).
+fn shown_growth(
+    ds: &Dataset,
+    unit: &str,
+    indicator: &str,
+    t: Period,
+    s: &Sums,
+) -> (Option<Growth>, bool) {
+    if indicator == VALUE_ADDED_GROWTH {
+        if let Some(v) = ds.unit_figure(unit, t, VALUE_ADDED_GROWTH) {
+            return (Some(Growth::Official(v.raw())), false);
+        }
+        return (Growth::ratio(s.cur, s.prev), true);
+    }
+    (Growth::ratio(s.cur, s.prev), false)
+}
+
+/// Evaluates every unit for the dataset's period.
+pub fn evaluate_units(ds: &Dataset) -> Vec<UnitResult> {
+    let members = ds.memberships();
+    let cal = ds.cal;
+    let p = cal.period;
+    let last = super::WINDOW - 1;
+    let now = sums_at(ds, &members, last, true);
+    let mut results: Vec<UnitResult> = ds
+        .units
+        .iter()
+        .enumerate()
+        .map(|(u, unit)| {
+            let target = growth_target(ds, &unit.code);
+            let indicator = target.map_or(VALUE_ADDED_GROWTH.to_string(), |t| t.indicator.clone());
+            let (growth, estimated) = shown_growth(ds, &unit.code, &indicator, p, &now[u]);
+            UnitResult {
+                index: u,
+                code: unit.code.clone(),
+                name: unit.name.clone(),
+                kind: unit.kind,
+                indicator,
+                ytd: now[u].cur,
+                ytd_prev: now[u].prev,
+                full_year_prev: 0,
+                growth,
+                estimated,
+                month_growth: Growth::ratio(now[u].month, now[u].month_base),
+                target: target.map(|t| target_for(t, p)),
+                gap_pp: None,
+                rank: None,
+                required_pct: None,
+                expected: 0,
+                reported: 0,
+                counted: now[u].counted,
+                growing: 0,
+                declining: 0,
+                below_target_streak: 0,
+                volumes: Vec::new(),
+            }
+        })
+        .collect();
+
+    // Enterprise counts, shares and last year's full-year total over the counted enterprises.
+    let dec = cal.index(Period::new(p.year() - 1, 12).unwrap_or(p));
+    for (e, s) in ds.series.iter().enumerate() {
+        if !ds.is_above(e) {
+            continue;
+        }
+        let both = s.ytd_submitted(&cal, last).zip(s.ytd_prev(&cal, last));
+        let full_year = both.map(|(_, prev)| dec.and_then(|d| s.ytd(&cal, d)).unwrap_or(prev));
+        for &u in &members[e] {
+            let r = &mut results[u];
+            r.expected += 1;
+            r.reported += u32::from(s.is_present(last));
+            if let Some((c, pv)) = both {
+                r.growing += u32::from(c > pv);
+                r.declining += u32::from(c < pv);
+            }
+            r.full_year_prev += full_year.unwrap_or(0);
+        }
+    }
+
+    for r in &mut results {
+        if let (Some(g), Some(t)) = (r.compared_growth(), r.target) {
+            r.gap_pp = Some(g.pct() - t.pct_raw as f64 / PCT as f64);
+        }
+        // Required growth over the remaining months; none in December.
+        if let Some(t) = r.target {
+            let rest = (r.full_year_prev - r.ytd_prev) as f64;
+            if p.month() < 12 && rest > 0.0 && r.ytd_prev > 0 {
+                let y = r.full_year_prev as f64;
+                let annual = t.annual_raw as f64 / PCT as f64 / 100.0;
+                r.required_pct = Some(((y * (1.0 + annual) - r.ytd as f64) / rest - 1.0) * 100.0);
+            }
+        }
+        for t in ds
+            .targets
+            .iter()
+            .filter(|t| t.unit_code == r.code && t.kind == TargetKind::Volume)
+        {
+            if let Some(v) = ds.unit_figure(&r.code, p, &t.indicator) {
+                let annual = t.annual.raw();
+                r.volumes.push(VolumeProgress {
+                    indicator: t.indicator.clone(),
+                    ytd: v.raw(),
+                    annual,
+                    progress_pct: if annual > 0 {
+                        v.raw() as f64 / annual as f64 * 100.0
+                    } else {
+                        0.0
+                    },
+                    time_pct: p.month() as f64 / 12.0 * 100.0,
+                });
+            }
+        }
+    }
+
+    // Below-target streak: the analysed periods of this year, going back from P.
+    let mut still = vec![true; results.len()];
+    let mut t = p;
+    while t.year() == p.year() {
+        let Some(i) = cal.index(t) else { break };
+        if !still.iter().any(|s| *s) {
+            break;
+        }
+        let sums = if t == p {
+            now.clone()
+        } else {
+            sums_at(ds, &members, i, true)
+        };
+        for r in results.iter_mut() {
+            if !still[r.index] {
+                continue;
+            }
+            let below = match growth_target(ds, &r.code) {
+                Some(target) => {
+                    let check = target_for(target, t);
+                    let s = &sums[r.index];
+                    let g = match check.basis {
+                        Basis::Month => Growth::ratio(s.month, s.month_base),
+                        Basis::Ytd => shown_growth(ds, &r.code, &r.indicator, t, s).0,
+                    };
+                    g.is_some_and(|g| g.cmp_raw(check.pct_raw).is_lt())
+                }
+                None => false,
+            };
+            if below {
+                r.below_target_streak += 1;
+            } else {
+                still[r.index] = false;
+            }
+        }
+        t = cal.prev_analysed(t);
+    }
+
+    // Rank within kind by growth as shown, fastest first; ties by code for stability.
+    for kind in [UnitKind::District, UnitKind::Zone] {
+        let mut idx: Vec<usize> = results
+            .iter()
+            .filter(|r| r.kind == kind && r.growth.is_some())
+            .map(|r| r.index)
+            .collect();
+        idx.sort_by(|a, b| {
+            let ga = results[*a].growth.map_or(f64::MIN, Growth::pct);
+            let gb = results[*b].growth.map_or(f64::MIN, Growth::pct);
+            gb.total_cmp(&ga)
+                .then_with(|| results[*a].code.cmp(&results[*b].code))
+        });
+        for (rank, u) in idx.into_iter().enumerate() {
+            results[u].rank = Some(rank as u32 + 1);
+        }
+    }
+    results
+}
+
+/// Each counted enterprise's pull (拉动, percentage points) on the unit: `(cur − prev) / Σprev × 100`.
+/// Returned as (enterprise index, pull), in enterprise order; they add up to the unit's growth.
+pub fn pulls(ds: &Dataset, members: &[Vec<usize>], unit: &UnitResult) -> Vec<(usize, f64)> {
+    let last = super::WINDOW - 1;
+    if unit.ytd_prev <= 0 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (e, s) in ds.series.iter().enumerate() {
+        if !ds.is_above(e) || !members[e].contains(&unit.index) {
+            continue;
+        }
+        if let Some((c, p)) = s
+            .ytd_submitted(&ds.cal, last)
+            .zip(s.ytd_prev(&ds.cal, last))
+        {
+            out.push((e, (c - p) as f64 / unit.ytd_prev as f64 * 100.0));
+        }
+    }
+    out
+}

@@ -1,0 +1,310 @@
+//! Evaluating one period end to end: load the data the period needs from the store, run the
+//! analysis and the rules (pure), reconcile the findings with the stored alerts and write the
+//! changes in one transaction. Also renders the result as the JSON contract of DESIGN.md or as
+//! a table for a terminal.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+
+use crate::alerts::{self, AlertState, Change};
+use crate::analysis::{Basis, Dataset, PCT, UnitResult, fmt_pct, fmt_wan};
+use crate::config::Config;
+use crate::period::Period;
+use crate::rules::{self, Context, Finding, num, rule_zh, wan};
+use crate::store::{AlertFilter, AlertsApplied, Store};
+
+/// Why a period cannot be evaluated.
+#[derive(Debug, thiserror::Error)]
+pub enum EvaluateError {
+    #[error(
+        "{0}：1月不单独分析，与2月合并为1-2月（jan_feb_combined = true），请评估 {1} (January is analysed together with February)"
+    )]
+    JanuaryCombined(Period, Period),
+}
+
+/// What one evaluation found and did.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub period: Period,
+    pub units: Vec<UnitResult>,
+    pub findings: Vec<Finding>,
+    /// The alert state of each finding after the evaluation (parallel to `findings`).
+    pub states: Vec<AlertState>,
+    pub applied: AlertsApplied,
+    pub evaluation_id: Option<i64>,
+    pub enterprises: usize,
+    pub vintage: i64,
+}
+
+/// The latest period whose reporting deadline has passed at `now`.
+pub fn latest_complete_period(now: DateTime<Utc>, deadline_day: u32) -> Period {
+    let mut p = Period::containing(now).prev();
+    while rules::deadline(p, deadline_day) > now {
+        p = p.prev();
+    }
+    p
+}
+
+/// Loads, evaluates and (unless `dry_run`) records one period.
+pub async fn run(
+    store: &Store,
+    config: &Config,
+    period: Period,
+    now: DateTime<Utc>,
+    dry_run: bool,
+) -> anyhow::Result<(Report, Dataset)> {
+    let combined = config.general.jan_feb_combined;
+    if combined && period.month() == 1 {
+        return Err(EvaluateError::JanuaryCombined(period, period.next()).into());
+    }
+    let ds = store.load_dataset(period, combined).await?;
+    let ctx = Context {
+        above_scale_threshold: (config.general.above_scale_threshold * 10_000.0).round() as i64,
+        report_deadline_day: config.general.report_deadline_day,
+        now,
+    };
+    let outcome = rules::evaluate(&ds, &config.rules, &ctx);
+    let existing = store.alerts(&AlertFilter::default()).await?;
+    let changes = alerts::reconcile(
+        &existing,
+        &outcome.findings,
+        &outcome.coverage,
+        period,
+        config.rules.escalate_after,
+    );
+    let now_ms = now.timestamp_millis();
+    let (applied, evaluation_id) = if dry_run {
+        let mut a = AlertsApplied::default();
+        for c in &changes {
+            match c {
+                Change::Open { .. } | Change::Reopen { .. } => a.opened += 1,
+                Change::Update { .. } => a.changed += 1,
+                Change::Resolve { .. } => a.resolved += 1,
+            }
+        }
+        (a, None)
+    } else {
+        let id = store.begin_evaluation(period, now_ms).await?;
+        match store.apply_changes(id, &changes, now_ms).await {
+            Ok(a) => {
+                store
+                    .finish_evaluation(id, "ok", outcome.findings.len(), a, ds.vintage, "", now_ms)
+                    .await?;
+                (a, Some(id))
+            }
+            Err(e) => {
+                let msg = format!("{e:#}");
+                store
+                    .finish_evaluation(
+                        id,
+                        "failed",
+                        0,
+                        AlertsApplied::default(),
+                        ds.vintage,
+                        &msg,
+                        now_ms,
+                    )
+                    .await?;
+                return Err(e);
+            }
+        }
+    };
+    let current: HashMap<(&str, &str, &str), AlertState> =
+        existing.iter().map(|a| (a.key(), a.state)).collect();
+    let states = outcome
+        .findings
+        .iter()
+        .map(|f| {
+            let key = (f.rule.as_str(), f.subject.as_str(), f.indicator.as_str());
+            match current.get(&key) {
+                Some(AlertState::Acknowledged) => AlertState::Acknowledged,
+                _ => AlertState::Firing,
+            }
+        })
+        .collect();
+    let report = Report {
+        period,
+        units: outcome.units,
+        findings: outcome.findings,
+        states,
+        applied,
+        evaluation_id,
+        enterprises: ds.enterprises.len(),
+        vintage: ds.vintage,
+    };
+    Ok((report, ds))
+}
+
+fn opt_num(x: Option<f64>) -> Value {
+    x.map_or(Value::Null, num)
+}
+
+/// One unit as the JSON contract has it (more fields may follow the fixed ones).
+pub fn unit_json(u: &UnitResult) -> Value {
+    let counted = u.counted.max(1) as f64;
+    json!({
+        "code": u.code,
+        "name": u.name,
+        "kind": u.kind.as_str(),
+        "indicator": u.indicator,
+        "ytd": wan(u.ytd),
+        "ytd_prev": wan(u.ytd_prev),
+        "growth_pct": opt_num(u.growth.map(|g| g.pct())),
+        "target_pct": opt_num(u.target.map(|t| t.pct_raw as f64 / PCT as f64)),
+        "gap_pp": opt_num(u.gap_pp),
+        "rank": u.rank,
+        "required_pct": opt_num(u.required_pct),
+        "submission_rate": opt_num(u.submission_rate()),
+        "estimated": u.estimated,
+        "month_growth_pct": opt_num(u.month_growth.map(|g| g.pct())),
+        "target_basis": match u.target.map(|t| t.basis) { Some(Basis::Month) => "month", _ => "ytd" },
+        "milestone": u.target.is_some_and(|t| t.milestone),
+        "expected": u.expected,
+        "reported": u.reported,
+        "counted": u.counted,
+        "growing_pct": num(u.growing as f64 / counted * 100.0),
+        "declining_pct": num(u.declining as f64 / counted * 100.0),
+        "below_target_streak": u.below_target_streak,
+    })
+}
+
+/// The JSON contract of `indmon evaluate --format json`.
+pub fn to_json(r: &Report) -> Value {
+    let alerts: Vec<Value> = r
+        .findings
+        .iter()
+        .zip(&r.states)
+        .map(|(f, s)| {
+            json!({
+                "rule": f.rule,
+                "severity": f.severity.as_str(),
+                "subject": f.subject,
+                "unit": f.unit,
+                "period": f.period.to_string(),
+                "consecutive": f.consecutive,
+                "state": s.as_str(),
+                "message": f.message,
+                "values": Value::Object(f.values.clone()),
+                "indicator": f.indicator,
+                "subject_name": f.subject_name,
+                "owner": f.owner,
+            })
+        })
+        .collect();
+    let mut top = Map::new();
+    top.insert("period".into(), json!(r.period.to_string()));
+    top.insert(
+        "units".into(),
+        Value::Array(r.units.iter().map(unit_json).collect()),
+    );
+    top.insert("alerts".into(), Value::Array(alerts));
+    Value::Object(top)
+}
+
+/// Display width of text in a terminal: CJK characters take two columns.
+pub fn width(s: &str) -> usize {
+    s.chars()
+        .map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 })
+        .sum()
+}
+
+/// Pads `s` on the right to `w` terminal columns.
+pub fn pad(s: &str, w: usize) -> String {
+    format!("{s}{}", " ".repeat(w.saturating_sub(width(s))))
+}
+
+/// The result as a table for a terminal, in Chinese.
+pub fn to_table(r: &Report) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{} 评估 (evaluation of {})：{} 家企业，数据版本 run {}\n\n",
+        r.period.ytd_label(),
+        r.period,
+        r.enterprises,
+        r.vintage
+    ));
+    let head = [
+        "单位",
+        "类型",
+        "累计",
+        "上年同期",
+        "增速",
+        "目标",
+        "差距(百分点)",
+        "排名",
+        "需增速",
+        "报送率",
+    ];
+    let widths = [18, 6, 14, 14, 12, 8, 12, 6, 9, 8];
+    let line = |cells: &[String]| -> String {
+        cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| pad(c, w))
+            .collect::<Vec<_>>()
+            .join(" ")
+            .trim_end()
+            .to_string()
+    };
+    out.push_str(&line(&head.map(String::from)));
+    out.push('\n');
+    for u in &r.units {
+        let dash = || "—".to_string();
+        let cells = [
+            u.name.clone(),
+            match u.kind {
+                crate::registry::UnitKind::City => "全市",
+                crate::registry::UnitKind::District => "县区",
+                crate::registry::UnitKind::Zone => "园区",
+            }
+            .to_string(),
+            fmt_wan(u.ytd),
+            fmt_wan(u.ytd_prev),
+            u.growth.map_or_else(dash, |g| {
+                format!("{}{}", fmt_pct(g.pct()), if u.estimated { "*" } else { "" })
+            }),
+            u.target
+                .map_or_else(dash, |t| fmt_pct(t.pct_raw as f64 / PCT as f64)),
+            u.gap_pp.map_or_else(dash, |g| format!("{g:+.1}")),
+            u.rank.map_or_else(dash, |k| k.to_string()),
+            u.required_pct.map_or_else(dash, fmt_pct),
+            u.submission_rate()
+                .map_or_else(dash, |s| format!("{s:.1}%")),
+        ];
+        out.push_str(&line(&cells));
+        out.push('\n');
+    }
+    out.push_str("（* 为按企业产值估算 estimated from enterprise output）\n\n");
+    for sev in [
+        rules::Severity::Red,
+        rules::Severity::Orange,
+        rules::Severity::Yellow,
+        rules::Severity::Blue,
+    ] {
+        let items: Vec<&Finding> = r.findings.iter().filter(|f| f.severity == sev).collect();
+        if items.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("{}预警 {} 项\n", sev.zh(), items.len()));
+        for f in items {
+            out.push_str(&format!("  [{}] {}\n", rule_zh(&f.rule), f.message));
+        }
+    }
+    if r.findings.is_empty() {
+        out.push_str("无预警 (no findings)\n");
+    }
+    out.push_str(&format!(
+        "\n预警变化 (alert changes)：新增 {}，更新 {}，销号 {}{}\n",
+        r.applied.opened,
+        r.applied.changed,
+        r.applied.resolved,
+        if r.evaluation_id.is_none() {
+            "（试运行，未写入 dry run, nothing written）"
+        } else {
+            ""
+        }
+    ));
+    out
+}

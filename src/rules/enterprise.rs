@@ -1,0 +1,308 @@
+//! Enterprise rules: 停产 / 半停产 / 减产 with their streaks, 未报, 退库风险, 升规培育, and the two
+//! data-quality checks (产值电量背离, 累计数不一致).
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+
+use super::{Context, Coverage, Finding, RulesConfig, basis_points, num, wan};
+use crate::analysis::{Calendar, Dataset, NONE, Series, State, StateThresholds, WINDOW, fmt_wan};
+use crate::period::Period;
+use crate::registry::{Enterprise, Scale};
+
+const P: usize = WINDOW - 1;
+
+/// The month's name as reports print it: `10月`, or `1-2月` for a combined February.
+pub fn month_label(cal: &Calendar, t: Period) -> String {
+    if cal.is_combined(t) {
+        "1-2月".into()
+    } else {
+        format!("{}月", t.month())
+    }
+}
+
+struct Subject<'a> {
+    e: &'a Enterprise,
+    s: &'a Series,
+    unit_name: &'a str,
+    scope: Vec<String>,
+}
+
+impl Subject<'_> {
+    fn finding(
+        &self,
+        ds: &Dataset,
+        rule: &str,
+        severity: super::Severity,
+        consecutive: u32,
+        message: String,
+        mut values: Map<String, Value>,
+    ) -> Finding {
+        values.insert("revision".into(), json!(self.s.revision));
+        Finding {
+            rule: rule.into(),
+            severity,
+            subject: self.e.credit_code.to_string(),
+            subject_name: self.e.name.clone(),
+            indicator: "output".into(),
+            unit: self.e.unit_code.clone(),
+            scope: self.scope.clone(),
+            owner: self.e.owner.clone(),
+            period: ds.period(),
+            consecutive,
+            message: format!("{}{}：{message}", self.unit_name, self.e.name),
+            values,
+        }
+    }
+}
+
+/// Findings about enterprises.
+pub fn findings(
+    ds: &Dataset,
+    cfg: &RulesConfig,
+    ctx: &Context,
+    coverage: &Coverage,
+) -> Vec<Finding> {
+    let cal = ds.cal;
+    let p = ds.period();
+    let th = StateThresholds {
+        semi_stalled: basis_points(cfg.semi_stalled_ratio),
+        reduced: basis_points(cfg.reduced_ratio),
+    };
+    let names: HashMap<&str, &str> = ds
+        .units
+        .iter()
+        .map(|u| (u.code.as_str(), u.name.as_str()))
+        .collect();
+    let city = ds.city().map(|c| ds.units[c].code.clone());
+    let mut out = Vec::new();
+    for (e, s) in ds.enterprises.iter().zip(&ds.series) {
+        let mut scope = vec![e.unit_code.clone()];
+        scope.extend(e.zone_code.clone());
+        scope.extend(city.clone());
+        let subj = Subject {
+            e,
+            s,
+            unit_name: names.get(e.unit_code.as_str()).copied().unwrap_or(""),
+            scope,
+        };
+        if e.scale == Scale::Below {
+            out.extend(upgrade(ds, cfg, ctx, &subj));
+            continue;
+        }
+        if !s.is_present(P) {
+            if coverage.deadline_passed {
+                out.push(missing(ds, cfg, ctx, &subj));
+            }
+            continue;
+        }
+        if let Some(state) = s.state(&cal, th, P).filter(|st| *st != State::Normal) {
+            let rule = state.rule().unwrap_or("enterprise_reduced");
+            let streak = s.streak(&cal, th);
+            let v = s.month_value(&cal, P).unwrap_or(0);
+            let b = s.month_base(&cal, P).unwrap_or(0);
+            let ratio = v as f64 / b as f64;
+            let threshold = match state {
+                State::Stalled => 0.0,
+                State::SemiStalled => cfg.semi_stalled_ratio,
+                _ => cfg.reduced_ratio,
+            };
+            let label = month_label(&cal, p);
+            let mut msg = format!(
+                "{label}工业总产值{}万元，上年同期{}万元，为上年的{:.1}%",
+                fmt_wan(v),
+                fmt_wan(b),
+                ratio * 100.0
+            );
+            if state != State::Stalled {
+                msg.push_str(&format!("（低于{:.0}%）", threshold * 100.0));
+            }
+            msg.push_str(&format!("，{}", state.zh()));
+            if streak > 1 {
+                msg.push_str(&format!("，已连续{streak}个月处于停产/半停产/减产"));
+            }
+            msg.push('。');
+            let mut values = Map::new();
+            values.insert("value".into(), wan(v));
+            values.insert("base".into(), wan(b));
+            values.insert("ratio".into(), num(ratio));
+            values.insert("threshold".into(), num(threshold));
+            values.insert("base_period".into(), json!(p.year_ago().to_string()));
+            values.insert("revision_base".into(), json!(s.revision_year_ago));
+            let sev = cfg.raised(rule, streak);
+            out.push(subj.finding(ds, rule, sev, streak, msg, values));
+        }
+        out.extend(divergence(ds, cfg, &subj));
+        out.extend(inconsistent(ds, cfg, &subj));
+        out.extend(exit_risk(ds, cfg, ctx, &subj));
+    }
+    out
+}
+
+fn missing(ds: &Dataset, cfg: &RulesConfig, ctx: &Context, subj: &Subject) -> Finding {
+    let cal = ds.cal;
+    let mut n = 0;
+    let mut ever = false;
+    for i in (0..=P).rev() {
+        if subj.s.is_present(i) {
+            ever = true;
+            break;
+        }
+        n += 1;
+    }
+    let n = if ever { n } else { 1 };
+    let p = ds.period();
+    let mut msg = format!(
+        "未报送{}年{}数据（截止{}月{}日）",
+        p.year(),
+        month_label(&cal, p),
+        p.next().month(),
+        ctx.report_deadline_day
+    );
+    if n > 1 {
+        msg.push_str(&format!("，已连续{n}个月未报"));
+    }
+    msg.push('。');
+    let mut values = Map::new();
+    values.insert(
+        "deadline".into(),
+        json!(super::deadline(p, ctx.report_deadline_day).to_rfc3339()),
+    );
+    let sev = cfg.raised("enterprise_missing", n);
+    subj.finding(ds, "enterprise_missing", sev, n, msg, values)
+}
+
+fn divergence(ds: &Dataset, cfg: &RulesConfig, subj: &Subject) -> Option<Finding> {
+    let cal = ds.cal;
+    if cal.is_combined(ds.period()) {
+        return None;
+    }
+    let s = subj.s;
+    let v = s.month_value(&cal, P)?;
+    let b = s.month_base(&cal, P).filter(|b| *b > 0)?;
+    let e_base = if s.electricity_prev != NONE {
+        s.electricity_prev
+    } else {
+        s.electricity_year_ago
+    };
+    let floor = (cfg.electricity_floor * 10_000.0).round() as i64;
+    if s.electricity == NONE || e_base == NONE || e_base <= 0 || e_base < floor {
+        return None;
+    }
+    let og = (v as f64 / b as f64 - 1.0) * 100.0;
+    let eg = (s.electricity as f64 / e_base as f64 - 1.0) * 100.0;
+    if og - eg <= cfg.divergence_pp {
+        return None;
+    }
+    let msg = format!(
+        "{}产值同比{}，用电量同比{}，相差{:.1}个百分点（阈值{}），产值与用电量背离，请核实数据。",
+        month_label(&cal, ds.period()),
+        crate::analysis::fmt_pct(og),
+        crate::analysis::fmt_pct(eg),
+        og - eg,
+        cfg.divergence_pp
+    );
+    let mut values = Map::new();
+    values.insert("output".into(), wan(v));
+    values.insert("output_base".into(), wan(b));
+    values.insert("electricity".into(), wan(s.electricity));
+    values.insert("electricity_base".into(), wan(e_base));
+    values.insert("output_growth_pct".into(), num(og));
+    values.insert("electricity_growth_pct".into(), num(eg));
+    values.insert("threshold_pp".into(), num(cfg.divergence_pp));
+    let sev = cfg.severity_of("data_divergence");
+    Some(subj.finding(ds, "data_divergence", sev, 1, msg, values))
+}
+
+fn inconsistent(ds: &Dataset, cfg: &RulesConfig, subj: &Subject) -> Option<Finding> {
+    let s = subj.s;
+    let reported = s.output_ytd[P];
+    if reported == NONE {
+        return None;
+    }
+    let jan = P - (ds.period().month() as usize - 1);
+    let mut sum = 0i64;
+    for i in jan..=P {
+        if !s.is_present(i) || s.output[i] == NONE {
+            return None;
+        }
+        sum += s.output[i];
+    }
+    let tol = basis_points(cfg.inconsistent_pct / 100.0) as i128;
+    let diff = (reported - sum).abs() as i128;
+    if sum <= 0 || diff * 10_000 <= tol * sum as i128 {
+        return None;
+    }
+    let pct = diff as f64 / sum as f64 * 100.0;
+    let msg = format!(
+        "报送的{}累计产值{}万元，与各月合计{}万元相差{:.2}%（阈值{}%），请核实。",
+        ds.period().ytd_label(),
+        fmt_wan(reported),
+        fmt_wan(sum),
+        pct,
+        cfg.inconsistent_pct
+    );
+    let mut values = Map::new();
+    values.insert("reported_ytd".into(), wan(reported));
+    values.insert("sum_of_months".into(), wan(sum));
+    values.insert("difference_pct".into(), num(pct));
+    values.insert("threshold_pct".into(), num(cfg.inconsistent_pct));
+    let sev = cfg.severity_of("data_inconsistent");
+    Some(subj.finding(ds, "data_inconsistent", sev, 1, msg, values))
+}
+
+/// Annualised ytd revenue `revenue × 12 / month`, exact as a fraction.
+fn annualised(s: &Series, month: u32) -> Option<(i128, i128)> {
+    (s.revenue_ytd != NONE).then_some((s.revenue_ytd as i128 * 12, month as i128))
+}
+
+fn exit_risk(ds: &Dataset, cfg: &RulesConfig, ctx: &Context, subj: &Subject) -> Option<Finding> {
+    let m = ds.period().month();
+    let (num12, den) = annualised(subj.s, m)?;
+    let margin = basis_points(cfg.exit_risk_margin) as i128;
+    let limit = ctx.above_scale_threshold as i128 * margin;
+    // revenue × 12 / m < threshold × margin / 10000
+    if num12 * 10_000 >= limit * den {
+        return None;
+    }
+    let year = (num12 / den) as i64;
+    let msg = format!(
+        "{}营业收入{}万元，折全年{}万元，低于规上标准{}万元的{:.0}%，有退库风险。",
+        ds.period().ytd_label(),
+        fmt_wan(subj.s.revenue_ytd),
+        fmt_wan(year),
+        fmt_wan(ctx.above_scale_threshold),
+        cfg.exit_risk_margin * 100.0
+    );
+    let mut values = Map::new();
+    values.insert("revenue_ytd".into(), wan(subj.s.revenue_ytd));
+    values.insert("annualised".into(), wan(year));
+    values.insert("threshold".into(), wan(ctx.above_scale_threshold));
+    values.insert("margin".into(), num(cfg.exit_risk_margin));
+    let sev = cfg.severity_of("enterprise_exit_risk");
+    Some(subj.finding(ds, "enterprise_exit_risk", sev, 1, msg, values))
+}
+
+fn upgrade(ds: &Dataset, cfg: &RulesConfig, ctx: &Context, subj: &Subject) -> Option<Finding> {
+    if !subj.s.is_present(P) {
+        return None;
+    }
+    let (num12, den) = annualised(subj.s, ds.period().month())?;
+    if num12 < ctx.above_scale_threshold as i128 * den {
+        return None;
+    }
+    let year = (num12 / den) as i64;
+    let msg = format!(
+        "（规下）{}营业收入{}万元，折全年{}万元，已达规上标准{}万元，可列入升规培育。",
+        ds.period().ytd_label(),
+        fmt_wan(subj.s.revenue_ytd),
+        fmt_wan(year),
+        fmt_wan(ctx.above_scale_threshold)
+    );
+    let mut values = Map::new();
+    values.insert("revenue_ytd".into(), wan(subj.s.revenue_ytd));
+    values.insert("annualised".into(), wan(year));
+    values.insert("threshold".into(), wan(ctx.above_scale_threshold));
+    let sev = cfg.severity_of("enterprise_upgrade_candidate");
+    Some(subj.finding(ds, "enterprise_upgrade_candidate", sev, 1, msg, values))
+}

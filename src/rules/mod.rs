@@ -1,0 +1,143 @@
+//! Rules: turn the analysis of one period into findings. Pure: the data, the configuration and
+//! the clock in; findings out, each carrying the inputs of its formula, the threshold and the
+//! revisions it was computed from.
+
+mod config;
+mod enterprise;
+mod unit;
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::{Map, Value};
+
+pub use config::{RULES, RulesConfig, Severity, basis_points, rule_zh};
+
+use crate::analysis::{Dataset, UnitResult, evaluate_units};
+use crate::period::Period;
+
+/// One condition found in the data: the raw material of an alert.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub rule: String,
+    pub severity: Severity,
+    /// Credit code, unit code or project id.
+    pub subject: String,
+    pub subject_name: String,
+    pub indicator: String,
+    /// The unit the subject belongs to (its own code for a unit).
+    pub unit: String,
+    /// Every unit whose officials may see it.
+    pub scope: Vec<String>,
+    /// The responsible person (包抓领导) for enterprise findings.
+    pub owner: Option<String>,
+    pub period: Period,
+    pub consecutive: u32,
+    pub message: String,
+    pub values: Map<String, Value>,
+}
+
+/// What the rules could judge this time: alerts outside it are neither kept nor resolved.
+#[derive(Clone, Debug, Default)]
+pub struct Coverage {
+    /// Whether the reporting deadline of the period has passed (未报 can be judged).
+    pub deadline_passed: bool,
+    /// Enterprises with no submission for the period.
+    pub absent: HashSet<String>,
+    /// Units with no data for the period.
+    pub empty_units: HashSet<String>,
+    /// Every subject the dataset knows.
+    pub known: HashSet<String>,
+    pub disabled: HashSet<String>,
+}
+
+impl Coverage {
+    /// Whether the absence of a finding for (rule, subject) means the condition has cleared.
+    pub fn covers(&self, rule: &str, subject: &str) -> bool {
+        if self.disabled.contains(rule) || !self.known.contains(subject) {
+            return false;
+        }
+        match rule {
+            "enterprise_missing" => self.deadline_passed || !self.absent.contains(subject),
+            "unit_low_submission_rate" => self.deadline_passed,
+            r if r.starts_with("unit_") => !self.empty_units.contains(subject),
+            r if r.starts_with("project_") => false,
+            _ => !self.absent.contains(subject),
+        }
+    }
+}
+
+/// The result of evaluating one period.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub units: Vec<UnitResult>,
+    pub findings: Vec<Finding>,
+    pub coverage: Coverage,
+}
+
+/// Settings the rules need from `[general]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Context {
+    /// Above-scale threshold, ten-thousandths of 万元.
+    pub above_scale_threshold: i64,
+    pub report_deadline_day: u32,
+    pub now: DateTime<Utc>,
+}
+
+/// The moment month P's reports are due: the end of day `deadline_day` of month P+1, Shanghai time.
+pub fn deadline(p: Period, deadline_day: u32) -> DateTime<Utc> {
+    let n = p.next();
+    chrono_tz::Asia::Shanghai
+        .with_ymd_and_hms(n.year(), n.month(), deadline_day.clamp(1, 28), 23, 59, 59)
+        .single()
+        .map_or(DateTime::<Utc>::MAX_UTC, |t| t.with_timezone(&Utc))
+}
+
+/// Evaluates every enabled rule for the dataset's period. Findings come sorted by severity
+/// (red first), rule and subject, so that output is stable.
+pub fn evaluate(ds: &Dataset, cfg: &RulesConfig, ctx: &Context) -> Outcome {
+    let units = evaluate_units(ds);
+    let p = ds.period();
+    let mut coverage = Coverage {
+        deadline_passed: ctx.now > deadline(p, ctx.report_deadline_day),
+        disabled: cfg.disabled.iter().cloned().collect(),
+        ..Coverage::default()
+    };
+    for (e, s) in ds.enterprises.iter().zip(&ds.series) {
+        coverage.known.insert(e.credit_code.to_string());
+        if !s.is_present(crate::analysis::WINDOW - 1) {
+            coverage.absent.insert(e.credit_code.to_string());
+        }
+    }
+    for u in &units {
+        coverage.known.insert(u.code.clone());
+        if u.reported == 0 && u.growth.is_none() {
+            coverage.empty_units.insert(u.code.clone());
+        }
+    }
+    let mut findings = enterprise::findings(ds, cfg, ctx, &coverage);
+    findings.extend(unit::findings(ds, &units, cfg, &coverage));
+    findings.retain(|f| cfg.enabled(&f.rule));
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.rule.cmp(&b.rule))
+            .then_with(|| a.subject.cmp(&b.subject))
+            .then_with(|| a.indicator.cmp(&b.indicator))
+    });
+    Outcome {
+        units,
+        findings,
+        coverage,
+    }
+}
+
+/// A JSON number for an amount kept in ten-thousandths (万元 with four decimals).
+pub fn wan(raw: i64) -> Value {
+    serde_json::Number::from_f64(raw as f64 / 10_000.0).map_or(Value::Null, Value::Number)
+}
+
+/// A JSON number for a float, `null` when not finite.
+pub fn num(x: f64) -> Value {
+    serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
+}

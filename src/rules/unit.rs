@@ -1,0 +1,243 @@
+//! Unit rules (districts, zones and the city): below target, below the city, the annual target
+//! at risk, volume targets behind time progress, low submission rate, and lagging several
+//! periods in a row.
+
+use serde_json::{Map, Value, json};
+
+use super::{Coverage, Finding, RulesConfig, Severity, num, wan};
+use crate::analysis::{Basis, Dataset, PCT, UnitResult, VALUE_ADDED_GROWTH, fmt_pct};
+use crate::registry::UnitKind;
+
+fn indicator_zh(indicator: &str) -> &str {
+    match indicator {
+        VALUE_ADDED_GROWTH => "规上工业增加值",
+        "output" => "规上工业总产值",
+        "investment" => "工业投资",
+        other => other,
+    }
+}
+
+struct Ctx<'a> {
+    ds: &'a Dataset,
+    city: Option<&'a UnitResult>,
+}
+
+impl Ctx<'_> {
+    fn finding(
+        &self,
+        r: &UnitResult,
+        rule: &str,
+        indicator: &str,
+        severity: Severity,
+        consecutive: u32,
+        message: String,
+        mut values: Map<String, Value>,
+    ) -> Finding {
+        values.insert("vintage".into(), json!(self.ds.vintage));
+        let mut scope = vec![r.code.clone()];
+        if let Some(c) = self.city {
+            if c.code != r.code {
+                scope.push(c.code.clone());
+            }
+        }
+        Finding {
+            rule: rule.into(),
+            severity,
+            subject: r.code.clone(),
+            subject_name: r.name.clone(),
+            indicator: indicator.into(),
+            unit: r.code.clone(),
+            scope,
+            owner: None,
+            period: self.ds.period(),
+            consecutive,
+            message: format!("{}{message}", r.name),
+            values,
+        }
+    }
+}
+
+/// The common inputs of a unit's growth finding.
+fn growth_values(r: &UnitResult) -> Map<String, Value> {
+    let mut v = Map::new();
+    v.insert(
+        "growth_pct".into(),
+        r.compared_growth().map_or(Value::Null, |g| num(g.pct())),
+    );
+    v.insert(
+        "target_pct".into(),
+        r.target
+            .map_or(Value::Null, |t| num(t.pct_raw as f64 / PCT as f64)),
+    );
+    v.insert("gap_pp".into(), r.gap_pp.map_or(Value::Null, num));
+    v.insert(
+        "basis".into(),
+        json!(match r.target.map(|t| t.basis) {
+            Some(Basis::Month) => "month",
+            _ => "ytd",
+        }),
+    );
+    v.insert(
+        "milestone".into(),
+        json!(r.target.is_some_and(|t| t.milestone)),
+    );
+    v.insert("estimated".into(), json!(r.estimated));
+    v.insert("ytd".into(), wan(r.ytd));
+    v.insert("ytd_prev".into(), wan(r.ytd_prev));
+    v.insert("counted".into(), json!(r.counted));
+    v
+}
+
+/// Findings about units.
+pub fn findings(
+    ds: &Dataset,
+    units: &[UnitResult],
+    cfg: &RulesConfig,
+    coverage: &Coverage,
+) -> Vec<Finding> {
+    let ctx = Ctx {
+        ds,
+        city: units.iter().find(|u| u.kind == UnitKind::City),
+    };
+    let p = ds.period();
+    let mut out = Vec::new();
+    for r in units {
+        let label = match r.target.map(|t| t.basis) {
+            Some(Basis::Month) => crate::rules::enterprise::month_label(&ds.cal, p),
+            _ => p.ytd_label(),
+        };
+        let est = if r.estimated { "（估算）" } else { "" };
+        let what = indicator_zh(&r.indicator);
+        if let (true, Some(g), Some(t)) = (r.below_target(), r.compared_growth(), r.target) {
+            let [y, o, red] = cfg.below_target_pp;
+            let at_most = |pp: f64| {
+                !g.cmp_raw(t.pct_raw + (pp * PCT as f64).round() as i64)
+                    .is_gt()
+            };
+            let sev = if at_most(red) {
+                Severity::Red
+            } else if at_most(o) {
+                Severity::Orange
+            } else if at_most(y) {
+                Severity::Yellow
+            } else {
+                Severity::Blue
+            };
+            let target_name = if t.milestone {
+                "序时目标"
+            } else {
+                "年度目标"
+            };
+            let msg = format!(
+                "{label}{what}同比增长{}{est}，低于{target_name}{}，差距{:.1}个百分点。",
+                fmt_pct(g.pct()),
+                fmt_pct(t.pct_raw as f64 / PCT as f64),
+                -r.gap_pp.unwrap_or(0.0)
+            );
+            out.push(ctx.finding(
+                r,
+                "unit_below_target",
+                &r.indicator,
+                sev,
+                r.below_target_streak,
+                msg,
+                growth_values(r),
+            ));
+            if r.below_target_streak >= cfg.lagging_periods {
+                let msg = format!(
+                    "已连续{}个报告期{what}增速低于目标（{label}{}，目标{}），建议列入约谈名单。",
+                    r.below_target_streak,
+                    fmt_pct(g.pct()),
+                    fmt_pct(t.pct_raw as f64 / PCT as f64)
+                );
+                let sev = cfg.severity_of("unit_consecutive_lagging");
+                out.push(ctx.finding(
+                    r,
+                    "unit_consecutive_lagging",
+                    &r.indicator,
+                    sev,
+                    r.below_target_streak,
+                    msg,
+                    growth_values(r),
+                ));
+            }
+        }
+        if let (Some(c), Some(g)) = (ctx.city.filter(|_| r.kind != UnitKind::City), r.growth) {
+            if let Some(cg) = c.growth.filter(|cg| g.pct() < cg.pct()) {
+                let msg = format!(
+                    "{}{what}同比增长{}{est}，低于全市{}，差距{:.1}个百分点。",
+                    p.ytd_label(),
+                    fmt_pct(g.pct()),
+                    fmt_pct(cg.pct()),
+                    cg.pct() - g.pct()
+                );
+                let mut v = growth_values(r);
+                v.insert("growth_pct".into(), num(g.pct()));
+                v.insert("city_growth_pct".into(), num(cg.pct()));
+                let sev = cfg.severity_of("unit_below_average");
+                out.push(ctx.finding(r, "unit_below_average", &r.indicator, sev, 1, msg, v));
+            }
+        }
+        if let (Some(req), Some(t)) = (r.required_pct, r.target) {
+            let annual = t.annual_raw as f64 / PCT as f64;
+            if req - annual > cfg.at_risk_pp {
+                let msg = format!(
+                    "按上年全年{}万元测算，完成年度目标{}，其余月份需增长{}，高于目标{:.1}个百分点，全年目标完成难度大。",
+                    crate::analysis::fmt_wan(r.full_year_prev),
+                    fmt_pct(annual),
+                    fmt_pct(req),
+                    req - annual
+                );
+                let mut v = growth_values(r);
+                v.insert("required_pct".into(), num(req));
+                v.insert("annual_target_pct".into(), num(annual));
+                v.insert("full_year_prev".into(), wan(r.full_year_prev));
+                v.insert("threshold_pp".into(), num(cfg.at_risk_pp));
+                let sev = cfg.severity_of("unit_target_at_risk");
+                out.push(ctx.finding(r, "unit_target_at_risk", &r.indicator, sev, 1, msg, v));
+            }
+        }
+        for vol in &r.volumes {
+            if vol.progress_pct < vol.time_pct - cfg.volume_tolerance_pp {
+                let msg = format!(
+                    "{}{}完成{}万元，为年度目标{}万元的{:.1}%，低于时间进度{:.1}%。",
+                    p.ytd_label(),
+                    indicator_zh(&vol.indicator),
+                    crate::analysis::fmt_wan(vol.ytd),
+                    crate::analysis::fmt_wan(vol.annual),
+                    vol.progress_pct,
+                    vol.time_pct
+                );
+                let mut v = Map::new();
+                v.insert("ytd".into(), wan(vol.ytd));
+                v.insert("annual".into(), wan(vol.annual));
+                v.insert("progress_pct".into(), num(vol.progress_pct));
+                v.insert("time_progress_pct".into(), num(vol.time_pct));
+                v.insert("tolerance_pp".into(), num(cfg.volume_tolerance_pp));
+                let sev = cfg.severity_of("unit_progress_lagging");
+                out.push(ctx.finding(r, "unit_progress_lagging", &vol.indicator, sev, 1, msg, v));
+            }
+        }
+        if let (true, Some(rate)) = (coverage.deadline_passed, r.submission_rate()) {
+            if rate < cfg.submission_rate_min {
+                let msg = format!(
+                    "{}年{}月应报规上企业{}家，已报{}家，报送率{:.1}%（低于{}%）。",
+                    p.year(),
+                    p.month(),
+                    r.expected,
+                    r.reported,
+                    rate,
+                    cfg.submission_rate_min
+                );
+                let mut v = Map::new();
+                v.insert("expected".into(), json!(r.expected));
+                v.insert("reported".into(), json!(r.reported));
+                v.insert("rate_pct".into(), num(rate));
+                v.insert("threshold_pct".into(), num(cfg.submission_rate_min));
+                let sev = cfg.severity_of("unit_low_submission_rate");
+                out.push(ctx.finding(r, "unit_low_submission_rate", "submission", sev, 1, msg, v));
+            }
+        }
+    }
+    out
+}

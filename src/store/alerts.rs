@@ -1,0 +1,365 @@
+//! Alerts, their events and silences as stored. Every change to an alert writes an
+//! `alert_event` row in the same transaction, so the history is complete.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Store, on_pool};
+use crate::alerts::{Alert, AlertState, Change, EventKind, SYSTEM, Silence, SilenceMatcher};
+use crate::period::Period;
+use crate::rules::Severity;
+
+/// Inserts one event row for a finding-driven change.
+macro_rules! insert_event {
+    ($conn:expr, $id:expr, $now:expr, $f:expr, $kind:expr, $actor:expr, $note:expr, $eval:expr) => {
+        sqlx::query("INSERT INTO alert_event (alert_id, at, period, kind, severity, consecutive, message, actor, note, evaluation_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind($id)
+            .bind($now)
+            .bind($f.period.to_string())
+            .bind($kind.as_str())
+            .bind($f.severity.as_str())
+            .bind($f.consecutive as i64)
+            .bind(&$f.message)
+            .bind($actor)
+            .bind($note)
+            .bind($eval)
+            .execute($conn)
+            .await?
+    };
+}
+
+const ALERT_COLUMNS: &str = "id, rule, subject, indicator, subject_name, unit_code, scope, owner, state, severity, consecutive, period, message, values_json, opened_at, updated_at, acknowledged_by, acknowledged_at, resolved_at, resolved_by, note";
+
+/// Which alerts to list.
+#[derive(Clone, Debug, Default)]
+pub struct AlertFilter {
+    /// Empty means every state.
+    pub states: Vec<AlertState>,
+    /// Alerts whose subject counts in this unit.
+    pub unit: Option<String>,
+    pub id: Option<i64>,
+}
+
+/// How many alerts an evaluation opened, changed and resolved.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Applied {
+    pub opened: u64,
+    pub changed: u64,
+    pub resolved: u64,
+}
+
+/// One entry of an alert's history.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Event {
+    pub id: i64,
+    pub alert_id: i64,
+    pub at: i64,
+    pub period: String,
+    pub kind: EventKind,
+    pub severity: Severity,
+    pub consecutive: u32,
+    pub message: String,
+    pub actor: String,
+    pub note: String,
+}
+
+fn scope_text(scope: &[String]) -> String {
+    format!(",{},", scope.join(","))
+}
+
+/// Decodes an `alert` row selected with [`ALERT_COLUMNS`] (a macro: one body for both backends).
+macro_rules! decode_alert {
+    ($r:expr) => {{
+        let r = $r;
+        (|| -> Result<Alert, sqlx::Error> {
+            let bad = |what: &str, v: String| sqlx::Error::Decode(format!("{what} “{v}”").into());
+            let state: String = r.try_get(8)?;
+            let severity: String = r.try_get(9)?;
+            let period: String = r.try_get(11)?;
+            let values: String = r.try_get(13)?;
+            let scope: String = r.try_get(6)?;
+            Ok(Alert {
+                id: r.try_get(0)?,
+                rule: r.try_get(1)?,
+                subject: r.try_get(2)?,
+                indicator: r.try_get(3)?,
+                subject_name: r.try_get(4)?,
+                unit_code: r.try_get(5)?,
+                scope: scope
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect(),
+                owner: r.try_get(7)?,
+                state: AlertState::parse(&state).ok_or_else(|| bad("state", state.clone()))?,
+                severity: Severity::parse(&severity).ok_or_else(|| bad("severity", severity.clone()))?,
+                consecutive: r.try_get::<i64, _>(10)? as u32,
+                period: period.parse().map_err(|_| bad("period", period.clone()))?,
+                message: r.try_get(12)?,
+                values: serde_json::from_str(&values).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                opened_at: r.try_get(14)?,
+                updated_at: r.try_get(15)?,
+                acknowledged_by: r.try_get(16)?,
+                acknowledged_at: r.try_get(17)?,
+                resolved_at: r.try_get(18)?,
+                resolved_by: r.try_get(19)?,
+                note: r.try_get(20)?,
+            })
+        })()
+    }};
+}
+
+impl Store {
+    /// Records the start of an evaluation.
+    pub async fn begin_evaluation(&self, period: Period, now_ms: i64) -> anyhow::Result<i64> {
+        let sql = "INSERT INTO evaluation_run (period, started_at, status) VALUES ($1, $2, 'running') RETURNING id";
+        Ok(
+            on_pool!(self, p => sqlx::query_scalar::<_, i64>(sql).bind(period.to_string()).bind(now_ms).fetch_one(p).await?),
+        )
+    }
+
+    /// Records how an evaluation ended.
+    pub async fn finish_evaluation(
+        &self,
+        id: i64,
+        status: &str,
+        findings: usize,
+        applied: Applied,
+        vintage: i64,
+        message: &str,
+        now_ms: i64,
+    ) -> anyhow::Result<()> {
+        let sql = "UPDATE evaluation_run SET finished_at = $1, status = $2, findings = $3, opened = $4, changed = $5, resolved = $6, data_vintage = $7, message = $8 WHERE id = $9";
+        on_pool!(self, p => sqlx::query(sql).bind(now_ms).bind(status).bind(findings as i64)
+            .bind(applied.opened as i64).bind(applied.changed as i64).bind(applied.resolved as i64)
+            .bind(vintage).bind(message).bind(id).execute(p).await.map(|_| ())?);
+        Ok(())
+    }
+
+    /// Alerts matching the filter, most severe first.
+    pub async fn alerts(&self, filter: &AlertFilter) -> anyhow::Result<Vec<Alert>> {
+        let mut sql = format!("SELECT {ALERT_COLUMNS} FROM alert WHERE 1 = 1");
+        let mut binds: Vec<String> = Vec::new();
+        if !filter.states.is_empty() {
+            let list: Vec<String> = filter
+                .states
+                .iter()
+                .map(|s| format!("'{}'", s.as_str()))
+                .collect();
+            sql.push_str(&format!(" AND state IN ({})", list.join(", ")));
+        }
+        if let Some(u) = &filter.unit {
+            binds.push(format!("%,{u},%"));
+            sql.push_str(&format!(" AND scope LIKE ${}", binds.len()));
+        }
+        if let Some(id) = filter.id {
+            sql.push_str(&format!(" AND id = {id}"));
+        }
+        sql.push_str(" ORDER BY CASE severity WHEN 'red' THEN 0 WHEN 'orange' THEN 1 WHEN 'yellow' THEN 2 ELSE 3 END, rule, subject, indicator");
+        let out = on_pool!(self, p => {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            for b in &binds {
+                q = q.bind(b);
+            }
+            q.fetch_all(p).await?.iter().map(|r| decode_alert!(r)).collect::<Result<Vec<_>, _>>()?
+        });
+        Ok(out)
+    }
+
+    /// One alert by id.
+    pub async fn alert(&self, id: i64) -> anyhow::Result<Option<Alert>> {
+        let filter = AlertFilter {
+            id: Some(id),
+            ..AlertFilter::default()
+        };
+        Ok(self.alerts(&filter).await?.into_iter().next())
+    }
+
+    /// Writes an evaluation's changes and their events in one transaction.
+    pub async fn apply_changes(
+        &self,
+        evaluation_id: i64,
+        changes: &[Change],
+        now_ms: i64,
+    ) -> anyhow::Result<Applied> {
+        let mut applied = Applied::default();
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for c in changes {
+                match c {
+                    Change::Open { finding: f, events } => {
+                        let id: i64 = sqlx::query_scalar(
+                            "INSERT INTO alert (rule, subject, indicator, subject_name, unit_code, scope, owner, state, severity, consecutive, period, message, values_json, opened_at, updated_at)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, 'firing', $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+                        )
+                        .bind(&f.rule).bind(&f.subject).bind(&f.indicator).bind(&f.subject_name).bind(&f.unit)
+                        .bind(scope_text(&f.scope)).bind(&f.owner).bind(f.severity.as_str()).bind(f.consecutive as i64)
+                        .bind(f.period.to_string()).bind(&f.message).bind(serde_json::Value::Object(f.values.clone()).to_string()).bind(now_ms)
+                        .fetch_one(&mut *tx).await?;
+                        for e in events {
+                            insert_event!(&mut *tx, id, now_ms, f, *e, SYSTEM, "", Some(evaluation_id));
+                        }
+                        applied.opened += 1;
+                    }
+                    Change::Reopen { id, finding: f, events } | Change::Update { id, finding: f, events } => {
+                        let reopen = matches!(c, Change::Reopen { .. });
+                        let sql = if reopen {
+                            "UPDATE alert SET subject_name = $1, unit_code = $2, scope = $3, owner = $4, severity = $5, consecutive = $6, period = $7, message = $8, values_json = $9, updated_at = $10,
+                               state = 'firing', opened_at = $10, acknowledged_by = NULL, acknowledged_at = NULL, resolved_at = NULL, resolved_by = NULL, note = NULL WHERE id = $11"
+                        } else {
+                            "UPDATE alert SET subject_name = $1, unit_code = $2, scope = $3, owner = $4, severity = $5, consecutive = $6, period = $7, message = $8, values_json = $9, updated_at = $10 WHERE id = $11"
+                        };
+                        sqlx::query(sql)
+                            .bind(&f.subject_name).bind(&f.unit).bind(scope_text(&f.scope)).bind(&f.owner).bind(f.severity.as_str())
+                            .bind(f.consecutive as i64).bind(f.period.to_string()).bind(&f.message)
+                            .bind(serde_json::Value::Object(f.values.clone()).to_string()).bind(now_ms).bind(id)
+                            .execute(&mut *tx).await?;
+                        for e in events {
+                            insert_event!(&mut *tx, *id, now_ms, f, *e, SYSTEM, "", Some(evaluation_id));
+                        }
+                        if reopen { applied.opened += 1 } else { applied.changed += 1 }
+                    }
+                    Change::Resolve { id, period } => {
+                        let row = sqlx::query("UPDATE alert SET state = 'resolved', resolved_at = $1, resolved_by = $2, note = $3, period = $4, updated_at = $1 WHERE id = $5 RETURNING severity, consecutive, message")
+                            .bind(now_ms).bind(SYSTEM).bind("条件已消除，自动销号 (condition cleared)").bind(period.to_string()).bind(id)
+                            .fetch_one(&mut *tx).await?;
+                        let severity: String = row.try_get(0)?;
+                        let consecutive: i64 = row.try_get(1)?;
+                        let message: String = row.try_get(2)?;
+                        sqlx::query("INSERT INTO alert_event (alert_id, at, period, kind, severity, consecutive, message, actor, note, evaluation_id) VALUES ($1, $2, $3, 'resolved', $4, $5, $6, $7, $8, $9)")
+                            .bind(id).bind(now_ms).bind(period.to_string()).bind(severity).bind(consecutive).bind(message)
+                            .bind(SYSTEM).bind("条件已消除 (condition cleared)").bind(evaluation_id)
+                            .execute(&mut *tx).await?;
+                        applied.resolved += 1;
+                    }
+                }
+            }
+            tx.commit().await?;
+        });
+        Ok(applied)
+    }
+
+    /// Acknowledges (认领) or resolves (销号) an alert by hand, with an event.
+    pub async fn set_alert_state(
+        &self,
+        id: i64,
+        state: AlertState,
+        by: &str,
+        note: &str,
+        now_ms: i64,
+    ) -> anyhow::Result<Alert> {
+        let Some(a) = self.alert(id).await? else {
+            anyhow::bail!("没有编号为 {id} 的预警 (no alert with id {id})");
+        };
+        if a.state == AlertState::Resolved {
+            anyhow::bail!("预警 {id} 已销号 (alert {id} is already resolved)");
+        }
+        let (sql, kind) = match state {
+            AlertState::Acknowledged => (
+                "UPDATE alert SET state = 'acknowledged', acknowledged_by = $1, acknowledged_at = $2, note = $3, updated_at = $2 WHERE id = $4",
+                EventKind::Acknowledged,
+            ),
+            AlertState::Resolved => (
+                "UPDATE alert SET state = 'resolved', resolved_by = $1, resolved_at = $2, note = $3, updated_at = $2 WHERE id = $4",
+                EventKind::Resolved,
+            ),
+            AlertState::Firing => anyhow::bail!("cannot set firing by hand"),
+        };
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(sql).bind(by).bind(now_ms).bind(note).bind(id).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO alert_event (alert_id, at, period, kind, severity, consecutive, message, actor, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                .bind(id).bind(now_ms).bind(a.period.to_string()).bind(kind.as_str()).bind(a.severity.as_str())
+                .bind(a.consecutive as i64).bind(&a.message).bind(by).bind(note)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        self.alert(id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("alert {id} vanished"))
+    }
+
+    /// Events with an id above `after`, oldest first (`alert_id` limits them to one alert).
+    pub async fn alert_events(
+        &self,
+        after: i64,
+        alert_id: Option<i64>,
+    ) -> anyhow::Result<Vec<Event>> {
+        let sql = "SELECT id, alert_id, at, period, kind, severity, consecutive, message, actor, note FROM alert_event
+                   WHERE id > $1 AND ($2 IS NULL OR alert_id = $2) ORDER BY id";
+        let rows = on_pool!(self, p => sqlx::query(sql).bind(after).bind(alert_id).fetch_all(p).await?.iter().map(|r| {
+            let kind: String = r.try_get(4)?;
+            let severity: String = r.try_get(5)?;
+            Ok(Event {
+                id: r.try_get(0)?,
+                alert_id: r.try_get(1)?,
+                at: r.try_get(2)?,
+                period: r.try_get(3)?,
+                kind: EventKind::parse(&kind).ok_or_else(|| sqlx::Error::Decode(format!("event kind {kind}").into()))?,
+                severity: Severity::parse(&severity).unwrap_or(Severity::Blue),
+                consecutive: r.try_get::<i64, _>(6)? as u32,
+                message: r.try_get(7)?,
+                actor: r.try_get(8)?,
+                note: r.try_get(9)?,
+            })
+        }).collect::<Result<Vec<_>, sqlx::Error>>()?);
+        Ok(rows)
+    }
+
+    /// Adds a silence and returns its id.
+    pub async fn add_silence(
+        &self,
+        m: &SilenceMatcher,
+        starts_at: i64,
+        ends_at: i64,
+        reason: &str,
+        author: &str,
+        now_ms: i64,
+    ) -> anyhow::Result<i64> {
+        anyhow::ensure!(
+            !m.is_empty(),
+            "静默至少要指定规则、对象或单位之一 (a silence needs --rule, --subject or --unit)"
+        );
+        anyhow::ensure!(
+            ends_at > starts_at,
+            "静默结束时间应晚于开始时间 (a silence must end after it starts)"
+        );
+        let sql = "INSERT INTO silence (rule, subject, unit_code, starts_at, ends_at, reason, author, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+        Ok(
+            on_pool!(self, p => sqlx::query_scalar::<_, i64>(sql).bind(&m.rule).bind(&m.subject).bind(&m.unit)
+            .bind(starts_at).bind(ends_at).bind(reason).bind(author).bind(now_ms).fetch_one(p).await?),
+        )
+    }
+
+    /// Silences; with `active_at`, only those in force then.
+    pub async fn silences(&self, active_at: Option<i64>) -> anyhow::Result<Vec<Silence>> {
+        let sql = "SELECT id, rule, subject, unit_code, starts_at, ends_at, reason, author, created_at, expired_at FROM silence ORDER BY id";
+        let all = on_pool!(self, p => sqlx::query(sql).fetch_all(p).await?.iter().map(|r| {
+            Ok(Silence {
+                id: r.try_get(0)?,
+                matcher: SilenceMatcher { rule: r.try_get(1)?, subject: r.try_get(2)?, unit: r.try_get(3)? },
+                starts_at: r.try_get(4)?,
+                ends_at: r.try_get(5)?,
+                reason: r.try_get(6)?,
+                author: r.try_get(7)?,
+                created_at: r.try_get(8)?,
+                expired_at: r.try_get(9)?,
+            })
+        }).collect::<Result<Vec<_>, sqlx::Error>>()?);
+        Ok(match active_at {
+            Some(now) => all.into_iter().filter(|s| s.is_active(now)).collect(),
+            None => all,
+        })
+    }
+
+    /// Ends a silence now.
+    pub async fn expire_silence(&self, id: i64, by: &str, now_ms: i64) -> anyhow::Result<()> {
+        let sql = "UPDATE silence SET expired_at = $1, expired_by = $2 WHERE id = $3 AND expired_at IS NULL";
+        let n = on_pool!(self, p => sqlx::query(sql).bind(now_ms).bind(by).bind(id).execute(p).await?.rows_affected());
+        anyhow::ensure!(
+            n == 1,
+            "没有编号为 {id} 的有效静默 (no unexpired silence with id {id})"
+        );
+        Ok(())
+    }
+}
