@@ -13,4 +13,5 @@ pub mod indicator;
 pub mod ingest;
 pub mod period;
 pub mod registry;
+pub mod sources;
 pub mod store;

@@ -7,6 +7,7 @@
 //! multi-row inserts.
 
 mod registry;
+mod sources;
 mod submissions;
 
 use std::str::FromStr;
@@ -18,6 +19,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Row, SqlitePool};
 
+pub use sources::{PullEnd, PullRun, SourceState};
 pub use submissions::{MergeOutcome, SubmissionImport};
 
 use crate::ingest::Reject;
@@ -237,6 +239,8 @@ const TABLES: &[&str] = &[
     "submission",
     "submission_history",
     "registry_change",
+    "source_state",
+    "pull_run",
 ];
 
 /// How an import ended, for [`Store::finish_run`].
