@@ -492,6 +492,60 @@ mod tests {
     }
 
     #[test]
+    fn source_keys_have_defaults_and_are_checked() {
+        let c = Config::parse(
+            r#"
+            [[sources]]
+            name = "a"
+            kind = "http"
+            url = "https://example.invalid/x"
+            token = { env = "INDMON_TEST_NO_SUCH_VAR" }
+            basic = { user = "u", password = { env = "INDMON_TEST_NO_SUCH_VAR" } }
+            headers = { "Authorization" = "x", "bad header" = "y" }
+            cursor_param = "a b"
+            timeout_secs = 0
+            retries = 99
+            max_body_mb = 0
+            failure_alert_after = 0
+            [[sources]]
+            name = "b"
+            kind = "dir"
+            path = "/tmp"
+            "#,
+        )
+        .unwrap();
+        let b = &c.sources[1];
+        assert_eq!(
+            (
+                b.timeout_secs,
+                b.retries,
+                b.max_body_mb,
+                b.failure_alert_after,
+                b.settle_secs
+            ),
+            (30, 3, 64, 3, 10)
+        );
+        let keys: Vec<String> = c.validate().into_iter().map(|p| p.key).collect();
+        for k in [
+            "sources[0].basic",
+            "sources[0].basic.password",
+            "sources[0].headers.\"Authorization\"",
+            "sources[0].headers.\"bad header\"",
+            "sources[0].cursor_param",
+            "sources[0].timeout_secs",
+            "sources[0].retries",
+            "sources[0].max_body_mb",
+            "sources[0].failure_alert_after",
+        ] {
+            assert!(keys.contains(&k.to_string()), "{k} in {keys:?}");
+        }
+        assert!(
+            !keys.iter().any(|k| k.starts_with("sources[1]")),
+            "{keys:?}"
+        );
+    }
+
+    #[test]
     fn secrets_never_reach_debug() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("token");
