@@ -73,6 +73,9 @@ struct Paging {
     next_cursor: Option<serde_json::Value>,
     #[serde(default)]
     has_more: bool,
+    /// Only counted: an empty page has nothing to ingest.
+    #[serde(default)]
+    submissions: Option<Vec<serde::de::IgnoredAny>>,
 }
 
 /// The delay before retry number `attempt` (0-based): `base · 2^attempt`, at most `cap`, of which
@@ -159,8 +162,21 @@ pub(crate) async fn pull(
             .and_then(|p| p.next_cursor.as_ref())
             .and_then(cursor_text);
         let has_more = paging.as_ref().is_some_and(|p| p.has_more);
+        let empty = paging
+            .as_ref()
+            .and_then(|p| p.submissions.as_ref())
+            .is_some_and(Vec::is_empty);
         let sha = format!("{:x}", Sha256::digest(&body.bytes));
-        if store.last_committed_sha(&src.name, &shown).await? == Some(sha) {
+        if empty {
+            tally
+                .notes
+                .push(format!("{shown}: 本页没有新数据 (empty page)"));
+            if let (true, Some(c)) = (incremental, &next_cursor) {
+                if cursor.as_ref() != Some(c) {
+                    store.save_cursor(&src.name, c, now_ms).await?;
+                }
+            }
+        } else if store.last_committed_sha(&src.name, &shown).await? == Some(sha) {
             tally.notes.push(format!(
                 "{shown}: 内容与上次入库的完全相同，不再导入 (identical to the content last committed; not ingested again)"
             ));
