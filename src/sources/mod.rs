@@ -101,7 +101,7 @@ pub async fn failing_sources(store: &Store, threshold: u32) -> anyhow::Result<Ve
             last_success_at: s.last_success_at,
         })
         .collect();
-    out.sort_by(|a, b| b.consecutive_failures.cmp(&a.consecutive_failures));
+    out.sort_by_key(|h| std::cmp::Reverse(h.consecutive_failures));
     Ok(out)
 }
 
