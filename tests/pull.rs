@@ -656,3 +656,90 @@ async fn failure_counts_are_kept_per_source() {
     assert!(db.store.source_state("other").await.unwrap().is_none());
     db.cleanup().await;
 }
+
+fn indmon(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_indmon"))
+        .current_dir(dir)
+        .env_remove("INDMON_DATABASE_URL")
+        .args([
+            "--config",
+            "indmon.toml",
+            "--database",
+            "sqlite://scratch.db",
+        ])
+        .args(args)
+        .output()
+        .expect("run indmon");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn the_pull_and_sources_status_commands_report_and_exit_as_documented() {
+    let dir = tempfile::tempdir().unwrap();
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    write(
+        &dir,
+        "indmon.toml",
+        format!(
+            "[[sources]]\nname = \"收件箱\"\nkind = \"dir\"\npath = '{}'\nsettle_secs = 0\n\n\
+             [[sources]]\nname = \"平台\"\nkind = \"http\"\nurl = \"http://127.0.0.1:{port}/data\"\nretries = 0\n",
+            inbox.display()
+        ),
+    );
+    let (code, out) = indmon(
+        dir.path(),
+        &[
+            "import",
+            &fixture("units.csv").display().to_string(),
+            &fixture("enterprises.csv").display().to_string(),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    std::fs::copy(fixture("submissions_gbk.csv"), inbox.join("a.csv")).unwrap();
+    std::fs::write(
+        inbox.join("b.csv"),
+        "credit_code,period,output\n913307811860913921,2026-13,1\n",
+    )
+    .unwrap();
+
+    let (code, out) = indmon(dir.path(), &["pull", "--source", "收件箱"]);
+    assert_eq!(code, 3, "rows rejected: {out}");
+    assert!(out.contains("新增 12") && out.contains("拒收 1"), "{out}");
+
+    let (code, out) = indmon(dir.path(), &["pull", "--source", "没有这个"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("no such source"), "{out}");
+
+    let (code, out) = indmon(dir.path(), &["pull"]);
+    assert_eq!(code, 1, "the http source is down: {out}");
+    assert!(
+        out.contains("平台") && out.contains("connection failed"),
+        "{out}"
+    );
+
+    let (code, out) = indmon(dir.path(), &["sources", "status"]);
+    assert_eq!(code, 1, "a failing source makes status exit 1: {out}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("平台\t"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("\thttp\t—\t1\t"), "{line}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("收件箱\t"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.contains("\tdir\t2026-") && line.contains("\t0\t"),
+        "{line}"
+    );
+}
