@@ -432,6 +432,39 @@ async fn a_gbk_csv_source_is_decoded_and_scaled() {
 }
 
 #[tokio::test]
+async fn an_xlsx_body_is_read_from_memory_with_its_title_unit() {
+    let xlsx = std::fs::read(fixture("district_export_2026-10.xlsx")).unwrap();
+    for db in TestDb::all().await {
+        let s = &db.store;
+        registry(s).await;
+        let body = xlsx.clone();
+        // No format configured and a generic content type: the ZIP signature says XLSX.
+        let server = TestServer::spawn(move |_, _| {
+            Reply::Now(
+                (
+                    [(header::CONTENT_TYPE, "application/octet-stream")],
+                    body.clone(),
+                )
+                    .into_response(),
+            )
+        })
+        .await;
+        let cfg = config("东岭区", "http", &server.url, "");
+        let r = pull(s, &cfg).await;
+        assert_eq!(r.status, PullStatus::Ok, "{r:?}");
+        assert_eq!((r.accepted, r.rejected), (12, 0));
+        // 千元 in the title: 895907 千元 → 89590.7 万元.
+        assert_eq!(
+            value(s, NANHU, "2026-10", "output_ytd_prev")
+                .await
+                .as_deref(),
+            Some("89590.7")
+        );
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
 async fn an_unchanged_source_answers_304_and_identical_content_is_not_ingested_twice() {
     for db in TestDb::all().await {
         let s = &db.store;
