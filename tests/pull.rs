@@ -373,6 +373,40 @@ async fn an_oversized_body_is_refused_and_nothing_is_committed() {
     }
 }
 
+/// A server that streams an endless chunked body (no Content-Length), 64 KiB at a time.
+async fn spawn_endless_chunked() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+                if sock.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = format!("{:x}\r\n{}\r\n", 65536, " ".repeat(65536));
+                while sock.write_all(chunk.as_bytes()).await.is_ok() {}
+            });
+        }
+    });
+    format!("http://{addr}/data")
+}
+
+#[tokio::test]
+async fn a_streamed_body_is_cut_off_at_the_limit() {
+    let db = TestDb::sqlite().await;
+    let url = spawn_endless_chunked().await;
+    let cfg = config("平台", "http", &url, "max_body_mb = 1\nretries = 0");
+    let r = pull(&db.store, &cfg).await;
+    assert_eq!(r.status, PullStatus::Failed, "{r:?}");
+    assert!(r.error.as_deref().unwrap().contains("max_body_mb"), "{r:?}");
+    assert_eq!(db.store.count("import_run").await.unwrap(), 0);
+    db.cleanup().await;
+}
+
 #[tokio::test]
 async fn malformed_json_is_rejected_with_its_position_commits_nothing_and_holds_the_cursor() {
     for db in TestDb::all().await {
