@@ -2,7 +2,7 @@
 //!
 //! Data flows one way through the modules, in the order they are listed:
 //! inputs are decoded and validated by [`ingest`], kept with their revisions by
-//! [`store`], and described by the small value types ([`period`], [`amount`],
+//! [`store`] (fetched by [`sources`] on a schedule or by hand), and described by the small value types ([`period`], [`amount`],
 //! [`credit_code`], [`indicator`], [`registry`]) that every stage shares.
 
 pub mod amount;
