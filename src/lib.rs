@@ -1,8 +1,9 @@
 //! indmon: an unattended monitor of a city's above-scale industrial enterprises.
 //!
 //! Data flows one way through the modules, in the order they are listed:
-//! inputs are decoded and validated by [`ingest`], kept with their revisions by
-//! [`store`] (fetched by [`sources`] on a schedule or by hand), and described by the small value types ([`period`], [`amount`],
+//! inputs are fetched from HTTP sources and inbox folders by [`sources`] (or named on the
+//! command line), decoded and validated by [`ingest`], kept with their revisions by
+//! [`store`], and described by the small value types ([`period`], [`amount`],
 //! [`credit_code`], [`indicator`], [`registry`]) that every stage shares.
 
 pub mod amount;
