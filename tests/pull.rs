@@ -407,6 +407,40 @@ async fn a_streamed_body_is_cut_off_at_the_limit() {
     db.cleanup().await;
 }
 
+/// An HTTPS server on loopback whose certificate no authority signed (a test-only key in fixtures).
+async fn spawn_self_signed_tls() -> String {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cert = CertificateDer::from_pem_file(fixture("selfsigned_cert.pem")).unwrap();
+    let key = PrivateKeyDer::from_pem_file(fixture("selfsigned_key.pem")).unwrap();
+    let tls = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let _ = acceptor.accept(sock).await;
+        }
+    });
+    format!("https://{addr}/data")
+}
+
+#[tokio::test]
+async fn tls_certificates_are_verified() {
+    let db = TestDb::sqlite().await;
+    let url = spawn_self_signed_tls().await;
+    let cfg = config("平台", "http", &url, "retries = 0");
+    let r = pull(&db.store, &cfg).await;
+    assert_eq!(r.status, PullStatus::Failed, "{r:?}");
+    let err = r.error.unwrap();
+    assert!(err.contains("certificate"), "{err}");
+    db.cleanup().await;
+}
+
 #[tokio::test]
 async fn malformed_json_is_rejected_with_its_position_commits_nothing_and_holds_the_cursor() {
     for db in TestDb::all().await {
