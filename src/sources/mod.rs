@@ -8,6 +8,7 @@
 //! [`failing_sources`] for the alert rules.
 
 pub mod dir;
+mod fetch;
 pub mod http;
 
 use anyhow::Context;
