@@ -57,6 +57,29 @@ pub enum Command {
     /// Silences (静默): hold back notification of matching alerts for a while.
     #[command(subcommand)]
     Silence(alerts::SilenceCommand),
+    /// Pull new submissions from the configured sources (HTTP, inbox folders) now.
+    Pull(PullArgs),
+    /// Sources: their state.
+    Sources {
+        #[command(subcommand)]
+        command: SourcesCommand,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PullArgs {
+    /// Pull only this source (default: every configured source).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Print the summary as JSON.
+    #[arg(long, value_parser = ["table", "json"], default_value = "table")]
+    pub format: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SourcesCommand {
+    /// Each source's last success, failures in a row, last error and cursor.
+    Status,
 }
 
 #[derive(Debug, clap::Args)]
@@ -141,6 +164,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Evaluate(args) => alerts::evaluate(&store, &config, args, now).await?,
         Command::Alerts(cmd) => alerts::alerts(&store, cmd, now).await?,
         Command::Silence(cmd) => alerts::silence(&store, cmd, now).await?,
+        Command::Pull(args) => pull(&store, &config, args).await?,
+        Command::Sources {
+            command: SourcesCommand::Status,
+        } => sources_status(&store, &config).await?,
     };
     store.close().await;
     Ok(code)
@@ -241,4 +268,93 @@ fn print_report(r: &ingest::ImportReport, took: std::time::Duration) {
             r.rejected, r.run_id
         );
     }
+}
+
+async fn pull(store: &Store, config: &Config, args: PullArgs) -> anyhow::Result<ExitCode> {
+    if args.source.is_none() && config.sources.is_empty() {
+        println!("配置中没有来源 (no sources configured)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let reports = crate::sources::pull(store, config, args.source.as_deref(), Utc::now()).await?;
+    if args.format == "json" {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    } else {
+        for r in &reports {
+            println!("{}", crate::sources::summary_line(r));
+            for n in &r.notes {
+                println!("  {n}");
+            }
+            if let Some(e) = &r.error {
+                println!("  错误 (error): {e}");
+            }
+            if r.alert {
+                println!(
+                    "  已连续失败 {} 次，达到告警阈值 (failing {} times in a row: administrators are to be alerted)",
+                    r.consecutive_failures, r.consecutive_failures
+                );
+            }
+        }
+    }
+    let failed = reports.iter().any(|r| r.error.is_some());
+    let rejected = reports.iter().any(|r| r.rejected > 0);
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else if rejected {
+        ExitCode::from(EXIT_REJECTED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn sources_status(store: &Store, config: &Config) -> anyhow::Result<ExitCode> {
+    let states = store.source_states().await?;
+    let time = |ms: Option<i64>| {
+        ms.and_then(chrono::DateTime::<Utc>::from_timestamp_millis)
+            .map(|t| {
+                t.with_timezone(&chrono_tz::Asia::Shanghai)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_else(|| "—".into())
+    };
+    println!(
+        "来源 (source)\t类型 (kind)\t最近成功 (last success)\t连续失败 (failures in a row)\t游标 (cursor)\t最近错误 (last error)"
+    );
+    let mut names: Vec<(String, &str)> = config
+        .sources
+        .iter()
+        .map(|s| {
+            let kind = match s.kind {
+                crate::config::SourceKind::Http => "http",
+                crate::config::SourceKind::Dir => "dir",
+            };
+            (s.name.clone(), kind)
+        })
+        .collect();
+    // Sources pulled once and since removed from the configuration are still shown.
+    for st in &states {
+        if !names.iter().any(|(n, _)| n == &st.source) {
+            names.push((st.source.clone(), "（已不在配置中 not configured）"));
+        }
+    }
+    let mut failing = false;
+    for (name, kind) in names {
+        let st = states.iter().find(|s| s.source == name);
+        let failures = st.map_or(0, |s| s.consecutive_failures);
+        failing |= failures > 0;
+        println!(
+            "{name}\t{kind}\t{}\t{failures}\t{}\t{}",
+            time(st.and_then(|s| s.last_success_at)),
+            st.and_then(|s| s.cursor.clone())
+                .unwrap_or_else(|| "—".into()),
+            st.and_then(|s| s.last_error.clone())
+                .map(|e| e.replace('\n', " "))
+                .unwrap_or_else(|| "—".into()),
+        );
+    }
+    Ok(if failing {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

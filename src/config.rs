@@ -100,6 +100,54 @@ pub struct SourceConfig {
     pub column_map: BTreeMap<String, String>,
     /// Bearer token for `http`.
     pub token: Option<SecretRef>,
+    /// HTTP basic authentication for `http` (instead of `token`).
+    pub basic: Option<BasicAuth>,
+    /// Extra request headers for `http` (no secrets here: use `token` or `basic`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Query parameter carrying the last watermark (`next_cursor`) to an `http` source.
+    pub cursor_param: Option<String>,
+    /// Seconds one HTTP request may take, body included.
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
+    /// Retries of a request after a timeout, a connection error or a 5xx answer.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// Largest HTTP body accepted, in MiB.
+    #[serde(default = "default_max_body_mb")]
+    pub max_body_mb: u64,
+    /// Failed pulls in a row after which the city administrators are alerted.
+    #[serde(default = "default_failure_alert_after")]
+    pub failure_alert_after: u32,
+    /// When to pull (cron with seconds, Asia/Shanghai); used by the daemon.
+    pub schedule: Option<String>,
+    /// For `dir`: a file modified less than this many seconds ago may still be being written.
+    #[serde(default = "default_settle_secs")]
+    pub settle_secs: u64,
+}
+
+/// HTTP basic authentication: a user name and where the password is kept.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuth {
+    pub user: String,
+    pub password: SecretRef,
+}
+
+fn default_timeout_secs() -> u64 {
+    30
+}
+fn default_retries() -> u32 {
+    3
+}
+fn default_max_body_mb() -> u64 {
+    64
+}
+fn default_failure_alert_after() -> u32 {
+    3
+}
+fn default_settle_secs() -> u64 {
+    10
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -316,6 +364,80 @@ impl Config {
                     p(format!("{key}.token"), e);
                 }
             }
+            if let Some(b) = &s.basic {
+                if s.token.is_some() {
+                    p(
+                        format!("{key}.basic"),
+                        "token 与 basic 只能写一个 (give token or basic, not both)".into(),
+                    );
+                }
+                if let Err(e) = b.password.resolve() {
+                    p(format!("{key}.basic.password"), e);
+                }
+            }
+            for (name, value) in &s.headers {
+                if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err()
+                    || reqwest::header::HeaderValue::from_str(value).is_err()
+                {
+                    p(
+                        format!("{key}.headers.\"{name}\""),
+                        "不是合法的 HTTP 头 (not a valid HTTP header name and value)".into(),
+                    );
+                }
+                if name.eq_ignore_ascii_case("authorization") {
+                    p(
+                        format!("{key}.headers.\"{name}\""),
+                        "凭据请用 token 或 basic 配置，不要写在 headers 中 (put credentials in token or basic)".into(),
+                    );
+                }
+            }
+            if let Some(c) = &s.cursor_param {
+                if c.is_empty()
+                    || !c
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+                {
+                    p(
+                        format!("{key}.cursor_param"),
+                        format!("“{c}”不是合法的查询参数名 (not a valid query parameter name)"),
+                    );
+                }
+            }
+            if s.timeout_secs == 0 || s.timeout_secs > 3600 {
+                p(
+                    format!("{key}.timeout_secs"),
+                    "应在1到3600秒之间 (must be 1–3600)".into(),
+                );
+            }
+            if s.retries > 10 {
+                p(
+                    format!("{key}.retries"),
+                    "应在0到10之间 (must be 0–10)".into(),
+                );
+            }
+            if s.max_body_mb == 0 || s.max_body_mb > 4096 {
+                p(
+                    format!("{key}.max_body_mb"),
+                    "应在1到4096之间 (must be 1–4096 MiB)".into(),
+                );
+            }
+            if s.failure_alert_after == 0 {
+                p(
+                    format!("{key}.failure_alert_after"),
+                    "应至少为1 (must be at least 1)".into(),
+                );
+            }
+            if s.kind == SourceKind::Dir
+                && (s.token.is_some()
+                    || s.basic.is_some()
+                    || s.cursor_param.is_some()
+                    || !s.headers.is_empty())
+            {
+                p(
+                    format!("{key}.kind"),
+                    "token、basic、headers、cursor_param 只用于 http 来源 (these keys are for http sources)".into(),
+                );
+            }
         }
         out
     }
@@ -373,6 +495,60 @@ mod tests {
         ] {
             assert!(keys.contains(&k.to_string()), "{k} in {keys:?}");
         }
+    }
+
+    #[test]
+    fn source_keys_have_defaults_and_are_checked() {
+        let c = Config::parse(
+            r#"
+            [[sources]]
+            name = "a"
+            kind = "http"
+            url = "https://example.invalid/x"
+            token = { env = "INDMON_TEST_NO_SUCH_VAR" }
+            basic = { user = "u", password = { env = "INDMON_TEST_NO_SUCH_VAR" } }
+            headers = { "Authorization" = "x", "bad header" = "y" }
+            cursor_param = "a b"
+            timeout_secs = 0
+            retries = 99
+            max_body_mb = 0
+            failure_alert_after = 0
+            [[sources]]
+            name = "b"
+            kind = "dir"
+            path = "/tmp"
+            "#,
+        )
+        .unwrap();
+        let b = &c.sources[1];
+        assert_eq!(
+            (
+                b.timeout_secs,
+                b.retries,
+                b.max_body_mb,
+                b.failure_alert_after,
+                b.settle_secs
+            ),
+            (30, 3, 64, 3, 10)
+        );
+        let keys: Vec<String> = c.validate().into_iter().map(|p| p.key).collect();
+        for k in [
+            "sources[0].basic",
+            "sources[0].basic.password",
+            "sources[0].headers.\"Authorization\"",
+            "sources[0].headers.\"bad header\"",
+            "sources[0].cursor_param",
+            "sources[0].timeout_secs",
+            "sources[0].retries",
+            "sources[0].max_body_mb",
+            "sources[0].failure_alert_after",
+        ] {
+            assert!(keys.contains(&k.to_string()), "{k} in {keys:?}");
+        }
+        assert!(
+            !keys.iter().any(|k| k.starts_with("sources[1]")),
+            "{keys:?}"
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! indmon: an unattended monitor of a city's above-scale industrial enterprises.
 //!
 //! Data flows one way through the modules, in the order they are listed:
-//! inputs are decoded and validated by [`ingest`], kept with their revisions by
+//! inputs are fetched from HTTP sources and inbox folders by [`sources`] (or named on the
+//! command line), decoded and validated by [`ingest`], kept with their revisions by
 //! [`store`], and described by the small value types ([`period`], [`amount`],
 //! [`credit_code`], [`indicator`], [`registry`]) that every stage shares. [`analysis`] computes
 //! growth, pulls and states from plain data, [`rules`] turns them into findings, [`alerts`] keeps
@@ -19,4 +20,5 @@ pub mod ingest;
 pub mod period;
 pub mod registry;
 pub mod rules;
+pub mod sources;
 pub mod store;

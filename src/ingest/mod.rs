@@ -48,6 +48,9 @@ pub struct ImportOptions {
     /// Indicator names beyond the built-in ones that targets and unit figures may name.
     pub extra_indicators: Vec<String>,
     pub now: DateTime<Utc>,
+    /// A cursor of source `source` to store in the same transaction as the rows (a pulled
+    /// page's `next_cursor`), so that it is stored exactly when they are.
+    pub commit_cursor: Option<String>,
 }
 
 impl ImportOptions {
@@ -63,6 +66,7 @@ impl ImportOptions {
             encoding: TextEncoding::Auto,
             extra_indicators: Vec::new(),
             now,
+            commit_cursor: None,
         }
     }
 }
@@ -101,7 +105,34 @@ pub async fn import_file(
     path: &Path,
     opts: &ImportOptions,
 ) -> anyhow::Result<ImportReport> {
-    let name = path.display().to_string();
+    import(store, path.display().to_string(), Input::File(path), opts).await
+}
+
+/// Imports content held in memory (a pulled HTTP body) as [`import_file`] imports a file;
+/// `name` is what the run records as its file (an address without credentials). The format is
+/// sniffed from the bytes when not given.
+pub async fn import_bytes(
+    store: &Store,
+    name: &str,
+    bytes: Vec<u8>,
+    format: Option<Format>,
+    opts: &ImportOptions,
+) -> anyhow::Result<ImportReport> {
+    import(store, name.to_string(), Input::Bytes(bytes, format), opts).await
+}
+
+/// Where the content of an import comes from.
+enum Input<'a> {
+    File(&'a Path),
+    Bytes(Vec<u8>, Option<Format>),
+}
+
+async fn import(
+    store: &Store,
+    name: String,
+    input: Input<'_>,
+    opts: &ImportOptions,
+) -> anyhow::Result<ImportReport> {
     let now_ms = opts.now.timestamp_millis();
     let mut report = ImportReport {
         file: name.clone(),
@@ -117,7 +148,7 @@ pub async fn import_file(
         )
         .await?;
     report.run_id = run_id;
-    let result = read_and_store(store, path, opts, &mut report).await;
+    let result = read_and_store(store, input, opts, &mut report).await;
     let status = match &result {
         Err(_) => "failed",
         Ok(()) if report.committed && report.rejected > 0 => "partial",
@@ -204,32 +235,50 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
-enum Format {
+/// The shape of a file's bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
     Csv,
     Xlsx,
     Json,
 }
 
-fn format_of(path: &Path) -> std::io::Result<Format> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    Ok(match ext.as_str() {
-        "xlsx" | "xlsm" => Format::Xlsx,
-        "json" => Format::Json,
-        "csv" | "txt" | "tsv" => Format::Csv,
-        _ => {
-            let mut head = [0u8; 4];
-            let n = File::open(path)?.read(&mut head)?;
-            match &head[..n] {
-                [b'P', b'K', 3, 4] => Format::Xlsx,
-                [b'{', ..] | [b'[', ..] => Format::Json,
-                _ => Format::Csv,
-            }
+impl Format {
+    /// From a file extension or a source's `format` (`csv`, `xlsx`, `json`).
+    pub fn from_name(name: &str) -> Option<Format> {
+        match name.to_ascii_lowercase().as_str() {
+            "xlsx" | "xlsm" => Some(Format::Xlsx),
+            "json" => Some(Format::Json),
+            "csv" | "txt" | "tsv" => Some(Format::Csv),
+            _ => None,
         }
-    })
+    }
+
+    /// From the first bytes: a ZIP is a workbook, a brace or bracket JSON, anything else CSV.
+    pub fn sniff(head: &[u8]) -> Format {
+        let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+        match head
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .map(|i| &head[i..])
+        {
+            Some([b'P', b'K', 3, 4, ..]) => Format::Xlsx,
+            Some([b'{', ..] | [b'[', ..]) => Format::Json,
+            _ => Format::Csv,
+        }
+    }
+}
+
+fn format_of(path: &Path) -> std::io::Result<Format> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    match Format::from_name(ext) {
+        Some(f) => Ok(f),
+        None => {
+            let mut head = [0u8; 64];
+            let n = File::open(path)?.read(&mut head)?;
+            Ok(Format::sniff(&head[..n]))
+        }
+    }
 }
 
 /// Whether a row is a header of the wanted kind (or of any kind).
@@ -243,12 +292,16 @@ fn header_test(kind: Option<Kind>) -> impl Fn(&[String]) -> bool {
 
 async fn read_and_store(
     store: &Store,
-    path: &Path,
+    input: Input<'_>,
     opts: &ImportOptions,
     report: &mut ImportReport,
 ) -> anyhow::Result<()> {
-    let format = format_of(path)
-        .map_err(|e| anyhow::anyhow!("无法读取文件 {} (cannot read file): {e}", path.display()))?;
+    let format = match &input {
+        Input::File(path) => format_of(path).map_err(|e| {
+            anyhow::anyhow!("无法读取文件 {} (cannot read file): {e}", path.display())
+        })?,
+        Input::Bytes(bytes, format) => format.unwrap_or_else(|| Format::sniff(bytes)),
+    };
     let is_header = header_test(opts.kind);
     let hash = std::sync::Arc::new(std::sync::Mutex::new(Sha256::new()));
     // Every format becomes a preamble and an iterator of rows.
@@ -257,11 +310,17 @@ async fn read_and_store(
         Box<dyn Iterator<Item = Result<Row, table::TableError>> + Send>,
     ) = match format {
         Format::Csv => {
-            let file = File::open(path).map_err(|e| {
-                anyhow::anyhow!("无法打开文件 {} (cannot open file): {e}", path.display())
-            })?;
+            let inner: Box<dyn Read + Send> = match input {
+                Input::File(path) => {
+                    let file = File::open(path).map_err(|e| {
+                        anyhow::anyhow!("无法打开文件 {} (cannot open file): {e}", path.display())
+                    })?;
+                    Box::new(BufReader::with_capacity(1 << 16, file))
+                }
+                Input::Bytes(bytes, _) => Box::new(std::io::Cursor::new(bytes)),
+            };
             let hashing = Hashing {
-                inner: BufReader::with_capacity(1 << 16, file),
+                inner,
                 hash: hash.clone(),
             };
             let decoded = match decode::decode(hashing, opts.encoding) {
@@ -293,12 +352,15 @@ async fn read_and_store(
             (pre, Box::new(csv))
         }
         Format::Xlsx => {
-            let bytes = std::fs::read(path)?;
+            let bytes = match input {
+                Input::File(path) => std::fs::read(path)?,
+                Input::Bytes(bytes, _) => bytes,
+            };
             hash.lock()
                 .map_err(|_| anyhow::anyhow!("hash lock"))?
                 .update(&bytes);
             report.encoding = "xlsx".into();
-            let all = match table::read_xlsx(path) {
+            let all = match table::read_xlsx_bytes(bytes) {
                 Ok(rows) => rows,
                 Err(e) => {
                     file_reject(report, e.line, e.reason);
@@ -312,7 +374,10 @@ async fn read_and_store(
             (pre, Box::new(all.into_iter().skip(used).map(Ok)))
         }
         Format::Json => {
-            let bytes = std::fs::read(path)?;
+            let bytes = match input {
+                Input::File(path) => std::fs::read(path)?,
+                Input::Bytes(bytes, _) => bytes,
+            };
             hash.lock()
                 .map_err(|_| anyhow::anyhow!("hash lock"))?
                 .update(&bytes);
@@ -514,6 +579,11 @@ async fn store_submissions(
     if report.rejected > 0 {
         import.drop_rejected().await?;
     }
+    if let Some(cursor) = &opts.commit_cursor {
+        import
+            .save_cursor(&opts.source, cursor, opts.now.timestamp_millis())
+            .await?;
+    }
     let out = import
         .merge(report.run_id, opts.now.timestamp_millis())
         .await?;
@@ -564,6 +634,12 @@ async fn store_registry(
     let applied = store
         .apply_registry(report.run_id, &kept, opts.now.timestamp_millis())
         .await?;
+    // Registry files are small and rarely paged: their cursor follows the commit.
+    if let Some(cursor) = &opts.commit_cursor {
+        store
+            .save_cursor(&opts.source, cursor, opts.now.timestamp_millis())
+            .await?;
+    }
     report.committed = true;
     report.accepted = applied.accepted;
     report.revised = applied.revised;

@@ -217,10 +217,25 @@ impl Iterator for CsvRows {
 /// Reads the first worksheet of an XLSX workbook into rows of text. Numbers keep their
 /// shortest exact decimal form; formula cells without a cached value read as empty.
 pub fn read_xlsx(path: &Path) -> Result<Vec<Row>, TableError> {
-    let mut book: Xlsx<_> = calamine::open_workbook(path).map_err(|e| TableError {
+    let book: Xlsx<_> = calamine::open_workbook(path).map_err(|e| TableError {
         line: 0,
         reason: format!("无法打开 XLSX 工作簿（文件损坏或被截断？） (cannot open workbook): {e}"),
     })?;
+    xlsx_rows(book)
+}
+
+/// As [`read_xlsx`], for a workbook held in memory (a pulled HTTP body).
+pub fn read_xlsx_bytes(bytes: Vec<u8>) -> Result<Vec<Row>, TableError> {
+    let book = Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| TableError {
+        line: 0,
+        reason: format!("无法打开 XLSX 工作簿（文件损坏或被截断？） (cannot open workbook): {e}"),
+    })?;
+    xlsx_rows(book)
+}
+
+fn xlsx_rows<RS: std::io::Read + std::io::Seek>(
+    mut book: Xlsx<RS>,
+) -> Result<Vec<Row>, TableError> {
     let sheet = book
         .worksheet_range_at(0)
         .ok_or_else(|| TableError {

@@ -9,6 +9,7 @@
 mod alerts;
 mod evaluation;
 mod registry;
+mod sources;
 mod submissions;
 
 use std::str::FromStr;
@@ -21,6 +22,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Row, SqlitePool};
 
 pub use alerts::{AlertFilter, Applied as AlertsApplied, Event};
+pub use sources::{PullEnd, PullRun, SourceState};
 pub use submissions::{MergeOutcome, SubmissionImport};
 
 use crate::ingest::Reject;
@@ -244,6 +246,8 @@ const TABLES: &[&str] = &[
     "alert",
     "alert_event",
     "silence",
+    "source_state",
+    "pull_run",
 ];
 
 /// How an import ended, for [`Store::finish_run`].
