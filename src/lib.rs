@@ -9,6 +9,7 @@ pub mod amount;
 pub mod cli;
 pub mod config;
 pub mod credit_code;
+pub mod demo;
 pub mod indicator;
 pub mod ingest;
 pub mod period;
