@@ -3,6 +3,8 @@
 //! enterprise by enterprise with bounded memory.
 
 use super::city::{self, INDUSTRIES, UNITS};
+use super::draws::draw_episode;
+pub use super::draws::{Episode, Role, role_of, size_at};
 use super::rng::Rng;
 use super::{GenSpec, SEASON};
 use crate::credit_code::CreditCode;
@@ -18,26 +20,6 @@ const ONE: i64 = 10_000;
 /// Stream kinds, so that the draws of one purpose never shift those of another.
 const PROFILE: u64 = 1;
 const MONTHS: u64 = 2;
-
-/// A trouble episode this year: the enterprise produces at `factor` of normal for `months`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Episode {
-    pub first: u32,
-    pub last: u32,
-    pub factor: f64,
-}
-
-/// What an enterprise was made to illustrate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    Ordinary,
-    /// Stalled for planned maintenance (停产检修) in the last two months; to be silenced.
-    Maintenance,
-    /// Output up, electricity down in the last month (产值电量背离).
-    Divergence,
-    /// Its last-month row is first sent wrong, then revised.
-    Revision,
-}
 
 /// Everything drawn once per enterprise.
 #[derive(Clone, Debug)]
@@ -98,27 +80,6 @@ pub struct Month {
 
 fn round_to(x: f64, step: i64) -> i64 {
     (x * 10_000.0 / step as f64).round() as i64 * step
-}
-
-/// Where the planted enterprises sit among `n` above-scale ones (ranked by size).
-pub fn role_of(index: u64, n: u64) -> Role {
-    if n < 40 {
-        return Role::Ordinary;
-    }
-    match index {
-        2 => Role::Maintenance,
-        i if i == n / 5 => Role::Divergence,
-        i if i == n / 10 => Role::Revision,
-        _ => Role::Ordinary,
-    }
-}
-
-/// Last year's output of the enterprise at size rank `u` in (0, 1): a floor at the 2000 万元
-/// threshold, a broad body and a Pareto tail of index 2, shaped so that the largest 13% (100
-/// of 765) make about 30% of output. Only `sqrt` is used, for reproducible bits.
-pub fn size_at(u: f64) -> f64 {
-    let body = 1.0 - u;
-    2_400.0 + 8_000.0 * body * body + 1_100.0 * (1.0 / u.sqrt() - 1.0)
 }
 
 impl Profile {
@@ -302,31 +263,83 @@ impl Profile {
     }
 }
 
-/// About a third of above-scale enterprises (more of the small ones) have a bad spell this year: a quarter of those stop
-/// (停产), a quarter half stop (半停产), half cut back (减产); some spells are over by the last
-/// month (recovering), some have lasted many months.
-fn draw_episode(r: &mut Rng, last_month: u32, risk: f64, role: Role) -> Option<Episode> {
-    let (happens, kind, start, len, depth) = (r.unit(), r.below(4), r.unit(), r.below(8), r.unit());
-    if role == Role::Maintenance {
-        return Some(Episode {
-            first: last_month.saturating_sub(1).max(1),
-            last: last_month,
-            factor: 0.0,
-        });
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn city(seed: u64) -> (GenSpec, Vec<Profile>) {
+        let spec = GenSpec {
+            seed,
+            ..GenSpec::default()
+        };
+        let all = (0..765)
+            .map(|i| Profile::new(&spec, i, &[]).unwrap())
+            .collect();
+        (spec, all)
     }
-    if role != Role::Ordinary || happens >= risk {
-        return None;
+
+    #[test]
+    fn the_largest_hundred_make_about_thirty_percent_of_output() {
+        for seed in [1, 2026, 99] {
+            let (_, all) = city(seed);
+            let mut sizes: Vec<f64> = all.iter().map(|e| e.annual).collect();
+            sizes.sort_by(|a, b| b.total_cmp(a));
+            let share = sizes[..100].iter().sum::<f64>() / sizes.iter().sum::<f64>();
+            assert!((0.27..=0.33).contains(&share), "seed {seed}: {share}");
+        }
     }
-    let earliest = 3.min(last_month);
-    let first = earliest + (start * f64::from(last_month - earliest + 1)) as u32;
-    let factor = match kind {
-        0 => 0.0,
-        1 => 0.15 + 0.3 * depth,
-        _ => 0.55 + 0.3 * depth,
-    };
-    Some(Episode {
-        first: first.min(last_month),
-        last: (first + len as u32).min(12),
-        factor,
-    })
+
+    #[test]
+    fn above_scale_revenue_clears_the_threshold_and_output_is_seasonal() {
+        let (spec, all) = city(2026);
+        let mut by_month = [0i64; 12];
+        for e in &all {
+            let months = e.months(&spec);
+            let december = &months[11];
+            assert_eq!(december.period.to_string(), "2025-12");
+            assert!(december.figures.revenue_ytd >= 2_000 * 10_000, "{}", e.name);
+            for m in &months[..12] {
+                by_month[m.period.month() as usize - 1] += m.figures.output;
+            }
+        }
+        let mean = by_month.iter().sum::<i64>() / 12;
+        assert!(by_month[0] < mean * 8 / 10 && by_month[1] < mean * 8 / 10);
+        assert_eq!(by_month.iter().max(), Some(&by_month[11]));
+    }
+
+    #[test]
+    fn an_enterprise_is_a_function_of_seed_and_index() {
+        let (spec, all) = city(2026);
+        let again = Profile::new(&spec, 300, &[]).unwrap();
+        assert_eq!(
+            (&again.credit_code, &again.name),
+            (&all[300].credit_code, &all[300].name)
+        );
+        let (a, b) = (again.months(&spec), all[300].months(&spec));
+        assert_eq!(a.len(), 22);
+        assert!(
+            a.iter()
+                .zip(&b)
+                .all(|(x, y)| x.figures == y.figures && x.arrival == y.arrival)
+        );
+        // Year to date is the sum of the months and restarts in January.
+        let sum: i64 = a[12..].iter().map(|m| m.figures.output).sum();
+        assert_eq!(a[21].figures.output_ytd, sum);
+        assert_eq!(a[12].figures.output_ytd, a[12].figures.output);
+    }
+
+    #[test]
+    fn the_planted_enterprises_sit_where_the_plan_says() {
+        let (spec, all) = city(2026);
+        let roles: Vec<Role> = all.iter().map(|e| e.role).collect();
+        assert_eq!(roles[2], Role::Maintenance);
+        assert_eq!(roles[153], Role::Divergence);
+        assert_eq!(roles[76], Role::Revision);
+        assert_eq!(all[2].industry, city::REFINERY);
+        let months = all[2].months(&spec);
+        assert_eq!(months[20].figures.output, 0);
+        assert_eq!(months[21].figures.output, 0);
+        assert!(all.iter().take(100).all(|e| e.key && e.owner.is_some()));
+        assert!(all.iter().skip(100).all(|e| !e.key && e.owner.is_none()));
+    }
 }

@@ -37,6 +37,7 @@
 //! figures of the plan are computed from those integers.
 
 pub mod city;
+pub mod draws;
 pub mod enterprise;
 mod generate;
 pub mod plan;
