@@ -66,7 +66,9 @@ pub struct StateCounts {
     pub stalled: usize,
     pub semi_stalled: usize,
     pub reduced: usize,
-    /// In one of the three states for 3 months in a row or more, ending at the period.
+    /// In one of the three states for 3 months in a row or more, ending at the period. Each
+    /// month is compared with the same month a year earlier (January and February are not
+    /// combined here); a month without both rows ends the streak.
     pub consecutive_3_plus: usize,
     /// In a state the month before, in none now.
     pub recovered: usize,

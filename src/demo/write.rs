@@ -81,23 +81,27 @@ impl SubmissionFile {
     }
 
     pub fn row(&mut self, code: &CreditCode, period: Period, f: &Figures) -> anyhow::Result<()> {
+        use std::fmt::Write as _;
         let v = values(f);
-        write!(self.csv, "{code},{period}")?;
+        let mut line = String::with_capacity(128);
+        write!(line, "{code},{period}")?;
         for x in &v {
-            write!(self.csv, ",{x}")?;
+            write!(line, ",{x}")?;
         }
-        writeln!(self.csv)?;
+        line.push('\n');
+        self.csv.write_all(line.as_bytes())?;
         self.rows += 1;
         if self.http.is_some() {
             if self.page.len() == self.page_size {
                 self.flush_page(true)?;
             }
-            let mut obj = format!("{{\"credit_code\":\"{code}\",\"period\":\"{period}\"");
+            line.clear();
+            write!(line, "{{\"credit_code\":\"{code}\",\"period\":\"{period}\"")?;
             for (name, x) in FIELDS.iter().zip(&v) {
-                obj.push_str(&format!(",\"{name}\":{x}"));
+                write!(line, ",\"{name}\":{x}")?;
             }
-            obj.push('}');
-            self.page.push(obj);
+            line.push('}');
+            self.page.push(line);
         }
         Ok(())
     }
@@ -108,19 +112,22 @@ impl SubmissionFile {
         };
         self.pages += 1;
         let path = dir.join(format!("page-{:04}.json", self.pages));
-        let mut w = BufWriter::new(File::create(path)?);
-        writeln!(w, "{{\"submissions\":[")?;
+        let mut text =
+            String::with_capacity(self.page.iter().map(|r| r.len() + 2).sum::<usize>() + 80);
+        text.push_str("{\"submissions\":[\n");
         for (i, obj) in self.page.iter().enumerate() {
-            let sep = if i + 1 < self.page.len() { "," } else { "" };
-            writeln!(w, "{obj}{sep}")?;
+            text.push_str(obj);
+            text.push_str(if i + 1 < self.page.len() { ",\n" } else { "\n" });
         }
         let next = if has_more {
             format!("\"{}/page-{:04}\"", self.stem, self.pages + 1)
         } else {
             "null".to_string()
         };
-        writeln!(w, "],\"next_cursor\":{next},\"has_more\":{has_more}}}")?;
-        w.flush()?;
+        text.push_str(&format!(
+            "],\"next_cursor\":{next},\"has_more\":{has_more}}}\n"
+        ));
+        std::fs::write(path, text)?;
         self.page.clear();
         Ok(())
     }
