@@ -183,3 +183,60 @@ pub fn investment_target(plan: &ProjectPlan, unit: usize) -> Amount {
     };
     Amount((own * 3 / 2 / 100) * 100 * 10_000)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// Reads the two files back and applies the project rules to them independently.
+    #[test]
+    fn every_state_and_every_project_rule_is_planted_as_the_files_say() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = GenSpec::default();
+        let plan = write(&spec, dir.path()).unwrap();
+        let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
+        let projects = read("projects.csv");
+        let progress = read("project_progress.csv");
+        let mut completed_since: BTreeMap<&str, u32> = BTreeMap::new();
+        let mut last: BTreeMap<&str, (i64, &str)> = BTreeMap::new();
+        for line in progress.lines().skip(1) {
+            let c: Vec<&str> = line.split(',').collect();
+            let month: u32 = c[1][5..].parse().unwrap();
+            if c[4] == "completed" {
+                completed_since.entry(c[0]).or_insert(month);
+            }
+            if c[1] == "2026-10" {
+                last.insert(c[0], (c[3].parse().unwrap(), c[4]));
+            }
+        }
+        let (mut not_started, mut behind, mut idle) = (vec![], vec![], vec![]);
+        let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
+        for line in projects.lines().skip(1) {
+            let c: Vec<&str> = line.split(',').collect();
+            let (ytd, status) = last[c[0]];
+            assert_eq!(status, c[9], "{line}");
+            assert!(c[4].parse::<i64>().unwrap() >= 5_000, "总投资5000万元以上");
+            *by_status.entry(status.to_string()).or_default() += 1;
+            let plan_year: f64 = c[5].parse().unwrap();
+            if status == "planned" && c[6] < "2026-10" {
+                not_started.push(c[0].to_string());
+            }
+            if matches!(status, "planned" | "started")
+                && (ytd as f64) / plan_year < 10.0 / 12.0 - 0.1
+            {
+                behind.push(c[0].to_string());
+            }
+            if status == "completed" && completed_since[c[0]] <= 7 {
+                idle.push(c[0].to_string());
+            }
+        }
+        assert_eq!(by_status, plan.by_status);
+        assert_eq!(by_status.len(), 4, "every state appears: {by_status:?}");
+        assert_eq!(not_started, plan.not_started);
+        assert_eq!(behind, plan.behind_schedule);
+        assert_eq!(idle, plan.idle);
+        assert!(!not_started.is_empty() && !idle.is_empty() && behind.len() > not_started.len());
+        assert_eq!(plan.count, 154);
+    }
+}
