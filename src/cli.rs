@@ -57,6 +57,9 @@ pub enum Command {
     /// Silences (静默): hold back notification of matching alerts for a while.
     #[command(subcommand)]
     Silence(alerts::SilenceCommand),
+    /// Generate the synthetic demo city's files (hidden until `indmon demo` uses it).
+    #[command(hide = true)]
+    DemoData(DemoDataArgs),
     /// Pull new submissions from the configured sources (HTTP, inbox folders) now.
     Pull(PullArgs),
     /// Sources: their state.
@@ -80,6 +83,30 @@ pub struct PullArgs {
 pub enum SourcesCommand {
     /// Each source's last success, failures in a row, last error and cursor.
     Status,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoDataArgs {
+    /// Folder to write into (created if needed).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+    /// Above-scale enterprises.
+    #[arg(long, default_value_t = 765)]
+    pub enterprises: usize,
+    /// Below-scale enterprises near the threshold (cultivation pool).
+    #[arg(long, default_value_t = 150)]
+    pub below_scale: usize,
+    /// First month, e.g. 2025-01.
+    #[arg(long, default_value = "2025-01")]
+    pub from: Period,
+    /// Last month, e.g. 2026-10.
+    #[arg(long, default_value = "2026-10")]
+    pub to: Period,
+    /// Do not write the JSON pages of the HTTP source (for huge benchmark provinces).
+    #[arg(long)]
+    pub no_http: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -132,6 +159,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::CheckConfig = cli.command {
         return Ok(check_config(&config, path));
     }
+    if let Command::DemoData(args) = &cli.command {
+        return demo_data(args);
+    }
     let url = cli
         .database
         .clone()
@@ -168,6 +198,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sources {
             command: SourcesCommand::Status,
         } => sources_status(&store, &config).await?,
+        Command::DemoData(_) => ExitCode::SUCCESS,
     };
     store.close().await;
     Ok(code)
@@ -188,6 +219,36 @@ fn check_config(config: &Config, path: Option<PathBuf>) -> ExitCode {
         println!("  {p}");
     }
     ExitCode::FAILURE
+}
+
+fn demo_data(args: &DemoDataArgs) -> anyhow::Result<ExitCode> {
+    let spec = crate::demo::GenSpec {
+        seed: args.seed,
+        enterprises: args.enterprises,
+        below_scale: args.below_scale,
+        months_from: args.from,
+        months_to: args.to,
+        http_pages: !args.no_http,
+        ..crate::demo::GenSpec::default()
+    };
+    let started = std::time::Instant::now();
+    let plan = crate::demo::generate(&spec, &args.out)?;
+    let s = &plan.states;
+    println!(
+        "已生成 (generated) {}: {} 家规上企业, {} 家规下, {}–{}；{} 停产 {} 半停产 {} 减产 {} 未报；前100家占比 {:.1}% [{:.1}s]",
+        args.out.display(),
+        plan.enterprises,
+        plan.below_scale,
+        plan.months_from,
+        plan.months_to,
+        s.stalled,
+        s.semi_stalled,
+        s.reduced,
+        plan.missing_count,
+        plan.top100_share_pct,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn import(store: &Store, config: &Config, args: ImportArgs) -> anyhow::Result<ExitCode> {
