@@ -68,6 +68,12 @@ async fn evaluate(label: &str, url: &str) -> anyhow::Result<()> {
             report.applied.resolved,
             vm_hwm_mib()
         );
+        let phases: Vec<String> = report
+            .timings
+            .iter()
+            .map(|(name, secs)| format!("{name} {secs:.2}s"))
+            .collect();
+        println!("          phases: {}", phases.join(", "));
     }
     store.close().await;
     Ok(())

@@ -38,6 +38,8 @@ pub struct Report {
     pub vintage: i64,
     /// Whether a newer period had been evaluated already, so no alert was changed.
     pub historic: bool,
+    /// Seconds spent in each phase: load, rules, reconcile, write.
+    pub timings: Vec<(&'static str, f64)>,
 }
 
 /// The latest period whose reporting deadline has passed at `now`.
@@ -61,13 +63,21 @@ pub async fn run(
     if combined && period.month() == 1 {
         return Err(EvaluateError::JanuaryCombined(period, period.next()).into());
     }
+    let mut timings = Vec::new();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |name: &'static str, timings: &mut Vec<(&'static str, f64)>| {
+        timings.push((name, clock.elapsed().as_secs_f64()));
+        clock = std::time::Instant::now();
+    };
     let ds = store.load_dataset(period, combined).await?;
+    lap("load", &mut timings);
     let ctx = Context {
         above_scale_threshold: (config.general.above_scale_threshold * 10_000.0).round() as i64,
         report_deadline_day: config.general.report_deadline_day,
         now,
     };
     let outcome = rules::evaluate(&ds, &config.rules, &ctx);
+    lap("rules", &mut timings);
     let existing = store.alerts(&AlertFilter::default()).await?;
     // An older period than one already evaluated is a look back, not news: it changes no alert.
     let historic = store
@@ -84,6 +94,7 @@ pub async fn run(
     if historic {
         changes.clear();
     }
+    lap("reconcile", &mut timings);
     let now_ms = now.timestamp_millis();
     let (applied, evaluation_id) = if dry_run {
         let mut a = AlertsApplied::default();
@@ -144,6 +155,7 @@ pub async fn run(
         enterprises: ds.enterprises.len(),
         vintage: ds.vintage,
         historic,
+        timings,
     };
     Ok((report, ds))
 }

@@ -84,23 +84,28 @@ impl Store {
         Ok(rows)
     }
 
-    /// All enterprises, by credit code.
+    /// All enterprises, by credit code (streamed: a province has hundreds of thousands).
     pub async fn enterprises(&self) -> anyhow::Result<Vec<Enterprise>> {
+        use futures_util::TryStreamExt;
         let sql = "SELECT credit_code, name, unit_code, zone_code, industry_code, scale, is_key, owner FROM enterprise ORDER BY credit_code";
-        let rows = on_pool!(self, p => sqlx::query(sql).fetch_all(p).await?.iter().map(|r| {
-            let code: String = r.try_get(0)?;
-            Ok(Enterprise {
-                credit_code: code.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-                name: r.try_get(1)?,
-                unit_code: r.try_get(2)?,
-                zone_code: r.try_get(3)?,
-                industry_code: r.try_get(4)?,
-                scale: if r.try_get::<String, _>(5)? == "below" { Scale::Below } else { Scale::Above },
-                key: r.try_get::<i32, _>(6)? != 0,
-                owner: r.try_get(7)?,
-            })
-        }).collect::<Result<Vec<_>, sqlx::Error>>()?);
-        Ok(rows)
+        let mut out = Vec::new();
+        on_pool!(self, p => {
+            let mut rows = sqlx::query(sql).fetch(p);
+            while let Some(r) = rows.try_next().await? {
+                let code: &str = r.try_get(0)?;
+                out.push(Enterprise {
+                    credit_code: code.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                    name: r.try_get(1)?,
+                    unit_code: r.try_get(2)?,
+                    zone_code: r.try_get(3)?,
+                    industry_code: r.try_get(4)?,
+                    scale: if r.try_get::<&str, _>(5)? == "below" { Scale::Below } else { Scale::Above },
+                    key: r.try_get::<i32, _>(6)? != 0,
+                    owner: r.try_get(7)?,
+                });
+            }
+        });
+        Ok(out)
     }
 
     /// All targets.
