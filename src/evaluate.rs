@@ -13,7 +13,7 @@ use crate::analysis::{Basis, Dataset, PCT, UnitResult, fmt_pct, fmt_wan};
 use crate::config::Config;
 use crate::period::Period;
 use crate::rules::{self, Context, Finding, num, rule_zh, wan};
-use crate::store::{AlertFilter, AlertsApplied, Store};
+use crate::store::{AlertFilter, AlertsApplied, EvaluationEnd, Store};
 
 /// Why a period cannot be evaluated.
 #[derive(Debug, thiserror::Error)]
@@ -110,24 +110,26 @@ pub async fn run(
         let id = store.begin_evaluation(period, now_ms).await?;
         match store.apply_changes(id, &changes, now_ms).await {
             Ok(a) => {
-                store
-                    .finish_evaluation(id, "ok", outcome.findings.len(), a, ds.vintage, "", now_ms)
-                    .await?;
+                let end = EvaluationEnd {
+                    status: "ok",
+                    findings: outcome.findings.len(),
+                    applied: a,
+                    vintage: ds.vintage,
+                    message: "",
+                };
+                store.finish_evaluation(id, &end, now_ms).await?;
                 (a, Some(id))
             }
             Err(e) => {
                 let msg = format!("{e:#}");
-                store
-                    .finish_evaluation(
-                        id,
-                        "failed",
-                        0,
-                        AlertsApplied::default(),
-                        ds.vintage,
-                        &msg,
-                        now_ms,
-                    )
-                    .await?;
+                let end = EvaluationEnd {
+                    status: "failed",
+                    findings: 0,
+                    applied: AlertsApplied::default(),
+                    vintage: ds.vintage,
+                    message: &msg,
+                };
+                store.finish_evaluation(id, &end, now_ms).await?;
                 return Err(e);
             }
         }

@@ -28,8 +28,7 @@ impl Ctx<'_> {
         r: &UnitResult,
         rule: &str,
         indicator: &str,
-        severity: Severity,
-        consecutive: u32,
+        (severity, consecutive): (Severity, u32),
         message: String,
         mut values: Map<String, Value>,
     ) -> Finding {
@@ -138,8 +137,7 @@ pub fn findings(
                 r,
                 "unit_below_target",
                 &r.indicator,
-                sev,
-                r.below_target_streak,
+                (sev, r.below_target_streak),
                 msg,
                 growth_values(r),
             ));
@@ -155,8 +153,7 @@ pub fn findings(
                     r,
                     "unit_consecutive_lagging",
                     &r.indicator,
-                    sev,
-                    r.below_target_streak,
+                    (sev, r.below_target_streak),
                     msg,
                     growth_values(r),
                 ));
@@ -175,7 +172,7 @@ pub fn findings(
                 v.insert("growth_pct".into(), num(g.pct()));
                 v.insert("city_growth_pct".into(), num(cg.pct()));
                 let sev = cfg.severity_of("unit_below_average");
-                out.push(ctx.finding(r, "unit_below_average", &r.indicator, sev, 1, msg, v));
+                out.push(ctx.finding(r, "unit_below_average", &r.indicator, (sev, 1), msg, v));
             }
         }
         if let (Some(req), Some(t)) = (r.required_pct, r.target) {
@@ -200,7 +197,7 @@ pub fn findings(
                 v.insert("full_year_prev".into(), wan(r.full_year_prev));
                 v.insert("threshold_pp".into(), num(cfg.at_risk_pp));
                 let sev = cfg.severity_of("unit_target_at_risk");
-                out.push(ctx.finding(r, "unit_target_at_risk", &r.indicator, sev, 1, msg, v));
+                out.push(ctx.finding(r, "unit_target_at_risk", &r.indicator, (sev, 1), msg, v));
             }
         }
         for vol in &r.volumes {
@@ -221,7 +218,7 @@ pub fn findings(
                 v.insert("time_progress_pct".into(), num(vol.time_pct));
                 v.insert("tolerance_pp".into(), num(cfg.volume_tolerance_pp));
                 let sev = cfg.severity_of("unit_progress_lagging");
-                out.push(ctx.finding(r, "unit_progress_lagging", &vol.indicator, sev, 1, msg, v));
+                out.push(ctx.finding(r, "unit_progress_lagging", &vol.indicator, (sev, 1), msg, v));
             }
         }
         if let (true, Some(rate)) = (coverage.deadline_passed, r.submission_rate()) {
@@ -241,7 +238,14 @@ pub fn findings(
                 v.insert("rate_pct".into(), num(rate));
                 v.insert("threshold_pct".into(), num(cfg.submission_rate_min));
                 let sev = cfg.severity_of("unit_low_submission_rate");
-                out.push(ctx.finding(r, "unit_low_submission_rate", "submission", sev, 1, msg, v));
+                out.push(ctx.finding(
+                    r,
+                    "unit_low_submission_rate",
+                    "submission",
+                    (sev, 1),
+                    msg,
+                    v,
+                ));
             }
         }
     }

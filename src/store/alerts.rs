@@ -48,6 +48,16 @@ pub struct Applied {
     pub resolved: u64,
 }
 
+/// How an evaluation ended, for [`Store::finish_evaluation`].
+#[derive(Clone, Copy, Debug)]
+pub struct EvaluationEnd<'a> {
+    pub status: &'a str,
+    pub findings: usize,
+    pub applied: Applied,
+    pub vintage: i64,
+    pub message: &'a str,
+}
+
 /// One entry of an alert's history.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Event {
@@ -129,13 +139,16 @@ impl Store {
     pub async fn finish_evaluation(
         &self,
         id: i64,
-        status: &str,
-        findings: usize,
-        applied: Applied,
-        vintage: i64,
-        message: &str,
+        end: &EvaluationEnd<'_>,
         now_ms: i64,
     ) -> anyhow::Result<()> {
+        let EvaluationEnd {
+            status,
+            findings,
+            applied,
+            vintage,
+            message,
+        } = *end;
         let sql = "UPDATE evaluation_run SET finished_at = $1, status = $2, findings = $3, opened = $4, changed = $5, resolved = $6, data_vintage = $7, message = $8 WHERE id = $9";
         on_pool!(self, p => sqlx::query(sql).bind(now_ms).bind(status).bind(findings as i64)
             .bind(applied.opened as i64).bind(applied.changed as i64).bind(applied.resolved as i64)
