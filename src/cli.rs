@@ -2,6 +2,7 @@
 //! (0 success, 1 failure, 2 usage, 3 input rejected).
 
 mod alerts;
+mod notify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,6 +58,11 @@ pub enum Command {
     /// Silences (静默): hold back notification of matching alerts for a while.
     #[command(subcommand)]
     Silence(alerts::SilenceCommand),
+    /// Email digests of what changed to each official: write the outbox, then send what is due.
+    Dispatch(notify::DispatchArgs),
+    /// The outbox of digests: what is pending or failed.
+    #[command(subcommand)]
+    Outbox(notify::OutboxCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -141,6 +147,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Evaluate(args) => alerts::evaluate(&store, &config, args, now).await?,
         Command::Alerts(cmd) => alerts::alerts(&store, cmd, now).await?,
         Command::Silence(cmd) => alerts::silence(&store, cmd, now).await?,
+        Command::Dispatch(args) => notify::dispatch(&store, &config, args, now).await?,
+        Command::Outbox(cmd) => notify::outbox(&store, cmd).await?,
     };
     store.close().await;
     Ok(code)

@@ -8,6 +8,7 @@
 
 mod alerts;
 mod evaluation;
+mod outbox;
 mod registry;
 mod submissions;
 
@@ -21,6 +22,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Row, SqlitePool};
 
 pub use alerts::{AlertFilter, Applied as AlertsApplied, Event};
+pub use outbox::{Claimed, Notified, OutboxRow, OutboxWrite};
 pub use submissions::{MergeOutcome, SubmissionImport};
 
 use crate::ingest::Reject;
@@ -244,6 +246,9 @@ const TABLES: &[&str] = &[
     "alert",
     "alert_event",
     "silence",
+    "outbox",
+    "notification_cursor",
+    "notified",
 ];
 
 /// How an import ended, for [`Store::finish_run`].
