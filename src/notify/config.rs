@@ -243,3 +243,71 @@ pub fn problems(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    fn keys(text: &str) -> Vec<String> {
+        Config::parse(text)
+            .expect("parse")
+            .validate()
+            .into_iter()
+            .map(|p| p.key)
+            .collect()
+    }
+
+    #[test]
+    fn cross_references_and_transports_are_checked() {
+        let k = keys(
+            r#"
+            [mail]
+            from = "not a mailbox"
+            host = "smtp.example.cn"
+            security = "plain"
+            user = "u"
+            [[recipients]]
+            id = "a"
+            name = "甲"
+            email = "bad"
+            role = "district"
+            rules = ["enterprise_stoled"]
+            supervisor = "nobody"
+            [[recipients]]
+            id = "a"
+            name = "乙"
+            email = "b@example.cn"
+            role = "city"
+            "#,
+        );
+        for want in [
+            "mail.from",
+            "mail.security",
+            "mail.password",
+            "recipients[0].email",
+            "recipients[0].rules",
+            "recipients[0].supervisor",
+            "recipients[0].units",
+            "recipients[1].id",
+        ] {
+            assert!(k.contains(&want.to_string()), "{want} in {k:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_recipient_keys_are_rejected() {
+        let e = Config::parse(
+            "[[recipients]]\nid = \"a\"\nname = \"甲\"\nemail = \"a@b.cn\"\nrole = \"city\"\nemial = \"x\"\n",
+        )
+        .expect_err("unknown key");
+        assert!(e.message.contains("emial"), "{e}");
+    }
+
+    #[test]
+    fn recipients_need_mail() {
+        let k = keys(
+            "[[recipients]]\nid = \"a\"\nname = \"甲\"\nemail = \"a@b.cn\"\nrole = \"city\"\n",
+        );
+        assert_eq!(k, vec!["mail".to_string()]);
+    }
+}
