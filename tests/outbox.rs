@@ -320,16 +320,15 @@ async fn smtp_e2e_starttls_and_auth() {
     };
     let (host, port) = addr.rsplit_once(':').expect("host:port");
     let maildir = std::path::PathBuf::from(var("INDMON_TEST_SMTP_MAILDIR"));
-    let extra = format!(
-        "user = \"{}\"\npassword = {{ file = \"{}\" }}\nca_file = \"{}\"",
-        var("INDMON_TEST_SMTP_USER"),
-        var("INDMON_TEST_SMTP_PASSWORD_FILE"),
-        var("INDMON_TEST_SMTP_CA"),
-    );
-    let text = format!(
-        "[mail]\nfrom = \"市工信局 <indmon@gxj.example.cn>\"\nhost = \"{host}\"\nport = {port}\nsecurity = \"starttls\"\ntimeout_secs = 10\n{extra}\n\n[[recipients]]\nid = \"city\"\nname = \"王局长\"\nemail = \"city@gxj.example.cn\"\nrole = \"city\"\nlabel = \"全市\"\n"
-    );
-    let c = Config::parse(&text).expect("config");
+    let config_with = |password_file: &str| {
+        let text = format!(
+            "[mail]\nfrom = \"市工信局 <indmon@gxj.example.cn>\"\nhost = \"{host}\"\nport = {port}\nsecurity = \"starttls\"\ntimeout_secs = 10\nuser = \"{}\"\npassword = {{ file = \"{password_file}\" }}\nca_file = \"{}\"\n\n[[recipients]]\nid = \"city\"\nname = \"王局长\"\nemail = \"city@gxj.example.cn\"\nrole = \"city\"\nlabel = \"全市\"\n",
+            var("INDMON_TEST_SMTP_USER"),
+            var("INDMON_TEST_SMTP_CA"),
+        );
+        Config::parse(&text).expect("config")
+    };
+    let c = config_with(&var("INDMON_TEST_SMTP_PASSWORD_FILE"));
     assert!(c.validate().is_empty(), "{:?}", c.validate());
     let db = TestDb::sqlite().await;
     seed(&db.store).await;
@@ -361,5 +360,19 @@ async fn smtp_e2e_starttls_and_auth() {
     );
     assert!(m.body_html(0).is_some_and(|h| h.contains("&lt;script&gt;")));
     assert!(m.attachments().next().is_some());
+    db.cleanup().await;
+
+    // A wrong password is refused over TLS (535): permanent, and the password is nowhere.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wrong = dir.path().join("wrong");
+    std::fs::write(&wrong, "Wr0ng-pw-e2e\n").expect("write");
+    let c = config_with(&wrong.display().to_string());
+    let db = TestDb::sqlite().await;
+    seed(&db.store).await;
+    let steps = dispatch_and_send(&db.store, &c, now()).await;
+    let rows = db.store.outbox_rows(&[]).await.expect("rows");
+    let shown = format!("{steps:?} {rows:?}");
+    assert!(matches!(steps.as_slice(), [Step::Failed { .. }]), "{shown}");
+    assert!(shown.contains("535") && !shown.contains("Wr0ng"), "{shown}");
     db.cleanup().await;
 }
