@@ -309,3 +309,32 @@ async fn unacknowledged_alerts_are_repeated_after_the_interval_and_resolutions_a
         db.cleanup().await;
     }
 }
+
+/// With `attachment = "xlsx"` the detail opens as a workbook whose cells are all strings, so a
+/// name that looks like a formula stays text.
+#[tokio::test]
+async fn the_xlsx_attachment_opens_with_string_cells() {
+    use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+    let db = TestDb::sqlite().await;
+    let server = SmtpServer::start().await;
+    let c = config(server.port, "attachment = \"xlsx\"");
+    seed(&db.store).await;
+    dispatch_and_send(&db.store, &c, now()).await;
+    let got = server.messages();
+    let xc = got
+        .iter()
+        .find(|m| to_of(m) == "xc@example.cn")
+        .expect("西城区 got mail");
+    let m = parsed(&xc.data);
+    let att = m.attachments().next().expect("attachment");
+    assert_eq!(att.attachment_name(), Some("indmon-alerts-2026-10.xlsx"));
+    let mut wb: Xlsx<_> =
+        open_workbook_from_rs(std::io::Cursor::new(att.contents().to_vec())).expect("xlsx opens");
+    let sheet = wb.worksheet_range("预警明细").expect("sheet");
+    let rows: Vec<_> = sheet.rows().collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0][0], Data::String("预警编号".into()));
+    assert_eq!(rows[1][5], Data::String("=北港化工".into()));
+    assert!(rows[1].iter().all(|c| matches!(c, Data::String(_))));
+    db.cleanup().await;
+}

@@ -1,7 +1,8 @@
 //! The detail attachment: one row per alert in the digest, as CSV that Excel opens correctly
-//! (UTF-8 with a BOM) and safely: a cell that begins with `=`, `+`, `-`, `@`, tab or CR is
+//! (UTF-8 with a BOM) and safely — a cell that begins with `=`, `+`, `-`, `@`, tab or CR is
 //! prefixed with `'` so that Excel shows it as text instead of evaluating it as a formula
-//! (OWASP "CSV injection").
+//! (OWASP "CSV injection") — or as XLSX, where every cell is written as a string cell and so
+//! can never become a formula.
 
 use std::collections::HashMap;
 
@@ -35,11 +36,8 @@ pub fn neutralise(cell: &str) -> String {
     }
 }
 
-/// The CSV bytes (BOM, CRLF line ends, every cell quoted where needed).
-pub fn csv(items: &[Item], names: &HashMap<String, String>) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(vec![0xEF, 0xBB, 0xBF]);
+/// The header and one row of text per item.
+fn rows(items: &[Item], names: &HashMap<String, String>) -> Vec<Vec<String>> {
     let mut rows: Vec<Vec<String>> = vec![HEADER.iter().map(|h| h.to_string()).collect()];
     for i in items {
         let a = &i.alert;
@@ -59,11 +57,36 @@ pub fn csv(items: &[Item], names: &HashMap<String, String>) -> Vec<u8> {
             serde_json::Value::Object(a.values.clone()).to_string(),
         ]);
     }
-    for row in rows {
+    rows
+}
+
+/// The CSV bytes (BOM, CRLF line ends, every cell quoted where needed).
+pub fn csv(items: &[Item], names: &HashMap<String, String>) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(vec![0xEF, 0xBB, 0xBF]);
+    for row in rows(items, names) {
         // Writing to a Vec cannot fail.
         let _ = w.write_record(row.iter().map(|c| neutralise(c)));
     }
     w.into_inner().unwrap_or_default()
+}
+
+/// The XLSX bytes: one sheet 预警明细, string cells only, a frozen header row.
+pub fn xlsx(items: &[Item], names: &HashMap<String, String>) -> anyhow::Result<Vec<u8>> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("预警明细")?;
+    for (r, row) in rows(items, names).iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            ws.write_string(r as u32, c as u16, cell)?;
+        }
+    }
+    ws.set_freeze_panes(1, 0)?;
+    for (c, width) in [(5u16, 28.0), (7, 30.0), (11, 60.0)] {
+        ws.set_column_width(c, width)?;
+    }
+    Ok(wb.save_to_buffer()?)
 }
 
 #[cfg(test)]

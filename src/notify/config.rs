@@ -82,6 +82,8 @@ pub enum AttachmentKind {
     /// UTF-8 CSV with a BOM so that Excel reads the Chinese.
     #[default]
     Csv,
+    /// An Excel workbook with string cells only.
+    Xlsx,
 }
 
 /// What an official is: it decides the default scope.

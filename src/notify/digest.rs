@@ -10,7 +10,7 @@ use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart};
 
 use super::attachment;
-use super::config::RecipientConfig;
+use super::config::{AttachmentKind, RecipientConfig};
 use super::plan::{Item, ItemKind};
 use crate::rules::{Severity, rule_zh};
 
@@ -30,6 +30,7 @@ pub struct Context<'a> {
     /// Recipient id → name, to say who is responsible (包抓领导).
     pub names: &'a HashMap<String, String>,
     pub now: DateTime<Utc>,
+    pub attachment: AttachmentKind,
 }
 
 /// The subject: `【工业运行预警】1-10月 东城区：红色2项 橙色3项`.
@@ -130,9 +131,7 @@ pub fn text(r: &RecipientConfig, items: &[Item], names: &HashMap<String, String>
             let _ = writeln!(s, "  - {}", line(i, names));
         }
     }
-    s.push_str(
-        "\n明细见附件（CSV，可用 Excel 打开）。认领或销号请使用 indmon alerts ack / resolve。\n",
-    );
+    s.push_str("\n明细见附件（可用 Excel 打开）。认领或销号请使用 indmon alerts ack / resolve。\n");
     s.push_str("本邮件由工业运行监测系统自动发送。\n");
     s
 }
@@ -203,7 +202,7 @@ pub fn html(r: &RecipientConfig, items: &[Item], names: &HashMap<String, String>
         }
         s.push_str("</table>");
     }
-    s.push_str("<p>明细见附件（CSV，可用 Excel 打开）。</p><p><small>本邮件由工业运行监测系统自动发送。</small></p></body></html>");
+    s.push_str("<p>明细见附件（可用 Excel 打开）。</p><p><small>本邮件由工业运行监测系统自动发送。</small></p></body></html>");
     s
 }
 
@@ -241,19 +240,28 @@ pub fn build(r: &RecipientConfig, items: &[Item], ctx: &Context<'_>) -> anyhow::
     let subject = subject(r, items);
     let id = message_id(r, items, &from, ctx.now);
     let period = items.iter().map(|i| i.alert.period).max();
-    let file = format!(
-        "indmon-alerts-{}.csv",
+    let stem = format!(
+        "indmon-alerts-{}",
         period.map_or_else(|| "all".to_string(), |p| p.to_string())
     );
-    let csv = attachment::csv(items, ctx.names);
+    let (file, bytes, mime) = match ctx.attachment {
+        AttachmentKind::Csv => (
+            format!("{stem}.csv"),
+            attachment::csv(items, ctx.names),
+            "text/csv; charset=utf-8",
+        ),
+        AttachmentKind::Xlsx => (
+            format!("{stem}.xlsx"),
+            attachment::xlsx(items, ctx.names)?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+    };
     let body = MultiPart::mixed()
         .multipart(MultiPart::alternative_plain_html(
             text(r, items, ctx.names),
             html(r, items, ctx.names),
         ))
-        .singlepart(
-            Attachment::new(file).body(csv, ContentType::parse("text/csv; charset=utf-8")?),
-        );
+        .singlepart(Attachment::new(file).body(bytes, ContentType::parse(mime)?));
     let message = lettre::Message::builder()
         .from(from.clone())
         .to(to.clone())

@@ -90,6 +90,7 @@ pub async fn dispatch(
         from: &mail.from,
         names: &names,
         now,
+        attachment: mail.attachment,
     };
     let mut writes = Vec::new();
     for p in &planned {
