@@ -17,134 +17,15 @@
 //! - `INDMON_LOG=…` a tracing filter (default `error`); `sqlx::query=warn` shows the statements
 //!   slower than 1 s with their times, `sqlx::query=debug` every statement.
 
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
+mod common;
+
 use anyhow::{Context, ensure};
-use indmon::credit_code::CreditCode;
+use common::{MONTHS, generate, vm_hwm_mib, with_database};
 use indmon::ingest::{ImportOptions, ImportReport, import_file, summary_line};
 use indmon::store::Store;
-
-const MONTHS: usize = 25;
-const HEADER: &str = "credit_code,period,output,output_ytd,sales_ytd,revenue_ytd,profit_ytd,electricity,employees,export_ytd";
-const ENTERPRISES_HEADER: &str =
-    "credit_code,name,unit_code,zone_code,industry_code,scale,key,owner";
-const INDUSTRIES: [&str; 12] = [
-    "C1711", "C1810", "C2614", "C2929", "C3021", "C3130", "C3360", "C3411", "C3484", "C3670",
-    "C3891", "C3990",
-];
-
-/// splitmix64: a tiny deterministic generator; `unit(a, b)` is a reproducible
-/// draw in [0, 1) for the pair (a, b).
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-fn unit(a: u64, b: u64) -> f64 {
-    (splitmix(splitmix(a) ^ b) >> 11) as f64 / (1u64 << 53) as f64
-}
-
-fn code(i: usize) -> String {
-    CreditCode::with_check(&format!("913307{i:011}"))
-        .expect("17 digits make a valid code")
-        .to_string()
-}
-
-/// Tenths of a unit as text: 66461 → `6646.1`, -35 → `-3.5`.
-fn tenths(v: i64) -> String {
-    let sign = if v < 0 { "-" } else { "" };
-    format!("{sign}{}.{}", v.abs() / 10, v.abs() % 10)
-}
-
-/// Writes units.csv, enterprises.csv and submissions.csv; returns the submissions path.
-fn generate(dir: &Path, n: usize) -> anyhow::Result<PathBuf> {
-    let mut units =
-        String::from("code,name,kind,parent\n3307,示例市,city,\nZK01,示例开发区,zone,3307\n");
-    (1..=12).for_each(|d| units.push_str(&format!("D{d:02},第{d}区,district,3307\n")));
-    std::fs::write(dir.join("units.csv"), units)?;
-    let mut w = BufWriter::new(std::fs::File::create(dir.join("enterprises.csv"))?);
-    writeln!(w, "{ENTERPRISES_HEADER}")?;
-    for i in 0..n {
-        let zone = if i % 10 == 3 { "ZK01" } else { "" };
-        let key = if i % 20 == 0 { "是" } else { "否" };
-        let industry = INDUSTRIES[splitmix(i as u64) as usize % INDUSTRIES.len()];
-        writeln!(
-            w,
-            "{},示例{i:05}制造有限公司,D{:02},{zone},{industry},above,{key},leader{:02}",
-            code(i),
-            i % 12 + 1,
-            i % 40
-        )?;
-    }
-    w.flush()?;
-
-    // Period-major, as monthly exports are; months from 2024-01 so that year-to-date figures
-    // are consistent, written from 2024-10 on.
-    let path = dir.join("submissions.csv");
-    let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);
-    writeln!(w, "{HEADER}")?;
-    let codes: Vec<String> = (0..n).map(code).collect();
-    let (mut ytd_out, mut ytd_profit) = (vec![0i64; n], vec![0i64; n]);
-    for t in 0..9 + MONTHS {
-        let (year, month) = (2024 + t / 12, t % 12 + 1);
-        if month == 1 {
-            ytd_out.fill(0);
-            ytd_profit.fill(0);
-        }
-        let season = if month == 2 {
-            0.75
-        } else {
-            1.0 + 0.02 * (month as f64 - 6.0).abs()
-        };
-        for i in 0..n {
-            let id = i as u64;
-            // Monthly output 200.0 … 20,000.0 万元, log-uniform, +5% a year, ±15% noise.
-            let base = 2000.0 * 100f64.powf(unit(id, 1));
-            let noise = 0.85 + 0.3 * unit(id, 1000 + t as u64);
-            let out = (base * season * noise * (1.0 + 0.05 * t as f64 / 12.0)) as i64;
-            let margin = -0.04 + 0.16 * unit(id, 2) + 0.04 * (unit(id, 2000 + t as u64) - 0.5);
-            ytd_out[i] += out;
-            ytd_profit[i] += (out as f64 * margin) as i64;
-            if t < 9 {
-                continue;
-            }
-            let y = ytd_out[i];
-            let elec = (out as f64 * (0.02 + 0.1 * unit(id, 3))) as i64;
-            let employees = (base / 40.0 * (0.95 + 0.1 * unit(id, 3000 + t as u64))) as i64 + 20;
-            let export = if unit(id, 4) < 0.2 {
-                tenths((y as f64 * 0.5 * unit(id, 5)) as i64)
-            } else {
-                String::new()
-            };
-            writeln!(
-                w,
-                "{},{year}-{month:02},{},{},{},{},{},{},{employees},{export}",
-                codes[i],
-                tenths(out),
-                tenths(y),
-                tenths(y * 97 / 100),
-                tenths(y * 105 / 100),
-                tenths(ytd_profit[i]),
-                tenths(elec),
-            )?;
-        }
-    }
-    w.flush()?;
-    Ok(path)
-}
-
-/// Peak resident set size of this process so far, in MiB.
-fn vm_hwm_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
 
 fn opts() -> ImportOptions {
     ImportOptions::new(chrono::Utc::now())
@@ -187,20 +68,6 @@ async fn run(backend: &str, url: &str, dir: &Path, subs: &Path, rows: u64) -> an
     );
     store.close().await;
     Ok(())
-}
-
-/// The admin URL with its database name replaced by `db` (query parameters kept).
-fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let host_start = base.find("://").map_or(0, |i| i + 3);
-    let root = match base[host_start..].find('/') {
-        Some(i) => &base[..host_start + i],
-        None => base,
-    };
-    let query = query.map(|q| format!("?{q}")).unwrap_or_default();
-    format!("{root}/{db}{query}")
 }
 
 async fn run_postgres(admin_url: &str, dir: &Path, subs: &Path, rows: u64) -> anyhow::Result<()> {

@@ -36,6 +36,8 @@ pub struct Report {
     pub evaluation_id: Option<i64>,
     pub enterprises: usize,
     pub vintage: i64,
+    /// Whether a newer period had been evaluated already, so no alert was changed.
+    pub historic: bool,
 }
 
 /// The latest period whose reporting deadline has passed at `now`.
@@ -67,13 +69,21 @@ pub async fn run(
     };
     let outcome = rules::evaluate(&ds, &config.rules, &ctx);
     let existing = store.alerts(&AlertFilter::default()).await?;
-    let changes = alerts::reconcile(
+    // An older period than one already evaluated is a look back, not news: it changes no alert.
+    let historic = store
+        .newest_evaluated_period()
+        .await?
+        .is_some_and(|newest| newest > period);
+    let mut changes = alerts::reconcile(
         &existing,
         &outcome.findings,
         &outcome.coverage,
         period,
         config.rules.escalate_after,
     );
+    if historic {
+        changes.clear();
+    }
     let now_ms = now.timestamp_millis();
     let (applied, evaluation_id) = if dry_run {
         let mut a = AlertsApplied::default();
@@ -133,6 +143,7 @@ pub async fn run(
         evaluation_id,
         enterprises: ds.enterprises.len(),
         vintage: ds.vintage,
+        historic,
     };
     Ok((report, ds))
 }
@@ -302,6 +313,8 @@ pub fn to_table(r: &Report) -> String {
         r.applied.resolved,
         if r.evaluation_id.is_none() {
             "（试运行，未写入 dry run, nothing written）"
+        } else if r.historic {
+            "（已评估过更新的报告期，本次不改变预警 a newer period was evaluated: alerts unchanged）"
         } else {
             ""
         }

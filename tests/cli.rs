@@ -134,6 +134,141 @@ fn a_secret_never_appears_in_output() {
     assert!(out.contains("indmon:***@"), "{out}");
 }
 
+/// Evaluate, list, acknowledge, silence: the commands an official at the bureau types, on the
+/// sample city (twelve enterprises, October submissions only).
+#[test]
+fn evaluate_then_work_the_alerts_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = [
+        "--database",
+        "sqlite://city.db",
+        "--now",
+        "2026-11-22T02:00:00Z",
+    ];
+    let run = |args: &[&str]| indmon(dir.path(), &[&db[..], args].concat());
+    let (code, out) = run(&[
+        "import",
+        &fixture("units.csv"),
+        &fixture("enterprises.csv"),
+        &fixture("submissions_gbk.csv"),
+    ]);
+    assert_eq!(code, 0, "{out}");
+
+    // A thirteenth enterprise that has not reported October.
+    let late = indmon::credit_code::CreditCode::with_check("91330781MA0000099").unwrap();
+    std::fs::write(
+        dir.path().join("late.csv"),
+        format!("credit_code,name,unit_code,zone_code,industry_code,scale,key,owner\n{late},迟报实业有限公司,330782,,C3411,above,否,leader09\n"),
+    )
+    .unwrap();
+    let (code, out) = run(&["import", "late.csv"]);
+    assert_eq!(code, 0, "{out}");
+
+    let (code, out) = run(&["evaluate", "--period", "2026-01"]);
+    assert_eq!(code, 2, "January alone is refused when combined: {out}");
+    assert!(out.contains("1-2月"), "{out}");
+
+    let (code, out) = run(&["evaluate", "--period", "2026-10", "--dry-run"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("1-10月 评估") && out.contains("东岭区"),
+        "{out}"
+    );
+    assert!(out.contains("试运行"), "{out}");
+
+    let (code, out) = run(&["evaluate", "--period", "2026-10", "--format", "json"]);
+    assert_eq!(code, 0, "{out}");
+    let json: serde_json::Value = serde_json::from_str(&out).expect("JSON on stdout");
+    assert_eq!(json["period"], "2026-10");
+    let units = json["units"].as_array().unwrap();
+    assert_eq!(units.len(), 4, "{json}");
+    for key in [
+        "code",
+        "name",
+        "kind",
+        "indicator",
+        "ytd",
+        "ytd_prev",
+        "growth_pct",
+        "target_pct",
+        "gap_pp",
+        "rank",
+        "required_pct",
+        "submission_rate",
+        "estimated",
+    ] {
+        assert!(units[0].get(key).is_some(), "units[].{key} missing");
+    }
+    // No last year in the sample: nothing to grow against, but every enterprise reported.
+    assert!(units.iter().all(|u| u["growth_pct"].is_null()), "{json}");
+    let alerts = json["alerts"].as_array().unwrap();
+    for a in alerts {
+        for key in [
+            "rule",
+            "severity",
+            "subject",
+            "unit",
+            "period",
+            "consecutive",
+            "state",
+            "message",
+            "values",
+        ] {
+            assert!(a.get(key).is_some(), "alerts[].{key} missing in {a}");
+        }
+    }
+
+    let (code, out) = run(&["alerts", "list", "--format", "json"]);
+    assert_eq!(code, 0, "{out}");
+    let listed: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(listed.len(), alerts.len(), "{out}");
+    let missing = listed
+        .iter()
+        .find(|a| a["rule"] == "enterprise_missing")
+        .expect("the late enterprise is reported missing");
+    assert_eq!(missing["subject"], late.as_str());
+    assert!(
+        listed
+            .iter()
+            .any(|a| a["rule"] == "unit_low_submission_rate" && a["subject"] == "330782"),
+        "{out}"
+    );
+    let id = missing["id"].as_i64().unwrap().to_string();
+    let (code, out) = run(&["alerts", "ack", &id, "--by", "王科长", "--note", "已联系"]);
+    assert_eq!(code, 0, "{out}");
+    let (_, out) = run(&["alerts", "show", &id]);
+    assert!(out.contains("已认领") && out.contains("王科长"), "{out}");
+    let (_, out) = run(&["alerts", "list", "--state", "acknowledged"]);
+    assert!(
+        out.contains("迟报实业有限公司") && out.contains("共 1 条"),
+        "{out}"
+    );
+
+    let (code, out) = run(&[
+        "silence",
+        "add",
+        "--unit",
+        "330781",
+        "--until",
+        "30d",
+        "--reason",
+        "计划检修",
+        "--by",
+        "李处长",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let (_, out) = run(&["silence", "list"]);
+    assert!(out.contains("计划检修") && out.contains("共 1 条"), "{out}");
+    let (code, out) = run(&[
+        "silence", "add", "--until", "30d", "--reason", "x", "--by", "y",
+    ]);
+    assert_eq!(code, 1, "a silence matching everything is refused: {out}");
+    let (code, _) = run(&["silence", "expire", "1", "--by", "李处长"]);
+    assert_eq!(code, 0);
+    let (_, out) = run(&["silence", "list"]);
+    assert!(out.contains("共 0 条"), "{out}");
+}
+
 /// `indmon dispatch` with the file transport writes .eml files; a second pass sends nothing;
 /// `indmon outbox list --all` shows the sent digests.
 #[test]

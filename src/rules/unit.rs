@@ -180,7 +180,13 @@ pub fn findings(
         }
         if let (Some(req), Some(t)) = (r.required_pct, r.target) {
             let annual = t.annual_raw as f64 / PCT as f64;
-            if req - annual > cfg.at_risk_pp {
+            // required − T > threshold, exactly: Y(1+T) − C > (1 + T + threshold)(Y − Pp).
+            let hundred = 100 * PCT as i128;
+            let (y, c, pp) = (r.full_year_prev as i128, r.ytd as i128, r.ytd_prev as i128);
+            let th = (cfg.at_risk_pp * PCT as f64).round() as i128;
+            let lhs = y * (hundred + t.annual_raw as i128) - c * hundred;
+            let rhs = (hundred + t.annual_raw as i128 + th) * (y - pp);
+            if lhs > rhs {
                 let msg = format!(
                     "按上年全年{}万元测算，完成年度目标{}，其余月份需增长{}，高于目标{:.1}个百分点，全年目标完成难度大。",
                     crate::analysis::fmt_wan(r.full_year_prev),

@@ -118,6 +118,13 @@ impl Store {
         )
     }
 
+    /// The newest period evaluated successfully (alert changes are made only for it and later ones).
+    pub async fn newest_evaluated_period(&self) -> anyhow::Result<Option<Period>> {
+        let sql = "SELECT MAX(period) FROM evaluation_run WHERE status = 'ok'";
+        let p: Option<String> = on_pool!(self, p => sqlx::query_scalar(sql).fetch_one(p).await?);
+        Ok(p.and_then(|s| s.parse().ok()))
+    }
+
     /// Records how an evaluation ended.
     pub async fn finish_evaluation(
         &self,

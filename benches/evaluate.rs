@@ -1,0 +1,131 @@
+//! Evaluation benchmark: one period (2026-10) of a synthetic province with 25 months of history
+//! stored — wall time from the stored database to the alerts written, and peak memory.
+//!
+//! The database is prepared first (generated and imported, untimed; reused when
+//! `INDMON_BENCH_DB` names an existing SQLite file or PostgreSQL database that already holds it).
+//! The evaluation then runs in a fresh child process, so that its peak RSS (`VmHWM`) is the
+//! evaluation's alone: first with every alert new (all written), then again with nothing changed.
+//!
+//! Run: `./bench evaluate [sqlite|postgres|all]`, or `cargo bench --bench evaluate` with
+//! `INDMON_BENCH_BACKEND`, `INDMON_BENCH_POSTGRES_URL` and `INDMON_BENCH_ENTERPRISES` (default
+//! 50,000) as for the import benchmark.
+
+mod common;
+
+use std::time::Instant;
+
+use anyhow::{Context, ensure};
+use chrono::TimeZone;
+use common::{MONTHS, generate, vm_hwm_mib, with_database};
+use indmon::config::Config;
+use indmon::ingest::{ImportOptions, import_file, summary_line};
+use indmon::store::Store;
+
+/// Generates and imports the province into `url`, untimed.
+async fn prepare(url: &str, n: usize) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let start = Instant::now();
+    let subs = generate(dir.path(), n)?;
+    let store = Store::connect(url).await?;
+    store.migrate().await?;
+    for f in ["units.csv", "enterprises.csv", "targets.csv"] {
+        let r = import_file(
+            &store,
+            &dir.path().join(f),
+            &ImportOptions::new(chrono::Utc::now()),
+        )
+        .await?;
+        ensure!(r.committed && r.rejected == 0, "{f}: {}", summary_line(&r));
+    }
+    let r = import_file(&store, &subs, &ImportOptions::new(chrono::Utc::now())).await?;
+    ensure!(r.committed && r.rejected == 0, "{}", summary_line(&r));
+    store.close().await;
+    println!(
+        "prepared {n} enterprises × {MONTHS} months in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The child: evaluates 2026-10 twice and prints the figures.
+async fn evaluate(label: &str, url: &str) -> anyhow::Result<()> {
+    let store = Store::connect(url).await?;
+    let config = Config::default();
+    let period = "2026-10".parse()?;
+    let now = chrono::Utc
+        .with_ymd_and_hms(2026, 11, 22, 2, 0, 0)
+        .single()
+        .context("time")?;
+    for round in ["first (all new)", "again (no change)"] {
+        let start = Instant::now();
+        let (report, _) = indmon::evaluate::run(&store, &config, period, now, false).await?;
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "{label:<9} {round:<18} {:>9} {:>8} {:>8} {:>8} {secs:>8.2} {:>9.1}",
+            report.enterprises,
+            report.findings.len(),
+            report.applied.opened,
+            report.applied.resolved,
+            vm_hwm_mib()
+        );
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// Runs the evaluation in a fresh process.
+fn child(label: &str, url: &str) -> anyhow::Result<()> {
+    let exe = std::env::current_exe()?;
+    let status = std::process::Command::new(exe)
+        .env("INDMON_BENCH_CHILD", format!("{label}|{url}"))
+        .status()?;
+    ensure!(status.success(), "evaluation child failed: {status}");
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    if let Ok(spec) = std::env::var("INDMON_BENCH_CHILD") {
+        let (label, url) = spec.split_once('|').context("child spec")?;
+        return evaluate(label, url).await;
+    }
+    let backend = std::env::var("INDMON_BENCH_BACKEND").unwrap_or_else(|_| "all".into());
+    let n: usize = match std::env::var("INDMON_BENCH_ENTERPRISES") {
+        Ok(v) => v.parse().context("INDMON_BENCH_ENTERPRISES")?,
+        Err(_) => 50_000,
+    };
+    println!(
+        "backend   round              enterprises findings   opened resolved  seconds VmHWM MiB"
+    );
+    let keep = tempfile::tempdir()?;
+    if backend != "postgres" {
+        let path = keep.path().join(format!("evaluate-{n}.db"));
+        let url = format!("sqlite://{}", path.display());
+        prepare(&url, n).await?;
+        child("sqlite", &url)?;
+    }
+    if backend != "sqlite" {
+        match std::env::var("INDMON_BENCH_POSTGRES_URL") {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                let admin = sqlx::PgPool::connect(&admin_url).await?;
+                let db = format!("indmon_bench_eval_{}", std::process::id());
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+                    .execute(&admin)
+                    .await?;
+                let url = with_database(&admin_url, &db);
+                let result = match prepare(&url, n).await {
+                    Ok(()) => child("postgres", &url),
+                    Err(e) => Err(e),
+                };
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
+                )))
+                .execute(&admin)
+                .await?;
+                result?;
+            }
+            _ => println!("postgres  skipped: INDMON_BENCH_POSTGRES_URL is not set"),
+        }
+    }
+    Ok(())
+}
