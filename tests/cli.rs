@@ -306,6 +306,13 @@ fn dispatch_writes_eml_files_and_outbox_list_shows_them() {
     assert!(out.contains("摘要 1 封") && out.contains("已发送"), "{out}");
     let files: Vec<_> = std::fs::read_dir(&eml).unwrap().flatten().collect();
     assert_eq!(files.len(), 1, "{out}");
+    let data = std::fs::read(files[0].path()).unwrap();
+    let m = mail_parser::MessageParser::default().parse(&data).unwrap();
+    let text = m.body_text(0).unwrap();
+    assert!(
+        text.contains("责任单位 东岭区（330781）"),
+        "units by name: {text}"
+    );
     let (code, out) = run(&["--now", "2026-11-22T03:00:00Z", "dispatch"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("摘要 0 封"), "{out}");

@@ -4,9 +4,7 @@
 //! (OWASP "CSV injection") — or as XLSX, where every cell is written as a string cell and so
 //! can never become a formula.
 
-use std::collections::HashMap;
-
-use super::digest::responsible;
+use super::digest::{Names, responsible};
 use super::plan::Item;
 use crate::rules::rule_zh;
 
@@ -37,7 +35,7 @@ pub fn neutralise(cell: &str) -> String {
 }
 
 /// The header and one row of text per item.
-fn rows(items: &[Item], names: &HashMap<String, String>) -> Vec<Vec<String>> {
+fn rows(items: &[Item], names: &Names) -> Vec<Vec<String>> {
     let mut rows: Vec<Vec<String>> = vec![HEADER.iter().map(|h| h.to_string()).collect()];
     for i in items {
         let a = &i.alert;
@@ -61,7 +59,7 @@ fn rows(items: &[Item], names: &HashMap<String, String>) -> Vec<Vec<String>> {
 }
 
 /// The CSV bytes (BOM, CRLF line ends, every cell quoted where needed).
-pub fn csv(items: &[Item], names: &HashMap<String, String>) -> Vec<u8> {
+pub fn csv(items: &[Item], names: &Names) -> Vec<u8> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(vec![0xEF, 0xBB, 0xBF]);
@@ -73,7 +71,7 @@ pub fn csv(items: &[Item], names: &HashMap<String, String>) -> Vec<u8> {
 }
 
 /// The XLSX bytes: one sheet 预警明细, string cells only, a frozen header row.
-pub fn xlsx(items: &[Item], names: &HashMap<String, String>) -> anyhow::Result<Vec<u8>> {
+pub fn xlsx(items: &[Item], names: &Names) -> anyhow::Result<Vec<u8>> {
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
     ws.set_name("预警明细")?;

@@ -24,11 +24,19 @@ pub struct Built {
     pub from_addr: String,
 }
 
+/// Names to print instead of codes.
+#[derive(Clone, Debug, Default)]
+pub struct Names {
+    /// Recipient id → name, to say who is responsible (包抓领导).
+    pub people: HashMap<String, String>,
+    /// Unit code → name (东城区).
+    pub units: HashMap<String, String>,
+}
+
 /// What the digest needs besides its items.
 pub struct Context<'a> {
     pub from: &'a str,
-    /// Recipient id → name, to say who is responsible (包抓领导).
-    pub names: &'a HashMap<String, String>,
+    pub names: &'a Names,
     pub now: DateTime<Utc>,
     pub attachment: AttachmentKind,
 }
@@ -64,19 +72,23 @@ pub fn subject(r: &RecipientConfig, items: &[Item]) -> String {
 }
 
 /// Who should act on an alert: its 包抓领导 when there is one, and its unit.
-pub fn responsible(i: &Item, names: &HashMap<String, String>) -> String {
+pub fn responsible(i: &Item, names: &Names) -> String {
+    let code = &i.alert.unit_code;
+    let unit = match names.units.get(code) {
+        Some(n) => format!("{n}（{code}）"),
+        None => code.clone(),
+    };
     match &i.alert.owner {
         Some(o) => format!(
-            "包抓领导 {}；责任单位 {}",
-            names.get(o).map_or(o.as_str(), String::as_str),
-            i.alert.unit_code
+            "包抓领导 {}；责任单位 {unit}",
+            names.people.get(o).map_or(o.as_str(), String::as_str)
         ),
-        None => format!("责任单位 {}", i.alert.unit_code),
+        None => format!("责任单位 {unit}"),
     }
 }
 
 /// One line of the digest: what happened, by how much, against what, and who acts.
-fn line(i: &Item, names: &HashMap<String, String>) -> String {
+fn line(i: &Item, names: &Names) -> String {
     let a = &i.alert;
     let mut s = format!(
         "[{}] {}（{}）：{}",
@@ -120,7 +132,7 @@ fn groups(items: &[Item]) -> Vec<(String, Vec<&Item>)> {
 }
 
 /// The plain-text body.
-pub fn text(r: &RecipientConfig, items: &[Item], names: &HashMap<String, String>) -> String {
+pub fn text(r: &RecipientConfig, items: &[Item], names: &Names) -> String {
     let mut s = format!(
         "{}：\n\n自上次通报以来，您负责范围内的预警变化如下：\n",
         r.name
@@ -162,7 +174,7 @@ fn colour(s: Severity) -> &'static str {
 }
 
 /// The HTML body: the same content as the text, one table per group.
-pub fn html(r: &RecipientConfig, items: &[Item], names: &HashMap<String, String>) -> String {
+pub fn html(r: &RecipientConfig, items: &[Item], names: &Names) -> String {
     let e = escape_html;
     let mut s = String::from(
         "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"></head><body style=\"font-family:sans-serif\">",

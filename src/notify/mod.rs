@@ -81,11 +81,19 @@ pub async fn dispatch(
             .saturating_mul(3_600_000),
         escalate_after: config.rules.escalate_after,
     });
-    let names: HashMap<String, String> = config
-        .recipients
-        .iter()
-        .map(|r| (r.id.clone(), r.name.clone()))
-        .collect();
+    let names = digest::Names {
+        people: config
+            .recipients
+            .iter()
+            .map(|r| (r.id.clone(), r.name.clone()))
+            .collect(),
+        units: store
+            .units()
+            .await?
+            .into_iter()
+            .map(|u| (u.code, u.name))
+            .collect(),
+    };
     let ctx = digest::Context {
         from: &mail.from,
         names: &names,

@@ -82,7 +82,16 @@ pub async fn step(
         Err(SendError::Transient(e)) if c.attempts < policy.max_attempts => {
             let at = now_ms + backoff_ms(policy, c.id, c.attempts);
             store.mark_retry(c.id, at, &e).await?;
-            tracing::warn!(id = c.id, recipient = %c.recipient, attempts = c.attempts, error = %e, "digest not sent; will retry");
+            // Log when the error changes, not at every attempt of a long outage.
+            if c.last_error.as_deref() == Some(e.as_str()) {
+                tracing::debug!(
+                    id = c.id,
+                    attempts = c.attempts,
+                    "digest not sent again; same error"
+                );
+            } else {
+                tracing::warn!(id = c.id, recipient = %c.recipient, attempts = c.attempts, error = %e, "digest not sent; will retry");
+            }
             Ok(Step::Retry {
                 id: c.id,
                 at,

@@ -45,6 +45,8 @@ pub struct Claimed {
     pub message_id: String,
     /// Attempts including this one.
     pub attempts: u32,
+    /// The error of the previous attempt, if any.
+    pub last_error: Option<String>,
 }
 
 /// An outbox row for listing.
@@ -147,7 +149,7 @@ impl Store {
                                WHERE (status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND claimed_at < $2)
                                ORDER BY next_attempt_at, id LIMIT 1)
                      AND ((status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND claimed_at < $2))
-                   RETURNING id, recipient, to_addr, from_addr, message, message_id, attempts";
+                   RETURNING id, recipient, to_addr, from_addr, message, message_id, attempts, last_error";
         let row = on_pool!(self, p => sqlx::query(sql).bind(now_ms).bind(stale_before).fetch_optional(p).await?
             .map(|r| -> Result<Claimed, sqlx::Error> {
                 Ok(Claimed {
@@ -158,6 +160,7 @@ impl Store {
                     message: r.try_get(4)?,
                     message_id: r.try_get(5)?,
                     attempts: r.try_get::<i64, _>(6)? as u32,
+                    last_error: r.try_get(7)?,
                 })
             }).transpose()?);
         Ok(row)
