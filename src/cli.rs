@@ -2,6 +2,7 @@
 //! (0 success, 1 failure, 2 usage, 3 input rejected).
 
 mod alerts;
+mod notify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,7 +58,14 @@ pub enum Command {
     /// Silences (静默): hold back notification of matching alerts for a while.
     #[command(subcommand)]
     Silence(alerts::SilenceCommand),
-    /// Generate the synthetic demo city's files (hidden until `indmon demo` uses it).
+    /// Email digests of what changed to each official: write the outbox, then send what is due.
+    Dispatch(notify::DispatchArgs),
+    /// The outbox of digests: what is pending or failed.
+    #[command(subcommand)]
+    Outbox(notify::OutboxCommand),
+    /// Run the demo: a synthetic city pulled, evaluated and reported on, on embedded SQLite.
+    Demo(DemoArgs),
+    /// Generate the synthetic demo city's files (for benchmarks and tests).
     #[command(hide = true)]
     DemoData(DemoDataArgs),
     /// Pull new submissions from the configured sources (HTTP, inbox folders) now.
@@ -83,6 +91,18 @@ pub struct PullArgs {
 pub enum SourcesCommand {
     /// Each source's last success, failures in a row, last error and cursor.
     Status,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Folder for everything the demo writes (data, database, emails).
+    #[arg(long, default_value = "indmon-demo")]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+    /// Above-scale enterprises in the synthetic city.
+    #[arg(long, default_value_t = 765)]
+    pub enterprises: usize,
 }
 
 #[derive(Debug, clap::Args)]
@@ -159,6 +179,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::CheckConfig = cli.command {
         return Ok(check_config(&config, path));
     }
+    if let Command::Demo(args) = &cli.command {
+        return demo(args).await;
+    }
     if let Command::DemoData(args) = &cli.command {
         return demo_data(args);
     }
@@ -198,7 +221,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sources {
             command: SourcesCommand::Status,
         } => sources_status(&store, &config).await?,
-        Command::DemoData(_) => ExitCode::SUCCESS,
+        Command::DemoData(_) | Command::Demo(_) => ExitCode::SUCCESS,
+        Command::Dispatch(args) => notify::dispatch(&store, &config, args, now).await?,
+        Command::Outbox(cmd) => notify::outbox(&store, cmd).await?,
     };
     store.close().await;
     Ok(code)
@@ -219,6 +244,61 @@ fn check_config(config: &Config, path: Option<PathBuf>) -> ExitCode {
         println!("  {p}");
     }
     ExitCode::FAILURE
+}
+
+async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    let opts = crate::demo::run::DemoOptions {
+        out: args.out.clone(),
+        seed: args.seed,
+        enterprises: args.enterprises,
+    };
+    let started = std::time::Instant::now();
+    let s = crate::demo::run::run(&opts, &|line| println!("{line}")).await?;
+    let st = &s.plan.states;
+    println!();
+    println!(
+        "云州市（示例）1-10月：拉取 {} 页 {} 行报表，发现 {} 项预警，写出 {} 封摘要邮件，用时 {:.1} 秒。",
+        s.pages,
+        s.rows_pulled,
+        s.findings,
+        s.sent,
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "Synthetic city, Jan–Oct: {} pages / {} rows pulled, {} findings, {} digest emails written.",
+        s.pages, s.rows_pulled, s.findings, s.sent
+    );
+    if let Some(city) = s
+        .units
+        .iter()
+        .find(|u| u.kind == crate::registry::UnitKind::City)
+    {
+        if let (Some(g), Some(t)) = (city.growth, city.target) {
+            println!(
+                "  全市规上工业增加值增速 {}{}，目标 {}；停产 {} 家、半停产 {} 家、减产 {} 家（按生成计划）。",
+                crate::analysis::fmt_pct(g.pct()),
+                if city.estimated { "（估算）" } else { "" },
+                crate::analysis::fmt_pct(t.pct_raw as f64 / crate::analysis::PCT as f64),
+                st.stalled,
+                st.semi_stalled,
+                st.reduced
+            );
+        }
+    }
+    for (rule, n) in &s.by_rule {
+        println!("  {:<14} {n}", crate::rules::rule_zh(rule));
+    }
+    println!();
+    println!("去哪里看 (where to look):");
+    println!("  邮件 emails:      {}", s.mail_dir.display());
+    println!("  数据库 database:  {}", s.database.display());
+    println!("  配置 config:      {}", s.config_file.display());
+    println!(
+        "  再看预警 list alerts:  indmon --config {} --database sqlite://{} alerts list",
+        s.config_file.display(),
+        s.database.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn demo_data(args: &DemoDataArgs) -> anyhow::Result<ExitCode> {

@@ -28,6 +28,12 @@ pub struct Config {
     /// Thresholds and severities of the rules.
     #[serde(default)]
     pub rules: crate::rules::RulesConfig,
+    /// How warnings are mailed (`[mail]`); none means no email.
+    #[serde(default)]
+    pub mail: Option<crate::notify::MailConfig>,
+    /// Who receives warnings, and about what.
+    #[serde(default)]
+    pub recipients: Vec<crate::notify::RecipientConfig>,
 }
 
 /// Settings of the whole bureau.
@@ -270,6 +276,10 @@ impl Config {
             }
         }
         for (key, message) in self.rules.problems() {
+            p(key, message);
+        }
+        for (key, message) in crate::notify::config::problems(self.mail.as_ref(), &self.recipients)
+        {
             p(key, message);
         }
         let mut names = std::collections::HashSet::new();
@@ -586,7 +596,7 @@ mod tests {
         let problems: Vec<Problem> = c
             .validate()
             .into_iter()
-            .filter(|p| !p.key.ends_with(".token"))
+            .filter(|p| !p.key.ends_with(".token") && p.key != "mail.password")
             .collect();
         assert!(problems.is_empty(), "{problems:?}");
     }

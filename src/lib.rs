@@ -6,7 +6,8 @@
 //! [`store`], and described by the small value types ([`period`], [`amount`],
 //! [`credit_code`], [`indicator`], [`registry`]) that every stage shares. [`analysis`] computes
 //! growth, pulls and states from plain data, [`rules`] turns them into findings, [`alerts`] keeps
-//! their lifecycle, and [`evaluate`] runs that chain for one period against the store.
+//! their lifecycle, and [`evaluate`] runs that chain for one period against the store; [`notify`] mails per-official
+//! digests of what changed through a durable outbox.
 
 pub mod alerts;
 pub mod amount;
@@ -18,6 +19,7 @@ pub mod demo;
 pub mod evaluate;
 pub mod indicator;
 pub mod ingest;
+pub mod notify;
 pub mod period;
 pub mod registry;
 pub mod rules;

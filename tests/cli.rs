@@ -108,10 +108,12 @@ fn check_config_lists_every_problem_with_its_key() {
             "check-config",
         ],
     );
-    // The example's token variable is not set here: exactly that is reported.
+    // The example's token and SMTP password variables are not set here: exactly that is reported.
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains("INDMON_PLATFORM_TOKEN") && out.contains("1 处问题"),
+        out.contains("INDMON_PLATFORM_TOKEN")
+            && out.contains("INDMON_SMTP_PASSWORD")
+            && out.contains("2 处问题"),
         "{out}"
     );
 }
@@ -265,4 +267,62 @@ fn evaluate_then_work_the_alerts_from_the_command_line() {
     assert_eq!(code, 0);
     let (_, out) = run(&["silence", "list"]);
     assert!(out.contains("共 0 条"), "{out}");
+}
+
+/// `indmon dispatch` with the file transport writes .eml files; a second pass sends nothing;
+/// `indmon outbox list --all` shows the sent digests.
+#[test]
+fn dispatch_writes_eml_files_and_outbox_list_shows_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let eml = dir.path().join("eml");
+    std::fs::write(
+        dir.path().join("indmon.toml"),
+        format!(
+            "[mail]\nfrom = \"市工信局 <indmon@example.cn>\"\ntransport = \"file\"\nfile_dir = \"{}\"\n\n[[recipients]]\nid = \"city\"\nname = \"王局长\"\nemail = \"city@example.cn\"\nrole = \"city\"\n",
+            eml.display()
+        ),
+    )
+    .unwrap();
+    let db = ["--database", "sqlite://scratch.db"];
+    let run = |args: &[&str]| indmon(dir.path(), &[&db[..], args].concat());
+    let (code, out) = run(&[
+        "import",
+        &fixture("units.csv"),
+        &fixture("enterprises.csv"),
+        &fixture("submissions_gbk.csv"),
+        &fixture("district_export_2026-10.xlsx"),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(&[
+        "--now",
+        "2026-11-22T02:00:00Z",
+        "evaluate",
+        "--period",
+        "2026-10",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(&["--now", "2026-11-22T02:00:00Z", "dispatch"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("摘要 1 封") && out.contains("已发送"), "{out}");
+    let files: Vec<_> = std::fs::read_dir(&eml).unwrap().flatten().collect();
+    assert_eq!(files.len(), 1, "{out}");
+    let data = std::fs::read(files[0].path()).unwrap();
+    let m = mail_parser::MessageParser::default().parse(&data).unwrap();
+    let text = m.body_text(0).unwrap();
+    assert!(
+        text.contains("责任单位 东岭区（330781）"),
+        "units by name: {text}"
+    );
+    let (code, out) = run(&["--now", "2026-11-22T03:00:00Z", "dispatch"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("摘要 0 封"), "{out}");
+    let (code, out) = run(&["outbox", "list"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("发件箱为空"), "{out}");
+    let (code, out) = run(&["outbox", "list", "--all"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("sent") && out.contains("【工业运行预警】"),
+        "{out}"
+    );
 }

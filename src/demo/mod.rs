@@ -43,6 +43,7 @@ mod generate;
 pub mod plan;
 pub mod projects;
 pub mod rng;
+pub mod run;
 mod write;
 
 pub use generate::generate;

@@ -8,6 +8,7 @@
 
 mod alerts;
 mod evaluation;
+mod outbox;
 mod registry;
 mod sources;
 mod submissions;
@@ -22,6 +23,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Row, SqlitePool};
 
 pub use alerts::{AlertFilter, Applied as AlertsApplied, EvaluationEnd, Event};
+pub use outbox::{Claimed, Notified, OutboxRow, OutboxWrite};
 pub use sources::{PullEnd, PullRun, SourceState};
 pub use submissions::{MergeOutcome, SubmissionImport};
 
@@ -248,6 +250,9 @@ const TABLES: &[&str] = &[
     "silence",
     "source_state",
     "pull_run",
+    "outbox",
+    "notification_cursor",
+    "notified",
 ];
 
 /// How an import ended, for [`Store::finish_run`].

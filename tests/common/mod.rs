@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+pub mod mail;
+pub mod smtp;
+
 use std::path::{Path, PathBuf};
 
 use chrono::{TimeZone, Utc};

@@ -1,0 +1,291 @@
+//! The digest email: subject, plain-text and HTML bodies grouped by severity and rule, and the
+//! detail attachment, assembled into one RFC 5322 message that the outbox stores as sent. Every
+//! field that came from data is HTML-escaped: an enterprise name is text, never markup.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart};
+
+use super::attachment;
+use super::config::{AttachmentKind, RecipientConfig};
+use super::plan::{Item, ItemKind};
+use crate::rules::{Severity, rule_zh};
+
+/// A built digest, ready for the outbox.
+#[derive(Clone, Debug)]
+pub struct Built {
+    pub subject: String,
+    pub message: Vec<u8>,
+    pub message_id: String,
+    pub to_addr: String,
+    pub from_addr: String,
+}
+
+/// Names to print instead of codes.
+#[derive(Clone, Debug, Default)]
+pub struct Names {
+    /// Recipient id → name, to say who is responsible (包抓领导).
+    pub people: HashMap<String, String>,
+    /// Unit code → name (东城区).
+    pub units: HashMap<String, String>,
+}
+
+/// What the digest needs besides its items.
+pub struct Context<'a> {
+    pub from: &'a str,
+    pub names: &'a Names,
+    pub now: DateTime<Utc>,
+    pub attachment: AttachmentKind,
+}
+
+/// The subject: `【工业运行预警】1-10月 东城区：红色2项 橙色3项`.
+pub fn subject(r: &RecipientConfig, items: &[Item]) -> String {
+    let period = items
+        .iter()
+        .map(|i| i.alert.period)
+        .max()
+        .map(|p| format!("{} ", p.ytd_label()))
+        .unwrap_or_default();
+    let label = r.label.as_deref().unwrap_or(&r.name);
+    let mut counts: BTreeMap<std::cmp::Reverse<Severity>, usize> = BTreeMap::new();
+    let mut resolved = 0;
+    for i in items {
+        if i.kind == ItemKind::Resolved {
+            resolved += 1;
+        } else {
+            *counts
+                .entry(std::cmp::Reverse(i.alert.severity))
+                .or_default() += 1;
+        }
+    }
+    let mut parts: Vec<String> = counts
+        .iter()
+        .map(|(s, n)| format!("{}{n}项", s.0.zh()))
+        .collect();
+    if resolved > 0 {
+        parts.push(format!("销号{resolved}项"));
+    }
+    format!("【工业运行预警】{period}{label}：{}", parts.join(" "))
+}
+
+/// Who should act on an alert: its 包抓领导 when there is one, and its unit.
+pub fn responsible(i: &Item, names: &Names) -> String {
+    let code = &i.alert.unit_code;
+    let unit = match names.units.get(code) {
+        Some(n) => format!("{n}（{code}）"),
+        None => code.clone(),
+    };
+    match &i.alert.owner {
+        Some(o) => format!(
+            "包抓领导 {}；责任单位 {unit}",
+            names.people.get(o).map_or(o.as_str(), String::as_str)
+        ),
+        None => format!("责任单位 {unit}"),
+    }
+}
+
+/// One line of the digest: what happened, by how much, against what, and who acts.
+fn line(i: &Item, names: &Names) -> String {
+    let a = &i.alert;
+    let mut s = format!(
+        "[{}] {}（{}）：{}",
+        i.kind.zh(),
+        a.subject_name,
+        a.subject,
+        a.message
+    );
+    if let Some(p) = i.previous {
+        let _ = write!(s, "（由{}升为{}）", p.zh(), a.severity.zh());
+    }
+    if a.consecutive > 1 {
+        let _ = write!(s, "（已连续{}期）", a.consecutive);
+    }
+    let _ = write!(s, " {}", responsible(i, names));
+    s
+}
+
+/// Items grouped as the digest shows them: open alerts by severity (red first) then rule,
+/// resolutions last.
+fn groups(items: &[Item]) -> Vec<(String, Vec<&Item>)> {
+    let mut open: BTreeMap<(std::cmp::Reverse<Severity>, &str), Vec<&Item>> = BTreeMap::new();
+    let mut resolved = Vec::new();
+    for i in items {
+        if i.kind == ItemKind::Resolved {
+            resolved.push(i);
+        } else {
+            open.entry((std::cmp::Reverse(i.alert.severity), i.alert.rule.as_str()))
+                .or_default()
+                .push(i);
+        }
+    }
+    let mut out: Vec<(String, Vec<&Item>)> = open
+        .into_iter()
+        .map(|((s, rule), v)| (format!("{}预警 · {}", s.0.zh(), rule_zh(rule)), v))
+        .collect();
+    if !resolved.is_empty() {
+        out.push(("已销号（事事有回音）".into(), resolved));
+    }
+    out
+}
+
+/// The plain-text body.
+pub fn text(r: &RecipientConfig, items: &[Item], names: &Names) -> String {
+    let mut s = format!(
+        "{}：\n\n自上次通报以来，您负责范围内的预警变化如下：\n",
+        r.name
+    );
+    for (title, v) in groups(items) {
+        let _ = write!(s, "\n【{title}】{}项\n", v.len());
+        for i in v {
+            let _ = writeln!(s, "  - {}", line(i, names));
+        }
+    }
+    s.push_str("\n明细见附件（可用 Excel 打开）。认领或销号请使用 indmon alerts ack / resolve。\n");
+    s.push_str("本邮件由工业运行监测系统自动发送。\n");
+    s
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape_html(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+fn colour(s: Severity) -> &'static str {
+    match s {
+        Severity::Red => "#c00000",
+        Severity::Orange => "#e07000",
+        Severity::Yellow => "#b09000",
+        Severity::Blue => "#1f5fbf",
+    }
+}
+
+/// The HTML body: the same content as the text, one table per group.
+pub fn html(r: &RecipientConfig, items: &[Item], names: &Names) -> String {
+    let e = escape_html;
+    let mut s = String::from(
+        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"></head><body style=\"font-family:sans-serif\">",
+    );
+    let _ = write!(
+        s,
+        "<p>{}：</p><p>自上次通报以来，您负责范围内的预警变化如下：</p>",
+        e(&r.name)
+    );
+    for (title, v) in groups(items) {
+        let c = v.first().map_or("#444", |i| colour(i.alert.severity));
+        let _ = write!(
+            s,
+            "<h3 style=\"color:{c}\">{}（{}项）</h3>",
+            e(&title),
+            v.len()
+        );
+        s.push_str("<table border=\"1\" cellspacing=\"0\" cellpadding=\"4\"><tr><th>变化</th><th>对象</th><th>情况</th><th>责任</th></tr>");
+        for i in v {
+            let a = &i.alert;
+            let mut what = a.message.clone();
+            if let Some(p) = i.previous {
+                let _ = write!(what, "（由{}升为{}）", p.zh(), a.severity.zh());
+            }
+            if a.consecutive > 1 {
+                let _ = write!(what, "（已连续{}期）", a.consecutive);
+            }
+            let _ = write!(
+                s,
+                "<tr><td>{}</td><td>{}<br><small>{}</small></td><td>{}</td><td>{}</td></tr>",
+                e(i.kind.zh()),
+                e(&a.subject_name),
+                e(&a.subject),
+                e(&what),
+                e(&responsible(i, names))
+            );
+        }
+        s.push_str("</table>");
+    }
+    s.push_str("<p>明细见附件（可用 Excel 打开）。</p><p><small>本邮件由工业运行监测系统自动发送。</small></p></body></html>");
+    s
+}
+
+/// A Message-ID unique to this digest: time, recipient and content hashed, at the sender's domain.
+fn message_id(r: &RecipientConfig, items: &[Item], from: &Mailbox, now: DateTime<Utc>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(r.id.as_bytes());
+    h.update(now.timestamp_nanos_opt().unwrap_or(0).to_le_bytes());
+    for i in items {
+        h.update(i.alert.id.to_le_bytes());
+        h.update([i.kind as u8]);
+    }
+    let hex = format!("{:x}", h.finalize());
+    format!(
+        "<indmon.{}.{}@{}>",
+        now.timestamp_millis(),
+        &hex[..16],
+        from.email.domain()
+    )
+}
+
+/// Builds the whole message for one recipient.
+pub fn build(r: &RecipientConfig, items: &[Item], ctx: &Context<'_>) -> anyhow::Result<Built> {
+    let from: Mailbox = ctx
+        .from
+        .parse()
+        .map_err(|e| anyhow::anyhow!("mail.from: {e}"))?;
+    let to = Mailbox::new(
+        Some(r.name.clone()),
+        r.email
+            .parse()
+            .map_err(|e| anyhow::anyhow!("recipients.{}.email: {e}", r.id))?,
+    );
+    let subject = subject(r, items);
+    let id = message_id(r, items, &from, ctx.now);
+    let period = items.iter().map(|i| i.alert.period).max();
+    let stem = format!(
+        "indmon-alerts-{}",
+        period.map_or_else(|| "all".to_string(), |p| p.to_string())
+    );
+    let (file, bytes, mime) = match ctx.attachment {
+        AttachmentKind::Csv => (
+            format!("{stem}.csv"),
+            attachment::csv(items, ctx.names),
+            "text/csv; charset=utf-8",
+        ),
+        AttachmentKind::Xlsx => (
+            format!("{stem}.xlsx"),
+            attachment::xlsx(items, ctx.names)?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+    };
+    let body = MultiPart::mixed()
+        .multipart(MultiPart::alternative_plain_html(
+            text(r, items, ctx.names),
+            html(r, items, ctx.names),
+        ))
+        .singlepart(Attachment::new(file).body(bytes, ContentType::parse(mime)?));
+    let message = lettre::Message::builder()
+        .from(from.clone())
+        .to(to.clone())
+        .subject(subject.clone())
+        .date(ctx.now.into())
+        .message_id(Some(id.clone()))
+        .multipart(body)?;
+    Ok(Built {
+        subject,
+        message: message.formatted(),
+        message_id: id,
+        to_addr: to.email.to_string(),
+        from_addr: from.email.to_string(),
+    })
+}

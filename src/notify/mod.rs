@@ -1,0 +1,130 @@
+//! Email warnings. A dispatch decides, for every configured official, what changed in their
+//! scope since they were last told ([`plan`]), builds one digest each ([`digest`]), and writes
+//! the digests with the record of what they cover in one transaction (the outbox). A sender
+//! ([`outbox::step`]) then delivers them through a [`Transport`], retrying what is retryable.
+//! Stages: route (scope) → mute (silences) → dedup (what was told) → outbox → retry → record.
+
+pub mod attachment;
+pub mod config;
+pub mod digest;
+pub mod outbox;
+pub mod plan;
+pub mod transport;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+pub use config::{MailConfig, RecipientConfig};
+pub use outbox::{Policy, Step, drain, step};
+pub use plan::{Item, ItemKind};
+pub use transport::{SendError, Transport};
+
+use crate::config::Config;
+use crate::store::{AlertFilter, OutboxWrite, Store};
+
+/// What one dispatch put in the outbox.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Dispatched {
+    /// `(recipient id, outbox id, items)` per digest.
+    pub digests: Vec<(String, i64, usize)>,
+}
+
+/// The retry policy `[mail]` asks for.
+pub fn policy(m: &MailConfig) -> Policy {
+    Policy {
+        max_attempts: m.max_attempts,
+        ..Policy::default()
+    }
+}
+
+/// Decides and writes this dispatch's digests (one transaction); sends nothing.
+pub async fn dispatch(
+    store: &Store,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Dispatched> {
+    let mail = config.mail.as_ref().ok_or_else(|| {
+        anyhow::anyhow!("没有 [mail] 配置 (no [mail] section in the configuration)")
+    })?;
+    let now_ms = now.timestamp_millis();
+    let alerts = store.alerts(&AlertFilter::default()).await?;
+    let cursors: HashMap<String, i64> = store.notification_cursors().await?.into_iter().collect();
+    let oldest = config
+        .recipients
+        .iter()
+        .map(|r| cursors.get(&r.id).copied().unwrap_or(0))
+        .min()
+        .unwrap_or(0);
+    // Read the newest event id before the events, so that an event written meanwhile is
+    // seen by the next dispatch rather than skipped.
+    let last_event = store.last_event_id().await?;
+    let events: Vec<_> = store
+        .alert_events(oldest, None)
+        .await?
+        .into_iter()
+        .filter(|e| e.id <= last_event)
+        .collect();
+    let notified = store.notified().await?;
+    let silences = store.silences(Some(now_ms)).await?;
+    let planned = plan::plan(&plan::PlanInput {
+        recipients: &config.recipients,
+        alerts: &alerts,
+        events: &events,
+        cursors: &cursors,
+        notified: &notified,
+        silences: &silences,
+        now_ms,
+        repeat_ms: i64::try_from(mail.repeat_interval_hours)
+            .unwrap_or(i64::MAX / 3_600_000)
+            .saturating_mul(3_600_000),
+        escalate_after: config.rules.escalate_after,
+    });
+    let names = digest::Names {
+        people: config
+            .recipients
+            .iter()
+            .map(|r| (r.id.clone(), r.name.clone()))
+            .collect(),
+        units: store
+            .units()
+            .await?
+            .into_iter()
+            .map(|u| (u.code, u.name))
+            .collect(),
+    };
+    let ctx = digest::Context {
+        from: &mail.from,
+        names: &names,
+        now,
+        attachment: mail.attachment,
+    };
+    let mut writes = Vec::new();
+    for p in &planned {
+        let r = &config.recipients[p.recipient];
+        let built = digest::build(r, &p.items, &ctx)?;
+        writes.push(OutboxWrite {
+            recipient: r.id.clone(),
+            to_addr: built.to_addr,
+            from_addr: built.from_addr,
+            subject: built.subject,
+            message: built.message,
+            message_id: built.message_id,
+            covers: p.covers.clone(),
+        });
+    }
+    let cursor_rows: Vec<(String, i64)> = config
+        .recipients
+        .iter()
+        .map(|r| (r.id.clone(), last_event))
+        .collect();
+    let ids = store.write_digests(&writes, &cursor_rows, now_ms).await?;
+    Ok(Dispatched {
+        digests: planned
+            .iter()
+            .zip(ids)
+            .map(|(p, id)| (config.recipients[p.recipient].id.clone(), id, p.items.len()))
+            .collect(),
+    })
+}

@@ -1,0 +1,151 @@
+//! The sender: one step takes one due digest, sends it and marks it, so that tests and the
+//! daemon drain the outbox without sleeping. Transient failures are retried with exponential
+//! backoff (capped) and jitter; permanent ones and exhausted attempts end in `failed`, with the
+//! attempts, the next attempt and the last error kept on the row.
+
+use chrono::{DateTime, Utc};
+
+use super::transport::{SendError, Transport};
+use crate::store::Store;
+
+/// The retry policy.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    pub max_attempts: u32,
+    /// First retry after this long; doubles each attempt.
+    pub base_ms: i64,
+    pub cap_ms: i64,
+    /// A row in `sending` for longer than this was left by a sender that died.
+    pub lease_ms: i64,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            max_attempts: 10,
+            base_ms: 60_000,
+            cap_ms: 6 * 3_600_000,
+            lease_ms: 10 * 60_000,
+        }
+    }
+}
+
+/// What one step did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing is due.
+    Empty,
+    Sent {
+        id: i64,
+    },
+    Retry {
+        id: i64,
+        at: i64,
+        error: String,
+    },
+    Failed {
+        id: i64,
+        error: String,
+    },
+}
+
+/// When to try again after `attempts` failed attempts: base·2^(n−1), capped, then ±20% jitter
+/// derived from the row id and the attempt so that digests failing together spread out.
+pub fn backoff_ms(p: &Policy, id: i64, attempts: u32) -> i64 {
+    let exp = attempts.saturating_sub(1).min(20);
+    let raw = p.base_ms.saturating_mul(1_i64 << exp).min(p.cap_ms);
+    let mut x = (id as u64) ^ (u64::from(attempts) << 32) ^ 0x9E37_79B9_7F4A_7C15;
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    let frac = (x % 401) as i64 - 200; // −200‰ … +200‰
+    raw + raw * frac / 1000
+}
+
+/// Takes one due digest, sends it and records the outcome.
+pub async fn step(
+    store: &Store,
+    transport: &Transport,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Step> {
+    let now_ms = now.timestamp_millis();
+    let Some(c) = store.claim_outbox(now_ms, now_ms - policy.lease_ms).await? else {
+        return Ok(Step::Empty);
+    };
+    match transport.send(&c.from_addr, &c.to_addr, &c.message).await {
+        Ok(()) => {
+            store.mark_sent(c.id, now_ms).await?;
+            tracing::info!(id = c.id, recipient = %c.recipient, message_id = %c.message_id, "digest sent");
+            Ok(Step::Sent { id: c.id })
+        }
+        Err(SendError::Transient(e)) if c.attempts < policy.max_attempts => {
+            let at = now_ms + backoff_ms(policy, c.id, c.attempts);
+            store.mark_retry(c.id, at, &e).await?;
+            // Log when the error changes, not at every attempt of a long outage.
+            if c.last_error.as_deref() == Some(e.as_str()) {
+                tracing::debug!(
+                    id = c.id,
+                    attempts = c.attempts,
+                    "digest not sent again; same error"
+                );
+            } else {
+                tracing::warn!(id = c.id, recipient = %c.recipient, attempts = c.attempts, error = %e, "digest not sent; will retry");
+            }
+            Ok(Step::Retry {
+                id: c.id,
+                at,
+                error: e,
+            })
+        }
+        Err(e) => {
+            let error = match e {
+                SendError::Transient(t) => {
+                    format!(
+                        "已尝试{}次 (gave up after {} attempts): {t}",
+                        c.attempts, c.attempts
+                    )
+                }
+                SendError::Permanent(p) => p,
+            };
+            store.mark_failed(c.id, &error).await?;
+            tracing::error!(id = c.id, recipient = %c.recipient, error = %error, "digest failed");
+            Ok(Step::Failed { id: c.id, error })
+        }
+    }
+}
+
+/// Steps until nothing is due; returns every step taken.
+pub async fn drain(
+    store: &Store,
+    transport: &Transport,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<Step>> {
+    let mut out = Vec::new();
+    loop {
+        match step(store, transport, policy, now).await? {
+            Step::Empty => return Ok(out),
+            s => out.push(s),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_capped_and_jittered() {
+        let p = Policy::default();
+        let a1 = backoff_ms(&p, 1, 1);
+        assert!((48_000..=72_000).contains(&a1), "{a1}");
+        let a3 = backoff_ms(&p, 1, 3);
+        assert!((192_000..=288_000).contains(&a3), "{a3}");
+        let big = backoff_ms(&p, 1, 30);
+        assert!(big <= p.cap_ms * 12 / 10, "{big}");
+        let spread: std::collections::HashSet<i64> =
+            (1..20).map(|id| backoff_ms(&p, id, 2)).collect();
+        assert!(spread.len() > 10, "jitter spreads rows: {spread:?}");
+    }
+}

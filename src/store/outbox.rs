@@ -1,0 +1,214 @@
+//! The notification outbox and what each recipient has been told. A dispatch writes its digests,
+//! the `notified` rows they cover and the recipients' cursors in one transaction; a sender then
+//! claims one due row at a time (`pending` → `sending`), sends it and marks it. A claim is an
+//! `UPDATE … WHERE status …` re-checked on the row itself, so two senders never take the same
+//! row on either backend.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Store, on_pool};
+use crate::rules::Severity;
+
+/// What a recipient was last told about an alert.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notified {
+    pub recipient: String,
+    pub alert_id: i64,
+    pub severity: Severity,
+    /// `firing`, `acknowledged` or `resolved` as told.
+    pub state: String,
+    pub escalated: bool,
+    pub last_at: i64,
+}
+
+/// A digest to put in the outbox, with the `notified` rows it covers.
+#[derive(Clone, Debug)]
+pub struct OutboxWrite {
+    pub recipient: String,
+    pub to_addr: String,
+    pub from_addr: String,
+    pub subject: String,
+    pub message: Vec<u8>,
+    pub message_id: String,
+    pub covers: Vec<Notified>,
+}
+
+/// A row taken by a sender.
+#[derive(Clone, Debug)]
+pub struct Claimed {
+    pub id: i64,
+    pub recipient: String,
+    pub to_addr: String,
+    pub from_addr: String,
+    pub message: Vec<u8>,
+    pub message_id: String,
+    /// Attempts including this one.
+    pub attempts: u32,
+    /// The error of the previous attempt, if any.
+    pub last_error: Option<String>,
+}
+
+/// An outbox row for listing.
+#[derive(Clone, Debug, Serialize)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub recipient: String,
+    pub to_addr: String,
+    pub subject: String,
+    pub message_id: String,
+    pub items: i64,
+    pub created_at: i64,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub sent_at: Option<i64>,
+}
+
+impl Store {
+    /// Everything every recipient has been told.
+    pub async fn notified(&self) -> anyhow::Result<Vec<Notified>> {
+        let sql = "SELECT recipient, alert_id, severity, state, escalated, last_at FROM notified ORDER BY recipient, alert_id";
+        let rows = on_pool!(self, p => sqlx::query(sql).fetch_all(p).await?.iter().map(|r| {
+            let sev: String = r.try_get(2)?;
+            Ok(Notified {
+                recipient: r.try_get(0)?,
+                alert_id: r.try_get(1)?,
+                severity: Severity::parse(&sev).unwrap_or(Severity::Blue),
+                state: r.try_get(3)?,
+                escalated: r.try_get::<i64, _>(4)? != 0,
+                last_at: r.try_get(5)?,
+            })
+        }).collect::<Result<Vec<_>, sqlx::Error>>()?);
+        Ok(rows)
+    }
+
+    /// Each recipient's last seen alert event id.
+    pub async fn notification_cursors(&self) -> anyhow::Result<Vec<(String, i64)>> {
+        let sql = "SELECT recipient, last_event_id FROM notification_cursor ORDER BY recipient";
+        let rows = on_pool!(self, p => sqlx::query(sql).fetch_all(p).await?.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, sqlx::Error>>()?);
+        Ok(rows)
+    }
+
+    /// The newest alert event id (0 when there is none).
+    pub async fn last_event_id(&self) -> anyhow::Result<i64> {
+        let sql = "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM alert_event";
+        Ok(on_pool!(self, p => sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await?))
+    }
+
+    /// Writes digests, what they cover, and every recipient's cursor, in one transaction.
+    pub async fn write_digests(
+        &self,
+        digests: &[OutboxWrite],
+        cursors: &[(String, i64)],
+        now_ms: i64,
+    ) -> anyhow::Result<Vec<i64>> {
+        let mut ids = Vec::new();
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for d in digests {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO outbox (recipient, to_addr, from_addr, subject, message, message_id, items, created_at, status, attempts, next_attempt_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $8) RETURNING id")
+                    .bind(&d.recipient).bind(&d.to_addr).bind(&d.from_addr).bind(&d.subject).bind(&d.message)
+                    .bind(&d.message_id).bind(d.covers.len() as i64).bind(now_ms)
+                    .fetch_one(&mut *tx).await?;
+                for n in &d.covers {
+                    sqlx::query(
+                        "INSERT INTO notified (recipient, alert_id, severity, state, escalated, last_at, outbox_id) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                         ON CONFLICT (recipient, alert_id) DO UPDATE SET severity = excluded.severity, state = excluded.state,
+                           escalated = excluded.escalated, last_at = excluded.last_at, outbox_id = excluded.outbox_id")
+                        .bind(&n.recipient).bind(n.alert_id).bind(n.severity.as_str()).bind(&n.state)
+                        .bind(i64::from(n.escalated)).bind(n.last_at).bind(id)
+                        .execute(&mut *tx).await?;
+                }
+                ids.push(id);
+            }
+            for (r, last) in cursors {
+                sqlx::query(
+                    "INSERT INTO notification_cursor (recipient, last_event_id, updated_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (recipient) DO UPDATE SET last_event_id = excluded.last_event_id, updated_at = excluded.updated_at")
+                    .bind(r).bind(*last).bind(now_ms).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(ids)
+    }
+
+    /// Takes the next due row: `pending` and due, or `sending` but claimed before `stale_before`
+    /// (its sender died). The row becomes `sending` and its attempt is counted.
+    pub async fn claim_outbox(
+        &self,
+        now_ms: i64,
+        stale_before: i64,
+    ) -> anyhow::Result<Option<Claimed>> {
+        let sql = "UPDATE outbox SET status = 'sending', claimed_at = $1, attempts = attempts + 1
+                   WHERE id = (SELECT id FROM outbox
+                               WHERE (status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND claimed_at < $2)
+                               ORDER BY next_attempt_at, id LIMIT 1)
+                     AND ((status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND claimed_at < $2))
+                   RETURNING id, recipient, to_addr, from_addr, message, message_id, attempts, last_error";
+        let row = on_pool!(self, p => sqlx::query(sql).bind(now_ms).bind(stale_before).fetch_optional(p).await?
+            .map(|r| -> Result<Claimed, sqlx::Error> {
+                Ok(Claimed {
+                    id: r.try_get(0)?,
+                    recipient: r.try_get(1)?,
+                    to_addr: r.try_get(2)?,
+                    from_addr: r.try_get(3)?,
+                    message: r.try_get(4)?,
+                    message_id: r.try_get(5)?,
+                    attempts: r.try_get::<i64, _>(6)? as u32,
+                    last_error: r.try_get(7)?,
+                })
+            }).transpose()?);
+        Ok(row)
+    }
+
+    /// A claimed row was accepted by the server.
+    pub async fn mark_sent(&self, id: i64, now_ms: i64) -> anyhow::Result<()> {
+        let sql = "UPDATE outbox SET status = 'sent', sent_at = $1, last_error = NULL WHERE id = $2 AND status = 'sending'";
+        on_pool!(self, p => sqlx::query(sql).bind(now_ms).bind(id).execute(p).await.map(|_| ())?);
+        Ok(())
+    }
+
+    /// A claimed row failed for now: try again at `next_at`.
+    pub async fn mark_retry(&self, id: i64, next_at: i64, error: &str) -> anyhow::Result<()> {
+        let sql = "UPDATE outbox SET status = 'pending', next_attempt_at = $1, last_error = $2 WHERE id = $3 AND status = 'sending'";
+        on_pool!(self, p => sqlx::query(sql).bind(next_at).bind(error).bind(id).execute(p).await.map(|_| ())?);
+        Ok(())
+    }
+
+    /// A claimed row will never go: a permanent error or attempts exhausted.
+    pub async fn mark_failed(&self, id: i64, error: &str) -> anyhow::Result<()> {
+        let sql = "UPDATE outbox SET status = 'failed', last_error = $1 WHERE id = $2 AND status = 'sending'";
+        on_pool!(self, p => sqlx::query(sql).bind(error).bind(id).execute(p).await.map(|_| ())?);
+        Ok(())
+    }
+
+    /// Outbox rows in these states (all when empty), oldest first.
+    pub async fn outbox_rows(&self, statuses: &[&str]) -> anyhow::Result<Vec<OutboxRow>> {
+        let all = statuses.is_empty();
+        let list = statuses.join(",");
+        let sql = "SELECT id, recipient, to_addr, subject, message_id, items, created_at, status, attempts, next_attempt_at, last_error, sent_at
+                   FROM outbox WHERE $1 OR ',' || $2 || ',' LIKE '%,' || status || ',%' ORDER BY id";
+        let rows = on_pool!(self, p => sqlx::query(sql).bind(all).bind(&list).fetch_all(p).await?.iter().map(|r| {
+            Ok(OutboxRow {
+                id: r.try_get(0)?,
+                recipient: r.try_get(1)?,
+                to_addr: r.try_get(2)?,
+                subject: r.try_get(3)?,
+                message_id: r.try_get(4)?,
+                items: r.try_get(5)?,
+                created_at: r.try_get(6)?,
+                status: r.try_get(7)?,
+                attempts: r.try_get(8)?,
+                next_attempt_at: r.try_get(9)?,
+                last_error: r.try_get(10)?,
+                sent_at: r.try_get(11)?,
+            })
+        }).collect::<Result<Vec<_>, sqlx::Error>>()?);
+        Ok(rows)
+    }
+}

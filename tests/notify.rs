@@ -1,0 +1,340 @@
+//! Email warnings, what each official is told: alerts in the store → dispatch → SMTP on
+//! loopback → read back with a MIME parser. Scope, escaping, the attachment, and the rules of
+//! what changed: nothing twice, escalation once to the supervisor, silences, reminders, 销号.
+
+mod common;
+
+use chrono::Duration;
+use common::mail::*;
+use common::smtp::SmtpServer;
+use common::{TestDb, now};
+use indmon::alerts::{Change, EventKind};
+use indmon::notify;
+use indmon::rules::Severity;
+use mail_parser::MimeHeaders;
+
+#[tokio::test]
+async fn digests_read_back_with_a_mime_parser_show_only_the_recipients_scope() {
+    for db in TestDb::all().await {
+        let server = SmtpServer::start().await;
+        let c = config(server.port, "");
+        seed(&db.store).await;
+        let steps = dispatch_and_send(&db.store, &c, now()).await;
+        assert_eq!(steps.len(), 4, "{}: {steps:?}", db.name);
+        let got = server.messages();
+        assert_eq!(got.len(), 4);
+
+        let dc = got
+            .iter()
+            .find(|m| to_of(m) == "dc@example.cn")
+            .expect("东城区 got mail");
+        let m = parsed(&dc.data);
+        assert_eq!(
+            m.subject(),
+            Some("【工业运行预警】1-10月 东城区：红色1项 黄色1项")
+        );
+        assert!(
+            m.message_id()
+                .is_some_and(|id| id.ends_with("@gxj.example.cn"))
+        );
+        assert!(m.date().is_some());
+        let text = m.body_text(0).expect("plain part");
+        let html = m.body_html(0).expect("html part");
+        assert!(
+            text.contains(EVIL),
+            "the plain part shows the name as it is"
+        );
+        assert!(text.contains("包抓领导 李副市长"), "{text}");
+        assert!(text.contains("上年同期1200.5万元"), "{text}");
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;南湖机械"),
+            "{html}"
+        );
+        assert!(
+            !text.contains("北港化工") && !html.contains("北港化工"),
+            "西城区 is out of scope"
+        );
+        let att = m.attachments().next().expect("attachment");
+        assert_eq!(att.attachment_name(), Some("indmon-alerts-2026-10.csv"));
+        let csv = att.contents();
+        assert!(csv.starts_with(&[0xEF, 0xBB, 0xBF]), "BOM for Excel");
+        let mut rows = csv::Reader::from_reader(&csv[3..]);
+        let records: Vec<csv::StringRecord> = rows.records().map(|r| r.expect("csv row")).collect();
+        assert_eq!(records.len(), 2);
+        assert!(records.iter().any(|r| &r[5] == EVIL));
+        assert!(!String::from_utf8_lossy(csv).contains(BEIGANG));
+
+        let xc = got
+            .iter()
+            .find(|m| to_of(m) == "xc@example.cn")
+            .expect("西城区 got mail");
+        let m = parsed(&xc.data);
+        assert_eq!(m.subject(), Some("【工业运行预警】1-10月 西城区：橙色1项"));
+        assert!(!m.body_text(0).expect("text").contains("南湖"));
+        let csv = m
+            .attachments()
+            .next()
+            .expect("attachment")
+            .contents()
+            .to_vec();
+        let text = String::from_utf8_lossy(&csv);
+        assert!(
+            text.contains("'=北港化工"),
+            "a formula-looking name stays text: {text}"
+        );
+
+        // The owner sees the enterprise he is responsible for, at orange and above only.
+        let li = got
+            .iter()
+            .find(|m| to_of(m) == "li@example.cn")
+            .expect("owner got mail");
+        let m = parsed(&li.data);
+        assert_eq!(
+            m.subject(),
+            Some("【工业运行预警】1-10月 李副市长：红色1项")
+        );
+
+        let city = got
+            .iter()
+            .find(|m| to_of(m) == "city@gxj.example.cn")
+            .expect("city");
+        assert_eq!(
+            parsed(&city.data).subject(),
+            Some("【工业运行预警】1-10月 全市：红色1项 橙色1项 黄色1项")
+        );
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_second_dispatch_with_nothing_new_sends_nothing() {
+    for db in TestDb::all().await {
+        let server = SmtpServer::start().await;
+        let c = config(server.port, "");
+        seed(&db.store).await;
+        dispatch_and_send(&db.store, &c, now()).await;
+        let d = notify::dispatch(&db.store, &c, now() + Duration::hours(1))
+            .await
+            .expect("dispatch");
+        assert!(d.digests.is_empty(), "{}: {d:?}", db.name);
+        assert_eq!(server.messages().len(), 4);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn escalation_reaches_the_supervisor_once() {
+    for db in TestDb::all().await {
+        let server = SmtpServer::start().await;
+        let c = config(server.port, "");
+        seed(&db.store).await;
+        let first = delivered(&db.store, &c, &server, now()).await;
+        assert!(
+            first.iter().all(|(to, ..)| to != "zhang@example.cn"),
+            "not escalated yet"
+        );
+        let id = db
+            .store
+            .alerts(&Default::default())
+            .await
+            .expect("alerts")
+            .into_iter()
+            .find(|a| a.subject == NANHU)
+            .expect("alert")
+            .id;
+
+        let update = |n: u32, events: Vec<EventKind>| Change::Update {
+            id,
+            finding: finding(
+                "enterprise_stalled",
+                NANHU,
+                EVIL,
+                "330781",
+                Some("li"),
+                Severity::Red,
+                n,
+            ),
+            events,
+        };
+        apply(
+            &db.store,
+            vec![update(3, vec![EventKind::Escalated])],
+            now() + Duration::hours(1),
+        )
+        .await;
+        let second = delivered(&db.store, &c, &server, now() + Duration::hours(2)).await;
+        let zhang: Vec<_> = second
+            .iter()
+            .filter(|(to, ..)| to == "zhang@example.cn")
+            .collect();
+        assert_eq!(zhang.len(), 1, "{}: {second:?}", db.name);
+        assert_eq!(zhang[0].1, "【工业运行预警】1-10月 张书记：红色1项");
+        assert!(
+            zhang[0].2.contains("[升级督办]") && zhang[0].2.contains("已连续3期"),
+            "{}",
+            zhang[0].2
+        );
+        let li: Vec<_> = second
+            .iter()
+            .filter(|(to, ..)| to == "li@example.cn")
+            .collect();
+        assert!(
+            li.len() == 1 && li[0].2.contains("[升级督办]"),
+            "{second:?}"
+        );
+
+        // The streak goes on: nobody is told again.
+        apply(
+            &db.store,
+            vec![update(4, vec![])],
+            now() + Duration::hours(3),
+        )
+        .await;
+        let third = delivered(&db.store, &c, &server, now() + Duration::hours(4)).await;
+        assert!(third.is_empty(), "{}: {third:?}", db.name);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn silenced_alerts_wait_until_the_silence_ends() {
+    let db = TestDb::sqlite().await;
+    let server = SmtpServer::start().await;
+    let c = config(server.port, "");
+    seed(&db.store).await;
+    let matcher = indmon::alerts::SilenceMatcher {
+        subject: Some(NANHU.into()),
+        ..Default::default()
+    };
+    let t0 = now().timestamp_millis();
+    db.store
+        .add_silence(
+            &matcher,
+            t0,
+            t0 + 10 * 86_400_000,
+            "三年一次的停产检修",
+            "王局长",
+            t0,
+        )
+        .await
+        .expect("silence");
+    let first = delivered(&db.store, &c, &server, now()).await;
+    assert!(
+        first.iter().all(|(to, ..)| to != "li@example.cn"),
+        "{first:?}"
+    );
+    assert!(
+        first.iter().all(|(_, _, text)| !text.contains("南湖机械")),
+        "{first:?}"
+    );
+
+    let after = delivered(&db.store, &c, &server, now() + Duration::days(11)).await;
+    let li: Vec<_> = after
+        .iter()
+        .filter(|(to, ..)| to == "li@example.cn")
+        .collect();
+    assert!(li.len() == 1 && li[0].2.contains("[新增]"), "{after:?}");
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn unacknowledged_alerts_are_repeated_after_the_interval_and_resolutions_are_told() {
+    for db in TestDb::all().await {
+        let server = SmtpServer::start().await;
+        let c = config(server.port, "repeat_interval_hours = 72");
+        seed(&db.store).await;
+        delivered(&db.store, &c, &server, now()).await;
+        assert!(
+            delivered(&db.store, &c, &server, now() + Duration::hours(71))
+                .await
+                .is_empty()
+        );
+
+        let alerts = db.store.alerts(&Default::default()).await.expect("alerts");
+        let unit = alerts
+            .iter()
+            .find(|a| a.subject == "330781")
+            .expect("unit alert");
+        db.store
+            .set_alert_state(
+                unit.id,
+                indmon::alerts::AlertState::Acknowledged,
+                "东城区经信局",
+                "已约谈",
+                now().timestamp_millis(),
+            )
+            .await
+            .expect("ack");
+        let beigang = alerts.iter().find(|a| a.subject == BEIGANG).expect("alert");
+        apply(
+            &db.store,
+            vec![Change::Resolve {
+                id: beigang.id,
+                period: "2026-10".parse().expect("period"),
+            }],
+            now() + Duration::hours(72),
+        )
+        .await;
+        let later = delivered(&db.store, &c, &server, now() + Duration::hours(73)).await;
+        let dc: Vec<_> = later
+            .iter()
+            .filter(|(to, ..)| to == "dc@example.cn")
+            .collect();
+        assert_eq!(dc.len(), 1, "{later:?}");
+        assert!(
+            dc[0].2.contains("[仍未认领]") && dc[0].2.contains("南湖机械"),
+            "{}",
+            dc[0].2
+        );
+        assert!(
+            !dc[0].2.contains("东城区（330781）"),
+            "an acknowledged alert is not repeated: {}",
+            dc[0].2
+        );
+        let xc: Vec<_> = later
+            .iter()
+            .filter(|(to, ..)| to == "xc@example.cn")
+            .collect();
+        assert_eq!(xc.len(), 1, "{later:?}");
+        assert_eq!(xc[0].1, "【工业运行预警】1-10月 西城区：销号1项");
+        assert!(xc[0].2.contains("[已销号]"), "{}", xc[0].2);
+        // The owner was never told about 北港化工 (below his minimum severity): no 销号 either.
+        assert!(
+            later
+                .iter()
+                .filter(|(to, ..)| to == "li@example.cn")
+                .all(|(_, _, t)| !t.contains("北港"))
+        );
+        db.cleanup().await;
+    }
+}
+
+/// With `attachment = "xlsx"` the detail opens as a workbook whose cells are all strings, so a
+/// name that looks like a formula stays text.
+#[tokio::test]
+async fn the_xlsx_attachment_opens_with_string_cells() {
+    use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+    let db = TestDb::sqlite().await;
+    let server = SmtpServer::start().await;
+    let c = config(server.port, "attachment = \"xlsx\"");
+    seed(&db.store).await;
+    dispatch_and_send(&db.store, &c, now()).await;
+    let got = server.messages();
+    let xc = got
+        .iter()
+        .find(|m| to_of(m) == "xc@example.cn")
+        .expect("西城区 got mail");
+    let m = parsed(&xc.data);
+    let att = m.attachments().next().expect("attachment");
+    assert_eq!(att.attachment_name(), Some("indmon-alerts-2026-10.xlsx"));
+    let mut wb: Xlsx<_> =
+        open_workbook_from_rs(std::io::Cursor::new(att.contents().to_vec())).expect("xlsx opens");
+    let sheet = wb.worksheet_range("预警明细").expect("sheet");
+    let rows: Vec<_> = sheet.rows().collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0][0], Data::String("预警编号".into()));
+    assert_eq!(rows[1][5], Data::String("=北港化工".into()));
+    assert!(rows[1].iter().all(|c| matches!(c, Data::String(_))));
+    db.cleanup().await;
+}
