@@ -76,7 +76,8 @@ pub async fn run(
         report_deadline_day: config.general.report_deadline_day,
         now,
     };
-    let outcome = rules::evaluate(&ds, &config.rules, &ctx);
+    let mut outcome = rules::evaluate(&ds, &config.rules, &ctx);
+    source_findings(store, config, &ds, &mut outcome).await?;
     lap("rules", &mut timings);
     let existing = store.alerts(&AlertFilter::default()).await?;
     // An older period than one already evaluated is a look back, not news: it changes no alert.
@@ -160,6 +161,48 @@ pub async fn run(
         timings,
     };
     Ok((report, ds))
+}
+
+/// Adds a finding for every configured source that keeps failing (数据来源故障), addressed to
+/// the city, and lets a recovered source's alert resolve.
+async fn source_findings(
+    store: &Store,
+    config: &Config,
+    ds: &Dataset,
+    outcome: &mut rules::Outcome,
+) -> anyhow::Result<()> {
+    if !config.rules.enabled("source_failing") || config.sources.is_empty() {
+        return Ok(());
+    }
+    let Some(city) = ds.city().map(|c| &ds.units[c]) else {
+        return Ok(());
+    };
+    let states = store.source_states().await?;
+    let failing: Vec<rules::source::SourceFailures> = config
+        .sources
+        .iter()
+        .filter_map(|src| {
+            let st = states.iter().find(|s| s.source == src.name)?;
+            Some(rules::source::SourceFailures {
+                source: src.name.clone(),
+                consecutive_failures: st.consecutive_failures,
+                threshold: src.failure_alert_after,
+                last_error: st.last_error.clone(),
+                last_success_at: st.last_success_at,
+            })
+        })
+        .collect();
+    for src in &config.sources {
+        outcome.coverage.known.insert(src.name.clone());
+    }
+    outcome.findings.extend(rules::source::findings(
+        &failing,
+        (&city.code, &city.name),
+        ds.period(),
+        &config.rules,
+    ));
+    rules::sort_findings(&mut outcome.findings);
+    Ok(())
 }
 
 fn opt_num(x: Option<f64>) -> Value {

@@ -72,6 +72,7 @@ pub const RULES: &[(&str, &str)] = &[
     ("unit_progress_lagging", "进度滞后"),
     ("unit_low_submission_rate", "报送率低"),
     ("unit_consecutive_lagging", "连续落后"),
+    ("source_failing", "数据来源故障"),
 ];
 
 /// The Chinese name of a rule (the code name when unknown).
@@ -152,7 +153,9 @@ impl RulesConfig {
             return *s;
         }
         match rule {
-            "enterprise_stalled" | "data_divergence" | "unit_target_at_risk" => Severity::Orange,
+            "enterprise_stalled" | "data_divergence" | "unit_target_at_risk" | "source_failing" => {
+                Severity::Orange
+            }
             "enterprise_reduced" | "enterprise_upgrade_candidate" | "unit_below_average" => {
                 Severity::Blue
             }

@@ -4,6 +4,7 @@
 
 mod config;
 mod enterprise;
+pub mod source;
 mod unit;
 
 use std::collections::HashSet;
@@ -60,6 +61,7 @@ impl Coverage {
         match rule {
             "enterprise_missing" => self.deadline_passed || !self.absent.contains(subject),
             "unit_low_submission_rate" => self.deadline_passed,
+            "source_failing" => true,
             r if r.starts_with("unit_") => !self.empty_units.contains(subject),
             r if r.starts_with("project_") => false,
             _ => !self.absent.contains(subject),
@@ -118,6 +120,16 @@ pub fn evaluate(ds: &Dataset, cfg: &RulesConfig, ctx: &Context) -> Outcome {
     let mut findings = enterprise::findings(ds, cfg, ctx, &coverage);
     findings.extend(unit::findings(ds, &units, cfg, &coverage));
     findings.retain(|f| cfg.enabled(&f.rule));
+    sort_findings(&mut findings);
+    Outcome {
+        units,
+        findings,
+        coverage,
+    }
+}
+
+/// Orders findings red first, then by rule, subject and indicator, so that output is stable.
+pub fn sort_findings(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -125,11 +137,6 @@ pub fn evaluate(ds: &Dataset, cfg: &RulesConfig, ctx: &Context) -> Outcome {
             .then_with(|| a.subject.cmp(&b.subject))
             .then_with(|| a.indicator.cmp(&b.indicator))
     });
-    Outcome {
-        units,
-        findings,
-        coverage,
-    }
 }
 
 /// A JSON number for an amount kept in ten-thousandths (万元 with four decimals).
