@@ -2,6 +2,7 @@
 //! (0 success, 1 failure, 2 usage, 3 input rejected).
 
 mod alerts;
+mod snapshot;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -67,6 +68,8 @@ pub enum Command {
         #[command(subcommand)]
         command: SourcesCommand,
     },
+    /// Write the semimonthly analysis snapshot (运行分析快照): HTML, XLSX, JSON and a manifest.
+    Snapshot(snapshot::SnapshotArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -199,6 +202,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             command: SourcesCommand::Status,
         } => sources_status(&store, &config).await?,
         Command::DemoData(_) => ExitCode::SUCCESS,
+        Command::Snapshot(args) => snapshot::snapshot(&store, &config, args, now).await?,
     };
     store.close().await;
     Ok(code)

@@ -6,7 +6,8 @@
 //! [`store`], and described by the small value types ([`period`], [`amount`],
 //! [`credit_code`], [`indicator`], [`registry`]) that every stage shares. [`analysis`] computes
 //! growth, pulls and states from plain data, [`rules`] turns them into findings, [`alerts`] keeps
-//! their lifecycle, and [`evaluate`] runs that chain for one period against the store.
+//! their lifecycle, and [`evaluate`] runs that chain for one period against the store; [`report`]
+//! writes the semimonthly analysis snapshot from an evaluation.
 
 pub mod alerts;
 pub mod amount;
@@ -20,6 +21,7 @@ pub mod indicator;
 pub mod ingest;
 pub mod period;
 pub mod registry;
+pub mod report;
 pub mod rules;
 pub mod sources;
 pub mod store;
