@@ -37,11 +37,21 @@ fn names(rows: &[&UnitRow]) -> String {
         .join("、")
 }
 
+/// "分别增长8.2%、7.4%和7.2%" (one verb when all rise or all fall), or "增长8.2%" for one unit.
 fn growths(rows: &[&UnitRow]) -> String {
-    rows.iter()
-        .filter_map(|u| u.growth_pct.map(rise))
-        .collect::<Vec<_>>()
-        .join("、")
+    let g: Vec<f64> = rows.iter().filter_map(|u| u.growth_pct).collect();
+    let each = if g.len() > 1 { "分别" } else { "" };
+    let join = |parts: Vec<String>| match parts.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{}和{last}", rest.join("、")),
+        _ => parts.join(""),
+    };
+    if g.iter().all(|x| *x >= 0.0) {
+        format!("{each}增长{}", join(g.iter().map(|x| pct(*x)).collect()))
+    } else if g.iter().all(|x| *x < 0.0) {
+        format!("{each}下降{}", join(g.iter().map(|x| pct(*x)).collect()))
+    } else {
+        format!("{each}{}", join(g.into_iter().map(rise).collect()))
+    }
 }
 
 fn city_paragraph(s: &Snapshot, c: &UnitRow) -> Option<String> {
@@ -107,10 +117,10 @@ fn ranking_paragraph(rows: &[UnitRow], kind: &str, city: Option<f64>) -> Option<
     }
     let n = with.len().min(3);
     let top = &with[..n];
-    t.push_str(&format!("{}增速居前，分别{}", names(top), growths(top)));
+    t.push_str(&format!("{}增速居前，{}", names(top), growths(top)));
     if with.len() > n {
         let tail = &with[with.len() - n.min(with.len() - n)..];
-        t.push_str(&format!("；{}增速靠后，分别{}", names(tail), growths(tail)));
+        t.push_str(&format!("；{}增速靠后，{}", names(tail), growths(tail)));
     }
     if let Some(cg) = city {
         let under: Vec<&UnitRow> = with
@@ -230,5 +240,25 @@ mod tests {
         assert_eq!(against(0.31, "年度目标"), "高于年度目标0.3个百分点");
         assert_eq!(rise(-3.25), "下降3.2%");
         assert_eq!(rise(5.8), "增长5.8%");
+        let row = |g: f64| UnitRow {
+            code: String::new(),
+            name: String::new(),
+            kind: String::new(),
+            ytd_wan: 0.0,
+            ytd_prev_wan: 0.0,
+            growth_pct: Some(g),
+            estimated: false,
+            target_pct: None,
+            gap_pp: None,
+            rank: None,
+            required_pct: None,
+            submission_rate_pct: None,
+            mark: String::new(),
+            mark_zh: String::new(),
+        };
+        let (a, b, c) = (row(8.2), row(7.4), row(-1.0));
+        assert_eq!(growths(&[&a, &b]), "分别增长8.2%和7.4%");
+        assert_eq!(growths(&[&a, &b, &c]), "分别增长8.2%、增长7.4%和下降1.0%");
+        assert_eq!(growths(&[&c]), "下降1.0%");
     }
 }
