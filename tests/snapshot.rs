@@ -225,6 +225,40 @@ async fn regenerating_from_the_same_data_gives_identical_files() {
 }
 
 #[tokio::test]
+async fn alerts_opened_during_the_half_are_counted_and_the_snapshot_changes_none() {
+    let db = TestDb::sqlite().await;
+    let _data = load_demo(&db.store).await;
+    let config = Config::default();
+    // The bureau evaluates October on 12 November, inside 2026-11-H1.
+    let during = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 12, 2, 0, 0).unwrap();
+    let (rep, _) = evaluate::run(
+        &db.store,
+        &config,
+        "2026-10".parse().unwrap(),
+        during,
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(rep.applied.opened > 0);
+    let before = db.store.alert_events(0, None).await.unwrap().len();
+    let snap = report::build(&db.store, &config, half()).await.unwrap();
+    assert_eq!(snap.alerts.opened as u64, rep.applied.opened);
+    assert_eq!(db.store.alert_events(0, None).await.unwrap().len(), before);
+    // The next half saw no new events.
+    let next = report::build(&db.store, &config, "2026-11-H2".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(next.alerts.opened, 0);
+    assert!(
+        snap.paragraphs
+            .iter()
+            .any(|p| p.contains(&format!("本半月新增预警{}项", rep.applied.opened)))
+    );
+    db.cleanup().await;
+}
+
+#[tokio::test]
 async fn enterprise_names_cannot_inject_markup() {
     let db = TestDb::sqlite().await;
     let _data = load_demo(&db.store).await;
@@ -278,7 +312,6 @@ async fn a_headless_browser_renders_the_page() {
         .await
         .unwrap();
     db.cleanup().await;
-    let profile = tempfile::tempdir().unwrap();
     let png = out.path().join("shot.png");
     let url = format!("file://{}", w.dir.join("report.html").display());
     let common_args = [
@@ -293,29 +326,47 @@ async fn a_headless_browser_renders_the_page() {
         "--enable-logging=stderr",
         "--v=0",
     ];
-    let shot = std::process::Command::new(chromium)
-        .args(common_args)
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(format!("--screenshot={}", png.display()))
-        .arg("--window-size=1240,1754")
-        .arg(&url)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&shot.stderr);
-    assert!(shot.status.success(), "chromium failed: {stderr}");
-    for line in stderr.lines() {
-        assert!(
-            !(line.contains("Uncaught") || line.contains(":CONSOLE") && line.contains("rror")),
-            "console error: {line}"
-        );
-    }
-    let dom = std::process::Command::new(chromium)
-        .args(common_args)
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg("--dump-dom")
-        .arg(&url)
-        .output()
-        .unwrap();
+    let run = |extra: &[String], url: &str| {
+        let profile = tempfile::tempdir().unwrap();
+        std::process::Command::new(chromium)
+            .args(common_args)
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(extra)
+            .arg(url)
+            .output()
+            .unwrap()
+    };
+    // The page has no script, so any console message (an error, a resource that failed to
+    // load, a blocked request) is a fault.
+    let console = |out: &std::process::Output| -> Vec<String> {
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught"))
+            .map(String::from)
+            .collect()
+    };
+    let shot_args = [
+        format!("--screenshot={}", png.display()),
+        "--window-size=1240,1754".to_string(),
+    ];
+    let shot = run(&shot_args, &url);
+    assert!(
+        shot.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&shot.stderr)
+    );
+    assert_eq!(console(&shot), Vec::<String>::new(), "console errors");
+    // The check itself sees errors: a page with a failing script is caught.
+    let bad = out.path().join("bad.html");
+    std::fs::write(&bad, "<script>console.error('boom'); nosuch();</script>").unwrap();
+    let other_png = out.path().join("bad.png");
+    let caught = run(
+        &[format!("--screenshot={}", other_png.display())],
+        &format!("file://{}", bad.display()),
+    );
+    assert!(console(&caught).iter().any(|l| l.contains("Uncaught")));
+
+    let dom = run(&["--dump-dom".to_string()], &url);
     let dom = String::from_utf8_lossy(&dom.stdout);
     assert!(
         dom.contains("工业经济运行分析（2026年11月上半月）"),
