@@ -174,7 +174,7 @@ async fn figures_in_html_xlsx_and_json_are_the_evaluations() {
     let listed = states
         .rows()
         .skip(1)
-        .filter(|r| r[3].to_string() == "停产")
+        .filter(|r| matches!(&r[3], Data::String(s) if s == "停产"))
         .count();
     assert_eq!(listed, stalled);
     db.cleanup().await;

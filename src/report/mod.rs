@@ -128,7 +128,12 @@ pub async fn build(store: &Store, config: &Config, half: Half) -> anyhow::Result
         .into_iter()
         .filter(|e| e.at >= from && e.at < until)
         .collect();
-    Ok(model::build(half, &report, &ds, &config.rules, &events))
+    let mut snap = model::build(half, &report, &ds, &config.rules, &events);
+    snap.deadline = crate::rules::deadline(period, config.general.report_deadline_day)
+        .with_timezone(&Shanghai)
+        .format("%Y-%m-%d")
+        .to_string();
+    Ok(snap)
 }
 
 /// Builds and writes the snapshot of `half` into `out/<half>/`, atomically.

@@ -34,6 +34,8 @@ pub struct Snapshot {
     /// The newest import run read (数据版本).
     pub vintage: i64,
     pub generator: String,
+    /// The reporting deadline of the period (Shanghai date), passed when the half ended.
+    pub deadline: String,
     /// Months elapsed / 12, percent (时间进度).
     pub time_progress_pct: f64,
     pub expected: u32,
@@ -270,6 +272,7 @@ pub fn build(
         period_label: report.period.ytd_label(),
         vintage: report.vintage,
         generator: format!("indmon {}", env!("CARGO_PKG_VERSION")),
+        deadline: String::new(),
         time_progress_pct: report.period.month() as f64 / 12.0 * 100.0,
         expected,
         reported,

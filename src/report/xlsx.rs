@@ -141,6 +141,7 @@ pub fn render(s: &Snapshot, half: Half) -> anyhow::Result<Vec<u8>> {
             text("数据期"),
             text(format!("{}（{}）", s.period_label, s.period)),
         ],
+        vec![text("报送截止"), text(&s.deadline)],
         vec![text("数据版本"), Cell::Num(s.vintage as f64, INT)],
         vec![text("累计产值(万元)"), num(c.map(|c| c.ytd_wan), WAN)],
         vec![text("增速(%)"), num(c.and_then(|c| c.growth_pct), PCT1)],
