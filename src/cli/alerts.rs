@@ -211,13 +211,12 @@ pub async fn alerts(
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
                 println!(
-                    "{} {} {} {} {} {}",
+                    "{} {} {} {} {} 内容",
                     pad("编号", 6),
                     pad("等级", 6),
                     pad("状态", 8),
                     pad("规则", 14),
                     pad("报告期", 8),
-                    "内容"
                 );
                 for a in &list {
                     let muted = if silenced_by(&silences, a, now_ms).is_some() {
