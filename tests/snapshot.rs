@@ -386,3 +386,40 @@ async fn a_headless_browser_renders_the_page() {
     let dark = px.iter().filter(|&&b| b < 128).count();
     assert!(dark > 1000, "almost no ink on the page ({dark} dark bytes)");
 }
+
+#[tokio::test]
+async fn the_command_writes_the_half_that_ended_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let _data = load_demo(&store).await;
+    store.close().await;
+    let out = dir.path().join("snaps");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_indmon"))
+        .current_dir(dir.path())
+        .env("INDMON_NOW", "2026-11-22T02:00:00Z")
+        .args(["--database", &url, "snapshot", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(out.join("2026-11-H1/manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["half"], "2026-11-H1");
+    assert!(String::from_utf8_lossy(&run.stdout).contains("2026-11-H1"));
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_indmon"))
+        .args(["--database", &url, "snapshot", "--half", "2026-11-H3"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "a malformed half is a usage error"
+    );
+}
