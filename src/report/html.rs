@@ -11,6 +11,10 @@ use super::model::Snapshot;
 
 const TEMPLATE: &str = include_str!("templates/report.html");
 
+/// Rows of a long list shown on the page; the workbook has them all. A province's few thousand
+/// stalled enterprises would make a page no phone can scroll.
+pub const LIST_LIMIT: usize = 200;
+
 /// "5.8%", "−3.2%" or "—".
 fn pct(v: Option<f64>) -> String {
     v.map_or_else(|| "—".into(), crate::analysis::fmt_pct)
@@ -68,6 +72,7 @@ pub fn render(s: &Snapshot, city_name: &str) -> anyhow::Result<String> {
         half => s.half,
         fonts => FONTS.replace('\'', "\""),
         charts => charts,
+        limit => LIST_LIMIT,
     })?;
     Ok(html)
 }
