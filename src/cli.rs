@@ -3,6 +3,7 @@
 
 mod alerts;
 mod notify;
+mod snapshot;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -75,6 +76,8 @@ pub enum Command {
         #[command(subcommand)]
         command: SourcesCommand,
     },
+    /// Write the semimonthly analysis snapshot (运行分析快照): HTML, XLSX, JSON and a manifest.
+    Snapshot(snapshot::SnapshotArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -224,6 +227,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::DemoData(_) | Command::Demo(_) => ExitCode::SUCCESS,
         Command::Dispatch(args) => notify::dispatch(&store, &config, args, now).await?,
         Command::Outbox(cmd) => notify::outbox(&store, cmd).await?,
+        Command::Snapshot(args) => snapshot::snapshot(&store, &config, args, now).await?,
     };
     store.close().await;
     Ok(code)

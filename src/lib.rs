@@ -6,8 +6,9 @@
 //! [`store`], and described by the small value types ([`period`], [`amount`],
 //! [`credit_code`], [`indicator`], [`registry`]) that every stage shares. [`analysis`] computes
 //! growth, pulls and states from plain data, [`rules`] turns them into findings, [`alerts`] keeps
-//! their lifecycle, and [`evaluate`] runs that chain for one period against the store; [`notify`] mails per-official
-//! digests of what changed through a durable outbox.
+//! their lifecycle, and [`evaluate`] runs that chain for one period against the store; [`notify`]
+//! mails per-official digests of what changed through a durable outbox, and [`report`] writes the
+//! semimonthly analysis snapshot from an evaluation.
 
 pub mod alerts;
 pub mod amount;
@@ -22,6 +23,7 @@ pub mod ingest;
 pub mod notify;
 pub mod period;
 pub mod registry;
+pub mod report;
 pub mod rules;
 pub mod sources;
 pub mod store;

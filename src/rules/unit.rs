@@ -23,6 +23,7 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    #[allow(clippy::too_many_arguments)]
     fn finding(
         &self,
         r: &UnitResult,

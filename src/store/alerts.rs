@@ -136,6 +136,7 @@ impl Store {
     }
 
     /// Records how an evaluation ended.
+    #[allow(clippy::too_many_arguments)]
     pub async fn finish_evaluation(
         &self,
         id: i64,

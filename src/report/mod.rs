@@ -1,0 +1,190 @@
+//! Semimonthly analysis snapshots (每半个月一次工业经济运行分析): the city against its targets,
+//! the district and zone ranking, trends, stalled enterprises, pulls and drags, alerts and data
+//! quality, with analysis text, written as HTML, XLSX and JSON plus a manifest.
+//!
+//! Data flows one way: the store is read once ([`crate::evaluate::run`] with `dry_run`, so a
+//! snapshot never changes an alert, and the alert events of the half), [`model::build`] turns
+//! that into a plain [`model::Snapshot`] (pure), and the writers render it. Nothing in the files
+//! depends on the wall clock: the half, the period and the data vintage say when, so the same
+//! data gives byte-identical files.
+
+pub mod charts;
+pub mod html;
+pub mod model;
+pub mod text;
+pub mod write;
+pub mod xlsx;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use chrono::{DateTime, Datelike, TimeZone, Utc};
+use chrono_tz::Asia::Shanghai;
+
+use crate::config::Config;
+use crate::evaluate;
+use crate::period::Period;
+use crate::store::Store;
+
+pub use model::Snapshot;
+pub use write::Written;
+
+/// One half of a month: `YYYY-MM-H1` (the 1st–15th) or `YYYY-MM-H2` (the 16th to the end).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Half {
+    pub month: Period,
+    /// 1 or 2.
+    pub half: u8,
+}
+
+impl Half {
+    /// The half that contains `now` (Asia/Shanghai).
+    pub fn containing(now: DateTime<Utc>) -> Half {
+        let local = Shanghai.from_utc_datetime(&now.naive_utc());
+        Half {
+            month: Period::containing(now),
+            half: if local.day() <= 15 { 1 } else { 2 },
+        }
+    }
+
+    /// The half before this one.
+    pub fn prev(self) -> Half {
+        if self.half == 2 {
+            Half { half: 1, ..self }
+        } else {
+            Half {
+                month: self.month.prev(),
+                half: 2,
+            }
+        }
+    }
+
+    /// The first moment of the half, Shanghai time.
+    pub fn start(self) -> DateTime<Utc> {
+        let day = if self.half == 1 { 1 } else { 16 };
+        Shanghai
+            .with_ymd_and_hms(self.month.year(), self.month.month(), day, 0, 0, 0)
+            .single()
+            .map_or(DateTime::<Utc>::MIN_UTC, |t| t.with_timezone(&Utc))
+    }
+
+    /// The moment the half ends, which is when its snapshot is written (the 16th for H1, the
+    /// 1st of the next month for H2).
+    pub fn end(self) -> DateTime<Utc> {
+        if self.half == 1 {
+            Half { half: 2, ..self }.start()
+        } else {
+            Half {
+                month: self.month.next(),
+                half: 1,
+            }
+            .start()
+        }
+    }
+
+    /// The latest half that has ended by `now`: the one a scheduled run at `now` writes.
+    pub fn latest_ended(now: DateTime<Utc>) -> Half {
+        Half::containing(now).prev()
+    }
+}
+
+impl fmt::Display for Half {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-H{}", self.month, self.half)
+    }
+}
+
+impl FromStr for Half {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Half, String> {
+        let bad = || format!("half must look like 2026-11-H1 or 2026-11-H2, not {s:?}");
+        let (m, h) = s.rsplit_once('-').ok_or_else(bad)?;
+        let half = match h {
+            "H1" | "h1" => 1,
+            "H2" | "h2" => 2,
+            _ => return Err(bad()),
+        };
+        let month = m.parse::<Period>().map_err(|_| bad())?;
+        Ok(Half { month, half })
+    }
+}
+
+/// Builds the snapshot of `half` from the store: the period is the latest whose reporting
+/// deadline had passed when the half ended, evaluated as of that moment without touching alerts.
+pub async fn build(store: &Store, config: &Config, half: Half) -> anyhow::Result<Snapshot> {
+    let at = half.end();
+    let period = evaluate::latest_complete_period(at, config.general.report_deadline_day);
+    let period = if config.general.jan_feb_combined && period.month() == 1 {
+        period.prev()
+    } else {
+        period
+    };
+    let (report, ds) = evaluate::run(store, config, period, at, true).await?;
+    let (from, until) = (half.prev().end().timestamp_millis(), at.timestamp_millis());
+    let events: Vec<_> = store
+        .alert_events(0, None)
+        .await?
+        .into_iter()
+        .filter(|e| e.at >= from && e.at < until)
+        .collect();
+    let mut snap = model::build(half, &report, &ds, &config.rules, &events);
+    snap.deadline = crate::rules::deadline(period, config.general.report_deadline_day)
+        .with_timezone(&Shanghai)
+        .format("%Y-%m-%d")
+        .to_string();
+    Ok(snap)
+}
+
+/// Builds and writes the snapshot of `half` into `out/<half>/`, atomically.
+pub async fn generate(
+    store: &Store,
+    config: &Config,
+    half: Half,
+    out: &Path,
+) -> anyhow::Result<Written> {
+    let snap = build(store, config, half).await?;
+    write::write(&snap, &config.general.city_name, out)
+}
+
+/// The scheduled job (1st and 16th): writes the latest half that has ended at `now` unless its
+/// folder already holds a manifest, so a catch-up run after downtime does not rewrite it.
+pub async fn run_due(
+    store: &Store,
+    config: &Config,
+    now: DateTime<Utc>,
+    out: &Path,
+) -> anyhow::Result<Option<Written>> {
+    let half = Half::latest_ended(now);
+    if out.join(half.to_string()).join("manifest.json").is_file() {
+        return Ok(None);
+    }
+    generate(store, config, half, out).await.map(Some)
+}
+
+/// The files of a written snapshot to send to city-level recipients as attachments (the mail
+/// outbox decides whether to attach them or to link the folder).
+pub fn attachments(dir: &Path) -> Vec<PathBuf> {
+    ["report.html", "report.xlsx"]
+        .iter()
+        .map(|f| dir.join(f))
+        .filter(|p| p.is_file())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn halves_parse_order_and_end_where_the_next_begins() {
+        let h: Half = "2026-11-H1".parse().unwrap();
+        assert_eq!(h.to_string(), "2026-11-H1");
+        assert_eq!(h.prev().to_string(), "2026-10-H2");
+        assert_eq!(h.prev().end(), h.start());
+        assert_eq!(h.end(), Half { half: 2, ..h }.start());
+        assert!("2026-11-H3".parse::<Half>().is_err());
+        let now = Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).unwrap();
+        assert_eq!(Half::latest_ended(now).to_string(), "2026-11-H1");
+    }
+}

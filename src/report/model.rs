@@ -1,0 +1,407 @@
+//! The snapshot as plain data: built from one evaluation (report + dataset) and the alert events
+//! of the half, with no I/O, so that the three formats show the same figures and a test can
+//! compare them with the evaluation.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::Half;
+use crate::alerts::EventKind;
+use crate::analysis::{Dataset, PCT, State, StateThresholds, UnitResult, WINDOW, pulls};
+use crate::evaluate::{Report, unit_json};
+use crate::registry::UnitKind;
+use crate::rules::{RulesConfig, Severity, basis_points, rule_zh};
+use crate::store::Event;
+
+/// Rules whose findings are data-quality problems rather than economic warnings.
+pub const QUALITY_RULES: [&str; 4] = [
+    "data_divergence",
+    "data_inconsistent",
+    "enterprise_missing",
+    "unit_low_submission_rate",
+];
+
+/// Pulls and drags listed in each direction.
+pub const TOP: usize = 10;
+
+/// Everything a snapshot shows; serialised as `snapshot.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Snapshot {
+    pub half: String,
+    pub period: String,
+    /// `1-10月`.
+    pub period_label: String,
+    /// The newest import run read (数据版本).
+    pub vintage: i64,
+    pub generator: String,
+    /// The reporting deadline of the period (Shanghai date), passed when the half ended.
+    pub deadline: String,
+    /// Months elapsed / 12, percent (时间进度).
+    pub time_progress_pct: f64,
+    pub expected: u32,
+    pub reported: u32,
+    pub submission_rate_pct: Option<f64>,
+    pub city: Option<UnitRow>,
+    pub districts: Vec<UnitRow>,
+    pub zones: Vec<UnitRow>,
+    pub trends: Vec<Trend>,
+    pub states: StateSummary,
+    pub pulls: Vec<PullRow>,
+    pub drags: Vec<PullRow>,
+    pub alerts: AlertSummary,
+    pub quality: Vec<FindingRow>,
+    pub paragraphs: Vec<String>,
+    /// The evaluation's own unit objects (the JSON contract), for machines.
+    pub units: Vec<Value>,
+}
+
+/// One unit's line in the overview and the rankings.
+#[derive(Clone, Debug, Serialize)]
+pub struct UnitRow {
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    /// 万元.
+    pub ytd_wan: f64,
+    pub ytd_prev_wan: f64,
+    pub growth_pct: Option<f64>,
+    pub estimated: bool,
+    pub target_pct: Option<f64>,
+    pub gap_pp: Option<f64>,
+    pub rank: Option<u32>,
+    pub required_pct: Option<f64>,
+    pub submission_rate_pct: Option<f64>,
+    /// red / orange / yellow / blue below target by the configured gaps, "" when not below.
+    pub mark: String,
+    pub mark_zh: String,
+}
+
+/// Month-by-month output of one unit, this year against last year (万元).
+#[derive(Clone, Debug, Serialize)]
+pub struct Trend {
+    pub code: String,
+    pub name: String,
+    pub this_year: Vec<Option<f64>>,
+    pub last_year: Vec<Option<f64>>,
+}
+
+/// 停产 / 半停产 / 减产 at the period and the changes since the previous month.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct StateSummary {
+    pub stalled: usize,
+    pub semi_stalled: usize,
+    pub reduced: usize,
+    pub new: usize,
+    pub recovered: Vec<EnterpriseRow>,
+    pub list: Vec<EnterpriseRow>,
+}
+
+/// An enterprise in the state lists.
+#[derive(Clone, Debug, Serialize)]
+pub struct EnterpriseRow {
+    pub credit_code: String,
+    pub name: String,
+    pub unit: String,
+    pub state: String,
+    pub month_wan: Option<f64>,
+    pub base_wan: Option<f64>,
+    pub consecutive: u32,
+    /// 新增 (not in a state last month) or 持续.
+    pub change: String,
+}
+
+/// An enterprise's pull (拉动) on the city's growth.
+#[derive(Clone, Debug, Serialize)]
+pub struct PullRow {
+    pub credit_code: String,
+    pub name: String,
+    pub unit: String,
+    pub ytd_wan: f64,
+    pub ytd_prev_wan: f64,
+    pub pull_pp: f64,
+}
+
+/// Alert events of the half and the findings of the period by severity.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AlertSummary {
+    pub opened: usize,
+    pub escalated: usize,
+    pub raised: usize,
+    pub resolved: usize,
+    /// Findings of the period: red, orange, yellow, blue.
+    pub by_severity: [usize; 4],
+    pub list: Vec<FindingRow>,
+}
+
+/// One finding as listed.
+#[derive(Clone, Debug, Serialize)]
+pub struct FindingRow {
+    pub severity: String,
+    pub severity_zh: String,
+    pub rule: String,
+    pub rule_zh: String,
+    pub subject: String,
+    pub subject_name: String,
+    pub message: String,
+}
+
+fn wan(raw: i64) -> f64 {
+    raw as f64 / 10_000.0
+}
+
+fn mark(u: &UnitResult, cfg: &RulesConfig) -> Option<Severity> {
+    let gap = u.gap_pp?;
+    if gap >= 0.0 {
+        return None;
+    }
+    let [y, o, r] = cfg.below_target_pp;
+    Some(if gap <= r {
+        Severity::Red
+    } else if gap <= o {
+        Severity::Orange
+    } else if gap <= y {
+        Severity::Yellow
+    } else {
+        Severity::Blue
+    })
+}
+
+fn unit_row(u: &UnitResult, cfg: &RulesConfig) -> UnitRow {
+    let m = mark(u, cfg);
+    UnitRow {
+        code: u.code.clone(),
+        name: u.name.clone(),
+        kind: u.kind.as_str().into(),
+        ytd_wan: wan(u.ytd),
+        ytd_prev_wan: wan(u.ytd_prev),
+        growth_pct: u.growth.map(|g| g.pct()),
+        estimated: u.estimated,
+        target_pct: u.target.map(|t| t.pct_raw as f64 / PCT as f64),
+        gap_pp: u.gap_pp,
+        rank: u.rank,
+        required_pct: u.required_pct,
+        submission_rate_pct: u.submission_rate(),
+        mark: m.map_or("", |s| s.as_str()).into(),
+        mark_zh: m.map_or("", |s| s.zh()).into(),
+    }
+}
+
+fn finding_row(f: &crate::rules::Finding) -> FindingRow {
+    FindingRow {
+        severity: f.severity.as_str().into(),
+        severity_zh: f.severity.zh().into(),
+        rule: f.rule.clone(),
+        rule_zh: rule_zh(&f.rule).into(),
+        subject: f.subject.clone(),
+        subject_name: f.subject_name.clone(),
+        message: f.message.clone(),
+    }
+}
+
+fn ranked(units: &[UnitResult], kind: UnitKind, cfg: &RulesConfig) -> Vec<UnitRow> {
+    let mut v: Vec<&UnitResult> = units.iter().filter(|u| u.kind == kind).collect();
+    v.sort_by_key(|u| (u.rank.unwrap_or(u32::MAX), u.code.clone()));
+    v.into_iter().map(|u| unit_row(u, cfg)).collect()
+}
+
+/// Builds the snapshot of `half` from the evaluation of its period and the half's alert events.
+pub fn build(
+    half: Half,
+    report: &Report,
+    ds: &Dataset,
+    cfg: &RulesConfig,
+    events: &[Event],
+) -> Snapshot {
+    let city_res = report.units.iter().find(|u| u.kind == UnitKind::City);
+    let city = city_res.map(|u| unit_row(u, cfg));
+    let unit_name = |e: usize| {
+        let code = &ds.enterprises[e].unit_code;
+        ds.units
+            .iter()
+            .find(|u| &u.code == code)
+            .map_or_else(|| code.clone(), |u| u.name.clone())
+    };
+    let members = ds.memberships();
+    let (mut pull_rows, mut drag_rows) = (Vec::new(), Vec::new());
+    if let Some(c) = city_res {
+        let mut p = pulls(ds, &members, c);
+        p.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let row = |&(e, pp): &(usize, f64)| {
+            let s = &ds.series[e];
+            PullRow {
+                credit_code: ds.enterprises[e].credit_code.to_string(),
+                name: ds.enterprises[e].name.clone(),
+                unit: unit_name(e),
+                ytd_wan: s.ytd(&ds.cal, WINDOW - 1).map_or(0.0, wan),
+                ytd_prev_wan: s.ytd_prev(&ds.cal, WINDOW - 1).map_or(0.0, wan),
+                pull_pp: pp,
+            }
+        };
+        pull_rows = p.iter().filter(|x| x.1 > 0.0).take(TOP).map(row).collect();
+        drag_rows = p
+            .iter()
+            .rev()
+            .filter(|x| x.1 < 0.0)
+            .take(TOP)
+            .map(row)
+            .collect();
+    }
+    let mut alerts = AlertSummary::default();
+    for e in events {
+        match e.kind {
+            EventKind::Opened | EventKind::Reopened => alerts.opened += 1,
+            EventKind::Escalated => alerts.escalated += 1,
+            EventKind::SeverityRaised => alerts.raised += 1,
+            EventKind::Resolved => alerts.resolved += 1,
+            _ => {}
+        }
+    }
+    let mut quality = Vec::new();
+    for f in &report.findings {
+        if QUALITY_RULES.contains(&f.rule.as_str()) {
+            quality.push(finding_row(f));
+            continue;
+        }
+        alerts.by_severity[severity_index(f.severity)] += 1;
+        alerts.list.push(finding_row(f));
+    }
+    let (expected, reported) = city_res.map_or((0, 0), |c| (c.expected, c.reported));
+    let mut snap = Snapshot {
+        half: half.to_string(),
+        period: report.period.to_string(),
+        period_label: report.period.ytd_label(),
+        vintage: report.vintage,
+        generator: format!("indmon {}", env!("CARGO_PKG_VERSION")),
+        deadline: String::new(),
+        time_progress_pct: report.period.month() as f64 / 12.0 * 100.0,
+        expected,
+        reported,
+        submission_rate_pct: city_res.and_then(|c| c.submission_rate()),
+        city,
+        districts: ranked(&report.units, UnitKind::District, cfg),
+        zones: ranked(&report.units, UnitKind::Zone, cfg),
+        trends: trends(ds, &members),
+        states: states(ds, cfg, &unit_name),
+        pulls: pull_rows,
+        drags: drag_rows,
+        alerts,
+        quality,
+        paragraphs: Vec::new(),
+        units: report.units.iter().map(unit_json).collect(),
+    };
+    snap.paragraphs = super::text::paragraphs(&snap);
+    snap
+}
+
+fn severity_index(s: Severity) -> usize {
+    match s {
+        Severity::Red => 0,
+        Severity::Orange => 1,
+        Severity::Yellow => 2,
+        Severity::Blue => 3,
+    }
+}
+
+/// Monthly output sums of the city and each district, this year (January..P) and last year
+/// (twelve months), over the above-scale enterprises that reported each month.
+fn trends(ds: &Dataset, members: &[Vec<usize>]) -> Vec<Trend> {
+    let p = ds.period();
+    let shown: Vec<usize> = (0..ds.units.len())
+        .filter(|&i| matches!(ds.units[i].kind, UnitKind::City | UnitKind::District))
+        .collect();
+    let pm = p.month() as usize;
+    // Window index of month m (1-based) this year and last year.
+    let this_idx = |m: usize| WINDOW - 1 - (pm - m);
+    let last_idx = |m: usize| WINDOW - 1 - (pm + 12 - m);
+    let mut this = vec![vec![None::<i64>; pm]; ds.units.len()];
+    let mut last = vec![vec![None::<i64>; 12]; ds.units.len()];
+    for (e, s) in ds.series.iter().enumerate() {
+        if !ds.is_above(e) {
+            continue;
+        }
+        for &u in &members[e] {
+            for m in 1..=12 {
+                let add = |slot: &mut Option<i64>, v: i64| {
+                    if v != crate::analysis::NONE {
+                        *slot = Some(slot.unwrap_or(0) + v);
+                    }
+                };
+                if m <= pm {
+                    add(&mut this[u][m - 1], s.output[this_idx(m)]);
+                }
+                add(&mut last[u][m - 1], s.output[last_idx(m)]);
+            }
+        }
+    }
+    shown
+        .into_iter()
+        .map(|u| Trend {
+            code: ds.units[u].code.clone(),
+            name: ds.units[u].name.clone(),
+            this_year: this[u].iter().map(|v| v.map(wan)).collect(),
+            last_year: last[u].iter().map(|v| v.map(wan)).collect(),
+        })
+        .collect()
+}
+
+fn states(ds: &Dataset, cfg: &RulesConfig, unit_name: &dyn Fn(usize) -> String) -> StateSummary {
+    let th = StateThresholds {
+        semi_stalled: basis_points(cfg.semi_stalled_ratio),
+        reduced: basis_points(cfg.reduced_ratio),
+    };
+    let last = WINDOW - 1;
+    let before = ds
+        .cal
+        .index(ds.cal.prev_analysed(ds.period()))
+        .unwrap_or(last - 1);
+    let mut out = StateSummary::default();
+    for (e, s) in ds.series.iter().enumerate() {
+        if !ds.is_above(e) {
+            continue;
+        }
+        let now = s.state(&ds.cal, th, last).unwrap_or(State::Normal);
+        let was = s.state(&ds.cal, th, before).unwrap_or(State::Normal);
+        let row = |state: State, change: &str| EnterpriseRow {
+            credit_code: ds.enterprises[e].credit_code.to_string(),
+            name: ds.enterprises[e].name.clone(),
+            unit: unit_name(e),
+            state: state.zh().into(),
+            month_wan: s.month_value(&ds.cal, last).map(wan),
+            base_wan: s.month_base(&ds.cal, last).map(wan),
+            consecutive: s.streak(&ds.cal, th),
+            change: change.into(),
+        };
+        match now {
+            State::Normal => {
+                if was != State::Normal && s.is_present(last) {
+                    out.recovered.push(row(was, "复产"));
+                }
+                continue;
+            }
+            State::Stalled => out.stalled += 1,
+            State::SemiStalled => out.semi_stalled += 1,
+            State::Reduced => out.reduced += 1,
+        }
+        let change = if was == State::Normal {
+            out.new += 1;
+            "新增"
+        } else {
+            "持续"
+        };
+        out.list.push(row(now, change));
+    }
+    out.list.sort_by(|a, b| {
+        state_order(&b.state)
+            .cmp(&state_order(&a.state))
+            .then(a.credit_code.cmp(&b.credit_code))
+    });
+    out
+}
+
+fn state_order(zh: &str) -> u8 {
+    match zh {
+        "停产" => 3,
+        "半停产" => 2,
+        _ => 1,
+    }
+}
