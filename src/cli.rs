@@ -2,6 +2,7 @@
 //! (0 success, 1 failure, 2 usage, 3 input rejected).
 
 mod alerts;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,6 +63,8 @@ pub enum Command {
     DemoData(DemoDataArgs),
     /// Pull new submissions from the configured sources (HTTP, inbox folders) now.
     Pull(PullArgs),
+    /// Run the daemon: scheduled pulls, evaluations, dispatches and snapshots; /healthz, /metrics.
+    Serve(serve::ServeArgs),
     /// Sources: their state.
     Sources {
         #[command(subcommand)]
@@ -175,6 +178,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
+    if let Command::Serve(args) = cli.command {
+        return serve::serve(config, url, password, cli.now, args).await;
+    }
     let now = cli.now.unwrap_or_else(Utc::now);
     let store = Store::connect_with_password(&url, password.as_ref()).await?;
     store.migrate().await?;
@@ -198,7 +204,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sources {
             command: SourcesCommand::Status,
         } => sources_status(&store, &config).await?,
-        Command::DemoData(_) => ExitCode::SUCCESS,
+        Command::DemoData(_) | Command::Serve(_) => ExitCode::SUCCESS,
     };
     store.close().await;
     Ok(code)

@@ -28,6 +28,12 @@ pub struct Config {
     /// Thresholds and severities of the rules.
     #[serde(default)]
     pub rules: crate::rules::RulesConfig,
+    /// How `indmon serve` runs (listen address, grace period, catch-up).
+    #[serde(default)]
+    pub daemon: crate::daemon::DaemonConfig,
+    /// Schedules of the daemon's jobs.
+    #[serde(default)]
+    pub jobs: crate::daemon::JobsConfig,
 }
 
 /// Settings of the whole bureau.
@@ -270,6 +276,9 @@ impl Config {
             }
         }
         for (key, message) in self.rules.problems() {
+            p(key, message);
+        }
+        for (key, message) in crate::daemon::problems(self) {
             p(key, message);
         }
         let mut names = std::collections::HashSet::new();

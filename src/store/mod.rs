@@ -8,6 +8,7 @@
 
 mod alerts;
 mod evaluation;
+mod jobs;
 mod registry;
 mod sources;
 mod submissions;
@@ -22,6 +23,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Row, SqlitePool};
 
 pub use alerts::{AlertFilter, Applied as AlertsApplied, Event};
+pub use jobs::JobStat;
 pub use sources::{PullEnd, PullRun, SourceState};
 pub use submissions::{MergeOutcome, SubmissionImport};
 
@@ -248,6 +250,7 @@ const TABLES: &[&str] = &[
     "silence",
     "source_state",
     "pull_run",
+    "job_run",
 ];
 
 /// How an import ended, for [`Store::finish_run`].

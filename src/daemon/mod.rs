@@ -1,0 +1,196 @@
+//! The daemon (`indmon serve`): scheduled jobs with a ledger, catch-up of missed slots, one
+//! leader among replicas, graceful shutdown, and `/healthz`, `/readyz`, `/metrics`.
+//!
+//! Reading order: [`schedule`] (pure slot arithmetic), [`jobs`] (what each job does),
+//! [`leader`] (who may run jobs), [`runner`] (the loops that tie them to the ledger), [`http`]
+//! (what an operator sees).
+
+pub mod http;
+pub mod jobs;
+pub mod leader;
+pub mod runner;
+pub mod schedule;
+pub mod serve;
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+pub use jobs::JobKind;
+pub use schedule::{CatchUp, Schedule};
+
+use crate::config::Config;
+
+/// `[daemon]`: how `indmon serve` runs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonConfig {
+    /// Address of `/healthz`, `/readyz` and `/metrics`; loopback unless a proxy needs more.
+    pub listen: String,
+    /// Seconds a running job may take to finish after SIGTERM before it is rolled back.
+    pub grace_secs: u64,
+    /// Default catch-up policy for every job (`once` or `skip`).
+    pub catch_up: CatchUp,
+    /// Slots older than this many hours are not caught up.
+    pub catch_up_max_age_hours: u64,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> DaemonConfig {
+        DaemonConfig {
+            listen: "127.0.0.1:9464".into(),
+            grace_secs: 60,
+            catch_up: CatchUp::Once,
+            catch_up_max_age_hours: 24 * 7,
+        }
+    }
+}
+
+/// One job's schedule: `{ schedule = "0 30 8 * * *", catch_up = "skip", enabled = true }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobConfig {
+    pub schedule: String,
+    /// Overrides `daemon.catch_up` for this job.
+    pub catch_up: Option<CatchUp>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn job(schedule: &str) -> JobConfig {
+    JobConfig {
+        schedule: schedule.into(),
+        catch_up: None,
+        enabled: true,
+    }
+}
+
+/// `[jobs.*]`: the schedules of the jobs that are not per source (pulls use `sources[].schedule`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobsConfig {
+    /// Evaluate the latest complete period (also run after a pull brought new data).
+    pub evaluate: JobConfig,
+    /// Send the alert digests waiting in the outbox.
+    pub dispatch: JobConfig,
+    /// The semimonthly snapshot (1st and 16th).
+    pub snapshot: JobConfig,
+    /// Remind enterprises that have not reported before the deadline day.
+    pub reminder: JobConfig,
+}
+
+impl Default for JobsConfig {
+    fn default() -> JobsConfig {
+        JobsConfig {
+            evaluate: job("0 30 8 * * *"),
+            dispatch: job("0 0 9 * * *"),
+            snapshot: job("0 0 8 1,16 * *"),
+            reminder: job("0 0 9 8 * *"),
+        }
+    }
+}
+
+/// A source's pull schedule when it names none: every two hours, on the hour.
+pub const DEFAULT_PULL_SCHEDULE: &str = "0 0 */2 * * *";
+
+/// A job the daemon will run: what, when, and what to do with a missed slot.
+#[derive(Debug, Clone)]
+pub struct JobSpec {
+    pub kind: JobKind,
+    pub schedule: Schedule,
+    pub catch_up: CatchUp,
+}
+
+/// The time zone schedules are read in (`general.timezone`, Asia/Shanghai by default).
+pub fn timezone(config: &Config) -> Tz {
+    config
+        .general
+        .timezone
+        .parse()
+        .unwrap_or(chrono_tz::Asia::Shanghai)
+}
+
+/// Every enabled job of a configuration, or the problems that prevent building them.
+pub fn job_specs(config: &Config) -> Result<Vec<JobSpec>, Vec<(String, String)>> {
+    let tz = timezone(config);
+    let default = config.daemon.catch_up;
+    let mut specs = Vec::new();
+    let mut problems = Vec::new();
+    let mut add =
+        |key: String, kind: JobKind, text: &str, catch_up: Option<CatchUp>| match Schedule::parse(
+            text, tz,
+        ) {
+            Ok(schedule) => specs.push(JobSpec {
+                kind,
+                schedule,
+                catch_up: catch_up.unwrap_or(default),
+            }),
+            Err(e) => problems.push((key, e)),
+        };
+    for (i, s) in config.sources.iter().enumerate() {
+        let text = s.schedule.as_deref().unwrap_or(DEFAULT_PULL_SCHEDULE);
+        add(
+            format!("sources[{i}].schedule"),
+            JobKind::Pull {
+                source: s.name.clone(),
+            },
+            text,
+            None,
+        );
+    }
+    let j = &config.jobs;
+    for (name, kind, c) in [
+        ("evaluate", JobKind::Evaluate, &j.evaluate),
+        ("dispatch", JobKind::Dispatch, &j.dispatch),
+        ("snapshot", JobKind::Snapshot, &j.snapshot),
+        ("reminder", JobKind::Reminder, &j.reminder),
+    ] {
+        if c.enabled {
+            add(
+                format!("jobs.{name}.schedule"),
+                kind,
+                &c.schedule,
+                c.catch_up,
+            );
+        }
+    }
+    if problems.is_empty() {
+        Ok(specs)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The `[daemon]` and `[jobs]` problems `check-config` reports.
+pub fn problems(config: &Config) -> Vec<(String, String)> {
+    let mut out = match job_specs(config) {
+        Ok(_) => Vec::new(),
+        Err(p) => p,
+    };
+    let d = &config.daemon;
+    if d.listen.parse::<std::net::SocketAddr>().is_err() {
+        out.push((
+            "daemon.listen".into(),
+            format!(
+                "“{}”应为 IP:端口，如 127.0.0.1:9464 (must be IP:port)",
+                d.listen
+            ),
+        ));
+    }
+    if d.grace_secs == 0 || d.grace_secs > 3600 {
+        out.push((
+            "daemon.grace_secs".into(),
+            "应在1到3600秒之间 (must be 1–3600)".into(),
+        ));
+    }
+    if d.catch_up_max_age_hours == 0 {
+        out.push((
+            "daemon.catch_up_max_age_hours".into(),
+            "应至少为1 (must be at least 1)".into(),
+        ));
+    }
+    out
+}
