@@ -27,6 +27,7 @@ pub const LOCK_KEY: i64 = 0x69_6e_64_6d_6f_6e;
 pub struct PgLeader {
     opts: PgConnectOptions,
     conn: Option<PgConnection>,
+    held: bool,
 }
 
 impl PgLeader {
@@ -37,7 +38,11 @@ impl PgLeader {
         if let Some(p) = password {
             opts = opts.password(p.expose_secret());
         }
-        Ok(PgLeader { opts, conn: None })
+        Ok(PgLeader {
+            opts,
+            conn: None,
+            held: false,
+        })
     }
 
     /// Tries once to become leader; `Ok(false)` when another session holds the lock.
@@ -56,6 +61,7 @@ impl PgLeader {
             .fetch_one(&mut conn)
             .await?;
         self.conn = Some(conn);
+        self.held = got;
         Ok(got)
     }
 
@@ -74,6 +80,7 @@ impl PgLeader {
             true
         } else {
             self.conn = None;
+            self.held = false;
             false
         }
     }
@@ -81,10 +88,12 @@ impl PgLeader {
     /// Gives the lock up (also happens when the process exits).
     pub async fn release(&mut self) {
         if let Some(mut c) = self.conn.take() {
-            let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
-                .bind(LOCK_KEY)
-                .execute(&mut c)
-                .await;
+            if std::mem::take(&mut self.held) {
+                let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+                    .bind(LOCK_KEY)
+                    .execute(&mut c)
+                    .await;
+            }
             let _ = c.close().await;
         }
     }

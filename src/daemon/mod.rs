@@ -45,31 +45,30 @@ impl Default for DaemonConfig {
     }
 }
 
-/// One job's schedule: `{ schedule = "0 30 8 * * *", catch_up = "skip", enabled = true }`.
+/// One job's schedule: `{ schedule = "0 30 8 * * *", catch_up = "skip", enabled = false }`;
+/// every key may be left out (`[jobs.dispatch]` with only `enabled = false` turns it off).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct JobConfig {
-    pub schedule: String,
+    /// 6-field cron with seconds; the job's default when absent.
+    pub schedule: Option<String>,
     /// Overrides `daemon.catch_up` for this job.
     pub catch_up: Option<CatchUp>,
-    #[serde(default = "yes")]
     pub enabled: bool,
 }
 
-fn yes() -> bool {
-    true
-}
-
-fn job(schedule: &str) -> JobConfig {
-    JobConfig {
-        schedule: schedule.into(),
-        catch_up: None,
-        enabled: true,
+impl Default for JobConfig {
+    fn default() -> JobConfig {
+        JobConfig {
+            schedule: None,
+            catch_up: None,
+            enabled: true,
+        }
     }
 }
 
-/// `[jobs.*]`: the schedules of the jobs that are not per source (pulls use `sources[].schedule`).
-#[derive(Debug, Deserialize)]
+/// `[jobs.*]`: the jobs that are not per source (pulls use `sources[].schedule`).
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct JobsConfig {
     /// Evaluate the latest complete period (also run after a pull brought new data).
@@ -82,16 +81,11 @@ pub struct JobsConfig {
     pub reminder: JobConfig,
 }
 
-impl Default for JobsConfig {
-    fn default() -> JobsConfig {
-        JobsConfig {
-            evaluate: job("0 30 8 * * *"),
-            dispatch: job("0 0 9 * * *"),
-            snapshot: job("0 0 8 1,16 * *"),
-            reminder: job("0 0 9 8 * *"),
-        }
-    }
-}
+/// Default schedules (Asia/Shanghai unless `general.timezone` says otherwise).
+pub const DEFAULT_EVALUATE_SCHEDULE: &str = "0 30 8 * * *";
+pub const DEFAULT_DISPATCH_SCHEDULE: &str = "0 0 9 * * *";
+pub const DEFAULT_SNAPSHOT_SCHEDULE: &str = "0 0 8 1,16 * *";
+pub const DEFAULT_REMINDER_SCHEDULE: &str = "0 0 9 8 * *";
 
 /// A source's pull schedule when it names none: every two hours, on the hour.
 pub const DEFAULT_PULL_SCHEDULE: &str = "0 0 */2 * * *";
@@ -142,19 +136,35 @@ pub fn job_specs(config: &Config) -> Result<Vec<JobSpec>, Vec<(String, String)>>
         );
     }
     let j = &config.jobs;
-    for (name, kind, c) in [
-        ("evaluate", JobKind::Evaluate, &j.evaluate),
-        ("dispatch", JobKind::Dispatch, &j.dispatch),
-        ("snapshot", JobKind::Snapshot, &j.snapshot),
-        ("reminder", JobKind::Reminder, &j.reminder),
+    for (name, kind, c, default) in [
+        (
+            "evaluate",
+            JobKind::Evaluate,
+            &j.evaluate,
+            DEFAULT_EVALUATE_SCHEDULE,
+        ),
+        (
+            "dispatch",
+            JobKind::Dispatch,
+            &j.dispatch,
+            DEFAULT_DISPATCH_SCHEDULE,
+        ),
+        (
+            "snapshot",
+            JobKind::Snapshot,
+            &j.snapshot,
+            DEFAULT_SNAPSHOT_SCHEDULE,
+        ),
+        (
+            "reminder",
+            JobKind::Reminder,
+            &j.reminder,
+            DEFAULT_REMINDER_SCHEDULE,
+        ),
     ] {
         if c.enabled {
-            add(
-                format!("jobs.{name}.schedule"),
-                kind,
-                &c.schedule,
-                c.catch_up,
-            );
+            let text = c.schedule.as_deref().unwrap_or(default);
+            add(format!("jobs.{name}.schedule"), kind, text, c.catch_up);
         }
     }
     if problems.is_empty() {

@@ -221,8 +221,15 @@ async fn lead_pg(ctx: Arc<Ctx>, mut lock: PgLeader) -> PgLeader {
                 }
             }
         }
+        let pause = if ctx.store.get().is_none() {
+            Duration::from_millis(200)
+        } else if *ctx.leader.borrow() {
+            LEADER_INTERVAL
+        } else {
+            backoff
+        };
         tokio::select! {
-            _ = tokio::time::sleep(if *ctx.leader.borrow() { LEADER_INTERVAL } else { backoff }) => {}
+            _ = tokio::time::sleep(pause) => {}
             _ = stop.wait_for(|s| *s) => break,
         }
     }
