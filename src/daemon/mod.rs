@@ -204,3 +204,65 @@ pub fn problems(config: &Config) -> Vec<(String, String)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_give_every_job_its_documented_schedule() {
+        let specs = job_specs(&Config::default()).expect("defaults are valid");
+        let got: Vec<(String, &str)> = specs
+            .iter()
+            .map(|s| (s.kind.name(), s.schedule.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("evaluate".to_string(), "0 30 8 * * *"),
+                ("dispatch".to_string(), "0 0 9 * * *"),
+                ("snapshot".to_string(), "0 0 8 1,16 * *"),
+                ("reminder".to_string(), "0 0 9 8 * *"),
+            ]
+        );
+        assert_eq!(Config::default().daemon.listen, "127.0.0.1:9464");
+    }
+
+    #[test]
+    fn check_config_names_bad_schedules_and_daemon_keys() {
+        let c = Config::parse(
+            r#"
+            [daemon]
+            listen = "localhost"
+            grace_secs = 0
+            catch_up = "skip"
+            [jobs.snapshot]
+            schedule = "0 8 1,16 * *"
+            [jobs.dispatch]
+            enabled = false
+            schedule = "nonsense"
+            [[sources]]
+            name = "a"
+            kind = "dir"
+            path = "/tmp"
+            schedule = "0 0 25 * * *"
+            "#,
+        )
+        .expect("parses");
+        let keys: Vec<String> = c.validate().into_iter().map(|p| p.key).collect();
+        for k in [
+            "daemon.listen",
+            "daemon.grace_secs",
+            "jobs.snapshot.schedule",
+            "sources[0].schedule",
+        ] {
+            assert!(keys.contains(&k.to_string()), "{k} in {keys:?}");
+        }
+        // A disabled job's schedule is not checked.
+        assert!(
+            !keys.iter().any(|k| k.starts_with("jobs.dispatch")),
+            "{keys:?}"
+        );
+        assert!(Config::parse("[jobs.evaluate]\ncron = \"x\"\n").is_err());
+    }
+}

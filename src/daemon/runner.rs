@@ -204,40 +204,37 @@ pub async fn run_slot(
     };
     let end = ctx.clock.now().timestamp_millis();
     let secs = started.elapsed().as_secs_f64();
-    let _enter = span.enter();
-    let written = match result {
-        Some(Ok(outcome)) => {
-            let counts = outcome.counts.to_string();
-            info!(counts = %counts, secs, "作业完成 (job done)");
-            if outcome.new_data && ctx.specs.iter().any(|s| s.kind == JobKind::Evaluate) {
-                ctx.evaluate_now.notify_one();
+    let record = async {
+        match result {
+            Some(Ok(outcome)) => {
+                let counts = outcome.counts.to_string();
+                info!(counts = %counts, secs, "作业完成 (job done)");
+                if outcome.new_data && ctx.specs.iter().any(|s| s.kind == JobKind::Evaluate) {
+                    ctx.evaluate_now.notify_one();
+                }
+                store
+                    .finish_job_run(id, "ok", end, Some(&counts), None)
+                    .await
             }
-            store
-                .finish_job_run(id, "ok", end, Some(&counts), None)
-                .await
-        }
-        Some(Err(e)) => {
-            let msg = format!("{e:#}");
-            warn!(error = %msg, secs, "作业失败 (job failed)");
-            store
-                .finish_job_run(id, "failed", end, None, Some(&msg))
-                .await
-        }
-        None => {
-            warn!(
-                "失去领导权，作业已中止并回滚 (lost the leader lock; job aborted and rolled back)"
-            );
-            store
-                .finish_job_run(
-                    id,
-                    "interrupted",
-                    end,
-                    None,
-                    Some("失去领导权 (lost the leader lock)"),
-                )
-                .await
+            Some(Err(e)) => {
+                let msg = format!("{e:#}");
+                warn!(error = %msg, secs, "作业失败 (job failed)");
+                store
+                    .finish_job_run(id, "failed", end, None, Some(&msg))
+                    .await
+            }
+            None => {
+                warn!(
+                    "失去领导权，作业已中止并回滚 (lost the leader lock; job aborted and rolled back)"
+                );
+                let msg = "失去领导权 (lost the leader lock)";
+                store
+                    .finish_job_run(id, "interrupted", end, None, Some(msg))
+                    .await
+            }
         }
     };
+    let written = record.instrument(span).await;
     lock(&ctx.running).remove(&name);
     written
 }
