@@ -424,3 +424,58 @@ async fn two_replicas_on_postgresql_run_each_slot_once_and_the_standby_takes_ove
     .execute(&mut conn)
     .await;
 }
+
+#[tokio::test]
+async fn a_slot_is_claimed_once_and_only_an_interrupted_one_again() {
+    for db in common::TestDb::all().await {
+        let s = &db.store;
+        let slot = sh_utc(2026, 11, 16, 8).timestamp_millis();
+        let first = s
+            .claim_job_slot("snapshot", slot, "schedule", slot, "h", 1)
+            .await
+            .unwrap();
+        assert!(first.is_some(), "{}", db.name);
+        // A second replica, or a restarted process, finds it taken.
+        assert_eq!(
+            s.claim_job_slot("snapshot", slot, "catch_up", slot, "h", 2)
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(s.last_job_slot("snapshot").await.unwrap(), Some(slot));
+        // The process died: the next leader marks the run interrupted, and catch-up may retry it.
+        assert_eq!(s.interrupt_running_jobs(slot + 5).await.unwrap(), 1);
+        assert_eq!(
+            s.last_job_slot("snapshot").await.unwrap(),
+            None,
+            "{}",
+            db.name
+        );
+        let again = s
+            .claim_job_slot("snapshot", slot, "catch_up", slot + 9, "h", 3)
+            .await
+            .unwrap();
+        assert_eq!(again, first, "the same row, attempted again ({})", db.name);
+        let id = again.unwrap();
+        s.finish_job_run(id, "ok", slot + 20, Some("{}"), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.claim_job_slot("snapshot", slot, "catch_up", slot, "h", 4)
+                .await
+                .unwrap(),
+            None
+        );
+        let runs = s.job_runs("snapshot").await.unwrap();
+        assert_eq!(
+            runs,
+            vec![(slot, "ok".to_string(), "catch_up".to_string(), 3)],
+            "{}",
+            db.name
+        );
+        let stats = s.job_stats().await.unwrap();
+        assert_eq!(stats["snapshot"].duration_count, 1);
+        assert_eq!(stats["snapshot"].last_success_ms, Some(slot + 20));
+        db.cleanup().await;
+    }
+}

@@ -266,3 +266,24 @@ mod tests {
         assert!(Config::parse("[jobs.evaluate]\ncron = \"x\"\n").is_err());
     }
 }
+
+#[cfg(test)]
+mod deploy_tests {
+    use crate::config::Config;
+
+    #[test]
+    fn the_production_config_example_is_valid() {
+        let path = std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/deploy/indmon.production.toml"
+        ));
+        let c = Config::load(path).expect("parses");
+        // Its secrets are files on the server, absent here.
+        let problems: Vec<_> = c
+            .validate()
+            .into_iter()
+            .filter(|p| !p.key.ends_with(".token") && p.key != "database.password")
+            .collect();
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+}

@@ -135,7 +135,11 @@ pub async fn job_loop(ctx: Arc<Ctx>, spec: JobSpec) {
                 std::future::pending::<()>().await
             }
         };
+        // Biased: a shutdown or a change of leader seen together with a due slot wins.
         tokio::select! {
+            biased;
+            _ = stop.changed() => {}
+            _ = leader.changed() => {}
             _ = tokio::time::sleep(wait) => {
                 if run_slot(&ctx, store, &spec.kind, slot, "schedule").await.is_err() {
                     caught_up = false;
@@ -147,8 +151,6 @@ pub async fn job_loop(ctx: Arc<Ctx>, spec: JobSpec) {
                     caught_up = false;
                 }
             }
-            _ = leader.changed() => {}
-            _ = stop.changed() => {}
         }
     }
 }

@@ -71,9 +71,10 @@ impl Store {
         Ok(n)
     }
 
-    /// The newest slot recorded for a job, whatever its outcome.
+    /// The newest slot of a job that ran (or is running): interrupted runs do not count, so
+    /// that catch-up gives an interrupted slot its second chance.
     pub async fn last_job_slot(&self, job: &str) -> anyhow::Result<Option<i64>> {
-        let sql = "SELECT MAX(slot) FROM job_run WHERE job = $1";
+        let sql = "SELECT MAX(slot) FROM job_run WHERE job = $1 AND status <> 'interrupted'";
         let v = on_pool!(self, p => sqlx::query_scalar::<_, Option<i64>>(sql).bind(job).fetch_one(p).await?);
         Ok(v)
     }
