@@ -283,8 +283,13 @@ async fn a_missed_snapshot_runs_once_after_restart_and_sqlite_allows_one_daemon(
     store.close().await;
 }
 
-/// An HTTP source whose first page answers and whose second never does.
-async fn hanging_source(codes: Vec<String>, asked_page_2: Arc<AtomicBool>) -> String {
+/// An HTTP source whose first page answers at once and whose second answers after `delay`
+/// (`None`: never), with no more rows.
+async fn hanging_source(
+    codes: Vec<String>,
+    asked_page_2: Arc<AtomicBool>,
+    delay: Option<Duration>,
+) -> String {
     use axum::extract::Query;
     let app = axum::Router::new().route(
         "/",
@@ -294,7 +299,13 @@ async fn hanging_source(codes: Vec<String>, asked_page_2: Arc<AtomicBool>) -> St
             async move {
                 if q.contains_key("cursor") {
                     asked.store(true, Ordering::SeqCst);
-                    std::future::pending::<()>().await;
+                    match delay {
+                        Some(d) => tokio::time::sleep(d).await,
+                        None => std::future::pending::<()>().await,
+                    }
+                    return axum::Json(
+                        serde_json::json!({"submissions": [], "next_cursor": "c2", "has_more": false}),
+                    );
                 }
                 let rows: Vec<serde_json::Value> = codes[0..4]
                     .iter()
@@ -310,10 +321,13 @@ async fn hanging_source(codes: Vec<String>, asked_page_2: Arc<AtomicBool>) -> St
     url
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_during_a_pull_rolls_back_after_the_grace_period_and_exits_0() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("indmon.db").display());
+/// A store with the registry, and the config of one HTTP source pulled every second.
+async fn pulling_setup(
+    dir: &Path,
+    grace: u64,
+    delay: Option<Duration>,
+) -> (String, Store, String, Arc<AtomicBool>) {
+    let url = format!("sqlite://{}", dir.join("indmon.db").display());
     let store = Store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
     registry(&store).await;
@@ -324,12 +338,39 @@ async fn sigterm_during_a_pull_rolls_back_after_the_grace_period_and_exits_0() {
         .filter_map(|l| l.split(',').next().map(str::to_string))
         .collect();
     let asked = Arc::new(AtomicBool::new(false));
-    let src = hanging_source(codes, asked.clone()).await;
+    let src = hanging_source(codes, asked.clone(), delay).await;
     let config = format!(
-        "[daemon]\ngrace_secs = 1\n{QUIET_JOBS}[jobs.snapshot]\nenabled = false\n\
+        "[daemon]\ngrace_secs = {grace}\n{QUIET_JOBS}[jobs.snapshot]\nenabled = false\n\
          [[sources]]\nname = \"platform\"\nkind = \"http\"\nurl = '{src}'\nformat = \"json\"\n\
          cursor_param = \"cursor\"\nretries = 0\ntimeout_secs = 120\nschedule = \"* * * * * *\"\n"
     );
+    (url, store, config, asked)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_a_running_pull_finish_within_the_grace_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, store, config, asked) =
+        pulling_setup(dir.path(), 30, Some(Duration::from_secs(2))).await;
+    let mut d = spawn(dir.path(), "d", &url, &config, None);
+    eventually(
+        "the pull to wait on page 2",
+        Duration::from_secs(30),
+        || async { asked.load(Ordering::SeqCst) },
+    )
+    .await;
+    assert_eq!(d.terminate(Duration::from_secs(30)), 0, "{}", d.logs());
+    let runs = store.job_runs("pull:platform").await.unwrap();
+    assert_eq!(runs.len(), 1, "no new job after SIGTERM: {runs:?}");
+    assert_eq!(runs[0].1, "ok", "{runs:?}\n{}", d.logs());
+    assert_eq!(store.count("submission").await.unwrap(), 4);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_pull_rolls_back_after_the_grace_period_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, store, config, asked) = pulling_setup(dir.path(), 1, None).await;
     let mut d = spawn(dir.path(), "d", &url, &config, None);
     eventually(
         "the pull to hang on page 2",
