@@ -3,6 +3,7 @@
 
 mod alerts;
 mod notify;
+mod serve;
 mod snapshot;
 
 use std::path::PathBuf;
@@ -71,6 +72,8 @@ pub enum Command {
     DemoData(DemoDataArgs),
     /// Pull new submissions from the configured sources (HTTP, inbox folders) now.
     Pull(PullArgs),
+    /// Run the daemon: scheduled pulls, evaluations, dispatches and snapshots; /healthz, /metrics.
+    Serve(serve::ServeArgs),
     /// Sources: their state.
     Sources {
         #[command(subcommand)]
@@ -201,6 +204,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
+    if let Command::Serve(args) = cli.command {
+        return serve::serve(config, url, password, cli.now, args).await;
+    }
     let now = cli.now.unwrap_or_else(Utc::now);
     let store = Store::connect_with_password(&url, password.as_ref()).await?;
     store.migrate().await?;
@@ -224,7 +230,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sources {
             command: SourcesCommand::Status,
         } => sources_status(&store, &config).await?,
-        Command::DemoData(_) | Command::Demo(_) => ExitCode::SUCCESS,
+        Command::DemoData(_) | Command::Demo(_) | Command::Serve(_) => ExitCode::SUCCESS,
         Command::Dispatch(args) => notify::dispatch(&store, &config, args, now).await?,
         Command::Outbox(cmd) => notify::outbox(&store, cmd).await?,
         Command::Snapshot(args) => snapshot::snapshot(&store, &config, args, now).await?,
@@ -294,6 +300,10 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     }
     println!();
     println!("去哪里看 (where to look):");
+    println!(
+        "  报告 report:      {}",
+        s.snapshot_dir.join("report.html").display()
+    );
     println!("  邮件 emails:      {}", s.mail_dir.display());
     println!("  数据库 database:  {}", s.database.display());
     println!("  配置 config:      {}", s.config_file.display());

@@ -34,6 +34,12 @@ pub struct Config {
     /// Who receives warnings, and about what.
     #[serde(default)]
     pub recipients: Vec<crate::notify::RecipientConfig>,
+    /// How `indmon serve` runs (listen address, grace period, catch-up).
+    #[serde(default)]
+    pub daemon: crate::daemon::DaemonConfig,
+    /// Schedules of the daemon's jobs.
+    #[serde(default)]
+    pub jobs: crate::daemon::JobsConfig,
 }
 
 /// Settings of the whole bureau.
@@ -280,6 +286,9 @@ impl Config {
         }
         for (key, message) in crate::notify::config::problems(self.mail.as_ref(), &self.recipients)
         {
+            p(key, message);
+        }
+        for (key, message) in crate::daemon::problems(self) {
             p(key, message);
         }
         let mut names = std::collections::HashSet::new();

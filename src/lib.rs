@@ -16,6 +16,7 @@ pub mod analysis;
 pub mod cli;
 pub mod config;
 pub mod credit_code;
+pub mod daemon;
 pub mod demo;
 pub mod evaluate;
 pub mod indicator;

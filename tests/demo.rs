@@ -7,7 +7,7 @@ use indmon::demo::run::{DemoOptions, run};
 use indmon::store::Store;
 
 #[tokio::test]
-async fn the_demo_finds_what_the_generator_planted_and_writes_readable_emails() {
+async fn the_demo_finds_what_the_generator_planted_and_writes_readable_emails_and_a_report() {
     let dir = tempfile::tempdir().unwrap();
     let opts = DemoOptions {
         out: dir.path().join("demo"),
@@ -18,7 +18,7 @@ async fn the_demo_finds_what_the_generator_planted_and_writes_readable_emails() 
     let s = run(&opts, &|l| lines.lock().unwrap().push(l.to_string()))
         .await
         .expect("demo runs");
-    assert_eq!(lines.lock().unwrap().len(), 6, "six progress steps");
+    assert_eq!(lines.lock().unwrap().len(), 7, "seven progress steps");
 
     let count = |rule: &str| {
         s.by_rule
@@ -80,6 +80,23 @@ async fn the_demo_finds_what_the_generator_planted_and_writes_readable_emails() 
         seen += 1;
     }
     assert_eq!(seen, s.sent);
+
+    // The report: the workbook opens with an independent reader and counts the same stalled
+    // enterprises; the HTML names the city and the period.
+    use calamine::Reader;
+    let book: calamine::Xlsx<_> =
+        calamine::open_workbook(s.snapshot_dir.join("report.xlsx")).expect("workbook opens");
+    let names = book.sheet_names().to_vec();
+    assert!(names.iter().any(|n| n == "停产半停产减产企业"), "{names:?}");
+    let html = std::fs::read_to_string(s.snapshot_dir.join("report.html")).unwrap();
+    assert!(
+        html.contains("云州市") && html.contains("1-10月"),
+        "report names city and period"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.snapshot_dir.join("snapshot.json")).unwrap())
+            .unwrap();
+    assert!(json.to_string().contains("2026-10"), "snapshot of October");
     assert!(
         s.sent >= 5,
         "city, districts and zones get digests: {}",

@@ -1,6 +1,7 @@
 //! `indmon demo`: the synthetic city run through the real pipeline on embedded SQLite — data
-//! generated, served from a local HTTP source on loopback, pulled, evaluated, and digests
-//! written (.eml files) — so that a newcomer sees in a minute what indmon does for a bureau.
+//! generated, served from a local HTTP source on loopback, pulled, evaluated, digests written
+//! (.eml files) and the semimonthly snapshot written — so that a newcomer sees in a minute what
+//! indmon does for a bureau.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,6 +44,8 @@ pub struct DemoSummary {
     pub digests: usize,
     pub sent: usize,
     pub units: Vec<crate::analysis::UnitResult>,
+    /// The snapshot's folder (report.html, report.xlsx, snapshot.json, manifest.json).
+    pub snapshot_dir: PathBuf,
 }
 
 /// The demo's clock: 20 November 2026, 10:00 in Shanghai — after October's reporting deadline.
@@ -165,7 +168,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
     std::fs::create_dir_all(&mail_dir)?;
 
     progress(&format!(
-        "[1/6] 生成示例城市：{} 家规上企业，种子 {} (generating the synthetic city)",
+        "[1/7] 生成示例城市：{} 家规上企业，种子 {} (generating the synthetic city)",
         opts.enterprises, opts.seed
     ));
     let spec = GenSpec {
@@ -176,7 +179,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
     };
     let plan = generate(&spec, &data)?;
 
-    progress("[2/6] 建立数据库并导入名录、目标 (registry and targets into SQLite)");
+    progress("[2/7] 建立数据库并导入名录、目标 (registry and targets into SQLite)");
     let store = Store::connect(&format!("sqlite://{}", database.display())).await?;
     store.migrate().await?;
     for f in [
@@ -193,7 +196,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
         );
     }
 
-    progress("[3/6] 启动本地数据接口并拉取报表 (serving the data on loopback and pulling it)");
+    progress("[3/7] 启动本地数据接口并拉取报表 (serving the data on loopback and pulling it)");
     let pages = Arc::new(pages(&data)?);
     let n_pages = pages.len() as u64;
     let app = axum::Router::new()
@@ -236,7 +239,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
             .await?;
     }
 
-    progress("[4/6] 评估 2026年1-10月 (evaluating October)");
+    progress("[4/7] 评估 2026年1-10月 (evaluating October)");
     let period = spec.months_to;
     let (report, _) = crate::evaluate::run(&store, &config, period, now, false).await?;
     let mut by_rule: std::collections::BTreeMap<String, usize> = Default::default();
@@ -244,7 +247,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
         *by_rule.entry(f.rule.clone()).or_default() += 1;
     }
 
-    progress("[5/6] 生成并发送预警摘要邮件（写为 .eml 文件） (digests to .eml files)");
+    progress("[5/7] 生成并发送预警摘要邮件（写为 .eml 文件） (digests to .eml files)");
     let dispatched = notify::dispatch(&store, &config, now).await?;
     let mail = config
         .mail
@@ -257,7 +260,11 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
         .filter(|s| matches!(s, Step::Sent { .. }))
         .count();
 
-    progress("[6/6] 完成 (done)");
+    progress("[6/7] 写出半月运行分析快照 (the semimonthly snapshot: HTML, XLSX, JSON)");
+    let half = crate::report::Half::latest_ended(now);
+    let written = crate::report::generate(&store, &config, half, &out.join("snapshots")).await?;
+
+    progress("[7/7] 完成 (done)");
     store.close().await;
     Ok(DemoSummary {
         plan,
@@ -272,5 +279,6 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
         digests: dispatched.digests.len(),
         sent,
         units: report.units,
+        snapshot_dir: written.dir,
     })
 }

@@ -8,6 +8,7 @@
 
 mod alerts;
 mod evaluation;
+mod jobs;
 mod outbox;
 mod registry;
 mod sources;
@@ -23,6 +24,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Row, SqlitePool};
 
 pub use alerts::{AlertFilter, Applied as AlertsApplied, EvaluationEnd, Event};
+pub use jobs::JobStat;
 pub use outbox::{Claimed, Notified, OutboxRow, OutboxWrite};
 pub use sources::{PullEnd, PullRun, SourceState};
 pub use submissions::{MergeOutcome, SubmissionImport};
@@ -253,6 +255,7 @@ const TABLES: &[&str] = &[
     "outbox",
     "notification_cursor",
     "notified",
+    "job_run",
 ];
 
 /// How an import ended, for [`Store::finish_run`].
