@@ -72,3 +72,33 @@ pub fn findings(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failing(n: i64) -> SourceFailures {
+        SourceFailures {
+            source: "市直报平台".into(),
+            consecutive_failures: n,
+            threshold: 3,
+            last_error: Some("HTTP 503".into()),
+            last_success_at: None,
+        }
+    }
+
+    #[test]
+    fn a_source_alerts_the_city_from_its_threshold_and_turns_red_at_twice_it() {
+        let cfg = RulesConfig::default();
+        let p: Period = "2026-10".parse().unwrap();
+        let city = ("3307", "示例市");
+        assert!(findings(&[failing(2)], city, p, &cfg).is_empty());
+        let f = findings(&[failing(3)], city, p, &cfg);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, crate::rules::Severity::Orange);
+        assert_eq!(f[0].scope, vec!["3307".to_string()]);
+        assert!(f[0].message.contains("连续3次") && f[0].message.contains("HTTP 503"));
+        let f = findings(&[failing(6)], city, p, &cfg);
+        assert_eq!(f[0].severity, crate::rules::Severity::Red);
+    }
+}
