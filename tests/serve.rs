@@ -268,6 +268,8 @@ async fn a_missed_snapshot_runs_once_after_restart_and_sqlite_allows_one_daemon(
     );
     assert_eq!(m.get("indmon_alerts_firing{severity=\"red\"}"), Some(&0.0));
     assert!(m.contains_key("indmon_job_last_success_timestamp_seconds{job=\"snapshot\"}"));
+    assert_eq!(m.get("indmon_outbox_depth"), Some(&0.0), "{text}");
+    assert_eq!(m.get("indmon_emails_sent_total"), Some(&0.0), "{text}");
 
     assert_eq!(a.terminate(Duration::from_secs(20)), 0, "{}", a.logs());
 

@@ -201,7 +201,37 @@ pub async fn render(ctx: &Ctx) -> String {
             let _ = writeln!(out, "indmon_alerts_firing{{severity=\"{sev}\"}} {n}");
         }
     }
-    // WIRE AFTER MERGE (notify): indmon_emails_sent_total, indmon_emails_failed_total and
-    // indmon_outbox_depth from the outbox table (0004), rendered the same way.
+    if let Ok(counts) = store.outbox_status_counts().await {
+        let n = |st: &[&str]| -> i64 {
+            counts
+                .iter()
+                .filter(|(s, _)| st.contains(&s.as_str()))
+                .map(|(_, n)| n)
+                .sum()
+        };
+        for (name, kind, help, value) in [
+            (
+                "indmon_emails_sent_total",
+                "counter",
+                "Digest emails sent.",
+                n(&["sent"]),
+            ),
+            (
+                "indmon_emails_failed_total",
+                "counter",
+                "Digest emails given up (permanent error or attempts exhausted).",
+                n(&["failed"]),
+            ),
+            (
+                "indmon_outbox_depth",
+                "gauge",
+                "Digests waiting in the outbox (pending or being sent).",
+                n(&["pending", "sending"]),
+            ),
+        ] {
+            family(&mut out, name, kind, help);
+            let _ = writeln!(out, "{name} {value}");
+        }
+    }
     out
 }

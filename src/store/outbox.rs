@@ -187,6 +187,12 @@ impl Store {
         Ok(())
     }
 
+    /// Digests in the outbox by status (`pending`, `sending`, `sent`, `failed`), for metrics.
+    pub async fn outbox_status_counts(&self) -> anyhow::Result<Vec<(String, i64)>> {
+        let sql = "SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status";
+        Ok(on_pool!(self, p => sqlx::query_as::<_, (String, i64)>(sql).fetch_all(p).await?))
+    }
+
     /// Outbox rows in these states (all when empty), oldest first.
     pub async fn outbox_rows(&self, statuses: &[&str]) -> anyhow::Result<Vec<OutboxRow>> {
         let all = statuses.is_empty();
