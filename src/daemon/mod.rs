@@ -240,8 +240,15 @@ mod tests {
                 ("evaluate".to_string(), "0 30 8 * * *"),
                 ("dispatch".to_string(), "0 0 9 * * *"),
                 ("snapshot".to_string(), "0 0 8 1,16 * *"),
-                ("reminder".to_string(), "0 0 9 8 * *"),
-            ]
+            ],
+            "the deadline reminder is off by default (not built yet)"
+        );
+        let on = Config::parse("[jobs.reminder]\nenabled = true\n").expect("parses");
+        let specs = job_specs(&on).expect("valid");
+        assert!(
+            specs
+                .iter()
+                .any(|s| s.kind.name() == "reminder" && s.schedule.as_str() == "0 0 9 8 * *")
         );
         assert_eq!(Config::default().daemon.listen, "127.0.0.1:9464");
     }
