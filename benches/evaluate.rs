@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use anyhow::{Context, ensure};
 use chrono::TimeZone;
-use common::{MONTHS, generate, vm_hwm_mib, with_database};
+use common::{MONTHS, create_scratch, drop_scratch, generate, vm_hwm_mib};
 use indmon::config::Config;
 use indmon::ingest::{ImportOptions, import_file, summary_line};
 use indmon::store::Store;
@@ -113,21 +113,12 @@ async fn main() -> anyhow::Result<()> {
     if backend != "sqlite" {
         match std::env::var("INDMON_BENCH_POSTGRES_URL") {
             Ok(admin_url) if !admin_url.is_empty() => {
-                let admin = sqlx::PgPool::connect(&admin_url).await?;
-                let db = format!("indmon_bench_eval_{}", std::process::id());
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
-                    .execute(&admin)
-                    .await?;
-                let url = with_database(&admin_url, &db);
+                let (admin, db, url) = create_scratch(&admin_url, "indmon_bench_eval").await?;
                 let result = match prepare(&url, n).await {
                     Ok(()) => child("postgres", &url),
                     Err(e) => Err(e),
                 };
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
-                )))
-                .execute(&admin)
-                .await?;
+                drop_scratch(&admin, &db).await?;
                 result?;
             }
             _ => println!("postgres  skipped: INDMON_BENCH_POSTGRES_URL is not set"),

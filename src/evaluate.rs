@@ -135,6 +135,7 @@ pub async fn run(
             }
         }
     };
+    lap("write", &mut timings);
     let current: HashMap<(&str, &str, &str), AlertState> =
         existing.iter().map(|a| (a.key(), a.state)).collect();
     let states = outcome

@@ -151,3 +151,28 @@ pub fn with_database(url: &str, db: &str) -> String {
     let query = query.map(|q| format!("?{q}")).unwrap_or_default();
     format!("{root}/{db}{query}")
 }
+
+/// A fresh PostgreSQL database `<prefix>_<pid>` on the server of `admin_url`: returns the admin
+/// pool (to drop it with [`drop_scratch`]), its name and its URL.
+pub async fn create_scratch(
+    admin_url: &str,
+    prefix: &str,
+) -> anyhow::Result<(sqlx::PgPool, String, String)> {
+    let admin = sqlx::PgPool::connect(admin_url).await?;
+    let db = format!("{prefix}_{}", std::process::id());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .execute(&admin)
+        .await?;
+    let url = with_database(admin_url, &db);
+    Ok((admin, db, url))
+}
+
+/// Drops a database made by [`create_scratch`].
+pub async fn drop_scratch(admin: &sqlx::PgPool, db: &str) -> anyhow::Result<()> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
+    )))
+    .execute(admin)
+    .await?;
+    Ok(())
+}
