@@ -231,10 +231,15 @@ async fn a_missed_snapshot_runs_once_after_restart_and_sqlite_allows_one_daemon(
     let now = Some("2026-11-17T10:00:00+08:00");
     let mut a = spawn(dir.path(), "a", &url, &config, now);
     let store = Store::connect(&url).await.unwrap();
+    // The slot's row is written when it is claimed (`running`) and updated when the run ends:
+    // wait for the end, not for the claim.
     eventually(
-        "the caught-up snapshot in the ledger",
+        "the caught-up snapshot to finish in the ledger",
         Duration::from_secs(30),
-        || async { store.job_runs("snapshot").await.unwrap().len() == 2 },
+        || async {
+            let runs = store.job_runs("snapshot").await.unwrap();
+            runs.len() == 2 && runs[1].1 != "running"
+        },
     )
     .await;
     let runs = store.job_runs("snapshot").await.unwrap();
