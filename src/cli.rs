@@ -62,6 +62,8 @@ pub enum Command {
     Silence(alerts::SilenceCommand),
     /// Email digests of what changed to each official: write the outbox, then send what is due.
     Dispatch(notify::DispatchArgs),
+    /// Remind officials which enterprises have not reported last month before the deadline (报送提醒).
+    Remind(notify::RemindArgs),
     /// The outbox of digests: what is pending or failed.
     #[command(subcommand)]
     Outbox(notify::OutboxCommand),
@@ -232,6 +234,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         } => sources_status(&store, &config).await?,
         Command::DemoData(_) | Command::Demo(_) | Command::Serve(_) => ExitCode::SUCCESS,
         Command::Dispatch(args) => notify::dispatch(&store, &config, args, now).await?,
+        Command::Remind(args) => notify::remind(&store, &config, args, now).await?,
         Command::Outbox(cmd) => notify::outbox(&store, cmd).await?,
         Command::Snapshot(args) => snapshot::snapshot(&store, &config, args, now).await?,
     };

@@ -64,6 +64,7 @@ async fn the_demo_finds_what_the_generator_planted_and_writes_readable_emails_an
     // and nothing about the silenced refinery.
     let maintenance = s.plan.maintenance.as_ref().expect("a planned overhaul");
     let mut seen = 0;
+    let mut snapshot_mails = 0;
     let mut subjects: HashMap<String, usize> = HashMap::new();
     for f in std::fs::read_dir(&s.mail_dir).unwrap() {
         let bytes = std::fs::read(f.unwrap().path()).unwrap();
@@ -71,6 +72,33 @@ async fn the_demo_finds_what_the_generator_planted_and_writes_readable_emails_an
             .parse(&bytes)
             .expect("parses");
         let subject = m.subject().unwrap_or_default().to_string();
+        if subject.starts_with("【运行分析】") {
+            // The snapshot to the city: its analysis text, the page and the workbook attached.
+            assert_eq!(
+                subject,
+                "【运行分析】云州市工业经济运行分析 2026年11月上半月（数据期1-10月）"
+            );
+            let text = m.body_text(0).unwrap_or_default();
+            assert!(text.contains("1-10月，全市规模以上工业"), "{text}");
+            let names: Vec<&str> = m
+                .attachments()
+                .filter_map(mail_parser::MimeHeaders::attachment_name)
+                .collect();
+            assert_eq!(
+                names,
+                [
+                    "云州市工业经济运行分析-2026-11-H1.html",
+                    "云州市工业经济运行分析-2026-11-H1.xlsx"
+                ]
+            );
+            let xlsx = m.attachments().nth(1).unwrap().contents();
+            assert_eq!(
+                xlsx,
+                std::fs::read(s.snapshot_dir.join("report.xlsx")).unwrap()
+            );
+            snapshot_mails += 1;
+            continue;
+        }
         assert!(subject.starts_with("【工业运行预警】"), "{subject}");
         assert!(m.body_html(0).is_some() && m.body_text(0).is_some());
         assert!(m.attachment_count() >= 1, "{subject}");
@@ -80,6 +108,11 @@ async fn the_demo_finds_what_the_generator_planted_and_writes_readable_emails_an
         seen += 1;
     }
     assert_eq!(seen, s.sent);
+    assert_eq!(snapshot_mails, s.snapshot_mails);
+    assert!(
+        snapshot_mails >= 1,
+        "the city-level officials get the snapshot"
+    );
 
     // The report: the workbook opens with an independent reader and counts the same stalled
     // enterprises; the HTML names the city and the period.

@@ -338,3 +338,86 @@ async fn the_xlsx_attachment_opens_with_string_cells() {
     assert!(rows[1].iter().all(|c| matches!(c, Data::String(_))));
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn before_the_deadline_each_official_is_reminded_of_who_has_not_reported_and_after_it_not() {
+    use indmon::daemon::jobs::{self, JobKind};
+    for db in TestDb::all().await {
+        let server = SmtpServer::start().await;
+        let c = config(server.port, "");
+        common::registry(&db.store).await;
+        // Ten of the twelve report October; 北港化工 and 天成光伏 (both of leader03) do not.
+        let unreported = [BEIGANG, "91330781901092811L"];
+        let mut csv = String::from("credit_code,period,output\n");
+        for line in std::fs::read_to_string(common::fixture("enterprises.csv"))
+            .unwrap()
+            .lines()
+            .skip(1)
+        {
+            let code = line.split(',').next().unwrap();
+            if !unreported.contains(&code) {
+                csv.push_str(&format!("{code},2026-10,100\n"));
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        common::import_ok(&db.store, &[&common::write(&dir, "oct.csv", csv)]).await;
+
+        // 8 November 09:00 Shanghai, the reminder job's default slot.
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-08T09:00:00+08:00")
+            .unwrap()
+            .to_utc();
+        let out = jobs::run(&JobKind::Reminder, &db.store, &c, at)
+            .await
+            .expect("reminder job");
+        assert_eq!(
+            out.counts["period"], "2026-10",
+            "{}: {}",
+            db.name, out.counts
+        );
+        assert_eq!(out.counts["pending"], 2, "{}", out.counts);
+        // The city and 东城区 (330781); 西城区 has no enterprise missing, 李副市长 wants orange
+        // and above, 张书记 is responsible for none of them.
+        assert_eq!(out.counts["reminders"], 2, "{}", out.counts);
+        assert_eq!(out.counts["sent"], 2, "{}", out.counts);
+        let got = server.messages();
+        let mut to: Vec<&str> = got.iter().map(to_of).collect();
+        to.sort();
+        assert_eq!(to, ["city@gxj.example.cn", "dc@example.cn"], "{}", db.name);
+        let dc = got.iter().find(|m| to_of(m) == "dc@example.cn").unwrap();
+        let m = parsed(&dc.data);
+        assert_eq!(
+            m.subject(),
+            Some("【报送提醒】2026年10月 东城区：2家规上企业尚未报送（11月10日24时截止）")
+        );
+        let text = m.body_text(0).expect("plain part").to_string();
+        assert!(
+            text.contains("北港化工有限公司（91330781190937864H）"),
+            "{text}"
+        );
+        assert!(text.contains("天成光伏科技有限公司"), "{text}");
+        assert!(
+            !text.contains("南湖纺织"),
+            "reported enterprises are not listed: {text}"
+        );
+        assert!(m.body_html(0).is_some_and(|h| h.contains("北港化工")));
+        let rows = db.store.outbox_rows(&[]).await.unwrap();
+        assert!(
+            rows.iter().all(|r| r.items == 2 && r.status == "sent"),
+            "{rows:?}"
+        );
+
+        // After the deadline the gap is an alert (未报), not a reminder: nothing more is sent.
+        let late = at + Duration::days(3);
+        let out = jobs::run(&JobKind::Reminder, &db.store, &c, late)
+            .await
+            .expect("reminder job");
+        assert_eq!(
+            out.counts["period"],
+            serde_json::Value::Null,
+            "{}",
+            out.counts
+        );
+        assert_eq!(server.messages().len(), 2);
+        db.cleanup().await;
+    }
+}

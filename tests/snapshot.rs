@@ -15,6 +15,7 @@ use indmon::demo::{GenSpec, generate};
 use indmon::evaluate;
 use indmon::report::{self, Half};
 use indmon::store::Store;
+use mail_parser::MimeHeaders;
 use serde_json::Value;
 
 fn half() -> Half {
@@ -220,7 +221,6 @@ async fn regenerating_from_the_same_data_gives_identical_files() {
         let bytes = &tree[f["name"].as_str().unwrap()];
         assert_eq!(f["sha256"], report::write::sha256(bytes));
     }
-    assert_eq!(report::attachments(&first.dir).len(), 2);
     db.cleanup().await;
 }
 
@@ -422,4 +422,153 @@ async fn the_command_writes_the_half_that_ended_last() {
         Some(2),
         "a malformed half is a usage error"
     );
+}
+
+/// A configuration that mails snapshots to two city-level officials and one district.
+fn mailing_config(port: u16, snapshots: &Path, snapshot_mail: &str) -> Config {
+    let text = format!(
+        r#"
+[general]
+city_name = "云州市"
+[daemon]
+snapshot_dir = '{}'
+[mail]
+from = "市工信局运行监测 <indmon@gxj.example.cn>"
+host = "127.0.0.1"
+port = {port}
+security = "plain"
+timeout_secs = 5
+{snapshot_mail}
+[[recipients]]
+id = "city"
+name = "王局长"
+email = "city@gxj.example.cn"
+role = "city"
+[[recipients]]
+id = "office"
+name = "运行科"
+email = "yunxing@gxj.example.cn"
+role = "city"
+[[recipients]]
+id = "east"
+name = "东城区经信局"
+email = "dc@example.cn"
+role = "district"
+units = ["330781"]
+"#,
+        snapshots.display()
+    );
+    let c = Config::parse(&text).expect("config");
+    assert!(c.validate().is_empty(), "{:?}", c.validate());
+    c
+}
+
+#[tokio::test]
+async fn the_snapshot_job_mails_the_city_once_even_after_a_crash_before_the_mail() {
+    use indmon::daemon::jobs::{self, JobKind};
+    let db = TestDb::sqlite().await;
+    let _data = load_demo(&db.store).await;
+    let server = smtp::SmtpServer::start().await;
+    let out = tempfile::tempdir().unwrap();
+    let config = mailing_config(server.port, out.path(), "");
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-16T08:00:00+08:00")
+        .unwrap()
+        .to_utc();
+    // A process wrote the half's folder and died before it queued the mail.
+    report::run_due(&db.store, &config, at, out.path())
+        .await
+        .unwrap()
+        .expect("written");
+    assert!(server.messages().is_empty());
+
+    let o = jobs::run(&JobKind::Snapshot, &db.store, &config, at)
+        .await
+        .unwrap();
+    assert_eq!(o.counts["skipped"], "already written", "{}", o.counts);
+    assert_eq!(o.counts["mailed"], 2, "{}", o.counts);
+    let got = server.messages();
+    let mut to: Vec<&str> = got.iter().map(mail::to_of).collect();
+    to.sort();
+    assert_eq!(
+        to,
+        ["city@gxj.example.cn", "yunxing@gxj.example.cn"],
+        "city-level only"
+    );
+    let m = mail::parsed(&got[0].data);
+    assert_eq!(
+        m.subject(),
+        Some("【运行分析】云州市工业经济运行分析 2026年11月上半月（数据期1-10月）")
+    );
+    let dir = out.path().join("2026-11-H1");
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("snapshot.json")).unwrap()).unwrap();
+    let first = json["paragraphs"][0].as_str().unwrap();
+    assert!(
+        m.body_text(0).unwrap().contains(first),
+        "the analysis text is the report's"
+    );
+    let files: Vec<(String, Vec<u8>)> = m
+        .attachments()
+        .map(|a| {
+            (
+                a.attachment_name().unwrap_or_default().to_string(),
+                a.contents().to_vec(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        files,
+        vec![
+            (
+                "云州市工业经济运行分析-2026-11-H1.html".to_string(),
+                std::fs::read(dir.join("report.html")).unwrap()
+            ),
+            (
+                "云州市工业经济运行分析-2026-11-H1.xlsx".to_string(),
+                std::fs::read(dir.join("report.xlsx")).unwrap()
+            ),
+        ]
+    );
+
+    // The next run (a catch-up, a second replica's slot) sends nothing again.
+    let o = jobs::run(&JobKind::Snapshot, &db.store, &config, at)
+        .await
+        .unwrap();
+    assert_eq!(o.counts["mailed"], 0, "{}", o.counts);
+    assert_eq!(server.messages().len(), 2);
+
+    // Linked instead of attached, for a bureau that publishes the folder on its intranet.
+    let mut linked = mailing_config(
+        server.port,
+        out.path(),
+        "snapshot = \"link\"\nsnapshot_url = \"https://gxj.example.cn/yunxing/\"",
+    );
+    for r in &mut linked.recipients {
+        r.id = format!("{}-link", r.id);
+    }
+    jobs::run(&JobKind::Snapshot, &db.store, &linked, at)
+        .await
+        .unwrap();
+    let got = server.messages();
+    assert_eq!(got.len(), 4);
+    let m = mail::parsed(&got[3].data);
+    assert_eq!(m.attachment_count(), 0);
+    assert!(
+        m.body_text(0)
+            .unwrap()
+            .contains("https://gxj.example.cn/yunxing/2026-11-H1/report.html"),
+        "{:?}",
+        m.body_text(0)
+    );
+    db.cleanup().await;
+}
+
+#[test]
+fn a_linked_snapshot_needs_its_url() {
+    let c = Config::parse(
+        "[mail]\nfrom = \"a <a@b.cn>\"\nhost = \"127.0.0.1\"\nsecurity = \"plain\"\nsnapshot = \"link\"\n",
+    )
+    .unwrap();
+    let keys: Vec<String> = c.validate().into_iter().map(|p| p.key).collect();
+    assert!(keys.contains(&"mail.snapshot_url".to_string()), "{keys:?}");
 }

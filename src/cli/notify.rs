@@ -1,5 +1,6 @@
 //! `indmon dispatch` (one pass: decide, write the outbox, send what is due) and
-//! `indmon outbox list` (what is pending or failed, with attempts and the last error).
+//! `indmon remind` (报送提醒 before the deadline) and `indmon outbox list` (what is pending or
+//! failed, with attempts and the last error).
 
 use std::process::ExitCode;
 
@@ -9,11 +10,22 @@ use clap::Subcommand;
 
 use crate::config::Config;
 use crate::notify::{self, Step, Transport};
+use crate::period::Period;
 use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
 pub struct DispatchArgs {
     /// Write the digests to the outbox but send nothing.
+    #[arg(long)]
+    pub no_send: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RemindArgs {
+    /// The period to remind about (default: last month, until its deadline has passed).
+    #[arg(long)]
+    pub period: Option<Period>,
+    /// Write the reminders to the outbox but send nothing.
     #[arg(long)]
     pub no_send: bool,
 }
@@ -43,13 +55,7 @@ pub async fn dispatch(
     args: DispatchArgs,
     now: DateTime<Utc>,
 ) -> anyhow::Result<ExitCode> {
-    let problems = config.validate();
-    if let Some(p) = problems
-        .iter()
-        .find(|p| p.key.starts_with("mail") || p.key.starts_with("recipients"))
-    {
-        anyhow::bail!("配置错误 (config error): {p}");
-    }
+    mail_config_ok(config)?;
     let d = notify::dispatch(store, config, now).await?;
     println!(
         "本次生成摘要 {} 封 (digests written to the outbox)",
@@ -61,6 +67,55 @@ pub async fn dispatch(
     if args.no_send {
         return Ok(ExitCode::SUCCESS);
     }
+    send_due(store, config, now).await
+}
+
+/// `indmon remind`: write the 报送提醒 of the period due (or `--period`) to the outbox, then
+/// send what is due. Exit 1 when a message failed for good.
+pub async fn remind(
+    store: &Store,
+    config: &Config,
+    args: RemindArgs,
+    now: DateTime<Utc>,
+) -> anyhow::Result<ExitCode> {
+    mail_config_ok(config)?;
+    let r = notify::reminder::remind(store, config, args.period, now).await?;
+    let Some(period) = &r.period else {
+        println!(
+            "上月数据的报送截止日（每月{}日）已过，未报企业已转为“未报”预警，不再提醒 \
+             (the deadline has passed: missing reports are alerts now; use --period to force)",
+            config.general.report_deadline_day
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    println!(
+        "{period}：{}家规上企业尚未报送；本次生成提醒 {} 封 (reminders written to the outbox)",
+        r.pending,
+        r.messages.len()
+    );
+    for (who, id, n) in &r.messages {
+        println!("  #{id}  {who}  {n}家");
+    }
+    if args.no_send {
+        return Ok(ExitCode::SUCCESS);
+    }
+    send_due(store, config, now).await
+}
+
+/// The `[mail]` and `[[recipients]]` parts of the configuration must be sound to send anything.
+fn mail_config_ok(config: &Config) -> anyhow::Result<()> {
+    let problems = config.validate();
+    if let Some(p) = problems
+        .iter()
+        .find(|p| p.key.starts_with("mail") || p.key.starts_with("recipients"))
+    {
+        anyhow::bail!("配置错误 (config error): {p}");
+    }
+    Ok(())
+}
+
+/// Sends everything due in the outbox and prints each step.
+async fn send_due(store: &Store, config: &Config, now: DateTime<Utc>) -> anyhow::Result<ExitCode> {
     let Some(mail) = &config.mail else {
         return Ok(ExitCode::SUCCESS);
     };

@@ -95,44 +95,73 @@ pub async fn run(
         }
         JobKind::Dispatch => {
             let Some(mail) = &config.mail else {
-                return Ok(Outcome {
-                    counts: json!({"skipped": "no [mail] configured"}),
-                    ..Outcome::default()
-                });
+                return Ok(skipped_without_mail());
             };
             let d = crate::notify::dispatch(store, config, now).await?;
-            let transport = crate::notify::Transport::from_config(mail)?;
-            let steps =
-                crate::notify::drain(store, &transport, &crate::notify::policy(mail), now).await?;
-            let count = |f: fn(&crate::notify::Step) -> bool| steps.iter().filter(|s| f(s)).count();
-            Ok(Outcome {
-                counts: json!({
-                    "digests": d.digests.len(),
-                    "sent": count(|s| matches!(s, crate::notify::Step::Sent { .. })),
-                    "retry": count(|s| matches!(s, crate::notify::Step::Retry { .. })),
-                    "failed": count(|s| matches!(s, crate::notify::Step::Failed { .. })),
-                }),
-                ..Outcome::default()
-            })
-        }
-        JobKind::Snapshot => {
-            let dir = &config.daemon.snapshot_dir;
-            let counts = match crate::report::run_due(store, config, now, dir).await? {
-                Some(w) => json!({"dir": w.dir.display().to_string(), "files": w.files.len()}),
-                None => json!({"skipped": "already written"}),
-            };
+            let mut counts = send_due(store, mail, now).await?;
+            counts["digests"] = json!(d.digests.len());
             Ok(Outcome {
                 counts,
                 ..Outcome::default()
             })
         }
-        // Not built yet: reminders to enterprises/districts that have not reported before
-        // `general.report_deadline_day`. Off by default (`[jobs.reminder] enabled = true` turns
-        // it on, and then every run fails loudly in the ledger).
-        JobKind::Reminder => Err(not_available("reminder")),
+        JobKind::Snapshot => {
+            let dir = &config.daemon.snapshot_dir;
+            let half = crate::report::Half::latest_ended(now);
+            let mut counts = match crate::report::run_due(store, config, now, dir).await? {
+                Some(w) => json!({"dir": w.dir.display().to_string(), "files": w.files.len()}),
+                None => json!({"skipped": "already written"}),
+            };
+            // Queued after the folder is complete, and again on a later run if a crash came
+            // between the two: the mail's Message-ID is fixed per half and recipient.
+            if let Some(mail) = &config.mail {
+                let dir = dir.join(half.to_string());
+                let queued = crate::notify::snapshot::enqueue(store, config, &dir, now).await?;
+                counts["mailed"] = json!(queued);
+                counts["mail"] = send_due(store, mail, now).await?;
+            }
+            Ok(Outcome {
+                counts,
+                ..Outcome::default()
+            })
+        }
+        JobKind::Reminder => {
+            let Some(mail) = &config.mail else {
+                return Ok(skipped_without_mail());
+            };
+            let r = crate::notify::reminder::remind(store, config, None, now).await?;
+            let mut counts = send_due(store, mail, now).await?;
+            counts["period"] = json!(r.period);
+            counts["pending"] = json!(r.pending);
+            counts["reminders"] = json!(r.messages.len());
+            Ok(Outcome {
+                counts,
+                ..Outcome::default()
+            })
+        }
     }
 }
 
-fn not_available(job: &str) -> anyhow::Error {
-    anyhow::anyhow!("作业 {job} 在此版本中不可用 (job {job} is not available in this build)")
+fn skipped_without_mail() -> Outcome {
+    Outcome {
+        counts: json!({"skipped": "no [mail] configured"}),
+        ..Outcome::default()
+    }
+}
+
+/// Sends what is due in the outbox; the counts of sent, retried and failed messages.
+async fn send_due(
+    store: &Store,
+    mail: &crate::notify::MailConfig,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Value> {
+    use crate::notify::Step;
+    let transport = crate::notify::Transport::from_config(mail)?;
+    let steps = crate::notify::drain(store, &transport, &crate::notify::policy(mail), now).await?;
+    let count = |f: fn(&Step) -> bool| steps.iter().filter(|s| f(s)).count();
+    Ok(json!({
+        "sent": count(|s| matches!(s, Step::Sent { .. })),
+        "retry": count(|s| matches!(s, Step::Retry { .. })),
+        "failed": count(|s| matches!(s, Step::Failed { .. })),
+    }))
 }

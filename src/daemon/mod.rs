@@ -70,8 +70,9 @@ impl Default for JobConfig {
     }
 }
 
-/// `[jobs.*]`: the jobs that are not per source (pulls use `sources[].schedule`).
-#[derive(Debug, Deserialize)]
+/// `[jobs.*]`: the jobs that are not per source (pulls use `sources[].schedule`); every job is
+/// on by default.
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct JobsConfig {
     /// Evaluate the latest complete period (also run after a pull brought new data).
@@ -80,23 +81,8 @@ pub struct JobsConfig {
     pub dispatch: JobConfig,
     /// The semimonthly snapshot (1st and 16th).
     pub snapshot: JobConfig,
-    /// Remind enterprises that have not reported before the deadline day.
+    /// Remind officials of the enterprises that have not reported before the deadline day.
     pub reminder: JobConfig,
-}
-
-impl Default for JobsConfig {
-    /// Every job on, except the deadline reminder, which is not built yet.
-    fn default() -> JobsConfig {
-        JobsConfig {
-            evaluate: JobConfig::default(),
-            dispatch: JobConfig::default(),
-            snapshot: JobConfig::default(),
-            reminder: JobConfig {
-                enabled: false,
-                ..JobConfig::default()
-            },
-        }
-    }
 }
 
 /// Default schedules (Asia/Shanghai unless `general.timezone` says otherwise).
@@ -240,16 +226,12 @@ mod tests {
                 ("evaluate".to_string(), "0 30 8 * * *"),
                 ("dispatch".to_string(), "0 0 9 * * *"),
                 ("snapshot".to_string(), "0 0 8 1,16 * *"),
-            ],
-            "the deadline reminder is off by default (not built yet)"
+                ("reminder".to_string(), "0 0 9 8 * *"),
+            ]
         );
-        let on = Config::parse("[jobs.reminder]\nenabled = true\n").expect("parses");
-        let specs = job_specs(&on).expect("valid");
-        assert!(
-            specs
-                .iter()
-                .any(|s| s.kind.name() == "reminder" && s.schedule.as_str() == "0 0 9 8 * *")
-        );
+        let off = Config::parse("[jobs.reminder]\nenabled = false\n").expect("parses");
+        let specs = job_specs(&off).expect("valid");
+        assert!(specs.iter().all(|s| s.kind.name() != "reminder"));
         assert_eq!(Config::default().daemon.listen, "127.0.0.1:9464");
     }
 

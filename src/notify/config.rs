@@ -41,6 +41,12 @@ pub struct MailConfig {
     pub max_attempts: u32,
     #[serde(default)]
     pub attachment: AttachmentKind,
+    /// How city-level officials receive the semimonthly snapshot.
+    #[serde(default)]
+    pub snapshot: SnapshotMail,
+    /// Where the snapshot folders are published (`{snapshot_url}/{half}/report.html`), for
+    /// `snapshot = "link"`.
+    pub snapshot_url: Option<String>,
 }
 
 fn default_timeout() -> u64 {
@@ -84,6 +90,19 @@ pub enum AttachmentKind {
     Csv,
     /// An Excel workbook with string cells only.
     Xlsx,
+}
+
+/// How the semimonthly snapshot reaches the city-level officials.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SnapshotMail {
+    /// The analysis text in the body, `report.html` and `report.xlsx` attached.
+    #[default]
+    Attach,
+    /// The analysis text and a link under `snapshot_url`.
+    Link,
+    /// Not emailed.
+    Off,
 }
 
 /// What an official is: it decides the default scope.
@@ -194,6 +213,18 @@ pub fn problems(
         }
         if m.max_attempts == 0 {
             p("mail.max_attempts".into(), "应大于0 (must be positive)");
+        }
+        let http = |u: &str| u.starts_with("https://") || u.starts_with("http://");
+        match &m.snapshot_url {
+            None if m.snapshot == SnapshotMail::Link => p(
+                "mail.snapshot_url".into(),
+                "snapshot = \"link\" 需要 snapshot_url (link needs snapshot_url)",
+            ),
+            Some(u) if !http(u) => p(
+                "mail.snapshot_url".into(),
+                "应以 http:// 或 https:// 开头 (must be an http(s) URL)",
+            ),
+            _ => {}
         }
     } else if !recipients.is_empty() {
         p(

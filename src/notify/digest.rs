@@ -220,14 +220,21 @@ pub fn html(r: &RecipientConfig, items: &[Item], names: &Names) -> String {
 
 /// A Message-ID unique to this digest: time, recipient and content hashed, at the sender's domain.
 fn message_id(r: &RecipientConfig, items: &[Item], from: &Mailbox, now: DateTime<Utc>) -> String {
+    let mut seed = r.id.as_bytes().to_vec();
+    for i in items {
+        seed.extend(i.alert.id.to_le_bytes());
+        seed.push(i.kind as u8);
+    }
+    unique_message_id(&seed, from, now)
+}
+
+/// `<indmon.{ms}.{hash}@{domain}>`: the time, and a hash of `seed` (for whom, about what) and
+/// the time, at the sender's domain.
+pub(super) fn unique_message_id(seed: &[u8], from: &Mailbox, now: DateTime<Utc>) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    h.update(r.id.as_bytes());
+    h.update(seed);
     h.update(now.timestamp_nanos_opt().unwrap_or(0).to_le_bytes());
-    for i in items {
-        h.update(i.alert.id.to_le_bytes());
-        h.update([i.kind as u8]);
-    }
     let hex = format!("{:x}", h.finalize());
     format!(
         "<indmon.{}.{}@{}>",
@@ -237,10 +244,9 @@ fn message_id(r: &RecipientConfig, items: &[Item], from: &Mailbox, now: DateTime
     )
 }
 
-/// Builds the whole message for one recipient.
-pub fn build(r: &RecipientConfig, items: &[Item], ctx: &Context<'_>) -> anyhow::Result<Built> {
-    let from: Mailbox = ctx
-        .from
+/// The From and To mailboxes of a message to `r`, with the key to blame when one is malformed.
+pub(super) fn mailboxes(from: &str, r: &RecipientConfig) -> anyhow::Result<(Mailbox, Mailbox)> {
+    let from: Mailbox = from
         .parse()
         .map_err(|e| anyhow::anyhow!("mail.from: {e}"))?;
     let to = Mailbox::new(
@@ -249,6 +255,12 @@ pub fn build(r: &RecipientConfig, items: &[Item], ctx: &Context<'_>) -> anyhow::
             .parse()
             .map_err(|e| anyhow::anyhow!("recipients.{}.email: {e}", r.id))?,
     );
+    Ok((from, to))
+}
+
+/// Builds the whole message for one recipient.
+pub fn build(r: &RecipientConfig, items: &[Item], ctx: &Context<'_>) -> anyhow::Result<Built> {
+    let (from, to) = mailboxes(ctx.from, r)?;
     let subject = subject(r, items);
     let id = message_id(r, items, &from, ctx.now);
     let period = items.iter().map(|i| i.alert.period).max();

@@ -9,6 +9,8 @@ pub mod config;
 pub mod digest;
 pub mod outbox;
 pub mod plan;
+pub mod reminder;
+pub mod snapshot;
 pub mod transport;
 
 use std::collections::HashMap;
@@ -111,6 +113,7 @@ pub async fn dispatch(
             subject: built.subject,
             message: built.message,
             message_id: built.message_id,
+            items: p.items.len(),
             covers: p.covers.clone(),
         });
     }

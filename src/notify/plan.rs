@@ -70,12 +70,23 @@ pub struct Planned {
 
 /// Whether the alert is inside the recipient's scope (units, enterprises, ownership).
 pub fn sees(r: &RecipientConfig, a: &Alert) -> bool {
+    in_scope(r, &a.unit_code, &a.scope, &a.subject, a.owner.as_deref())
+}
+
+/// Whether a subject (its unit, the other units it counts in, its code and its 包抓领导) is
+/// inside the recipient's scope: the city sees everything, others their units, the enterprises
+/// they list and those they are the owner of.
+pub fn in_scope(
+    r: &RecipientConfig,
+    unit_code: &str,
+    scope: &[String],
+    subject: &str,
+    owner: Option<&str>,
+) -> bool {
     r.role == Role::City
-        || r.units
-            .iter()
-            .any(|u| *u == a.unit_code || a.scope.contains(u))
-        || r.enterprises.contains(&a.subject)
-        || a.owner.as_deref() == Some(r.id.as_str())
+        || r.units.iter().any(|u| u == unit_code || scope.contains(u))
+        || r.enterprises.iter().any(|e| e == subject)
+        || owner == Some(r.id.as_str())
 }
 
 /// Whether the recipient asked for alerts of this rule and severity.

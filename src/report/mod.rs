@@ -16,7 +16,7 @@ pub mod write;
 pub mod xlsx;
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, TimeZone, Utc};
@@ -160,16 +160,6 @@ pub async fn run_due(
         return Ok(None);
     }
     generate(store, config, half, out).await.map(Some)
-}
-
-/// The files of a written snapshot to send to city-level recipients as attachments (the mail
-/// outbox decides whether to attach them or to link the folder).
-pub fn attachments(dir: &Path) -> Vec<PathBuf> {
-    ["report.html", "report.xlsx"]
-        .iter()
-        .map(|f| dir.join(f))
-        .filter(|p| p.is_file())
-        .collect()
 }
 
 #[cfg(test)]

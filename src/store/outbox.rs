@@ -31,6 +31,9 @@ pub struct OutboxWrite {
     pub subject: String,
     pub message: Vec<u8>,
     pub message_id: String,
+    /// How many items the message lists (alerts of a digest, enterprises of a reminder).
+    pub items: usize,
+    /// The alerts it tells about, recorded as told in the same transaction (none for a reminder).
     pub covers: Vec<Notified>,
 }
 
@@ -98,6 +101,13 @@ impl Store {
         Ok(on_pool!(self, p => sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await?))
     }
 
+    /// Whether a message with this Message-ID is in the outbox, whatever its status.
+    pub async fn outbox_has(&self, message_id: &str) -> anyhow::Result<bool> {
+        let sql = "SELECT COUNT(*) FROM outbox WHERE message_id = $1";
+        let n = on_pool!(self, p => sqlx::query_scalar::<_, i64>(sql).bind(message_id).fetch_one(p).await?);
+        Ok(n > 0)
+    }
+
     /// Writes digests, what they cover, and every recipient's cursor, in one transaction.
     pub async fn write_digests(
         &self,
@@ -113,7 +123,7 @@ impl Store {
                     "INSERT INTO outbox (recipient, to_addr, from_addr, subject, message, message_id, items, created_at, status, attempts, next_attempt_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $8) RETURNING id")
                     .bind(&d.recipient).bind(&d.to_addr).bind(&d.from_addr).bind(&d.subject).bind(&d.message)
-                    .bind(&d.message_id).bind(d.covers.len() as i64).bind(now_ms)
+                    .bind(&d.message_id).bind(d.items as i64).bind(now_ms)
                     .fetch_one(&mut *tx).await?;
                 for n in &d.covers {
                     sqlx::query(

@@ -4,12 +4,15 @@
 //! earlier figures moved to `submission_history`, identical rows left alone. Nothing is
 //! visible to other readers until the merge commits.
 
+use std::collections::HashSet;
+
 use sqlx::{AssertSqlSafe, Postgres, Sqlite, Transaction};
 
-use super::Store;
+use super::{Store, on_pool};
 use crate::indicator::{FIELDS, N_FIELDS};
 use crate::ingest::Reject;
 use crate::ingest::rows::Submission;
+use crate::period::Period;
 
 /// What a merge did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -67,6 +70,14 @@ fn stage_ddl(temp_suffix: &str) -> String {
 }
 
 impl Store {
+    /// The credit codes with a submission for `period` (whatever figures it holds).
+    pub async fn reported(&self, period: Period) -> anyhow::Result<HashSet<String>> {
+        let sql = "SELECT credit_code FROM submission WHERE period = $1";
+        let p = period.to_string();
+        let codes = on_pool!(self, pool => sqlx::query_scalar::<_, String>(sql).bind(&p).fetch_all(pool).await?);
+        Ok(codes.into_iter().collect())
+    }
+
     /// Opens a transaction with an empty staging table. `present[i]` says whether the file has
     /// a column for `FIELDS[i]`: fields it lacks keep their stored figures.
     pub async fn begin_submissions(
