@@ -297,6 +297,13 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
                 st.reduced
             );
         }
+        let c = &city.projects;
+        if c.total > 0 {
+            println!(
+                "  重点项目 {} 个：未开工 {}、在建 {}、竣工未投产 {}、已投产 {}；本月已报进度 {} 个。",
+                c.total, c.planned, c.started, c.completed, c.producing, c.reported
+            );
+        }
     }
     for (rule, n) in &s.by_rule {
         println!("  {:<14} {n}", crate::rules::rule_zh(rule));

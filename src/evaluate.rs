@@ -9,9 +9,10 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::alerts::{self, AlertState, Change};
-use crate::analysis::{Basis, Dataset, PCT, UnitResult, fmt_pct, fmt_wan};
+use crate::analysis::{Basis, Dataset, PCT, ProjectResult, UnitResult, fmt_pct, fmt_wan};
 use crate::config::Config;
 use crate::period::Period;
+use crate::registry::Project;
 use crate::rules::{self, Context, Finding, num, rule_zh, wan};
 use crate::store::{AlertFilter, AlertsApplied, EvaluationEnd, Store};
 
@@ -29,6 +30,8 @@ pub enum EvaluateError {
 pub struct Report {
     pub period: Period,
     pub units: Vec<UnitResult>,
+    /// Key projects as registered and as evaluated at the period (parallel).
+    pub projects: Vec<(Project, ProjectResult)>,
     pub findings: Vec<Finding>,
     /// The alert state of each finding after the evaluation (parallel to `findings`).
     pub states: Vec<AlertState>,
@@ -149,9 +152,15 @@ pub async fn run(
             }
         })
         .collect();
+    let projects = outcome
+        .projects
+        .into_iter()
+        .map(|r| (ds.projects[r.index].clone(), r))
+        .collect();
     let report = Report {
         period,
         units: outcome.units,
+        projects,
         findings: outcome.findings,
         states,
         applied,
@@ -236,6 +245,47 @@ pub fn unit_json(u: &UnitResult) -> Value {
         "growing_pct": num(u.growing as f64 / counted * 100.0),
         "declining_pct": num(u.declining as f64 / counted * 100.0),
         "below_target_streak": u.below_target_streak,
+        "projects": project_counts_json(&u.projects),
+    })
+}
+
+fn project_counts_json(c: &crate::analysis::ProjectCounts) -> Value {
+    json!({
+        "total": c.total,
+        "planned": c.planned,
+        "started": c.started,
+        "completed": c.completed,
+        "producing": c.producing,
+        "reported": c.reported,
+        "planned_year": wan(c.planned_year),
+        "invested_ytd": wan(c.invested_ytd),
+        "progress_pct": (c.planned_year > 0).then(|| num(c.invested_ytd as f64 / c.planned_year as f64 * 100.0)),
+    })
+}
+
+/// One key project at the period, for `evaluate --format json` (amounts in 万元).
+pub fn project_json(period: Period, pr: &Project, r: &ProjectResult) -> Value {
+    let month = |m: Option<Period>| m.map(|m| m.to_string());
+    let plan = pr.planned_year.map(|a| a.raw()).filter(|p| *p > 0);
+    json!({
+        "id": pr.id,
+        "name": pr.name,
+        "unit": pr.unit_code,
+        "owner": pr.owner,
+        "status": r.status.as_str(),
+        "status_since": month(r.status_since),
+        "reported": r.reported,
+        "total_investment": wan(pr.total_investment.raw()),
+        "planned_year": pr.planned_year.map(|a| wan(a.raw())),
+        "invested_month": r.invested_month.map(wan),
+        "invested_ytd": r.invested_ytd.map(wan),
+        "progress_pct": plan.zip(r.invested_ytd).map(|(p, y)| num(y as f64 / p as f64 * 100.0)),
+        "time_progress_pct": num(f64::from(period.month()) / 12.0 * 100.0),
+        "planned_start": month(pr.planned_start),
+        "planned_completion": month(pr.planned_completion),
+        "planned_production": month(pr.planned_production),
+        "changes": r.changes,
+        "revision": r.revision,
     })
 }
 
@@ -269,6 +319,15 @@ pub fn to_json(r: &Report) -> Value {
         Value::Array(r.units.iter().map(unit_json).collect()),
     );
     top.insert("alerts".into(), Value::Array(alerts));
+    top.insert(
+        "projects".into(),
+        Value::Array(
+            r.projects
+                .iter()
+                .map(|(pr, res)| project_json(r.period, pr, res))
+                .collect(),
+        ),
+    );
     Value::Object(top)
 }
 
@@ -346,6 +405,24 @@ pub fn to_table(r: &Report) -> String {
         out.push('\n');
     }
     out.push_str("（* 为按企业产值估算 estimated from enterprise output）\n\n");
+    if let Some(c) = r
+        .units
+        .iter()
+        .find(|u| u.kind == crate::registry::UnitKind::City)
+        .map(|u| &u.projects)
+        .filter(|c| c.total > 0)
+    {
+        out.push_str(&format!(
+            "重点项目 {} 个 (key projects)：未开工 {}，在建 {}，竣工未投产 {}，已投产 {}；累计完成投资 {} 万元，年度计划 {} 万元\n\n",
+            c.total,
+            c.planned,
+            c.started,
+            c.completed,
+            c.producing,
+            fmt_wan(c.invested_ytd),
+            fmt_wan(c.planned_year)
+        ));
+    }
     for sev in [
         rules::Severity::Red,
         rules::Severity::Orange,

@@ -2,6 +2,7 @@
 
 use crate::amount::Amount;
 use crate::credit_code::CreditCode;
+use crate::period::Period;
 
 /// What kind of reporting area a unit is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -119,6 +120,125 @@ impl TargetKind {
             _ => None,
         }
     }
+}
+
+/// Where a key project (重点项目) stands: 谋划/储备 → 在建 → 竣工 → 投产.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProjectStatus {
+    Planned,
+    Started,
+    Completed,
+    Producing,
+}
+
+impl ProjectStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [ProjectStatus; 4] = [
+        ProjectStatus::Planned,
+        ProjectStatus::Started,
+        ProjectStatus::Completed,
+        ProjectStatus::Producing,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProjectStatus::Planned => "planned",
+            ProjectStatus::Started => "started",
+            ProjectStatus::Completed => "completed",
+            ProjectStatus::Producing => "producing",
+        }
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            ProjectStatus::Planned => "未开工",
+            ProjectStatus::Started => "在建",
+            ProjectStatus::Completed => "竣工未投产",
+            ProjectStatus::Producing => "已投产",
+        }
+    }
+
+    /// Reads `planned|started|completed|producing` or the words officials use.
+    pub fn parse(s: &str) -> Option<ProjectStatus> {
+        match s.trim().to_lowercase().as_str() {
+            "planned" | "谋划" | "储备" | "谋划储备" | "未开工" | "拟开工" => {
+                Some(ProjectStatus::Planned)
+            }
+            "started" | "在建" | "开工" | "已开工" | "新开工" | "续建" => {
+                Some(ProjectStatus::Started)
+            }
+            "completed" | "竣工" | "建成" | "已竣工" | "建成未投产" | "竣工未投产" => {
+                Some(ProjectStatus::Completed)
+            }
+            "producing" | "投产" | "已投产" | "建成投产" | "竣工投产" => {
+                Some(ProjectStatus::Producing)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A key project (重点项目) as registered, with this year's investment plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    /// The district or zone it is in.
+    pub unit_code: String,
+    /// Id of the responsible official (责任单位/包抓领导), as for enterprises.
+    pub owner: Option<String>,
+    pub total_investment: Amount,
+    /// This year's planned investment (年度计划投资); none when the plan names none.
+    pub planned_year: Option<Amount>,
+    pub planned_start: Option<Period>,
+    pub planned_completion: Option<Period>,
+    pub planned_production: Option<Period>,
+    /// The status as registered; monthly progress reports supersede it.
+    pub status: ProjectStatus,
+}
+
+/// One project's monthly progress report (项目进度月报). `None` is a blank cell or a column the
+/// file did not have; `present` says which columns it had, so that an absent column keeps the
+/// stored value and a blank cell clears it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProjectProgress {
+    pub line: u64,
+    pub project_id: String,
+    pub period: Period,
+    pub invested_month: Option<Amount>,
+    pub invested_ytd: Option<Amount>,
+    pub status: Option<ProjectStatus>,
+    /// Whether the file had the `invested_month`, `invested_ytd` and `status` columns.
+    pub present: [bool; 3],
+}
+
+/// Reads a planned month: a period (`2026-03`, `2026年3月`) or a date in it (`2026-03-15`).
+pub fn parse_month(s: &str) -> Result<Period, String> {
+    let t = s.trim();
+    if let Ok(p) = t.parse::<Period>() {
+        return Ok(p);
+    }
+    let date = t.trim_end_matches('日');
+    for sep in ['-', '/', '.'] {
+        if let Some((ym, day)) = date.rsplit_once(sep) {
+            if !day.is_empty() && day.len() <= 2 && day.bytes().all(|b| b.is_ascii_digit()) {
+                if let Ok(p) = ym.parse::<Period>() {
+                    return Ok(p);
+                }
+            }
+        }
+    }
+    if let Some((ym, day)) = date.split_once('月') {
+        if day.bytes().all(|b| b.is_ascii_digit()) {
+            if let Ok(p) = format!("{ym}月").parse::<Period>() {
+                return Ok(p);
+            }
+        }
+    }
+    Err(format!(
+        "“{s}”不是年月或日期，应写作 2026-03 或 2026-03-15 (expected a month or a date)"
+    ))
 }
 
 /// A milestone: the growth expected by a month (`03:8.0`, ytd) or for the month itself (`m10:7.5`).
@@ -248,6 +368,26 @@ mod tests {
         assert!(parse_milestones("03").is_err());
         assert!(parse_milestones("03:1;3:2").is_err());
         assert_eq!(parse_milestones("  ").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn project_statuses_and_planned_months_read_as_officials_write_them() {
+        assert_eq!(ProjectStatus::parse("储备"), Some(ProjectStatus::Planned));
+        assert_eq!(ProjectStatus::parse("在建"), Some(ProjectStatus::Started));
+        assert_eq!(ProjectStatus::parse("建成"), Some(ProjectStatus::Completed));
+        assert_eq!(ProjectStatus::parse("投产"), Some(ProjectStatus::Producing));
+        assert_eq!(
+            ProjectStatus::parse(" Started "),
+            Some(ProjectStatus::Started)
+        );
+        assert_eq!(ProjectStatus::parse("停建"), None);
+        let m = |s: &str| parse_month(s).map(|p| p.to_string());
+        assert_eq!(m("2026-03").unwrap(), "2026-03");
+        assert_eq!(m("2026-03-15").unwrap(), "2026-03");
+        assert_eq!(m("2026/3/5").unwrap(), "2026-03");
+        assert_eq!(m("2026年3月").unwrap(), "2026-03");
+        assert_eq!(m("2026年3月15日").unwrap(), "2026-03");
+        assert!(m("下半年").is_err());
     }
 
     #[test]

@@ -58,6 +58,40 @@ async fn the_demo_finds_what_the_generator_planted_and_writes_readable_emails_an
     }
     assert_eq!(store.count("submission").await.unwrap() as usize, expected);
     assert_eq!(store.count("submission_history").await.unwrap(), 1);
+
+    // Key projects: the registry was imported, the progress pulled over HTTP, and each project
+    // rule fired for exactly the projects the generator planted for it.
+    let pp = &s.plan.projects;
+    assert_eq!(store.count("project").await.unwrap() as usize, pp.count);
+    let progress_rows = std::fs::read_to_string(opts.out.join("data/project_progress.csv"))
+        .unwrap()
+        .lines()
+        .count()
+        - 1;
+    assert_eq!(
+        store.count("project_progress").await.unwrap() as usize,
+        progress_rows
+    );
+    let alerts = store
+        .alerts(&indmon::store::AlertFilter::default())
+        .await
+        .unwrap();
+    for (rule, planted) in [
+        ("project_not_started", &pp.not_started),
+        ("project_behind_schedule", &pp.behind_schedule),
+        ("project_idle", &pp.idle),
+        ("project_missing", &pp.missing),
+    ] {
+        let mut fired: Vec<&str> = alerts
+            .iter()
+            .filter(|a| a.rule == rule)
+            .map(|a| a.subject.as_str())
+            .collect();
+        fired.sort();
+        assert!(!planted.is_empty(), "{rule} is planted");
+        assert_eq!(fired, *planted, "{rule}");
+        assert_eq!(count(rule), planted.len(), "{rule}");
+    }
     store.close().await;
 
     // The emails: one file per digest, each parsing as Chinese HTML + text with an attachment,
@@ -121,15 +155,25 @@ async fn the_demo_finds_what_the_generator_planted_and_writes_readable_emails_an
         calamine::open_workbook(s.snapshot_dir.join("report.xlsx")).expect("workbook opens");
     let names = book.sheet_names().to_vec();
     assert!(names.iter().any(|n| n == "停产半停产减产企业"), "{names:?}");
+    assert!(names.iter().any(|n| n == "项目进度"), "{names:?}");
     let html = std::fs::read_to_string(s.snapshot_dir.join("report.html")).unwrap();
     assert!(
         html.contains("云州市") && html.contains("1-10月"),
         "report names city and period"
     );
+    assert!(
+        html.contains("七、重点项目") && html.contains(&format!("全市重点项目{}个", pp.count)),
+        "the key projects section"
+    );
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(s.snapshot_dir.join("snapshot.json")).unwrap())
             .unwrap();
     assert!(json.to_string().contains("2026-10"), "snapshot of October");
+    assert_eq!(
+        json["projects"]["list"].as_array().unwrap().len(),
+        pp.count,
+        "every project in snapshot.json"
+    );
     assert!(
         s.sent >= 5,
         "city, districts and zones get digests: {}",

@@ -260,6 +260,25 @@ async fn every_file_imports_cleanly_and_the_plan_matches_the_database() {
         unchanged,
         reports[4 + 20].unchanged + reports[4 + 20].accepted
     );
+
+    // Key projects and their progress import without a reject, as the generator wrote them.
+    let projects = import_ok(
+        s,
+        &[&d.join("projects.csv"), &d.join("project_progress.csv")],
+    )
+    .await;
+    assert_eq!(projects[0].kind, Some("projects"));
+    assert_eq!(projects[0].accepted as usize, plan.projects.count);
+    assert_eq!(projects[1].kind, Some("project-progress"));
+    let reports_written = std::fs::read_to_string(d.join("project_progress.csv"))
+        .unwrap()
+        .lines()
+        .count()
+        - 1;
+    assert_eq!(projects[1].accepted as usize, reports_written);
+    // Ten months of reports, less the October ones never sent (among them the planted 未报).
+    assert!(reports_written <= plan.projects.count * 10 - plan.projects.missing.len());
+    assert!(reports_written > plan.projects.count * 9);
     db.cleanup().await;
 }
 

@@ -62,6 +62,8 @@ fn dataset(specs: &[Spec], combined: bool, month: u32) -> Dataset {
         targets: Vec::new(),
         unit_figures: HashMap::new(),
         vintage: 0,
+        projects: Vec::new(),
+        progress: Vec::new(),
     }
 }
 

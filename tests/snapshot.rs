@@ -150,6 +150,7 @@ async fn figures_in_html_xlsx_and_json_are_the_evaluations() {
             "园区排名",
             "停产半停产减产企业",
             "拉动",
+            "项目进度",
             "预警",
             "数据质量"
         ]

@@ -4,18 +4,20 @@
 //! required over the rest of the year, submission rate, 增长面/下降面, and each enterprise's pull
 //! (拉动). The same data gives the same result on either database.
 
+pub mod projects;
 mod series;
 mod units;
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
+pub use projects::{ProgressReport, ProjectCounts, ProjectResult, evaluate_projects};
 pub use series::{Calendar, NONE, Series, State, StateThresholds, WINDOW};
 pub use units::{Basis, TargetCheck, UnitResult, VolumeProgress, evaluate_units, pulls};
 
 use crate::amount::Amount;
 use crate::period::Period;
-use crate::registry::{Enterprise, Scale, Target, Unit, UnitKind};
+use crate::registry::{Enterprise, Project, Scale, Target, Unit, UnitKind};
 
 /// The official unit-level growth figure that targets usually name.
 pub const VALUE_ADDED_GROWTH: &str = "value_added_growth";
@@ -34,6 +36,10 @@ pub struct Dataset {
     pub unit_figures: HashMap<(String, Period, String), Amount>,
     /// The newest import run among the submissions read (数据版本).
     pub vintage: i64,
+    /// Key projects as registered.
+    pub projects: Vec<Project>,
+    /// Each project's progress reports up to the period, oldest first (parallel to `projects`).
+    pub progress: Vec<Vec<ProgressReport>>,
 }
 
 /// A growth rate: an official figure (ten-thousandths of a percent) or the ratio of two sums.

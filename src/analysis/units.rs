@@ -65,6 +65,8 @@ pub struct UnitResult {
     /// Analysed periods in a row, ending at P, below the target (within the year).
     pub below_target_streak: u32,
     pub volumes: Vec<VolumeProgress>,
+    /// The unit's key projects by status, plan and investment so far.
+    pub projects: super::ProjectCounts,
 }
 
 impl UnitResult {
@@ -224,9 +226,15 @@ pub fn evaluate_units(ds: &Dataset) -> Vec<UnitResult> {
                 declining: 0,
                 below_target_streak: 0,
                 volumes: Vec::new(),
+                projects: super::ProjectCounts::default(),
             }
         })
         .collect();
+
+    let projects = super::projects::unit_counts(ds, &super::evaluate_projects(ds));
+    for (r, c) in results.iter_mut().zip(projects) {
+        r.projects = c;
+    }
 
     // Enterprise counts, shares and last year's full-year total over the counted enterprises.
     let dec = cal.index(Period::new(p.year() - 1, 12).unwrap_or(p));

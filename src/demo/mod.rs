@@ -8,7 +8,8 @@
 //!
 //! ```text
 //! units.csv  enterprises.csv  targets.csv  unit_indicators.csv
-//! projects.csv  project_progress.csv                  (the importer learns these later)
+//! projects.csv  project_progress.csv                  key projects and their monthly progress
+//! http/project-progress/page-0001.json                the progress as the HTTP source's page
 //! submissions/YYYY-MM.csv                             one per month, on-time rows only
 //! submissions/<last>-late.csv                         rows of the last month sent after the deadline
 //! submissions/<last>-revision.csv                     one corrected row of the last month

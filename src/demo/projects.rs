@@ -1,6 +1,8 @@
 //! Key projects (重点项目) and their monthly progress this year, with every state and every
 //! project rule planted: not started after the planned start, behind schedule, built but not
-//! producing (建成未投产).
+//! producing (建成未投产), and no progress report for the last month (项目未报). The progress
+//! is also written as one JSON page (`http/project-progress/page-0001.json`) for the demo's
+//! HTTP source.
 
 use std::io::Write;
 use std::path::Path;
@@ -11,6 +13,8 @@ use super::rng::Rng;
 use crate::amount::Amount;
 
 const PROJECTS: u64 = 3;
+/// A stream of its own, so that choosing the silent projects moves no other draw.
+const SILENT: u64 = 4;
 
 const PRODUCTS: [(&str, &str); 10] = [
     ("万吨", "新型建材"),
@@ -38,6 +42,8 @@ pub struct ProjectPlan {
     pub behind_schedule: Vec<String>,
     /// `project_idle`: `completed` for 3 months or more and not producing.
     pub idle: Vec<String>,
+    /// `project_missing`: no progress report for the last month (and not yet producing).
+    pub missing: Vec<String>,
     #[serde(skip)]
     pub invested_ytd: Vec<Vec<i64>>,
     #[serde(skip)]
@@ -74,6 +80,7 @@ pub fn write(spec: &GenSpec, dir: &Path) -> anyhow::Result<ProjectPlan> {
         "project_id,name,unit_code,owner,total_investment,planned_investment_year,planned_start,planned_completion,planned_production,status"
     )?;
     writeln!(prog, "project_id,period,invested_month,invested_ytd,status")?;
+    let mut page: Vec<String> = Vec::new();
     let weights: Vec<u32> = UNITS.iter().map(|u| u.weight).collect();
     for j in 0..spec.projects as u64 {
         let mut r = Rng::stream(spec.seed, PROJECTS, j);
@@ -110,10 +117,13 @@ pub fn write(spec: &GenSpec, dir: &Path) -> anyhow::Result<ProjectPlan> {
         } else {
             r.range(1.0, 1.3)
         };
+        // A few projects never send the last month's report.
+        let silent = Rng::stream(spec.seed, SILENT, j).chance(0.04);
         let mut ytd = 0i64;
-        let mut status = 0u8;
+        // The status and ytd of the last report written.
+        let (mut reported_status, mut reported_ytd) = (0u8, 0i64);
         for m in 1..=m_to {
-            status = match target {
+            let status = match target {
                 0 => 0,
                 _ if m >= producing_at => 3,
                 2 | 3 if m >= completion => 2,
@@ -126,13 +136,24 @@ pub fn write(spec: &GenSpec, dir: &Path) -> anyhow::Result<ProjectPlan> {
             };
             ytd += month;
             plan.invested_ytd[unit][m as usize - 1] += ytd;
+            if silent && m == m_to {
+                continue;
+            }
+            (reported_status, reported_ytd) = (status, ytd);
             writeln!(
                 prog,
                 "{id},{},{month},{ytd},{}",
                 period(year, m),
                 status_name(status)
             )?;
+            page.push(format!(
+                "{{\"project_id\":\"{id}\",\"period\":\"{}\",\"invested_month\":{month},\"invested_ytd\":{ytd},\"status\":\"{}\"}}",
+                period(year, m),
+                status_name(status)
+            ));
         }
+        // What the bureau knows is what was reported: the registry's status too.
+        let (status, ytd) = (reported_status, reported_ytd);
         plan.planned_year[unit] += plan_year;
         writeln!(
             head,
@@ -151,15 +172,28 @@ pub fn write(spec: &GenSpec, dir: &Path) -> anyhow::Result<ProjectPlan> {
         if status == 0 && planned_start < m_to {
             plan.not_started.push(id.clone());
         }
-        if status <= 1 && 60 * ytd < plan_year * (5 * m_to - 6) {
+        // Investment is judged on the month's own report.
+        if !silent && status <= 1 && 60 * ytd < plan_year * (5 * m_to - 6) {
             plan.behind_schedule.push(id.clone());
         }
         if status == 2 && m_to - completion >= 3 {
-            plan.idle.push(id);
+            plan.idle.push(id.clone());
+        }
+        if silent && status != 3 {
+            plan.missing.push(id);
         }
     }
     head.flush()?;
     prog.flush()?;
+    if spec.http_pages {
+        let d = dir.join("http").join("project-progress");
+        std::fs::create_dir_all(&d)?;
+        let body = format!(
+            "{{\"rows\":[\n{}\n],\"next_cursor\":null,\"has_more\":false}}\n",
+            page.join(",\n")
+        );
+        std::fs::write(d.join("page-0001.json"), body)?;
+    }
     Ok(plan)
 }
 
@@ -199,22 +233,24 @@ mod tests {
         let projects = read("projects.csv");
         let progress = read("project_progress.csv");
         let mut completed_since: BTreeMap<&str, u32> = BTreeMap::new();
-        let mut last: BTreeMap<&str, (i64, &str)> = BTreeMap::new();
+        // The last report of each project: (month, ytd, status).
+        let mut last: BTreeMap<&str, (u32, i64, &str)> = BTreeMap::new();
         for line in progress.lines().skip(1) {
             let c: Vec<&str> = line.split(',').collect();
             let month: u32 = c[1][5..].parse().unwrap();
             if c[4] == "completed" {
                 completed_since.entry(c[0]).or_insert(month);
             }
-            if c[1] == "2026-10" {
-                last.insert(c[0], (c[3].parse().unwrap(), c[4]));
-            }
+            last.insert(c[0], (month, c[3].parse().unwrap(), c[4]));
         }
-        let (mut not_started, mut behind, mut idle) = (vec![], vec![], vec![]);
+        let (mut not_started, mut behind, mut idle, mut missing) = (vec![], vec![], vec![], vec![]);
         let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
         for line in projects.lines().skip(1) {
             let c: Vec<&str> = line.split(',').collect();
-            let (ytd, status) = last[c[0]];
+            let (month, ytd, status) = last[c[0]];
+            if month < 10 && status != "producing" {
+                missing.push(c[0].to_string());
+            }
             assert_eq!(status, c[9], "{line}");
             assert!(c[4].parse::<i64>().unwrap() >= 5_000, "总投资5000万元以上");
             *by_status.entry(status.to_string()).or_default() += 1;
@@ -222,7 +258,8 @@ mod tests {
             if status == "planned" && c[6] < "2026-10" {
                 not_started.push(c[0].to_string());
             }
-            if matches!(status, "planned" | "started")
+            if month == 10
+                && matches!(status, "planned" | "started")
                 && (ytd as f64) / plan_year < 10.0 / 12.0 - 0.1
             {
                 behind.push(c[0].to_string());
@@ -236,7 +273,19 @@ mod tests {
         assert_eq!(not_started, plan.not_started);
         assert_eq!(behind, plan.behind_schedule);
         assert_eq!(idle, plan.idle);
+        assert_eq!(missing, plan.missing);
         assert!(!not_started.is_empty() && !idle.is_empty() && behind.len() > not_started.len());
+        assert!(
+            !missing.is_empty(),
+            "a project that does not report is planted"
+        );
+        // The JSON page for the HTTP source holds the same reports as the CSV.
+        let page: serde_json::Value =
+            serde_json::from_str(&read("http/project-progress/page-0001.json")).unwrap();
+        assert_eq!(
+            page["rows"].as_array().unwrap().len(),
+            progress.lines().count() - 1
+        );
         assert_eq!(plan.count, 154);
     }
 }

@@ -58,7 +58,8 @@ pub fn demo_now() -> DateTime<Utc> {
         .unwrap_or_else(Utc::now)
 }
 
-/// The JSON pages of the generated HTTP source, in delivery order.
+/// The JSON pages of the generated HTTP source, in delivery order: the months' submissions, then
+/// the key projects' progress (`project-progress` sorts after every month).
 fn pages(data: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut stems: Vec<PathBuf> = std::fs::read_dir(data.join("http"))
         .context("no http pages were generated")?
@@ -182,7 +183,9 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
     };
     let plan = generate(&spec, &data)?;
 
-    progress("[2/7] 建立数据库并导入名录、目标 (registry and targets into SQLite)");
+    progress(
+        "[2/7] 建立数据库并导入名录、目标、重点项目 (registry, targets and key projects into SQLite)",
+    );
     let store = Store::connect(&format!("sqlite://{}", database.display())).await?;
     store.migrate().await?;
     for f in [
@@ -190,6 +193,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
         "enterprises.csv",
         "targets.csv",
         "unit_indicators.csv",
+        "projects.csv",
     ] {
         let r = import_file(&store, &data.join(f), &ImportOptions::new(now)).await?;
         anyhow::ensure!(

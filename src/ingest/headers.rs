@@ -15,6 +15,8 @@ pub enum Kind {
     Targets,
     Submissions,
     UnitIndicators,
+    Projects,
+    ProjectProgress,
 }
 
 impl Kind {
@@ -25,6 +27,8 @@ impl Kind {
             Kind::Targets => "targets",
             Kind::Submissions => "submissions",
             Kind::UnitIndicators => "unit-indicators",
+            Kind::Projects => "projects",
+            Kind::ProjectProgress => "project-progress",
         }
     }
 
@@ -35,6 +39,8 @@ impl Kind {
             Kind::Targets => "目标",
             Kind::Submissions => "企业月报",
             Kind::UnitIndicators => "单位指标",
+            Kind::Projects => "重点项目",
+            Kind::ProjectProgress => "项目进度",
         }
     }
 
@@ -118,6 +124,88 @@ impl Kind {
                 ("indicator", &["indicator", "指标", "指标名称"]),
                 ("value", &["value", "数值", "值", "指标值"]),
             ],
+            Kind::Projects => &[
+                ("project_id", PROJECT_ID),
+                ("name", &["name", "项目名称", "名称"]),
+                (
+                    "unit_code",
+                    &[
+                        "unit_code",
+                        "unit",
+                        "所属县区",
+                        "单位代码",
+                        "县区代码",
+                        "县区",
+                        "所在地区",
+                    ],
+                ),
+                (
+                    "owner",
+                    &[
+                        "owner",
+                        "责任单位/包抓领导",
+                        "责任单位",
+                        "包抓领导",
+                        "包抓责任人",
+                        "责任人",
+                    ],
+                ),
+                (
+                    "total_investment",
+                    &["total_investment", "总投资", "项目总投资", "计划总投资"],
+                ),
+                (
+                    "planned_investment_year",
+                    &[
+                        "planned_investment_year",
+                        "年度计划投资",
+                        "本年计划投资",
+                        "年度投资计划",
+                    ],
+                ),
+                (
+                    "planned_start",
+                    &["planned_start", "计划开工", "计划开工时间", "计划开工日期"],
+                ),
+                (
+                    "planned_completion",
+                    &[
+                        "planned_completion",
+                        "计划竣工",
+                        "计划竣工时间",
+                        "计划竣工日期",
+                    ],
+                ),
+                (
+                    "planned_production",
+                    &[
+                        "planned_production",
+                        "计划投产",
+                        "计划投产时间",
+                        "计划投产日期",
+                    ],
+                ),
+                ("status", PROJECT_STATUS),
+            ],
+            Kind::ProjectProgress => &[
+                ("project_id", PROJECT_ID),
+                ("period", PERIOD),
+                (
+                    "invested_month",
+                    &["invested_month", "本月完成投资", "当月完成投资"],
+                ),
+                (
+                    "invested_ytd",
+                    &[
+                        "invested_ytd",
+                        "1-本月累计完成投资",
+                        "本年累计完成投资",
+                        "累计完成投资",
+                    ],
+                ),
+                ("status", PROJECT_STATUS),
+                ("name", &["name", "项目名称", "名称"]),
+            ],
         }
     }
 
@@ -129,9 +217,31 @@ impl Kind {
             Kind::Targets => &["year", "unit_code", "indicator", "annual"],
             Kind::Submissions => &["credit_code"],
             Kind::UnitIndicators => &["unit_code", "period", "indicator", "value"],
+            Kind::Projects => &[
+                "project_id",
+                "name",
+                "unit_code",
+                "total_investment",
+                "status",
+            ],
+            Kind::ProjectProgress => &["project_id", "period"],
         }
     }
+
+    /// Money columns of the kind, read in 万元 and scaled like submission money.
+    pub fn is_money(self, key: &str) -> bool {
+        matches!(
+            (self, key),
+            (
+                Kind::Projects,
+                "total_investment" | "planned_investment_year"
+            ) | (Kind::ProjectProgress, "invested_month" | "invested_ytd")
+        )
+    }
 }
+
+const PROJECT_ID: &[&str] = &["project_id", "项目编号", "项目代码", "项目编码", "项目id"];
+const PROJECT_STATUS: &[&str] = &["status", "状态", "项目状态", "建设状态", "进展状态"];
 
 const CREDIT_CODE: &[&str] = &[
     "credit_code",
@@ -284,8 +394,17 @@ pub fn detect(cells: &[String]) -> Option<Kind> {
             _ => false,
         })
     };
+    let has_key = |kind: Kind, key: &str| cells.iter().any(|c| key_of(kind, c) == Some(key));
+    let progress_figures = || {
+        has_key(Kind::ProjectProgress, "invested_month")
+            || has_key(Kind::ProjectProgress, "invested_ytd")
+    };
     if has(Kind::Submissions) && any_field() {
         Some(Kind::Submissions)
+    } else if has(Kind::ProjectProgress) && progress_figures() {
+        Some(Kind::ProjectProgress)
+    } else if has(Kind::Projects) {
+        Some(Kind::Projects)
     } else if has(Kind::Enterprises) {
         Some(Kind::Enterprises)
     } else if has(Kind::UnitIndicators) {
@@ -349,6 +468,13 @@ pub fn recognise(
         };
         if let Col::Field { index, .. } = col {
             left = Some(FIELDS[index].indicator);
+        }
+        if let Col::Key(k) = col {
+            if kind.is_money(k) && normalize(h).contains("亿元") {
+                errors.push(format!(
+                    "列{letter}“{h}”：金额单位为亿元，请换算为万元后导入 (亿元 columns are not scaled; convert to 万元)"
+                ));
+            }
         }
         if col != Col::Unused {
             if let Some(j) = cols.iter().position(|c| *c == col || matches!((c, &col), (Col::Field { index: a, .. }, Col::Field { index: b, .. }) if a == b)) {

@@ -9,7 +9,7 @@ pub mod json;
 pub mod rows;
 pub mod table;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
@@ -425,12 +425,16 @@ async fn read_and_store(
         open_period: Period::containing(opts.now),
     };
     let key_col = cols.iter().position(|c| *c == Col::Key("credit_code"));
+    // Project files have totals rows too; their ids are no credit codes, so notes below the
+    // table are not told apart from rows by the key's shape.
+    let totals_col = key_col.or_else(|| cols.iter().position(|c| *c == Col::Key("project_id")));
     // A CSV row with fewer fields than its header is a cut-off line (a truncated file); XLSX and
     // JSON rows are aligned to the header by construction.
     let min_fields = matches!(format, Format::Csv).then_some(pre.header.len());
     let mut rows = DataRows {
         inner: rows,
-        key_col,
+        key_col: totals_col,
+        code_keys: key_col.is_some(),
         min_fields,
         after_table: false,
     };
@@ -458,6 +462,8 @@ fn no_header_reason(kind: Option<Kind>) -> String {
 struct DataRows {
     inner: Box<dyn Iterator<Item = Result<Row, table::TableError>> + Send>,
     key_col: Option<usize>,
+    /// Whether the key column holds credit codes (then a note is a row whose key is none).
+    code_keys: bool,
     min_fields: Option<usize>,
     after_table: bool,
 }
@@ -508,7 +514,7 @@ impl DataRows {
                     row.line
                 )));
             }
-            if self.after_table && !crate::credit_code::looks_like_code(key) {
+            if self.code_keys && self.after_table && !crate::credit_code::looks_like_code(key) {
                 let text: String = first.chars().take(30).collect();
                 return Ok(Next::Skipped(format!(
                     "第{}行 表尾说明 (note below the table)：{text}",
@@ -624,7 +630,22 @@ async fn store_registry(
         .into_iter()
         .map(|u| (u.code, u.kind))
         .collect();
-    let (kept, rejects) = check_references(records, &units, &opts.extra_indicators);
+    let projects: HashSet<String> = if kind == Kind::ProjectProgress {
+        store.project_ids().await?.into_iter().collect()
+    } else {
+        HashSet::new()
+    };
+    let known = Known {
+        units: &units,
+        projects: &projects,
+        extra_indicators: &opts.extra_indicators,
+    };
+    let (kept, mut rejects) = check_references(records, &known);
+    for r in &mut rejects {
+        if r.column.is_empty() {
+            r.column = ctx.column_of(&r.field).unwrap_or_default();
+        }
+    }
     let n = rejects.len() as u64;
     push_rejects(report, rejects, n);
     report.rejects.sort_by_key(|r| r.line);
@@ -647,14 +668,23 @@ async fn store_registry(
     Ok(())
 }
 
+/// What registry rows may refer to: the stored units, the stored projects and the configured
+/// indicators.
+pub struct Known<'a> {
+    pub units: &'a HashMap<String, UnitKind>,
+    pub projects: &'a HashSet<String>,
+    pub extra_indicators: &'a [String],
+}
+
 /// Checks what registry rows refer to (units that exist and are of the right kind, known
-/// indicators) and that no key is given twice. Returns the good records and the rejects.
+/// indicators, registered projects) and that no key is given twice. Returns the good records
+/// and the rejects.
 pub fn check_references(
     records: Vec<(u64, Record)>,
-    stored_units: &HashMap<String, UnitKind>,
-    extra_indicators: &[String],
+    known: &Known<'_>,
 ) -> (Vec<Record>, Vec<Reject>) {
-    let mut units = stored_units.clone();
+    let extra_indicators = known.extra_indicators;
+    let mut units = known.units.clone();
     for (_, r) in &records {
         if let Record::Unit(u) = r {
             units.insert(u.code.clone(), u.kind);
@@ -750,6 +780,22 @@ pub fn check_references(
                             "未知指标 (unknown indicator)".into(),
                         )
                     })
+                }),
+            ),
+            Record::Project(pr) => (
+                pr.id.clone(),
+                unit_is(&pr.unit_code, &[UnitKind::District, UnitKind::Zone])
+                    .err()
+                    .map(|m| reject("unit_code", &pr.unit_code, m)),
+            ),
+            Record::ProjectProgress(g) => (
+                format!("{}/{}", g.project_id, g.period),
+                (!known.projects.contains(&g.project_id)).then(|| {
+                    reject(
+                        "project_id",
+                        &g.project_id,
+                        "项目不在重点项目名录中，请先导入项目名录 (project not registered)".into(),
+                    )
                 }),
             ),
             Record::Submission(_) => (String::new(), None),

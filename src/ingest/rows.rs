@@ -7,7 +7,9 @@ use crate::amount::{Amount, Scale};
 use crate::credit_code::CreditCode;
 use crate::indicator::{FIELDS, N_FIELDS};
 use crate::period::Period;
-use crate::registry::{self, Enterprise, Target, TargetKind, Unit, UnitKind};
+use crate::registry::{
+    self, Enterprise, Project, ProjectProgress, ProjectStatus, Target, TargetKind, Unit, UnitKind,
+};
 
 /// A rejected row, or one cell of it, with where it is and why.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -73,6 +75,8 @@ pub enum Record {
         indicator: String,
         value: Amount,
     },
+    Project(Project),
+    ProjectProgress(ProjectProgress),
 }
 
 impl RowContext<'_> {
@@ -82,6 +86,15 @@ impl RowContext<'_> {
             column_letter(i),
             self.header.get(i).map(String::as_str).unwrap_or("")
         )
+    }
+
+    /// `letter header` of the column read as key `key`, if the file has one.
+    pub fn column_of(&self, key: &str) -> Option<String> {
+        let i = self
+            .cols
+            .iter()
+            .position(|c| matches!(c, Col::Key(k) if *k == key))?;
+        Some(self.column(i))
     }
 
     /// The text of a key column, trimmed, if the file has that column.
@@ -187,6 +200,10 @@ impl RowContext<'_> {
             Kind::Units => self.unit(row, &mut errs).map(Record::Unit),
             Kind::Targets => self.target(row, &mut errs).map(Record::Target),
             Kind::UnitIndicators => self.unit_indicator(row, &mut errs),
+            Kind::Projects => self.project(row, &mut errs).map(Record::Project),
+            Kind::ProjectProgress => self
+                .project_progress(row, &mut errs)
+                .map(Record::ProjectProgress),
         };
         match record {
             Some(r) if errs.is_empty() => Ok(r),
@@ -381,6 +398,138 @@ impl RowContext<'_> {
             period: period?,
             indicator,
             value: value?,
+        })
+    }
+}
+
+impl RowContext<'_> {
+    /// A money column of a project file: `Ok(None)` when the file lacks it or the cell is
+    /// blank; negative amounts are rejected. A unit in the column's own header (千元, 元) wins
+    /// over the file's scale, as for submissions.
+    fn money(
+        &self,
+        row: &Row,
+        key: &'static str,
+        errs: &mut Vec<Reject>,
+    ) -> Result<Option<Amount>, ()> {
+        let Some((i, text)) = self.key(row, key) else {
+            return Ok(None);
+        };
+        let header = super::headers::normalize(self.header.get(i).map_or("", String::as_str));
+        let scale = if header.contains("千元") {
+            Scale::THOUSAND_TO_TEN_THOUSAND
+        } else if header.contains("万元") {
+            Scale::ONE
+        } else if header.contains("(元") || header.contains("元)") {
+            Scale::ONE_TO_TEN_THOUSAND
+        } else {
+            self.money_scale
+        };
+        match Amount::parse_cell(text, scale) {
+            Ok(Some(v)) if v.is_negative() => {
+                errs.push(self.reject(
+                    row,
+                    i,
+                    key,
+                    text,
+                    "投资额不能为负数 (must not be negative)",
+                ));
+                Err(())
+            }
+            Ok(v) => Ok(v),
+            Err(e) => {
+                errs.push(self.reject(row, i, key, text, e.to_string()));
+                Err(())
+            }
+        }
+    }
+
+    /// A project status column: `Ok(None)` when absent or blank.
+    fn project_status(
+        &self,
+        row: &Row,
+        errs: &mut Vec<Reject>,
+    ) -> Result<Option<ProjectStatus>, ()> {
+        match self.key(row, "status") {
+            None | Some((_, "")) => Ok(None),
+            Some((i, t)) => ProjectStatus::parse(t).map(Some).ok_or_else(|| {
+                errs.push(self.reject(
+                    row,
+                    i,
+                    "status",
+                    t,
+                    "项目状态应为 planned/started/completed/producing（谋划/在建/竣工/投产） (unknown project status)",
+                ));
+            }),
+        }
+    }
+
+    /// A planned month (计划开工 …): `Ok(None)` when absent or blank.
+    fn month(
+        &self,
+        row: &Row,
+        key: &'static str,
+        errs: &mut Vec<Reject>,
+    ) -> Result<Option<Period>, ()> {
+        match self.key(row, key) {
+            None | Some((_, "")) => Ok(None),
+            Some((i, t)) => registry::parse_month(t).map(Some).map_err(|e| {
+                errs.push(self.reject(row, i, key, t, e));
+            }),
+        }
+    }
+
+    fn project(&self, row: &Row, errs: &mut Vec<Reject>) -> Option<Project> {
+        let id = self.required(row, "project_id", errs).to_string();
+        let name = self.required(row, "name", errs).to_string();
+        let unit_code = self.required(row, "unit_code", errs).to_string();
+        let total = self.money(row, "total_investment", errs);
+        if let (Ok(None), Some((i, _))) = (&total, self.key(row, "total_investment")) {
+            errs.push(self.reject(
+                row,
+                i,
+                "total_investment",
+                "",
+                "必填项为空 (required value missing)",
+            ));
+        }
+        let planned_year = self.money(row, "planned_investment_year", errs);
+        let start = self.month(row, "planned_start", errs);
+        let completion = self.month(row, "planned_completion", errs);
+        let production = self.month(row, "planned_production", errs);
+        let status = self.project_status(row, errs);
+        if let (Ok(None), Some((i, _))) = (&status, self.key(row, "status")) {
+            errs.push(self.reject(row, i, "status", "", "必填项为空 (required value missing)"));
+        }
+        Some(Project {
+            id,
+            name,
+            unit_code,
+            owner: self.optional(row, "owner").map(str::to_string),
+            total_investment: total.ok()??,
+            planned_year: planned_year.ok()?,
+            planned_start: start.ok()?,
+            planned_completion: completion.ok()?,
+            planned_production: production.ok()?,
+            status: status.ok()??,
+        })
+    }
+
+    fn project_progress(&self, row: &Row, errs: &mut Vec<Reject>) -> Option<ProjectProgress> {
+        let project_id = self.required(row, "project_id", errs).to_string();
+        let period = self.period(row, errs);
+        let invested_month = self.money(row, "invested_month", errs);
+        let invested_ytd = self.money(row, "invested_ytd", errs);
+        let status = self.project_status(row, errs);
+        let has = |k| self.key(row, k).is_some();
+        Some(ProjectProgress {
+            line: row.line,
+            project_id,
+            period: period?,
+            invested_month: invested_month.ok()?,
+            invested_ytd: invested_ytd.ok()?,
+            status: status.ok()?,
+            present: [has("invested_month"), has("invested_ytd"), has("status")],
         })
     }
 }

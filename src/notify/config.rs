@@ -113,7 +113,8 @@ pub enum Role {
     City,
     District,
     Zone,
-    /// 包抓领导: the enterprises whose `owner` is this recipient's id, plus `enterprises`.
+    /// 包抓领导: the enterprises and key projects whose `owner` is this recipient's id, plus
+    /// `enterprises`.
     Owner,
 }
 
@@ -132,7 +133,7 @@ impl Role {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecipientConfig {
-    /// Stable id; an enterprise whose `owner` equals it routes its alerts here.
+    /// Stable id; an enterprise or key project whose `owner` equals it routes its alerts here.
     pub id: String,
     pub name: String,
     pub email: String,

@@ -1,6 +1,6 @@
 //! Semimonthly analysis snapshots (每半个月一次工业经济运行分析): the city against its targets,
-//! the district and zone ranking, trends, stalled enterprises, pulls and drags, alerts and data
-//! quality, with analysis text, written as HTML, XLSX and JSON plus a manifest.
+//! the district and zone ranking, trends, stalled enterprises, pulls and drags, key projects,
+//! alerts and data quality, with analysis text, written as HTML, XLSX and JSON plus a manifest.
 //!
 //! Data flows one way: the store is read once ([`crate::evaluate::run`] with `dry_run`, so a
 //! snapshot never changes an alert, and the alert events of the half), [`model::build`] turns

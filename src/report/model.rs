@@ -14,11 +14,12 @@ use crate::rules::{RulesConfig, Severity, basis_points, rule_zh};
 use crate::store::Event;
 
 /// Rules whose findings are data-quality problems rather than economic warnings.
-pub const QUALITY_RULES: [&str; 4] = [
+pub const QUALITY_RULES: [&str; 5] = [
     "data_divergence",
     "data_inconsistent",
     "enterprise_missing",
     "unit_low_submission_rate",
+    "project_missing",
 ];
 
 /// Pulls and drags listed in each direction.
@@ -50,6 +51,8 @@ pub struct Snapshot {
     pub drags: Vec<PullRow>,
     pub alerts: AlertSummary,
     pub quality: Vec<FindingRow>,
+    /// Key projects (重点项目): counts, per unit, and every project.
+    pub projects: ProjectSection,
     pub paragraphs: Vec<String>,
     /// The evaluation's own unit objects (the JSON contract), for machines.
     pub units: Vec<Value>,
@@ -143,6 +146,201 @@ pub struct FindingRow {
     pub subject: String,
     pub subject_name: String,
     pub message: String,
+}
+
+/// The key projects of the snapshot.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ProjectSection {
+    /// The city's projects (every project once).
+    pub city: Option<ProjectUnitRow>,
+    pub units: Vec<ProjectUnitRow>,
+    /// Findings of the period by project rule, in [`PROJECT_RULES`] order.
+    pub findings: Vec<(String, String, usize)>,
+    /// One sentence in the bureau's words.
+    pub summary: String,
+    /// Every project, those with warnings first (most severe first), then by id.
+    pub list: Vec<ProjectRow>,
+}
+
+/// The project rules, in the order the report lists them.
+pub const PROJECT_RULES: [&str; 4] = [
+    "project_not_started",
+    "project_behind_schedule",
+    "project_idle",
+    "project_missing",
+];
+
+/// A unit's projects: how many in each status, plan and investment so far (万元).
+#[derive(Clone, Debug, Serialize)]
+pub struct ProjectUnitRow {
+    pub code: String,
+    pub name: String,
+    pub total: u32,
+    pub planned: u32,
+    pub started: u32,
+    pub completed: u32,
+    pub producing: u32,
+    pub reported: u32,
+    pub planned_year_wan: f64,
+    pub invested_ytd_wan: f64,
+    pub progress_pct: Option<f64>,
+}
+
+/// One project at the period.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProjectRow {
+    pub id: String,
+    pub name: String,
+    pub unit: String,
+    pub owner: String,
+    pub status: String,
+    pub status_zh: String,
+    /// The month the current status began (from the reports), "" when only registered.
+    pub status_since: String,
+    pub reported: bool,
+    pub total_investment_wan: f64,
+    pub planned_year_wan: Option<f64>,
+    pub invested_month_wan: Option<f64>,
+    pub invested_ytd_wan: Option<f64>,
+    pub progress_pct: Option<f64>,
+    pub planned_start: String,
+    pub planned_completion: String,
+    pub planned_production: String,
+    /// The most severe warning's colour, "" without one.
+    pub severity: String,
+    pub severity_zh: String,
+    /// The project's warnings, by Chinese rule name (、-separated).
+    pub warnings: String,
+}
+
+fn project_unit_row(u: &UnitResult) -> ProjectUnitRow {
+    let c = &u.projects;
+    ProjectUnitRow {
+        code: u.code.clone(),
+        name: u.name.clone(),
+        total: c.total,
+        planned: c.planned,
+        started: c.started,
+        completed: c.completed,
+        producing: c.producing,
+        reported: c.reported,
+        planned_year_wan: wan(c.planned_year),
+        invested_ytd_wan: wan(c.invested_ytd),
+        progress_pct: (c.planned_year > 0)
+            .then(|| c.invested_ytd as f64 / c.planned_year as f64 * 100.0),
+    }
+}
+
+fn projects(report: &Report, unit_names: &std::collections::HashMap<&str, &str>) -> ProjectSection {
+    let city = report
+        .units
+        .iter()
+        .find(|u| u.kind == UnitKind::City)
+        .map(project_unit_row);
+    let mut units: Vec<ProjectUnitRow> = report
+        .units
+        .iter()
+        .filter(|u| u.kind != UnitKind::City && u.projects.total > 0)
+        .map(project_unit_row)
+        .collect();
+    units.sort_by(|a, b| a.code.cmp(&b.code));
+    let findings: Vec<(String, String, usize)> = PROJECT_RULES
+        .iter()
+        .map(|r| {
+            let n = report.findings.iter().filter(|f| f.rule == *r).count();
+            (r.to_string(), rule_zh(r).to_string(), n)
+        })
+        .collect();
+    let month = |m: Option<crate::period::Period>| m.map_or(String::new(), |m| m.to_string());
+    let mut list: Vec<(Option<Severity>, ProjectRow)> = report
+        .projects
+        .iter()
+        .map(|(pr, r)| {
+            let mine: Vec<&crate::rules::Finding> = report
+                .findings
+                .iter()
+                .filter(|f| f.rule.starts_with("project_") && f.subject == pr.id)
+                .collect();
+            let worst = mine.iter().map(|f| f.severity).max();
+            let plan = pr.planned_year.map(|a| a.raw());
+            let row = ProjectRow {
+                id: pr.id.clone(),
+                name: pr.name.clone(),
+                unit: unit_names
+                    .get(pr.unit_code.as_str())
+                    .map_or_else(|| pr.unit_code.clone(), |n| n.to_string()),
+                owner: pr.owner.clone().unwrap_or_default(),
+                status: r.status.as_str().into(),
+                status_zh: r.status.zh().into(),
+                status_since: month(r.status_since),
+                reported: r.reported,
+                total_investment_wan: wan(pr.total_investment.raw()),
+                planned_year_wan: plan.map(wan),
+                invested_month_wan: r.invested_month.map(wan),
+                invested_ytd_wan: r.invested_ytd.map(wan),
+                progress_pct: plan
+                    .filter(|p| *p > 0)
+                    .zip(r.invested_ytd)
+                    .map(|(p, y)| y as f64 / p as f64 * 100.0),
+                planned_start: month(pr.planned_start),
+                planned_completion: month(pr.planned_completion),
+                planned_production: month(pr.planned_production),
+                severity: worst.map_or("", |s| s.as_str()).into(),
+                severity_zh: worst.map_or("", |s| s.zh()).into(),
+                warnings: mine
+                    .iter()
+                    .map(|f| rule_zh(&f.rule))
+                    .collect::<Vec<_>>()
+                    .join("、"),
+            };
+            (worst, row)
+        })
+        .collect();
+    list.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
+    let mut section = ProjectSection {
+        city,
+        units,
+        findings,
+        summary: String::new(),
+        list: list.into_iter().map(|(_, r)| r).collect(),
+    };
+    section.summary = project_summary(&section, report.period);
+    section
+}
+
+/// "全市重点项目154个，其中未开工23个、在建70个、竣工未投产20个、已投产41个；1-10月完成投资…"
+fn project_summary(s: &ProjectSection, period: crate::period::Period) -> String {
+    let Some(c) = s.city.as_ref().filter(|c| c.total > 0) else {
+        return String::new();
+    };
+    let mut text = format!(
+        "全市重点项目{}个，其中未开工{}个、在建{}个、竣工未投产{}个、已投产{}个；{}完成投资{}万元",
+        c.total,
+        c.planned,
+        c.started,
+        c.completed,
+        c.producing,
+        period.ytd_label(),
+        crate::analysis::fmt_wan((c.invested_ytd_wan * 10_000.0).round() as i64),
+    );
+    if let Some(p) = c.progress_pct {
+        text.push_str(&format!(
+            "，为年度计划投资的{p:.1}%（时间进度{:.1}%）",
+            f64::from(period.month()) / 12.0 * 100.0
+        ));
+    }
+    let warned: Vec<String> = s
+        .findings
+        .iter()
+        .filter(|(_, _, n)| *n > 0)
+        .map(|(_, zh, n)| format!("{zh}{n}个"))
+        .collect();
+    if warned.is_empty() {
+        text.push('。');
+    } else {
+        text.push_str(&format!("。预警：{}。", warned.join("，")));
+    }
+    text
 }
 
 fn wan(raw: i64) -> f64 {
@@ -256,6 +454,12 @@ pub fn build(
             _ => {}
         }
     }
+    let unit_names: std::collections::HashMap<&str, &str> = ds
+        .units
+        .iter()
+        .map(|u| (u.code.as_str(), u.name.as_str()))
+        .collect();
+    let project_section = projects(report, &unit_names);
     let mut quality = Vec::new();
     for f in &report.findings {
         if QUALITY_RULES.contains(&f.rule.as_str()) {
@@ -286,6 +490,7 @@ pub fn build(
         drags: drag_rows,
         alerts,
         quality,
+        projects: project_section,
         paragraphs: Vec::new(),
         units: report.units.iter().map(unit_json).collect(),
     };

@@ -1,5 +1,5 @@
 //! `report.xlsx`: the snapshot as one workbook with a sheet per section (概览, 县区排名, 园区排名,
-//! 停产半停产减产企业, 拉动, 预警, 数据质量). Numbers are real numbers with number formats (not
+//! 停产半停产减产企业, 拉动, 项目进度, 预警, 数据质量). Numbers are real numbers with number formats (not
 //! text), headers are frozen, and column widths fit Chinese text (a CJK character counts twice).
 //! The document's creation time is fixed to the half's start, so regenerating gives the same
 //! bytes (rust_xlsxwriter otherwise stamps the current time into docProps/core.xml).
@@ -227,6 +227,56 @@ pub fn render(s: &Snapshot, half: Half) -> anyhow::Result<Vec<u8>> {
         "累计产值(万元)",
         "上年同期(万元)",
         "拉动(百分点)",
+    ];
+    table(ws, &head, &rows)?;
+
+    let ws = wb.add_worksheet().set_name("项目进度")?;
+    let rows: Vec<Vec<Cell>> = s
+        .projects
+        .list
+        .iter()
+        .map(|p| {
+            vec![
+                text(&p.id),
+                text(&p.name),
+                text(&p.unit),
+                text(&p.owner),
+                text(&p.status_zh),
+                text(&p.status_since),
+                text(if p.reported { "已报" } else { "未报" }),
+                Cell::Num(p.total_investment_wan, WAN),
+                num(p.planned_year_wan, WAN),
+                num(p.invested_month_wan, WAN),
+                num(p.invested_ytd_wan, WAN),
+                num(p.progress_pct, PCT1),
+                Cell::Num(s.time_progress_pct, PCT1),
+                text(&p.planned_start),
+                text(&p.planned_completion),
+                text(&p.planned_production),
+                text(&p.severity_zh),
+                text(&p.warnings),
+            ]
+        })
+        .collect();
+    let head = [
+        "项目编号",
+        "项目名称",
+        "县区",
+        "包抓领导",
+        "状态",
+        "状态起始",
+        "本月报送",
+        "总投资(万元)",
+        "年度计划投资(万元)",
+        "本月完成投资(万元)",
+        "累计完成投资(万元)",
+        "完成率(%)",
+        "时间进度(%)",
+        "计划开工",
+        "计划竣工",
+        "计划投产",
+        "预警等级",
+        "预警",
     ];
     table(ws, &head, &rows)?;
 

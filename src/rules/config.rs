@@ -56,7 +56,8 @@ impl Severity {
     }
 }
 
-/// Every rule indmon evaluates for enterprises and units, with its Chinese name.
+/// Every rule indmon evaluates for enterprises, units, sources and key projects, with its
+/// Chinese name.
 pub const RULES: &[(&str, &str)] = &[
     ("enterprise_stalled", "停产"),
     ("enterprise_semi_stalled", "半停产"),
@@ -73,6 +74,10 @@ pub const RULES: &[(&str, &str)] = &[
     ("unit_low_submission_rate", "报送率低"),
     ("unit_consecutive_lagging", "连续落后"),
     ("source_failing", "数据来源故障"),
+    ("project_behind_schedule", "项目投资进度滞后"),
+    ("project_not_started", "项目逾期未开工"),
+    ("project_idle", "项目建成未投产"),
+    ("project_missing", "项目进度未报"),
 ];
 
 /// The Chinese name of a rule (the code name when unknown).
@@ -113,6 +118,11 @@ pub struct RulesConfig {
     pub submission_rate_min: f64,
     /// Periods in a row below target that make a unit 连续落后 (约谈名单).
     pub lagging_periods: u32,
+    /// A key project is behind schedule when its ytd investment share of this year's plan is
+    /// below time progress by more than this (pp).
+    pub project_tolerance_pp: f64,
+    /// Months a project may stay completed (竣工) without producing before it is 建成未投产.
+    pub project_idle_months: u32,
     /// Rules not evaluated at all.
     pub disabled: Vec<String>,
     /// Base severity per rule, overriding the defaults.
@@ -135,6 +145,8 @@ impl Default for RulesConfig {
             volume_tolerance_pp: 5.0,
             submission_rate_min: 95.0,
             lagging_periods: 3,
+            project_tolerance_pp: 10.0,
+            project_idle_months: 3,
             disabled: Vec::new(),
             severity: BTreeMap::new(),
         }
@@ -202,8 +214,20 @@ impl RulesConfig {
                 "应从大到小，如 [-1, -2, -3] (must descend: yellow, orange, red)".into(),
             ));
         }
+        if !(0.0..=100.0).contains(&self.project_tolerance_pp) {
+            out.push((
+                "rules.project_tolerance_pp".into(),
+                "应在 0 到 100 之间 (must be within 0..100 percentage points)".into(),
+            ));
+        }
+        if self.project_idle_months == 0 {
+            out.push((
+                "rules.project_idle_months".into(),
+                "应至少为1个月 (must be at least 1)".into(),
+            ));
+        }
         for r in self.disabled.iter().chain(self.severity.keys()) {
-            if !RULES.iter().any(|(n, _)| n == r) && !r.starts_with("project_") {
+            if !RULES.iter().any(|(n, _)| n == r) {
                 out.push((
                     "rules".into(),
                     format!("没有名为“{r}”的规则 (unknown rule)"),

@@ -4,6 +4,7 @@
 
 mod config;
 mod enterprise;
+pub mod project;
 pub mod source;
 mod unit;
 
@@ -14,7 +15,7 @@ use serde_json::{Map, Value};
 
 pub use config::{RULES, RulesConfig, Severity, basis_points, rule_zh};
 
-use crate::analysis::{Dataset, UnitResult, evaluate_units};
+use crate::analysis::{Dataset, ProjectResult, UnitResult, evaluate_projects, evaluate_units};
 use crate::period::Period;
 
 /// One condition found in the data: the raw material of an alert.
@@ -47,6 +48,8 @@ pub struct Coverage {
     pub absent: HashSet<String>,
     /// Units with no data for the period.
     pub empty_units: HashSet<String>,
+    /// Projects with no progress report for the period.
+    pub absent_projects: HashSet<String>,
     /// Every subject the dataset knows.
     pub known: HashSet<String>,
     pub disabled: HashSet<String>,
@@ -63,7 +66,11 @@ impl Coverage {
             "unit_low_submission_rate" => self.deadline_passed,
             "source_failing" => true,
             r if r.starts_with("unit_") => !self.empty_units.contains(subject),
-            r if r.starts_with("project_") => false,
+            "project_missing" => self.deadline_passed || !self.absent_projects.contains(subject),
+            // Investment is judged on the period's own report.
+            "project_behind_schedule" => !self.absent_projects.contains(subject),
+            // A status lasts until a report changes it: judged with or without a report.
+            "project_not_started" | "project_idle" => true,
             _ => !self.absent.contains(subject),
         }
     }
@@ -73,6 +80,8 @@ impl Coverage {
 #[derive(Clone, Debug)]
 pub struct Outcome {
     pub units: Vec<UnitResult>,
+    /// Every key project at the period (parallel to the dataset's projects).
+    pub projects: Vec<ProjectResult>,
     pub findings: Vec<Finding>,
     pub coverage: Coverage,
 }
@@ -117,12 +126,22 @@ pub fn evaluate(ds: &Dataset, cfg: &RulesConfig, ctx: &Context) -> Outcome {
             coverage.empty_units.insert(u.code.clone());
         }
     }
+    let projects = evaluate_projects(ds);
+    for r in &projects {
+        let id = &ds.projects[r.index].id;
+        coverage.known.insert(id.clone());
+        if !r.reported {
+            coverage.absent_projects.insert(id.clone());
+        }
+    }
     let mut findings = enterprise::findings(ds, cfg, ctx, &coverage);
     findings.extend(unit::findings(ds, &units, cfg, &coverage));
+    findings.extend(project::findings(ds, &projects, cfg, ctx, &coverage));
     findings.retain(|f| cfg.enabled(&f.rule));
     sort_findings(&mut findings);
     Outcome {
         units,
+        projects,
         findings,
         coverage,
     }
@@ -137,6 +156,20 @@ pub fn sort_findings(findings: &mut [Finding]) {
             .then_with(|| a.subject.cmp(&b.subject))
             .then_with(|| a.indicator.cmp(&b.indicator))
     });
+}
+
+/// A tolerance in percentage points as exact hundredths of a point (10 pp → 1000).
+pub fn hundredths(pp: f64) -> i64 {
+    (pp * 100.0).round() as i64
+}
+
+/// Whether `ytd / plan < month/12 − tol` (completion below time progress by more than the
+/// tolerance), exactly: `120000·ytd < plan·(10000·month − 12·tol)`, the tolerance in hundredths
+/// of a percentage point. Without a positive plan nothing is behind.
+pub fn behind(ytd: i64, plan: i64, month: u32, tol_hundredths: i64) -> bool {
+    plan > 0
+        && 120_000 * (ytd as i128)
+            < plan as i128 * (10_000 * i128::from(month) - 12 * tol_hundredths as i128)
 }
 
 /// A JSON number for an amount kept in ten-thousandths (万元 with four decimals).

@@ -202,7 +202,8 @@ pub fn findings(
             }
         }
         for vol in &r.volumes {
-            if vol.progress_pct < vol.time_pct - cfg.volume_tolerance_pp {
+            let tol = super::hundredths(cfg.volume_tolerance_pp);
+            if super::behind(vol.ytd, vol.annual, p.month(), tol) {
                 let msg = format!(
                     "{}{}完成{}万元，为年度目标{}万元的{:.1}%，低于时间进度{:.1}%。",
                     p.ytd_label(),

@@ -1,6 +1,7 @@
 //! Reads what one period's evaluation needs — the registry, the 24 months of submissions that
-//! end at the period (three output figures a month, the rest only for P and P−12), targets and
-//! official unit figures — streaming the submission rows into fixed-size arrays.
+//! end at the period (three output figures a month, the rest only for P and P−12), targets,
+//! official unit figures and the key projects with their progress reports up to the period —
+//! streaming the submission rows into fixed-size arrays.
 
 use std::collections::HashMap;
 
@@ -153,8 +154,22 @@ impl Store {
             .into_iter()
             .filter_map(|(u, t, ind, v)| Some(((u, period_of(&t)?, ind), Amount(v))))
             .collect();
+        let projects = self.projects().await?;
+        let mut progress = vec![Vec::new(); projects.len()];
+        let at: HashMap<&str, usize> = projects
+            .iter()
+            .enumerate()
+            .map(|(i, pr)| (pr.id.as_str(), i))
+            .collect();
+        for (id, report) in self.project_progress(Some(period)).await? {
+            if let Some(&i) = at.get(id.as_str()) {
+                progress[i].push(report);
+            }
+        }
         Ok(Dataset {
             cal,
+            projects,
+            progress,
             units,
             enterprises,
             series,

@@ -10,6 +10,7 @@ mod alerts;
 mod evaluation;
 mod jobs;
 mod outbox;
+mod projects;
 mod registry;
 mod sources;
 mod submissions;
@@ -256,6 +257,9 @@ const TABLES: &[&str] = &[
     "notification_cursor",
     "notified",
     "job_run",
+    "project",
+    "project_progress",
+    "project_progress_history",
 ];
 
 /// How an import ended, for [`Store::finish_run`].

@@ -1,6 +1,8 @@
-//! The registry tables: units, enterprises, targets and official unit figures. They are small
-//! (a province has ~50k enterprises), so they are compared in memory and written row by row,
-//! with every change kept in `registry_change`.
+//! The registry tables: units, enterprises, targets, official unit figures, key projects and
+//! their monthly progress. They are small (a province has ~50k enterprises, a few thousand
+//! projects), so they are compared in memory and written row by row, with every change kept in
+//! `registry_change` — or, for progress reports, the earlier revision in
+//! `project_progress_history`, as submissions keep theirs.
 
 use std::collections::HashMap;
 
@@ -10,7 +12,8 @@ use sqlx::Row;
 use super::{Store, on_pool};
 use crate::ingest::rows::Record;
 use crate::registry::{
-    Enterprise, Scale, Target, TargetKind, Unit, UnitKind, format_milestones, parse_milestones,
+    Enterprise, ProjectProgress, ProjectStatus, Scale, Target, TargetKind, Unit, UnitKind,
+    format_milestones, parse_milestones,
 };
 
 /// What applying a batch of registry records changed.
@@ -65,8 +68,45 @@ fn image(r: &Record) -> Option<Image> {
             key: format!("{unit_code}/{period}/{indicator}"),
             json: json!({"unit_code": unit_code, "period": period.to_string(), "indicator": indicator, "value": value.raw()}),
         },
+        Record::Project(pr) => Image {
+            entity: "project",
+            key: pr.id.clone(),
+            json: json!({"id": pr.id, "name": pr.name, "unit_code": pr.unit_code, "owner": pr.owner,
+                "total_investment": pr.total_investment.raw(), "planned_year": pr.planned_year.map(|a| a.raw()),
+                "planned_start": pr.planned_start.map(|p| p.to_string()),
+                "planned_completion": pr.planned_completion.map(|p| p.to_string()),
+                "planned_production": pr.planned_production.map(|p| p.to_string()),
+                "status": pr.status.as_str()}),
+        },
+        Record::ProjectProgress(g) => Image {
+            entity: "project_progress",
+            key: format!("{}/{}", g.project_id, g.period),
+            json: json!({"project_id": g.project_id, "period": g.period.to_string(),
+                "invested_month": g.invested_month.map(|a| a.raw()),
+                "invested_ytd": g.invested_ytd.map(|a| a.raw()),
+                "status": g.status.map(ProjectStatus::as_str)}),
+        },
         Record::Submission(_) => return None,
     })
+}
+
+/// A progress report with the columns its file lacked taken from the stored report, so that an
+/// absent column keeps the stored value (a blank cell clears it).
+fn fill_absent(g: &ProjectProgress, stored: Option<&serde_json::Value>) -> ProjectProgress {
+    let mut out = g.clone();
+    let Some(st) = stored else { return out };
+    let amount = |k: &str| st[k].as_i64().map(crate::amount::Amount);
+    if !g.present[0] {
+        out.invested_month = amount("invested_month");
+    }
+    if !g.present[1] {
+        out.invested_ytd = amount("invested_ytd");
+    }
+    if !g.present[2] {
+        out.status = st["status"].as_str().and_then(ProjectStatus::parse);
+    }
+    out.present = [true; 3];
+    out
 }
 
 impl Store {
@@ -150,6 +190,28 @@ impl Store {
                     out.insert(i.key, i.json);
                 }
             }
+            "project" => {
+                for pr in self.projects().await? {
+                    let i =
+                        image(&Record::Project(pr)).ok_or_else(|| anyhow::anyhow!("no image"))?;
+                    out.insert(i.key, i.json);
+                }
+            }
+            "project_progress" => {
+                for (id, g) in self.project_progress(None).await? {
+                    let record = Record::ProjectProgress(ProjectProgress {
+                        line: 0,
+                        project_id: id,
+                        period: g.period,
+                        invested_month: g.invested_month.map(crate::amount::Amount),
+                        invested_ytd: g.invested_ytd.map(crate::amount::Amount),
+                        status: g.status,
+                        present: [true; 3],
+                    });
+                    let i = image(&record).ok_or_else(|| anyhow::anyhow!("no image"))?;
+                    out.insert(i.key, i.json);
+                }
+            }
             _ => {
                 let sql = "SELECT unit_code, period, indicator, value FROM unit_indicator";
                 let rows: Vec<(String, String, String, i64)> =
@@ -181,6 +243,15 @@ impl Store {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             for r in records {
+                let filled;
+                let r = match r {
+                    Record::ProjectProgress(g) => {
+                        let key = format!("{}/{}", g.project_id, g.period);
+                        filled = Record::ProjectProgress(fill_absent(g, stored.get(&key)));
+                        &filled
+                    }
+                    other => other,
+                };
                 let Some(img) = image(r) else { continue };
                 let before = stored.get(&img.key);
                 if before == Some(&img.json) {
@@ -209,6 +280,37 @@ impl Store {
                         "INSERT INTO unit_indicator (unit_code, period, indicator, value, run_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
                          ON CONFLICT (unit_code, period, indicator) DO UPDATE SET value = excluded.value, run_id = excluded.run_id, updated_at = excluded.updated_at",
                     ).bind(unit_code).bind(period.to_string()).bind(indicator).bind(value.raw()).bind(run_id).bind(now_ms),
+                    Record::Project(pr) => sqlx::query(
+                        "INSERT INTO project (id, name, unit_code, owner, total_investment, planned_year, planned_start, planned_completion, planned_production, status, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                         ON CONFLICT (id) DO UPDATE SET name = excluded.name, unit_code = excluded.unit_code, owner = excluded.owner,
+                           total_investment = excluded.total_investment, planned_year = excluded.planned_year, planned_start = excluded.planned_start,
+                           planned_completion = excluded.planned_completion, planned_production = excluded.planned_production,
+                           status = excluded.status, updated_at = excluded.updated_at",
+                    ).bind(&pr.id).bind(&pr.name).bind(&pr.unit_code).bind(&pr.owner).bind(pr.total_investment.raw())
+                     .bind(pr.planned_year.map(|a| a.raw())).bind(pr.planned_start.map(|p| p.to_string()))
+                     .bind(pr.planned_completion.map(|p| p.to_string())).bind(pr.planned_production.map(|p| p.to_string()))
+                     .bind(pr.status.as_str()).bind(now_ms),
+                    Record::ProjectProgress(g) => {
+                        // A revision: the report it replaces goes to the history first.
+                        if before.is_some() {
+                            sqlx::query(
+                                "INSERT INTO project_progress_history (project_id, period, invested_month, invested_ytd, status, revision, run_id, received_at, superseded_at, superseded_by)
+                                 SELECT project_id, period, invested_month, invested_ytd, status, revision, run_id, received_at, $1, $2
+                                 FROM project_progress WHERE project_id = $3 AND period = $4",
+                            ).bind(now_ms).bind(run_id).bind(&g.project_id).bind(g.period.to_string())
+                             .execute(&mut *tx).await?;
+                        }
+                        sqlx::query(
+                            "INSERT INTO project_progress (project_id, period, invested_month, invested_ytd, status, revision, run_id, received_at)
+                             VALUES ($1, $2, $3, $4, $5, 1, $6, $7)
+                             ON CONFLICT (project_id, period) DO UPDATE SET invested_month = excluded.invested_month, invested_ytd = excluded.invested_ytd,
+                               status = excluded.status, revision = project_progress.revision + 1, run_id = excluded.run_id, received_at = excluded.received_at",
+                        ).bind(&g.project_id).bind(g.period.to_string()).bind(g.invested_month.map(|a| a.raw()))
+                         .bind(g.invested_ytd.map(|a| a.raw())).bind(g.status.map(ProjectStatus::as_str)).bind(run_id).bind(now_ms)
+                         .execute(&mut *tx).await?;
+                        continue;
+                    }
                     Record::Submission(_) => continue,
                 };
                 q.execute(&mut *tx).await?;
