@@ -440,7 +440,7 @@ async fn read_and_store(
     };
 
     if kind == Kind::Submissions {
-        store_submissions(store, &ctx, &mut rows, opts, report).await?;
+        store_submissions(store, &ctx, rows, opts, report).await?;
     } else {
         store_registry(store, kind, &ctx, &mut rows, opts, report).await?;
     }
@@ -526,10 +526,89 @@ impl DataRows {
     }
 }
 
+/// What the parsing side of a submissions import found besides its rows.
+#[derive(Default)]
+struct Parsed {
+    skipped: Vec<String>,
+    /// Rows rejected, and the first [`MAX_KEPT_REJECTS`] of their rejects.
+    rejected: u64,
+    rejects: Vec<Reject>,
+    /// A malformed or truncated file: `(line, reason)`.
+    broken: Option<(u64, String)>,
+}
+
+impl Parsed {
+    fn reject(&mut self, rejects: impl IntoIterator<Item = Reject>) {
+        self.rejected += 1;
+        let room = MAX_KEPT_REJECTS.saturating_sub(self.rejects.len());
+        self.rejects.extend(rejects.into_iter().take(room));
+    }
+}
+
+/// Parses the data rows on a blocking thread and sends them in batches, so that parsing and
+/// the database (SQLite's worker thread, PostgreSQL's COPY) run side by side. The channel holds
+/// a few batches only: memory does not grow with the file.
+fn parse_submissions(
+    mut rows: DataRows,
+    cols: Vec<Col>,
+    header: Vec<String>,
+    ctx: (Scale, Option<Period>, Period),
+    file: String,
+    tx: tokio::sync::mpsc::Sender<Vec<Submission>>,
+) -> Parsed {
+    let (money_scale, period, open_period) = ctx;
+    let ctx = rows::RowContext {
+        cols: &cols,
+        header: &header,
+        money_scale,
+        period,
+        open_period,
+    };
+    let mut out = Parsed::default();
+    let mut batch = Vec::with_capacity(STAGE_BATCH);
+    let mut seen = 0u64;
+    loop {
+        let next = match rows.next_row() {
+            Ok(n) => n,
+            Err(e) => {
+                out.broken = Some((e.line, e.reason));
+                return out;
+            }
+        };
+        match next {
+            Next::End => break,
+            Next::Skipped(s) => out.skipped.push(s),
+            Next::Rejected(r) => out.reject([r]),
+            Next::Row(row) => match ctx.parse(Kind::Submissions, &row) {
+                Ok(Record::Submission(s)) => {
+                    batch.push(s);
+                    if batch.len() == STAGE_BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(STAGE_BATCH));
+                        if tx.blocking_send(full).is_err() {
+                            // The importing side gave up (a database error): stop reading.
+                            return out;
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(rejects) => out.reject(rejects),
+            },
+        }
+        seen += 1;
+        if seen % 500_000 == 0 {
+            tracing::info!(file = %file, rows = seen, "导入进行中 (importing)");
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.blocking_send(batch);
+    }
+    out
+}
+
 async fn store_submissions(
     store: &Store,
     ctx: &rows::RowContext<'_>,
-    rows: &mut DataRows,
+    rows: DataRows,
     opts: &ImportOptions,
     report: &mut ImportReport,
 ) -> anyhow::Result<()> {
@@ -540,40 +619,30 @@ async fn store_submissions(
         }
     }
     let mut import = store.begin_submissions(present).await?;
-    let mut batch = Vec::with_capacity(STAGE_BATCH);
-    let mut seen = 0u64;
-    loop {
-        let next = match rows.next_row() {
-            Ok(n) => n,
-            Err(e) => {
-                // A malformed or truncated file: nothing of it is committed, whatever `partial` says.
-                file_reject(report, e.line, e.reason);
-                import.rollback().await?;
-                return Ok(());
-            }
-        };
-        match next {
-            Next::End => break,
-            Next::Skipped(s) => report.skipped.push(s),
-            Next::Rejected(r) => push_rejects(report, [r], 1),
-            Next::Row(row) => match ctx.parse(Kind::Submissions, &row) {
-                Ok(Record::Submission(s)) => {
-                    batch.push(s);
-                    if batch.len() == STAGE_BATCH {
-                        import.stage(&batch).await?;
-                        batch.clear();
-                    }
-                }
-                Ok(_) => {}
-                Err(rejects) => push_rejects(report, rejects, 1),
-            },
-        }
-        seen += 1;
-        if seen % 500_000 == 0 {
-            tracing::info!(file = %report.file, rows = seen, "导入进行中 (importing)");
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+    let parser = tokio::task::spawn_blocking({
+        let (cols, header, file) = (ctx.cols.to_vec(), ctx.header.to_vec(), report.file.clone());
+        let c = (ctx.money_scale, ctx.period, ctx.open_period);
+        move || parse_submissions(rows, cols, header, c, file, tx)
+    });
+    while let Some(batch) = rx.recv().await {
+        if let Err(e) = import.stage(&batch).await {
+            drop(rx);
+            let _ = parser.await;
+            return Err(e);
         }
     }
-    import.stage(&batch).await?;
+    let parsed = parser
+        .await
+        .map_err(|e| anyhow::anyhow!("解析线程失败 (the parsing thread failed): {e}"))?;
+    report.skipped.extend(parsed.skipped);
+    push_rejects(report, parsed.rejects, parsed.rejected);
+    if let Some((line, reason)) = parsed.broken {
+        // A malformed or truncated file: nothing of it is committed, whatever `partial` says.
+        file_reject(report, line, reason);
+        import.rollback().await?;
+        return Ok(());
+    }
     let set_rejects = import.check().await?;
     let n = set_rejects.len() as u64;
     push_rejects(report, set_rejects, n);
