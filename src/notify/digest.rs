@@ -13,16 +13,7 @@ use super::attachment;
 use super::config::{AttachmentKind, RecipientConfig};
 use super::plan::{Item, ItemKind};
 use crate::rules::{Severity, rule_zh};
-
-/// A built digest, ready for the outbox.
-#[derive(Clone, Debug)]
-pub struct Built {
-    pub subject: String,
-    pub message: Vec<u8>,
-    pub message_id: String,
-    pub to_addr: String,
-    pub from_addr: String,
-}
+use crate::store::OutboxWrite;
 
 /// Names to print instead of codes.
 #[derive(Clone, Debug, Default)]
@@ -244,8 +235,15 @@ pub(super) fn unique_message_id(seed: &[u8], from: &Mailbox, now: DateTime<Utc>)
     )
 }
 
-/// The From and To mailboxes of a message to `r`, with the key to blame when one is malformed.
-pub(super) fn mailboxes(from: &str, r: &RecipientConfig) -> anyhow::Result<(Mailbox, Mailbox)> {
+/// Who a message is from and to: the configured sender and one official.
+pub(super) struct Envelope {
+    pub recipient: String,
+    pub from: Mailbox,
+    pub to: Mailbox,
+}
+
+/// The envelope of a message to `r`, with the key to blame when an address is malformed.
+pub(super) fn envelope(from: &str, r: &RecipientConfig) -> anyhow::Result<Envelope> {
     let from: Mailbox = from
         .parse()
         .map_err(|e| anyhow::anyhow!("mail.from: {e}"))?;
@@ -255,14 +253,50 @@ pub(super) fn mailboxes(from: &str, r: &RecipientConfig) -> anyhow::Result<(Mail
             .parse()
             .map_err(|e| anyhow::anyhow!("recipients.{}.email: {e}", r.id))?,
     );
-    Ok((from, to))
+    Ok(Envelope {
+        recipient: r.id.clone(),
+        from,
+        to,
+    })
 }
 
-/// Builds the whole message for one recipient.
-pub fn build(r: &RecipientConfig, items: &[Item], ctx: &Context<'_>) -> anyhow::Result<Built> {
-    let (from, to) = mailboxes(ctx.from, r)?;
-    let subject = subject(r, items);
-    let id = message_id(r, items, &from, ctx.now);
+/// The outbox row of one message: headers (From, To, Subject, Date, Message-ID) and body,
+/// listing `items` things. What it covers, if anything, is the caller's to add.
+pub(super) fn compose(
+    env: &Envelope,
+    subject: String,
+    message_id: String,
+    now: DateTime<Utc>,
+    body: MultiPart,
+    items: usize,
+) -> anyhow::Result<OutboxWrite> {
+    let message = lettre::Message::builder()
+        .from(env.from.clone())
+        .to(env.to.clone())
+        .subject(subject.clone())
+        .date(now.into())
+        .message_id(Some(message_id.clone()))
+        .multipart(body)?;
+    Ok(OutboxWrite {
+        recipient: env.recipient.clone(),
+        to_addr: env.to.email.to_string(),
+        from_addr: env.from.email.to_string(),
+        subject,
+        message: message.formatted(),
+        message_id,
+        items,
+        covers: Vec::new(),
+    })
+}
+
+/// Builds the whole message for one recipient, as its outbox row (without what it covers).
+pub fn build(
+    r: &RecipientConfig,
+    items: &[Item],
+    ctx: &Context<'_>,
+) -> anyhow::Result<OutboxWrite> {
+    let env = envelope(ctx.from, r)?;
+    let id = message_id(r, items, &env.from, ctx.now);
     let period = items.iter().map(|i| i.alert.period).max();
     let stem = format!(
         "indmon-alerts-{}",
@@ -286,18 +320,5 @@ pub fn build(r: &RecipientConfig, items: &[Item], ctx: &Context<'_>) -> anyhow::
             html(r, items, ctx.names),
         ))
         .singlepart(Attachment::new(file).body(bytes, ContentType::parse(mime)?));
-    let message = lettre::Message::builder()
-        .from(from.clone())
-        .to(to.clone())
-        .subject(subject.clone())
-        .date(ctx.now.into())
-        .message_id(Some(id.clone()))
-        .multipart(body)?;
-    Ok(Built {
-        subject,
-        message: message.formatted(),
-        message_id: id,
-        to_addr: to.email.to_string(),
-        from_addr: from.email.to_string(),
-    })
+    compose(&env, subject(r, items), id, ctx.now, body, items.len())
 }

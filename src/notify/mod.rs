@@ -24,7 +24,7 @@ pub use plan::{Item, ItemKind};
 pub use transport::{SendError, Transport};
 
 use crate::config::Config;
-use crate::store::{AlertFilter, OutboxWrite, Store};
+use crate::store::{AlertFilter, Store};
 
 /// What one dispatch put in the outbox.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -105,17 +105,9 @@ pub async fn dispatch(
     let mut writes = Vec::new();
     for p in &planned {
         let r = &config.recipients[p.recipient];
-        let built = digest::build(r, &p.items, &ctx)?;
-        writes.push(OutboxWrite {
-            recipient: r.id.clone(),
-            to_addr: built.to_addr,
-            from_addr: built.from_addr,
-            subject: built.subject,
-            message: built.message,
-            message_id: built.message_id,
-            items: p.items.len(),
-            covers: p.covers.clone(),
-        });
+        let mut w = digest::build(r, &p.items, &ctx)?;
+        w.covers = p.covers.clone();
+        writes.push(w);
     }
     let cursor_rows: Vec<(String, i64)> = config
         .recipients

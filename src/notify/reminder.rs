@@ -14,13 +14,13 @@ use lettre::message::MultiPart;
 use serde::Serialize;
 
 use super::config::RecipientConfig;
-use super::digest::{escape_html, mailboxes, unique_message_id};
+use super::digest::{compose, envelope, escape_html, unique_message_id};
 use super::plan::in_scope;
 use crate::config::Config;
 use crate::period::Period;
 use crate::registry::{Enterprise, Scale, UnitKind};
 use crate::rules::{Severity, deadline};
-use crate::store::{OutboxWrite, Store};
+use crate::store::Store;
 
 /// The period a reminder sent at `now` is about: last month, while its deadline has not passed.
 /// `None` after the deadline: then the gap is an alert, not a reminder.
@@ -143,33 +143,21 @@ pub async fn remind(
     for p in &planned {
         let r = &config.recipients[p.recipient];
         let list: Vec<&Enterprise> = p.enterprises.iter().map(|i| &enterprises[*i]).collect();
-        let (from, to) = mailboxes(&mail.from, r)?;
-        let subject = subject(r, &list, &ctx);
+        let env = envelope(&mail.from, r)?;
         let mut seed = format!("reminder/{}/{period}", r.id).into_bytes();
         for e in &list {
             seed.extend(e.credit_code.as_str().as_bytes());
         }
-        let id = unique_message_id(&seed, &from, now);
-        let message = lettre::Message::builder()
-            .from(from.clone())
-            .to(to.clone())
-            .subject(subject.clone())
-            .date(now.into())
-            .message_id(Some(id.clone()))
-            .multipart(MultiPart::alternative_plain_html(
-                text(r, &list, &ctx),
-                html(r, &list, &ctx),
-            ))?;
-        writes.push(OutboxWrite {
-            recipient: r.id.clone(),
-            to_addr: to.email.to_string(),
-            from_addr: from.email.to_string(),
-            subject,
-            message: message.formatted(),
-            message_id: id,
-            items: list.len(),
-            covers: Vec::new(),
-        });
+        let id = unique_message_id(&seed, &env.from, now);
+        let body = MultiPart::alternative_plain_html(text(r, &list, &ctx), html(r, &list, &ctx));
+        writes.push(compose(
+            &env,
+            subject(r, &list, &ctx),
+            id,
+            now,
+            body,
+            list.len(),
+        )?);
     }
     let ids = store
         .write_digests(&writes, &[], now.timestamp_millis())

@@ -16,10 +16,10 @@ use lettre::message::{Attachment, MultiPart};
 use serde::Deserialize;
 
 use super::config::{Role, SnapshotMail};
-use super::digest::{escape_html, mailboxes};
+use super::digest::{compose, envelope, escape_html};
 use crate::config::Config;
 use crate::report::Half;
-use crate::store::{OutboxWrite, Store};
+use crate::store::Store;
 
 /// What the message needs of `snapshot.json`.
 #[derive(Debug, Deserialize)]
@@ -94,8 +94,12 @@ pub async fn enqueue(
 
     let mut writes = Vec::new();
     for r in config.recipients.iter().filter(|r| r.role == Role::City) {
-        let (from, to) = mailboxes(&mail.from, r)?;
-        let id = format!("<indmon.snapshot.{half}.{}@{}>", r.id, from.email.domain());
+        let env = envelope(&mail.from, r)?;
+        let id = format!(
+            "<indmon.snapshot.{half}.{}@{}>",
+            r.id,
+            env.from.email.domain()
+        );
         if store.outbox_has(&id).await? {
             continue;
         }
@@ -129,23 +133,7 @@ pub async fn enqueue(
                 Attachment::new(name.clone()).body(bytes.clone(), ContentType::parse(mime)?),
             );
         }
-        let message = lettre::Message::builder()
-            .from(from.clone())
-            .to(to.clone())
-            .subject(subject.clone())
-            .date(now.into())
-            .message_id(Some(id.clone()))
-            .multipart(body)?;
-        writes.push(OutboxWrite {
-            recipient: r.id.clone(),
-            to_addr: to.email.to_string(),
-            from_addr: from.email.to_string(),
-            subject: subject.clone(),
-            message: message.formatted(),
-            message_id: id,
-            items: 1,
-            covers: Vec::new(),
-        });
+        writes.push(compose(&env, subject.clone(), id, now, body, 1)?);
     }
     store
         .write_digests(&writes, &[], now.timestamp_millis())

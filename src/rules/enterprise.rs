@@ -152,22 +152,8 @@ fn missing(ds: &Dataset, cfg: &RulesConfig, ctx: &Context, subj: &Subject) -> Fi
     }
     let n = if ever { n } else { 1 };
     let p = ds.period();
-    let mut msg = format!(
-        "未报送{}年{}数据（截止{}月{}日）",
-        p.year(),
-        month_label(&cal, p),
-        p.next().month(),
-        ctx.report_deadline_day
-    );
-    if n > 1 {
-        msg.push_str(&format!("，已连续{n}个月未报"));
-    }
-    msg.push('。');
-    let mut values = Map::new();
-    values.insert(
-        "deadline".into(),
-        json!(super::deadline(p, ctx.report_deadline_day).to_rfc3339()),
-    );
+    let what = format!("{}年{}数据", p.year(), month_label(&cal, p));
+    let (msg, values) = super::missing_report(&what, p, ctx.report_deadline_day, n);
     let sev = cfg.raised("enterprise_missing", n);
     subj.finding(ds, "enterprise_missing", sev, n, msg, values)
 }

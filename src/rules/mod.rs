@@ -104,6 +104,27 @@ pub fn deadline(p: Period, deadline_day: u32) -> DateTime<Utc> {
         .map_or(DateTime::<Utc>::MAX_UTC, |t| t.with_timezone(&Utc))
 }
 
+/// The message and values of a `_missing` finding: `未报送{what}（截止11月10日）`, with the
+/// months in a row when more than one, and the deadline among the values.
+pub(crate) fn missing_report(
+    what: &str,
+    p: Period,
+    deadline_day: u32,
+    months: u32,
+) -> (String, Map<String, Value>) {
+    let mut msg = format!("未报送{what}（截止{}月{deadline_day}日）", p.next().month());
+    if months > 1 {
+        msg.push_str(&format!("，已连续{months}个月未报"));
+    }
+    msg.push('。');
+    let mut values = Map::new();
+    values.insert(
+        "deadline".into(),
+        serde_json::json!(deadline(p, deadline_day).to_rfc3339()),
+    );
+    (msg, values)
+}
+
 /// Evaluates every enabled rule for the dataset's period. Findings come sorted by severity
 /// (red first), rule and subject, so that output is stable.
 pub fn evaluate(ds: &Dataset, cfg: &RulesConfig, ctx: &Context) -> Outcome {

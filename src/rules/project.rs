@@ -82,21 +82,8 @@ pub fn findings(
 
         if !r.reported && r.status != ProjectStatus::Producing && coverage.deadline_passed {
             let n = r.missing_streak;
-            let mut msg = format!(
-                "未报送{}项目进度（截止{}月{}日）",
-                month_zh(p),
-                p.next().month(),
-                ctx.report_deadline_day
-            );
-            if n > 1 {
-                msg.push_str(&format!("，已连续{n}个月未报"));
-            }
-            msg.push('。');
-            let mut v = Map::new();
-            v.insert(
-                "deadline".into(),
-                json!(super::deadline(p, ctx.report_deadline_day).to_rfc3339()),
-            );
+            let what = format!("{}项目进度", month_zh(p));
+            let (msg, mut v) = super::missing_report(&what, p, ctx.report_deadline_day, n);
             v.insert("months_missing".into(), json!(n));
             out.push(finding("project_missing", "project", n, msg, v));
         }
