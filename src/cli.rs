@@ -270,16 +270,17 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let st = &s.plan.states;
     println!();
     println!(
-        "云州市（示例）1-10月：拉取 {} 页 {} 行报表，发现 {} 项预警，写出 {} 封摘要邮件，用时 {:.1} 秒。",
+        "云州市（示例）1-10月：拉取 {} 页 {} 行报表，发现 {} 项预警，写出 {} 封摘要邮件和 {} 封快照邮件，用时 {:.1} 秒。",
         s.pages,
         s.rows_pulled,
         s.findings,
         s.sent,
+        s.snapshot_mails,
         started.elapsed().as_secs_f64()
     );
     println!(
-        "Synthetic city, Jan–Oct: {} pages / {} rows pulled, {} findings, {} digest emails written.",
-        s.pages, s.rows_pulled, s.findings, s.sent
+        "Synthetic city, Jan–Oct: {} pages / {} rows pulled, {} findings, {} digest and {} snapshot emails written.",
+        s.pages, s.rows_pulled, s.findings, s.sent, s.snapshot_mails
     );
     if let Some(city) = s
         .units
