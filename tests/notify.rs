@@ -421,3 +421,51 @@ async fn before_the_deadline_each_official_is_reminded_of_who_has_not_reported_a
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn thousands_of_new_alerts_are_written_in_batches_each_with_its_own_events() {
+    for db in TestDb::all().await {
+        // 2,345 alerts: three batches of the multi-row INSERT, the last one partial; every
+        // other alert opens already escalated, so events per alert differ.
+        let changes: Vec<Change> = (0..2345)
+            .map(|i| {
+                let f = finding(
+                    "enterprise_stalled",
+                    &format!("S{i:05}"),
+                    &format!("企业{i}"),
+                    "330781",
+                    None,
+                    Severity::Red,
+                    1 + i % 3,
+                );
+                let mut events = vec![EventKind::Opened];
+                if i % 2 == 1 {
+                    events.push(EventKind::Escalated);
+                }
+                Change::Open { finding: f, events }
+            })
+            .collect();
+        apply(&db.store, changes, now()).await;
+        let alerts = db.store.alerts(&Default::default()).await.unwrap();
+        assert_eq!(alerts.len(), 2345, "{}", db.name);
+        let events = db.store.alert_events(0, None).await.unwrap();
+        assert_eq!(events.len(), 2345 + 1172, "{}", db.name);
+        for a in &alerts {
+            let i: u32 = a.subject[1..].parse().unwrap();
+            let mine: Vec<_> = events.iter().filter(|e| e.alert_id == a.id).collect();
+            assert_eq!(
+                mine.len(),
+                1 + (i % 2) as usize,
+                "{}: {}",
+                db.name,
+                a.subject
+            );
+            assert!(
+                mine.iter()
+                    .all(|e| e.message == a.message && e.consecutive == 1 + i % 3)
+            );
+            assert_eq!(mine[0].kind, EventKind::Opened);
+        }
+        db.cleanup().await;
+    }
+}

@@ -1,13 +1,15 @@
 //! Alerts, their events and silences as stored. Every change to an alert writes an
 //! `alert_event` row in the same transaction, so the history is complete.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use sqlx::Row;
 
 use super::{Store, on_pool};
 use crate::alerts::{Alert, AlertState, Change, EventKind, SYSTEM, Silence, SilenceMatcher};
 use crate::period::Period;
-use crate::rules::Severity;
+use crate::rules::{Finding, Severity};
 
 /// Inserts one event row for a finding-driven change.
 macro_rules! insert_event {
@@ -27,6 +29,10 @@ macro_rules! insert_event {
             .await?
     };
 }
+
+/// Rows per multi-row INSERT: 15 binds a row stays under SQLite's 32,766 and PostgreSQL's
+/// 65,535 parameters.
+const BATCH_ROWS: usize = 1_000;
 
 const ALERT_COLUMNS: &str = "id, rule, subject, indicator, subject_name, unit_code, scope, owner, state, severity, consecutive, period, message, values_json, opened_at, updated_at, acknowledged_by, acknowledged_at, resolved_at, resolved_by, note";
 
@@ -204,24 +210,58 @@ impl Store {
         now_ms: i64,
     ) -> anyhow::Result<Applied> {
         let mut applied = Applied::default();
+        let opens: Vec<(&Finding, &[EventKind])> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Open { finding, events } => Some((finding, events.as_slice())),
+                _ => None,
+            })
+            .collect();
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
+            // New alerts in multi-row INSERTs (the first evaluation of a province opens tens of
+            // thousands); ids come back with the alert's identity, which is unique, because
+            // RETURNING order is not guaranteed on SQLite.
+            let mut ids: HashMap<(String, String, String), i64> = HashMap::with_capacity(opens.len());
+            for chunk in opens.chunks(BATCH_ROWS) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO alert (rule, subject, indicator, subject_name, unit_code, scope, owner, state, severity, consecutive, period, message, values_json, opened_at, updated_at) ",
+                );
+                q.push_values(chunk, |mut b, (f, _)| {
+                    b.push_bind(&f.rule).push_bind(&f.subject).push_bind(&f.indicator).push_bind(&f.subject_name)
+                        .push_bind(&f.unit).push_bind(scope_text(&f.scope)).push_bind(&f.owner).push_bind("firing")
+                        .push_bind(f.severity.as_str()).push_bind(f.consecutive as i64).push_bind(f.period.to_string())
+                        .push_bind(&f.message).push_bind(serde_json::Value::Object(f.values.clone()).to_string())
+                        .push_bind(now_ms).push_bind(now_ms);
+                });
+                q.push(" RETURNING id, rule, subject, indicator");
+                for r in q.build().fetch_all(&mut *tx).await? {
+                    ids.insert((r.try_get(1)?, r.try_get(2)?, r.try_get(3)?), r.try_get(0)?);
+                }
+            }
+            let mut opened_events: Vec<(i64, &Finding, EventKind)> = Vec::new();
+            for (f, events) in &opens {
+                let key = (f.rule.clone(), f.subject.clone(), f.indicator.clone());
+                let id = *ids
+                    .get(&key)
+                    .ok_or_else(|| anyhow::anyhow!("the INSERT returned no id for alert {key:?}"))?;
+                opened_events.extend(events.iter().map(|e| (id, *f, *e)));
+            }
+            for chunk in opened_events.chunks(BATCH_ROWS) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO alert_event (alert_id, at, period, kind, severity, consecutive, message, actor, note, evaluation_id) ",
+                );
+                q.push_values(chunk, |mut b, (id, f, kind)| {
+                    b.push_bind(*id).push_bind(now_ms).push_bind(f.period.to_string()).push_bind(kind.as_str())
+                        .push_bind(f.severity.as_str()).push_bind(f.consecutive as i64).push_bind(&f.message)
+                        .push_bind(SYSTEM).push_bind("").push_bind(evaluation_id);
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+            applied.opened += opens.len() as u64;
             for c in changes {
                 match c {
-                    Change::Open { finding: f, events } => {
-                        let id: i64 = sqlx::query_scalar(
-                            "INSERT INTO alert (rule, subject, indicator, subject_name, unit_code, scope, owner, state, severity, consecutive, period, message, values_json, opened_at, updated_at)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, 'firing', $8, $9, $10, $11, $12, $13, $13) RETURNING id",
-                        )
-                        .bind(&f.rule).bind(&f.subject).bind(&f.indicator).bind(&f.subject_name).bind(&f.unit)
-                        .bind(scope_text(&f.scope)).bind(&f.owner).bind(f.severity.as_str()).bind(f.consecutive as i64)
-                        .bind(f.period.to_string()).bind(&f.message).bind(serde_json::Value::Object(f.values.clone()).to_string()).bind(now_ms)
-                        .fetch_one(&mut *tx).await?;
-                        for e in events {
-                            insert_event!(&mut *tx, id, now_ms, f, *e, SYSTEM, "", Some(evaluation_id));
-                        }
-                        applied.opened += 1;
-                    }
+                    Change::Open { .. } => {}
                     Change::Reopen { id, finding: f, events } | Change::Update { id, finding: f, events } => {
                         let reopen = matches!(c, Change::Reopen { .. });
                         let sql = if reopen {
