@@ -545,25 +545,47 @@ impl Parsed {
     }
 }
 
+/// An owned copy of a [`rows::RowContext`], to move to the parsing thread.
+struct OwnedContext {
+    cols: Vec<Col>,
+    header: Vec<String>,
+    money_scale: Scale,
+    period: Option<Period>,
+    open_period: Period,
+}
+
+impl OwnedContext {
+    fn of(ctx: &rows::RowContext<'_>) -> OwnedContext {
+        OwnedContext {
+            cols: ctx.cols.to_vec(),
+            header: ctx.header.to_vec(),
+            money_scale: ctx.money_scale,
+            period: ctx.period,
+            open_period: ctx.open_period,
+        }
+    }
+
+    fn get(&self) -> rows::RowContext<'_> {
+        rows::RowContext {
+            cols: &self.cols,
+            header: &self.header,
+            money_scale: self.money_scale,
+            period: self.period,
+            open_period: self.open_period,
+        }
+    }
+}
+
 /// Parses the data rows on a blocking thread and sends them in batches, so that parsing and
 /// the database (SQLite's worker thread, PostgreSQL's COPY) run side by side. The channel holds
 /// a few batches only: memory does not grow with the file.
 fn parse_submissions(
     mut rows: DataRows,
-    cols: Vec<Col>,
-    header: Vec<String>,
-    ctx: (Scale, Option<Period>, Period),
+    owned: OwnedContext,
     file: String,
     tx: tokio::sync::mpsc::Sender<Vec<Submission>>,
 ) -> Parsed {
-    let (money_scale, period, open_period) = ctx;
-    let ctx = rows::RowContext {
-        cols: &cols,
-        header: &header,
-        money_scale,
-        period,
-        open_period,
-    };
+    let ctx = owned.get();
     let mut out = Parsed::default();
     let mut batch = Vec::with_capacity(STAGE_BATCH);
     let mut seen = 0u64;
@@ -621,9 +643,8 @@ async fn store_submissions(
     let mut import = store.begin_submissions(present).await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel(4);
     let parser = tokio::task::spawn_blocking({
-        let (cols, header, file) = (ctx.cols.to_vec(), ctx.header.to_vec(), report.file.clone());
-        let c = (ctx.money_scale, ctx.period, ctx.open_period);
-        move || parse_submissions(rows, cols, header, c, file, tx)
+        let (owned, file) = (OwnedContext::of(ctx), report.file.clone());
+        move || parse_submissions(rows, owned, file, tx)
     });
     while let Some(batch) = rx.recv().await {
         if let Err(e) = import.stage(&batch).await {

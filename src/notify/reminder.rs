@@ -36,6 +36,11 @@ fn wants_reminders(r: &RecipientConfig) -> bool {
         && (r.rules.is_empty() || r.rules.iter().any(|x| x == "enterprise_missing"))
 }
 
+/// Whether the enterprise is expected to report and has not: only above-scale ones report.
+fn unreported(e: &Enterprise, reported: &HashSet<String>) -> bool {
+    e.scale == Scale::Above && !reported.contains(e.credit_code.as_str())
+}
+
 /// One official's reminder: the indexes (into the enterprise list) of those not yet reported.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Planned {
@@ -54,7 +59,7 @@ pub fn plan(
     let pending: Vec<(usize, Vec<String>)> = enterprises
         .iter()
         .enumerate()
-        .filter(|(_, e)| e.scale == Scale::Above && !reported.contains(e.credit_code.as_str()))
+        .filter(|(_, e)| unreported(e, reported))
         .map(|(i, e)| {
             let mut scope: Vec<String> = e.zone_code.iter().cloned().collect();
             scope.extend(city.map(str::to_string));
@@ -164,7 +169,7 @@ pub async fn remind(
         .await?;
     let pending = enterprises
         .iter()
-        .filter(|e| e.scale == Scale::Above && !reported.contains(e.credit_code.as_str()))
+        .filter(|e| unreported(e, &reported))
         .count();
     Ok(Reminded {
         period: Some(period.to_string()),
