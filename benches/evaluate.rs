@@ -2,7 +2,8 @@
 //! stored — wall time from the stored database to the alerts written, and peak memory.
 //!
 //! The database is prepared first (generated and imported, untimed; reused when
-//! `INDMON_BENCH_DB` names an existing SQLite file or PostgreSQL database that already holds it).
+//! `INDMON_BENCH_DB` names an existing SQLite file or PostgreSQL database; a name that does not
+//! exist yet is prepared and kept).
 //! The evaluation then runs in a fresh child process, so that its peak RSS (`VmHWM`) is the
 //! evaluation's alone: first with every alert new (all written), then again with nothing changed.
 //!
@@ -91,6 +92,12 @@ fn child(label: &str, url: &str) -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let filter = std::env::var("INDMON_LOG").unwrap_or_else(|_| "error".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
     if let Ok(spec) = std::env::var("INDMON_BENCH_CHILD") {
         let (label, url) = spec.split_once('|').context("child spec")?;
         return evaluate(label, url).await;
@@ -104,22 +111,54 @@ async fn main() -> anyhow::Result<()> {
         "backend   round              enterprises findings   opened resolved  seconds VmHWM MiB"
     );
     let keep = tempfile::tempdir()?;
+    // INDMON_BENCH_DB keeps the prepared database between runs (preparing 500,000 enterprises
+    // takes minutes): a SQLite file path, or a PostgreSQL database name.
+    let reuse = std::env::var("INDMON_BENCH_DB")
+        .ok()
+        .filter(|s| !s.is_empty());
     if backend != "postgres" {
-        let path = keep.path().join(format!("evaluate-{n}.db"));
+        let path = match &reuse {
+            Some(p) => std::path::PathBuf::from(p),
+            None => keep.path().join(format!("evaluate-{n}.db")),
+        };
         let url = format!("sqlite://{}", path.display());
-        prepare(&url, n).await?;
+        if path.exists() {
+            println!("reusing {}", path.display());
+        } else {
+            prepare(&url, n).await?;
+        }
         child("sqlite", &url)?;
     }
     if backend != "sqlite" {
         match std::env::var("INDMON_BENCH_POSTGRES_URL") {
             Ok(admin_url) if !admin_url.is_empty() => {
-                let (admin, db, url) = create_scratch(&admin_url, "indmon_bench_eval").await?;
-                let result = match prepare(&url, n).await {
-                    Ok(()) => child("postgres", &url),
-                    Err(e) => Err(e),
-                };
-                drop_scratch(&admin, &db).await?;
-                result?;
+                if let Some(db) = &reuse {
+                    let admin = sqlx::PgPool::connect(&admin_url).await?;
+                    let exists: bool = sqlx::query_scalar(
+                        "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
+                    )
+                    .bind(db)
+                    .fetch_one(&admin)
+                    .await?;
+                    let url = common::with_database(&admin_url, db);
+                    if exists {
+                        println!("reusing database {db}");
+                    } else {
+                        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+                            .execute(&admin)
+                            .await?;
+                        prepare(&url, n).await?;
+                    }
+                    child("postgres", &url)?;
+                } else {
+                    let (admin, db, url) = create_scratch(&admin_url, "indmon_bench_eval").await?;
+                    let result = match prepare(&url, n).await {
+                        Ok(()) => child("postgres", &url),
+                        Err(e) => Err(e),
+                    };
+                    drop_scratch(&admin, &db).await?;
+                    result?;
+                }
             }
             _ => println!("postgres  skipped: INDMON_BENCH_POSTGRES_URL is not set"),
         }
