@@ -9,6 +9,10 @@
 //! their lifecycle, and [`evaluate`] runs that chain for one period against the store; [`notify`]
 //! mails per-official digests of what changed through a durable outbox, and [`report`] writes the
 //! semimonthly analysis snapshot from an evaluation.
+//!
+//! `unsafe` is allowed in one module only, `store::sqlite_raw` (direct SQLite calls for the bulk
+//! paths).
+#![deny(unsafe_code)]
 
 pub mod alerts;
 pub mod amount;

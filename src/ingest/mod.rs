@@ -684,6 +684,9 @@ async fn store_submissions(
         .merge(report.run_id, opts.now.timestamp_millis())
         .await?;
     report.committed = true;
+    if out.accepted + out.revised >= crate::store::REFRESH_STATISTICS_AFTER {
+        store.refresh_statistics().await;
+    }
     report.accepted = out.accepted;
     report.revised = out.revised;
     report.unchanged = out.unchanged;

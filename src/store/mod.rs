@@ -13,6 +13,7 @@ mod outbox;
 mod projects;
 mod registry;
 mod sources;
+mod sqlite_raw;
 mod submissions;
 
 use std::str::FromStr;
@@ -28,7 +29,7 @@ pub use alerts::{AlertFilter, Applied as AlertsApplied, EvaluationEnd, Event};
 pub use jobs::JobStat;
 pub use outbox::{Claimed, Notified, OutboxRow, OutboxWrite};
 pub use sources::{PullEnd, PullRun, SourceState};
-pub use submissions::{MergeOutcome, SubmissionImport};
+pub use submissions::{MergeOutcome, REFRESH_STATISTICS_AFTER, SubmissionImport};
 
 use crate::ingest::Reject;
 

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use anyhow::Context;
 use serde_json::json;
 use sqlx::Row;
 
@@ -129,22 +130,56 @@ impl Store {
         use futures_util::TryStreamExt;
         let sql = "SELECT credit_code, name, unit_code, zone_code, industry_code, scale, is_key, owner FROM enterprise ORDER BY credit_code";
         let mut out = Vec::new();
-        on_pool!(self, p => {
-            let mut rows = sqlx::query(sql).fetch(p);
-            while let Some(r) = rows.try_next().await? {
-                let code: &str = r.try_get(0)?;
-                out.push(Enterprise {
-                    credit_code: code.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-                    name: r.try_get(1)?,
-                    unit_code: r.try_get(2)?,
-                    zone_code: r.try_get(3)?,
-                    industry_code: r.try_get(4)?,
-                    scale: if r.try_get::<&str, _>(5)? == "below" { Scale::Below } else { Scale::Above },
-                    key: r.try_get::<i32, _>(6)? != 0,
-                    owner: r.try_get(7)?,
-                });
+        let scale = |s: &str| {
+            if s == "below" {
+                Scale::Below
+            } else {
+                Scale::Above
             }
-        });
+        };
+        match self {
+            Store::Sqlite(p) => {
+                // Stepped directly (see sqlite_raw): through sqlx a province's registry costs
+                // seconds.
+                let mut conn = p.acquire().await?;
+                super::sqlite_raw::with_handle(&mut conn, |h| {
+                    let mut q = super::sqlite_raw::Statement::prepare(h, sql)?;
+                    while q.step()? {
+                        let code = q.str(0)?;
+                        out.push(Enterprise {
+                            credit_code: code
+                                .parse()
+                                .with_context(|| format!("enterprise {code}"))?,
+                            name: q.str(1)?.to_string(),
+                            unit_code: q.str(2)?.to_string(),
+                            zone_code: q.opt_str(3)?.map(String::from),
+                            industry_code: q.opt_str(4)?.map(String::from),
+                            scale: scale(q.str(5)?),
+                            key: q.int(6).unwrap_or(0) != 0,
+                            owner: q.opt_str(7)?.map(String::from),
+                        });
+                    }
+                    Ok(())
+                })
+                .await?;
+            }
+            Store::Postgres(p) => {
+                let mut rows = sqlx::query(sql).fetch(p);
+                while let Some(r) = rows.try_next().await? {
+                    let code: &str = r.try_get(0)?;
+                    out.push(Enterprise {
+                        credit_code: code.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                        name: r.try_get(1)?,
+                        unit_code: r.try_get(2)?,
+                        zone_code: r.try_get(3)?,
+                        industry_code: r.try_get(4)?,
+                        scale: scale(r.try_get::<&str, _>(5)?),
+                        key: r.try_get::<i32, _>(6)? != 0,
+                        owner: r.try_get(7)?,
+                    });
+                }
+            }
+        }
         Ok(out)
     }
 
