@@ -92,12 +92,7 @@ fn child(label: &str, url: &str) -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let filter = std::env::var("INDMON_LOG").unwrap_or_else(|_| "error".into());
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    common::init_logging();
     if let Ok(spec) = std::env::var("INDMON_BENCH_CHILD") {
         let (label, url) = spec.split_once('|').context("child spec")?;
         return evaluate(label, url).await;

@@ -88,12 +88,7 @@ async fn run_postgres(admin_url: &str, dir: &Path, subs: &Path, rows: u64) -> an
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let filter = std::env::var("INDMON_LOG").unwrap_or_else(|_| "error".into());
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    common::init_logging();
     let backend = std::env::var("INDMON_BENCH_BACKEND").unwrap_or_else(|_| "all".into());
     ensure!(
         matches!(backend.as_str(), "all" | "sqlite" | "postgres"),

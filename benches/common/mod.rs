@@ -128,6 +128,17 @@ pub fn generate(dir: &Path, n: usize) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// Logs to stderr with the filter in `INDMON_LOG` (default `error`; `sqlx::query=warn` shows
+/// slow statements, `indmon=debug` the time of each read of an evaluation).
+pub fn init_logging() {
+    let filter = std::env::var("INDMON_LOG").unwrap_or_else(|_| "error".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
 /// Peak resident set size of this process so far, in MiB.
 pub fn vm_hwm_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
