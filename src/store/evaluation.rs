@@ -24,10 +24,10 @@ fn period_of(s: &str) -> Option<Period> {
     Period::new(year as i32, month)
 }
 
-/// Finds the registry index of each submission row's enterprise. A hash lookup per row would
-/// cost more than everything else of the load (a million-entry table misses the cache on almost
-/// every probe), but a month's rows mostly come in the order of the month before: so the
-/// enterprise that followed the previous row's enterprise last time is tried first.
+/// Finds the registry index of each submission row's enterprise. A hash lookup per row was a
+/// third of the load (at half a million enterprises the table misses the cache on almost every
+/// probe), but a month's rows mostly come in the order of the month before: so the enterprise
+/// that followed the previous row's enterprise last time is tried first.
 struct Locator<'a> {
     /// Every credit code, one after another (so that trying a guess reads memory in order).
     codes: Vec<u8>,
@@ -36,7 +36,7 @@ struct Locator<'a> {
     index: HashMap<&'a str, u32>,
     /// `next[e]`: the enterprise whose row came after `e`'s row last time (`u32::MAX`: none yet).
     next: Vec<u32>,
-    /// The enterprise of the previous row of each stream read at once (months of one order).
+    /// The enterprise of the previous row of each of the (at most two) streams read at once.
     last: [Option<u32>; 2],
 }
 
@@ -296,8 +296,7 @@ impl Store {
                     q.bind_text(1, &from)?;
                     q.bind_text(2, &to)?;
                     while q.step()? {
-                        let code = std::str::from_utf8(q.text(0))?;
-                        let period = std::str::from_utf8(q.text(1))?;
+                        let (code, period) = (q.str(0)?, q.str(1)?);
                         let mut f = [None; 9];
                         for (k, v) in f.iter_mut().enumerate() {
                             *v = q.int(k as i32 + 2);
@@ -336,15 +335,15 @@ impl Store {
                         "COPY (SELECT {COLUMNS} FROM submission WHERE {part} AND period >= '{from}' AND period <= '{to}') TO STDOUT (FORMAT binary)"
                     )
                 };
-                let older = first
+                let front = first
                     .copy_out_raw(&copy(&format!("ctid < {half}")))
                     .await?
                     .map_ok(|c| (0, c));
-                let newer = second
+                let back = second
                     .copy_out_raw(&copy(&format!("ctid >= {half}")))
                     .await?
                     .map_ok(|c| (1, c));
-                let mut both = futures_util::stream::select(older, newer);
+                let mut both = futures_util::stream::select(front, back);
                 let mut readers = [BinaryCopy::default(), BinaryCopy::default()];
                 while let Some((k, chunk)) = both.try_next().await? {
                     readers[k].feed(&chunk, |fields| {
