@@ -11,7 +11,7 @@
 //! semimonthly analysis snapshot from an evaluation.
 //!
 //! `unsafe` is allowed in one module only, `store::sqlite_raw` (direct SQLite calls for the bulk
-//! paths).
+//! reads).
 #![deny(unsafe_code)]
 
 pub mod alerts;

@@ -1,12 +1,14 @@
-//! Direct SQLite calls for the bulk paths, where sqlx's per-row cost would dominate: sqlx hands
-//! every row or statement across to its worker thread (~4 µs each), so a million rows cost
-//! seconds, while a prepared statement stepped here costs well under a microsecond a row.
+//! Direct SQLite calls for the bulk reads (an evaluation's window, the registry), where sqlx's
+//! per-row cost would dominate: sqlx hands every row across to its worker thread (~4 µs each),
+//! so a million rows cost seconds, while a statement stepped here costs well under a microsecond
+//! a row. (Import staging was tried this way too and gained nothing measurable: its time is in
+//! the merge.)
 //!
 //! sqlx supports this: [`SqliteConnection::lock_handle`] takes the database handle from its
 //! worker for as long as the returned guard lives, and no other call can use the connection
 //! meanwhile. [`with_handle`] runs a closure with that handle on the current thread (moving the
 //! runtime's other tasks off it when it can, since the work lasts seconds); [`Statement`] wraps
-//! the few C calls the bulk paths need, so that the `unsafe` code stays in this file.
+//! the few C calls those reads need, so that the `unsafe` code stays in this file.
 #![allow(unsafe_code)]
 
 use std::ffi::{CStr, c_int};
@@ -116,18 +118,6 @@ impl<'h> Statement<'h> {
         self.check(rc)
     }
 
-    /// Binds an integer to parameter `i` (1-based), or NULL for `None`.
-    pub fn bind_int(&mut self, i: c_int, v: Option<i64>) -> anyhow::Result<()> {
-        // SAFETY: the statement is live; integers and NULL are bound by value.
-        let rc = unsafe {
-            match v {
-                Some(v) => ffi::sqlite3_bind_int64(self.stmt.as_ptr(), i, v),
-                None => ffi::sqlite3_bind_null(self.stmt.as_ptr(), i),
-            }
-        };
-        self.check(rc)
-    }
-
     /// Runs the statement to its next row: `true` when a row is ready to read, `false` when done.
     pub fn step(&mut self) -> anyhow::Result<bool> {
         // SAFETY: the statement is live and used from one thread at a time (`&mut self`).
@@ -136,17 +126,6 @@ impl<'h> Statement<'h> {
             ffi::SQLITE_DONE => Ok(false),
             rc => Err(error(self.db, rc, None)),
         }
-    }
-
-    /// Makes the statement ready to run again with new bindings.
-    pub fn reset(&mut self) -> anyhow::Result<()> {
-        // SAFETY: the statement is live. An error of the last step is reported by `step`
-        // already, so the return code of the reset is not an error of its own here.
-        unsafe {
-            ffi::sqlite3_reset(self.stmt.as_ptr());
-            ffi::sqlite3_clear_bindings(self.stmt.as_ptr());
-        }
-        Ok(())
     }
 
     /// Column `i` (0-based) of the current row as an integer, `None` for NULL.
@@ -217,29 +196,30 @@ mod tests {
             .execute(&mut conn)
             .await
             .unwrap();
-        with_handle(&mut conn, |h| {
-            let mut ins = Statement::prepare(h, "INSERT INTO t (code, v) VALUES (?1, ?2)")?;
-            for (code, v) in [
-                ("甲", Some(-7)),
-                ("b", None),
-                ("c", Some(i64::MAX)),
-                ("d", Some(0)),
-            ] {
-                ins.bind_text(1, code)?;
-                ins.bind_int(2, v)?;
-                assert!(!ins.step()?);
-                ins.reset()?;
+        for (code, v) in [
+            ("甲", Some(-7)),
+            ("b", None),
+            ("c", Some(i64::MAX)),
+            ("d", Some(0)),
+        ] {
+            sqlx::query("INSERT INTO t (code, v) VALUES ($1, $2)")
+                .bind(code)
+                .bind(v)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        // What sqlx wrote is what the raw calls read.
+        let rows = with_handle(&mut conn, |h| {
+            let mut q = Statement::prepare(h, "SELECT code, v FROM t ORDER BY rowid")?;
+            let mut out = Vec::new();
+            while q.step()? {
+                out.push((q.str(0)?.to_string(), q.int(1)));
             }
-            Ok(())
+            Ok(out)
         })
         .await
         .unwrap();
-        // What the raw calls wrote is what sqlx reads.
-        let rows: Vec<(String, Option<i64>)> =
-            sqlx::query_as("SELECT code, v FROM t ORDER BY rowid")
-                .fetch_all(&mut conn)
-                .await
-                .unwrap();
         assert_eq!(
             rows,
             vec![
@@ -252,9 +232,9 @@ mod tests {
         let read = with_handle(&mut conn, |h| {
             let mut q = Statement::prepare(
                 h,
-                "SELECT code, v FROM t WHERE v IS NULL OR v < ?1 ORDER BY rowid",
+                "SELECT code, v FROM t WHERE (v IS NULL OR v < 1) AND code <> ?1 ORDER BY rowid",
             )?;
-            q.bind_int(1, Some(1))?;
+            q.bind_text(1, "c")?;
             let mut out = Vec::new();
             while q.step()? {
                 out.push((String::from_utf8(q.text(0).to_vec())?, q.int(1)));

@@ -1,5 +1,5 @@
 //! The bulk path for submissions: rows are staged in a temporary table inside one
-//! transaction (COPY on PostgreSQL, a prepared INSERT stepped directly on SQLite), checked as a set (unknown
+//! transaction (COPY on PostgreSQL, multi-row INSERT on SQLite), checked as a set (unknown
 //! enterprises, duplicates), then merged: new rows inserted, changed rows revised with the
 //! earlier figures moved to `submission_history`, identical rows left alone. Nothing is
 //! visible to other readers until the merge commits.
@@ -35,6 +35,9 @@ pub enum SubmissionImport {
 pub struct Staging {
     present: [bool; N_FIELDS],
 }
+
+/// Rows per multi-row INSERT on SQLite (19 parameters each, well under SQLite's 32766).
+const SQLITE_BATCH: usize = 500;
 
 macro_rules! on_tx {
     ($imp:expr, $tx:ident, $st:ident => $body:expr) => {
@@ -124,33 +127,21 @@ impl SubmissionImport {
     pub async fn stage(&mut self, rows: &[Submission]) -> anyhow::Result<()> {
         match self {
             SubmissionImport::Sqlite(tx, _) => {
-                // One prepared INSERT stepped per row (see sqlite_raw): through sqlx each
-                // statement crosses to its worker thread, the larger part of the import's time.
-                let params: Vec<String> = (1..=3 + N_FIELDS).map(|i| format!("?{i}")).collect();
-                let sql = format!(
-                    "INSERT INTO stage ({}) VALUES ({})",
-                    stage_columns(),
-                    params.join(", ")
-                );
-                super::sqlite_raw::with_handle(tx, |h| {
-                    let mut insert = super::sqlite_raw::Statement::prepare(h, &sql)?;
-                    let mut period = String::with_capacity(7);
-                    for s in rows {
-                        use std::fmt::Write;
-                        period.clear();
-                        write!(period, "{}", s.period)?;
-                        insert.bind_int(1, Some(s.line as i64))?;
-                        insert.bind_text(2, s.credit_code.as_str())?;
-                        insert.bind_text(3, &period)?;
-                        for (k, v) in s.values.iter().enumerate() {
-                            insert.bind_int(4 + k as i32, v.map(|a| a.raw()))?;
+                for chunk in rows.chunks(SQLITE_BATCH) {
+                    let mut q = sqlx::QueryBuilder::new(format!(
+                        "INSERT INTO stage ({}) ",
+                        stage_columns()
+                    ));
+                    q.push_values(chunk, |mut b, s| {
+                        b.push_bind(s.line as i64)
+                            .push_bind(s.credit_code.as_str().to_string())
+                            .push_bind(s.period.to_string());
+                        for v in &s.values {
+                            b.push_bind(v.map(|a| a.raw()));
                         }
-                        insert.step()?;
-                        insert.reset()?;
-                    }
-                    Ok(())
-                })
-                .await?;
+                    });
+                    q.build().persistent(true).execute(&mut **tx).await?;
+                }
             }
             SubmissionImport::Postgres(tx, _) => {
                 let mut buf = Vec::with_capacity(rows.len() * 96);
