@@ -173,8 +173,23 @@ pub fn indicator(name: &str) -> Option<&'static Indicator> {
 }
 
 /// The index in [`FIELDS`] of the field with that column name.
-pub fn field_index(name: &str) -> Option<usize> {
-    FIELDS.iter().position(|f| f.name == name)
+pub const fn field_index(name: &str) -> Option<usize> {
+    let mut i = 0;
+    while i < FIELDS.len() {
+        if const_eq(FIELDS[i].name, name) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// As [`field_index`], for names known when compiling (an unknown one fails the build).
+pub const fn field_at(name: &str) -> usize {
+    match field_index(name) {
+        Some(i) => i,
+        None => panic!("unknown field name"),
+    }
 }
 
 /// The index of the field for an indicator, span and prior-year flag, if it is stored.

@@ -7,14 +7,17 @@
 //! multi-row inserts.
 
 mod alerts;
+mod copy;
 mod evaluation;
 mod jobs;
 mod outbox;
+pub mod packed;
 mod projects;
 mod registry;
 mod sources;
 mod sqlite_raw;
 mod submissions;
+mod years;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -128,13 +131,17 @@ impl Store {
         }
     }
 
-    /// Applies the migrations this binary carries that the database does not have yet.
+    /// Applies the migrations this binary carries that the database does not have yet, then
+    /// builds the derived tables they asked for (see `rebuild_pending`).
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
             Store::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
             Store::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
         }
-        .context("数据库迁移失败 (migration failed)")
+        .context("数据库迁移失败 (migration failed)")?;
+        self.run_pending_rebuilds()
+            .await
+            .context("迁移后重建派生数据失败 (rebuilding derived data after migration failed)")
     }
 
     /// The migrations applied, as `(version, description)`.
@@ -247,6 +254,7 @@ const TABLES: &[&str] = &[
     "reject",
     "submission",
     "submission_history",
+    "submission_year",
     "registry_change",
     "evaluation_run",
     "alert",

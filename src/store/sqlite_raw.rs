@@ -118,6 +118,36 @@ impl<'h> Statement<'h> {
         self.check(rc)
     }
 
+    /// Binds an integer to parameter `i` (1-based).
+    pub fn bind_int(&mut self, i: c_int, v: i64) -> anyhow::Result<()> {
+        // SAFETY: the statement is live.
+        let rc = unsafe { ffi::sqlite3_bind_int64(self.stmt.as_ptr(), i, v) };
+        self.check(rc)
+    }
+
+    /// Binds a blob to parameter `i` (1-based); SQLite copies it.
+    pub fn bind_blob(&mut self, i: c_int, b: &[u8]) -> anyhow::Result<()> {
+        let len = c_int::try_from(b.len()).map_err(|_| anyhow!("blob too long to bind"))?;
+        // SAFETY: as for `bind_text`: SQLITE_TRANSIENT copies the bytes before returning.
+        let rc = unsafe {
+            ffi::sqlite3_bind_blob(
+                self.stmt.as_ptr(),
+                i,
+                b.as_ptr().cast(),
+                len,
+                ffi::SQLITE_TRANSIENT(),
+            )
+        };
+        self.check(rc)
+    }
+
+    /// Makes the statement ready to run again (its bindings stay until bound anew).
+    pub fn reset(&mut self) -> anyhow::Result<()> {
+        // SAFETY: the statement is live; no text or blob read from it outlives this `&mut`.
+        let rc = unsafe { ffi::sqlite3_reset(self.stmt.as_ptr()) };
+        self.check(rc)
+    }
+
     /// Runs the statement to its next row: `true` when a row is ready to read, `false` when done.
     pub fn step(&mut self) -> anyhow::Result<bool> {
         // SAFETY: the statement is live and used from one thread at a time (`&mut self`).
@@ -171,6 +201,21 @@ impl<'h> Statement<'h> {
             }
             let n = ffi::sqlite3_column_bytes(self.stmt.as_ptr(), i);
             std::slice::from_raw_parts(p, usize::try_from(n).unwrap_or(0))
+        }
+    }
+
+    /// Column `i` (0-based) of the current row as bytes (empty for NULL), valid until the
+    /// statement steps again.
+    pub fn blob(&self, i: c_int) -> &[u8] {
+        // SAFETY: as for `text`: the buffer belongs to the statement until the next step,
+        // reset or finalize, and its length is asked after it.
+        unsafe {
+            let p = ffi::sqlite3_column_blob(self.stmt.as_ptr(), i);
+            if p.is_null() {
+                return &[];
+            }
+            let n = ffi::sqlite3_column_bytes(self.stmt.as_ptr(), i);
+            std::slice::from_raw_parts(p.cast::<u8>(), usize::try_from(n).unwrap_or(0))
         }
     }
 }
@@ -276,5 +321,44 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(n, 4);
+    }
+
+    #[tokio::test]
+    async fn a_statement_reset_and_bound_again_writes_integers_and_blobs_sqlx_reads_back() {
+        let mut conn = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        sqlx::query("CREATE TABLE b (k BIGINT NOT NULL, v BLOB NOT NULL)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let rows: Vec<(i64, Vec<u8>)> =
+            vec![(1, vec![0, 1, 2]), (-5, vec![]), (i64::MIN, vec![255; 300])];
+        with_handle(&mut conn, |h| {
+            let mut ins = Statement::prepare(h, "INSERT INTO b (k, v) VALUES (?1, ?2)")?;
+            for (k, v) in &rows {
+                ins.bind_int(1, *k)?;
+                ins.bind_blob(2, v)?;
+                assert!(!ins.step()?);
+                ins.reset()?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let stored: Vec<(i64, Vec<u8>)> = sqlx::query_as("SELECT k, v FROM b ORDER BY rowid")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(stored, rows);
+        let read = with_handle(&mut conn, |h| {
+            let mut q = Statement::prepare(h, "SELECT v FROM b ORDER BY rowid")?;
+            let mut out = Vec::new();
+            while q.step()? {
+                out.push(q.blob(0).to_vec());
+            }
+            Ok(out)
+        })
+        .await
+        .unwrap();
+        assert_eq!(read, rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>());
     }
 }

@@ -57,30 +57,36 @@ fn stage_columns() -> String {
     cols
 }
 
-fn stage_ddl(temp_suffix: &str) -> String {
+/// The staging table; `tail` ends its definition for the backend.
+fn stage_ddl(tail: &str) -> String {
     let mut ddl = String::from(
         "CREATE TEMP TABLE stage (line BIGINT NOT NULL, credit_code TEXT NOT NULL, period TEXT NOT NULL",
     );
     for f in FIELDS {
         ddl.push_str(&format!(", {} BIGINT", f.name));
     }
-    ddl.push(')');
-    ddl.push_str(temp_suffix);
+    ddl.push_str(tail);
     ddl
 }
+
+const STAGE_SQLITE: &str = ")";
+const STAGE_POSTGRES: &str = ") ON COMMIT DROP";
 
 /// Rows written by one import after which the planner's statistics are refreshed at once.
 pub const REFRESH_STATISTICS_AFTER: u64 = 10_000;
 
 impl Store {
-    /// Refreshes PostgreSQL's statistics of `submission` after a large import. Autovacuum would
+    /// Refreshes PostgreSQL's statistics of `submission` (and its packed years) after a large import. Autovacuum would
     /// do it within minutes, but the evaluation that follows an import would meanwhile be planned
     /// on the old figures (an index scan over nearly the whole table, seen to cost a third more).
     /// The import is committed already, so a failure here is only logged.
     pub async fn refresh_statistics(&self) {
         if let Store::Postgres(p) = self {
-            if let Err(e) = sqlx::query("ANALYZE submission").execute(p).await {
-                tracing::warn!(error = %e, "ANALYZE submission failed after an import");
+            for table in ["submission", "submission_year"] {
+                let sql = sqlx::AssertSqlSafe(format!("ANALYZE {table}"));
+                if let Err(e) = sqlx::query(sql).execute(p).await {
+                    tracing::warn!(error = %e, "ANALYZE {table} failed after an import");
+                }
             }
         }
     }
@@ -106,14 +112,14 @@ impl Store {
                 sqlx::query("DROP TABLE IF EXISTS temp.stage")
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query(AssertSqlSafe(stage_ddl("")))
+                sqlx::query(AssertSqlSafe(stage_ddl(STAGE_SQLITE)))
                     .execute(&mut *tx)
                     .await?;
                 SubmissionImport::Sqlite(tx, staging)
             }
             Store::Postgres(p) => {
                 let mut tx = p.begin().await?;
-                sqlx::query(AssertSqlSafe(stage_ddl(" ON COMMIT DROP")))
+                sqlx::query(AssertSqlSafe(stage_ddl(STAGE_POSTGRES)))
                     .execute(&mut *tx)
                     .await?;
                 SubmissionImport::Postgres(tx, staging)
@@ -176,8 +182,20 @@ impl SubmissionImport {
                       ON f.credit_code = s.credit_code AND f.period = s.period
                     WHERE s.line > f.first_line ORDER BY s.line";
         let mut rejects = Vec::new();
+        // The stage in the order of enterprise and period, for these checks and for packing
+        // the merged years in one pass. On SQLite the index carries every column, so that the
+        // pass reads it alone rather than fetching each row from a table written in file order.
+        let key = match self {
+            SubmissionImport::Sqlite(..) => format!(
+                "CREATE INDEX stage_key ON stage (credit_code, period, line, {})",
+                FIELDS.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
+            ),
+            SubmissionImport::Postgres(..) => {
+                "CREATE INDEX stage_key ON stage (credit_code, period, line)".to_string()
+            }
+        };
         on_tx!(self, tx, _st => {
-            sqlx::query("CREATE INDEX stage_key ON stage (credit_code, period, line)").execute(&mut **tx).await?;
+            sqlx::query(AssertSqlSafe(key.as_str())).execute(&mut **tx).await?;
             let rows: Vec<(i64, String)> = sqlx::query_as(unknown).fetch_all(&mut **tx).await?;
             for (line, code) in rows {
                 rejects.push(Reject {
@@ -213,23 +231,61 @@ impl SubmissionImport {
         Ok(())
     }
 
-    /// Merges the staged rows into `submission` and commits.
+    /// Merges the staged rows into `submission`, packs the years it wrote into
+    /// `submission_year`, and commits.
     pub async fn merge(self, run_id: i64, now_ms: i64) -> anyhow::Result<MergeOutcome> {
-        let sqls = MergeSql::new(self.present());
-        let sqlite = matches!(self, SubmissionImport::Sqlite(..));
-        let mut out = MergeOutcome::default();
-        on_tx!(self, tx, _st => {
-            let mut tx = tx;
-            let staged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stage").fetch_one(&mut *tx).await?;
-            out.revised = sqlx::query(AssertSqlSafe(sqls.history.as_str())).bind(now_ms).bind(run_id).execute(&mut *tx).await?.rows_affected();
-            let written = sqlx::query(AssertSqlSafe(sqls.upsert.as_str())).bind(run_id).bind(now_ms).execute(&mut *tx).await?.rows_affected();
-            out.accepted = written.saturating_sub(out.revised);
-            out.unchanged = (staged as u64).saturating_sub(written);
-            if sqlite {
-                sqlx::query("DROP TABLE temp.stage").execute(&mut *tx).await?;
+        let present = self.present();
+        let sqls = MergeSql::new(present);
+        // The history and upsert statements, the same on both backends.
+        macro_rules! merge_rows {
+            ($tx:expr) => {{
+                let mut out = MergeOutcome::default();
+                let staged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stage")
+                    .fetch_one(&mut *$tx)
+                    .await?;
+                out.revised = sqlx::query(AssertSqlSafe(sqls.history.as_str()))
+                    .bind(now_ms)
+                    .bind(run_id)
+                    .execute(&mut *$tx)
+                    .await?
+                    .rows_affected();
+                let written = sqlx::query(AssertSqlSafe(sqls.upsert.as_str()))
+                    .bind(run_id)
+                    .bind(now_ms)
+                    .execute(&mut *$tx)
+                    .await?
+                    .rows_affected();
+                out.accepted = written.saturating_sub(out.revised);
+                out.unchanged = (staged as u64).saturating_sub(written);
+                (out, written)
+            }};
+        }
+        let (out, packed) = match self {
+            SubmissionImport::Sqlite(mut tx, _) => {
+                let (out, written) = merge_rows!(tx);
+                let packed = if written > 0 {
+                    super::years::pack_merge_sqlite(&mut tx, present, run_id).await?
+                } else {
+                    0
+                };
+                sqlx::query("DROP TABLE temp.stage")
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                (out, packed)
             }
-            tx.commit().await?;
-        });
+            SubmissionImport::Postgres(mut tx, _) => {
+                let (out, written) = merge_rows!(tx);
+                let packed = if written > 0 {
+                    super::years::pack_merge_postgres(&mut tx, present, run_id).await?
+                } else {
+                    0
+                };
+                tx.commit().await?;
+                (out, packed)
+            }
+        };
+        tracing::debug!(packed, "submission_year: years packed by the merge");
         Ok(out)
     }
 

@@ -1,0 +1,488 @@
+//! The packed form of `submission_year.months`: the figures an evaluation reads for every month
+//! one enterprise submitted in one calendar year, in one small blob.
+//!
+//! Layout (version 1), all integers little-endian:
+//! - one byte: the version, 1;
+//! - `u16`: the months present, bit `m − 1` for month `m`;
+//! - for each present month in calendar order: a `u16` with bit `k` set when field `k` of
+//!   [`FIELDS`] is not NULL, then each such field as a zigzag LEB128 varint.
+//!
+//! Typical figures take three or four bytes, so a year is a few hundred bytes where 12 rows of
+//! `submission` are several kilobytes, and reading it costs one row instead of twelve.
+
+use anyhow::{bail, ensure};
+
+/// The packed fields: every figure of [`crate::indicator::FIELDS`], in its order, then the
+/// submission's revision and the import run that wrote it. A month's pack holds all of a
+/// `submission` row but its key and time of receipt, so that a merge can pack a year from the
+/// staged rows and the year's earlier pack alone.
+pub const N_FIELDS: usize = crate::indicator::N_FIELDS + 2;
+/// Index of the revision among the packed fields.
+pub const REVISION: usize = N_FIELDS - 2;
+/// Index of the import run among the packed fields.
+pub const RUN_ID: usize = N_FIELDS - 1;
+
+/// The name of packed field `k` (a column of `submission`).
+pub fn field_name(k: usize) -> &'static str {
+    match k {
+        REVISION => "revision",
+        RUN_ID => "run_id",
+        _ => crate::indicator::FIELDS[k].name,
+    }
+}
+
+/// The packed field of a figure's name.
+pub fn field_index(name: &str) -> Option<usize> {
+    (0..N_FIELDS).find(|&k| field_name(k) == name)
+}
+
+/// Every packed field's column, comma-separated, each prefixed with `prefix`.
+pub fn columns(prefix: &str) -> String {
+    (0..N_FIELDS)
+        .map(|k| format!("{prefix}{}", field_name(k)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One month's fields, `None` for NULL.
+pub type Month = [Option<i64>; N_FIELDS];
+
+const VERSION: u8 = 1;
+
+/// Packs the months of one year; `months` holds `(month 1..=12, fields)` in any order, each
+/// month at most once.
+pub fn encode(months: &[(u32, Month)]) -> anyhow::Result<Vec<u8>> {
+    let mut sorted: Vec<&(u32, Month)> = months.iter().collect();
+    sorted.sort_unstable_by_key(|(m, _)| *m);
+    let mut mask = 0u16;
+    for (m, _) in &sorted {
+        ensure!((1..=12).contains(m), "month {m} out of range");
+        let bit = 1u16 << (m - 1);
+        ensure!(mask & bit == 0, "month {m} given twice");
+        mask |= bit;
+    }
+    let mut out = Vec::with_capacity(3 + sorted.len() * (4 + N_FIELDS * 4));
+    out.push(VERSION);
+    out.extend_from_slice(&mask.to_le_bytes());
+    for (_, fields) in sorted {
+        let mut present = 0u32;
+        for (k, f) in fields.iter().enumerate() {
+            if f.is_some() {
+                present |= 1 << k;
+            }
+        }
+        out.extend_from_slice(&present.to_le_bytes());
+        for v in fields.iter().flatten() {
+            let mut z = ((v << 1) ^ (v >> 63)) as u64;
+            while z >= 0x80 {
+                out.push((z as u8) | 0x80);
+                z >>= 7;
+            }
+            out.push(z as u8);
+        }
+    }
+    Ok(out)
+}
+
+/// Calls `f` with each month of a packed year, in calendar order.
+pub fn decode(pack: &[u8], mut f: impl FnMut(u32, &Month)) -> anyhow::Result<()> {
+    let mut r = Reader { data: pack, at: 0 };
+    let version = r.byte()?;
+    ensure!(
+        version == VERSION,
+        "packed year of version {version}, {VERSION} expected"
+    );
+    let mask = r.u16()?;
+    ensure!(mask >> 12 == 0, "packed year names a 13th month");
+    for m in 1..=12u32 {
+        if mask & (1 << (m - 1)) == 0 {
+            continue;
+        }
+        let present = r.u32()?;
+        ensure!(present >> N_FIELDS == 0, "packed month with unknown fields");
+        let mut fields: Month = [None; N_FIELDS];
+        for (k, v) in fields.iter_mut().enumerate() {
+            if present & (1 << k) != 0 {
+                *v = Some(r.varint()?);
+            }
+        }
+        f(m, &fields);
+    }
+    ensure!(
+        r.at == pack.len(),
+        "packed year has {} bytes left over",
+        pack.len() - r.at
+    );
+    Ok(())
+}
+
+struct Reader<'a> {
+    data: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn byte(&mut self) -> anyhow::Result<u8> {
+        let Some(&b) = self.data.get(self.at) else {
+            bail!("packed year cut short at byte {}", self.at)
+        };
+        self.at += 1;
+        Ok(b)
+    }
+
+    fn u16(&mut self) -> anyhow::Result<u16> {
+        Ok(u16::from_le_bytes([self.byte()?, self.byte()?]))
+    }
+
+    fn u32(&mut self) -> anyhow::Result<u32> {
+        Ok(u32::from_le_bytes([
+            self.byte()?,
+            self.byte()?,
+            self.byte()?,
+            self.byte()?,
+        ]))
+    }
+
+    fn varint(&mut self) -> anyhow::Result<i64> {
+        let mut z = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            z |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(((z >> 1) as i64) ^ -((z & 1) as i64));
+            }
+        }
+        bail!("packed varint longer than 64 bits")
+    }
+}
+
+/// Collects submission rows into packed years. Rows must come grouped by enterprise and year
+/// (any order of months within a group); each finished year is handed to `emit`.
+pub struct YearPacker<F: FnMut(i32, &str, Vec<u8>) -> anyhow::Result<()>> {
+    code: String,
+    year: i32,
+    months: Vec<(u32, Month)>,
+    emit: F,
+}
+
+impl<F: FnMut(i32, &str, Vec<u8>) -> anyhow::Result<()>> YearPacker<F> {
+    pub fn new(emit: F) -> YearPacker<F> {
+        YearPacker {
+            code: String::new(),
+            year: 0,
+            months: Vec::with_capacity(12),
+            emit,
+        }
+    }
+
+    /// Adds one row of `submission` (`period` as `YYYY-MM`).
+    pub fn row(&mut self, code: &str, period: &str, fields: Month) -> anyhow::Result<()> {
+        let (year, month) = year_month(period)?;
+        if year != self.year || code != self.code {
+            self.flush()?;
+            self.code.clear();
+            self.code.push_str(code);
+            self.year = year;
+        }
+        self.months.push((month, fields));
+        Ok(())
+    }
+
+    /// Hands over the last year.
+    pub fn finish(mut self) -> anyhow::Result<()> {
+        self.flush()
+    }
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        if self.months.is_empty() {
+            return Ok(());
+        }
+        let pack = encode(&self.months)?;
+        self.months.clear();
+        (self.emit)(self.year, &self.code, pack)
+    }
+}
+
+/// The year and month of a stored `YYYY-MM` period.
+fn year_month(period: &str) -> anyhow::Result<(i32, u32)> {
+    period
+        .split_once('-')
+        .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u32>().ok()?)))
+        .ok_or_else(|| anyhow::anyhow!("stored period {period:?} is not YYYY-MM"))
+}
+
+/// Packs the years a merge writes, from the staged rows (grouped by enterprise and year) and
+/// each year's pack before the merge, by the merge's own rules (`MergeSql` in
+/// `submissions.rs`): a month not stored before takes the figures the file carries (the others
+/// NULL) as revision 1; a stored month is revised when a figure the file carries differs — the
+/// file's figures replace those, the others stay, the revision goes up by one — and is
+/// otherwise left alone. A written month carries the merge's run. Only years with a written
+/// month are handed to `emit`.
+pub struct MergePacker<O, E>
+where
+    O: FnMut(&str, i32) -> anyhow::Result<Option<Vec<u8>>>,
+    E: FnMut(i32, &str, Vec<u8>) -> anyhow::Result<()>,
+{
+    present: [bool; crate::indicator::N_FIELDS],
+    run_id: i64,
+    code: String,
+    year: i32,
+    months: Vec<(u32, Month)>,
+    written: bool,
+    old: O,
+    emit: E,
+}
+
+impl<O, E> MergePacker<O, E>
+where
+    O: FnMut(&str, i32) -> anyhow::Result<Option<Vec<u8>>>,
+    E: FnMut(i32, &str, Vec<u8>) -> anyhow::Result<()>,
+{
+    /// `present[i]`: whether the file carries figure `i`; `old` finds a year's earlier pack.
+    pub fn new(
+        present: [bool; crate::indicator::N_FIELDS],
+        run_id: i64,
+        old: O,
+        emit: E,
+    ) -> MergePacker<O, E> {
+        MergePacker {
+            present,
+            run_id,
+            code: String::new(),
+            year: i32::MIN,
+            months: Vec::with_capacity(12),
+            written: false,
+            old,
+            emit,
+        }
+    }
+
+    /// Merges one staged row (`period` as `YYYY-MM`, the figures as staged).
+    pub fn row(
+        &mut self,
+        code: &str,
+        period: &str,
+        staged: &[Option<i64>; crate::indicator::N_FIELDS],
+    ) -> anyhow::Result<()> {
+        let (year, month) = year_month(period)?;
+        if year != self.year || code != self.code {
+            self.flush()?;
+            self.code.clear();
+            self.code.push_str(code);
+            self.year = year;
+            if let Some(pack) = (self.old)(code, year)? {
+                let months = &mut self.months;
+                decode(&pack, |m, f| months.push((m, *f)))?;
+            }
+        }
+        let stored = self.months.iter_mut().find(|(m, _)| *m == month);
+        let present = self.present;
+        let differs = |old: &Month| {
+            (0..crate::indicator::N_FIELDS).any(|i| present[i] && old[i] != staged[i])
+        };
+        match stored {
+            None => {
+                let mut f: Month = [None; N_FIELDS];
+                for i in 0..crate::indicator::N_FIELDS {
+                    if present[i] {
+                        f[i] = staged[i];
+                    }
+                }
+                f[REVISION] = Some(1);
+                f[RUN_ID] = Some(self.run_id);
+                self.months.push((month, f));
+                self.written = true;
+            }
+            Some((_, old)) if differs(old) => {
+                for i in 0..crate::indicator::N_FIELDS {
+                    if present[i] {
+                        old[i] = staged[i];
+                    }
+                }
+                old[REVISION] = Some(old[REVISION].unwrap_or(0) + 1);
+                old[RUN_ID] = Some(self.run_id);
+                self.written = true;
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Hands over the last year.
+    pub fn finish(mut self) -> anyhow::Result<()> {
+        self.flush()
+    }
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        if self.written {
+            let pack = encode(&self.months)?;
+            (self.emit)(self.year, &self.code, pack)?;
+        }
+        self.months.clear();
+        self.written = false;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decoded(pack: &[u8]) -> Vec<(u32, Month)> {
+        let mut got = Vec::new();
+        decode(pack, |m, f| got.push((m, *f))).unwrap();
+        got
+    }
+
+    #[test]
+    fn years_round_trip_with_nulls_extremes_and_gaps() {
+        let mut a: Month = [None; N_FIELDS];
+        a[0] = Some(0);
+        a[1] = Some(-1);
+        a[3] = Some(i64::MAX);
+        a[RUN_ID] = Some(i64::MIN);
+        let b: Month = [Some(123_456_789); N_FIELDS];
+        let empty: Month = [None; N_FIELDS];
+        let months = vec![(12, b), (3, a), (1, empty)];
+        let pack = encode(&months).unwrap();
+        assert_eq!(decoded(&pack), vec![(1, empty), (3, a), (12, b)]);
+        assert_eq!(decoded(&encode(&[]).unwrap()), vec![]);
+        // A typical month (every figure of up to nine digits) stays small.
+        assert!(encode(&[(5, b)]).unwrap().len() <= 3 + 4 + N_FIELDS * 4);
+        assert_eq!(field_index("output_ytd"), Some(1));
+        assert_eq!(field_index("run_id"), Some(RUN_ID));
+        assert!(columns("c.").starts_with("c.output, c.output_ytd, "));
+    }
+
+    #[test]
+    fn bad_months_and_damaged_packs_are_errors() {
+        let f: Month = [Some(7); N_FIELDS];
+        assert!(encode(&[(0, f)]).is_err());
+        assert!(encode(&[(13, f)]).is_err());
+        assert!(encode(&[(4, f), (4, f)]).is_err());
+        let pack = encode(&[(2, f), (9, f)]).unwrap();
+        for cut in 0..pack.len() {
+            assert!(decode(&pack[..cut], |_, _| {}).is_err(), "cut at {cut}");
+        }
+        let mut longer = pack.clone();
+        longer.push(0);
+        assert!(decode(&longer, |_, _| {}).is_err());
+        let mut other = pack;
+        other[0] = 2;
+        assert!(decode(&other, |_, _| {}).is_err());
+    }
+
+    #[test]
+    fn the_packer_makes_one_pack_per_enterprise_and_year() {
+        let mut packs = Vec::new();
+        let mut p = YearPacker::new(|year, code: &str, pack| {
+            packs.push((year, code.to_string(), decoded(&pack)));
+            Ok(())
+        });
+        let f = |v: i64| -> Month { [Some(v); N_FIELDS] };
+        p.row("A", "2025-12", f(1)).unwrap();
+        p.row("A", "2026-02", f(3)).unwrap();
+        p.row("A", "2026-01", f(2)).unwrap();
+        p.row("B", "2026-01", f(4)).unwrap();
+        assert!(p.row("B", "2026-1x", f(4)).is_err());
+        p.finish().unwrap();
+        assert_eq!(
+            packs,
+            vec![
+                (2025, "A".to_string(), vec![(12, f(1))]),
+                (2026, "A".to_string(), vec![(1, f(2)), (2, f(3))]),
+                (2026, "B".to_string(), vec![(1, f(4))]),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_merge_packs_new_revised_and_untouched_months_by_the_merge_rules() {
+        use crate::indicator::N_FIELDS as FIGS;
+        let fig = |v: i64| -> [Option<i64>; FIGS] {
+            let mut f = [None; FIGS];
+            f[0] = Some(v);
+            f[1] = Some(v * 10);
+            f
+        };
+        let stored = |v: i64, rev: i64| -> Month {
+            let mut f = [None; N_FIELDS];
+            f[0] = Some(v);
+            f[1] = Some(v * 10);
+            f[2] = Some(99); // a figure this file does not carry
+            f[REVISION] = Some(rev);
+            f[RUN_ID] = Some(7);
+            f
+        };
+        let old_2026 = encode(&[(1, stored(1, 1)), (2, stored(2, 3))]).unwrap();
+        let mut present = [false; FIGS];
+        present[0] = true;
+        present[1] = true;
+        let mut packs = Vec::new();
+        let mut asked = Vec::new();
+        let mut m = MergePacker::new(
+            present,
+            8,
+            |code: &str, year| {
+                asked.push((code.to_string(), year));
+                Ok((code == "A" && year == 2026).then(|| old_2026.clone()))
+            },
+            |year, code: &str, pack| {
+                packs.push((year, code.to_string(), decoded(&pack)));
+                Ok(())
+            },
+        );
+        m.row("A", "2025-12", &fig(5)).unwrap(); // new year, new month
+        m.row("A", "2026-01", &fig(1)).unwrap(); // unchanged
+        m.row("A", "2026-02", &fig(20)).unwrap(); // revised
+        m.row("A", "2026-03", &fig(3)).unwrap(); // new month of a stored year
+        m.row("B", "2026-01", &fig(1)).unwrap(); // new enterprise
+        m.finish().unwrap();
+        let new = |v: i64| -> Month {
+            let mut f = [None; N_FIELDS];
+            f[0] = Some(v);
+            f[1] = Some(v * 10);
+            f[REVISION] = Some(1);
+            f[RUN_ID] = Some(8);
+            f
+        };
+        let mut revised = stored(20, 4);
+        revised[RUN_ID] = Some(8);
+        assert_eq!(
+            packs,
+            vec![
+                (2025, "A".to_string(), vec![(12, new(5))]),
+                (
+                    2026,
+                    "A".to_string(),
+                    vec![(1, stored(1, 1)), (2, revised), (3, new(3))]
+                ),
+                (2026, "B".to_string(), vec![(1, new(1))]),
+            ]
+        );
+        assert_eq!(
+            asked,
+            vec![
+                ("A".to_string(), 2025),
+                ("A".to_string(), 2026),
+                ("B".to_string(), 2026)
+            ]
+        );
+
+        // A file that changes nothing packs nothing.
+        let mut none = Vec::new();
+        let mut m = MergePacker::new(
+            present,
+            9,
+            |_: &str, _| Ok(Some(old_2026.clone())),
+            |year, code: &str, _| {
+                none.push((year, code.to_string()));
+                Ok(())
+            },
+        );
+        m.row("A", "2026-01", &fig(1)).unwrap();
+        m.row("A", "2026-02", &fig(2)).unwrap();
+        m.finish().unwrap();
+        assert!(none.is_empty(), "{none:?}");
+    }
+}
