@@ -84,45 +84,88 @@ fn scope_text(scope: &[String]) -> String {
 }
 
 /// Decodes an `alert` row selected with [`ALERT_COLUMNS`] (a macro: one body for both backends).
-macro_rules! decode_alert {
-    ($r:expr) => {{
-        let r = $r;
-        (|| -> Result<Alert, sqlx::Error> {
-            let bad = |what: &str, v: String| sqlx::Error::Decode(format!("{what} “{v}”").into());
-            let state: String = r.try_get(8)?;
-            let severity: String = r.try_get(9)?;
-            let period: String = r.try_get(11)?;
-            let values: String = r.try_get(13)?;
-            let scope: String = r.try_get(6)?;
-            Ok(Alert {
-                id: r.try_get(0)?,
-                rule: r.try_get(1)?,
-                subject: r.try_get(2)?,
-                indicator: r.try_get(3)?,
-                subject_name: r.try_get(4)?,
-                unit_code: r.try_get(5)?,
-                scope: scope
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(String::from)
-                    .collect(),
-                owner: r.try_get(7)?,
-                state: AlertState::parse(&state).ok_or_else(|| bad("state", state.clone()))?,
-                severity: Severity::parse(&severity).ok_or_else(|| bad("severity", severity.clone()))?,
-                consecutive: r.try_get::<i64, _>(10)? as u32,
-                period: period.parse().map_err(|_| bad("period", period.clone()))?,
-                message: r.try_get(12)?,
-                values: serde_json::from_str(&values).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-                opened_at: r.try_get(14)?,
-                updated_at: r.try_get(15)?,
-                acknowledged_by: r.try_get(16)?,
-                acknowledged_at: r.try_get(17)?,
-                resolved_at: r.try_get(18)?,
-                resolved_by: r.try_get(19)?,
-                note: r.try_get(20)?,
-            })
-        })()
-    }};
+/// Positional column reads, for decoding an alert from sqlx's rows (PostgreSQL) or from a
+/// directly stepped SQLite statement (see `sqlite_raw`; the evaluation reads every alert).
+trait Columns {
+    fn text(&self, i: usize) -> anyhow::Result<String>;
+    fn opt_text(&self, i: usize) -> anyhow::Result<Option<String>>;
+    fn int(&self, i: usize) -> anyhow::Result<i64>;
+    fn opt_int(&self, i: usize) -> anyhow::Result<Option<i64>>;
+}
+
+macro_rules! sqlx_columns {
+    ($row:ty) => {
+        impl Columns for $row {
+            fn text(&self, i: usize) -> anyhow::Result<String> {
+                Ok(self.try_get(i)?)
+            }
+            fn opt_text(&self, i: usize) -> anyhow::Result<Option<String>> {
+                Ok(self.try_get(i)?)
+            }
+            fn int(&self, i: usize) -> anyhow::Result<i64> {
+                Ok(self.try_get(i)?)
+            }
+            fn opt_int(&self, i: usize) -> anyhow::Result<Option<i64>> {
+                Ok(self.try_get(i)?)
+            }
+        }
+    };
+}
+sqlx_columns!(sqlx::sqlite::SqliteRow);
+sqlx_columns!(sqlx::postgres::PgRow);
+
+impl Columns for super::sqlite_raw::Statement<'_> {
+    fn text(&self, i: usize) -> anyhow::Result<String> {
+        self.opt_text(i)?
+            .ok_or_else(|| anyhow::anyhow!("column {i} is NULL"))
+    }
+    fn opt_text(&self, i: usize) -> anyhow::Result<Option<String>> {
+        Ok(self.opt_str(i as i32)?.map(str::to_string))
+    }
+    fn int(&self, i: usize) -> anyhow::Result<i64> {
+        self.opt_int(i)?
+            .ok_or_else(|| anyhow::anyhow!("column {i} is NULL"))
+    }
+    fn opt_int(&self, i: usize) -> anyhow::Result<Option<i64>> {
+        Ok(super::sqlite_raw::Statement::int(self, i as i32))
+    }
+}
+
+/// An alert from a row of [`ALERT_COLUMNS`].
+fn decode_alert(r: &impl Columns) -> anyhow::Result<Alert> {
+    let bad = |what: &str, v: &str| anyhow::anyhow!("stored alert has an invalid {what} “{v}”");
+    let state = r.text(8)?;
+    let severity = r.text(9)?;
+    let period = r.text(11)?;
+    let values = r.text(13)?;
+    Ok(Alert {
+        id: r.int(0)?,
+        rule: r.text(1)?,
+        subject: r.text(2)?,
+        indicator: r.text(3)?,
+        subject_name: r.text(4)?,
+        unit_code: r.text(5)?,
+        scope: r
+            .text(6)?
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        owner: r.opt_text(7)?,
+        state: AlertState::parse(&state).ok_or_else(|| bad("state", &state))?,
+        severity: Severity::parse(&severity).ok_or_else(|| bad("severity", &severity))?,
+        consecutive: r.int(10)? as u32,
+        period: period.parse().map_err(|_| bad("period", &period))?,
+        message: r.text(12)?,
+        values: serde_json::from_str(&values)?,
+        opened_at: r.int(14)?,
+        updated_at: r.int(15)?,
+        acknowledged_by: r.opt_text(16)?,
+        acknowledged_at: r.opt_int(17)?,
+        resolved_at: r.opt_int(18)?,
+        resolved_by: r.opt_text(19)?,
+        note: r.opt_text(20)?,
+    })
 }
 
 impl Store {
@@ -183,14 +226,33 @@ impl Store {
             sql.push_str(&format!(" AND id = {id}"));
         }
         sql.push_str(" ORDER BY CASE severity WHEN 'red' THEN 0 WHEN 'orange' THEN 1 WHEN 'yellow' THEN 2 ELSE 3 END, rule, subject, indicator");
-        let out = on_pool!(self, p => {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
-            for b in &binds {
-                q = q.bind(b);
+        match self {
+            Store::Sqlite(p) => {
+                // Stepped directly: an evaluation reads every alert, tens of thousands at a
+                // province's scale, and sqlx would cost microseconds a row.
+                let mut conn = p.acquire().await?;
+                let sql = sql.replace('$', "?");
+                super::sqlite_raw::with_handle(&mut conn, |h| {
+                    let mut q = super::sqlite_raw::Statement::prepare(h, &sql)?;
+                    for (i, b) in binds.iter().enumerate() {
+                        q.bind_text(i as i32 + 1, b)?;
+                    }
+                    let mut out = Vec::new();
+                    while q.step()? {
+                        out.push(decode_alert(&q)?);
+                    }
+                    Ok(out)
+                })
+                .await
             }
-            q.fetch_all(p).await?.iter().map(|r| decode_alert!(r)).collect::<Result<Vec<_>, _>>()?
-        });
-        Ok(out)
+            Store::Postgres(p) => {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                for b in &binds {
+                    q = q.bind(b);
+                }
+                q.fetch_all(p).await?.iter().map(decode_alert).collect()
+            }
+        }
     }
 
     /// One alert by id.
