@@ -168,6 +168,80 @@ fn decode_alert(r: &impl Columns) -> anyhow::Result<Alert> {
     })
 }
 
+/// Writes new alerts and their events on PostgreSQL by binary COPY (a province's first
+/// evaluation opens tens of thousands; multi-row INSERTs took seconds). The ids are drawn from
+/// the alert sequence first, so that the events can refer to them in the same COPY pass.
+async fn copy_opened_postgres(
+    tx: &mut sqlx::PgConnection,
+    opens: &[(&Finding, &[EventKind])],
+    evaluation_id: i64,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    use super::copy::BinaryCopyWriter;
+    if opens.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT nextval(pg_get_serial_sequence('alert', 'id')) FROM generate_series(1, $1)",
+    )
+    .bind(opens.len() as i64)
+    .fetch_all(&mut *tx)
+    .await?;
+    anyhow::ensure!(
+        ids.len() == opens.len(),
+        "the alert sequence gave too few ids"
+    );
+    let mut alerts = BinaryCopyWriter::default();
+    let mut events = BinaryCopyWriter::default();
+    for (id, (f, kinds)) in ids.iter().zip(opens) {
+        let values = serde_json::Value::Object(f.values.clone()).to_string();
+        let period = f.period.to_string();
+        alerts.row(16);
+        alerts.int8(*id);
+        for text in [&f.rule, &f.subject, &f.indicator, &f.subject_name, &f.unit] {
+            alerts.bytes(text.as_bytes())?;
+        }
+        alerts.bytes(scope_text(&f.scope).as_bytes())?;
+        alerts.opt_bytes(f.owner.as_deref().map(str::as_bytes))?;
+        alerts.bytes(b"firing")?;
+        alerts.bytes(f.severity.as_str().as_bytes())?;
+        alerts.int8(i64::from(f.consecutive));
+        alerts.bytes(period.as_bytes())?;
+        alerts.bytes(f.message.as_bytes())?;
+        alerts.bytes(values.as_bytes())?;
+        alerts.int8(now_ms);
+        alerts.int8(now_ms);
+        for kind in kinds.iter() {
+            events.row(10);
+            events.int8(*id);
+            events.int8(now_ms);
+            events.bytes(period.as_bytes())?;
+            events.bytes(kind.as_str().as_bytes())?;
+            events.bytes(f.severity.as_str().as_bytes())?;
+            events.int8(i64::from(f.consecutive));
+            events.bytes(f.message.as_bytes())?;
+            events.bytes(SYSTEM.as_bytes())?;
+            events.bytes(b"")?;
+            events.int8(evaluation_id);
+        }
+    }
+    for (sql, data) in [
+        (
+            "COPY alert (id, rule, subject, indicator, subject_name, unit_code, scope, owner, state, severity, consecutive, period, message, values_json, opened_at, updated_at) FROM STDIN (FORMAT binary)",
+            alerts.finish(),
+        ),
+        (
+            "COPY alert_event (alert_id, at, period, kind, severity, consecutive, message, actor, note, evaluation_id) FROM STDIN (FORMAT binary)",
+            events.finish(),
+        ),
+    ] {
+        let mut copy = tx.copy_in_raw(sql).await?;
+        copy.send(data).await?;
+        copy.finish().await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Records the start of an evaluation.
     pub async fn begin_evaluation(&self, period: Period, now_ms: i64) -> anyhow::Result<i64> {
@@ -279,47 +353,9 @@ impl Store {
                 _ => None,
             })
             .collect();
-        on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            // New alerts in multi-row INSERTs (the first evaluation of a province opens tens of
-            // thousands); ids come back with the alert's identity, which is unique, because
-            // RETURNING order is not guaranteed on SQLite.
-            let mut ids: HashMap<(String, String, String), i64> = HashMap::with_capacity(opens.len());
-            for chunk in opens.chunks(BATCH_ROWS) {
-                let mut q = sqlx::QueryBuilder::new(
-                    "INSERT INTO alert (rule, subject, indicator, subject_name, unit_code, scope, owner, state, severity, consecutive, period, message, values_json, opened_at, updated_at) ",
-                );
-                q.push_values(chunk, |mut b, (f, _)| {
-                    b.push_bind(&f.rule).push_bind(&f.subject).push_bind(&f.indicator).push_bind(&f.subject_name)
-                        .push_bind(&f.unit).push_bind(scope_text(&f.scope)).push_bind(&f.owner).push_bind("firing")
-                        .push_bind(f.severity.as_str()).push_bind(f.consecutive as i64).push_bind(f.period.to_string())
-                        .push_bind(&f.message).push_bind(serde_json::Value::Object(f.values.clone()).to_string())
-                        .push_bind(now_ms).push_bind(now_ms);
-                });
-                q.push(" RETURNING id, rule, subject, indicator");
-                for r in q.build().fetch_all(&mut *tx).await? {
-                    ids.insert((r.try_get(1)?, r.try_get(2)?, r.try_get(3)?), r.try_get(0)?);
-                }
-            }
-            let mut opened_events: Vec<(i64, &Finding, EventKind)> = Vec::new();
-            for (f, events) in &opens {
-                let key = (f.rule.clone(), f.subject.clone(), f.indicator.clone());
-                let id = *ids
-                    .get(&key)
-                    .ok_or_else(|| anyhow::anyhow!("the INSERT returned no id for alert {key:?}"))?;
-                opened_events.extend(events.iter().map(|e| (id, *f, *e)));
-            }
-            for chunk in opened_events.chunks(BATCH_ROWS) {
-                let mut q = sqlx::QueryBuilder::new(
-                    "INSERT INTO alert_event (alert_id, at, period, kind, severity, consecutive, message, actor, note, evaluation_id) ",
-                );
-                q.push_values(chunk, |mut b, (id, f, kind)| {
-                    b.push_bind(*id).push_bind(now_ms).push_bind(f.period.to_string()).push_bind(kind.as_str())
-                        .push_bind(f.severity.as_str()).push_bind(f.consecutive as i64).push_bind(&f.message)
-                        .push_bind(SYSTEM).push_bind("").push_bind(evaluation_id);
-                });
-                q.build().execute(&mut *tx).await?;
-            }
+        // The rest of the changes, the same on both backends: a handful a month.
+        macro_rules! apply_rest {
+            ($tx:ident) => {{
             applied.opened += opens.len() as u64;
             for c in changes {
                 match c {
@@ -336,29 +372,99 @@ impl Store {
                             .bind(&f.subject_name).bind(&f.unit).bind(scope_text(&f.scope)).bind(&f.owner).bind(f.severity.as_str())
                             .bind(f.consecutive as i64).bind(f.period.to_string()).bind(&f.message)
                             .bind(serde_json::Value::Object(f.values.clone()).to_string()).bind(now_ms).bind(id)
-                            .execute(&mut *tx).await?;
+                            .execute(&mut *$tx).await?;
                         for e in events {
-                            insert_event!(&mut *tx, *id, now_ms, f, *e, SYSTEM, "", Some(evaluation_id));
+                            insert_event!(&mut *$tx, *id, now_ms, f, *e, SYSTEM, "", Some(evaluation_id));
                         }
                         if reopen { applied.opened += 1 } else { applied.changed += 1 }
                     }
                     Change::Resolve { id, period } => {
                         let row = sqlx::query("UPDATE alert SET state = 'resolved', resolved_at = $1, resolved_by = $2, note = $3, period = $4, updated_at = $1 WHERE id = $5 RETURNING severity, consecutive, message")
                             .bind(now_ms).bind(SYSTEM).bind("条件已消除，自动销号 (condition cleared)").bind(period.to_string()).bind(id)
-                            .fetch_one(&mut *tx).await?;
+                            .fetch_one(&mut *$tx).await?;
                         let severity: String = row.try_get(0)?;
                         let consecutive: i64 = row.try_get(1)?;
                         let message: String = row.try_get(2)?;
                         sqlx::query("INSERT INTO alert_event (alert_id, at, period, kind, severity, consecutive, message, actor, note, evaluation_id) VALUES ($1, $2, $3, 'resolved', $4, $5, $6, $7, $8, $9)")
                             .bind(id).bind(now_ms).bind(period.to_string()).bind(severity).bind(consecutive).bind(message)
                             .bind(SYSTEM).bind("条件已消除 (condition cleared)").bind(evaluation_id)
-                            .execute(&mut *tx).await?;
+                            .execute(&mut *$tx).await?;
                         applied.resolved += 1;
                     }
                 }
             }
-            tx.commit().await?;
-        });
+            }};
+        }
+        match self {
+            Store::Sqlite(p) => {
+                let mut tx = p.begin().await?;
+                // New alerts in multi-row INSERTs (the first evaluation of a province opens tens of
+                // thousands); ids come back with the alert's identity, which is unique, because
+                // RETURNING order is not guaranteed on SQLite.
+                let mut ids: HashMap<(String, String, String), i64> =
+                    HashMap::with_capacity(opens.len());
+                for chunk in opens.chunks(BATCH_ROWS) {
+                    let mut q = sqlx::QueryBuilder::new(
+                        "INSERT INTO alert (rule, subject, indicator, subject_name, unit_code, scope, owner, state, severity, consecutive, period, message, values_json, opened_at, updated_at) ",
+                    );
+                    q.push_values(chunk, |mut b, (f, _)| {
+                        b.push_bind(&f.rule)
+                            .push_bind(&f.subject)
+                            .push_bind(&f.indicator)
+                            .push_bind(&f.subject_name)
+                            .push_bind(&f.unit)
+                            .push_bind(scope_text(&f.scope))
+                            .push_bind(&f.owner)
+                            .push_bind("firing")
+                            .push_bind(f.severity.as_str())
+                            .push_bind(f.consecutive as i64)
+                            .push_bind(f.period.to_string())
+                            .push_bind(&f.message)
+                            .push_bind(serde_json::Value::Object(f.values.clone()).to_string())
+                            .push_bind(now_ms)
+                            .push_bind(now_ms);
+                    });
+                    q.push(" RETURNING id, rule, subject, indicator");
+                    for r in q.build().fetch_all(&mut *tx).await? {
+                        ids.insert((r.try_get(1)?, r.try_get(2)?, r.try_get(3)?), r.try_get(0)?);
+                    }
+                }
+                let mut opened_events: Vec<(i64, &Finding, EventKind)> = Vec::new();
+                for (f, events) in &opens {
+                    let key = (f.rule.clone(), f.subject.clone(), f.indicator.clone());
+                    let id = *ids.get(&key).ok_or_else(|| {
+                        anyhow::anyhow!("the INSERT returned no id for alert {key:?}")
+                    })?;
+                    opened_events.extend(events.iter().map(|e| (id, *f, *e)));
+                }
+                for chunk in opened_events.chunks(BATCH_ROWS) {
+                    let mut q = sqlx::QueryBuilder::new(
+                        "INSERT INTO alert_event (alert_id, at, period, kind, severity, consecutive, message, actor, note, evaluation_id) ",
+                    );
+                    q.push_values(chunk, |mut b, (id, f, kind)| {
+                        b.push_bind(*id)
+                            .push_bind(now_ms)
+                            .push_bind(f.period.to_string())
+                            .push_bind(kind.as_str())
+                            .push_bind(f.severity.as_str())
+                            .push_bind(f.consecutive as i64)
+                            .push_bind(&f.message)
+                            .push_bind(SYSTEM)
+                            .push_bind("")
+                            .push_bind(evaluation_id);
+                    });
+                    q.build().execute(&mut *tx).await?;
+                }
+                apply_rest!(tx);
+                tx.commit().await?;
+            }
+            Store::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                copy_opened_postgres(&mut tx, &opens, evaluation_id, now_ms).await?;
+                apply_rest!(tx);
+                tx.commit().await?;
+            }
+        }
         Ok(applied)
     }
 

@@ -160,6 +160,23 @@ impl BinaryCopyWriter {
         Ok(())
     }
 
+    /// A field of raw bytes, or NULL.
+    pub fn opt_bytes(&mut self, b: Option<&[u8]>) -> anyhow::Result<()> {
+        match b {
+            Some(b) => self.bytes(b),
+            None => {
+                self.buf.extend_from_slice(&(-1i32).to_be_bytes());
+                Ok(())
+            }
+        }
+    }
+
+    /// A `bigint` (int8) field.
+    pub fn int8(&mut self, v: i64) {
+        self.buf.extend_from_slice(&8i32.to_be_bytes());
+        self.buf.extend_from_slice(&v.to_be_bytes());
+    }
+
     /// An `integer` (int4) field.
     pub fn int4(&mut self, v: i32) {
         self.buf.extend_from_slice(&4i32.to_be_bytes());
