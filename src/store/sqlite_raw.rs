@@ -1,14 +1,15 @@
-//! Direct SQLite calls for the bulk reads (an evaluation's window, the registry), where sqlx's
-//! per-row cost would dominate: sqlx hands every row across to its worker thread (~4 µs each),
-//! so a million rows cost seconds, while a statement stepped here costs well under a microsecond
-//! a row. (Import staging was tried this way too and gained nothing measurable: its time is in
-//! the merge.)
+//! Direct SQLite calls for the bulk paths, where sqlx's per-row cost would dominate: the
+//! evaluation's reads (the registry, the packed years, every alert) and the packing of a merge's
+//! years (`years.rs`), which reads the stage and writes `submission_year` row by row. sqlx hands
+//! every row across to its worker thread (~4 µs each), so a million rows cost seconds, while a
+//! statement stepped here costs well under a microsecond a row. (Import staging was tried this
+//! way too and gained nothing measurable: its time is in the merge.)
 //!
 //! sqlx supports this: [`SqliteConnection::lock_handle`] takes the database handle from its
 //! worker for as long as the returned guard lives, and no other call can use the connection
 //! meanwhile. [`with_handle`] runs a closure with that handle on the current thread (moving the
 //! runtime's other tasks off it when it can, since the work lasts seconds); [`Statement`] wraps
-//! the few C calls those reads need, so that the `unsafe` code stays in this file.
+//! the few C calls those paths need, so that the `unsafe` code stays in this file.
 #![allow(unsafe_code)]
 
 use std::ffi::{CStr, c_int};
