@@ -91,8 +91,8 @@ const STATES: &str = "SELECT
     SUM(CASE WHEN s.output = 0 AND b.output > 0 THEN 1 ELSE 0 END),
     SUM(CASE WHEN s.output > 0 AND 2 * s.output < b.output THEN 1 ELSE 0 END),
     SUM(CASE WHEN 2 * s.output >= b.output AND 10 * s.output < 9 * b.output THEN 1 ELSE 0 END)
-  FROM submission s
-  JOIN submission b ON b.credit_code = s.credit_code AND b.period = '2025-10'
+  FROM submission_rows s
+  JOIN submission_rows b ON b.credit_code = s.credit_code AND b.period = '2025-10'
   JOIN enterprise e ON e.credit_code = s.credit_code
   WHERE s.period = '2026-10' AND e.scale = 'above'";
 
@@ -128,6 +128,7 @@ async fn every_file_imports_cleanly_and_the_plan_matches_the_database() {
     assert_eq!((revision.accepted, revision.revised), (0, 1));
     let late = &reports[reports.len() - 2];
     assert_eq!(late.accepted as usize, plan.late_count);
+    common::submission_rows(s).await;
 
     // 停产 / 半停产 / 减产 in the last period, recounted by SQL.
     let (st, semi, red) = match s {
@@ -158,7 +159,7 @@ async fn every_file_imports_cleanly_and_the_plan_matches_the_database() {
     let missing = scalar_i64(
         s,
         "SELECT COUNT(*) FROM enterprise e WHERE e.scale = 'above' AND NOT EXISTS
-           (SELECT 1 FROM submission s WHERE s.credit_code = e.credit_code AND s.period = '2026-10')",
+           (SELECT 1 FROM submission_rows s WHERE s.credit_code = e.credit_code AND s.period = '2026-10')",
     )
     .await as usize;
     let planned = plan
@@ -168,7 +169,7 @@ async fn every_file_imports_cleanly_and_the_plan_matches_the_database() {
         .count();
     assert_eq!(missing, planned);
     assert!((765 / 100..=765 * 4 / 100).contains(&(missing + plan.late_count)));
-    let all_rows = scalar_i64(s, "SELECT COUNT(*) FROM submission").await as usize;
+    let all_rows = scalar_i64(s, "SELECT COUNT(*) FROM submission_rows").await as usize;
     assert_eq!(all_rows, (765 + 150) * 22 - plan.missing_count);
 
     // The revision replaced the first row sent, which is kept in the history.
@@ -199,8 +200,8 @@ async fn every_file_imports_cleanly_and_the_plan_matches_the_database() {
     let by_unit = rows(
         s,
         "SELECT e.unit_code, SUM(c.output_ytd), SUM(b.output_ytd)
-           FROM submission c
-           JOIN submission b ON b.credit_code = c.credit_code AND b.period = '2025-10'
+           FROM submission_rows c
+           JOIN submission_rows b ON b.credit_code = c.credit_code AND b.period = '2025-10'
            JOIN enterprise e ON e.credit_code = c.credit_code
           WHERE c.period = '2026-10' AND e.scale = 'above'
           GROUP BY e.unit_code ORDER BY e.unit_code",
@@ -227,7 +228,7 @@ async fn every_file_imports_cleanly_and_the_plan_matches_the_database() {
     // The largest 100 make about 30% of output.
     let sums = rows(
         s,
-        "SELECT s.credit_code, SUM(s.output), 0 FROM submission s
+        "SELECT s.credit_code, SUM(s.output), 0 FROM submission_rows s
            JOIN enterprise e ON e.credit_code = s.credit_code
           WHERE e.scale = 'above' GROUP BY s.credit_code ORDER BY SUM(s.output) DESC",
     )
@@ -241,7 +242,7 @@ async fn every_file_imports_cleanly_and_the_plan_matches_the_database() {
     // Upgrade candidates in the cultivation pool: annualised revenue ytd ≥ 2000 万元.
     let upgrade = scalar_i64(
         s,
-        "SELECT COUNT(*) FROM submission s JOIN enterprise e ON e.credit_code = s.credit_code
+        "SELECT COUNT(*) FROM submission_rows s JOIN enterprise e ON e.credit_code = s.credit_code
           WHERE s.period = '2026-10' AND e.scale = 'below' AND s.revenue_ytd * 12 >= 20000000 * 10",
     )
     .await as usize;

@@ -51,6 +51,10 @@ pub struct ImportOptions {
     /// A cursor of source `source` to store in the same transaction as the rows (a pulled
     /// page's `next_cursor`), so that it is stored exactly when they are.
     pub commit_cursor: Option<String>,
+    /// Bytes of parsed submission rows held in memory before they are merged into the store,
+    /// inside the import's transaction (about 60 a row; [`crate::store::BUFFER_LIMIT`] by
+    /// default). Bounds an import's memory whatever the file's size.
+    pub buffer_limit: usize,
 }
 
 impl ImportOptions {
@@ -67,6 +71,7 @@ impl ImportOptions {
             extra_indicators: Vec::new(),
             now,
             commit_cursor: None,
+            buffer_limit: crate::store::BUFFER_LIMIT,
         }
     }
 }
@@ -640,14 +645,23 @@ async fn store_submissions(
             present[*index] = true;
         }
     }
-    let mut import = store.begin_submissions(present).await?;
+    let now_ms = opts.now.timestamp_millis();
+    let mut import = store
+        .begin_submissions(
+            present,
+            report.run_id,
+            now_ms,
+            opts.partial,
+            opts.buffer_limit,
+        )
+        .await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel(4);
     let parser = tokio::task::spawn_blocking({
         let (owned, file) = (OwnedContext::of(ctx), report.file.clone());
         move || parse_submissions(rows, owned, file, tx)
     });
     while let Some(batch) = rx.recv().await {
-        if let Err(e) = import.stage(&batch).await {
+        if let Err(e) = import.add(&batch).await {
             drop(rx);
             let _ = parser.await;
             return Err(e);
@@ -664,7 +678,7 @@ async fn store_submissions(
         import.rollback().await?;
         return Ok(());
     }
-    let set_rejects = import.check().await?;
+    let set_rejects = import.finish_rows(report.rejected).await?;
     let n = set_rejects.len() as u64;
     push_rejects(report, set_rejects, n);
     report.rejects.sort_by_key(|r| r.line);
@@ -672,17 +686,10 @@ async fn store_submissions(
         import.rollback().await?;
         return Ok(());
     }
-    if report.rejected > 0 {
-        import.drop_rejected().await?;
-    }
     if let Some(cursor) = &opts.commit_cursor {
-        import
-            .save_cursor(&opts.source, cursor, opts.now.timestamp_millis())
-            .await?;
+        import.save_cursor(&opts.source, cursor, now_ms).await?;
     }
-    let out = import
-        .merge(report.run_id, opts.now.timestamp_millis())
-        .await?;
+    let out = import.commit().await?;
     report.committed = true;
     if out.accepted + out.revised >= crate::store::REFRESH_STATISTICS_AFTER {
         store.refresh_statistics().await;

@@ -68,15 +68,21 @@ pub fn encode(months: &[(u32, Month)]) -> anyhow::Result<Vec<u8>> {
         }
         out.extend_from_slice(&present.to_le_bytes());
         for v in fields.iter().flatten() {
-            let mut z = ((v << 1) ^ (v >> 63)) as u64;
-            while z >= 0x80 {
-                out.push((z as u8) | 0x80);
-                z >>= 7;
-            }
-            out.push(z as u8);
+            push_varint(&mut out, *v);
         }
     }
     Ok(out)
+}
+
+/// The months present in a packed year (bit `m − 1` for month `m`), read without decoding it.
+pub fn months_of(pack: &[u8]) -> anyhow::Result<u16> {
+    let mut r = Reader { data: pack, at: 0 };
+    let version = r.byte()?;
+    ensure!(
+        version == VERSION,
+        "packed year of version {version}, {VERSION} expected"
+    );
+    r.u16()
 }
 
 /// Calls `f` with each month of a packed year, in calendar order.
@@ -206,117 +212,135 @@ fn year_month(period: &str) -> anyhow::Result<(i32, u32)> {
         .ok_or_else(|| anyhow::anyhow!("stored period {period:?} is not YYYY-MM"))
 }
 
-/// Packs the years a merge writes, from the staged rows (grouped by enterprise and year) and
-/// each year's pack before the merge, by the merge's own rules (`MergeSql` in
-/// `submissions.rs`): a month not stored before takes the figures the file carries (the others
-/// NULL) as revision 1; a stored month is revised when a figure the file carries differs — the
-/// file's figures replace those, the others stay, the revision goes up by one — and is
-/// otherwise left alone. A written month carries the merge's run. Only years with a written
-/// month are handed to `emit`.
-pub struct MergePacker<O, E>
-where
-    O: FnMut(&str, i32) -> anyhow::Result<Option<Vec<u8>>>,
-    E: FnMut(i32, &str, Vec<u8>) -> anyhow::Result<()>,
-{
-    present: [bool; crate::indicator::N_FIELDS],
-    run_id: i64,
-    code: String,
-    year: i32,
-    months: Vec<(u32, Month)>,
-    written: bool,
-    old: O,
-    emit: E,
+/// A file's figures for one month: one per figure of [`crate::indicator::FIELDS`].
+pub type Figures = [Option<i64>; crate::indicator::N_FIELDS];
+
+/// What merging one month of a file did to its stored year.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Merged {
+    /// The month was not stored before.
+    New,
+    /// A figure the file carries differed; the month as it was before.
+    Revised(Box<Month>),
+    /// Every figure the file carries equals the stored one.
+    Unchanged,
 }
 
-impl<O, E> MergePacker<O, E>
-where
-    O: FnMut(&str, i32) -> anyhow::Result<Option<Vec<u8>>>,
-    E: FnMut(i32, &str, Vec<u8>) -> anyhow::Result<()>,
-{
-    /// `present[i]`: whether the file carries figure `i`; `old` finds a year's earlier pack.
-    pub fn new(
-        present: [bool; crate::indicator::N_FIELDS],
-        run_id: i64,
-        old: O,
-        emit: E,
-    ) -> MergePacker<O, E> {
-        MergePacker {
-            present,
-            run_id,
-            code: String::new(),
-            year: i32::MIN,
-            months: Vec::with_capacity(12),
-            written: false,
-            old,
-            emit,
+/// One enterprise-year being merged with a file's months, by the merge rules: a month not
+/// stored before takes the figures the file carries (the others NULL) as revision 1; a stored
+/// month is revised when a figure the file carries differs — the file's figures replace those,
+/// the others stay, the revision goes up by one — and is otherwise left alone. A written month
+/// carries the merge's import run.
+pub struct YearMerge {
+    months: Vec<(u32, Month)>,
+    written: bool,
+}
+
+impl YearMerge {
+    /// Starts from the year's earlier pack, if it has one.
+    pub fn new(old: Option<&[u8]>) -> anyhow::Result<YearMerge> {
+        let mut months = Vec::with_capacity(12);
+        if let Some(pack) = old {
+            decode(pack, |m, f| months.push((m, *f)))?;
         }
+        Ok(YearMerge {
+            months,
+            written: false,
+        })
     }
 
-    /// Merges one staged row (`period` as `YYYY-MM`, the figures as staged).
-    pub fn row(
+    /// Merges the file's figures for `month`; `present[i]` says whether the file carries
+    /// figure `i` (figures it lacks keep their stored values).
+    pub fn month(
         &mut self,
-        code: &str,
-        period: &str,
-        staged: &[Option<i64>; crate::indicator::N_FIELDS],
-    ) -> anyhow::Result<()> {
-        let (year, month) = year_month(period)?;
-        if year != self.year || code != self.code {
-            self.flush()?;
-            self.code.clear();
-            self.code.push_str(code);
-            self.year = year;
-            if let Some(pack) = (self.old)(code, year)? {
-                let months = &mut self.months;
-                decode(&pack, |m, f| months.push((m, *f)))?;
-            }
-        }
-        let stored = self.months.iter_mut().find(|(m, _)| *m == month);
-        let present = self.present;
-        let differs = |old: &Month| {
-            (0..crate::indicator::N_FIELDS).any(|i| present[i] && old[i] != staged[i])
-        };
-        match stored {
+        month: u32,
+        staged: &Figures,
+        present: &[bool; crate::indicator::N_FIELDS],
+        run_id: i64,
+    ) -> Merged {
+        let figures = crate::indicator::N_FIELDS;
+        match self.months.iter_mut().find(|(m, _)| *m == month) {
             None => {
                 let mut f: Month = [None; N_FIELDS];
-                for i in 0..crate::indicator::N_FIELDS {
+                for i in 0..figures {
                     if present[i] {
                         f[i] = staged[i];
                     }
                 }
                 f[REVISION] = Some(1);
-                f[RUN_ID] = Some(self.run_id);
+                f[RUN_ID] = Some(run_id);
                 self.months.push((month, f));
                 self.written = true;
+                Merged::New
             }
-            Some((_, old)) if differs(old) => {
-                for i in 0..crate::indicator::N_FIELDS {
+            Some((_, stored)) if (0..figures).any(|i| present[i] && stored[i] != staged[i]) => {
+                let before = *stored;
+                for i in 0..figures {
                     if present[i] {
-                        old[i] = staged[i];
+                        stored[i] = staged[i];
                     }
                 }
-                old[REVISION] = Some(old[REVISION].unwrap_or(0) + 1);
-                old[RUN_ID] = Some(self.run_id);
+                stored[REVISION] = Some(before[REVISION].unwrap_or(0) + 1);
+                stored[RUN_ID] = Some(run_id);
                 self.written = true;
+                Merged::Revised(Box::new(before))
             }
-            Some(_) => {}
+            Some(_) => Merged::Unchanged,
         }
-        Ok(())
     }
 
-    /// Hands over the last year.
-    pub fn finish(mut self) -> anyhow::Result<()> {
-        self.flush()
-    }
-
-    fn flush(&mut self) -> anyhow::Result<()> {
+    /// The year's new pack, or `None` when no month was written.
+    pub fn finish(self) -> anyhow::Result<Option<Vec<u8>>> {
         if self.written {
-            let pack = encode(&self.months)?;
-            (self.emit)(self.year, &self.code, pack)?;
+            encode(&self.months).map(Some)
+        } else {
+            Ok(None)
         }
-        self.months.clear();
-        self.written = false;
-        Ok(())
     }
+}
+
+/// Appends one month of a file's figures to `buf`, the compact form an import holds its rows
+/// in until it merges them: the month, a `u16` with bit `k` set when figure `k` is not NULL,
+/// then each such figure as a zigzag varint.
+pub fn push_figures(buf: &mut Vec<u8>, month: u32, figures: &Figures) {
+    const _: () = assert!(crate::indicator::N_FIELDS <= 16);
+    buf.push(month as u8);
+    let mut present = 0u16;
+    for (k, f) in figures.iter().enumerate() {
+        if f.is_some() {
+            present |= 1 << k;
+        }
+    }
+    buf.extend_from_slice(&present.to_le_bytes());
+    for v in figures.iter().flatten() {
+        push_varint(buf, *v);
+    }
+}
+
+/// Calls `f` with each month of a buffer written by [`push_figures`], in the order written.
+pub fn each_figures(buf: &[u8], mut f: impl FnMut(u32, &Figures)) -> anyhow::Result<()> {
+    let mut r = Reader { data: buf, at: 0 };
+    while r.at < buf.len() {
+        let month = u32::from(r.byte()?);
+        let present = r.u16()?;
+        let mut figures: Figures = [None; crate::indicator::N_FIELDS];
+        for (k, v) in figures.iter_mut().enumerate() {
+            if present & (1 << k) != 0 {
+                *v = Some(r.varint()?);
+            }
+        }
+        f(month, &figures);
+    }
+    Ok(())
+}
+
+fn push_varint(out: &mut Vec<u8>, v: i64) {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    while z >= 0x80 {
+        out.push((z as u8) | 0x80);
+        z >>= 7;
+    }
+    out.push(z as u8);
 }
 
 #[cfg(test)]
@@ -394,7 +418,7 @@ mod tests {
     #[test]
     fn a_merge_packs_new_revised_and_untouched_months_by_the_merge_rules() {
         use crate::indicator::N_FIELDS as FIGS;
-        let fig = |v: i64| -> [Option<i64>; FIGS] {
+        let fig = |v: i64| -> Figures {
             let mut f = [None; FIGS];
             f[0] = Some(v);
             f[1] = Some(v * 10);
@@ -409,30 +433,17 @@ mod tests {
             f[RUN_ID] = Some(7);
             f
         };
-        let old_2026 = encode(&[(1, stored(1, 1)), (2, stored(2, 3))]).unwrap();
+        let old = encode(&[(1, stored(1, 1)), (2, stored(2, 3))]).unwrap();
         let mut present = [false; FIGS];
         present[0] = true;
         present[1] = true;
-        let mut packs = Vec::new();
-        let mut asked = Vec::new();
-        let mut m = MergePacker::new(
-            present,
-            8,
-            |code: &str, year| {
-                asked.push((code.to_string(), year));
-                Ok((code == "A" && year == 2026).then(|| old_2026.clone()))
-            },
-            |year, code: &str, pack| {
-                packs.push((year, code.to_string(), decoded(&pack)));
-                Ok(())
-            },
+        let mut y = YearMerge::new(Some(&old)).unwrap();
+        assert_eq!(y.month(1, &fig(1), &present, 8), Merged::Unchanged);
+        assert_eq!(
+            y.month(2, &fig(20), &present, 8),
+            Merged::Revised(Box::new(stored(2, 3)))
         );
-        m.row("A", "2025-12", &fig(5)).unwrap(); // new year, new month
-        m.row("A", "2026-01", &fig(1)).unwrap(); // unchanged
-        m.row("A", "2026-02", &fig(20)).unwrap(); // revised
-        m.row("A", "2026-03", &fig(3)).unwrap(); // new month of a stored year
-        m.row("B", "2026-01", &fig(1)).unwrap(); // new enterprise
-        m.finish().unwrap();
+        assert_eq!(y.month(3, &fig(3), &present, 8), Merged::New);
         let new = |v: i64| -> Month {
             let mut f = [None; N_FIELDS];
             f[0] = Some(v);
@@ -443,41 +454,49 @@ mod tests {
         };
         let mut revised = stored(20, 4);
         revised[RUN_ID] = Some(8);
+        let pack = y.finish().unwrap().expect("a written year is packed");
         assert_eq!(
-            packs,
-            vec![
-                (2025, "A".to_string(), vec![(12, new(5))]),
-                (
-                    2026,
-                    "A".to_string(),
-                    vec![(1, stored(1, 1)), (2, revised), (3, new(3))]
-                ),
-                (2026, "B".to_string(), vec![(1, new(1))]),
-            ]
-        );
-        assert_eq!(
-            asked,
-            vec![
-                ("A".to_string(), 2025),
-                ("A".to_string(), 2026),
-                ("B".to_string(), 2026)
-            ]
+            decoded(&pack),
+            vec![(1, stored(1, 1)), (2, revised), (3, new(3))]
         );
 
-        // A file that changes nothing packs nothing.
-        let mut none = Vec::new();
-        let mut m = MergePacker::new(
-            present,
-            9,
-            |_: &str, _| Ok(Some(old_2026.clone())),
-            |year, code: &str, _| {
-                none.push((year, code.to_string()));
-                Ok(())
-            },
-        );
-        m.row("A", "2026-01", &fig(1)).unwrap();
-        m.row("A", "2026-02", &fig(2)).unwrap();
-        m.finish().unwrap();
-        assert!(none.is_empty(), "{none:?}");
+        // A year not stored before.
+        let mut y = YearMerge::new(None).unwrap();
+        assert_eq!(y.month(12, &fig(5), &present, 8), Merged::New);
+        assert_eq!(decoded(&y.finish().unwrap().unwrap()), vec![(12, new(5))]);
+
+        // A file that changes nothing packs nothing; a NULL where a figure was stored is a
+        // change when the file carries the figure, and none when it does not.
+        let mut y = YearMerge::new(Some(&old)).unwrap();
+        assert_eq!(y.month(1, &fig(1), &present, 9), Merged::Unchanged);
+        let mut blank = fig(2);
+        blank[2] = None;
+        assert_eq!(y.month(2, &blank, &present, 9), Merged::Unchanged);
+        assert_eq!(y.finish().unwrap(), None);
+        let mut with_third = present;
+        with_third[2] = true;
+        let mut y = YearMerge::new(Some(&old)).unwrap();
+        assert!(matches!(
+            y.month(2, &blank, &with_third, 9),
+            Merged::Revised(_)
+        ));
+    }
+
+    #[test]
+    fn buffered_figures_come_back_in_the_order_written() {
+        use crate::indicator::N_FIELDS as FIGS;
+        let mut a: Figures = [None; FIGS];
+        a[0] = Some(-5);
+        a[FIGS - 1] = Some(i64::MAX);
+        let b: Figures = [Some(i64::MIN); FIGS];
+        let mut buf = Vec::new();
+        push_figures(&mut buf, 7, &a);
+        push_figures(&mut buf, 2, &b);
+        push_figures(&mut buf, 12, &[None; FIGS]);
+        let mut got = Vec::new();
+        each_figures(&buf, |m, f| got.push((m, *f))).unwrap();
+        assert_eq!(got, vec![(7, a), (2, b), (12, [None; FIGS])]);
+        assert!(each_figures(&buf[..buf.len() - 1], |_, _| {}).is_err());
+        assert!(each_figures(&buf[..4], |_, _| {}).is_err());
     }
 }

@@ -6,6 +6,7 @@
 
 use sqlx::Row;
 
+use super::submissions::ImportTx;
 use super::{Store, SubmissionImport, on_pool};
 
 /// The stored state of one source.
@@ -259,8 +260,8 @@ impl SubmissionImport {
         now_ms: i64,
     ) -> anyhow::Result<()> {
         let update = "UPDATE source_state SET cursor = $1, updated_at = $2 WHERE source = $3";
-        match self {
-            SubmissionImport::Sqlite(tx, _) => {
+        match &mut self.tx {
+            ImportTx::Sqlite(tx) => {
                 sqlx::query(ENSURE)
                     .bind(source)
                     .bind(now_ms)
@@ -273,7 +274,7 @@ impl SubmissionImport {
                     .execute(&mut **tx)
                     .await?;
             }
-            SubmissionImport::Postgres(tx, _) => {
+            ImportTx::Postgres(tx) => {
                 sqlx::query(ENSURE)
                     .bind(source)
                     .bind(now_ms)

@@ -126,6 +126,18 @@ impl<'h> Statement<'h> {
         self.check(rc)
     }
 
+    /// Binds an integer or NULL to parameter `i` (1-based).
+    pub fn bind_opt_int(&mut self, i: c_int, v: Option<i64>) -> anyhow::Result<()> {
+        match v {
+            Some(v) => self.bind_int(i, v),
+            None => {
+                // SAFETY: the statement is live.
+                let rc = unsafe { ffi::sqlite3_bind_null(self.stmt.as_ptr(), i) };
+                self.check(rc)
+            }
+        }
+    }
+
     /// Binds a blob to parameter `i` (1-based); SQLite copies it.
     pub fn bind_blob(&mut self, i: c_int, b: &[u8]) -> anyhow::Result<()> {
         let len = c_int::try_from(b.len()).map_err(|_| anyhow!("blob too long to bind"))?;

@@ -1,15 +1,25 @@
-//! The bulk path for submissions: rows are staged in a temporary table inside one
-//! transaction (COPY on PostgreSQL, multi-row INSERT on SQLite), checked as a set (unknown
-//! enterprises, duplicates), then merged: new rows inserted, changed rows revised with the
-//! earlier figures moved to `submission_history`, identical rows left alone. Nothing is
-//! visible to other readers until the merge commits.
+//! The bulk path for submissions. Current figures live packed, one row per enterprise and
+//! calendar year in `submission_year` ([`super::packed`]); earlier revisions in
+//! `submission_history`, one row per superseded month.
+//!
+//! An import holds the file's rows in memory, compactly and grouped by enterprise-year, while
+//! they are parsed, rejecting a second occurrence of an enterprise-month at once. It then merges
+//! them year by year with the stored packs — new months, revised months (the earlier figures
+//! go to history), unchanged months — and writes only the years that changed. All of it runs in
+//! one transaction: nothing is visible to other readers until it commits, and a rejected file
+//! is rolled back whole. When the held rows pass [`BUFFER_LIMIT`] they are merged early, inside
+//! the same transaction, so memory stays bounded whatever the file's size.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use sqlx::{AssertSqlSafe, Postgres, Sqlite, Transaction};
+use futures_util::TryStreamExt;
+use sqlx::{Postgres, Sqlite, Transaction};
 
+use super::copy::BinaryCopyWriter;
+use super::packed::{self, Figures, Merged, Month, REVISION, RUN_ID, YearMerge};
+use super::sqlite_raw::{Statement, with_handle};
 use super::{Store, on_pool};
-use crate::indicator::{FIELDS, N_FIELDS};
+use crate::indicator::N_FIELDS;
 use crate::ingest::Reject;
 use crate::ingest::rows::Submission;
 use crate::period::Period;
@@ -25,339 +35,569 @@ pub struct MergeOutcome {
     pub unchanged: u64,
 }
 
-/// An import of submissions in progress: an open transaction with a staging table.
-pub enum SubmissionImport {
-    Sqlite(Transaction<'static, Sqlite>, Staging),
-    Postgres(Transaction<'static, Postgres>, Staging),
-}
-
-/// Which fields the file carries.
-pub struct Staging {
-    present: [bool; N_FIELDS],
-}
-
-/// Rows per multi-row INSERT on SQLite (19 parameters each, well under SQLite's 32766).
-const SQLITE_BATCH: usize = 500;
-
-macro_rules! on_tx {
-    ($imp:expr, $tx:ident, $st:ident => $body:expr) => {
-        match $imp {
-            SubmissionImport::Sqlite($tx, $st) => $body,
-            SubmissionImport::Postgres($tx, $st) => $body,
-        }
-    };
-}
-
-fn stage_columns() -> String {
-    let mut cols = String::from("line, credit_code, period");
-    for f in FIELDS {
-        cols.push_str(", ");
-        cols.push_str(f.name);
-    }
-    cols
-}
-
-/// The staging table; `tail` ends its definition for the backend.
-fn stage_ddl(tail: &str) -> String {
-    let mut ddl = String::from(
-        "CREATE TEMP TABLE stage (line BIGINT NOT NULL, credit_code TEXT NOT NULL, period TEXT NOT NULL",
-    );
-    for f in FIELDS {
-        ddl.push_str(&format!(", {} BIGINT", f.name));
-    }
-    ddl.push_str(tail);
-    ddl
-}
-
-const STAGE_SQLITE: &str = ")";
-const STAGE_POSTGRES: &str = ") ON COMMIT DROP";
+/// Bytes of held rows (about 60 a row) after which an import merges them before the file ends,
+/// unless its options say otherwise.
+pub const BUFFER_LIMIT: usize = 96 << 20;
 
 /// Rows written by one import after which the planner's statistics are refreshed at once.
 pub const REFRESH_STATISTICS_AFTER: u64 = 10_000;
 
+/// Taken by every PostgreSQL transaction that writes packed years, before it reads them: two
+/// imports of different months of one enterprise-year would otherwise each pack the year
+/// without the other's month, and the later commit would win. (The mode conflicts with itself,
+/// not with readers.)
+pub(super) const LOCK_POSTGRES: &str = "LOCK TABLE submission_year IN SHARE ROW EXCLUSIVE MODE";
+
+/// An enterprise's credit code, as its 18 ASCII characters.
+type Code = [u8; 18];
+
+/// One enterprise-year, ordered as `submission_year`'s key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct YearKey {
+    year: i32,
+    code: Code,
+}
+
+impl YearKey {
+    fn code(&self) -> anyhow::Result<&str> {
+        Ok(std::str::from_utf8(&self.code)?)
+    }
+}
+
+/// The file's rows for one enterprise-year.
+#[derive(Default)]
+struct FileYear {
+    /// The file line of each month (index `month − 1`), 0 when the file has none. Kept after
+    /// an early merge, so that a month given twice is caught wherever its second row stands.
+    lines: [u32; 12],
+    /// Months not merged yet, in [`packed::push_figures`] form.
+    rows: Vec<u8>,
+}
+
+/// An earlier revision of a month, on its way to `submission_history`.
+struct Superseded {
+    key: YearKey,
+    month: u32,
+    before: Month,
+}
+
+pub(super) enum ImportTx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// An import of submissions in progress: an open transaction and the rows held so far.
+pub struct SubmissionImport {
+    pub(super) tx: ImportTx,
+    /// Which figures the file carries: those it lacks keep their stored values.
+    present: [bool; N_FIELDS],
+    run_id: i64,
+    now_ms: i64,
+    /// Whether rejected rows are left out (`--partial`) rather than failing the file.
+    partial: bool,
+    /// Bytes of held rows after which they are merged early.
+    buffer_limit: usize,
+    years: HashMap<YearKey, FileYear>,
+    held: usize,
+    rejects: Vec<Reject>,
+    out: MergeOutcome,
+}
+
+const UNKNOWN: &str = "企业不在名录中，请先导入企业名录 (enterprise not registered)";
+
 impl Store {
-    /// Refreshes PostgreSQL's statistics of `submission` (and its packed years) after a large import. Autovacuum would
-    /// do it within minutes, but the evaluation that follows an import would meanwhile be planned
-    /// on the old figures (an index scan over nearly the whole table, seen to cost a third more).
-    /// The import is committed already, so a failure here is only logged.
+    /// Refreshes PostgreSQL's statistics of `submission_year` after a large import. Autovacuum
+    /// would do it within minutes, but the evaluation that follows an import would meanwhile be
+    /// planned on the old figures. The import is committed already, so a failure here is only
+    /// logged.
     pub async fn refresh_statistics(&self) {
-        if let Store::Postgres(p) = self {
-            for table in ["submission", "submission_year"] {
-                let sql = sqlx::AssertSqlSafe(format!("ANALYZE {table}"));
-                if let Err(e) = sqlx::query(sql).execute(p).await {
-                    tracing::warn!(error = %e, "ANALYZE {table} failed after an import");
-                }
-            }
+        if let Store::Postgres(p) = self
+            && let Err(e) = sqlx::query("ANALYZE submission_year").execute(p).await
+        {
+            tracing::warn!(error = %e, "ANALYZE submission_year failed after an import");
         }
     }
 
     /// The credit codes with a submission for `period` (whatever figures it holds).
     pub async fn reported(&self, period: Period) -> anyhow::Result<HashSet<String>> {
-        let sql = "SELECT credit_code FROM submission WHERE period = $1";
-        let p = period.to_string();
-        let codes = on_pool!(self, pool => sqlx::query_scalar::<_, String>(sql).bind(&p).fetch_all(pool).await?);
-        Ok(codes.into_iter().collect())
+        let sql = "SELECT credit_code, months FROM submission_year WHERE year = $1";
+        let rows: Vec<(String, Vec<u8>)> =
+            on_pool!(self, pool => sqlx::query_as(sql).bind(period.year()).fetch_all(pool).await?);
+        let bit = 1u16 << (period.month() - 1);
+        let mut codes = HashSet::new();
+        for (code, pack) in rows {
+            if packed::months_of(&pack)? & bit != 0 {
+                codes.insert(code);
+            }
+        }
+        Ok(codes)
     }
 
-    /// Opens a transaction with an empty staging table. `present[i]` says whether the file has
-    /// a column for `FIELDS[i]`: fields it lacks keep their stored figures.
+    /// Opens the transaction of an import of submissions for import run `run_id`.
+    /// `present[i]` says whether the file has a column for `FIELDS[i]`; `partial`, whether
+    /// rejected rows are to be left out rather than fail the file; `buffer_limit`, the bytes of
+    /// rows held before they are merged early.
     pub async fn begin_submissions(
         &self,
         present: [bool; N_FIELDS],
+        run_id: i64,
+        now_ms: i64,
+        partial: bool,
+        buffer_limit: usize,
     ) -> anyhow::Result<SubmissionImport> {
-        let staging = Staging { present };
-        Ok(match self {
-            Store::Sqlite(p) => {
-                let mut tx = p.begin().await?;
-                sqlx::query("DROP TABLE IF EXISTS temp.stage")
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(AssertSqlSafe(stage_ddl(STAGE_SQLITE)))
-                    .execute(&mut *tx)
-                    .await?;
-                SubmissionImport::Sqlite(tx, staging)
-            }
+        let tx = match self {
+            // The write lock at once: a deferred transaction that reads first could not take it
+            // later if another writer committed meanwhile.
+            Store::Sqlite(p) => ImportTx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Store::Postgres(p) => {
                 let mut tx = p.begin().await?;
-                sqlx::query(AssertSqlSafe(stage_ddl(STAGE_POSTGRES)))
-                    .execute(&mut *tx)
-                    .await?;
-                SubmissionImport::Postgres(tx, staging)
+                sqlx::query(LOCK_POSTGRES).execute(&mut *tx).await?;
+                ImportTx::Postgres(tx)
             }
+        };
+        Ok(SubmissionImport {
+            tx,
+            present,
+            run_id,
+            now_ms,
+            partial,
+            buffer_limit,
+            years: HashMap::new(),
+            held: 0,
+            rejects: Vec::new(),
+            out: MergeOutcome::default(),
         })
     }
 }
 
 impl SubmissionImport {
-    /// Adds parsed rows to the staging table.
-    pub async fn stage(&mut self, rows: &[Submission]) -> anyhow::Result<()> {
-        match self {
-            SubmissionImport::Sqlite(tx, _) => {
-                for chunk in rows.chunks(SQLITE_BATCH) {
-                    let mut q = sqlx::QueryBuilder::new(format!(
-                        "INSERT INTO stage ({}) ",
-                        stage_columns()
-                    ));
-                    q.push_values(chunk, |mut b, s| {
-                        b.push_bind(s.line as i64)
-                            .push_bind(s.credit_code.as_str().to_string())
-                            .push_bind(s.period.to_string());
-                        for v in &s.values {
-                            b.push_bind(v.map(|a| a.raw()));
-                        }
-                    });
-                    q.build().persistent(true).execute(&mut **tx).await?;
-                }
+    /// Takes parsed rows. A second row for one enterprise-month is rejected here (the first
+    /// stands); enterprises not in the registry are found when the rows are merged.
+    pub async fn add(&mut self, rows: &[Submission]) -> anyhow::Result<()> {
+        for s in rows {
+            let code: Code = s.credit_code.as_str().as_bytes().try_into().map_err(|_| {
+                anyhow::anyhow!("credit code {} is not 18 bytes", s.credit_code.as_str())
+            })?;
+            let key = YearKey {
+                year: s.period.year(),
+                code,
+            };
+            let month = s.period.month();
+            let year = self.years.entry(key).or_default();
+            let first = year.lines[month as usize - 1];
+            if first != 0 {
+                self.rejects.push(Reject {
+                    line: s.line,
+                    column: String::new(),
+                    field: "credit_code".into(),
+                    value: format!("{} {}", s.credit_code.as_str(), s.period),
+                    reason: format!(
+                        "与第{first}行重复：同一企业同一报告期出现两次 (duplicate of line {first})"
+                    ),
+                });
+                continue;
             }
-            SubmissionImport::Postgres(tx, _) => {
-                let mut buf = Vec::with_capacity(rows.len() * 96);
-                for s in rows {
-                    use std::io::Write;
-                    write!(buf, "{}\t{}\t{}", s.line, s.credit_code.as_str(), s.period)?;
-                    for v in &s.values {
-                        match v {
-                            Some(a) => write!(buf, "\t{}", a.raw())?,
-                            None => buf.extend_from_slice(b"\t\\N"),
-                        }
-                    }
-                    buf.push(b'\n');
-                }
-                let mut copy = tx
-                    .copy_in_raw(&format!("COPY stage ({}) FROM STDIN", stage_columns()))
-                    .await?;
-                copy.send(buf).await?;
-                copy.finish().await?;
+            year.lines[month as usize - 1] = u32::try_from(s.line).unwrap_or(u32::MAX).max(1);
+            let mut figures: Figures = [None; N_FIELDS];
+            for (f, v) in figures.iter_mut().zip(&s.values) {
+                *f = v.map(|a| a.raw());
+            }
+            let before = year.rows.len();
+            packed::push_figures(&mut year.rows, month, &figures);
+            self.held += year.rows.len() - before;
+            if self.held > self.buffer_limit {
+                tracing::debug!(bytes = self.held, "merging the rows held so far");
+                let write = self.partial || self.rejects.is_empty();
+                self.merge_held(write).await?;
             }
         }
         Ok(())
     }
 
-    /// Checks the staged rows as a set: enterprises not in the registry, and an
-    /// enterprise-month given twice in one file (every later occurrence is rejected).
-    pub async fn check(&mut self) -> anyhow::Result<Vec<Reject>> {
-        let unknown = "SELECT s.line, s.credit_code FROM stage s LEFT JOIN enterprise e ON e.credit_code = s.credit_code
-                       WHERE e.credit_code IS NULL ORDER BY s.line";
-        let dups = "SELECT s.line, s.credit_code, s.period, f.first_line FROM stage s
-                    JOIN (SELECT credit_code, period, MIN(line) AS first_line FROM stage GROUP BY credit_code, period HAVING COUNT(*) > 1) f
-                      ON f.credit_code = s.credit_code AND f.period = s.period
-                    WHERE s.line > f.first_line ORDER BY s.line";
-        let mut rejects = Vec::new();
-        // The stage in the order of enterprise and period, for these checks and for packing
-        // the merged years in one pass. On SQLite the index carries every column, so that the
-        // pass reads it alone rather than fetching each row from a table written in file order.
-        let key = match self {
-            SubmissionImport::Sqlite(..) => format!(
-                "CREATE INDEX stage_key ON stage (credit_code, period, line, {})",
-                FIELDS.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
-            ),
-            SubmissionImport::Postgres(..) => {
-                "CREATE INDEX stage_key ON stage (credit_code, period, line)".to_string()
-            }
-        };
-        on_tx!(self, tx, _st => {
-            sqlx::query(AssertSqlSafe(key.as_str())).execute(&mut **tx).await?;
-            let rows: Vec<(i64, String)> = sqlx::query_as(unknown).fetch_all(&mut **tx).await?;
-            for (line, code) in rows {
-                rejects.push(Reject {
-                    line: line as u64,
-                    column: String::new(),
-                    field: "credit_code".into(),
-                    value: code,
-                    reason: "企业不在名录中，请先导入企业名录 (enterprise not registered)".into(),
-                });
-            }
-            let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(dups).fetch_all(&mut **tx).await?;
-            for (line, code, period, first) in rows {
-                rejects.push(Reject {
-                    line: line as u64,
-                    column: String::new(),
-                    field: "credit_code".into(),
-                    value: format!("{code} {period}"),
-                    reason: format!("与第{first}行重复：同一企业同一报告期出现两次 (duplicate of line {first})"),
-                });
-            }
-        });
-        rejects.sort_by_key(|r| r.line);
-        Ok(rejects)
+    /// Merges the rows still held, after the last [`SubmissionImport::add`]. `others` is the
+    /// count of rows rejected elsewhere (by the parser). Returns every row rejected here
+    /// (duplicates, enterprises not registered). Unless the import is partial, nothing is
+    /// written once a row is rejected: the import will be rolled back.
+    pub async fn finish_rows(&mut self, others: u64) -> anyhow::Result<Vec<Reject>> {
+        let write = self.partial || (others == 0 && self.rejects.is_empty());
+        self.merge_held(write).await?;
+        Ok(std::mem::take(&mut self.rejects))
     }
 
-    /// Removes rejected rows from the staging table (for `--partial`): unknown enterprises and
-    /// every occurrence of a duplicate after the first.
-    pub async fn drop_rejected(&mut self) -> anyhow::Result<()> {
-        on_tx!(self, tx, _st => {
-            sqlx::query("DELETE FROM stage WHERE credit_code NOT IN (SELECT credit_code FROM enterprise)").execute(&mut **tx).await?;
-            sqlx::query("DELETE FROM stage WHERE line NOT IN (SELECT MIN(line) FROM stage GROUP BY credit_code, period)").execute(&mut **tx).await?;
-        });
-        Ok(())
-    }
-
-    /// Merges the staged rows into `submission`, packs the years it wrote into
-    /// `submission_year`, and commits.
-    pub async fn merge(self, run_id: i64, now_ms: i64) -> anyhow::Result<MergeOutcome> {
-        let present = self.present();
-        let sqls = MergeSql::new(present);
-        // The history and upsert statements, the same on both backends.
-        macro_rules! merge_rows {
-            ($tx:expr) => {{
-                let mut out = MergeOutcome::default();
-                let staged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stage")
-                    .fetch_one(&mut *$tx)
-                    .await?;
-                out.revised = sqlx::query(AssertSqlSafe(sqls.history.as_str()))
-                    .bind(now_ms)
-                    .bind(run_id)
-                    .execute(&mut *$tx)
-                    .await?
-                    .rows_affected();
-                let written = sqlx::query(AssertSqlSafe(sqls.upsert.as_str()))
-                    .bind(run_id)
-                    .bind(now_ms)
-                    .execute(&mut *$tx)
-                    .await?
-                    .rows_affected();
-                out.accepted = written.saturating_sub(out.revised);
-                out.unchanged = (staged as u64).saturating_sub(written);
-                (out, written)
-            }};
+    /// Commits the import; returns what the merge did.
+    pub async fn commit(self) -> anyhow::Result<MergeOutcome> {
+        match self.tx {
+            ImportTx::Sqlite(tx) => tx.commit().await?,
+            ImportTx::Postgres(tx) => tx.commit().await?,
         }
-        let (out, packed) = match self {
-            SubmissionImport::Sqlite(mut tx, _) => {
-                let (out, written) = merge_rows!(tx);
-                let packed = if written > 0 {
-                    super::years::pack_merge_sqlite(&mut tx, present, run_id).await?
-                } else {
-                    0
-                };
-                sqlx::query("DROP TABLE temp.stage")
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                (out, packed)
-            }
-            SubmissionImport::Postgres(mut tx, _) => {
-                let (out, written) = merge_rows!(tx);
-                let packed = if written > 0 {
-                    super::years::pack_merge_postgres(&mut tx, present, run_id).await?
-                } else {
-                    0
-                };
-                tx.commit().await?;
-                (out, packed)
-            }
-        };
-        tracing::debug!(packed, "submission_year: years packed by the merge");
-        Ok(out)
+        Ok(self.out)
     }
 
-    /// Abandons the import: nothing staged reaches the database.
+    /// Abandons the import: nothing of it reaches the database.
     pub async fn rollback(self) -> anyhow::Result<()> {
-        on_tx!(self, tx, _st => tx.rollback().await?);
+        match self.tx {
+            ImportTx::Sqlite(tx) => tx.rollback().await?,
+            ImportTx::Postgres(tx) => tx.rollback().await?,
+        }
         Ok(())
     }
 
-    fn present(&self) -> [bool; N_FIELDS] {
-        on_tx!(self, _tx, st => st.present)
-    }
-}
-
-/// The two statements of a merge, built for the fields a file carries.
-struct MergeSql {
-    history: String,
-    upsert: String,
-}
-
-impl MergeSql {
-    fn new(present: [bool; N_FIELDS]) -> MergeSql {
-        let names: Vec<&str> = FIELDS.iter().map(|f| f.name).collect();
-        let all = names.join(", ");
-        // A stored row differs when any field the file carries differs from it.
-        let differs = FIELDS
+    /// Merges every held row into the packed years (when `write`), or only finds the rows of
+    /// enterprises not registered (when not: the import is rolled back anyway).
+    async fn merge_held(&mut self, write: bool) -> anyhow::Result<()> {
+        let mut keys: Vec<YearKey> = self
+            .years
             .iter()
-            .zip(present)
-            .filter(|(_, p)| *p)
-            .map(|(f, _)| format!("c.{0} IS DISTINCT FROM s.{0}", f.name))
-            .collect::<Vec<_>>()
-            .join(" OR ");
-        let differs = if differs.is_empty() {
-            "FALSE".to_string()
-        } else {
-            format!("({differs})")
+            .filter(|(_, y)| !y.rows.is_empty())
+            .map(|(k, _)| *k)
+            .collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        keys.sort_unstable();
+        let started = std::time::Instant::now();
+        let mut merge = Merge {
+            present: self.present,
+            run_id: self.run_id,
+            out: &mut self.out,
+            superseded: Vec::new(),
         };
-        let c_all = names
-            .iter()
-            .map(|n| format!("c.{n}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let history = format!(
-            "INSERT INTO submission_history (credit_code, period, {all}, revision, run_id, received_at, superseded_at, superseded_by)
-             SELECT c.credit_code, c.period, {c_all}, c.revision, c.run_id, c.received_at, $1, $2
-             FROM stage s JOIN submission c ON c.credit_code = s.credit_code AND c.period = s.period
-             WHERE {differs}"
-        );
-        let new_values = FIELDS
-            .iter()
-            .zip(present)
-            .map(|(f, p)| {
-                if p {
-                    format!("s.{}", f.name)
-                } else {
-                    format!("c.{}", f.name)
+        let unknown = match &mut self.tx {
+            ImportTx::Sqlite(tx) => {
+                let years = &self.years;
+                let partial = self.partial;
+                let rejected = !self.rejects.is_empty();
+                with_handle(tx, |h| {
+                    let unknown = unknown_sqlite(h, &keys)?;
+                    if write && (partial || (unknown.is_empty() && !rejected)) {
+                        merge_sqlite(h, &keys, &unknown, years, &mut merge)?;
+                        history_sqlite(h, &merge.superseded, self.now_ms, self.run_id)?;
+                    }
+                    Ok(unknown)
+                })
+                .await?
+            }
+            ImportTx::Postgres(tx) => {
+                let unknown = unknown_postgres(tx, &keys).await?;
+                if write && (self.partial || (unknown.is_empty() && self.rejects.is_empty())) {
+                    merge_postgres(tx, &keys, &unknown, &self.years, &mut merge).await?;
+                    history_postgres(tx, &merge.superseded, self.now_ms, self.run_id).await?;
                 }
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let set = names
-            .iter()
-            .map(|n| format!("{n} = excluded.{n}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let upsert = format!(
-            "INSERT INTO submission (credit_code, period, {all}, revision, run_id, received_at)
-             SELECT s.credit_code, s.period, {new_values}, COALESCE(c.revision, 0) + 1, $1, $2
-             FROM stage s LEFT JOIN submission c ON c.credit_code = s.credit_code AND c.period = s.period
-             WHERE c.credit_code IS NULL OR {differs}
-             ON CONFLICT (credit_code, period) DO UPDATE SET {set}, revision = excluded.revision, run_id = excluded.run_id, received_at = excluded.received_at"
+                unknown
+            }
+        };
+        for key in &keys {
+            let Some(year) = self.years.get_mut(key) else {
+                continue;
+            };
+            if unknown.contains(&key.code) {
+                let code = key.code()?.to_string();
+                packed::each_figures(&year.rows, |m, _| {
+                    self.rejects.push(Reject {
+                        line: u64::from(year.lines[m as usize - 1]),
+                        column: String::new(),
+                        field: "credit_code".into(),
+                        value: code.clone(),
+                        reason: UNKNOWN.into(),
+                    })
+                })?;
+            }
+            year.rows = Vec::new();
+        }
+        self.held = 0;
+        tracing::debug!(
+            years = keys.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "held rows merged"
         );
-        MergeSql { history, upsert }
+        Ok(())
     }
+}
+
+/// The rules applied to each held enterprise-year, and what they did.
+struct Merge<'a> {
+    present: [bool; N_FIELDS],
+    run_id: i64,
+    out: &'a mut MergeOutcome,
+    superseded: Vec<Superseded>,
+}
+
+impl Merge<'_> {
+    /// Merges the file's months of `key` with its earlier pack; the new pack, if any changed.
+    fn year(
+        &mut self,
+        key: YearKey,
+        file: &FileYear,
+        old: Option<&[u8]>,
+    ) -> anyhow::Result<Option<Vec<u8>>> {
+        let mut y = YearMerge::new(old)?;
+        packed::each_figures(&file.rows, |month, figures| {
+            match y.month(month, figures, &self.present, self.run_id) {
+                Merged::New => self.out.accepted += 1,
+                Merged::Revised(before) => {
+                    self.out.revised += 1;
+                    self.superseded.push(Superseded {
+                        key,
+                        month,
+                        before: *before,
+                    });
+                }
+                Merged::Unchanged => self.out.unchanged += 1,
+            }
+        })?;
+        y.finish()
+    }
+}
+
+/// The credit codes among `keys` that are not in the registry.
+fn unknown_sqlite(
+    h: &super::sqlite_raw::Handle<'_>,
+    keys: &[YearKey],
+) -> anyhow::Result<HashSet<Code>> {
+    let mut find = Statement::prepare(h, "SELECT 1 FROM enterprise WHERE credit_code = ?1")?;
+    let mut seen = HashSet::new();
+    let mut unknown = HashSet::new();
+    for key in keys {
+        if !seen.insert(key.code) {
+            continue;
+        }
+        find.bind_text(1, key.code()?)?;
+        if !find.step()? {
+            unknown.insert(key.code);
+        }
+        find.reset()?;
+    }
+    Ok(unknown)
+}
+
+fn merge_sqlite(
+    h: &super::sqlite_raw::Handle<'_>,
+    keys: &[YearKey],
+    unknown: &HashSet<Code>,
+    years: &HashMap<YearKey, FileYear>,
+    merge: &mut Merge<'_>,
+) -> anyhow::Result<()> {
+    let mut find = Statement::prepare(
+        h,
+        "SELECT months FROM submission_year WHERE year = ?1 AND credit_code = ?2",
+    )?;
+    let mut write = Statement::prepare(
+        h,
+        "INSERT INTO submission_year (year, credit_code, months) VALUES (?1, ?2, ?3)
+         ON CONFLICT (year, credit_code) DO UPDATE SET months = excluded.months",
+    )?;
+    for key in keys {
+        let Some(file) = years.get(key) else { continue };
+        if unknown.contains(&key.code) {
+            continue;
+        }
+        let code = key.code()?;
+        find.bind_int(1, i64::from(key.year))?;
+        find.bind_text(2, code)?;
+        let pack = if find.step()? {
+            merge.year(*key, file, Some(find.blob(0)))?
+        } else {
+            merge.year(*key, file, None)?
+        };
+        find.reset()?;
+        if let Some(pack) = pack {
+            write.bind_int(1, i64::from(key.year))?;
+            write.bind_text(2, code)?;
+            write.bind_blob(3, &pack)?;
+            write.step()?;
+            write.reset()?;
+        }
+    }
+    Ok(())
+}
+
+/// The columns of `submission_history`, in the order the history writers give them.
+fn history_columns() -> String {
+    format!(
+        "credit_code, period, {}, received_at, superseded_at, superseded_by",
+        packed::columns("")
+    )
+}
+
+fn period_of(key: &YearKey, month: u32) -> String {
+    format!("{:04}-{month:02}", key.year)
+}
+
+fn history_sqlite(
+    h: &super::sqlite_raw::Handle<'_>,
+    superseded: &[Superseded],
+    now_ms: i64,
+    run_id: i64,
+) -> anyhow::Result<()> {
+    if superseded.is_empty() {
+        return Ok(());
+    }
+    // A month was received when the run that wrote it started.
+    let n = packed::N_FIELDS as i32;
+    let values = (1..=n + 2).map(|i| format!("?{i}")).collect::<Vec<_>>();
+    let sql = format!(
+        "INSERT INTO submission_history ({}) VALUES ({}, COALESCE((SELECT started_at FROM import_run WHERE id = ?{}), 0), ?{}, ?{})",
+        history_columns(),
+        values.join(", "),
+        n + 2,
+        n + 3,
+        n + 4
+    );
+    let mut insert = Statement::prepare(h, &sql)?;
+    for s in superseded {
+        insert.bind_text(1, s.key.code()?)?;
+        insert.bind_text(2, &period_of(&s.key, s.month))?;
+        for (k, v) in s.before.iter().enumerate() {
+            insert.bind_opt_int(k as i32 + 3, *v)?;
+        }
+        insert.bind_int(n + 3, now_ms)?;
+        insert.bind_int(n + 4, run_id)?;
+        insert.step()?;
+        insert.reset()?;
+    }
+    Ok(())
+}
+
+/// The credit codes among `keys` that are not in the registry.
+async fn unknown_postgres(
+    tx: &mut Transaction<'static, Postgres>,
+    keys: &[YearKey],
+) -> anyhow::Result<HashSet<Code>> {
+    let mut codes: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
+    for key in keys {
+        if seen.insert(key.code) {
+            codes.push(key.code()?.to_string());
+        }
+    }
+    let known: Vec<String> =
+        sqlx::query_scalar("SELECT credit_code FROM enterprise WHERE credit_code = ANY($1)")
+            .bind(&codes)
+            .fetch_all(&mut **tx)
+            .await?;
+    for code in known {
+        if let Ok(c) = Code::try_from(code.as_bytes()) {
+            seen.remove(&c);
+        }
+    }
+    Ok(seen)
+}
+
+async fn merge_postgres(
+    tx: &mut Transaction<'static, Postgres>,
+    keys: &[YearKey],
+    unknown: &HashSet<Code>,
+    years: &HashMap<YearKey, FileYear>,
+    merge: &mut Merge<'_>,
+) -> anyhow::Result<()> {
+    let known: Vec<&YearKey> = keys.iter().filter(|k| !unknown.contains(&k.code)).collect();
+    let mut key_years = Vec::with_capacity(known.len());
+    let mut key_codes = Vec::with_capacity(known.len());
+    for key in &known {
+        key_years.push(key.year);
+        key_codes.push(key.code()?.to_string());
+    }
+    // The earlier packs of these years.
+    let mut old: HashMap<YearKey, Vec<u8>> = HashMap::new();
+    {
+        let mut rows = sqlx::query_as::<_, (i32, String, Vec<u8>)>(
+            "SELECT y.year, y.credit_code, y.months FROM submission_year y
+             JOIN unnest($1::INTEGER[], $2::TEXT[]) AS k (year, credit_code)
+               ON y.year = k.year AND y.credit_code = k.credit_code",
+        )
+        .bind(&key_years)
+        .bind(&key_codes)
+        .fetch(&mut **tx);
+        while let Some((year, code, pack)) = rows.try_next().await? {
+            if let Ok(code) = Code::try_from(code.as_bytes()) {
+                old.insert(YearKey { year, code }, pack);
+            }
+        }
+    }
+    let mut copy = BinaryCopyWriter::default();
+    let (mut replaced_years, mut replaced_codes) = (Vec::new(), Vec::new());
+    for key in known {
+        let Some(file) = years.get(key) else { continue };
+        let before = old.get(key);
+        if let Some(pack) = merge.year(*key, file, before.map(Vec::as_slice))? {
+            if before.is_some() {
+                replaced_years.push(key.year);
+                replaced_codes.push(key.code()?.to_string());
+            }
+            copy.row(3);
+            copy.int4(key.year);
+            copy.bytes(&key.code)?;
+            copy.bytes(&pack)?;
+        }
+    }
+    drop(old);
+    if !replaced_years.is_empty() {
+        sqlx::query(
+            "DELETE FROM submission_year y USING unnest($1::INTEGER[], $2::TEXT[]) AS k (year, credit_code)
+             WHERE y.year = k.year AND y.credit_code = k.credit_code",
+        )
+        .bind(&replaced_years)
+        .bind(&replaced_codes)
+        .execute(&mut **tx)
+        .await?;
+    }
+    let mut sink = tx
+        .copy_in_raw("COPY submission_year (year, credit_code, months) FROM STDIN (FORMAT binary)")
+        .await?;
+    sink.send(copy.finish()).await?;
+    sink.finish().await?;
+    Ok(())
+}
+
+async fn history_postgres(
+    tx: &mut Transaction<'static, Postgres>,
+    superseded: &[Superseded],
+    now_ms: i64,
+    run_id: i64,
+) -> anyhow::Result<()> {
+    if superseded.is_empty() {
+        return Ok(());
+    }
+    // A month was received when the run that wrote it started.
+    let runs: Vec<i64> = superseded
+        .iter()
+        .filter_map(|s| s.before[RUN_ID])
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let received: HashMap<i64, i64> =
+        sqlx::query_as::<_, (i64, i64)>("SELECT id, started_at FROM import_run WHERE id = ANY($1)")
+            .bind(&runs)
+            .fetch_all(&mut **tx)
+            .await?
+            .into_iter()
+            .collect();
+    let mut copy = BinaryCopyWriter::default();
+    let columns = 2 + packed::N_FIELDS + 3;
+    for s in superseded {
+        copy.row(columns as i16);
+        copy.bytes(&s.key.code)?;
+        copy.bytes(period_of(&s.key, s.month).as_bytes())?;
+        for (k, v) in s.before.iter().enumerate() {
+            match v {
+                // `revision` is an INTEGER column, the rest BIGINT.
+                Some(v) if k == REVISION => copy.int4(i32::try_from(*v)?),
+                Some(v) => copy.int8(*v),
+                None => copy.opt_bytes(None)?,
+            }
+        }
+        let run = s.before[RUN_ID].unwrap_or_default();
+        copy.int8(received.get(&run).copied().unwrap_or_default());
+        copy.int8(now_ms);
+        copy.int8(run_id);
+    }
+    let mut sink = tx
+        .copy_in_raw(&format!(
+            "COPY submission_history ({}) FROM STDIN (FORMAT binary)",
+            history_columns()
+        ))
+        .await?;
+    sink.send(copy.finish()).await?;
+    sink.finish().await?;
+    Ok(())
 }

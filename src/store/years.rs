@@ -1,39 +1,19 @@
-//! Keeps `submission_year` (the evaluation's read model, packed by [`super::packed`]) in step
-//! with `submission`, inside the transaction that changes `submission`, so that the two never
-//! disagree in anything committed.
-//!
-//! A merge packs the years it writes from its staged rows and the years' earlier packs
-//! ([`MergePacker`]), never reading `submission` back: its rows of one enterprise lie a month's
-//! worth of rows apart, so reading them back cost more than the whole merge. `indmon migrate`
-//! packs every year from `submission` once, for a database from before the table.
-
-use std::collections::HashMap;
+//! `submission_year`, the packed store of current figures ([`super::packed`]): reading it back
+//! as months, and building it once from the row table `submission` of a database from before
+//! it (migrations 0007 and 0008), after which that table is dropped. Imports write it in
+//! `submissions.rs`.
 
 use futures_util::TryStreamExt;
-use sqlx::{PgConnection, SqliteConnection};
+use sqlx::PgConnection;
 
 use super::Store;
 use super::copy::{BinaryCopyReader, BinaryCopyWriter, int_field};
-use super::packed::{self, MergePacker, Month, N_FIELDS, YearPacker};
+use super::packed::{self, Month, N_FIELDS, YearPacker};
 use super::sqlite_raw::{Statement, with_handle};
-use crate::indicator::N_FIELDS as N_FIGURES;
+use super::submissions::LOCK_POSTGRES;
+use crate::period::Period;
 
 const UPSERT: &str = "ON CONFLICT (year, credit_code) DO UPDATE SET months = excluded.months";
-
-/// Taken by every PostgreSQL transaction that packs years, before it reads: two merges of
-/// different months of one enterprise-year would otherwise each pack the year without the
-/// other's month, and the later commit would win. (The mode conflicts with itself, not with
-/// readers.)
-const LOCK_POSTGRES: &str = "LOCK TABLE submission_year IN SHARE ROW EXCLUSIVE MODE";
-
-/// The staged rows of a merge, grouped by enterprise and year.
-fn staged_sql() -> String {
-    let figures = (0..N_FIGURES)
-        .map(packed::field_name)
-        .collect::<Vec<_>>()
-        .join(", ");
-    format!("SELECT credit_code, period, {figures} FROM stage ORDER BY credit_code, period")
-}
 
 /// Every stored month of one year (`$1`/`$2`: its first and last period), grouped by enterprise.
 fn stored_sql() -> String {
@@ -41,58 +21,6 @@ fn stored_sql() -> String {
         "SELECT credit_code, period, {} FROM submission WHERE period >= $1 AND period <= $2 ORDER BY credit_code, period",
         packed::columns("")
     )
-}
-
-/// Packs on SQLite the years a merge writes; returns how many were written. (The stage's
-/// covering index `stage_key` gives its rows in the order read here.)
-pub async fn pack_merge_sqlite(
-    conn: &mut SqliteConnection,
-    present: [bool; N_FIGURES],
-    run_id: i64,
-) -> anyhow::Result<u64> {
-    let select = staged_sql();
-    let insert = format!(
-        "INSERT INTO submission_year (year, credit_code, months) VALUES (?1, ?2, ?3) {UPSERT}"
-    );
-    with_handle(conn, |h| {
-        let mut staged = Statement::prepare(h, &select)?;
-        let mut find = Statement::prepare(
-            h,
-            "SELECT months FROM submission_year WHERE year = ?1 AND credit_code = ?2",
-        )?;
-        let mut write = Statement::prepare(h, &insert)?;
-        let mut written = 0u64;
-        let mut packer = MergePacker::new(
-            present,
-            run_id,
-            |code: &str, year| {
-                find.bind_int(1, i64::from(year))?;
-                find.bind_text(2, code)?;
-                let old = if find.step()? {
-                    Some(find.blob(0).to_vec())
-                } else {
-                    None
-                };
-                find.reset()?;
-                Ok(old)
-            },
-            |year, code: &str, pack| {
-                write_sqlite(&mut write, year, code, &pack)?;
-                written += 1;
-                Ok(())
-            },
-        );
-        while staged.step()? {
-            let mut f = [None; N_FIGURES];
-            for (k, v) in f.iter_mut().enumerate() {
-                *v = staged.int(k as i32 + 2);
-            }
-            packer.row(staged.str(0)?, staged.str(1)?, &f)?;
-        }
-        packer.finish()?;
-        Ok(written)
-    })
-    .await
 }
 
 fn write_sqlite(
@@ -106,74 +34,6 @@ fn write_sqlite(
     write.bind_blob(3, pack)?;
     write.step()?;
     write.reset()
-}
-
-/// Packs on PostgreSQL the years a merge writes; returns how many were written.
-pub async fn pack_merge_postgres(
-    conn: &mut PgConnection,
-    present: [bool; N_FIGURES],
-    run_id: i64,
-) -> anyhow::Result<u64> {
-    sqlx::query(LOCK_POSTGRES).execute(&mut *conn).await?;
-    // The years' earlier packs, then the staged rows in order (sorted in memory, not on disk).
-    sqlx::query("SET LOCAL work_mem = '64MB'")
-        .execute(&mut *conn)
-        .await?;
-    let mut old: HashMap<(String, i32), Vec<u8>> = HashMap::new();
-    let mut reader = BinaryCopyReader::new(3);
-    let mut stream = conn
-        .copy_out_raw(
-            "COPY (SELECT y.credit_code, y.year, y.months FROM submission_year y
-                   WHERE (y.credit_code, y.year) IN (SELECT DISTINCT credit_code, substr(period, 1, 4)::INTEGER FROM stage))
-             TO STDOUT (FORMAT binary)",
-        )
-        .await?;
-    while let Some(chunk) = stream.try_next().await? {
-        reader.feed(&chunk, |f| {
-            let code = std::str::from_utf8(f[0].unwrap_or_default())?.to_string();
-            let year = i32::try_from(int_field(f[1])?.unwrap_or_default())?;
-            old.insert((code, year), f[2].unwrap_or_default().to_vec());
-            Ok(())
-        })?;
-    }
-    reader.finish()?;
-    drop(stream);
-
-    let mut out = BinaryCopyWriter::default();
-    let mut written = 0u64;
-    {
-        let mut packer = MergePacker::new(
-            present,
-            run_id,
-            |code: &str, year| Ok(old.remove(&(code.to_string(), year))),
-            |year, code: &str, pack| {
-                write_copy(&mut out, year, code, &pack)?;
-                written += 1;
-                Ok(())
-            },
-        );
-        let mut reader = BinaryCopyReader::new(2 + N_FIGURES);
-        let mut stream = conn
-            .copy_out_raw(&format!(
-                "COPY ({}) TO STDOUT (FORMAT binary)",
-                staged_sql()
-            ))
-            .await?;
-        while let Some(chunk) = stream.try_next().await? {
-            reader.feed(&chunk, |fields| {
-                let text = |i: usize| std::str::from_utf8(fields[i].unwrap_or_default());
-                let mut f = [None; N_FIGURES];
-                for (k, v) in f.iter_mut().enumerate() {
-                    *v = int_field(fields[k + 2])?;
-                }
-                packer.row(text(0)?, text(1)?, &f)
-            })?;
-        }
-        reader.finish()?;
-        packer.finish()?;
-    }
-    store_packs_postgres(conn, out).await?;
-    Ok(written)
 }
 
 fn write_copy(
@@ -222,13 +82,46 @@ fn stored_month(get: impl Fn(usize) -> anyhow::Result<Option<i64>>) -> anyhow::R
 }
 
 impl Store {
-    /// Runs the rebuilds that migrations asked for (`rebuild_pending`): at present, packing
-    /// `submission_year` from every stored submission, one transaction a year.
+    /// Runs the rebuilds that migrations asked for (`rebuild_pending`): packing
+    /// `submission_year` from the row table `submission`, one transaction a year, and then
+    /// dropping that table.
     pub(super) async fn run_pending_rebuilds(&self) -> anyhow::Result<()> {
         let pending: Vec<String> = super::on_pool!(self, p => sqlx::query_scalar("SELECT name FROM rebuild_pending").fetch_all(p).await?);
-        if !pending.iter().any(|n| n == "submission_year") {
-            return Ok(());
+        let rows_table = self.has_row_table().await?;
+        if pending.iter().any(|n| n == "submission_year") {
+            if rows_table {
+                self.pack_row_table().await?;
+            } else {
+                // Nothing to pack from: the packed years are the only store already.
+                tracing::warn!(
+                    "submission_year: a rebuild was asked for, but the row table `submission` is gone; the packed years stand as they are"
+                );
+            }
+            super::on_pool!(self, p => { sqlx::query("DELETE FROM rebuild_pending WHERE name = 'submission_year'").execute(p).await?; });
         }
+        if pending.iter().any(|n| n == "drop_submission") {
+            if rows_table {
+                super::on_pool!(self, p => { sqlx::query("DROP TABLE submission").execute(p).await?; });
+                tracing::info!(
+                    "submission: the row table is dropped; submissions are stored packed by year"
+                );
+            }
+            super::on_pool!(self, p => { sqlx::query("DELETE FROM rebuild_pending WHERE name = 'drop_submission'").execute(p).await?; });
+        }
+        Ok(())
+    }
+
+    /// Whether the row table `submission` of a database from before migration 0008 is still there.
+    async fn has_row_table(&self) -> anyhow::Result<bool> {
+        let n: i64 = match self {
+            Store::Sqlite(p) => sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'submission'").fetch_one(p).await?,
+            Store::Postgres(p) => sqlx::query_scalar("SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = 'submission'").fetch_one(p).await?,
+        };
+        Ok(n > 0)
+    }
+
+    /// Packs every year of the row table `submission` into `submission_year`.
+    async fn pack_row_table(&self) -> anyhow::Result<()> {
         let years: Vec<String> = super::on_pool!(self, p => sqlx::query_scalar(
             "SELECT DISTINCT substr(period, 1, 4) FROM submission ORDER BY 1").fetch_all(p).await?);
         if !years.is_empty() {
@@ -304,7 +197,40 @@ impl Store {
                 "submission_year packed"
             );
         }
-        super::on_pool!(self, p => { sqlx::query("DELETE FROM rebuild_pending WHERE name = 'submission_year'").execute(p).await?; });
         Ok(())
     }
+
+    /// Every stored month of the calendar years `from..=to`, ordered by enterprise and period:
+    /// the current figures, revision and import run.
+    pub async fn stored_months(&self, from: i32, to: i32) -> anyhow::Result<Vec<StoredMonth>> {
+        let sql = "SELECT credit_code, year, months FROM submission_year WHERE year BETWEEN $1 AND $2 ORDER BY credit_code, year";
+        let rows: Vec<(String, i32, Vec<u8>)> =
+            super::on_pool!(self, p => sqlx::query_as(sql).bind(from).bind(to).fetch_all(p).await?);
+        let mut out = Vec::new();
+        for (code, year, pack) in rows {
+            let mut bad = None;
+            packed::decode(&pack, |m, f| match Period::new(year, m) {
+                Some(period) => out.push(StoredMonth {
+                    credit_code: code.clone(),
+                    period,
+                    fields: *f,
+                }),
+                None => bad = Some(m),
+            })?;
+            if let Some(m) = bad {
+                anyhow::bail!("submission_year {year} {code}: month {m} out of range");
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One enterprise-month as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMonth {
+    pub credit_code: String,
+    pub period: Period,
+    /// Every figure of [`crate::indicator::FIELDS`], then the revision and the import run
+    /// ([`packed::REVISION`], [`packed::RUN_ID`]).
+    pub fields: Month,
 }

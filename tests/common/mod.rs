@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{TimeZone, Utc};
 use indmon::ingest::{ImportOptions, ImportReport, import_file};
-use indmon::store::Store;
+use indmon::store::{Store, packed};
 use sqlx::Connection;
 
 /// A database made for one test; dropped (PostgreSQL) or deleted (SQLite) by `cleanup`.
@@ -151,52 +151,102 @@ pub fn write(dir: &tempfile::TempDir, name: &str, bytes: impl AsRef<[u8]>) -> Pa
 
 /// Every stored submission (current and history) as canonical text lines, for comparing backends.
 pub async fn dump(store: &Store) -> Vec<String> {
+    let figures = |f: &[Option<i64>]| {
+        f.iter()
+            .map(|v| v.map_or("-".to_string(), |v| v.to_string()))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut out = Vec::new();
+    let n = indmon::indicator::N_FIELDS;
+    for m in store.stored_months(0, 9999).await.expect("stored months") {
+        out.push(format!(
+            "submission {} {} r{} {}",
+            m.credit_code,
+            m.period,
+            m.fields[packed::REVISION].expect("revision"),
+            figures(&m.fields[..n])
+        ));
+    }
     let fields: Vec<&str> = indmon::indicator::FIELDS.iter().map(|f| f.name).collect();
     let cols = fields
         .iter()
         .map(|f| format!("COALESCE(CAST({f} AS TEXT), '-')"))
         .collect::<Vec<_>>()
         .join(" || ',' || ");
-    let mut out = Vec::new();
-    for (table, extra) in [
-        ("submission", "revision"),
-        ("submission_history", "revision"),
-    ] {
-        let sql = format!(
-            "SELECT credit_code || ' ' || period || ' r' || CAST({extra} AS TEXT) || ' ' || {cols} FROM {table} ORDER BY credit_code, period, {extra}"
-        );
-        let rows: Vec<String> = match &store {
-            Store::Sqlite(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                .fetch_all(p)
-                .await
-                .expect("dump"),
-            Store::Postgres(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                .fetch_all(p)
-                .await
-                .expect("dump"),
-        };
-        out.extend(rows.into_iter().map(|r| format!("{table} {r}")));
-    }
+    let sql = format!(
+        "SELECT credit_code || ' ' || period || ' r' || CAST(revision AS TEXT) || ' ' || {cols} FROM submission_history ORDER BY credit_code, period, revision"
+    );
+    let rows: Vec<String> = match &store {
+        Store::Sqlite(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_all(p)
+            .await
+            .expect("dump"),
+        Store::Postgres(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_all(p)
+            .await
+            .expect("dump"),
+    };
+    out.extend(rows.into_iter().map(|r| format!("submission_history {r}")));
     out
 }
 
 /// The current value of one field of one enterprise-month, as display text.
 pub async fn value(store: &Store, code: &str, period: &str, field: &str) -> Option<String> {
-    let sql = format!("SELECT {field} FROM submission WHERE credit_code = $1 AND period = $2");
-    let v: Option<Option<i64>> = match &store {
-        Store::Sqlite(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .bind(code)
-            .bind(period)
-            .fetch_optional(p)
-            .await
-            .expect("value"),
-        Store::Postgres(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .bind(code)
-            .bind(period)
-            .fetch_optional(p)
-            .await
-            .expect("value"),
-    };
-    v.flatten()
-        .map(|raw| indmon::amount::Amount(raw).to_string())
+    let k = indmon::indicator::field_index(field).expect("a submission field");
+    let year: i32 = period[..4].parse().expect("YYYY-MM");
+    let v = store
+        .stored_months(year, year)
+        .await
+        .expect("value")
+        .into_iter()
+        .find(|m| m.credit_code == code && m.period.to_string() == period)
+        .and_then(|m| m.fields[k]);
+    v.map(|raw| indmon::amount::Amount(raw).to_string())
+}
+
+/// Writes every stored enterprise-month into a table `submission_rows` (one row each, the
+/// columns of the figures, `revision` and `run_id`), so that a test can check the store with
+/// SQL of its own. Replaces the table if it exists; call it again after further imports.
+pub async fn submission_rows(store: &Store) {
+    let cols = packed::columns("");
+    let defs = (0..packed::N_FIELDS)
+        .map(|k| format!("{} BIGINT", packed::field_name(k)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let create = format!(
+        "CREATE TABLE submission_rows (credit_code TEXT NOT NULL, period TEXT NOT NULL, {defs}, PRIMARY KEY (credit_code, period))"
+    );
+    let months = store.stored_months(0, 9999).await.expect("stored months");
+    macro_rules! fill {
+        ($p:expr) => {{
+            let mut tx = $p.begin().await.expect("begin");
+            sqlx::query("DROP TABLE IF EXISTS submission_rows")
+                .execute(&mut *tx)
+                .await
+                .expect("drop");
+            sqlx::query(sqlx::AssertSqlSafe(create.as_str()))
+                .execute(&mut *tx)
+                .await
+                .expect("create");
+            for chunk in months.chunks(500) {
+                let mut q = sqlx::QueryBuilder::new(format!(
+                    "INSERT INTO submission_rows (credit_code, period, {cols}) "
+                ));
+                q.push_values(chunk, |mut b, m| {
+                    b.push_bind(m.credit_code.clone())
+                        .push_bind(m.period.to_string());
+                    for v in m.fields {
+                        b.push_bind(v);
+                    }
+                });
+                q.build().execute(&mut *tx).await.expect("insert");
+            }
+            tx.commit().await.expect("commit");
+        }};
+    }
+    match store {
+        Store::Sqlite(p) => fill!(p),
+        Store::Postgres(p) => fill!(p),
+    }
 }
