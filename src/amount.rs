@@ -86,11 +86,18 @@ impl Amount {
             return Err(AmountError::OutOfRange(text.trim().to_string()));
         }
         let numerator = mantissa * scale.mantissa as i128 * 10_000;
-        let denominator = 10_i128.pow(exp);
-        let mut q = numerator / denominator;
-        if (numerator % denominator) * 2 >= denominator {
-            q += 1;
-        }
+        // Nearly every cell fits 64 bits, whose division is a machine instruction where
+        // 128-bit division is a library call: the difference is seen in a large import.
+        let q = match i64::try_from(numerator) {
+            Ok(n) if exp <= 18 => {
+                let d = 10_i64.pow(exp);
+                i128::from(n / d + i64::from((n % d) * 2 >= d))
+            }
+            _ => {
+                let d = 10_i128.pow(exp);
+                numerator / d + i128::from((numerator % d) * 2 >= d)
+            }
+        };
         let q = if negative { -q } else { q };
         i64::try_from(q)
             .map(|v| Some(Amount(v)))
@@ -271,6 +278,24 @@ mod tests {
         assert_eq!(Amount(125_070_000).to_string(), "12507");
         assert_eq!(Amount(-32_500).to_string(), "-3.25");
         assert_eq!(Amount(1).to_string(), "0.0001");
+    }
+
+    #[test]
+    fn rounds_alike_on_both_sides_of_the_64_bit_path() {
+        // Rounding half away from zero, in the 64-bit path and past it (a numerator beyond
+        // i64, or a divisor beyond 10^18).
+        assert_eq!(p("0.00005"), Some(Amount(1)));
+        assert_eq!(p("-0.00005"), Some(Amount(-1)));
+        assert_eq!(p("0.00004999"), Some(Amount(0)));
+        assert_eq!(p("922337203685477.5807"), Some(Amount(i64::MAX)));
+        assert_eq!(p("922337203685477.58065"), Some(Amount(i64::MAX)));
+        assert_eq!(p("922337203685477.58064"), Some(Amount(i64::MAX - 1)));
+        assert_eq!(p("0.0000000000000000000005"), Some(Amount(0)));
+        assert_eq!(p("1.00000000000000000000005"), Some(Amount(10_000)));
+        assert!(matches!(
+            Amount::parse_cell("922337203685477.58075", Scale::ONE),
+            Err(AmountError::OutOfRange(_))
+        ));
     }
 
     #[test]

@@ -11,10 +11,10 @@ const WEIGHTS: [u32; 17] = [
     1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
 ];
 
-/// A verified credit code, upper case.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(transparent)]
-pub struct CreditCode(String);
+/// A verified credit code, upper case: its 18 ASCII characters, held inline (an import makes
+/// one for every row it reads).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CreditCode([u8; 18]);
 
 /// Why a text is not a credit code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,6 +29,12 @@ pub enum CreditCodeError {
 
 impl CreditCode {
     pub fn as_str(&self) -> &str {
+        // Only checked ASCII is ever stored.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The code's 18 characters.
+    pub fn as_bytes(&self) -> &[u8; 18] {
         &self.0
     }
 
@@ -45,7 +51,10 @@ impl CreditCode {
     /// Completes 17 characters with their check character; used by the demo generator.
     pub fn with_check(first17: &str) -> Option<CreditCode> {
         let c = CreditCode::check_char(first17.as_bytes())?;
-        (first17.len() == 17).then(|| CreditCode(format!("{first17}{c}")))
+        let mut code = [0u8; 18];
+        code[..17].copy_from_slice(first17.as_bytes().get(..17)?);
+        code[17] = c as u8;
+        (first17.len() == 17).then_some(CreditCode(code))
     }
 }
 
@@ -53,6 +62,16 @@ impl FromStr for CreditCode {
     type Err = CreditCodeError;
 
     fn from_str(s: &str) -> Result<CreditCode, CreditCodeError> {
+        // The common case, 18 valid ASCII characters, without an allocation.
+        let trimmed = s.trim();
+        if let Ok(bytes) = <[u8; 18]>::try_from(trimmed.as_bytes()) {
+            let code = bytes.map(|b| b.to_ascii_uppercase());
+            if code.iter().all(|b| CHARSET.contains(b))
+                && CreditCode::check_char(&code[..17]) == Some(code[17] as char)
+            {
+                return Ok(CreditCode(code));
+            }
+        }
         let t = crate::amount::normalize(s).trim().to_ascii_uppercase();
         let n = t.chars().count();
         if n != 18 {
@@ -66,22 +85,30 @@ impl FromStr for CreditCode {
             return Err(CreditCodeError::Character(t.clone(), i + 1, c));
         }
         let expected = CreditCode::check_char(&t.as_bytes()[..17]).unwrap_or('?');
-        if t.as_bytes()[17] as char != expected {
+        let mut code = [0u8; 18];
+        code.copy_from_slice(t.as_bytes());
+        if code[17] as char != expected {
             return Err(CreditCodeError::Check(t, expected));
         }
-        Ok(CreditCode(t))
+        Ok(CreditCode(code))
+    }
+}
+
+impl serde::Serialize for CreditCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
 impl fmt::Display for CreditCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for CreditCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CreditCode({})", self.0)
+        write!(f, "CreditCode({})", self.as_str())
     }
 }
 
@@ -95,6 +122,31 @@ pub fn looks_like_code(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lower_case_and_padded_codes_are_read_as_upper_case() {
+        let c: CreditCode = " 9133078152601815xt ".parse().unwrap();
+        assert_eq!(c.as_str(), "9133078152601815XT");
+        assert_eq!(c.as_bytes(), b"9133078152601815XT");
+        // Full-width characters take the slower path to the same code.
+        let c: CreditCode = "９133078152601815XT".parse().unwrap();
+        assert_eq!(c.to_string(), "9133078152601815XT");
+        assert_eq!(serde_json::to_string(&c).unwrap(), "\"9133078152601815XT\"");
+        assert!(matches!(
+            "9133078152601815XA".parse::<CreditCode>(),
+            Err(CreditCodeError::Check(..))
+        ));
+        assert!(matches!(
+            "913307815260181IXT".parse::<CreditCode>(),
+            Err(CreditCodeError::Character(..))
+        ));
+        assert_eq!(
+            CreditCode::with_check("9133078152601815X").map(|c| c.to_string()),
+            Some("9133078152601815XT".to_string())
+        );
+        assert_eq!(CreditCode::with_check("9133078152601815"), None);
+        assert_eq!(CreditCode::with_check("9133078152601815XT"), None);
+    }
 
     #[test]
     fn accepts_valid_codes() {

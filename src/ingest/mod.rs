@@ -310,10 +310,7 @@ async fn read_and_store(
     let is_header = header_test(opts.kind);
     let hash = std::sync::Arc::new(std::sync::Mutex::new(Sha256::new()));
     // Every format becomes a preamble and an iterator of rows.
-    let (pre, rows): (
-        Preamble,
-        Box<dyn Iterator<Item = Result<Row, table::TableError>> + Send>,
-    ) = match format {
+    let (pre, rows): (Preamble, Box<dyn table::RowSource>) = match format {
         Format::Csv => {
             let inner: Box<dyn Read + Send> = match input {
                 Input::File(path) => {
@@ -376,7 +373,10 @@ async fn read_and_store(
                 file_reject(report, 1, no_header_reason(opts.kind));
                 return Ok(());
             };
-            (pre, Box::new(all.into_iter().skip(used).map(Ok)))
+            (
+                pre,
+                Box::new(table::Rows(all.into_iter().skip(used).map(Ok))),
+            )
         }
         Format::Json => {
             let bytes = match input {
@@ -393,7 +393,7 @@ async fn read_and_store(
                         header,
                         ..Preamble::default()
                     };
-                    (pre, Box::new(rows.into_iter().map(Ok)))
+                    (pre, Box::new(table::Rows(rows.into_iter().map(Ok))))
                 }
                 Err(e) => {
                     file_reject(report, e.line, e.reason);
@@ -465,7 +465,7 @@ fn no_header_reason(kind: Option<Kind>) -> String {
 /// Data rows after the header: blank rows are passed over; a totals row (合计) and, after a
 /// totals or blank row, notes whose key cell is no credit code, are reported as skipped.
 struct DataRows {
-    inner: Box<dyn Iterator<Item = Result<Row, table::TableError>> + Send>,
+    inner: Box<dyn table::RowSource>,
     key_col: Option<usize>,
     /// Whether the key column holds credit codes (then a note is a row whose key is none).
     code_keys: bool,
@@ -591,6 +591,7 @@ fn parse_submissions(
     tx: tokio::sync::mpsc::Sender<Vec<Submission>>,
 ) -> Parsed {
     let ctx = owned.get();
+    let started = std::time::Instant::now();
     let mut out = Parsed::default();
     let mut batch = Vec::with_capacity(STAGE_BATCH);
     let mut seen = 0u64;
@@ -606,20 +607,25 @@ fn parse_submissions(
             Next::End => break,
             Next::Skipped(s) => out.skipped.push(s),
             Next::Rejected(r) => out.reject([r]),
-            Next::Row(row) => match ctx.parse(Kind::Submissions, &row) {
-                Ok(Record::Submission(s)) => {
-                    batch.push(s);
-                    if batch.len() == STAGE_BATCH {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(STAGE_BATCH));
-                        if tx.blocking_send(full).is_err() {
-                            // The importing side gave up (a database error): stop reading.
-                            return out;
+            Next::Row(row) => {
+                let parsed = ctx.parse(Kind::Submissions, &row);
+                rows.inner.recycle(row);
+                match parsed {
+                    Ok(Record::Submission(s)) => {
+                        batch.push(s);
+                        if batch.len() == STAGE_BATCH {
+                            let full =
+                                std::mem::replace(&mut batch, Vec::with_capacity(STAGE_BATCH));
+                            if tx.blocking_send(full).is_err() {
+                                // The importing side gave up (a database error): stop reading.
+                                return out;
+                            }
                         }
                     }
+                    Ok(_) => {}
+                    Err(rejects) => out.reject(rejects),
                 }
-                Ok(_) => {}
-                Err(rejects) => out.reject(rejects),
-            },
+            }
         }
         seen += 1;
         if seen % 500_000 == 0 {
@@ -629,6 +635,12 @@ fn parse_submissions(
     if !batch.is_empty() {
         let _ = tx.blocking_send(batch);
     }
+    tracing::debug!(
+        file = %file,
+        rows = seen,
+        ms = started.elapsed().as_millis() as u64,
+        "rows parsed"
+    );
     out
 }
 

@@ -138,6 +138,34 @@ pub struct CsvRows {
     reader: csv::Reader<Box<dyn Read + Send>>,
     record: csv::ByteRecord,
     buffered: std::collections::VecDeque<Row>,
+    /// The cells of a row handed back ([`RowSource::recycle`]), reused for the next one.
+    spare: Option<Vec<String>>,
+}
+
+/// Where data rows come from: a CSV read as it goes, or the rows of an XLSX or JSON file.
+pub trait RowSource: Iterator<Item = Result<Row, TableError>> + Send {
+    /// Takes back a row that was read, so that its buffers can hold the next one (a large CSV
+    /// would otherwise allocate every cell of every row).
+    fn recycle(&mut self, _row: Row) {}
+}
+
+/// Rows already in memory.
+pub struct Rows<I>(pub I);
+
+impl<I: Iterator<Item = Result<Row, TableError>>> Iterator for Rows<I> {
+    type Item = Result<Row, TableError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next()
+    }
+}
+
+impl<I: Iterator<Item = Result<Row, TableError>> + Send> RowSource for Rows<I> {}
+
+impl RowSource for CsvRows {
+    fn recycle(&mut self, row: Row) {
+        self.spare = Some(row.cells);
+    }
 }
 
 impl CsvRows {
@@ -150,6 +178,7 @@ impl CsvRows {
             reader,
             record: csv::ByteRecord::new(),
             buffered: Default::default(),
+            spare: None,
         }
     }
 
@@ -176,7 +205,8 @@ impl CsvRows {
             Ok(false) => Ok(None),
             Ok(true) => {
                 let line = self.record.position().map_or(0, |p| p.line());
-                let mut cells = Vec::with_capacity(self.record.len());
+                let mut cells = self.spare.take().unwrap_or_default();
+                let mut n = 0;
                 for field in self.record.iter() {
                     let s = std::str::from_utf8(field).map_err(|_| TableError {
                         line,
@@ -188,8 +218,16 @@ impl CsvRows {
                             reason: "含有无法按 GBK/GB18030 解码的字节 (undecodable bytes)".into(),
                         });
                     }
-                    cells.push(s.to_string());
+                    match cells.get_mut(n) {
+                        Some(cell) => {
+                            cell.clear();
+                            cell.push_str(s);
+                        }
+                        None => cells.push(s.to_string()),
+                    }
+                    n += 1;
                 }
+                cells.truncate(n);
                 Ok(Some(Row { line, cells }))
             }
             Err(e) => {
@@ -297,6 +335,27 @@ mod tests {
             line,
             cells: cells.iter().map(|s| s.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn recycled_csv_rows_hold_only_their_own_cells() {
+        let text = "a,b,c,d\n1,2\n\"x,y\",z,w\n";
+        let mut csv = CsvRows::new(Box::new(std::io::Cursor::new(text.as_bytes().to_vec())));
+        let mut got = Vec::new();
+        while let Some(r) = csv.next() {
+            let r = r.unwrap();
+            got.push((r.line, r.cells.clone()));
+            csv.recycle(r);
+        }
+        let cells = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            got,
+            vec![
+                (1, cells(&["a", "b", "c", "d"])),
+                (2, cells(&["1", "2"])),
+                (3, cells(&["x,y", "z", "w"])),
+            ]
+        );
     }
 
     #[test]
