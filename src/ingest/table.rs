@@ -125,12 +125,16 @@ pub fn money_unit_in(text: &str) -> Option<&'static str> {
 
 /// Whether a first cell marks a totals row (合计, 总计, 小计, 其中…), which is not an enterprise.
 pub fn is_totals_label(cell: &str) -> bool {
-    let t: String = cell.chars().filter(|c| !c.is_whitespace()).collect();
+    // Asked of every row's key: compared without building the text without its spaces.
+    let t = cell.chars().filter(|c| !c.is_whitespace());
     [
         "合计", "总计", "小计", "累计", "其中", "total", "Total", "TOTAL",
     ]
     .iter()
-    .any(|k| t.starts_with(k))
+    .any(|k| {
+        let mut t = t.clone();
+        k.chars().all(|c| t.next() == Some(c))
+    })
 }
 
 /// Rows of a CSV file, streamed.
@@ -334,6 +338,24 @@ mod tests {
         Row {
             line,
             cells: cells.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn totals_labels_are_known_with_or_without_spaces() {
+        for t in [
+            "合计",
+            "合 计",
+            " 总计：",
+            "其中：国有企业",
+            "Total",
+            "TOTAL 12",
+            "小\u{3000}计",
+        ] {
+            assert!(is_totals_label(t), "{t}");
+        }
+        for t in ["", "合", "9133078152601815XT", "计合", "tota"] {
+            assert!(!is_totals_label(t), "{t}");
         }
     }
 

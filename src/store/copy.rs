@@ -183,6 +183,17 @@ impl BinaryCopyWriter {
         self.buf.extend_from_slice(&v.to_be_bytes());
     }
 
+    /// The input written so far, to send while the rest is written (the signature with the
+    /// first part); [`BinaryCopyWriter::finish`] then gives the rest.
+    pub fn take(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.buf)
+    }
+
+    /// Bytes written and not taken yet.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
     /// The finished input, with its trailer.
     pub fn finish(mut self) -> Vec<u8> {
         self.buf.extend_from_slice(&(-1i16).to_be_bytes());
