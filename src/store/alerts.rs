@@ -1,8 +1,6 @@
 //! Alerts, their events and silences as stored. Every change to an alert writes an
 //! `alert_event` row in the same transaction, so the history is complete.
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 use sqlx::Row;
 
@@ -30,9 +28,58 @@ macro_rules! insert_event {
     };
 }
 
-/// Rows per multi-row INSERT: 15 binds a row stays under SQLite's 32,766 and PostgreSQL's
-/// 65,535 parameters.
-const BATCH_ROWS: usize = 1_000;
+/// Inserts new alerts and their first events on SQLite.
+fn insert_opened_sqlite(
+    h: &super::sqlite_raw::Handle<'_>,
+    opens: &[(&Finding, &[EventKind])],
+    evaluation_id: i64,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    use super::sqlite_raw::Statement;
+    let mut alert = Statement::prepare(
+        h,
+        "INSERT INTO alert (rule, subject, indicator, subject_name, unit_code, scope, owner, state, severity, consecutive, period, message, values_json, opened_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'firing', ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+    )?;
+    let mut event = Statement::prepare(
+        h,
+        "INSERT INTO alert_event (alert_id, at, period, kind, severity, consecutive, message, actor, note, evaluation_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', ?9)",
+    )?;
+    for (f, events) in opens {
+        let period = f.period.to_string();
+        alert.bind_text(1, &f.rule)?;
+        alert.bind_text(2, &f.subject)?;
+        alert.bind_text(3, &f.indicator)?;
+        alert.bind_text(4, &f.subject_name)?;
+        alert.bind_text(5, &f.unit)?;
+        alert.bind_text(6, &scope_text(&f.scope))?;
+        alert.bind_opt_text(7, f.owner.as_deref())?;
+        alert.bind_text(8, f.severity.as_str())?;
+        alert.bind_int(9, f.consecutive as i64)?;
+        alert.bind_text(10, &period)?;
+        alert.bind_text(11, &f.message)?;
+        alert.bind_text(12, &serde_json::Value::Object(f.values.clone()).to_string())?;
+        alert.bind_int(13, now_ms)?;
+        alert.step()?;
+        alert.reset()?;
+        let id = alert.last_insert_rowid();
+        for kind in *events {
+            event.bind_int(1, id)?;
+            event.bind_int(2, now_ms)?;
+            event.bind_text(3, &period)?;
+            event.bind_text(4, kind.as_str())?;
+            event.bind_text(5, f.severity.as_str())?;
+            event.bind_int(6, f.consecutive as i64)?;
+            event.bind_text(7, &f.message)?;
+            event.bind_text(8, SYSTEM)?;
+            event.bind_int(9, evaluation_id)?;
+            event.step()?;
+            event.reset()?;
+        }
+    }
+    Ok(())
+}
 
 const ALERT_COLUMNS: &str = "id, rule, subject, indicator, subject_name, unit_code, scope, owner, state, severity, consecutive, period, message, values_json, opened_at, updated_at, acknowledged_by, acknowledged_at, resolved_at, resolved_by, note";
 
@@ -398,63 +445,12 @@ impl Store {
         match self {
             Store::Sqlite(p) => {
                 let mut tx = p.begin().await?;
-                // New alerts in multi-row INSERTs (the first evaluation of a province opens tens of
-                // thousands); ids come back with the alert's identity, which is unique, because
-                // RETURNING order is not guaranteed on SQLite.
-                let mut ids: HashMap<(String, String, String), i64> =
-                    HashMap::with_capacity(opens.len());
-                for chunk in opens.chunks(BATCH_ROWS) {
-                    let mut q = sqlx::QueryBuilder::new(
-                        "INSERT INTO alert (rule, subject, indicator, subject_name, unit_code, scope, owner, state, severity, consecutive, period, message, values_json, opened_at, updated_at) ",
-                    );
-                    q.push_values(chunk, |mut b, (f, _)| {
-                        b.push_bind(&f.rule)
-                            .push_bind(&f.subject)
-                            .push_bind(&f.indicator)
-                            .push_bind(&f.subject_name)
-                            .push_bind(&f.unit)
-                            .push_bind(scope_text(&f.scope))
-                            .push_bind(&f.owner)
-                            .push_bind("firing")
-                            .push_bind(f.severity.as_str())
-                            .push_bind(f.consecutive as i64)
-                            .push_bind(f.period.to_string())
-                            .push_bind(&f.message)
-                            .push_bind(serde_json::Value::Object(f.values.clone()).to_string())
-                            .push_bind(now_ms)
-                            .push_bind(now_ms);
-                    });
-                    q.push(" RETURNING id, rule, subject, indicator");
-                    for r in q.build().fetch_all(&mut *tx).await? {
-                        ids.insert((r.try_get(1)?, r.try_get(2)?, r.try_get(3)?), r.try_get(0)?);
-                    }
-                }
-                let mut opened_events: Vec<(i64, &Finding, EventKind)> = Vec::new();
-                for (f, events) in &opens {
-                    let key = (f.rule.clone(), f.subject.clone(), f.indicator.clone());
-                    let id = *ids.get(&key).ok_or_else(|| {
-                        anyhow::anyhow!("the INSERT returned no id for alert {key:?}")
-                    })?;
-                    opened_events.extend(events.iter().map(|e| (id, *f, *e)));
-                }
-                for chunk in opened_events.chunks(BATCH_ROWS) {
-                    let mut q = sqlx::QueryBuilder::new(
-                        "INSERT INTO alert_event (alert_id, at, period, kind, severity, consecutive, message, actor, note, evaluation_id) ",
-                    );
-                    q.push_values(chunk, |mut b, (id, f, kind)| {
-                        b.push_bind(*id)
-                            .push_bind(now_ms)
-                            .push_bind(f.period.to_string())
-                            .push_bind(kind.as_str())
-                            .push_bind(f.severity.as_str())
-                            .push_bind(f.consecutive as i64)
-                            .push_bind(&f.message)
-                            .push_bind(SYSTEM)
-                            .push_bind("")
-                            .push_bind(evaluation_id);
-                    });
-                    q.build().execute(&mut *tx).await?;
-                }
+                // New alerts by stepping prepared statements (the first evaluation of a province
+                // opens tens of thousands): each alert's id is its rowid, read as it is inserted.
+                super::sqlite_raw::with_handle(&mut tx, |h| {
+                    insert_opened_sqlite(h, &opens, evaluation_id, now_ms)
+                })
+                .await?;
                 apply_rest!(tx);
                 tx.commit().await?;
             }

@@ -99,6 +99,40 @@ impl<'a> Locator<'a> {
     }
 }
 
+/// Bytes of rows handed from the reading thread to the decoding one at a time.
+const READ_BATCH: usize = 256 << 10;
+
+/// Appends one `submission_year` row to a batch: the code's length and bytes, the year, the
+/// pack's length and bytes.
+fn copy_row(batch: &mut Vec<u8>, code: &str, year: i64, pack: &[u8]) -> anyhow::Result<()> {
+    batch.push(u8::try_from(code.len())?);
+    batch.extend_from_slice(code.as_bytes());
+    batch.extend_from_slice(&year.to_le_bytes());
+    batch.extend_from_slice(&u32::try_from(pack.len())?.to_le_bytes());
+    batch.extend_from_slice(pack);
+    Ok(())
+}
+
+/// Calls `f` with each row of a batch written by [`copy_row`].
+fn each_copied(
+    batch: &[u8],
+    mut f: impl FnMut(&str, i64, &[u8]) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let cut = || anyhow::anyhow!("a batch of packed years is cut short");
+    let mut rest = batch;
+    while let Some((&n, tail)) = rest.split_first() {
+        let (code, tail) = tail.split_at_checked(usize::from(n)).ok_or_else(cut)?;
+        let (year, tail) = tail.split_first_chunk::<8>().ok_or_else(cut)?;
+        let (len, tail) = tail.split_first_chunk::<4>().ok_or_else(cut)?;
+        let (pack, tail) = tail
+            .split_at_checked(u32::from_le_bytes(*len) as usize)
+            .ok_or_else(cut)?;
+        f(std::str::from_utf8(code)?, i64::from_le_bytes(*year), pack)?;
+        rest = tail;
+    }
+    Ok(())
+}
+
 /// Stores one month's packed figures at window index `i`: the output figures for every month,
 /// the rest only for P and P−12.
 fn absorb_row(s: &mut Series, i: usize, f: &packed::Month) {
@@ -178,14 +212,51 @@ impl Store {
         match self {
             Store::Sqlite(p) => {
                 // Stepped directly (see sqlite_raw): sqlx would cost ~4 µs a row.
+                // Reading the rows and decoding them take about as long as each other: they
+                // run on two threads, the rows handed over in batches.
                 let mut conn = p.acquire().await?;
                 super::sqlite_raw::with_handle(&mut conn, |h| {
                     let mut q = super::sqlite_raw::Statement::prepare(h, &select)?;
-                    while q.step()? {
-                        let year = q.int(1).unwrap_or_default();
-                        absorb(0, q.str(0)?, year, q.blob(2))?;
-                    }
-                    Ok(())
+                    let (batches, received) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+                    std::thread::scope(|scope| {
+                        let decoder = scope.spawn(|| -> anyhow::Result<()> {
+                            for batch in received {
+                                each_copied(&batch, |code, year, pack| {
+                                    absorb(0, code, year, pack)
+                                })?;
+                            }
+                            Ok(())
+                        });
+                        let mut batch = Vec::with_capacity(READ_BATCH + 4096);
+                        let read = || -> anyhow::Result<()> {
+                            while q.step()? {
+                                copy_row(
+                                    &mut batch,
+                                    q.str(0)?,
+                                    q.int(1).unwrap_or_default(),
+                                    q.blob(2),
+                                )?;
+                                if batch.len() >= READ_BATCH {
+                                    let full = std::mem::replace(
+                                        &mut batch,
+                                        Vec::with_capacity(READ_BATCH + 4096),
+                                    );
+                                    if batches.send(full).is_err() {
+                                        // The decoder stopped on an error, which join returns.
+                                        return Ok(());
+                                    }
+                                }
+                            }
+                            let _ = batches.send(batch);
+                            Ok(())
+                        };
+                        let read = read();
+                        drop(batches);
+                        let decoded = decoder
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                        read.and(decoded)
+                    })
                 })
                 .await?;
             }
@@ -286,6 +357,32 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copied_rows_come_back_whole_and_a_cut_batch_is_an_error() {
+        let mut batch = Vec::new();
+        copy_row(&mut batch, "9133078152601815XT", 2026, &[1, 2, 3]).unwrap();
+        copy_row(&mut batch, "913307811860913921", -1, &[]).unwrap();
+        let mut got = Vec::new();
+        each_copied(&batch, |c, y, p| {
+            got.push((c.to_string(), y, p.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            got,
+            vec![
+                ("9133078152601815XT".to_string(), 2026, vec![1, 2, 3]),
+                ("913307811860913921".to_string(), -1, vec![]),
+            ]
+        );
+        for cut in 1..batch.len() {
+            if cut == 34 {
+                continue; // the end of the first row
+            }
+            assert!(each_copied(&batch[..cut], |_, _, _| Ok(())).is_err(), "{cut}");
+        }
+    }
 
     #[test]
     fn the_locator_follows_the_order_of_the_previous_month_and_falls_back_to_the_index() {

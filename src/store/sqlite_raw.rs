@@ -126,6 +126,18 @@ impl<'h> Statement<'h> {
         self.check(rc)
     }
 
+    /// Binds a text or NULL to parameter `i` (1-based).
+    pub fn bind_opt_text(&mut self, i: c_int, s: Option<&str>) -> anyhow::Result<()> {
+        match s {
+            Some(s) => self.bind_text(i, s),
+            None => {
+                // SAFETY: the statement is live.
+                let rc = unsafe { ffi::sqlite3_bind_null(self.stmt.as_ptr(), i) };
+                self.check(rc)
+            }
+        }
+    }
+
     /// Binds an integer or NULL to parameter `i` (1-based).
     pub fn bind_opt_int(&mut self, i: c_int, v: Option<i64>) -> anyhow::Result<()> {
         match v {
@@ -169,6 +181,12 @@ impl<'h> Statement<'h> {
             ffi::SQLITE_DONE => Ok(false),
             rc => Err(error(self.db, rc, None)),
         }
+    }
+
+    /// The rowid of the last row the connection inserted (an `INTEGER PRIMARY KEY`).
+    pub fn last_insert_rowid(&self) -> i64 {
+        // SAFETY: `db` is the open handle of the locked connection this statement belongs to.
+        unsafe { ffi::sqlite3_last_insert_rowid(self.db.as_ptr()) }
     }
 
     /// Column `i` (0-based) of the current row as an integer, `None` for NULL.
