@@ -380,7 +380,10 @@ mod tests {
             if cut == 34 {
                 continue; // the end of the first row
             }
-            assert!(each_copied(&batch[..cut], |_, _, _| Ok(())).is_err(), "{cut}");
+            assert!(
+                each_copied(&batch[..cut], |_, _, _| Ok(())).is_err(),
+                "{cut}"
+            );
         }
     }
 
