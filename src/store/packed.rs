@@ -60,13 +60,7 @@ pub fn encode(months: &[(u32, Month)]) -> anyhow::Result<Vec<u8>> {
     out.push(VERSION);
     out.extend_from_slice(&mask.to_le_bytes());
     for (_, fields) in sorted {
-        let mut present = 0u32;
-        for (k, f) in fields.iter().enumerate() {
-            if f.is_some() {
-                present |= 1 << k;
-            }
-        }
-        out.extend_from_slice(&present.to_le_bytes());
+        out.extend_from_slice(&not_null(fields).to_le_bytes());
         for v in fields.iter().flatten() {
             push_varint(&mut out, *v);
         }
@@ -305,13 +299,8 @@ impl YearMerge {
 pub fn push_figures(buf: &mut Vec<u8>, month: u32, figures: &Figures) {
     const _: () = assert!(crate::indicator::N_FIELDS <= 16);
     buf.push(month as u8);
-    let mut present = 0u16;
-    for (k, f) in figures.iter().enumerate() {
-        if f.is_some() {
-            present |= 1 << k;
-        }
-    }
-    buf.extend_from_slice(&present.to_le_bytes());
+    // At most 16 figures (asserted above), so the mask fits 16 bits.
+    buf.extend_from_slice(&(not_null(figures) as u16).to_le_bytes());
     for v in figures.iter().flatten() {
         push_varint(buf, *v);
     }
@@ -332,6 +321,15 @@ pub fn each_figures(buf: &[u8], mut f: impl FnMut(u32, &Figures)) -> anyhow::Res
         f(month, &figures);
     }
     Ok(())
+}
+
+/// Bit `k` set when field `k` is not NULL.
+fn not_null(fields: &[Option<i64>]) -> u32 {
+    fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.is_some())
+        .fold(0, |mask, (k, _)| mask | 1 << k)
 }
 
 fn push_varint(out: &mut Vec<u8>, v: i64) {
