@@ -1,6 +1,6 @@
 //! The built-in enterprise indicators and the stored fields derived from them.
 //!
-//! One table drives everything that names a figure: the columns of `submission`, the header
+//! One table drives everything that names a figure: the fields of a stored submission, the header
 //! aliases officials write, the unit each figure is kept in, and whether it may be negative.
 
 /// A figure reported by an enterprise for one month.

@@ -100,8 +100,8 @@ pub struct ImportReport {
 
 /// How many rejects are kept in memory and in the `reject` table per file; the count is exact.
 pub const MAX_KEPT_REJECTS: usize = 10_000;
-/// Rows staged per round trip to the database.
-const STAGE_BATCH: usize = 8_192;
+/// Parsed rows handed to the importing side at a time.
+const PARSE_BATCH: usize = 8_192;
 
 /// Imports one file. `Ok` whether or not rows were rejected (see [`ImportReport::rejected`]);
 /// `Err` only when the database or the file system fails.
@@ -593,7 +593,7 @@ fn parse_submissions(
     let ctx = owned.get();
     let started = std::time::Instant::now();
     let mut out = Parsed::default();
-    let mut batch = Vec::with_capacity(STAGE_BATCH);
+    let mut batch = Vec::with_capacity(PARSE_BATCH);
     let mut seen = 0u64;
     loop {
         let next = match rows.next_row() {
@@ -613,9 +613,9 @@ fn parse_submissions(
                 match parsed {
                     Ok(Record::Submission(s)) => {
                         batch.push(s);
-                        if batch.len() == STAGE_BATCH {
+                        if batch.len() == PARSE_BATCH {
                             let full =
-                                std::mem::replace(&mut batch, Vec::with_capacity(STAGE_BATCH));
+                                std::mem::replace(&mut batch, Vec::with_capacity(PARSE_BATCH));
                             if tx.blocking_send(full).is_err() {
                                 // The importing side gave up (a database error): stop reading.
                                 return out;

@@ -13,16 +13,15 @@
 use anyhow::{bail, ensure};
 
 /// The packed fields: every figure of [`crate::indicator::FIELDS`], in its order, then the
-/// submission's revision and the import run that wrote it. A month's pack holds all of a
-/// `submission` row but its key and time of receipt, so that a merge can pack a year from the
-/// staged rows and the year's earlier pack alone.
+/// submission's revision and the import run that wrote it: everything stored of a month but
+/// its key and time of receipt (the start of that run).
 pub const N_FIELDS: usize = crate::indicator::N_FIELDS + 2;
 /// Index of the revision among the packed fields.
 pub const REVISION: usize = N_FIELDS - 2;
 /// Index of the import run among the packed fields.
 pub const RUN_ID: usize = N_FIELDS - 1;
 
-/// The name of packed field `k` (a column of `submission`).
+/// The name of packed field `k` (as the columns of `submission_history` name it).
 pub fn field_name(k: usize) -> &'static str {
     match k {
         REVISION => "revision",
@@ -170,7 +169,7 @@ impl<F: FnMut(i32, &str, Vec<u8>) -> anyhow::Result<()>> YearPacker<F> {
         }
     }
 
-    /// Adds one row of `submission` (`period` as `YYYY-MM`).
+    /// Adds one row of the old row table `submission` (`period` as `YYYY-MM`).
     pub fn row(&mut self, code: &str, period: &str, fields: Month) -> anyhow::Result<()> {
         let (year, month) = year_month(period)?;
         if year != self.year || code != self.code {

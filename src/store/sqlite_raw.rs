@@ -1,9 +1,9 @@
 //! Direct SQLite calls for the bulk paths, where sqlx's per-row cost would dominate: the
-//! evaluation's reads (the registry, the packed years, every alert) and the packing of a merge's
-//! years (`years.rs`), which reads the stage and writes `submission_year` row by row. sqlx hands
-//! every row across to its worker thread (~4 µs each), so a million rows cost seconds, while a
-//! statement stepped here costs well under a microsecond a row. (Import staging was tried this
-//! way too and gained nothing measurable: its time is in the merge.)
+//! evaluation's reads (the registry, the packed years, every alert) and its writes of new
+//! alerts, an import's merge into `submission_year` (`submissions.rs`), and the packing of an
+//! older database's rows (`years.rs`). sqlx hands every row across to its worker thread (~4 µs
+//! each), so a million rows cost seconds, while a statement stepped here costs well under a
+//! microsecond a row.
 //!
 //! sqlx supports this: [`SqliteConnection::lock_handle`] takes the database handle from its
 //! worker for as long as the returned guard lives, and no other call can use the connection
