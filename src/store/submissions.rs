@@ -265,29 +265,26 @@ impl SubmissionImport {
             superseded: Vec::new(),
         };
         let unknown = match &mut self.tx {
-            ImportTx::Sqlite(tx) => {
-                let years = &self.years;
-                let partial = self.partial;
-                let rejected = !self.rejects.is_empty();
-                with_handle(tx, |h| {
-                    let unknown = unknown_sqlite(h, &keys)?;
-                    if write && (partial || (unknown.is_empty() && !rejected)) {
-                        merge_sqlite(h, &keys, &unknown, years, &mut merge)?;
-                        history_sqlite(h, &merge.superseded, self.now_ms, self.run_id)?;
-                    }
-                    Ok(unknown)
-                })
-                .await?
-            }
-            ImportTx::Postgres(tx) => {
-                let unknown = unknown_postgres(tx, &keys).await?;
-                if write && (self.partial || (unknown.is_empty() && self.rejects.is_empty())) {
-                    merge_postgres(tx, &keys, &unknown, &self.years, &mut merge).await?;
-                    history_postgres(tx, &merge.superseded, self.now_ms, self.run_id).await?;
-                }
-                unknown
-            }
+            ImportTx::Sqlite(tx) => with_handle(tx, |h| unknown_sqlite(h, &keys)).await?,
+            ImportTx::Postgres(tx) => unknown_postgres(tx, &keys).await?,
         };
+        // Once a row is rejected, only a partial import writes anything.
+        if write && (self.partial || (unknown.is_empty() && self.rejects.is_empty())) {
+            let (years, now_ms, run_id) = (&self.years, self.now_ms, self.run_id);
+            match &mut self.tx {
+                ImportTx::Sqlite(tx) => {
+                    with_handle(tx, |h| {
+                        merge_sqlite(h, &keys, &unknown, years, &mut merge)?;
+                        history_sqlite(h, &merge.superseded, now_ms, run_id)
+                    })
+                    .await?
+                }
+                ImportTx::Postgres(tx) => {
+                    merge_postgres(tx, &keys, &unknown, years, &mut merge).await?;
+                    history_postgres(tx, &merge.superseded, now_ms, run_id).await?;
+                }
+            }
+        }
         for key in &keys {
             let Some(year) = self.years.get_mut(key) else {
                 continue;
