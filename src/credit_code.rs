@@ -58,6 +58,13 @@ impl CreditCode {
     }
 }
 
+/// A code hashes and compares as its 18 bytes, so that sets of codes can be asked about text.
+impl std::borrow::Borrow<[u8; 18]> for CreditCode {
+    fn borrow(&self) -> &[u8; 18] {
+        &self.0
+    }
+}
+
 impl FromStr for CreditCode {
     type Err = CreditCodeError;
 

@@ -3,7 +3,7 @@ use serde_json::Map;
 use super::*;
 use crate::rules::{Coverage, Finding, Severity};
 
-const CODE: &str = "91330781MA2XXXXX0A";
+const CODE: &str = "91330781MA2XXXXX0H";
 
 fn p(s: &str) -> Period {
     s.parse().unwrap()
@@ -57,8 +57,12 @@ fn covered() -> Coverage {
         deadline_passed: true,
         ..Coverage::default()
     };
-    c.known.insert(CODE.into());
+    c.enterprises.insert(code());
     c
+}
+
+fn code() -> crate::credit_code::CreditCode {
+    CODE.parse().expect("a valid credit code")
 }
 
 #[test]
@@ -119,7 +123,7 @@ fn a_cleared_condition_resolves_but_not_when_the_data_is_missing() {
         }]
     );
     let mut absent = covered();
-    absent.absent.insert(CODE.into());
+    absent.absent.insert(code());
     assert!(reconcile(&[a], &[], &absent, p("2026-10"), 3).is_empty());
 }
 

@@ -25,10 +25,20 @@ struct Subject<'a> {
     e: &'a Enterprise,
     s: &'a Series,
     unit_name: &'a str,
-    scope: Vec<String>,
+    city: Option<&'a str>,
 }
 
 impl Subject<'_> {
+    /// The units whose officials may see a finding: its own, its zone, the city. Built only
+    /// for a finding (most enterprises have none, and half a million vectors cost time).
+    fn scope(&self) -> Vec<String> {
+        let mut scope = Vec::with_capacity(3);
+        scope.push(self.e.unit_code.clone());
+        scope.extend(self.e.zone_code.clone());
+        scope.extend(self.city.map(String::from));
+        scope
+    }
+
     fn finding(
         &self,
         ds: &Dataset,
@@ -46,7 +56,7 @@ impl Subject<'_> {
             subject_name: self.e.name.clone(),
             indicator: "output".into(),
             unit: self.e.unit_code.clone(),
-            scope: self.scope.clone(),
+            scope: self.scope(),
             owner: self.e.owner.clone(),
             period: ds.period(),
             consecutive,
@@ -74,17 +84,14 @@ pub fn findings(
         .iter()
         .map(|u| (u.code.as_str(), u.name.as_str()))
         .collect();
-    let city = ds.city().map(|c| ds.units[c].code.clone());
+    let city = ds.city().map(|c| ds.units[c].code.as_str());
     let mut out = Vec::new();
     for (e, s) in ds.enterprises.iter().zip(&ds.series) {
-        let mut scope = vec![e.unit_code.clone()];
-        scope.extend(e.zone_code.clone());
-        scope.extend(city.clone());
         let subj = Subject {
             e,
             s,
             unit_name: names.get(e.unit_code.as_str()).copied().unwrap_or(""),
-            scope,
+            city,
         };
         if e.scale == Scale::Below {
             out.extend(upgrade(ds, cfg, ctx, &subj));

@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 pub use config::{RULES, RulesConfig, Severity, basis_points, rule_zh};
 
 use crate::analysis::{Dataset, ProjectResult, UnitResult, evaluate_projects, evaluate_units};
+use crate::credit_code::CreditCode;
 use crate::period::Period;
 
 /// One condition found in the data: the raw material of an alert.
@@ -45,12 +46,14 @@ pub struct Coverage {
     /// Whether the reporting deadline of the period has passed (未报 can be judged).
     pub deadline_passed: bool,
     /// Enterprises with no submission for the period.
-    pub absent: HashSet<String>,
+    pub absent: HashSet<CreditCode, foldhash::fast::RandomState>,
     /// Units with no data for the period.
     pub empty_units: HashSet<String>,
     /// Projects with no progress report for the period.
     pub absent_projects: HashSet<String>,
-    /// Every subject the dataset knows.
+    /// Every enterprise the dataset knows (by credit code: half a million strings cost time).
+    pub enterprises: HashSet<CreditCode, foldhash::fast::RandomState>,
+    /// Every other subject the dataset knows: units, projects, sources.
     pub known: HashSet<String>,
     pub disabled: HashSet<String>,
 }
@@ -58,11 +61,16 @@ pub struct Coverage {
 impl Coverage {
     /// Whether the absence of a finding for (rule, subject) means the condition has cleared.
     pub fn covers(&self, rule: &str, subject: &str) -> bool {
-        if self.disabled.contains(rule) || !self.known.contains(subject) {
+        // A credit code as the findings write it (the sets hold checked codes only).
+        let enterprise = <&[u8; 18]>::try_from(subject.as_bytes())
+            .ok()
+            .filter(|c| self.enterprises.contains(*c));
+        if self.disabled.contains(rule) || (enterprise.is_none() && !self.known.contains(subject)) {
             return false;
         }
+        let absent = enterprise.is_some_and(|c| self.absent.contains(c));
         match rule {
-            "enterprise_missing" => self.deadline_passed || !self.absent.contains(subject),
+            "enterprise_missing" => self.deadline_passed || !absent,
             "unit_low_submission_rate" => self.deadline_passed,
             "source_failing" => true,
             r if r.starts_with("unit_") => !self.empty_units.contains(subject),
@@ -71,7 +79,7 @@ impl Coverage {
             "project_behind_schedule" => !self.absent_projects.contains(subject),
             // A status lasts until a report changes it: judged with or without a report.
             "project_not_started" | "project_idle" => true,
-            _ => !self.absent.contains(subject),
+            _ => !absent,
         }
     }
 }
@@ -134,12 +142,15 @@ pub fn evaluate(ds: &Dataset, cfg: &RulesConfig, ctx: &Context) -> Outcome {
     // takes a good part of a second, so they run side by side.
     let (units, projects, (known, absent, mut findings)) = std::thread::scope(|scope| {
         let enterprises = scope.spawn(|| {
-            let mut known = HashSet::with_capacity(ds.enterprises.len());
-            let mut absent = HashSet::new();
+            let mut known = HashSet::with_capacity_and_hasher(
+                ds.enterprises.len(),
+                foldhash::fast::RandomState::default(),
+            );
+            let mut absent = HashSet::default();
             for (e, s) in ds.enterprises.iter().zip(&ds.series) {
-                known.insert(e.credit_code.to_string());
+                known.insert(e.credit_code);
                 if !s.is_present(crate::analysis::WINDOW - 1) {
-                    absent.insert(e.credit_code.to_string());
+                    absent.insert(e.credit_code);
                 }
             }
             let judged = Coverage {
@@ -158,7 +169,7 @@ pub fn evaluate(ds: &Dataset, cfg: &RulesConfig, ctx: &Context) -> Outcome {
     let mut coverage = Coverage {
         deadline_passed,
         disabled: cfg.disabled.iter().cloned().collect(),
-        known,
+        enterprises: known,
         absent,
         ..Coverage::default()
     };
