@@ -13,6 +13,7 @@ use super::copy::{BinaryCopyReader, int_field};
 use super::{Store, on_pool, packed};
 use crate::amount::Amount;
 use crate::analysis::{Calendar, Dataset, NONE, Series, WINDOW};
+use crate::indicator::field_at;
 use crate::period::Period;
 
 /// Parses `YYYY-MM` without allocating (the hot path reads a million of them).
@@ -31,59 +32,52 @@ fn period_of(s: &str) -> Option<Period> {
 /// third of the load (at half a million enterprises the table misses the cache on almost every
 /// probe), but a year's rows mostly come in the order of the year before: so the previous row's
 /// enterprise is tried first, then the enterprise that followed it last time.
-struct Locator<'a> {
-    /// Every credit code, one after another (so that trying a guess reads memory in order).
-    codes: Vec<u8>,
-    /// `ends[e]`: where enterprise `e`'s code ends in `codes`.
-    ends: Vec<usize>,
-    index: HashMap<&'a str, u32>,
+struct Locator {
+    /// Every credit code, in registry order (so that trying a guess reads memory in order).
+    codes: Vec<[u8; 18]>,
+    index: HashMap<[u8; 18], u32, foldhash::fast::RandomState>,
     /// `next[e]`: the enterprise whose row came after `e`'s row last time (`u32::MAX`: none yet).
     next: Vec<u32>,
     /// The enterprise of the previous row of each of the (at most two) streams read at once.
     last: [Option<u32>; 2],
 }
 
-impl<'a> Locator<'a> {
-    fn new(enterprises: &'a [crate::registry::Enterprise]) -> Locator<'a> {
-        let mut codes = Vec::with_capacity(enterprises.len() * 18);
-        let mut ends = Vec::with_capacity(enterprises.len());
-        for e in enterprises {
-            codes.extend_from_slice(e.credit_code.as_str().as_bytes());
-            ends.push(codes.len());
-        }
-        let index = enterprises
+impl Locator {
+    fn new(enterprises: &[crate::registry::Enterprise]) -> Locator {
+        let codes: Vec<[u8; 18]> = enterprises
             .iter()
-            .enumerate()
-            .map(|(i, e)| (e.credit_code.as_str(), i as u32))
+            .map(|e| *e.credit_code.as_bytes())
             .collect();
+        let mut index = HashMap::with_capacity_and_hasher(codes.len(), Default::default());
+        for (i, c) in codes.iter().enumerate() {
+            index.insert(*c, i as u32);
+        }
         Locator {
-            next: vec![u32::MAX; ends.len()],
+            next: vec![u32::MAX; codes.len()],
             codes,
-            ends,
             index,
             last: [None; 2],
         }
     }
 
-    fn code(&self, e: u32) -> Option<&[u8]> {
-        let e = e as usize;
-        let end = *self.ends.get(e)?;
-        let start = if e == 0 { 0 } else { self.ends[e - 1] };
-        Some(&self.codes[start..end])
+    fn is(&self, e: u32, code: &[u8; 18]) -> bool {
+        self.codes.get(e as usize) == Some(code)
     }
 
     /// The enterprise of `code`, read from stream `k` (0 or 1).
-    fn find(&mut self, k: usize, code: &str) -> Option<usize> {
+    fn find(&mut self, k: usize, code: &[u8]) -> Option<usize> {
+        // A stored code has 18 characters; anything else is no registered enterprise.
+        let code = <&[u8; 18]>::try_from(code).ok()?;
         let last = self.last[k];
         if let Some(l) = last {
             // The years of one enterprise may come one after another.
-            if self.code(l) == Some(code.as_bytes()) {
+            if self.is(l, code) {
                 return Some(l as usize);
             }
         }
         let guess = last.map(|l| self.next[l as usize]);
         let found = match guess {
-            Some(g) if self.code(g) == Some(code.as_bytes()) => Some(g),
+            Some(g) if self.is(g, code) => Some(g),
             _ => {
                 let found = self.index.get(code).copied();
                 if let (Some(l), Some(f)) = (last, found) {
@@ -99,14 +93,54 @@ impl<'a> Locator<'a> {
     }
 }
 
+/// Turns packed years into the series of the registered enterprises (the evaluation's window).
+struct Absorber {
+    cal: Calendar,
+    locate: Locator,
+    series: Vec<Series>,
+    /// The newest import run among the months read.
+    vintage: i64,
+    packs: u64,
+}
+
+impl Absorber {
+    /// One packed year of one enterprise, read from stream `k`.
+    fn pack(&mut self, k: usize, code: &[u8], year: i64, pack: &[u8]) -> anyhow::Result<()> {
+        self.packs += 1;
+        let Some(e) = self.locate.find(k, code) else {
+            return Ok(());
+        };
+        let year = i32::try_from(year)?;
+        let (cal, s, vintage) = (&self.cal, &mut self.series[e], &mut self.vintage);
+        let index = |month| Period::new(year, month).and_then(|t| cal.index(t));
+        packed::decode_some(
+            pack,
+            |month| index(month).map_or(0, wanted),
+            |month, present, f| {
+                let Some(i) = index(month) else {
+                    return;
+                };
+                absorb_row(s, i, present, f);
+                *vintage = (*vintage).max(f[packed::RUN_ID]);
+            },
+        )
+        .with_context(|| format!("submission_year {year} {}", String::from_utf8_lossy(code)))
+    }
+
+    /// Every row of a batch written by [`copy_row`], read from stream `k`.
+    fn batch(&mut self, k: usize, batch: &[u8]) -> anyhow::Result<()> {
+        each_copied(batch, |code, year, pack| self.pack(k, code, year, pack))
+    }
+}
+
 /// Bytes of rows handed from the reading thread to the decoding one at a time.
 const READ_BATCH: usize = 256 << 10;
 
 /// Appends one `submission_year` row to a batch: the code's length and bytes, the year, the
 /// pack's length and bytes.
-fn copy_row(batch: &mut Vec<u8>, code: &str, year: i64, pack: &[u8]) -> anyhow::Result<()> {
+fn copy_row(batch: &mut Vec<u8>, code: &[u8], year: i64, pack: &[u8]) -> anyhow::Result<()> {
     batch.push(u8::try_from(code.len())?);
-    batch.extend_from_slice(code.as_bytes());
+    batch.extend_from_slice(code);
     batch.extend_from_slice(&year.to_le_bytes());
     batch.extend_from_slice(&u32::try_from(pack.len())?.to_le_bytes());
     batch.extend_from_slice(pack);
@@ -116,7 +150,7 @@ fn copy_row(batch: &mut Vec<u8>, code: &str, year: i64, pack: &[u8]) -> anyhow::
 /// Calls `f` with each row of a batch written by [`copy_row`].
 fn each_copied(
     batch: &[u8],
-    mut f: impl FnMut(&str, i64, &[u8]) -> anyhow::Result<()>,
+    mut f: impl FnMut(&[u8], i64, &[u8]) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let cut = || anyhow::anyhow!("a batch of packed years is cut short");
     let mut rest = batch;
@@ -127,39 +161,57 @@ fn each_copied(
         let (pack, tail) = tail
             .split_at_checked(u32::from_le_bytes(*len) as usize)
             .ok_or_else(cut)?;
-        f(std::str::from_utf8(code)?, i64::from_le_bytes(*year), pack)?;
+        f(code, i64::from_le_bytes(*year), pack)?;
         rest = tail;
     }
     Ok(())
 }
 
-/// Stores one month's packed figures at window index `i`: the output figures for every month,
-/// the rest only for P and P−12.
-fn absorb_row(s: &mut Series, i: usize, f: &packed::Month) {
-    use crate::indicator::field_at as at;
-    const OUTPUT: usize = at("output");
-    const OUTPUT_YTD: usize = at("output_ytd");
-    const OUTPUT_PREV: usize = at("output_prev");
-    const OUTPUT_YTD_PREV: usize = at("output_ytd_prev");
-    const ELECTRICITY: usize = at("electricity");
-    const ELECTRICITY_PREV: usize = at("electricity_prev");
-    const REVENUE_YTD: usize = at("revenue_ytd");
-    let get = |v: Option<i64>| v.unwrap_or(NONE);
-    s.present |= 1 << i;
-    s.output[i] = get(f[OUTPUT]);
-    s.output_ytd[i] = get(f[OUTPUT_YTD]);
-    if i >= 12 {
-        s.output_prev[i - 12] = get(f[OUTPUT_PREV]);
-        s.output_ytd_prev[i - 12] = get(f[OUTPUT_YTD_PREV]);
+const OUTPUT: usize = field_at("output");
+const OUTPUT_YTD: usize = field_at("output_ytd");
+const OUTPUT_PREV: usize = field_at("output_prev");
+const OUTPUT_YTD_PREV: usize = field_at("output_ytd_prev");
+const ELECTRICITY: usize = field_at("electricity");
+const ELECTRICITY_PREV: usize = field_at("electricity_prev");
+const REVENUE_YTD: usize = field_at("revenue_ytd");
+
+/// The packed fields [`absorb_row`] reads of the month at window index `i` (bit `k` for field
+/// `k`): the output figures and the import run of every month, the prior-year figures of the
+/// last twelve, everything of P and P−12.
+fn wanted(i: usize) -> u32 {
+    let bit = |k: usize| 1u32 << k;
+    if i == WINDOW - 1 || i == WINDOW - 13 {
+        u32::MAX
+    } else if i >= 12 {
+        bit(OUTPUT)
+            | bit(OUTPUT_YTD)
+            | bit(OUTPUT_PREV)
+            | bit(OUTPUT_YTD_PREV)
+            | bit(packed::RUN_ID)
+    } else {
+        bit(OUTPUT) | bit(OUTPUT_YTD) | bit(packed::RUN_ID)
     }
-    let revision = f[packed::REVISION].unwrap_or(0);
+}
+
+/// Stores one month's packed figures at window index `i`: the output figures for every month,
+/// the rest only for P and P−12. `present` has bit `k` set when field `k` was read, not NULL.
+fn absorb_row(s: &mut Series, i: usize, present: u32, f: &[i64; packed::N_FIELDS]) {
+    let get = |k: usize| if present & (1 << k) != 0 { f[k] } else { NONE };
+    s.present |= 1 << i;
+    s.output[i] = get(OUTPUT);
+    s.output_ytd[i] = get(OUTPUT_YTD);
+    if i >= 12 {
+        s.output_prev[i - 12] = get(OUTPUT_PREV);
+        s.output_ytd_prev[i - 12] = get(OUTPUT_YTD_PREV);
+    }
+    let revision = f[packed::REVISION];
     if i == WINDOW - 1 {
-        s.electricity = get(f[ELECTRICITY]);
-        s.electricity_prev = get(f[ELECTRICITY_PREV]);
-        s.revenue_ytd = get(f[REVENUE_YTD]);
+        s.electricity = get(ELECTRICITY);
+        s.electricity_prev = get(ELECTRICITY_PREV);
+        s.revenue_ytd = get(REVENUE_YTD);
         s.revision = revision;
     } else if i == WINDOW - 13 {
-        s.electricity_year_ago = get(f[ELECTRICITY]);
+        s.electricity_year_ago = get(ELECTRICITY);
         s.revision_year_ago = revision;
     }
 }
@@ -183,71 +235,55 @@ impl Store {
             ms = started.elapsed().as_millis() as u64,
             "evaluation: registry read"
         );
-        let mut locate = Locator::new(&enterprises);
-        let mut series = vec![Series::default(); enterprises.len()];
+        let mut absorber = Absorber {
+            cal,
+            locate: Locator::new(&enterprises),
+            series: vec![Series::default(); enterprises.len()],
+            vintage: 0,
+            packs: 0,
+        };
         let from = period.offset(-(WINDOW as i32 - 1));
         let (first_year, last_year) = (from.year(), period.year());
-        let mut vintage = 0i64;
-        let mut packs = 0u64;
-        // One packed year of one enterprise, read from stream `k`.
-        let mut absorb = |k: usize, code: &str, year: i64, pack: &[u8]| -> anyhow::Result<()> {
-            packs += 1;
-            let Some(e) = locate.find(k, code) else {
-                return Ok(());
-            };
-            let year = i32::try_from(year)?;
-            let s = &mut series[e];
-            packed::decode(pack, |month, f| {
-                let Some(i) = Period::new(year, month).and_then(|t| cal.index(t)) else {
-                    return;
-                };
-                absorb_row(s, i, f);
-                vintage = vintage.max(f[packed::RUN_ID].unwrap_or(0));
-            })
-            .with_context(|| format!("submission_year {year} {code}"))
-        };
         let select = format!(
             "SELECT credit_code, year, months FROM submission_year WHERE year >= {first_year} AND year <= {last_year}"
         );
+        // Reading the rows and decoding them take about as long as each other: the rows are
+        // copied into batches and decoded on another thread.
+        let new_batch = || Vec::with_capacity(READ_BATCH + 4096);
         match self {
             Store::Sqlite(p) => {
                 // Stepped directly (see sqlite_raw): sqlx would cost ~4 µs a row.
-                // Reading the rows and decoding them take about as long as each other: they
-                // run on two threads, the rows handed over in batches.
                 let mut conn = p.acquire().await?;
+                let (batches, received) = std::sync::mpsc::sync_channel::<(usize, Vec<u8>)>(4);
                 super::sqlite_raw::with_handle(&mut conn, |h| {
                     let mut q = super::sqlite_raw::Statement::prepare(h, &select)?;
-                    let (batches, received) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
                     std::thread::scope(|scope| {
-                        let decoder = scope.spawn(|| -> anyhow::Result<()> {
-                            for batch in received {
-                                each_copied(&batch, |code, year, pack| {
-                                    absorb(0, code, year, pack)
-                                })?;
+                        let absorber = &mut absorber;
+                        let decoder = scope.spawn(move || -> anyhow::Result<()> {
+                            for (k, batch) in received {
+                                absorber.batch(k, &batch)?;
                             }
                             Ok(())
                         });
-                        let mut batch = Vec::with_capacity(READ_BATCH + 4096);
+                        let mut batch = new_batch();
                         let read = || -> anyhow::Result<()> {
                             while q.step()? {
                                 copy_row(
                                     &mut batch,
-                                    q.str(0)?,
+                                    q.text(0),
                                     q.int(1).unwrap_or_default(),
                                     q.blob(2),
                                 )?;
-                                if batch.len() >= READ_BATCH {
-                                    let full = std::mem::replace(
-                                        &mut batch,
-                                        Vec::with_capacity(READ_BATCH + 4096),
-                                    );
-                                    if batches.send(full).is_err() {
-                                        // The decoder stopped on an error, which join returns.
-                                        return Ok(());
-                                    }
+                                if batch.len() >= READ_BATCH
+                                    && batches
+                                        .send((0, std::mem::replace(&mut batch, new_batch())))
+                                        .is_err()
+                                {
+                                    // The decoder stopped on an error, which join returns.
+                                    return Ok(());
                                 }
                             }
-                            let _ = batches.send(batch);
+                            let _ = batches.send((0, batch));
                             Ok(())
                         };
                         let read = read();
@@ -292,23 +328,59 @@ impl Store {
                     .copy_out_raw(&copy(&format!("ctid >= {half}")))
                     .await?
                     .map_ok(|c| (1, c));
-                let mut both = futures_util::stream::select(front, back);
-                let mut readers = [BinaryCopyReader::new(3), BinaryCopyReader::new(3)];
-                while let Some((k, chunk)) = both.try_next().await? {
-                    readers[k].feed(&chunk, |fields| {
-                        let code = std::str::from_utf8(fields[0].unwrap_or_default())?;
-                        let year = int_field(fields[1])?.unwrap_or_default();
-                        absorb(k, code, year, fields[2].unwrap_or_default())
-                    })?;
-                }
-                for r in &readers {
-                    r.finish()?;
-                }
-                drop(both);
+                // The decoder owns the series while it runs, and hands them back.
+                let (batches, mut received) = tokio::sync::mpsc::channel::<(usize, Vec<u8>)>(4);
+                let decoder = tokio::task::spawn_blocking(move || -> anyhow::Result<Absorber> {
+                    while let Some((k, batch)) = received.blocking_recv() {
+                        absorber.batch(k, &batch)?;
+                    }
+                    Ok(absorber)
+                });
+                let read = async {
+                    let mut both = futures_util::stream::select(front, back);
+                    let mut readers = [BinaryCopyReader::new(3), BinaryCopyReader::new(3)];
+                    let mut out = [new_batch(), new_batch()];
+                    while let Some((k, chunk)) = both.try_next().await? {
+                        let batch = &mut out[k];
+                        readers[k].feed(&chunk, |fields| {
+                            copy_row(
+                                batch,
+                                fields[0].unwrap_or_default(),
+                                int_field(fields[1])?.unwrap_or_default(),
+                                fields[2].unwrap_or_default(),
+                            )
+                        })?;
+                        if batch.len() >= READ_BATCH {
+                            let full = std::mem::replace(batch, new_batch());
+                            // Waits only while the decoder is behind; a closed channel means it
+                            // stopped on an error, which its join returns.
+                            if batches.send((k, full)).await.is_err() {
+                                return Ok(());
+                            }
+                        }
+                    }
+                    for r in &readers {
+                        r.finish()?;
+                    }
+                    for (k, batch) in out.into_iter().enumerate() {
+                        let _ = batches.send((k, batch)).await;
+                    }
+                    anyhow::Ok(())
+                };
+                let read = read.await;
+                drop(batches);
+                absorber = decoder.await??;
+                read?;
                 first.rollback().await?;
                 second.rollback().await?;
             }
         }
+        let Absorber {
+            series,
+            vintage,
+            packs,
+            ..
+        } = absorber;
         tracing::debug!(
             ms = started.elapsed().as_millis() as u64,
             packs,
@@ -361,11 +433,11 @@ mod tests {
     #[test]
     fn copied_rows_come_back_whole_and_a_cut_batch_is_an_error() {
         let mut batch = Vec::new();
-        copy_row(&mut batch, "9133078152601815XT", 2026, &[1, 2, 3]).unwrap();
-        copy_row(&mut batch, "913307811860913921", -1, &[]).unwrap();
+        copy_row(&mut batch, b"9133078152601815XT", 2026, &[1, 2, 3]).unwrap();
+        copy_row(&mut batch, b"913307811860913921", -1, &[]).unwrap();
         let mut got = Vec::new();
         each_copied(&batch, |c, y, p| {
-            got.push((c.to_string(), y, p.to_vec()));
+            got.push((String::from_utf8(c.to_vec()).unwrap(), y, p.to_vec()));
             Ok(())
         })
         .unwrap();
@@ -409,13 +481,14 @@ mod tests {
         // Two months in one order on stream 0, then a different order on stream 1.
         for _ in 0..2 {
             for (i, c) in codes.iter().enumerate() {
-                assert_eq!(l.find(0, c), Some(i));
+                assert_eq!(l.find(0, c.as_bytes()), Some(i));
             }
         }
         for i in [2, 0, 1] {
-            assert_eq!(l.find(1, codes[i]), Some(i));
+            assert_eq!(l.find(1, codes[i].as_bytes()), Some(i));
         }
-        assert_eq!(l.find(0, "91330700000000003H"), None, "not registered");
-        assert_eq!(l.find(0, codes[1]), Some(1));
+        assert_eq!(l.find(0, b"91330700000000003H"), None, "not registered");
+        assert_eq!(l.find(0, b"9133070000"), None, "not a stored code");
+        assert_eq!(l.find(0, codes[1].as_bytes()), Some(1));
     }
 }
