@@ -504,7 +504,7 @@ async fn merge_postgres(
     // The years stored before, merged as they arrive; their new packs wait for the DELETE of
     // the old ones.
     let mut stored = HashSet::new();
-    let mut copy = BinaryCopyWriter::default();
+    let mut replaced = HashMap::new();
     let (mut replaced_years, mut replaced_codes) = (Vec::new(), Vec::new());
     {
         let mut rows = sqlx::query_as::<_, (i32, String, Vec<u8>)>(
@@ -527,7 +527,7 @@ async fn merge_postgres(
             if let Some(pack) = merge.year(key, file, Some(&old))? {
                 replaced_years.push(year);
                 replaced_codes.push(code);
-                copy_pack(&mut copy, &key, &pack)?;
+                replaced.insert(key, pack);
             }
         }
     }
@@ -542,15 +542,25 @@ async fn merge_postgres(
         .execute(&mut **tx)
         .await?;
     }
-    // A year not stored before always gets a pack: its months are all new.
-    let fresh: Vec<&YearKey> = known.into_iter().filter(|k| !stored.contains(*k)).collect();
-    if replaced_years.is_empty() && fresh.is_empty() {
+    if replaced.is_empty() && known.iter().all(|k| stored.contains(*k)) {
         return Ok(());
     }
+    // The packs go in in key order, replaced and new alike, so that the table keeps roughly the
+    // order of its key: an evaluation reads it front to back, and finds each enterprise's
+    // figures next to the previous one's in memory (in hash order it took twice as long).
+    let mut copy = BinaryCopyWriter::default();
     let mut sink = tx.copy_in_raw(COPY_PACKS).await?;
-    for key in fresh {
-        let Some(file) = years.get(key) else { continue };
-        if let Some(pack) = merge.year(*key, file, None)? {
+    for key in known {
+        let pack = if let Some(pack) = replaced.remove(key) {
+            Some(pack)
+        } else if stored.contains(key) {
+            None
+        } else {
+            // A year not stored before always gets a pack: its months are all new.
+            let Some(file) = years.get(key) else { continue };
+            merge.year(*key, file, None)?
+        };
+        if let Some(pack) = pack {
             copy_pack(&mut copy, key, &pack)?;
         }
         if copy.len() >= COPY_CHUNK {
