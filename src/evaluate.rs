@@ -82,7 +82,13 @@ pub async fn run(
     let mut outcome = rules::evaluate(&ds, &config.rules, &ctx);
     source_findings(store, config, &ds, &mut outcome).await?;
     lap("rules", &mut timings);
+    let read = std::time::Instant::now();
     let existing = store.alerts(&AlertFilter::default()).await?;
+    tracing::debug!(
+        alerts = existing.len(),
+        ms = read.elapsed().as_millis() as u64,
+        "evaluation: stored alerts read"
+    );
     // An older period than one already evaluated is a look back, not news: it changes no alert.
     let historic = store
         .newest_evaluated_period()

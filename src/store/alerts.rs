@@ -178,6 +178,28 @@ impl Columns for super::sqlite_raw::Statement<'_> {
     }
 }
 
+/// A row of binary COPY output (PostgreSQL): text as UTF-8, integers big-endian.
+struct CopyRow<'a, 'f>(&'a super::copy::Fields<'f>);
+
+impl Columns for CopyRow<'_, '_> {
+    fn text(&self, i: usize) -> anyhow::Result<String> {
+        self.opt_text(i)?
+            .ok_or_else(|| anyhow::anyhow!("column {i} is NULL"))
+    }
+    fn opt_text(&self, i: usize) -> anyhow::Result<Option<String>> {
+        self.0[i]
+            .map(|b| Ok(std::str::from_utf8(b)?.to_string()))
+            .transpose()
+    }
+    fn int(&self, i: usize) -> anyhow::Result<i64> {
+        self.opt_int(i)?
+            .ok_or_else(|| anyhow::anyhow!("column {i} is NULL"))
+    }
+    fn opt_int(&self, i: usize) -> anyhow::Result<Option<i64>> {
+        super::copy::int_field(self.0[i])
+    }
+}
+
 /// An alert from a row of [`ALERT_COLUMNS`].
 fn decode_alert(r: &impl Columns) -> anyhow::Result<Alert> {
     let bad = |what: &str, v: &str| anyhow::anyhow!("stored alert has an invalid {what} “{v}”");
@@ -346,13 +368,13 @@ impl Store {
         if let Some(id) = filter.id {
             sql.push_str(&format!(" AND id = {id}"));
         }
-        sql.push_str(" ORDER BY CASE severity WHEN 'red' THEN 0 WHEN 'orange' THEN 1 WHEN 'yellow' THEN 2 ELSE 3 END, rule, subject, indicator");
+        let order = " ORDER BY CASE severity WHEN 'red' THEN 0 WHEN 'orange' THEN 1 WHEN 'yellow' THEN 2 ELSE 3 END, rule, subject, indicator";
         match self {
             Store::Sqlite(p) => {
                 // Stepped directly: an evaluation reads every alert, tens of thousands at a
                 // province's scale, and sqlx would cost microseconds a row.
                 let mut conn = p.acquire().await?;
-                let sql = sql.replace('$', "?");
+                let sql = format!("{sql}{order}").replace('$', "?");
                 super::sqlite_raw::with_handle(&mut conn, |h| {
                     let mut q = super::sqlite_raw::Statement::prepare(h, &sql)?;
                     for (i, b) in binds.iter().enumerate() {
@@ -366,7 +388,34 @@ impl Store {
                 })
                 .await
             }
+            Store::Postgres(p) if binds.is_empty() => {
+                // Every alert by binary COPY (COPY takes no parameters, so only without a unit
+                // filter), sorted here rather than on disk by the server: the evaluation reads
+                // them all, and through sqlx's rows a province's tens of thousands took half a
+                // second.
+                use futures_util::TryStreamExt;
+                let mut conn = p.acquire().await?;
+                let mut stream = conn
+                    .copy_out_raw(&format!("COPY ({sql}) TO STDOUT (FORMAT binary)"))
+                    .await?;
+                let mut reader = super::copy::BinaryCopyReader::new(21);
+                let mut out = Vec::new();
+                while let Some(chunk) = stream.try_next().await? {
+                    reader.feed(&chunk, |f| {
+                        out.push(decode_alert(&CopyRow(f))?);
+                        Ok(())
+                    })?;
+                }
+                reader.finish()?;
+                out.sort_unstable_by(|a, b| {
+                    b.severity
+                        .cmp(&a.severity)
+                        .then_with(|| a.key().cmp(&b.key()))
+                });
+                Ok(out)
+            }
             Store::Postgres(p) => {
+                let sql = format!("{sql}{order}");
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
                 for b in &binds {
                     q = q.bind(b);
