@@ -5,7 +5,8 @@
 //! `INDMON_BENCH_DB` names an existing SQLite file or PostgreSQL database; a name that does not
 //! exist yet is prepared and kept).
 //! The evaluation then runs in a fresh child process, so that its peak RSS (`VmHWM`) is the
-//! evaluation's alone: first with every alert new (all written), then again with nothing changed.
+//! evaluation's alone: first with every alert new (all written; a kept database's alerts are
+//! deleted first), then again with nothing changed.
 //!
 //! Run: `./bench evaluate [sqlite|postgres|all]`, or `cargo bench --bench evaluate` with
 //! `INDMON_BENCH_BACKEND`, `INDMON_BENCH_POSTGRES_URL` and `INDMON_BENCH_ENTERPRISES` (default
@@ -48,8 +49,33 @@ async fn prepare(url: &str, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Deletes every alert and evaluation, so that the first round opens every alert again (a
+/// database kept with `INDMON_BENCH_DB` holds the previous run's).
+async fn clear_alerts(label: &str, url: &str) -> anyhow::Result<()> {
+    let sql = [
+        "DELETE FROM alert_event",
+        "DELETE FROM alert",
+        "DELETE FROM evaluation_run",
+    ];
+    if label == "sqlite" {
+        let pool = sqlx::SqlitePool::connect(url).await?;
+        for s in sql {
+            sqlx::query(s).execute(&pool).await?;
+        }
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await?;
+        for s in sql {
+            sqlx::query(s).execute(&pool).await?;
+        }
+        pool.close().await;
+    }
+    Ok(())
+}
+
 /// The child: evaluates 2026-10 twice and prints the figures.
 async fn evaluate(label: &str, url: &str) -> anyhow::Result<()> {
+    clear_alerts(label, url).await?;
     let store = Store::connect(url).await?;
     let config = Config::default();
     let period = "2026-10".parse()?;
