@@ -183,13 +183,10 @@ struct CopyRow<'a, 'f>(&'a super::copy::Fields<'f>);
 
 impl Columns for CopyRow<'_, '_> {
     fn text(&self, i: usize) -> anyhow::Result<String> {
-        self.opt_text(i)?
-            .ok_or_else(|| anyhow::anyhow!("column {i} is NULL"))
+        anyhow::Context::with_context(super::copy::text_field(self.0[i]), || format!("column {i}"))
     }
     fn opt_text(&self, i: usize) -> anyhow::Result<Option<String>> {
-        self.0[i]
-            .map(|b| Ok(std::str::from_utf8(b)?.to_string()))
-            .transpose()
+        super::copy::opt_text_field(self.0[i])
     }
     fn int(&self, i: usize) -> anyhow::Result<i64> {
         self.opt_int(i)?
@@ -393,20 +390,12 @@ impl Store {
                 // filter), sorted here rather than on disk by the server: the evaluation reads
                 // them all, and through sqlx's rows a province's tens of thousands took half a
                 // second.
-                use futures_util::TryStreamExt;
-                let mut conn = p.acquire().await?;
-                let mut stream = conn
-                    .copy_out_raw(&format!("COPY ({sql}) TO STDOUT (FORMAT binary)"))
-                    .await?;
-                let mut reader = super::copy::BinaryCopyReader::new(21);
                 let mut out = Vec::new();
-                while let Some(chunk) = stream.try_next().await? {
-                    reader.feed(&chunk, |f| {
-                        out.push(decode_alert(&CopyRow(f))?);
-                        Ok(())
-                    })?;
-                }
-                reader.finish()?;
+                super::copy::copy_out(p, &sql, 21, |f| {
+                    out.push(decode_alert(&CopyRow(f))?);
+                    Ok(())
+                })
+                .await?;
                 out.sort_unstable_by(|a, b| {
                     b.severity
                         .cmp(&a.severity)

@@ -220,6 +220,38 @@ pub fn int_field(f: Option<&[u8]>) -> anyhow::Result<Option<i64>> {
     })
 }
 
+/// A text field, `None` for NULL.
+pub fn opt_text_field(f: Option<&[u8]>) -> anyhow::Result<Option<String>> {
+    f.map(|b| Ok(std::str::from_utf8(b)?.to_string()))
+        .transpose()
+}
+
+/// A text field that may not be NULL.
+pub fn text_field(f: Option<&[u8]>) -> anyhow::Result<String> {
+    opt_text_field(f)?.ok_or_else(|| anyhow::anyhow!("text field is NULL"))
+}
+
+/// Runs `COPY (select) TO STDOUT (FORMAT binary)` and hands every row of `columns` fields to
+/// `row` as it arrives: for reading a whole table, several times cheaper than sqlx's rows.
+/// (COPY takes no parameters: `select` must hold none.)
+pub async fn copy_out(
+    pool: &sqlx::PgPool,
+    select: &str,
+    columns: usize,
+    mut row: impl FnMut(&Fields<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    use futures_util::TryStreamExt;
+    let mut conn = pool.acquire().await?;
+    let mut stream = conn
+        .copy_out_raw(&format!("COPY ({select}) TO STDOUT (FORMAT binary)"))
+        .await?;
+    let mut reader = BinaryCopyReader::new(columns);
+    while let Some(chunk) = stream.try_next().await? {
+        reader.feed(&chunk, &mut row)?;
+    }
+    reader.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

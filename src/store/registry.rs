@@ -127,7 +127,6 @@ impl Store {
 
     /// All enterprises, by credit code (streamed: a province has hundreds of thousands).
     pub async fn enterprises(&self) -> anyhow::Result<Vec<Enterprise>> {
-        use futures_util::TryStreamExt;
         // Read in table order and sorted here: in key order SQLite walks the key's index and
         // looks each row up, PostgreSQL sorts half a million rows on disk.
         let sql = "SELECT credit_code, name, unit_code, zone_code, industry_code, scale, is_key, owner FROM enterprise";
@@ -169,31 +168,21 @@ impl Store {
             }
             Store::Postgres(p) => {
                 // Binary COPY: through sqlx rows the registry cost half a second.
-                let mut conn = p.acquire().await?;
-                let mut stream = conn
-                    .copy_out_raw(&format!("COPY ({sql}) TO STDOUT (FORMAT binary)"))
-                    .await?;
-                let mut reader = super::copy::BinaryCopyReader::new(8);
-                let text = |f: Option<&[u8]>| -> anyhow::Result<String> {
-                    Ok(std::str::from_utf8(f.unwrap_or_default())?.to_string())
-                };
-                let opt_text = |f: Option<&[u8]>| f.map(|t| text(Some(t))).transpose();
-                while let Some(chunk) = stream.try_next().await? {
-                    reader.feed(&chunk, |f| {
-                        out.push(Enterprise {
-                            credit_code: code(f[0].unwrap_or_default())?,
-                            name: text(f[1])?,
-                            unit_code: text(f[2])?,
-                            zone_code: opt_text(f[3])?,
-                            industry_code: opt_text(f[4])?,
-                            scale: scale(f[5].unwrap_or_default()),
-                            key: super::copy::int_field(f[6])?.unwrap_or(0) != 0,
-                            owner: opt_text(f[7])?,
-                        });
-                        Ok(())
-                    })?;
-                }
-                reader.finish()?;
+                use super::copy::{int_field, opt_text_field, text_field};
+                super::copy::copy_out(p, sql, 8, |f| {
+                    out.push(Enterprise {
+                        credit_code: code(f[0].unwrap_or_default())?,
+                        name: text_field(f[1])?,
+                        unit_code: text_field(f[2])?,
+                        zone_code: opt_text_field(f[3])?,
+                        industry_code: opt_text_field(f[4])?,
+                        scale: scale(f[5].unwrap_or_default()),
+                        key: int_field(f[6])?.unwrap_or(0) != 0,
+                        owner: opt_text_field(f[7])?,
+                    });
+                    Ok(())
+                })
+                .await?;
             }
         }
         if !out.is_sorted_by_key(|e| e.credit_code) {
