@@ -99,8 +99,8 @@ pub fn decode_raw(pack: &[u8], f: impl FnMut(u32, u32, &[i64; N_FIELDS])) -> any
 
 /// As [`decode_raw`], reading only the fields `want(month)` asks for (bit `k` for field `k`):
 /// the others are stepped over, and left out of the mask handed to `f`; a month for which
-/// `want` says 0 is not handed over at all. The evaluation's hot path: it reads a dozen million months,
-/// of most of which it needs three figures.
+/// `want` says 0 is not handed over at all. The evaluation's hot path: it reads a dozen million
+/// months, of most of which it needs three figures.
 pub fn decode_some(
     pack: &[u8],
     mut want: impl FnMut(u32) -> u32,
@@ -213,7 +213,7 @@ impl Reader<'_> {
                 z |= u64::from(b & 0x7f) << (7 * i);
                 if b & 0x80 == 0 {
                     self.at += i + 1;
-                    return Ok(((z >> 1) as i64) ^ -((z & 1) as i64));
+                    return Ok(unzigzag(z));
                 }
             }
             bail!("packed varint longer than 64 bits")
@@ -223,7 +223,7 @@ impl Reader<'_> {
             let b = self.byte()?;
             z |= u64::from(b & 0x7f) << shift;
             if b & 0x80 == 0 {
-                return Ok(((z >> 1) as i64) ^ -((z & 1) as i64));
+                return Ok(unzigzag(z));
             }
         }
         bail!("packed varint longer than 64 bits")
@@ -409,6 +409,11 @@ fn not_null(fields: &[Option<i64>]) -> u32 {
         .enumerate()
         .filter(|(_, f)| f.is_some())
         .fold(0, |mask, (k, _)| mask | 1 << k)
+}
+
+/// The signed value of a zigzag-encoded one (0, −1, 1, −2, … for 0, 1, 2, 3, …).
+fn unzigzag(z: u64) -> i64 {
+    ((z >> 1) as i64) ^ -((z & 1) as i64)
 }
 
 fn push_varint(out: &mut Vec<u8>, v: i64) {
