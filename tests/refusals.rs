@@ -402,6 +402,63 @@ fn marker_attempts(inbox: &Path, name: &str) -> Option<u64> {
     v["attempts"].as_u64()
 }
 
+/// `indmon pull` of the inbox configured in `dir/indmon.toml`, as a child process.
+fn spawn_pull(dir: &Path, url: &str) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_indmon"))
+        .current_dir(dir)
+        .env_remove("INDMON_DATABASE_URL")
+        .env("INDMON_LOG", "warn")
+        .env("RUST_BACKTRACE", "0")
+        .args(["--config", "indmon.toml", "--database", url, "pull"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn indmon")
+}
+
+/// The 5 KB workbook of issue 17, whose only far cell is `XFD1048576`: the reader used to
+/// allocate 512 GiB for it and the process aborted (SIGABRT) on every pull, forever. Run as a
+/// supervisor restarting a crashed daemon would, the pulls now end with the file refused after
+/// at most `max_attempts` deaths (none once the reader itself rejects such a sheet).
+#[tokio::test]
+async fn a_workbook_that_aborts_the_process_is_refused_after_max_attempts_deaths() {
+    for db in TestDb::all().await {
+        let dir = tempfile::tempdir().unwrap();
+        let inbox = dir.path().join("inbox");
+        std::fs::create_dir(&inbox).unwrap();
+        std::fs::copy(
+            fixture("far_cell_xfd1048576.xlsx"),
+            inbox.join("东岭区10月.xlsx"),
+        )
+        .unwrap();
+        let cfg = format!(
+            "[[sources]]\nname = \"{SOURCE}\"\nkind = \"dir\"\npath = '{}'\nsettle_secs = 0\n",
+            inbox.display()
+        );
+        write(&dir, "indmon.toml", cfg);
+        let mut deaths = 0;
+        let mut runs = 0;
+        while inbox.join("东岭区10月.xlsx").exists() {
+            runs += 1;
+            assert!(
+                runs <= 3,
+                "still looping after {runs} pulls ({deaths} deaths)"
+            );
+            let status = spawn_pull(dir.path(), &db.url).wait().expect("wait");
+            match status.code() {
+                None => deaths += 1,
+                Some(code) => assert_eq!(code, 3, "a refused file is a reject"),
+            }
+        }
+        assert!(deaths <= 2, "{deaths} deaths");
+        assert!(inbox.join("rejected/东岭区10月.xlsx").exists());
+        assert!(markers(&inbox).is_empty(), "{:?}", markers(&inbox));
+        let status = spawn_pull(dir.path(), &db.url).wait().expect("wait");
+        assert_eq!(status.code(), Some(0), "nothing left to do");
+        db.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn a_pull_killed_while_reading_a_large_file_does_not_loop_forever() {
     for db in TestDb::all().await {
@@ -415,17 +472,7 @@ async fn a_pull_killed_while_reading_a_large_file_does_not_loop_forever() {
             inbox.display()
         );
         write(&dir, "indmon.toml", cfg);
-        let spawn = || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_indmon"))
-                .current_dir(dir.path())
-                .env_remove("INDMON_DATABASE_URL")
-                .env("INDMON_LOG", "warn")
-                .args(["--config", "indmon.toml", "--database", &db.url, "pull"])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .expect("spawn indmon")
-        };
+        let spawn = || spawn_pull(dir.path(), &db.url);
         // Run pulls as a supervisor restarting a crashed daemon would, killing each one
         // (SIGKILL) as soon as its marker says it has begun reading the file.
         let mut kills = 0u64;
