@@ -542,6 +542,29 @@ mod tests {
     }
 
     #[test]
+    fn a_source_contact_must_be_a_configured_recipient() {
+        let text = |contact: &str, attempts: &str| {
+            format!(
+                "[mail]\nfrom = \"m <m@x.cn>\"\ntransport = \"file\"\nfile_dir = \"/tmp\"\n\
+                 [[recipients]]\nid = \"dl\"\nname = \"甲\"\nemail = \"a@x.cn\"\nrole = \"city\"\n\
+                 [[sources]]\nname = \"a\"\nkind = \"dir\"\npath = \"/tmp\"\ncontact = [{contact}]\n{attempts}\n"
+            )
+        };
+        let good = Config::parse(&text("\"dl\"", "")).unwrap();
+        assert!(good.validate().is_empty(), "{:?}", good.validate());
+        assert_eq!(good.sources[0].max_attempts, 2);
+        let bad = Config::parse(&text("\"dl\", \"nobody\"", "max_attempts = 0")).unwrap();
+        let problems = bad.validate();
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["sources[0].contact", "sources[0].max_attempts"],
+            "{problems:?}"
+        );
+        assert!(problems[0].message.contains("nobody"), "{problems:?}");
+    }
+
+    #[test]
     fn source_keys_have_defaults_and_are_checked() {
         let c = Config::parse(
             r#"
