@@ -384,9 +384,18 @@ async fn import(store: &Store, config: &Config, args: ImportArgs) -> anyhow::Res
     let mut reports = Vec::new();
     for file in &args.files {
         let started = std::time::Instant::now();
-        let report = ingest::import_file(store, file, &opts)
-            .await
-            .with_context(|| format!("导入 {} 失败 (import failed)", file.display()))?;
+        let report = match ingest::import_file(store, file, &opts).await {
+            Ok(r) => r,
+            Err(ingest::ImportError::Content { reason }) => {
+                eprintln!("{}: 拒收 (refused): {reason}", file.display());
+                any_rejected = true;
+                continue;
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e)
+                    .context(format!("导入 {} 失败 (import failed)", file.display())));
+            }
+        };
         any_rejected |= report.rejected > 0;
         if args.format == "table" {
             print_report(&report, started.elapsed());

@@ -136,6 +136,14 @@ pub struct SourceConfig {
     /// For `dir`: a file modified less than this many seconds ago may still be being written.
     #[serde(default = "default_settle_secs")]
     pub settle_secs: u64,
+    /// Recipient ids (`[[recipients]]`) told in Chinese which file or page of this source was
+    /// refused for its content, and why.
+    #[serde(default)]
+    pub contact: Vec<String>,
+    /// For `dir`: a file that was being read when the process died this many times is refused
+    /// (moved to `rejected/`) instead of being read again.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
 }
 
 /// HTTP basic authentication: a user name and where the password is kept.
@@ -160,6 +168,9 @@ fn default_failure_alert_after() -> u32 {
 }
 fn default_settle_secs() -> u64 {
     10
+}
+fn default_max_attempts() -> u32 {
+    2
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -446,6 +457,20 @@ impl Config {
                     "应至少为1 (must be at least 1)".into(),
                 );
             }
+            for c in &s.contact {
+                if !self.recipients.iter().any(|r| &r.id == c) {
+                    p(
+                        format!("{key}.contact"),
+                        format!("“{c}”不是已配置的收件人 id (not a configured recipient id)"),
+                    );
+                }
+            }
+            if s.max_attempts == 0 || s.max_attempts > 100 {
+                p(
+                    format!("{key}.max_attempts"),
+                    "应在1到100之间 (must be 1–100)".into(),
+                );
+            }
             if s.kind == SourceKind::Dir
                 && (s.token.is_some()
                     || s.basic.is_some()
@@ -514,6 +539,29 @@ mod tests {
         ] {
             assert!(keys.contains(&k.to_string()), "{k} in {keys:?}");
         }
+    }
+
+    #[test]
+    fn a_source_contact_must_be_a_configured_recipient() {
+        let text = |contact: &str, attempts: &str| {
+            format!(
+                "[mail]\nfrom = \"m <m@x.cn>\"\ntransport = \"file\"\nfile_dir = \"/tmp\"\n\
+                 [[recipients]]\nid = \"dl\"\nname = \"甲\"\nemail = \"a@x.cn\"\nrole = \"city\"\n\
+                 [[sources]]\nname = \"a\"\nkind = \"dir\"\npath = \"/tmp\"\ncontact = [{contact}]\n{attempts}\n"
+            )
+        };
+        let good = Config::parse(&text("\"dl\"", "")).unwrap();
+        assert!(good.validate().is_empty(), "{:?}", good.validate());
+        assert_eq!(good.sources[0].max_attempts, 2);
+        let bad = Config::parse(&text("\"dl\", \"nobody\"", "max_attempts = 0")).unwrap();
+        let problems = bad.validate();
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["sources[0].contact", "sources[0].max_attempts"],
+            "{problems:?}"
+        );
+        assert!(problems[0].message.contains("nobody"), "{problems:?}");
     }
 
     #[test]

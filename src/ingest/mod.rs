@@ -4,6 +4,7 @@
 //! `reject` table with the run it came from.
 
 pub mod decode;
+pub mod error;
 pub mod headers;
 pub mod json;
 pub mod rows;
@@ -12,12 +13,15 @@ pub mod table;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufReader, Read};
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
 use sha2::{Digest, Sha256};
 
 pub use decode::TextEncoding;
+pub use error::ImportError;
 pub use headers::Kind;
 pub use rows::{Record, Reject, Submission};
 
@@ -104,12 +108,14 @@ pub const MAX_KEPT_REJECTS: usize = 10_000;
 const PARSE_BATCH: usize = 8_192;
 
 /// Imports one file. `Ok` whether or not rows were rejected (see [`ImportReport::rejected`]);
-/// `Err` only when the database or the file system fails.
+/// `Err` when the database or the file system fails ([`ImportError::Store`]: try again) or the
+/// reader failed on the content in a way it could not report as a reject
+/// ([`ImportError::Content`]: refuse the file). No content makes it panic out of here.
 pub async fn import_file(
     store: &Store,
     path: &Path,
     opts: &ImportOptions,
-) -> anyhow::Result<ImportReport> {
+) -> Result<ImportReport, ImportError> {
     import(store, path.display().to_string(), Input::File(path), opts).await
 }
 
@@ -122,7 +128,7 @@ pub async fn import_bytes(
     bytes: Vec<u8>,
     format: Option<Format>,
     opts: &ImportOptions,
-) -> anyhow::Result<ImportReport> {
+) -> Result<ImportReport, ImportError> {
     import(store, name.to_string(), Input::Bytes(bytes, format), opts).await
 }
 
@@ -137,7 +143,7 @@ async fn import(
     name: String,
     input: Input<'_>,
     opts: &ImportOptions,
-) -> anyhow::Result<ImportReport> {
+) -> Result<ImportReport, ImportError> {
     let now_ms = opts.now.timestamp_millis();
     let mut report = ImportReport {
         file: name.clone(),
@@ -151,10 +157,25 @@ async fn import(
             opts.kind.map_or("unknown", Kind::as_str),
             now_ms,
         )
-        .await?;
+        .await
+        .map_err(ImportError::Store)?;
     report.run_id = run_id;
-    let result = read_and_store(store, input, opts, &mut report).await;
+    // A reader that panics on some content must not take the process with it: the panic is
+    // the content's fault, and the file is refused like any other unreadable one. (A
+    // transaction open at that moment is rolled back as it is dropped.)
+    let result = match AssertUnwindSafe(read_and_store(store, input, opts, &mut report))
+        .catch_unwind()
+        .await
+    {
+        Ok(r) => r.map_err(ImportError::classify),
+        Err(payload) => Err(ImportError::panicked(&*payload)),
+    };
+    if let Err(ImportError::Content { reason }) = &result {
+        report.committed = false;
+        file_reject(&mut report, 0, reason.clone());
+    }
     let status = match &result {
+        Err(ImportError::Content { .. }) => "rejected",
         Err(_) => "failed",
         Ok(()) if report.committed && report.rejected > 0 => "partial",
         Ok(()) if report.committed => "ok",
@@ -176,7 +197,10 @@ async fn import(
         message: &message,
         rejects: &report.rejects,
     };
-    store.finish_run(run_id, &end).await?;
+    store
+        .finish_run(run_id, &end)
+        .await
+        .map_err(ImportError::Store)?;
     result.map(|()| report)
 }
 
@@ -679,9 +703,12 @@ async fn store_submissions(
             return Err(e);
         }
     }
-    let parsed = parser
-        .await
-        .map_err(|e| anyhow::anyhow!("解析线程失败 (the parsing thread failed): {e}"))?;
+    let parsed = match parser.await {
+        Ok(p) => p,
+        // The reader panicked on the content: refuse the file (the transaction rolls back).
+        Err(e) if e.is_panic() => return Err(ImportError::panicked(&*e.into_panic()).into()),
+        Err(e) => anyhow::bail!("解析线程失败 (the parsing thread failed): {e}"),
+    };
     report.skipped.extend(parsed.skipped);
     push_rejects(report, parsed.rejects, parsed.rejected);
     if let Some((line, reason)) = parsed.broken {

@@ -9,6 +9,7 @@ pub mod config;
 pub mod digest;
 pub mod outbox;
 pub mod plan;
+pub mod refused;
 pub mod reminder;
 pub mod snapshot;
 pub mod transport;

@@ -8,8 +8,9 @@ use sha2::{Digest, Sha256};
 
 use super::fetch::{Client, Fetched, shown_url};
 use super::{Ended, Tally};
-use crate::config::SourceConfig;
-use crate::ingest::{Format, ImportOptions, TextEncoding, import_bytes};
+use crate::config::{Config, SourceConfig};
+use crate::ingest::{Format, ImportError, ImportOptions, TextEncoding, import_bytes};
+use crate::notify::refused::{LISTED, Refusal, enqueue};
 use crate::store::Store;
 
 /// Pages one pull follows at most: a source whose `has_more` never ends is an error.
@@ -32,6 +33,7 @@ struct Paging {
 /// Pulls one HTTP source from its stored cursor to the last page.
 pub(crate) async fn pull(
     store: &Store,
+    config: &Config,
     src: &SourceConfig,
     base_opts: &ImportOptions,
     tally: &mut Tally,
@@ -111,7 +113,12 @@ pub(crate) async fn pull(
                     store.save_cursor(&src.name, c, now_ms).await?;
                 }
             }
-        } else if store.last_committed_sha(&src.name, &shown).await? == Some(sha) {
+        } else if store
+            .last_committed_sha(&src.name, &shown)
+            .await?
+            .as_deref()
+            == Some(sha.as_str())
+        {
             tally.notes.push(format!(
                 "{shown}: 内容与上次入库的完全相同，不再导入 (identical to the content last committed; not ingested again)"
             ));
@@ -130,9 +137,33 @@ pub(crate) async fn pull(
                     opts.encoding = e;
                 }
             }
-            let report = import_bytes(store, &shown, body.bytes, Some(format), &opts)
-                .await
-                .with_context(|| format!("导入 {shown} 失败 (import failed)"))?;
+            let report = match import_bytes(store, &shown, body.bytes, Some(format), &opts).await {
+                Ok(r) => r,
+                Err(ImportError::Content { reason }) => {
+                    tally.rejected += 1;
+                    let reasons = [reason];
+                    let refusal = Refusal {
+                        file: &shown,
+                        sha256: &sha,
+                        reasons: &reasons,
+                        total: 1,
+                        moved_to: None,
+                        run_id: None,
+                    };
+                    tell(store, config, src, &refusal, base_opts).await?;
+                    return Ok(Ended {
+                        blocked: Some(format!(
+                            "来源“{}”的 {shown} 无法读取，本页未入库，游标停在此页 (page refused: {}; the cursor stays before it)",
+                            src.name, reasons[0]
+                        )),
+                    });
+                }
+                Err(e) => {
+                    return Err(
+                        anyhow::Error::new(e).context(format!("导入 {shown} 失败 (import failed)"))
+                    );
+                }
+            };
             tally.add(&report);
             let mut note = format!("{shown}: {}", crate::ingest::summary_line(&report));
             for r in report.rejects.iter().take(20) {
@@ -140,6 +171,21 @@ pub(crate) async fn pull(
             }
             tally.notes.push(note);
             if !report.committed {
+                let reasons: Vec<String> = report
+                    .rejects
+                    .iter()
+                    .take(LISTED)
+                    .map(ToString::to_string)
+                    .collect();
+                let refusal = Refusal {
+                    file: &shown,
+                    sha256: &sha,
+                    reasons: &reasons,
+                    total: report.rejected.max(reasons.len() as u64),
+                    moved_to: None,
+                    run_id: Some(report.run_id),
+                };
+                tell(store, config, src, &refusal, base_opts).await?;
                 return Ok(Ended {
                     blocked: Some(format!(
                         "来源“{}”的 {shown} 有 {} 行被拒收，本页未入库，游标停在此页，修正后下次拉取从此页继续 (page rejected: nothing of it committed; the cursor stays before it; see import run {})",
@@ -171,6 +217,25 @@ pub(crate) async fn pull(
             .await?;
     }
     Ok(Ended::default())
+}
+
+/// Tells the source's contacts that a page was refused for its content.
+async fn tell(
+    store: &Store,
+    config: &Config,
+    src: &SourceConfig,
+    refusal: &Refusal<'_>,
+    opts: &ImportOptions,
+) -> anyhow::Result<()> {
+    enqueue(store, config, src, refusal, opts.now)
+        .await
+        .with_context(|| {
+            format!(
+                "无法排队拒收通知 (cannot queue the refusal notice): {}",
+                refusal.file
+            )
+        })?;
+    Ok(())
 }
 
 fn cursor_text(v: &serde_json::Value) -> Option<String> {

@@ -7,6 +7,7 @@
 //! logs an error, and from `failure_alert_after` failures on is reported by
 //! [`failing_sources`] for the alert rules.
 
+pub mod attempts;
 pub mod dir;
 mod fetch;
 pub mod http;
@@ -195,8 +196,8 @@ pub async fn pull_source(
             .await?;
         let opts = import_options(config, src, now)?;
         match src.kind {
-            SourceKind::Http => http::pull(store, src, &opts, &mut tally).await,
-            SourceKind::Dir => dir::pull(store, src, &opts, &mut tally).await,
+            SourceKind::Http => http::pull(store, config, src, &opts, &mut tally).await,
+            SourceKind::Dir => dir::pull(store, config, src, &opts, &mut tally).await,
         }
     }
     .await;
