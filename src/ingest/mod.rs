@@ -6,6 +6,7 @@
 pub mod decode;
 pub mod headers;
 pub mod json;
+pub mod lines;
 pub mod rows;
 pub mod table;
 
