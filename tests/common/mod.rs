@@ -18,6 +18,8 @@ use sqlx::Connection;
 pub struct TestDb {
     pub store: Store,
     pub name: &'static str,
+    /// The database's URL, for a child `indmon` process.
+    pub url: String,
     admin_url: Option<String>,
     db_name: String,
     _dir: Option<tempfile::TempDir>,
@@ -32,6 +34,7 @@ impl TestDb {
         TestDb {
             store,
             name: "sqlite",
+            url,
             admin_url: None,
             db_name: String::new(),
             _dir: Some(dir),
@@ -66,6 +69,7 @@ impl TestDb {
         Some(TestDb {
             store,
             name: "postgres",
+            url,
             admin_url: Some(admin),
             db_name,
             _dir: None,
