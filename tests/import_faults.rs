@@ -90,3 +90,25 @@ async fn an_unclosed_quote_is_reported_as_such_at_the_line_it_opens() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_json_record_with_a_key_given_twice_is_refused_naming_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = format!(
+        "{{\"submissions\": [\n  {{\"credit_code\": \"{NANHU}\", \"period\": \"2026-10\", \"output\": 8357.9}},\n  {{\"credit_code\": \"{BEIGANG}\", \"period\": \"2026-10\", \"output\": 1, \"output\": 1000}}\n]}}\n"
+    );
+    let path = write(&dir, "dup.json", page);
+    for db in TestDb::all().await {
+        registry(&db.store).await;
+        let r = import_file(&db.store, &path, &opts()).await.unwrap();
+        assert!(!r.committed, "{}", db.name);
+        let text: Vec<String> = r.rejects.iter().map(|x| x.to_string()).collect();
+        assert_eq!(text.len(), 1, "{text:?}");
+        assert!(
+            text[0].contains("第2条记录中键“output”出现了两次"),
+            "{text:?}"
+        );
+        assert_eq!(db.store.count("submission").await.unwrap(), 0);
+        db.cleanup().await;
+    }
+}
