@@ -112,3 +112,37 @@ async fn a_json_record_with_a_key_given_twice_is_refused_naming_both() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_huge_rejected_field_is_kept_and_shown_cut_with_its_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = "x".repeat(10_000_000);
+    let text = format!("credit_code,period,output\n{NANHU},2026-10,{huge}\n{BEIGANG},{huge},1\n");
+    let path = write(&dir, "huge.csv", text);
+    for db in TestDb::all().await {
+        registry(&db.store).await;
+        let r = import_file(&db.store, &path, &opts()).await.unwrap();
+        assert!(!r.committed);
+        let kept = db.store.rejects(r.run_id).await.unwrap();
+        assert_eq!(kept.len(), 2, "{}", db.name);
+        assert_eq!(kept, r.rejects);
+        for x in &kept {
+            let shown = x.to_string();
+            assert!(
+                shown.chars().count() < 1_000,
+                "{}: {} chars",
+                db.name,
+                shown.len()
+            );
+            assert!(x.value.starts_with(&"x".repeat(200)), "{}", db.name);
+            assert!(
+                x.value.ends_with("…（共10000000字节）"),
+                "{:?}",
+                &x.value[190..]
+            );
+            assert!(x.reason.contains("…（共10000000字节）"), "{}", x.reason);
+            assert!(x.reason.len() < 1_000, "{}", x.reason.len());
+        }
+        db.cleanup().await;
+    }
+}

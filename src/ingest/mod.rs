@@ -221,21 +221,28 @@ fn summary(accepted: u64, revised: u64, unchanged: u64, rejected: u64, committed
 /// Rejects of the whole file (unreadable, no header), at a line.
 fn file_reject(report: &mut ImportReport, line: u64, reason: impl Into<String>) {
     report.rejected += 1;
-    report.rejects.push(Reject {
+    let r = Reject {
         line,
         column: String::new(),
         field: String::new(),
         value: String::new(),
         reason: reason.into(),
-    });
+    };
+    keep_reject(&mut report.rejects, r);
 }
 
 fn push_rejects(report: &mut ImportReport, rejects: impl IntoIterator<Item = Reject>, rows: u64) {
     report.rejected += rows;
     for r in rejects {
-        if report.rejects.len() < MAX_KEPT_REJECTS {
-            report.rejects.push(r);
-        }
+        keep_reject(&mut report.rejects, r);
+    }
+}
+
+/// The one way a reject is kept: up to [`MAX_KEPT_REJECTS`] a file, its long values cut
+/// ([`Reject::bounded`]).
+fn keep_reject(kept: &mut Vec<Reject>, r: Reject) {
+    if kept.len() < MAX_KEPT_REJECTS {
+        kept.push(r.bounded());
     }
 }
 
@@ -558,8 +565,9 @@ struct Parsed {
 impl Parsed {
     fn reject(&mut self, rejects: impl IntoIterator<Item = Reject>) {
         self.rejected += 1;
-        let room = MAX_KEPT_REJECTS.saturating_sub(self.rejects.len());
-        self.rejects.extend(rejects.into_iter().take(room));
+        for r in rejects {
+            keep_reject(&mut self.rejects, r);
+        }
     }
 }
 
