@@ -10,7 +10,8 @@ use common::*;
 use indmon::credit_code::CreditCode;
 use indmon::ingest::import_file;
 use indmon::store::Store;
-use sqlx::Connection;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection};
 
 /// Runs one statement of test set-up on the store's own database.
 async fn exec(store: &Store, sql: &'static str) {
@@ -143,7 +144,11 @@ fn big_files(dir: &tempfile::TempDir, n: usize) -> (std::path::PathBuf, std::pat
 async fn in_import_transaction(db: &TestDb) -> bool {
     match &db.store {
         Store::Sqlite(_) => {
-            let Ok(mut c) = sqlx::SqliteConnection::connect(&db.url).await else {
+            // No waiting for the lock: a busy database is the answer.
+            let Ok(o) = db.url.parse::<SqliteConnectOptions>() else {
+                return false;
+            };
+            let Ok(mut c) = o.busy_timeout(Duration::ZERO).connect().await else {
                 return false;
             };
             let held = sqlx::query("BEGIN IMMEDIATE")
