@@ -229,3 +229,76 @@ async fn a_killed_import_commits_nothing_and_its_run_is_marked_interrupted() {
         db.cleanup().await;
     }
 }
+
+/// `boot_id/starttime` of a process, as `import_run.process` records it.
+fn process_start(pid: u32) -> String {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let rest = &stat[stat.rfind(')').unwrap() + 1..];
+    format!(
+        "{}/{}",
+        boot.trim(),
+        rest.split_whitespace().nth(19).unwrap()
+    )
+}
+
+#[tokio::test]
+async fn a_start_marks_only_this_hosts_runs_whose_process_is_gone() {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let host = host.trim();
+    let mut child = std::process::Command::new("sleep")
+        .arg("0.2")
+        .spawn()
+        .unwrap();
+    let dead = (i64::from(child.id()), process_start(child.id()));
+    child.wait().unwrap();
+    let me = std::process::id();
+    let alive = (i64::from(me), process_start(me));
+    let rows = [
+        ("dead.csv", host, &dead),
+        ("alive.csv", host, &alive),
+        ("elsewhere.csv", "another-host", &dead),
+    ];
+    for db in TestDb::all().await {
+        for (file, h, (pid, start)) in &rows {
+            let sql = "INSERT INTO import_run (source, file, sha256, kind, started_at, status, host, pid, process) VALUES ('cli', $1, '', 'submissions', 0, 'running', $2, $3, $4)";
+            match &db.store {
+                Store::Sqlite(p) => sqlx::query(sql)
+                    .bind(file)
+                    .bind(h)
+                    .bind(pid)
+                    .bind(start)
+                    .execute(p)
+                    .await
+                    .map(drop),
+                Store::Postgres(p) => sqlx::query(sql)
+                    .bind(file)
+                    .bind(h)
+                    .bind(pid)
+                    .bind(start)
+                    .execute(p)
+                    .await
+                    .map(drop),
+            }
+            .unwrap();
+        }
+        // What the daemon and every command do when they start.
+        db.store.migrate().await.unwrap();
+        let got: Vec<(String, String)> = runs(&db.store)
+            .await
+            .into_iter()
+            .map(|r| (r.0, r.1))
+            .collect();
+        let want = [
+            ("dead.csv", "interrupted"),
+            ("alive.csv", "running"),
+            ("elsewhere.csv", "running"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(got, want, "{}", db.name);
+        db.cleanup().await;
+    }
+}

@@ -135,7 +135,9 @@ impl Store {
     }
 
     /// Applies the migrations this binary carries that the database does not have yet, then
-    /// builds the derived tables they asked for (see `rebuild_pending`).
+    /// builds the derived tables they asked for (see `rebuild_pending`). As every command and
+    /// the daemon call this first, it also marks the import runs that a dead process of this
+    /// host left `running` as `interrupted` ([`Store::mark_interrupted_runs`]).
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
             Store::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
@@ -144,7 +146,11 @@ impl Store {
         .context("数据库迁移失败 (migration failed)")?;
         self.run_pending_rebuilds()
             .await
-            .context("迁移后重建派生数据失败 (rebuilding derived data after migration failed)")
+            .context("迁移后重建派生数据失败 (rebuilding derived data after migration failed)")?;
+        self.mark_interrupted_runs(chrono::Utc::now().timestamp_millis())
+            .await
+            .context("标记中断的导入批次失败 (marking interrupted import runs failed)")?;
+        Ok(())
     }
 
     /// The migrations applied, as `(version, description)`.
