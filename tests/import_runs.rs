@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use indmon::credit_code::CreditCode;
-use indmon::ingest::import_file;
+use indmon::ingest::{import_bytes, import_file};
 use indmon::store::Store;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
@@ -299,6 +299,35 @@ async fn a_start_marks_only_this_hosts_runs_whose_process_is_gone() {
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect();
         assert_eq!(got, want, "{}", db.name);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_pulled_registry_page_stores_its_cursor_with_its_rows_and_run_or_not_at_all() {
+    let page = r#"{"enterprises": [{"credit_code": "9133078152601815XT", "name": "东岭精密", "unit_code": "330781", "industry_code": "C3411", "scale": "above"}], "next_cursor": "p2"}"#;
+    for db in TestDb::all().await {
+        let s = &db.store;
+        import_ok(s, &[&fixture("units.csv")]).await;
+        let mut o = opts();
+        o.source = "district".into();
+        o.commit_cursor = Some("p2".into());
+        refuse_ok_runs(s).await;
+        let e = import_bytes(s, "https://x/page1", page.as_bytes().to_vec(), None, &o)
+            .await
+            .unwrap_err();
+        assert!(format!("{e:#}").contains("refused by the test"), "{e:#}");
+        assert_eq!(s.count("enterprise").await.unwrap(), 0, "{}", db.name);
+        let cursor = s
+            .source_state("district")
+            .await
+            .unwrap()
+            .and_then(|st| st.cursor);
+        assert_eq!(
+            cursor, None,
+            "{}: the cursor moved past rows not stored",
+            db.name
+        );
         db.cleanup().await;
     }
 }

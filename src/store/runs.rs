@@ -3,9 +3,10 @@
 //! can never say `running` or `ok` about data that is, or is not, there.
 //!
 //! A run left `running` by a process that died (kill -9, a power cut) is marked `interrupted`
-//! at the next import on the same host: each run records its host and process, and a process
-//! that no longer exists cannot still be importing. Runs of other hosts are left alone — this
-//! host cannot tell whether they are alive — until an import on their own host closes them.
+//! when indmon next starts on the same host ([`Store::migrate`]) or begins an import: each run
+//! records its host and process, and a process that no longer exists cannot still be
+//! importing. Runs of other hosts are left alone — this host cannot tell whether they are
+//! alive — until indmon starts again on their own host.
 
 use sqlx::Row;
 
@@ -98,7 +99,7 @@ impl Store {
     }
 
     /// Marks `interrupted` the runs of this host still `running` whose process no longer
-    /// exists; returns how many. Called when an import starts (and fit for a daemon's start).
+    /// exists; returns how many. Called at start ([`Store::migrate`]) and when an import begins.
     pub async fn mark_interrupted_runs(&self, now_ms: i64) -> anyhow::Result<u64> {
         let me = Process::current();
         let sql = "SELECT id, pid, process FROM import_run WHERE status = 'running' AND host = $1";
