@@ -16,16 +16,38 @@ pub struct QuoteStart {
     pub field: usize,
 }
 
-/// The CSV parser's state, as far as quoting and record boundaries go.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
-    /// At the start of a field (after a delimiter, or a terminator when `at_record` says so).
-    StartField,
-    InField,
-    InQuoted,
-    /// A `"` inside a quoted field: a second `"` escapes it, anything else closes the field.
-    QuoteInQuoted,
-}
+/// The CSV parser's states, as far as quoting and record boundaries go (csv-core's defaults:
+/// `,` between fields, `"` quotes, `""` a quote inside quotes, `\r`, `\n` or `\r\n` ends a record).
+const START_RECORD: u8 = 0;
+const START_FIELD: u8 = 1;
+const IN_FIELD: u8 = 2;
+const IN_QUOTED: u8 = 3;
+/// A `"` inside a quoted field: a second `"` escapes it, anything else closes the field.
+const QUOTE_IN_QUOTED: u8 = 4;
+
+/// Byte classes.
+const OTHER: u8 = 0;
+const QUOTE: u8 = 1;
+const COMMA: u8 = 2;
+const TERMINATOR: u8 = 3;
+
+const CLASS: [u8; 256] = {
+    let mut c = [OTHER; 256];
+    c[b'"' as usize] = QUOTE;
+    c[b',' as usize] = COMMA;
+    c[b'\n' as usize] = TERMINATOR;
+    c[b'\r' as usize] = TERMINATOR;
+    c
+};
+
+/// The next state, by state and byte class.
+const NEXT: [[u8; 4]; 5] = [
+    [IN_FIELD, IN_QUOTED, START_FIELD, START_RECORD],
+    [IN_FIELD, IN_QUOTED, START_FIELD, START_RECORD],
+    [IN_FIELD, IN_FIELD, START_FIELD, START_RECORD],
+    [IN_QUOTED, QUOTE_IN_QUOTED, IN_QUOTED, IN_QUOTED],
+    [IN_FIELD, IN_QUOTED, START_FIELD, START_RECORD],
+];
 
 /// A reader that records where records start as the bytes pass through. Memory is bounded by
 /// how far the CSV parser reads ahead (its buffer), since [`LineScan::line_at`] drops what
@@ -34,13 +56,11 @@ pub struct LineScan<R> {
     inner: R,
     /// Bytes read so far.
     offset: u64,
-    /// The current line (1-based).
+    /// The line of the byte before `offset` (1-based).
     line: u64,
-    /// The previous byte was a `\r` (a lone one ends a line too).
-    prev_cr: bool,
-    state: State,
-    /// Whether the next content byte starts a record (a terminator came last, or nothing).
-    at_record: bool,
+    /// The byte before `offset` (a line ends after a `\n`, or a `\r` not followed by one).
+    prev: u8,
+    state: u8,
     /// Field number within the current record (1-based).
     field: usize,
     /// The first byte of each record read ahead of the parser, with its line.
@@ -57,9 +77,8 @@ impl<R: Read> LineScan<R> {
             inner,
             offset: 0,
             line: 1,
-            prev_cr: false,
-            state: State::StartField,
-            at_record: true,
+            prev: 0,
+            state: START_RECORD,
             field: 1,
             starts: VecDeque::new(),
             quote: None,
@@ -79,50 +98,56 @@ impl<R: Read> LineScan<R> {
 
     /// The quoted field that was still open when the input ended, if any.
     pub fn unclosed_quote(&self) -> Option<QuoteStart> {
-        (self.eof && self.state == State::InQuoted)
+        (self.eof && self.state == IN_QUOTED)
             .then_some(self.quote)
             .flatten()
     }
 
+    /// Follows the parser's states through `buf` (the next bytes), noting where records and
+    /// quoted fields start. Runs of ordinary bytes inside a field are skipped as a whole: this
+    /// reads every byte of every CSV file.
     fn scan(&mut self, buf: &[u8]) {
-        for &b in buf {
-            if self.prev_cr && b != b'\n' {
-                self.line += 1;
+        let (mut line, mut prev, mut state) = (self.line, self.prev, self.state);
+        let mut i = 0;
+        while i < buf.len() {
+            if (state == IN_FIELD || state == IN_QUOTED) && prev != b'\n' && prev != b'\r' {
+                let run = buf[i..]
+                    .iter()
+                    .position(|&c| CLASS[c as usize] != OTHER)
+                    .unwrap_or(buf.len() - i);
+                if run > 0 {
+                    prev = buf[i + run - 1];
+                    i += run;
+                    continue;
+                }
             }
-            self.prev_cr = b == b'\r';
-            let terminator = b == b'\n' || b == b'\r';
-            if self.state == State::StartField && self.at_record && !terminator {
-                self.starts.push_back((self.offset, self.line));
-                self.at_record = false;
-                self.field = 1;
-            }
-            self.state = match (self.state, b) {
-                (State::StartField, b'"') => {
+            let b = buf[i];
+            line += u64::from((prev == b'\n') | ((prev == b'\r') & (b != b'\n')));
+            prev = b;
+            let class = CLASS[b as usize];
+            let next = NEXT[state as usize][class as usize];
+            if state <= START_FIELD || class == COMMA {
+                let at = self.offset + i as u64;
+                if state == START_RECORD && class != TERMINATOR {
+                    self.starts.push_back((at, line));
+                    self.field = 1;
+                }
+                if class == COMMA && state != IN_QUOTED {
+                    self.field += 1;
+                }
+                if next == IN_QUOTED && state <= START_FIELD {
                     self.quote = Some(QuoteStart {
-                        byte: self.offset,
-                        line: self.line,
+                        byte: at,
+                        line,
                         field: self.field,
                     });
-                    State::InQuoted
                 }
-                (State::InQuoted, b'"') => State::QuoteInQuoted,
-                (State::InQuoted, _) => State::InQuoted,
-                (_, b',') => {
-                    self.field += 1;
-                    State::StartField
-                }
-                (_, b'\n' | b'\r') => {
-                    self.at_record = true;
-                    State::StartField
-                }
-                (State::QuoteInQuoted, b'"') => State::InQuoted,
-                _ => State::InField,
-            };
-            if b == b'\n' {
-                self.line += 1;
             }
-            self.offset += 1;
+            state = next;
+            i += 1;
         }
+        self.offset += buf.len() as u64;
+        (self.line, self.prev, self.state) = (line, prev, state);
     }
 }
 
