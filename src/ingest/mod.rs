@@ -7,6 +7,7 @@ pub mod decode;
 pub mod error;
 pub mod headers;
 pub mod json;
+pub mod lines;
 pub mod rows;
 pub mod table;
 
@@ -170,32 +171,23 @@ async fn import(
         Ok(r) => r.map_err(ImportError::classify),
         Err(payload) => Err(ImportError::panicked(&*payload)),
     };
+    if result.is_ok() && report.committed {
+        // The run was closed in the transaction that committed the data.
+        return Ok(report);
+    }
     if let Err(ImportError::Content { reason }) = &result {
         report.committed = false;
         file_reject(&mut report, 0, reason.clone());
     }
-    let status = match &result {
-        Err(ImportError::Content { .. }) => "rejected",
-        Err(_) => "failed",
-        Ok(()) if report.committed && report.rejected > 0 => "partial",
-        Ok(()) if report.committed => "ok",
-        Ok(()) => "rejected",
-    };
-    let message = match &result {
-        Err(e) => format!("{e:#}"),
-        Ok(()) => summary_line(&report),
+    let (status, message) = match &result {
+        Err(e @ ImportError::Content { .. }) => ("rejected", format!("{e:#}")),
+        Err(e) => ("failed", format!("{e:#}")),
+        Ok(()) => ("rejected", summary_line(&report)),
     };
     let end = RunEnd {
-        finished_ms: Utc::now().timestamp_millis(),
         status,
-        kind: report.kind.unwrap_or("unknown"),
-        sha256: &report.sha256,
-        accepted: report.accepted,
-        revised: report.revised,
-        unchanged: report.unchanged,
-        rejected: report.rejected,
-        message: &message,
-        rejects: &report.rejects,
+        message,
+        ..run_end(&report)
     };
     store
         .finish_run(run_id, &end)
@@ -204,22 +196,45 @@ async fn import(
     result.map(|()| report)
 }
 
+/// The end of `report`'s run as it stands: `ok`, or `partial` with rejects, once committed.
+fn run_end(report: &ImportReport) -> RunEnd<'_> {
+    RunEnd {
+        finished_ms: Utc::now().timestamp_millis(),
+        status: if report.rejected > 0 { "partial" } else { "ok" },
+        kind: report.kind.unwrap_or("unknown"),
+        sha256: &report.sha256,
+        accepted: report.accepted,
+        revised: report.revised,
+        unchanged: report.unchanged,
+        rejected: report.rejected,
+        message: summary_line(report),
+        rejects: &report.rejects,
+    }
+}
+
+/// The SHA-256 of what was read so far, in hex.
+fn digest(hash: &Hash) -> String {
+    hash.lock()
+        .map(|h| format!("{:x}", h.clone().finalize()))
+        .unwrap_or_default()
+}
+
+/// The hash a file's bytes are fed to as they are read.
+type Hash = std::sync::Arc<std::sync::Mutex<Sha256>>;
+
 /// One line in Chinese and English saying what an import did.
 pub fn summary_line(r: &ImportReport) -> String {
+    summary(r.accepted, r.revised, r.unchanged, r.rejected, r.committed)
+}
+
+/// [`summary_line`] of counts.
+fn summary(accepted: u64, revised: u64, unchanged: u64, rejected: u64, committed: bool) -> String {
     let mut s = format!(
-        "新增 {} 行，修订 {} 行，未变 {} 行，拒收 {} 行 (accepted {}, revised {}, unchanged {}, rejected {})",
-        r.accepted,
-        r.revised,
-        r.unchanged,
-        r.rejected,
-        r.accepted,
-        r.revised,
-        r.unchanged,
-        r.rejected
+        "新增 {accepted} 行，修订 {revised} 行，未变 {unchanged} 行，拒收 {rejected} 行 (accepted {accepted}, revised {revised}, unchanged {unchanged}, rejected {rejected})"
     );
-    if r.rejected > 0 && !r.committed {
+    if rejected > 0 && !committed {
         s.push_str("；文件有拒收行，未写入任何数据 (nothing committed)");
-    } else if r.committed && r.accepted == 0 && r.revised == 0 && r.rejected == 0 {
+    } else if committed && accepted == 0 && revised == 0 && rejected == 0 {
         s.push_str(
             "；与已存数据完全相同，无任何更改 (identical to what is stored; nothing changed)",
         );
@@ -230,21 +245,28 @@ pub fn summary_line(r: &ImportReport) -> String {
 /// Rejects of the whole file (unreadable, no header), at a line.
 fn file_reject(report: &mut ImportReport, line: u64, reason: impl Into<String>) {
     report.rejected += 1;
-    report.rejects.push(Reject {
+    let r = Reject {
         line,
         column: String::new(),
         field: String::new(),
         value: String::new(),
         reason: reason.into(),
-    });
+    };
+    keep_reject(&mut report.rejects, r);
 }
 
 fn push_rejects(report: &mut ImportReport, rejects: impl IntoIterator<Item = Reject>, rows: u64) {
     report.rejected += rows;
     for r in rejects {
-        if report.rejects.len() < MAX_KEPT_REJECTS {
-            report.rejects.push(r);
-        }
+        keep_reject(&mut report.rejects, r);
+    }
+}
+
+/// The one way a reject is kept: up to [`MAX_KEPT_REJECTS`] a file, its long values cut
+/// ([`Reject::bounded`]).
+fn keep_reject(kept: &mut Vec<Reject>, r: Reject) {
+    if kept.len() < MAX_KEPT_REJECTS {
+        kept.push(r.bounded());
     }
 }
 
@@ -332,7 +354,7 @@ async fn read_and_store(
         Input::Bytes(bytes, format) => format.unwrap_or_else(|| Format::sniff(bytes)),
     };
     let is_header = header_test(opts.kind);
-    let hash = std::sync::Arc::new(std::sync::Mutex::new(Sha256::new()));
+    let hash: Hash = std::sync::Arc::new(std::sync::Mutex::new(Sha256::new()));
     // Every format becomes a preamble and an iterator of rows.
     let (pre, rows): (Preamble, Box<dyn table::RowSource>) = match format {
         Format::Csv => {
@@ -469,13 +491,11 @@ async fn read_and_store(
     };
 
     if kind == Kind::Submissions {
-        store_submissions(store, &ctx, rows, opts, report).await?;
+        store_submissions(store, &ctx, rows, opts, &hash, report).await?;
     } else {
-        store_registry(store, kind, &ctx, &mut rows, opts, report).await?;
+        store_registry(store, kind, &ctx, &mut rows, opts, &hash, report).await?;
     }
-    if let Ok(h) = hash.lock() {
-        report.sha256 = format!("{:x}", h.clone().finalize());
-    }
+    report.sha256 = digest(&hash);
     Ok(())
 }
 
@@ -569,8 +589,9 @@ struct Parsed {
 impl Parsed {
     fn reject(&mut self, rejects: impl IntoIterator<Item = Reject>) {
         self.rejected += 1;
-        let room = MAX_KEPT_REJECTS.saturating_sub(self.rejects.len());
-        self.rejects.extend(rejects.into_iter().take(room));
+        for r in rejects {
+            keep_reject(&mut self.rejects, r);
+        }
     }
 }
 
@@ -673,6 +694,7 @@ async fn store_submissions(
     ctx: &rows::RowContext<'_>,
     rows: DataRows,
     opts: &ImportOptions,
+    hash: &Hash,
     report: &mut ImportReport,
 ) -> anyhow::Result<()> {
     let mut present = [false; N_FIELDS];
@@ -728,14 +750,21 @@ async fn store_submissions(
     if let Some(cursor) = &opts.commit_cursor {
         import.save_cursor(&opts.source, cursor, now_ms).await?;
     }
-    let out = import.commit().await?;
+    // The file has been read to its end: its hash is whole, and the run closes with the rows.
+    report.sha256 = digest(hash);
+    let out = import.outcome();
+    (report.accepted, report.revised, report.unchanged) =
+        (out.accepted, out.revised, out.unchanged);
     report.committed = true;
+    let committed = import.commit(&run_end(report)).await;
+    if let Err(e) = committed {
+        report.committed = false;
+        (report.accepted, report.revised, report.unchanged) = (0, 0, 0);
+        return Err(e);
+    }
     if out.accepted + out.revised >= crate::store::REFRESH_STATISTICS_AFTER {
         store.refresh_statistics().await;
     }
-    report.accepted = out.accepted;
-    report.revised = out.revised;
-    report.unchanged = out.unchanged;
     Ok(())
 }
 
@@ -745,6 +774,7 @@ async fn store_registry(
     ctx: &rows::RowContext<'_>,
     rows: &mut DataRows,
     opts: &ImportOptions,
+    hash: &Hash,
     report: &mut ImportReport,
 ) -> anyhow::Result<()> {
     let mut records = Vec::new();
@@ -791,15 +821,26 @@ async fn store_registry(
     if report.rejected > 0 && !opts.partial {
         return Ok(());
     }
+    report.sha256 = digest(hash);
+    let cursor = opts
+        .commit_cursor
+        .as_deref()
+        .map(|c| (opts.source.as_str(), c));
+    let shown = &*report;
     let applied = store
-        .apply_registry(report.run_id, &kept, opts.now.timestamp_millis())
+        .apply_registry(
+            report.run_id,
+            &kept,
+            opts.now.timestamp_millis(),
+            cursor,
+            |a| {
+                let mut end = run_end(shown);
+                (end.accepted, end.revised, end.unchanged) = (a.accepted, a.revised, a.unchanged);
+                end.message = summary(a.accepted, a.revised, a.unchanged, end.rejected, true);
+                end
+            },
+        )
         .await?;
-    // Registry files are small and rarely paged: their cursor follows the commit.
-    if let Some(cursor) = &opts.commit_cursor {
-        store
-            .save_cursor(&opts.source, cursor, opts.now.timestamp_millis())
-            .await?;
-    }
     report.committed = true;
     report.accepted = applied.accepted;
     report.revised = applied.revised;

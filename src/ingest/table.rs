@@ -7,6 +7,7 @@ use std::path::Path;
 
 use calamine::{Data, Reader, Xlsx};
 
+use super::lines::LineScan;
 use crate::period::Period;
 
 /// One data row with its line in the file (1-based; Excel's row number for XLSX).
@@ -139,7 +140,8 @@ pub fn is_totals_label(cell: &str) -> bool {
 
 /// Rows of a CSV file, streamed.
 pub struct CsvRows {
-    reader: csv::Reader<Box<dyn Read + Send>>,
+    /// Lines are counted by [`LineScan`], not taken from the csv crate (see its module).
+    reader: csv::Reader<LineScan<Box<dyn Read + Send>>>,
     record: csv::ByteRecord,
     buffered: std::collections::VecDeque<Row>,
     /// The cells of a row handed back ([`RowSource::recycle`]), reused for the next one.
@@ -177,7 +179,7 @@ impl CsvRows {
         let reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(text);
+            .from_reader(LineScan::new(text));
         CsvRows {
             reader,
             record: csv::ByteRecord::new(),
@@ -205,10 +207,12 @@ impl CsvRows {
     }
 
     fn read(&mut self) -> Result<Option<Row>, TableError> {
+        let start = self.reader.position().byte();
         match self.reader.read_byte_record(&mut self.record) {
             Ok(false) => Ok(None),
             Ok(true) => {
-                let line = self.record.position().map_or(0, |p| p.line());
+                let line = self.reader.get_mut().line_at(start);
+                self.check_quotes(start)?;
                 let mut cells = self.spare.take().unwrap_or_default();
                 let mut n = 0;
                 for field in self.record.iter() {
@@ -235,12 +239,34 @@ impl CsvRows {
                 Ok(Some(Row { line, cells }))
             }
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = self.reader.get_mut().line_at(start);
                 Err(TableError {
                     line,
                     reason: format!("CSV 格式错误 (malformed CSV): {e}"),
                 })
             }
+        }
+    }
+}
+
+impl CsvRows {
+    /// Refuses the record just read (from byte `start`) if it holds a quote that is never
+    /// closed: the parser took the rest of the file as one field, which is no short row.
+    fn check_quotes(&self, start: u64) -> Result<(), TableError> {
+        let end = self.reader.position().byte();
+        match self.reader.get_ref().unclosed_quote() {
+            Some(q) if (start..end).contains(&q.byte) => Err(TableError {
+                line: q.line,
+                reason: format!(
+                    "引号未闭合：第{}行{}列（第{}个字段）以引号开始的字段直到文件末尾都没有结束的引号 (unclosed quote: the quoted field starting on line {}, column {}, never ends)",
+                    q.line,
+                    column_letter(q.field - 1),
+                    q.field,
+                    q.line,
+                    column_letter(q.field - 1),
+                ),
+            }),
+            _ => Ok(()),
         }
     }
 }

@@ -14,6 +14,7 @@ mod outbox;
 pub mod packed;
 mod projects;
 mod registry;
+mod runs;
 mod sources;
 mod sqlite_raw;
 mod submissions;
@@ -31,6 +32,7 @@ use sqlx::{PgPool, Row, SqlitePool};
 pub use alerts::{AlertFilter, Applied as AlertsApplied, EvaluationEnd, Event};
 pub use jobs::JobStat;
 pub use outbox::{Claimed, Notified, OutboxRow, OutboxWrite};
+pub use runs::RunEnd;
 pub use sources::{PullEnd, PullRun, SourceState};
 pub use submissions::{BUFFER_LIMIT, MergeOutcome, REFRESH_STATISTICS_AFTER, SubmissionImport};
 pub use years::StoredMonth;
@@ -133,7 +135,9 @@ impl Store {
     }
 
     /// Applies the migrations this binary carries that the database does not have yet, then
-    /// builds the derived tables they asked for (see `rebuild_pending`).
+    /// builds the derived tables they asked for (see `rebuild_pending`). As every command and
+    /// the daemon call this first, it also marks the import runs that a dead process of this
+    /// host left `running` as `interrupted` ([`Store::mark_interrupted_runs`]).
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
             Store::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
@@ -142,7 +146,11 @@ impl Store {
         .context("数据库迁移失败 (migration failed)")?;
         self.run_pending_rebuilds()
             .await
-            .context("迁移后重建派生数据失败 (rebuilding derived data after migration failed)")
+            .context("迁移后重建派生数据失败 (rebuilding derived data after migration failed)")?;
+        self.mark_interrupted_runs(chrono::Utc::now().timestamp_millis())
+            .await
+            .context("标记中断的导入批次失败 (marking interrupted import runs failed)")?;
+        Ok(())
     }
 
     /// The migrations applied, as `(version, description)`.
@@ -160,56 +168,6 @@ impl Store {
 
     pub async fn close(&self) {
         on_pool!(self, p => p.close().await)
-    }
-
-    /// Records the start of an import and returns its run id.
-    pub async fn begin_run(
-        &self,
-        source: &str,
-        file: &str,
-        sha256: &str,
-        kind: &str,
-        now_ms: i64,
-    ) -> anyhow::Result<i64> {
-        let sql = "INSERT INTO import_run (source, file, sha256, kind, started_at, status) VALUES ($1, $2, $3, $4, $5, 'running') RETURNING id";
-        let id = on_pool!(self, p => sqlx::query_scalar::<_, i64>(sql).bind(source).bind(file).bind(sha256).bind(kind).bind(now_ms).fetch_one(p).await?);
-        Ok(id)
-    }
-
-    /// Records how an import ended, with its rejected rows, in one transaction.
-    pub async fn finish_run(&self, run_id: i64, end: &RunEnd<'_>) -> anyhow::Result<()> {
-        on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            sqlx::query(
-                "UPDATE import_run SET finished_at = $1, status = $2, accepted = $3, revised = $4, unchanged = $5, rejected = $6, message = $7, kind = $8, sha256 = $9 WHERE id = $10",
-            )
-            .bind(end.finished_ms)
-            .bind(end.status)
-            .bind(end.accepted as i64)
-            .bind(end.revised as i64)
-            .bind(end.unchanged as i64)
-            .bind(end.rejected as i64)
-            .bind(end.message)
-            .bind(end.kind)
-            .bind(end.sha256)
-            .bind(run_id)
-            .execute(&mut *tx)
-            .await?;
-            for chunk in end.rejects.chunks(500) {
-                let mut q = sqlx::QueryBuilder::new("INSERT INTO reject (run_id, line, col, field, value, reason) ");
-                q.push_values(chunk, |mut b, r| {
-                    b.push_bind(run_id)
-                        .push_bind(r.line as i64)
-                        .push_bind(r.column.clone())
-                        .push_bind(r.field.clone())
-                        .push_bind(r.value.clone())
-                        .push_bind(r.reason.clone());
-                });
-                q.build().execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-        });
-        Ok(())
     }
 
     /// The rejects kept for an import run, in line order.
@@ -279,20 +237,6 @@ const TABLES: &[&str] = &[
     "project_progress",
     "project_progress_history",
 ];
-
-/// How an import ended, for [`Store::finish_run`].
-pub struct RunEnd<'a> {
-    pub finished_ms: i64,
-    pub status: &'a str,
-    pub kind: &'a str,
-    pub sha256: &'a str,
-    pub accepted: u64,
-    pub revised: u64,
-    pub unchanged: u64,
-    pub rejected: u64,
-    pub message: &'a str,
-    pub rejects: &'a [Reject],
-}
 
 /// A database URL with its password replaced, for messages.
 pub fn redact_url(url: &str) -> String {

@@ -10,7 +10,8 @@ use anyhow::Context;
 use serde_json::json;
 use sqlx::Row;
 
-use super::{Store, on_pool};
+use super::runs::write_run_end;
+use super::{RunEnd, Store, on_pool};
 use crate::ingest::rows::Record;
 use crate::registry::{
     Enterprise, ProjectProgress, ProjectStatus, Scale, Target, TargetKind, Unit, UnitKind,
@@ -271,18 +272,22 @@ impl Store {
     }
 
     /// Writes registry records in one transaction: new ones inserted, changed ones updated and
-    /// logged in `registry_change`, identical ones left alone.
-    pub async fn apply_registry(
+    /// logged in `registry_change`, identical ones left alone. The same transaction stores a
+    /// pulled page's `cursor` (`(source, cursor)`) and closes import run `run_id` with
+    /// `end(counts)`, so that the run and its source's cursor say exactly what was committed.
+    pub async fn apply_registry<'e>(
         &self,
         run_id: i64,
         records: &[Record],
         now_ms: i64,
+        cursor: Option<(&str, &str)>,
+        end: impl Fn(Applied) -> RunEnd<'e>,
     ) -> anyhow::Result<Applied> {
         let mut applied = Applied::default();
-        let Some(first) = records.iter().find_map(image) else {
-            return Ok(applied);
+        let stored = match records.iter().find_map(image) {
+            Some(first) => self.stored_images(first.entity).await?,
+            None => HashMap::new(),
         };
-        let stored = self.stored_images(first.entity).await?;
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             for r in records {
@@ -361,6 +366,12 @@ impl Store {
                     .bind(run_id).bind(img.entity).bind(&img.key).bind(before.map(|b| b.to_string())).bind(img.json.to_string()).bind(now_ms)
                     .execute(&mut *tx).await?;
             }
+            if let Some((source, cursor)) = cursor {
+                sqlx::query(super::sources::ENSURE).bind(source).bind(now_ms).execute(&mut *tx).await?;
+                sqlx::query("UPDATE source_state SET cursor = $1, updated_at = $2 WHERE source = $3")
+                    .bind(cursor).bind(now_ms).bind(source).execute(&mut *tx).await?;
+            }
+            write_run_end!(tx, run_id, &end(applied));
             tx.commit().await?;
         });
         Ok(applied)

@@ -59,7 +59,7 @@ pub struct PullRun {
 }
 
 /// Creates the state row of a source if missing; every later write is an UPDATE.
-const ENSURE: &str =
+pub(super) const ENSURE: &str =
     "INSERT INTO source_state (source, updated_at) VALUES ($1, $2) ON CONFLICT (source) DO NOTHING";
 
 const STATE_COLS: &str = "source, cursor, etag, last_modified, validators_url, consecutive_failures, last_success_at, last_failure_at, last_error, last_status";

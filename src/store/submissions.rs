@@ -17,8 +17,9 @@ use sqlx::{Postgres, Sqlite, Transaction};
 
 use super::copy::BinaryCopyWriter;
 use super::packed::{self, Figures, Merged, Month, REVISION, RUN_ID, YearMerge};
+use super::runs::write_run_end;
 use super::sqlite_raw::{Statement, with_handle};
-use super::{Store, on_pool};
+use super::{RunEnd, Store, on_pool};
 use crate::indicator::N_FIELDS;
 use crate::ingest::Reject;
 use crate::ingest::rows::Submission;
@@ -226,11 +227,25 @@ impl SubmissionImport {
         Ok(std::mem::take(&mut self.rejects))
     }
 
-    /// Commits the import; returns what the merge did.
-    pub async fn commit(self) -> anyhow::Result<MergeOutcome> {
+    /// What the merges did so far: after [`SubmissionImport::finish_rows`], what the commit
+    /// will store.
+    pub fn outcome(&self) -> MergeOutcome {
+        self.out
+    }
+
+    /// Commits the import together with the end of its run (`end`: status, counts, rejects),
+    /// so that the run is closed exactly when its rows are stored.
+    pub async fn commit(self, end: &RunEnd<'_>) -> anyhow::Result<MergeOutcome> {
+        let run_id = self.run_id;
         match self.tx {
-            ImportTx::Sqlite(tx) => tx.commit().await?,
-            ImportTx::Postgres(tx) => tx.commit().await?,
+            ImportTx::Sqlite(mut tx) => {
+                write_run_end!(tx, run_id, end);
+                tx.commit().await?
+            }
+            ImportTx::Postgres(mut tx) => {
+                write_run_end!(tx, run_id, end);
+                tx.commit().await?
+            }
         }
         Ok(self.out)
     }
