@@ -40,6 +40,9 @@ pub struct Config {
     /// Schedules of the daemon's jobs.
     #[serde(default)]
     pub jobs: crate::daemon::JobsConfig,
+    /// How imported files are read (`[import.xlsx]`: the limits of a workbook).
+    #[serde(default)]
+    pub import: crate::ingest::xlsx::ImportConfig,
 }
 
 /// Settings of the whole bureau.
@@ -289,6 +292,9 @@ impl Config {
             p(key, message);
         }
         for (key, message) in crate::daemon::problems(self) {
+            p(key, message);
+        }
+        for (key, message) in self.import.xlsx.problems() {
             p(key, message);
         }
         let mut names = std::collections::HashSet::new();
