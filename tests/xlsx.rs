@@ -99,30 +99,36 @@ async fn a_formula_with_its_result_gives_the_result() {
 
 #[tokio::test]
 async fn a_formula_in_a_column_indmon_does_not_read_rejects_nothing() {
-    // A growth-rate column computed by formula, saved without results: not read, not blank.
-    let rows = row(
-        1,
-        &[
-            ("t", "credit_code"),
-            ("t", "period"),
-            ("t", "output"),
-            ("t", "增速"),
-        ],
-    ) + &row(
-        2,
-        &[
-            ("t", CODE),
-            ("t", "2026-10"),
-            ("x", "<v>7</v>"),
-            ("x", "<f>C2/100</f>"),
-        ],
-    );
+    // A growth-rate column computed by formula, saved without results: not read, not blank;
+    // a row holding only such a cell is a blank row; a totals row's sums are not read either.
+    let head = [
+        ("t", "credit_code"),
+        ("t", "period"),
+        ("t", "output"),
+        ("t", "增速"),
+    ];
+    let rows = row(1, &head)
+        + &row(
+            2,
+            &[
+                ("t", CODE),
+                ("t", "2026-10"),
+                ("x", "<v>7</v>"),
+                ("x", "<f>C2/100</f>"),
+            ],
+        )
+        + &row(
+            3,
+            &[("x", ""), ("x", ""), ("x", ""), ("x", "<f>C3/100</f>")],
+        )
+        + &row(4, &[("t", "合计"), ("x", ""), ("x", "<f>SUM(C2:C2)</f>")]);
     let dir = tempfile::tempdir().unwrap();
     let book = write(&dir, "growth.xlsx", workbook(&rows, &[]));
     for db in TestDb::all().await {
         registry(&db.store).await;
         let r = import_ok(&db.store, &[&book]).await.remove(0);
         assert_eq!(r.accepted, 1, "{}", db.name);
+        assert_eq!(r.skipped, ["第4行 合计行 (totals row)"], "{}", db.name);
         db.cleanup().await;
     }
 }

@@ -520,7 +520,9 @@ impl DataRows {
             let Some(row) = self.inner.next().transpose()? else {
                 return Ok(Next::End);
             };
-            let faults = self.inner.take_faults();
+            // Cells without a value matter only in the columns indmon reads.
+            let mut faults = self.inner.take_faults();
+            faults.retain(|f| self.read_columns.get(f.column).is_some_and(Option::is_some));
             if faults.is_empty() && row.cells.iter().all(|c| c.trim().is_empty()) {
                 self.after_table = true;
                 continue;
