@@ -123,14 +123,14 @@ impl<'a, R: Read + Seek> Xml<'a, R> {
         }
     }
 
-    /// The text up to the end of element `end`, appended to `out`; `Err(())` inside when it
-    /// would pass `max` bytes (what was read stays unread past that).
+    /// Appends the text up to the end of element `end` to `out`; `false` when `out` would
+    /// pass `max` bytes in all (it keeps what fitted; the element is read to its end).
     pub fn text_until(
         &mut self,
         end: &str,
         out: &mut String,
         max: usize,
-    ) -> Result<Result<(), ()>, TableError> {
+    ) -> Result<bool, TableError> {
         let mut over = false;
         loop {
             match self.next()? {
@@ -144,7 +144,7 @@ impl<'a, R: Read + Seek> Xml<'a, R> {
                 _ => {}
             }
         }
-        Ok(if over { Err(()) } else { Ok(()) })
+        Ok(!over)
     }
 
     pub fn truncated(&self) -> TableError {
@@ -411,7 +411,7 @@ pub(super) fn read_shared_strings<R: Read + Seek>(
                 "t" if phonetic == 0 => {
                     piece.clear();
                     let room = max.saturating_sub(out.text.len() - start);
-                    if xml.text_until("t", &mut piece, room)?.is_err() {
+                    if !xml.text_until("t", &mut piece, room)? {
                         over = true;
                     }
                     if !over {

@@ -233,12 +233,13 @@ impl<'a, R: Read + Seek> SheetReader<'a, R> {
     /// The text of the element just opened, within the cell limit.
     fn text(&mut self, cell: &str, line: u64, end: &str) -> Result<String, TableError> {
         let mut text = String::new();
-        match self
+        if self
             .xml
             .text_until(end, &mut text, self.ctx.limits.cell_bytes())?
         {
-            Ok(()) => Ok(text),
-            Err(()) => Err(self.too_long(cell, line)),
+            Ok(text)
+        } else {
+            Err(self.too_long(cell, line))
         }
     }
 
@@ -267,11 +268,8 @@ impl<'a, R: Read + Seek> SheetReader<'a, R> {
                 Event::Eof => return Err(self.xml.truncated()),
                 _ => false,
             };
-            if is_t {
-                let room = max.saturating_sub(out.len());
-                if self.xml.text_until("t", &mut out, room)?.is_err() {
-                    return Err(self.too_long(cell, line));
-                }
+            if is_t && !self.xml.text_until("t", &mut out, max)? {
+                return Err(self.too_long(cell, line));
             }
         }
     }

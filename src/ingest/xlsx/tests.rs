@@ -219,6 +219,19 @@ fn a_shared_or_inline_string_over_the_cell_limit_is_rejected_naming_its_cell() {
     let inline = format!(r#"<row r="4"><c r="C4" t="inlineStr"><is><t>{long}</t></is></c></row>"#);
     let e = error(workbook(&inline, &[]), limits.clone());
     assert!(e.reason.contains("C4") && e.line == 4, "{e}");
+    // Rich-text runs count together, and up to the limit they are read.
+    let run = "长".repeat(133); // 399 bytes
+    let runs = format!(
+        r#"<row r="6"><c r="A6" t="inlineStr"><is><r><t>{run}</t></r><r><t>{run}</t></r></is></c></row>"#
+    );
+    let rows = read_all(workbook(&runs, &[]), limits.clone()).unwrap();
+    assert_eq!(rows[0].0.cells[0].len(), 798);
+    let three = runs.replace("</is>", &format!("<r><t>{run}</t></r></is>"));
+    assert!(
+        error(workbook(&three, &[]), limits.clone())
+            .reason
+            .contains("A6")
+    );
     let value = format!(r#"<row r="5"><c r="A5" t="str"><v>{long}</v></c></row>"#);
     assert!(error(workbook(&value, &[]), limits).reason.contains("A5"));
 }
