@@ -42,7 +42,7 @@ pub struct Config {
     pub jobs: crate::daemon::JobsConfig,
     /// How imported files are read (`[import.xlsx]`: the limits of a workbook).
     #[serde(default)]
-    pub import: crate::ingest::xlsx::ImportConfig,
+    pub import: crate::ingest::ImportConfig,
 }
 
 /// Settings of the whole bureau.

@@ -30,6 +30,14 @@ use crate::store::{RunEnd, Store};
 use headers::Col;
 use table::{Preamble, Row};
 
+/// The `[import]` section of the configuration: how imported files are read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImportConfig {
+    /// `[import.xlsx]`: how much of a workbook may be read.
+    pub xlsx: xlsx::XlsxLimits,
+}
+
 /// How to read one file.
 #[derive(Clone, Debug)]
 pub struct ImportOptions {

@@ -76,10 +76,3 @@ impl XlsxLimits {
         out
     }
 }
-
-/// The `[import]` section: how imported files are read.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ImportConfig {
-    pub xlsx: XlsxLimits,
-}

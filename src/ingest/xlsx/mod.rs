@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::io::{Read, Seek};
 use std::sync::mpsc;
 
-pub use limits::{EXCEL_MAX_COLUMNS, EXCEL_MAX_ROWS, ImportConfig, XlsxLimits};
+pub use limits::{EXCEL_MAX_COLUMNS, EXCEL_MAX_ROWS, XlsxLimits};
 
 use crate::ingest::table::{Row, RowSource, TableError};
 use parts::fault;
