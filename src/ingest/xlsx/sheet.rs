@@ -383,7 +383,7 @@ impl<'a, R: Read + Seek> SheetReader<'a, R> {
 
     fn beyond_columns(&self, cell: &str, line: u64) -> TableError {
         let max = self.ctx.limits.max_columns;
-        let last = column_letter(max as usize - 1);
+        let last = column_letter((max as usize).saturating_sub(1));
         TableError {
             line,
             reason: format!(

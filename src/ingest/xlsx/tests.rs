@@ -306,3 +306,33 @@ fn peeked_rows_come_back_once() {
     let rest: Vec<u64> = rows.map(|r| r.unwrap().line).collect();
     assert_eq!(rest, [3, 4, 5]);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    /// Whatever a sheet holds, it is read or rejected: never a panic, never a hang.
+    #[test]
+    fn any_sheet_is_read_or_rejected_never_a_panic(parts in proptest::collection::vec(
+        proptest::prop_oneof![
+            proptest::strategy::Just("<row>".to_string()),
+            proptest::strategy::Just("</row>".to_string()),
+            proptest::strategy::Just(r#"<row r="1048577">"#.to_string()),
+            proptest::strategy::Just(r#"<row r="0"/>"#.to_string()),
+            proptest::strategy::Just(r#"<c r="A1">"#.to_string()),
+            proptest::strategy::Just("<c>".to_string()),
+            proptest::strategy::Just("</c>".to_string()),
+            proptest::strategy::Just("<v>1</v>".to_string()),
+            proptest::strategy::Just(r#"<f t="shared" si="99999999999"/>"#.to_string()),
+            proptest::strategy::Just("<is><t>a_x00</t></is>".to_string()),
+            proptest::strategy::Just(r#"<c r="ZZZZZZZZZZZZ1"/>"#.to_string()),
+            proptest::strategy::Just(r#"<c t="s"><v>99999999999999999999</v></c>"#.to_string()),
+            proptest::strategy::Just(r#"<c s="99999999999" t="n"><v>1e308</v></c>"#.to_string()),
+            proptest::strategy::Just(r#"<c s="1"><v>-1e300</v></c>"#.to_string()),
+            "[a-z<>/=\" &;#0-9_]{0,8}",
+        ],
+        0..40,
+    )) {
+        let limits = XlsxLimits { max_cells: 50, max_columns: 30, ..XlsxLimits::default() };
+        let _ = read_all(workbook(&parts.concat(), &["a"]), limits);
+    }
+}
