@@ -6,6 +6,7 @@
 mod limits;
 mod parts;
 mod sheet;
+mod zipxml;
 
 use std::collections::VecDeque;
 use std::io::{Read, Seek};
@@ -14,7 +15,7 @@ use std::sync::mpsc;
 pub use limits::{EXCEL_MAX_COLUMNS, EXCEL_MAX_ROWS, XlsxLimits};
 
 use crate::ingest::table::{Row, RowSource, TableError};
-use parts::fault;
+use zipxml::fault;
 
 /// A cell whose value cannot be read: a formula saved without its result, an error value.
 /// Its row is rejected when the column is one indmon reads; it is never taken as blank.
@@ -162,7 +163,7 @@ fn read_workbook<R: Read + Seek>(
         Some(p) => parts::read_date_styles(&mut zip, p, limits)?,
         None => Vec::new(),
     };
-    let Some(xml) = parts::open_part(&mut zip, &book.sheet_path, limits)? else {
+    let Some(xml) = zipxml::open_part(&mut zip, &book.sheet_path, limits)? else {
         return Err(fault(format!(
             "工作簿缺少工作表“{}”的 {} 部分（文件损坏？） (worksheet part missing)",
             book.sheet_name, book.sheet_path

@@ -6,7 +6,8 @@ use std::io::{Read, Seek};
 use calamine::{ExcelDateTime, ExcelDateTimeType};
 use quick_xml::events::Event;
 
-use super::parts::{Shared, SharedStrings, Xml, attr, unescape_excel};
+use super::parts::{Shared, SharedStrings, unescape_excel};
+use super::zipxml::{Xml, attr};
 use super::{CellFault, XlsxLimits};
 use crate::ingest::table::{Row, TableError, column_letter};
 

@@ -252,7 +252,7 @@ fn a_part_over_the_entry_limit_is_rejected_whether_its_size_is_declared_or_hidde
         assert!(e.reason.contains(part), "{part}: {}", e.reason);
     }
     // The headers say 1,000 bytes: reading stops there (the zip crate holds an entry to its
-    // declared size; [`parts::Bounded`] holds it to the limit).
+    // declared size; [`zipxml::Bounded`] holds it to the limit).
     let mut lying = honest;
     declare_size(&mut lying, "xl/worksheets/sheet1.xml", 1_000);
     let e = error(lying, limits.clone());
