@@ -362,6 +362,7 @@ async fn import(store: &Store, config: &Config, args: ImportArgs) -> anyhow::Res
     opts.partial = args.partial;
     opts.period = args.period;
     opts.extra_indicators = config.extra_indicators();
+    opts.xlsx_limits = config.import.xlsx.clone();
     if let Some(name) = &args.source {
         let s = config
             .source(name)

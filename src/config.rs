@@ -40,6 +40,9 @@ pub struct Config {
     /// Schedules of the daemon's jobs.
     #[serde(default)]
     pub jobs: crate::daemon::JobsConfig,
+    /// How imported files are read (`[import.xlsx]`: the limits of a workbook).
+    #[serde(default)]
+    pub import: crate::ingest::ImportConfig,
 }
 
 /// Settings of the whole bureau.
@@ -300,6 +303,9 @@ impl Config {
             p(key, message);
         }
         for (key, message) in crate::daemon::problems(self) {
+            p(key, message);
+        }
+        for (key, message) in self.import.xlsx.problems() {
             p(key, message);
         }
         let mut names = std::collections::HashSet::new();
@@ -640,6 +646,35 @@ mod tests {
                 .unwrap_err()
                 .contains("INDMON_TEST_NO_SUCH_VAR")
         );
+    }
+
+    #[test]
+    fn xlsx_limits_are_read_and_checked() {
+        let c = Config::parse("[import.xlsx]\nmax_cells = 500\nmax_cell_kib = 4\n").unwrap();
+        let x = &c.import.xlsx;
+        assert_eq!(
+            (x.max_cells, x.cell_bytes(), x.max_entry_mib),
+            (500, 4096, 64)
+        );
+        assert!(c.validate().is_empty());
+        assert!(Config::parse("[import.xlsx]\nmax_cell = 1\n").is_err());
+        let c = Config::parse(
+            "[import.xlsx]\nmax_cells = 0\nmax_rows = 2000000\nmax_columns = 16385\nmax_entry_mib = 0\n",
+        )
+        .unwrap();
+        let keys: Vec<String> = c.validate().into_iter().map(|p| p.key).collect();
+        for k in [
+            "max_cells",
+            "max_rows",
+            "max_columns",
+            "max_entry_mib",
+            "max_cell_kib",
+        ] {
+            assert!(
+                keys.contains(&format!("import.xlsx.{k}")),
+                "{k} in {keys:?}"
+            );
+        }
     }
 
     #[test]

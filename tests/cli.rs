@@ -326,3 +326,35 @@ fn dispatch_writes_eml_files_and_outbox_list_shows_them() {
         "{out}"
     );
 }
+
+#[path = "common/xlsx.rs"]
+mod xlsx;
+
+/// A workbook saved with a formula and no result (as openpyxl does) exits 3, naming the line
+/// and column, and commits nothing.
+#[test]
+fn a_formula_without_its_result_exits_3_with_its_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = ["--database", "sqlite://scratch.db"];
+    let run = |args: &[&str]| indmon(dir.path(), &[&db[..], args].concat());
+    let (code, out) = run(&["import", &fixture("units.csv"), &fixture("enterprises.csv")]);
+    assert_eq!(code, 0, "{out}");
+    let rows = xlsx::row(1, &[("t", "credit_code"), ("t", "period"), ("t", "output")])
+        + &xlsx::row(
+            2,
+            &[
+                ("t", "9133078152601815XT"),
+                ("t", "2026-10"),
+                ("x", "<f>50+50</f>"),
+            ],
+        );
+    std::fs::write(dir.path().join("f.xlsx"), xlsx::workbook(&rows, &[])).unwrap();
+    let (code, out) = run(&["import", "f.xlsx"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("f.xlsx:第2行 列C output [output] 值“=50+50”"),
+        "{out}"
+    );
+    assert!(out.contains("公式没有计算结果"), "{out}");
+    assert!(out.contains("未写入任何数据"), "{out}");
+}

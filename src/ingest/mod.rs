@@ -10,6 +10,7 @@ pub mod json;
 pub mod lines;
 pub mod rows;
 pub mod table;
+pub mod xlsx;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
@@ -33,6 +34,14 @@ use crate::registry::UnitKind;
 use crate::store::{RunEnd, Store};
 use headers::Col;
 use table::{Preamble, Row};
+
+/// The `[import]` section of the configuration: how imported files are read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImportConfig {
+    /// `[import.xlsx]`: how much of a workbook may be read.
+    pub xlsx: xlsx::XlsxLimits,
+}
 
 /// How to read one file.
 #[derive(Clone, Debug)]
@@ -60,6 +69,8 @@ pub struct ImportOptions {
     /// inside the import's transaction (about 60 a row; [`crate::store::BUFFER_LIMIT`] by
     /// default). Bounds an import's memory whatever the file's size.
     pub buffer_limit: usize,
+    /// How much of an XLSX workbook may be read (`[import.xlsx]`).
+    pub xlsx_limits: xlsx::XlsxLimits,
 }
 
 impl ImportOptions {
@@ -77,6 +88,7 @@ impl ImportOptions {
             now,
             commit_cursor: None,
             buffer_limit: crate::store::BUFFER_LIMIT,
+            xlsx_limits: xlsx::XlsxLimits::default(),
         }
     }
 }
@@ -341,6 +353,32 @@ fn header_test(kind: Option<Kind>) -> impl Fn(&[String]) -> bool {
     }
 }
 
+/// Hashes a workbook and starts reading it as a stream of rows. The outer error is the file
+/// system's; the inner one a workbook that cannot be read.
+fn open_xlsx(
+    input: Input<'_>,
+    opts: &ImportOptions,
+    hash: &std::sync::Mutex<Sha256>,
+) -> anyhow::Result<Result<xlsx::XlsxRows, table::TableError>> {
+    let mut hash = hash.lock().map_err(|_| anyhow::anyhow!("hash lock"))?;
+    let limits = opts.xlsx_limits.clone();
+    Ok(match input {
+        Input::File(path) => {
+            let open = || File::open(path);
+            let cannot = |e: std::io::Error| {
+                anyhow::anyhow!("无法读取文件 {} (cannot read file): {e}", path.display())
+            };
+            let mut file = open().map_err(cannot)?;
+            std::io::copy(&mut file, &mut *hash).map_err(cannot)?;
+            xlsx::XlsxRows::open(open().map_err(cannot)?, limits)
+        }
+        Input::Bytes(bytes, _) => {
+            hash.update(&bytes);
+            xlsx::XlsxRows::open(std::io::Cursor::new(bytes), limits)
+        }
+    })
+}
+
 async fn read_and_store(
     store: &Store,
     input: Input<'_>,
@@ -400,29 +438,27 @@ async fn read_and_store(
             (pre, Box::new(csv))
         }
         Format::Xlsx => {
-            let bytes = match input {
-                Input::File(path) => std::fs::read(path)?,
-                Input::Bytes(bytes, _) => bytes,
-            };
-            hash.lock()
-                .map_err(|_| anyhow::anyhow!("hash lock"))?
-                .update(&bytes);
             report.encoding = "xlsx".into();
-            let all = match table::read_xlsx_bytes(bytes) {
+            let mut rows = match open_xlsx(input, opts, &hash)? {
                 Ok(rows) => rows,
                 Err(e) => {
                     file_reject(report, e.line, e.reason);
                     return Ok(());
                 }
             };
-            let Some((pre, used)) = table::locate_header(&all, &is_header) else {
+            let head = match rows.peek(40) {
+                Ok(h) => h,
+                Err(e) => {
+                    file_reject(report, e.line, e.reason);
+                    return Ok(());
+                }
+            };
+            let Some((pre, used)) = table::locate_header(&head, &is_header) else {
                 file_reject(report, 1, no_header_reason(opts.kind));
                 return Ok(());
             };
-            (
-                pre,
-                Box::new(table::Rows(all.into_iter().skip(used).map(Ok))),
-            )
+            rows.drop_peeked(used);
+            (pre, Box::new(rows))
         }
         Format::Json => {
             let bytes = match input {
@@ -488,6 +524,7 @@ async fn read_and_store(
         code_keys: key_col.is_some(),
         min_fields,
         after_table: false,
+        read_columns: ctx.read_columns(),
     };
 
     if kind == Kind::Submissions {
@@ -515,11 +552,16 @@ struct DataRows {
     code_keys: bool,
     min_fields: Option<usize>,
     after_table: bool,
+    /// For each column indmon reads, its `letter header` and field: a cell there that holds
+    /// no value ([`xlsx::CellFault`]) rejects the row.
+    read_columns: Vec<Option<(String, &'static str)>>,
 }
 
 enum Next {
     Row(Row),
     Rejected(Reject),
+    /// A row with cells whose values cannot be read (formulas saved without their results).
+    Unreadable(Vec<Reject>),
     Skipped(String),
     End,
 }
@@ -530,7 +572,10 @@ impl DataRows {
             let Some(row) = self.inner.next().transpose()? else {
                 return Ok(Next::End);
             };
-            if row.cells.iter().all(|c| c.trim().is_empty()) {
+            // Cells without a value matter only in the columns indmon reads.
+            let mut faults = self.inner.take_faults();
+            faults.retain(|f| self.read_columns.get(f.column).is_some_and(Option::is_some));
+            if faults.is_empty() && row.cells.iter().all(|c| c.trim().is_empty()) {
                 self.after_table = true;
                 continue;
             }
@@ -547,7 +592,7 @@ impl DataRows {
                 }));
             }
             let Some(k) = self.key_col else {
-                return Ok(Next::Row(row));
+                return Ok(self.unless_faulty(row, &faults));
             };
             let key = row.cells.get(k).map(|s| s.trim()).unwrap_or("");
             let first = row
@@ -570,7 +615,29 @@ impl DataRows {
                     row.line
                 )));
             }
-            return Ok(Next::Row(row));
+            return Ok(self.unless_faulty(row, &faults));
+        }
+    }
+
+    /// The row, or its rejects when a column indmon reads holds no readable value.
+    fn unless_faulty(&self, row: Row, faults: &[xlsx::CellFault]) -> Next {
+        let rejects: Vec<Reject> = faults
+            .iter()
+            .filter_map(|f| {
+                let (column, field) = self.read_columns.get(f.column)?.as_ref()?;
+                Some(Reject {
+                    line: row.line,
+                    column: column.clone(),
+                    field: field.to_string(),
+                    value: f.value.clone(),
+                    reason: f.reason.clone(),
+                })
+            })
+            .collect();
+        if rejects.is_empty() {
+            Next::Row(row)
+        } else {
+            Next::Unreadable(rejects)
         }
     }
 }
@@ -652,6 +719,7 @@ fn parse_submissions(
             Next::End => break,
             Next::Skipped(s) => out.skipped.push(s),
             Next::Rejected(r) => out.reject([r]),
+            Next::Unreadable(r) => out.reject(r),
             Next::Row(row) => {
                 let parsed = ctx.parse(Kind::Submissions, &row);
                 rows.inner.recycle(row);
@@ -787,6 +855,7 @@ async fn store_registry(
             Ok(Next::End) => break,
             Ok(Next::Skipped(s)) => report.skipped.push(s),
             Ok(Next::Rejected(r)) => push_rejects(report, [r], 1),
+            Ok(Next::Unreadable(r)) => push_rejects(report, r, 1),
             Ok(Next::Row(row)) => match ctx.parse(kind, &row) {
                 Ok(r) => records.push((row.line, r)),
                 Err(rejects) => push_rejects(report, rejects, 1),

@@ -133,6 +133,20 @@ impl RowContext<'_> {
         Some(self.column(i))
     }
 
+    /// For each column of the file, `letter header` and the key or field it is read as; `None`
+    /// for a column indmon does not use.
+    pub fn read_columns(&self) -> Vec<Option<(String, &'static str)>> {
+        self.cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match c {
+                Col::Key(k) => Some((self.column(i), *k)),
+                Col::Field { index, .. } => Some((self.column(i), FIELDS[*index].name)),
+                Col::Unused => None,
+            })
+            .collect()
+    }
+
     /// The text of a key column, trimmed, if the file has that column.
     fn key<'r>(&self, row: &'r Row, key: &'static str) -> Option<(usize, &'r str)> {
         let i = self.cols.iter().position(|c| *c == Col::Key(key))?;

@@ -3,9 +3,6 @@
 //! (one flattened name per column) and a stream of rows that keep their line numbers.
 
 use std::io::Read;
-use std::path::Path;
-
-use calamine::{Data, Reader, Xlsx};
 
 use super::lines::LineScan;
 use crate::period::Period;
@@ -148,11 +145,17 @@ pub struct CsvRows {
     spare: Option<Vec<String>>,
 }
 
-/// Where data rows come from: a CSV read as it goes, or the rows of an XLSX or JSON file.
+/// Where data rows come from: a CSV or an XLSX sheet read as it goes, or a JSON file's rows.
 pub trait RowSource: Iterator<Item = Result<Row, TableError>> + Send {
     /// Takes back a row that was read, so that its buffers can hold the next one (a large CSV
     /// would otherwise allocate every cell of every row).
     fn recycle(&mut self, _row: Row) {}
+
+    /// The cells of the row returned last that hold no readable value (an XLSX formula saved
+    /// without its result): never to be taken as blank.
+    fn take_faults(&mut self) -> Vec<crate::ingest::xlsx::CellFault> {
+        Vec::new()
+    }
 }
 
 /// Rows already in memory.
@@ -279,66 +282,6 @@ impl Iterator for CsvRows {
             return Some(Ok(r));
         }
         self.read().transpose()
-    }
-}
-
-/// Reads the first worksheet of an XLSX workbook into rows of text. Numbers keep their
-/// shortest exact decimal form; formula cells without a cached value read as empty.
-pub fn read_xlsx(path: &Path) -> Result<Vec<Row>, TableError> {
-    let book: Xlsx<_> = calamine::open_workbook(path).map_err(|e| TableError {
-        line: 0,
-        reason: format!("无法打开 XLSX 工作簿（文件损坏或被截断？） (cannot open workbook): {e}"),
-    })?;
-    xlsx_rows(book)
-}
-
-/// As [`read_xlsx`], for a workbook held in memory (a pulled HTTP body).
-pub fn read_xlsx_bytes(bytes: Vec<u8>) -> Result<Vec<Row>, TableError> {
-    let book = Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| TableError {
-        line: 0,
-        reason: format!("无法打开 XLSX 工作簿（文件损坏或被截断？） (cannot open workbook): {e}"),
-    })?;
-    xlsx_rows(book)
-}
-
-fn xlsx_rows<RS: std::io::Read + std::io::Seek>(
-    mut book: Xlsx<RS>,
-) -> Result<Vec<Row>, TableError> {
-    let sheet = book
-        .worksheet_range_at(0)
-        .ok_or_else(|| TableError {
-            line: 0,
-            reason: "工作簿中没有工作表 (no worksheet)".into(),
-        })?
-        .map_err(|e| TableError {
-            line: 0,
-            reason: format!("无法读取工作表 (cannot read worksheet): {e}"),
-        })?;
-    let (row0, col0) = sheet.start().unwrap_or((0, 0));
-    let mut rows = Vec::with_capacity(sheet.height());
-    for (i, r) in sheet.rows().enumerate() {
-        let mut cells = vec![String::new(); col0 as usize];
-        cells.extend(r.iter().map(cell_text));
-        rows.push(Row {
-            line: u64::from(row0) + i as u64 + 1,
-            cells,
-        });
-    }
-    Ok(rows)
-}
-
-fn cell_text(d: &Data) -> String {
-    match d {
-        Data::Empty | Data::Error(_) => String::new(),
-        Data::String(s) => s.clone(),
-        Data::Float(f) => f.to_string(),
-        Data::Int(i) => i.to_string(),
-        Data::Bool(b) => b.to_string(),
-        Data::DateTime(dt) => {
-            let (y, m, ..) = dt.to_ymd_hms_milli();
-            format!("{y:04}-{m:02}")
-        }
-        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
     }
 }
 

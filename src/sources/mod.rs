@@ -308,6 +308,7 @@ pub fn import_options(
     opts.encoding = src.encoding;
     opts.partial = src.partial;
     opts.extra_indicators = config.extra_indicators();
+    opts.xlsx_limits = config.import.xlsx.clone();
     opts.money_scale = src
         .scale
         .as_deref()

@@ -6,6 +6,7 @@
 
 pub mod mail;
 pub mod smtp;
+pub mod xlsx;
 
 use std::path::{Path, PathBuf};
 
