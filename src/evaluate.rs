@@ -72,7 +72,9 @@ pub async fn run(
         timings.push((name, clock.elapsed().as_secs_f64()));
         clock = std::time::Instant::now();
     };
-    let ds = store.load_dataset(period, combined).await?;
+    let ds = store
+        .load_dataset(period, combined, config.rules.state_thresholds())
+        .await?;
     lap("load", &mut timings);
     let ctx = Context {
         above_scale_threshold: (config.general.above_scale_threshold * 10_000.0).round() as i64,
@@ -248,6 +250,8 @@ pub fn unit_json(u: &UnitResult) -> Value {
         "expected": u.expected,
         "reported": u.reported,
         "counted": u.counted,
+        "excluded": u.excluded,
+        "month_excluded": u.month_excluded,
         "growing_pct": num(u.growing as f64 / counted * 100.0),
         "declining_pct": num(u.declining as f64 / counted * 100.0),
         "below_target_streak": u.below_target_streak,
@@ -370,8 +374,9 @@ pub fn to_table(r: &Report) -> String {
         "排名",
         "需增速",
         "报送率",
+        "未计入",
     ];
-    let widths = [18, 6, 14, 14, 12, 8, 12, 6, 9, 8];
+    let widths = [18, 6, 14, 14, 12, 8, 12, 6, 9, 8, 6];
     let line = |cells: &[String]| -> String {
         cells
             .iter()
@@ -406,11 +411,12 @@ pub fn to_table(r: &Report) -> String {
             u.required_pct.map_or_else(dash, fmt_pct),
             u.submission_rate()
                 .map_or_else(dash, |s| format!("{s:.1}%")),
+            u.excluded.to_string(),
         ];
         out.push_str(&line(&cells));
         out.push('\n');
     }
-    out.push_str("（* 为按企业产值估算 estimated from enterprise output）\n\n");
+    out.push_str("（* 为按企业产值估算 estimated from enterprise output；未计入：已报送但本年累计或上年同期累计不完整、未参与同口径比较的企业数 reported but left out of the comparison, no complete ytd or base）\n\n");
     if let Some(c) = r
         .units
         .iter()

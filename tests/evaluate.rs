@@ -475,3 +475,236 @@ async fn silences_are_listed_and_expire() {
     );
     db.cleanup().await;
 }
+
+/// Registers enterprises `(i, unit)` (above scale, in 东岭区 or 西湖县) and imports the units, a
+/// 7.0 target for the city and 东岭区 and the given submissions
+/// (`credit_code,period,output,output_ytd,output_ytd_prev`).
+async fn load_long_world(store: &Store, dir: &tempfile::TempDir, ents: &[(u32, &str)], subs: &str) {
+    let mut reg =
+        String::from("credit_code,name,unit_code,zone_code,industry_code,scale,key,owner\n");
+    for (i, unit) in ents {
+        writeln!(reg, "{},企业{i},{unit},,C3411,above,否,", e(*i)).unwrap();
+    }
+    let targets = "year,unit_code,indicator,kind,annual,milestones\n\
+        2026,3307,value_added_growth,growth,7.0,\n\
+        2026,330781,value_added_growth,growth,7.0,\n";
+    let files = [
+        fixture("units.csv"),
+        write(dir, "enterprises.csv", reg),
+        write(dir, "targets.csv", targets),
+        write(
+            dir,
+            "submissions.csv",
+            format!("credit_code,period,output,output_ytd,output_ytd_prev\n{subs}"),
+        ),
+    ];
+    let refs: Vec<&std::path::Path> = files.iter().map(|p| p.as_path()).collect();
+    import_ok(store, &refs).await;
+}
+
+/// Writes one submission row for every month from `from` to 2026-10 that `output` gives a
+/// value for (`None`: not reported).
+fn months(subs: &mut String, i: u32, from: &str, output: impl Fn(i32, u32) -> Option<i64>) {
+    let mut t = period(from);
+    while t <= period("2026-10") {
+        if let Some(v) = output(t.year(), t.month()) {
+            writeln!(subs, "{},{t},{v},,", e(i)).unwrap();
+        }
+        t = t.next();
+    }
+}
+
+#[tokio::test]
+async fn a_twenty_month_stall_and_a_fourteen_month_reduction_count_back_past_the_window() {
+    for db in TestDb::all().await {
+        let dir = tempfile::tempdir().unwrap();
+        let mut subs = String::new();
+        // E11 produced 100 a month in 2024 and nothing since: 1-2月 2025 to October 2026 is 20
+        // periods (1-2月 counts once); from 1-2月 2026 on its base is zero too (长期停产).
+        months(&mut subs, 11, "2024-01", |y, _| {
+            Some(if y == 2024 { 100 } else { 0 })
+        });
+        // E12 fell to 80 in August 2025 and to 64 in August 2026: 80% of its base from August
+        // 2025 to October 2026, 14 periods.
+        months(&mut subs, 12, "2024-01", |y, m| {
+            Some(match (y, m) {
+                (2024, _) => 100,
+                (2025, ..=7) => 100,
+                (2025, _) | (2026, ..=7) => 80,
+                _ => 64,
+            })
+        });
+        // E13 stood still in October 2025 and in October 2026 but worked in between: a zero on
+        // a zero base after a normal month is no state.
+        months(&mut subs, 13, "2024-01", |_, m| {
+            Some(if m == 10 { 0 } else { 100 })
+        });
+        // E14 stopped in October 2025, and October 2026's zero base follows a September that
+        // was stopped as well: 12 periods.
+        months(&mut subs, 14, "2024-01", |y, m| {
+            Some(if (y, m) >= (2025, 10) { 0 } else { 100 })
+        });
+        let ents = [
+            (11, "330781"),
+            (12, "330781"),
+            (13, "330782"),
+            (14, "330782"),
+        ];
+        load_long_world(&db.store, &dir, &ents, &subs).await;
+        let (report, _) = evaluate::run(
+            &db.store,
+            &Config::default(),
+            period("2026-10"),
+            now(),
+            true,
+        )
+        .await
+        .expect("evaluate");
+        let json = evaluate::to_json(&report);
+        let states: Vec<(String, String, u64)> = alert_keys(&json)
+            .into_iter()
+            .filter(|a| a.0.starts_with("enterprise_"))
+            .map(|(rule, subject, _, n)| (rule, subject, n))
+            .collect();
+        let want = vec![
+            ("enterprise_reduced".to_string(), e(12), 14),
+            ("enterprise_stalled".to_string(), e(11), 20),
+            ("enterprise_stalled".to_string(), e(14), 12),
+        ];
+        assert_eq!(states, want, "{}", db.name);
+        let stall = json["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["subject"] == e(11).as_str())
+            .unwrap();
+        assert!(
+            stall["message"].as_str().unwrap().contains("已连续20个月"),
+            "{stall}"
+        );
+        db.cleanup().await;
+    }
+}
+
+/// 东岭区's four enterprises, each 100 a month in 2025 unless said otherwise:
+/// E21 110 a month in 2026; E22 did not report March 2025 (and gives no 上年同期累计), 100 a
+/// month in 2026; E23 did not report March 2025 either but gives 上年同期累计 1000 with October,
+/// 120 a month in 2026; E24 did not report May 2026, but its October 1-10月 of 950 includes it.
+fn gaps_world() -> String {
+    let mut subs = String::new();
+    months(&mut subs, 21, "2025-01", |y, _| {
+        Some(if y == 2025 { 100 } else { 110 })
+    });
+    months(&mut subs, 22, "2025-01", |y, m| {
+        (y, m).ne(&(2025, 3)).then_some(100)
+    });
+    months(&mut subs, 23, "2025-01", |y, m| {
+        (y, m)
+            .ne(&(2025, 3))
+            .then_some(if y == 2025 { 100 } else { 120 })
+    });
+    months(&mut subs, 24, "2025-01", |y, m| {
+        (y, m).ne(&(2026, 5)).then_some(100)
+    });
+    let (e23, e24) = (e(23), e(24));
+    subs.replace(
+        &format!("{e23},2026-10,120,,\n"),
+        &format!("{e23},2026-10,120,,1000\n"),
+    )
+    .replace(
+        &format!("{e24},2026-10,100,,\n"),
+        &format!("{e24},2026-10,100,950,\n"),
+    )
+}
+
+#[tokio::test]
+async fn a_reported_year_ago_total_makes_the_base_complete() {
+    for db in TestDb::all().await {
+        let dir = tempfile::tempdir().unwrap();
+        // E22 and E24 are in 西湖县 here: 东岭区 has E21 and E23.
+        let ents = [
+            (21, "330781"),
+            (22, "330782"),
+            (23, "330781"),
+            (24, "330782"),
+        ];
+        load_long_world(&db.store, &dir, &ents, &gaps_world()).await;
+        let (report, _) = evaluate::run(
+            &db.store,
+            &Config::default(),
+            period("2026-10"),
+            now(),
+            true,
+        )
+        .await
+        .expect("evaluate");
+        let json = evaluate::to_json(&report);
+        let u = unit(&json, "330781");
+        // E23 is compared on the 1000 its form reports: 2300 against 2000.
+        assert!(
+            close(&u["ytd"], 2300.0) && close(&u["ytd_prev"], 2000.0),
+            "{} {u}",
+            db.name
+        );
+        assert_eq!(
+            (&u["counted"], &u["excluded"]),
+            (&2.into(), &0.into()),
+            "{u}"
+        );
+        // Its 2025 is that base plus November and December, 1200 (not the 1100 of the months
+        // it reported): (2400 × 1.07 − 2300) / (2400 − 2000) − 1 = −33%.
+        assert!(close(&u["required_pct"], 26_800.0 / 400.0 - 100.0), "{u}");
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn an_enterprise_without_a_complete_year_ago_base_is_left_out_and_counted() {
+    for db in TestDb::all().await {
+        let dir = tempfile::tempdir().unwrap();
+        let ents = [
+            (21, "330781"),
+            (22, "330781"),
+            (23, "330781"),
+            (24, "330781"),
+        ];
+        load_long_world(&db.store, &dir, &ents, &gaps_world()).await;
+        let (report, _) = evaluate::run(
+            &db.store,
+            &Config::default(),
+            period("2026-10"),
+            now(),
+            true,
+        )
+        .await
+        .expect("evaluate");
+        let json = evaluate::to_json(&report);
+        for code in ["330781", "3307"] {
+            let u = unit(&json, code);
+            // E22's 1-10月 2025 is nine months: left out. E23's reported 上年同期累计 and E24's
+            // reported 1-10月 are complete: 1100 + 1200 + 950 = 3250 against 3000, +8.33%.
+            assert!(
+                close(&u["ytd"], 3250.0) && close(&u["ytd_prev"], 3000.0),
+                "{} {u}",
+                db.name
+            );
+            assert!(close(&u["growth_pct"], 325.0 / 3.0 - 100.0), "{u}");
+            assert_eq!(
+                (&u["counted"], &u["excluded"]),
+                (&3.into(), &1.into()),
+                "{u}"
+            );
+            // October alone: every October and its base are there, E24's too.
+            // (110 + 100 + 120 + 100) / 400 = +7.5%.
+            assert!(close(&u["month_growth_pct"], 7.5), "{u}");
+            assert_eq!(u["month_excluded"], 0, "{u}");
+            // Y over the counted: E21 and E24 1200 each, E23 1000 reported + November and
+            // December 2025 = 1200; (3600 × 1.07 − 3250) / (3600 − 3000) − 1 = 0.33%.
+            assert!(close(&u["required_pct"], 602.0 / 6.0 - 100.0), "{u}");
+        }
+        assert_eq!(unit(&json, "330782")["excluded"], 0);
+        let table = evaluate::to_table(&report);
+        assert!(table.contains("未计入"), "{table}");
+        db.cleanup().await;
+    }
+}

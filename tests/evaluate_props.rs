@@ -1,5 +1,6 @@
-//! Properties of the analysis on random cities: the pulls of a unit add up to its growth, and
-//! the city's figures are the aggregate of its enterprises.
+//! Properties of the analysis on random cities: the pulls of a unit add up to its growth, the
+//! city's figures are the aggregate of its enterprises, and every enterprise that reported is
+//! either counted in the growth or counted as left out.
 
 use std::collections::HashMap;
 
@@ -59,6 +60,7 @@ fn dataset(specs: &[Spec], combined: bool, month: u32) -> Dataset {
         ],
         enterprises,
         series,
+        earlier: HashMap::new(),
         targets: Vec::new(),
         unit_figures: HashMap::new(),
         vintage: 0,
@@ -88,6 +90,7 @@ proptest! {
         let units = evaluate_units(&ds);
         let members = ds.memberships();
         for u in &units {
+            prop_assert_eq!(u.counted + u.excluded, u.reported, "{}", u.code);
             let ps = pulls(&ds, &members, u);
             match u.growth {
                 Some(Growth::Ratio { cur, prev }) => {
@@ -99,14 +102,17 @@ proptest! {
                 Some(Growth::Official(_)) => unreachable!("no official figures here"),
             }
         }
-        // The city: every above-scale enterprise with both years, once.
-        let last = WINDOW - 1;
+        // The city, computed here from the months alone: every above-scale enterprise that
+        // reported P with every month of this year and of last year to P, once (no form
+        // figures here, so a year to date is complete only when all its months are there).
         let (mut cur, mut prev) = (0i64, 0i64);
-        for (e, s) in ds.series.iter().enumerate() {
-            if !ds.is_above(e) { continue; }
-            if let (Some(c), Some(p)) = (s.ytd_submitted(&ds.cal, last), s.ytd_prev(&ds.cal, last)) {
-                cur += c;
-                prev += p;
+        let m = month as usize;
+        for (_, above, months) in &specs {
+            let this: Option<Vec<u32>> = months[WINDOW - m..].iter().copied().collect();
+            let before: Option<Vec<u32>> = months[WINDOW - 12 - m..WINDOW - 12].iter().copied().collect();
+            if let (true, Some(this), Some(before)) = (*above, this, before) {
+                cur += this.iter().map(|v| i64::from(*v) * 10_000).sum::<i64>();
+                prev += before.iter().map(|v| i64::from(*v) * 10_000).sum::<i64>();
             }
         }
         let city = &units[0];

@@ -12,8 +12,10 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 pub use projects::{ProgressReport, ProjectCounts, ProjectResult, evaluate_projects};
-pub use series::{Calendar, NONE, Series, State, StateThresholds, WINDOW};
-pub use units::{Basis, TargetCheck, UnitResult, VolumeProgress, evaluate_units, pulls};
+pub use series::{Calendar, History, NONE, Series, Standing, State, StateThresholds, WINDOW};
+pub use units::{
+    Basis, RequiredBasis, TargetCheck, UnitResult, VolumeProgress, evaluate_units, pulls,
+};
 
 use crate::amount::Amount;
 use crate::period::Period;
@@ -30,6 +32,9 @@ pub struct Dataset {
     /// Registry rows, parallel to `series`.
     pub enterprises: Vec<Enterprise>,
     pub series: Vec<Series>,
+    /// Older windows of the enterprises whose streak reaches back past `series`: `earlier[e][k]`
+    /// ends 12·(k+1) months before the period (see [`History`]).
+    pub earlier: HashMap<usize, Vec<Series>>,
     /// Targets of the evaluated year.
     pub targets: Vec<Target>,
     /// Official unit-level figures of the evaluated year: (unit, period, indicator) → value.
@@ -117,6 +122,29 @@ impl Dataset {
                 m
             })
             .collect()
+    }
+
+    /// Enterprise `e`'s state in the analysed period `t` of the window and the streak ending
+    /// there, counted back through the older windows read for it.
+    pub fn standing_at(&self, e: usize, th: StateThresholds, t: Period) -> Standing {
+        let window = &self.series[e];
+        // The window alone settles nearly every enterprise, without a look-up.
+        let near = History {
+            window,
+            earlier: &[],
+        }
+        .standing(&self.cal, th, t);
+        match self.earlier.get(&e) {
+            Some(earlier) if near.reaches_edge => {
+                History { window, earlier }.standing(&self.cal, th, t)
+            }
+            _ => near,
+        }
+    }
+
+    /// Enterprise `e`'s state in the evaluated period and its streak.
+    pub fn standing(&self, e: usize, th: StateThresholds) -> Standing {
+        self.standing_at(e, th, self.cal.period)
     }
 
     /// Whether an enterprise is counted in the above-scale statistics.

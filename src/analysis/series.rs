@@ -1,10 +1,11 @@
 //! One enterprise's figures over the 24 months that end at the evaluated period, and what can
-//! be read from them: the month's value and its base, the year to date, the state (停产 /
-//! 半停产 / 减产) and how many months in a row it has lasted.
+//! be read from them: the month's value and its base, the year to date and its base (complete
+//! or not at all), the state (停产 / 半停产 / 减产) and how many periods in a row it has lasted,
+//! counted back through older windows where the streak outlasts this one ([`History`]).
 
 use crate::period::Period;
 
-/// Months of history an evaluation reads: enough for a 12-month streak, each month with its base.
+/// Months an evaluation window holds: twelve months, each with its base a year earlier.
 pub const WINDOW: usize = 24;
 /// A figure that was not reported.
 pub const NONE: i64 = i64::MIN;
@@ -171,20 +172,19 @@ impl Series {
         None
     }
 
-    /// The year to date at index `i`: the 1-本月累计 reported, else the sum of the months it
-    /// reported (a month it failed to report stays out of the sum).
+    /// The year to date at index `i` (DESIGN.md, Amounts): the 1-本月累计 reported (a month the
+    /// enterprise failed to report is still inside it), else the sum of its months when every
+    /// month of the year so far is present. A sum with a month missing is no year to date.
     pub fn ytd(&self, cal: &Calendar, i: usize) -> Option<i64> {
         if let Some(y) = some(self.output_ytd[i]) {
             return Some(y);
         }
         let jan = i.checked_sub(cal.at(i).month() as usize - 1)?;
-        let mut sum = None;
+        let mut sum = 0i64;
         for j in jan..=i {
-            if let Some(v) = some(self.output[j]) {
-                sum = Some(sum.unwrap_or(0) + v);
-            }
+            sum += some(self.output[j])?;
         }
-        sum
+        Some(sum)
     }
 
     /// The year to date of the enterprise for `i`, only if it submitted for that month.
@@ -196,7 +196,8 @@ impl Series {
         }
     }
 
-    /// 上年同期累计 for index `i`: reported on the form, else the stored year to date a year earlier.
+    /// 上年同期累计 for index `i`, complete or not at all (同口径): the figure reported on the form,
+    /// else the enterprise's complete year to date a year earlier ([`Series::ytd`]).
     pub fn ytd_prev(&self, cal: &Calendar, i: usize) -> Option<i64> {
         if i < 12 {
             return None;
@@ -204,17 +205,39 @@ impl Series {
         some(self.output_ytd_prev[i - 12]).or_else(|| self.ytd(cal, i - 12))
     }
 
-    /// The state at index `i`, or `None` when there is no value or no positive base to judge by.
-    pub fn state(&self, cal: &Calendar, th: StateThresholds, i: usize) -> Option<State> {
+    /// Last year's full-year total for a comparison at index `i` (`i` ≥ 12): its complete
+    /// 1-12月, else the complete base `ytd_prev` plus every month after it to December, when all
+    /// of them are present.
+    pub fn full_year_prev(&self, cal: &Calendar, i: usize) -> Option<i64> {
+        let base = i.checked_sub(12)?;
+        let dec = base + (12 - cal.at(base).month() as usize);
+        if let Some(y) = self.ytd(cal, dec) {
+            return Some(y);
+        }
+        let mut sum = self.ytd_prev(cal, i)?;
+        for j in base + 1..=dec {
+            sum += some(self.output[j])?;
+        }
+        Some(sum)
+    }
+
+    /// How the month at index `i` (`i` ≥ 12) is judged, before a zero on a zero base is
+    /// settled by the month before it.
+    fn judge(&self, cal: &Calendar, th: StateThresholds, i: usize) -> Judged {
         if !self.is_present(i) {
-            return None;
+            return Judged::Unjudged;
         }
-        let v = self.month_value(cal, i)? as i128;
-        let b = self.month_base(cal, i)? as i128;
-        if b <= 0 {
-            return None;
+        let (Some(v), Some(b)) = (self.month_value(cal, i), self.month_base(cal, i)) else {
+            return Judged::Unjudged;
+        };
+        let (v, b) = (v as i128, b as i128);
+        if b < 0 || (b == 0 && v != 0) {
+            return Judged::Unjudged;
         }
-        Some(if v == 0 {
+        if b == 0 {
+            return Judged::ZeroOnZero;
+        }
+        Judged::State(if v == 0 {
             State::Stalled
         } else if v * 10_000 < th.semi_stalled as i128 * b {
             State::SemiStalled
@@ -224,20 +247,100 @@ impl Series {
             State::Normal
         })
     }
+}
 
-    /// Months in a row, ending at P, in any of the three states (a month with no submission ends
-    /// the streak); at most 12, the window's reach.
-    pub fn streak(&self, cal: &Calendar, th: StateThresholds) -> u32 {
-        let mut n = 0;
-        let mut t = cal.period;
-        while let Some(i) = cal.index(t) {
-            match self.state(cal, th, i) {
-                Some(s) if s != State::Normal => n += 1,
+/// A month as judged on its own figures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Judged {
+    /// Outside the months read.
+    Out,
+    /// No state: not submitted, no value, no base, or a value on a zero base.
+    Unjudged,
+    /// Zero on a zero base: 停产 if the month before was (长期停产), else no state.
+    ZeroOnZero,
+    State(State),
+}
+
+/// An enterprise's state in a month and how long it has lasted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Standing {
+    /// `None` when there is nothing to judge by.
+    pub state: Option<State>,
+    /// Analysed periods in a row, ending at the month, in any of the three states.
+    pub streak: u32,
+    /// Whether the months read ran out before the streak (or a zero on a zero base) ended:
+    /// older months must be read to settle it.
+    pub reaches_edge: bool,
+}
+
+/// One enterprise's months as far back as they were read: the evaluation's window and, for an
+/// enterprise whose streak reaches back past it, windows ending 12, 24, … months earlier.
+#[derive(Clone, Copy, Debug)]
+pub struct History<'a> {
+    pub window: &'a Series,
+    /// `earlier[k]` ends 12·(k+1) months before the evaluated period.
+    pub earlier: &'a [Series],
+}
+
+impl History<'_> {
+    /// The month `t` as judged on its own figures, in whichever window holds it with its base.
+    fn judge(&self, cal: &Calendar, th: StateThresholds, t: Period) -> Judged {
+        let Ok(back) = usize::try_from(cal.period.ordinal() - t.ordinal()) else {
+            return Judged::Out;
+        };
+        let k = back / 12;
+        let s = match k.checked_sub(1) {
+            None => self.window,
+            Some(j) => match self.earlier.get(j) {
+                Some(s) => s,
+                None => return Judged::Out,
+            },
+        };
+        let shifted = Calendar {
+            period: cal.period.offset(-12 * k as i32),
+            ..*cal
+        };
+        s.judge(&shifted, th, WINDOW - 1 - back % 12)
+    }
+
+    /// The state in the analysed period `t` and the streak that ends there, counted back as far
+    /// as the months read go (January is not a period of its own when combined with February).
+    /// 停产 is `v == 0` on a positive base, or on a zero base when the period before was 停产
+    /// (DESIGN.md, Rules: a stall outlives its own zero base).
+    pub fn standing(&self, cal: &Calendar, th: StateThresholds, t: Period) -> Standing {
+        let mut out = Standing::default();
+        // Whether the state of `t` itself is known yet (a zero on a zero base waits for the
+        // periods before it), and how many such zeros are waiting.
+        let (mut known, mut unsettled) = (false, 0u32);
+        let mut t = t;
+        loop {
+            let state = match self.judge(cal, th, t) {
+                Judged::ZeroOnZero => {
+                    unsettled += 1;
+                    t = cal.prev_analysed(t);
+                    continue;
+                }
+                Judged::State(State::Stalled) => Some(State::Stalled),
+                // A zero on a zero base after anything but 停产 is no state: the streak ends.
+                Judged::State(s) if unsettled == 0 => Some(s),
+                Judged::Out => {
+                    out.reaches_edge = true;
+                    None
+                }
+                Judged::State(_) | Judged::Unjudged => None,
+            };
+            if !known {
+                out.state = state;
+                known = true;
+            }
+            match state {
+                Some(s) if s != State::Normal => out.streak += unsettled + 1,
                 _ => break,
             }
+            unsettled = 0;
             t = cal.prev_analysed(t);
         }
-        n
+        out
     }
 }
 
@@ -257,6 +360,19 @@ mod tests {
         }
     }
 
+    /// The standing at `t` from the window alone.
+    fn at(s: &Series, c: &Calendar, t: &str) -> Standing {
+        History {
+            window: s,
+            earlier: &[],
+        }
+        .standing(c, TH, t.parse().unwrap())
+    }
+
+    fn state(s: &Series, c: &Calendar) -> Option<State> {
+        at(s, c, &c.period.to_string()).state
+    }
+
     /// A series with the given month outputs (万元) at the given periods.
     fn series(c: &Calendar, months: &[(&str, i64)]) -> Series {
         let mut s = Series::default();
@@ -272,24 +388,24 @@ mod tests {
     fn exactly_ninety_percent_is_not_reduced() {
         let c = cal("2026-10", true);
         let s = series(&c, &[("2025-10", 1000), ("2026-10", 900)]);
-        assert_eq!(s.state(&c, TH, 23), Some(State::Normal));
+        assert_eq!(state(&s, &c), Some(State::Normal));
         let s = series(&c, &[("2025-10", 1000), ("2026-10", 899)]);
-        assert_eq!(s.state(&c, TH, 23), Some(State::Reduced));
+        assert_eq!(state(&s, &c), Some(State::Reduced));
         let s = series(&c, &[("2025-10", 1000), ("2026-10", 500)]);
-        assert_eq!(s.state(&c, TH, 23), Some(State::Reduced));
+        assert_eq!(state(&s, &c), Some(State::Reduced));
         let s = series(&c, &[("2025-10", 1000), ("2026-10", 499)]);
-        assert_eq!(s.state(&c, TH, 23), Some(State::SemiStalled));
+        assert_eq!(state(&s, &c), Some(State::SemiStalled));
         let s = series(&c, &[("2025-10", 1000), ("2026-10", 0)]);
-        assert_eq!(s.state(&c, TH, 23), Some(State::Stalled));
+        assert_eq!(state(&s, &c), Some(State::Stalled));
     }
 
     #[test]
     fn zero_or_missing_base_gives_no_state() {
         let c = cal("2026-10", true);
         let s = series(&c, &[("2025-10", 0), ("2026-10", 0)]);
-        assert_eq!(s.state(&c, TH, 23), None);
+        assert_eq!(state(&s, &c), None);
         let s = series(&c, &[("2026-10", 0)]);
-        assert_eq!(s.state(&c, TH, 23), None, "a new entrant has no base");
+        assert_eq!(state(&s, &c), None, "a new entrant has no base");
     }
 
     #[test]
@@ -308,7 +424,7 @@ mod tests {
             ],
         );
         // October reduced, September stalled, August missing: streak 2.
-        assert_eq!(s.streak(&c, TH), 2);
+        assert_eq!(at(&s, &c, "2026-10").streak, 2);
     }
 
     #[test]
@@ -330,23 +446,131 @@ mod tests {
         let feb = c.index("2026-02".parse().unwrap()).unwrap();
         assert_eq!(s.month_value(&c, feb), Some(80 * 10_000));
         assert_eq!(s.month_base(&c, feb), Some(200 * 10_000));
-        assert_eq!(s.state(&c, TH, feb), Some(State::SemiStalled));
-        // March semi-stalled, Jan+Feb semi-stalled, December 2025 has no base in 2024 → stop.
-        assert_eq!(s.streak(&c, TH), 2);
+        assert_eq!(at(&s, &c, "2026-02").state, Some(State::SemiStalled));
+        // March semi-stalled, Jan+Feb semi-stalled, December 2025 as much as in 2024 → stop.
+        assert_eq!(at(&s, &c, "2026-03").streak, 2);
         let apart = cal("2026-03", false);
         let s2 = series(&apart, &[("2025-02", 100), ("2026-02", 80)]);
-        let feb = apart.index("2026-02".parse().unwrap()).unwrap();
-        assert_eq!(s2.state(&apart, TH, feb), Some(State::Reduced));
+        assert_eq!(at(&s2, &apart, "2026-02").state, Some(State::Reduced));
     }
 
     #[test]
-    fn ytd_prefers_the_reported_figure_and_sums_months_otherwise() {
+    fn ytd_is_the_reported_figure_else_the_sum_of_every_month() {
         let c = cal("2026-03", true);
         let mut s = series(&c, &[("2026-01", 10), ("2026-03", 30)]);
         let mar = 23;
-        assert_eq!(s.ytd(&c, mar), Some(40 * 10_000), "February missing");
+        assert_eq!(
+            s.ytd(&c, mar),
+            None,
+            "February missing: no complete year to date"
+        );
         s.output_ytd[mar] = 65 * 10_000;
-        assert_eq!(s.ytd(&c, mar), Some(65 * 10_000));
+        assert_eq!(
+            s.ytd(&c, mar),
+            Some(65 * 10_000),
+            "February is inside the reported one"
+        );
         assert_eq!(s.ytd_prev(&c, mar), None, "no data a year earlier");
+        let s = series(&c, &[("2026-01", 10), ("2026-02", 20), ("2026-03", 30)]);
+        assert_eq!(s.ytd(&c, mar), Some(60 * 10_000));
+    }
+
+    #[test]
+    fn a_year_ago_base_is_the_reported_one_else_complete_else_none() {
+        let c = cal("2026-03", true);
+        let mut s = series(
+            &c,
+            &[
+                ("2025-01", 10),
+                ("2025-03", 30),
+                ("2026-01", 10),
+                ("2026-02", 10),
+            ],
+        );
+        assert_eq!(s.ytd_prev(&c, 23), None, "February 2025 missing");
+        s.output_ytd_prev[11] = 70 * 10_000;
+        assert_eq!(
+            s.ytd_prev(&c, 23),
+            Some(70 * 10_000),
+            "上年同期累计 on the form"
+        );
+        // Last year's full year: the base plus April to December when all are there.
+        assert_eq!(s.full_year_prev(&c, 23), None);
+        for m in 4..=12 {
+            let i = c.index(Period::new(2025, m).unwrap()).unwrap();
+            s.present |= 1 << i;
+            s.output[i] = 10 * 10_000;
+        }
+        assert_eq!(s.full_year_prev(&c, 23), Some(160 * 10_000));
+    }
+
+    #[test]
+    fn a_stall_outlives_its_zero_base_but_a_zero_after_a_working_month_is_no_state() {
+        let c = cal("2026-10", true);
+        let mut months = vec![("2025-08", 100), ("2025-09", 0), ("2025-10", 0)];
+        months.extend([("2026-08", 0), ("2026-09", 0), ("2026-10", 0)]);
+        let s = series(&c, &months);
+        // August stalled on 100; September and October zero on zero after a stall.
+        assert_eq!(
+            at(&s, &c, "2026-10"),
+            Standing {
+                state: Some(State::Stalled),
+                streak: 3,
+                reaches_edge: false
+            }
+        );
+        let s = series(
+            &c,
+            &[
+                ("2025-09", 100),
+                ("2025-10", 0),
+                ("2026-09", 40),
+                ("2026-10", 0),
+            ],
+        );
+        assert_eq!(
+            state(&s, &c),
+            None,
+            "after 半停产, a zero on zero is no state"
+        );
+        let s = series(
+            &c,
+            &[
+                ("2025-09", 100),
+                ("2025-10", 0),
+                ("2026-09", 100),
+                ("2026-10", 0),
+            ],
+        );
+        assert_eq!(at(&s, &c, "2026-10").streak, 0);
+    }
+
+    #[test]
+    fn a_streak_past_the_window_asks_for_older_months_and_counts_through_them() {
+        let c = cal("2026-10", true);
+        let stall = |c: &Calendar, from: i32| {
+            let mut s = Series::default();
+            for i in 0..WINDOW {
+                let t = c.at(i);
+                s.present |= 1 << i;
+                s.output[i] = if t.ordinal() >= from { 0 } else { 100 * 10_000 };
+            }
+            s
+        };
+        // Stopped since March 2025: 19 periods to October 2026 (1-2月 2026 once).
+        let from = Period::new(2025, 3).unwrap().ordinal();
+        let window = stall(&c, from);
+        let near = at(&window, &c, "2026-10");
+        assert_eq!(
+            (near.state, near.reaches_edge),
+            (Some(State::Stalled), true)
+        );
+        let older = [stall(&cal("2025-10", true), from)];
+        let far = History {
+            window: &window,
+            earlier: &older,
+        }
+        .standing(&c, TH, c.period);
+        assert_eq!((far.streak, far.reaches_edge), (19, false));
     }
 }

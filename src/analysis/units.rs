@@ -34,6 +34,16 @@ pub struct VolumeProgress {
     pub time_pct: f64,
 }
 
+/// The sums of the required growth (DESIGN.md: Y, C and Pp) over the enterprises counted in
+/// the growth whose last full year is complete too (nearly always all of them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequiredBasis {
+    pub full_year_prev: i64,
+    pub ytd: i64,
+    pub ytd_prev: i64,
+    pub counted: u32,
+}
+
 /// Everything evaluated for one unit in the period.
 #[derive(Clone, Debug)]
 pub struct UnitResult {
@@ -43,10 +53,11 @@ pub struct UnitResult {
     pub kind: UnitKind,
     /// The indicator the growth and the target are about.
     pub indicator: String,
-    /// Output sums over the enterprises counted (those with both years), ten-thousandths of 万元.
+    /// Output sums over the enterprises counted (those with a complete year to date and a
+    /// complete base, 同口径), ten-thousandths of 万元.
     pub ytd: i64,
     pub ytd_prev: i64,
-    pub full_year_prev: i64,
+    pub required: RequiredBasis,
     /// Growth as shown: the official figure where published, else estimated from output.
     pub growth: Option<Growth>,
     pub estimated: bool,
@@ -60,6 +71,11 @@ pub struct UnitResult {
     pub expected: u32,
     pub reported: u32,
     pub counted: u32,
+    /// Enterprises that reported the period but are left out of the year-to-date comparison:
+    /// no complete year to date or no complete base a year earlier.
+    pub excluded: u32,
+    /// The same for the month's own growth: reported, but no month value or no base.
+    pub month_excluded: u32,
     pub growing: u32,
     pub declining: u32,
     /// Analysed periods in a row, ending at P, below the target (within the year).
@@ -100,9 +116,12 @@ struct Sums {
     month: i64,
     month_base: i64,
     counted: u32,
+    excluded: u32,
+    month_excluded: u32,
 }
 
-/// Per-unit sums of ytd and ytd_prev over enterprises that have both, for window index `i`.
+/// Per-unit sums of ytd and ytd_prev over the enterprises that have both, complete, for window
+/// index `i`, with the count of those that reported but are left out.
 fn sums_at(ds: &Dataset, members: &[Vec<usize>], i: usize, with_month: bool) -> Vec<Sums> {
     let mut out = vec![Sums::default(); ds.units.len()];
     for (e, s) in ds.series.iter().enumerate() {
@@ -110,7 +129,8 @@ fn sums_at(ds: &Dataset, members: &[Vec<usize>], i: usize, with_month: bool) -> 
             continue;
         }
         let both = s.ytd_submitted(&ds.cal, i).zip(s.ytd_prev(&ds.cal, i));
-        let month = if with_month && s.is_present(i) {
+        let present = s.is_present(i);
+        let month = if with_month && present {
             s.month_value(&ds.cal, i).zip(s.month_base(&ds.cal, i))
         } else {
             None
@@ -121,10 +141,14 @@ fn sums_at(ds: &Dataset, members: &[Vec<usize>], i: usize, with_month: bool) -> 
                 o.cur += c;
                 o.prev += p;
                 o.counted += 1;
+            } else if present {
+                o.excluded += 1;
             }
             if let Some((v, b)) = month {
                 o.month += v;
                 o.month_base += b;
+            } else if present && with_month {
+                o.month_excluded += 1;
             }
         }
     }
@@ -211,7 +235,7 @@ pub fn evaluate_units(ds: &Dataset) -> Vec<UnitResult> {
                 indicator,
                 ytd: now[u].cur,
                 ytd_prev: now[u].prev,
-                full_year_prev: 0,
+                required: RequiredBasis::default(),
                 growth,
                 estimated,
                 month_growth: Growth::ratio(now[u].month, now[u].month_base),
@@ -222,6 +246,8 @@ pub fn evaluate_units(ds: &Dataset) -> Vec<UnitResult> {
                 expected: 0,
                 reported: 0,
                 counted: now[u].counted,
+                excluded: now[u].excluded,
+                month_excluded: now[u].month_excluded,
                 growing: 0,
                 declining: 0,
                 below_target_streak: 0,
@@ -236,14 +262,13 @@ pub fn evaluate_units(ds: &Dataset) -> Vec<UnitResult> {
         r.projects = c;
     }
 
-    // Enterprise counts, shares and last year's full-year total over the counted enterprises.
-    let dec = cal.index(Period::new(p.year() - 1, 12).unwrap_or(p));
+    // Enterprise counts, shares and the sums of the required growth.
     for (e, s) in ds.series.iter().enumerate() {
         if !ds.is_above(e) {
             continue;
         }
         let both = s.ytd_submitted(&cal, last).zip(s.ytd_prev(&cal, last));
-        let full_year = both.map(|(_, prev)| dec.and_then(|d| s.ytd(&cal, d)).unwrap_or(prev));
+        let full_year = both.and_then(|b| Some((b, s.full_year_prev(&cal, last)?)));
         for &u in &members[e] {
             let r = &mut results[u];
             r.expected += 1;
@@ -252,7 +277,13 @@ pub fn evaluate_units(ds: &Dataset) -> Vec<UnitResult> {
                 r.growing += u32::from(c > pv);
                 r.declining += u32::from(c < pv);
             }
-            r.full_year_prev += full_year.unwrap_or(0);
+            if let Some(((c, pv), y)) = full_year {
+                let q = &mut r.required;
+                q.full_year_prev += y;
+                q.ytd += c;
+                q.ytd_prev += pv;
+                q.counted += 1;
+            }
         }
     }
 
@@ -262,11 +293,12 @@ pub fn evaluate_units(ds: &Dataset) -> Vec<UnitResult> {
         }
         // Required growth over the remaining months; none in December.
         if let Some(t) = r.target {
-            let rest = (r.full_year_prev - r.ytd_prev) as f64;
-            if p.month() < 12 && rest > 0.0 && r.ytd_prev > 0 {
-                let y = r.full_year_prev as f64;
+            let q = r.required;
+            let rest = (q.full_year_prev - q.ytd_prev) as f64;
+            if p.month() < 12 && rest > 0.0 && q.ytd_prev > 0 {
+                let y = q.full_year_prev as f64;
                 let annual = t.annual_raw as f64 / PCT as f64 / 100.0;
-                r.required_pct = Some(((y * (1.0 + annual) - r.ytd as f64) / rest - 1.0) * 100.0);
+                r.required_pct = Some(((y * (1.0 + annual) - q.ytd as f64) / rest - 1.0) * 100.0);
             }
         }
         for t in ds

@@ -555,17 +555,15 @@ fn states(ds: &Dataset, cfg: &RulesConfig, unit_name: &dyn Fn(usize) -> String) 
         reduced: basis_points(cfg.reduced_ratio),
     };
     let last = WINDOW - 1;
-    let before = ds
-        .cal
-        .index(ds.cal.prev_analysed(ds.period()))
-        .unwrap_or(last - 1);
+    let before = ds.cal.prev_analysed(ds.period());
     let mut out = StateSummary::default();
     for (e, s) in ds.series.iter().enumerate() {
         if !ds.is_above(e) {
             continue;
         }
-        let now = s.state(&ds.cal, th, last).unwrap_or(State::Normal);
-        let was = s.state(&ds.cal, th, before).unwrap_or(State::Normal);
+        let standing = ds.standing(e, th);
+        let now = standing.state.unwrap_or(State::Normal);
+        let was = ds.standing_at(e, th, before).state.unwrap_or(State::Normal);
         let row = |state: State, change: &str| EnterpriseRow {
             credit_code: ds.enterprises[e].credit_code.to_string(),
             name: ds.enterprises[e].name.clone(),
@@ -573,7 +571,7 @@ fn states(ds: &Dataset, cfg: &RulesConfig, unit_name: &dyn Fn(usize) -> String) 
             state: state.zh().into(),
             month_wan: s.month_value(&ds.cal, last).map(wan),
             base_wan: s.month_base(&ds.cal, last).map(wan),
-            consecutive: s.streak(&ds.cal, th),
+            consecutive: standing.streak,
             change: change.into(),
         };
         match now {

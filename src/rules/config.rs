@@ -159,6 +159,14 @@ pub fn basis_points(x: f64) -> i64 {
 }
 
 impl RulesConfig {
+    /// The thresholds of 半停产 and 减产 as exact ten-thousandths of the base.
+    pub fn state_thresholds(&self) -> crate::analysis::StateThresholds {
+        crate::analysis::StateThresholds {
+            semi_stalled: basis_points(self.semi_stalled_ratio),
+            reduced: basis_points(self.reduced_ratio),
+        }
+    }
+
     /// The base severity of a rule.
     pub fn severity_of(&self, rule: &str) -> Severity {
         if let Some(s) = self.severity.get(rule) {

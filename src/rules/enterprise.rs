@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use super::{Context, Coverage, Finding, RulesConfig, basis_points, num, wan};
-use crate::analysis::{Calendar, Dataset, NONE, Series, State, StateThresholds, WINDOW, fmt_wan};
+use crate::analysis::{Calendar, Dataset, NONE, Series, State, WINDOW, fmt_wan};
 use crate::period::Period;
 use crate::registry::{Enterprise, Scale};
 
@@ -75,10 +75,7 @@ pub fn findings(
 ) -> Vec<Finding> {
     let cal = ds.cal;
     let p = ds.period();
-    let th = StateThresholds {
-        semi_stalled: basis_points(cfg.semi_stalled_ratio),
-        reduced: basis_points(cfg.reduced_ratio),
-    };
+    let th = cfg.state_thresholds();
     let names: HashMap<&str, &str> = ds
         .units
         .iter()
@@ -86,7 +83,7 @@ pub fn findings(
         .collect();
     let city = ds.city().map(|c| ds.units[c].code.as_str());
     let mut out = Vec::new();
-    for (e, s) in ds.enterprises.iter().zip(&ds.series) {
+    for (index, (e, s)) in ds.enterprises.iter().zip(&ds.series).enumerate() {
         let subj = Subject {
             e,
             s,
@@ -103,9 +100,10 @@ pub fn findings(
             }
             continue;
         }
-        if let Some(state) = s.state(&cal, th, P).filter(|st| *st != State::Normal) {
+        let standing = ds.standing(index, th);
+        if let Some(state) = standing.state.filter(|st| *st != State::Normal) {
             let rule = state.rule().unwrap_or("enterprise_reduced");
-            let streak = s.streak(&cal, th);
+            let streak = standing.streak;
             let v = s.month_value(&cal, P).unwrap_or(0);
             let b = s.month_base(&cal, P).unwrap_or(0);
             let ratio = v as f64 / b as f64;

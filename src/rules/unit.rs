@@ -85,6 +85,7 @@ fn growth_values(r: &UnitResult) -> Map<String, Value> {
     v.insert("ytd".into(), wan(r.ytd));
     v.insert("ytd_prev".into(), wan(r.ytd_prev));
     v.insert("counted".into(), json!(r.counted));
+    v.insert("excluded".into(), json!(r.excluded));
     v
 }
 
@@ -180,14 +181,15 @@ pub fn findings(
             let annual = t.annual_raw as f64 / PCT as f64;
             // required − T > threshold, exactly: Y(1+T) − C > (1 + T + threshold)(Y − Pp).
             let hundred = 100 * PCT as i128;
-            let (y, c, pp) = (r.full_year_prev as i128, r.ytd as i128, r.ytd_prev as i128);
+            let q = r.required;
+            let (y, c, pp) = (q.full_year_prev as i128, q.ytd as i128, q.ytd_prev as i128);
             let th = (cfg.at_risk_pp * PCT as f64).round() as i128;
             let lhs = y * (hundred + t.annual_raw as i128) - c * hundred;
             let rhs = (hundred + t.annual_raw as i128 + th) * (y - pp);
             if lhs > rhs {
                 let msg = format!(
                     "按上年全年{}万元测算，完成年度目标{}，其余月份需增长{}，高于目标{:.1}个百分点，全年目标完成难度大。",
-                    crate::analysis::fmt_wan(r.full_year_prev),
+                    crate::analysis::fmt_wan(q.full_year_prev),
                     fmt_pct(annual),
                     fmt_pct(req),
                     req - annual
@@ -195,7 +197,10 @@ pub fn findings(
                 let mut v = growth_values(r);
                 v.insert("required_pct".into(), num(req));
                 v.insert("annual_target_pct".into(), num(annual));
-                v.insert("full_year_prev".into(), wan(r.full_year_prev));
+                v.insert("full_year_prev".into(), wan(q.full_year_prev));
+                v.insert("required_ytd".into(), wan(q.ytd));
+                v.insert("required_ytd_prev".into(), wan(q.ytd_prev));
+                v.insert("required_counted".into(), json!(q.counted));
                 v.insert("threshold_pp".into(), num(cfg.at_risk_pp));
                 let sev = cfg.severity_of("unit_target_at_risk");
                 out.push(ctx.finding(r, "unit_target_at_risk", &r.indicator, (sev, 1), msg, v));

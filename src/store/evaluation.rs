@@ -2,7 +2,10 @@
 //! end at the period (the output figures of every month, the rest only for P and P−12), targets,
 //! official unit figures and the key projects with their progress reports up to the period.
 //! The months come from their packed years (`submission_year`, at most three rows an
-//! enterprise rather than 24), decoded straight into fixed-size arrays.
+//! enterprise rather than 24), decoded straight into fixed-size arrays. The few enterprises
+//! whose streak (停产/半停产/减产) reaches back past the 24 months get older windows read too,
+//! twelve months at a time, until the streak ends: a streak counts as far back as the data goes
+//! and depends on nothing but the data (not on which periods were evaluated before).
 
 use std::collections::HashMap;
 
@@ -12,7 +15,7 @@ use futures_util::TryStreamExt;
 use super::copy::{BinaryCopyReader, int_field};
 use super::{Store, on_pool, packed};
 use crate::amount::Amount;
-use crate::analysis::{Calendar, Dataset, NONE, Series, WINDOW};
+use crate::analysis::{Calendar, Dataset, NONE, Series, StateThresholds, WINDOW};
 use crate::indicator::field_at;
 use crate::period::Period;
 
@@ -217,11 +220,12 @@ fn absorb_row(s: &mut Series, i: usize, present: u32, f: &[i64; packed::N_FIELDS
 }
 
 impl Store {
-    /// Loads the dataset for evaluating `period`.
+    /// Loads the dataset for evaluating `period`; `th` decides which streaks need older months.
     pub async fn load_dataset(
         &self,
         period: Period,
         jan_feb_combined: bool,
+        th: StateThresholds,
     ) -> anyhow::Result<Dataset> {
         let cal = Calendar {
             period,
@@ -412,17 +416,95 @@ impl Store {
                 progress[i].push(report);
             }
         }
-        Ok(Dataset {
+        let mut ds = Dataset {
             cal,
             projects,
             progress,
             units,
             enterprises,
             series,
+            earlier: HashMap::new(),
             targets,
             unit_figures,
             vintage,
-        })
+        };
+        self.read_earlier(&mut ds, th).await?;
+        Ok(ds)
+    }
+
+    /// Reads older windows, twelve months further back each round, for the enterprises whose
+    /// streak in the period (or the period before, for the snapshot's 复产) reaches back past
+    /// the months read, until every streak has ended or the data has.
+    async fn read_earlier(&self, ds: &mut Dataset, th: StateThresholds) -> anyhow::Result<()> {
+        let p = ds.period();
+        let before = ds.cal.prev_analysed(p);
+        let open = |ds: &Dataset, e: usize| {
+            ds.standing(e, th).reaches_edge || ds.standing_at(e, th, before).reaches_edge
+        };
+        let mut wanted: Vec<usize> = (0..ds.series.len()).filter(|&e| open(ds, e)).collect();
+        let mut round = 1;
+        while !wanted.is_empty() {
+            let started = std::time::Instant::now();
+            let end = p.offset(-12 * round);
+            let subset: Vec<_> = wanted.iter().map(|&e| ds.enterprises[e].clone()).collect();
+            let codes: Vec<String> = subset.iter().map(|e| e.credit_code.to_string()).collect();
+            let mut absorber = Absorber {
+                cal: Calendar {
+                    period: end,
+                    ..ds.cal
+                },
+                locate: Locator::new(&subset),
+                series: vec![Series::default(); subset.len()],
+                vintage: 0,
+                packs: 0,
+            };
+            let (first_year, last_year) = (end.offset(-(WINDOW as i32 - 1)).year(), end.year());
+            let rows: Vec<(String, i64, Vec<u8>)> = match self {
+                Store::Sqlite(p) => {
+                    sqlx::query_as(
+                        "SELECT credit_code, year, months FROM submission_year \
+                         WHERE year >= $1 AND year <= $2 \
+                         AND credit_code IN (SELECT value FROM json_each($3))",
+                    )
+                    .bind(first_year)
+                    .bind(last_year)
+                    .bind(serde_json::to_string(&codes)?)
+                    .fetch_all(p)
+                    .await?
+                }
+                Store::Postgres(p) => {
+                    sqlx::query_as(
+                        "SELECT credit_code, year::BIGINT, months FROM submission_year \
+                         WHERE year >= $1 AND year <= $2 AND credit_code = ANY($3)",
+                    )
+                    .bind(first_year)
+                    .bind(last_year)
+                    .bind(&codes)
+                    .fetch_all(p)
+                    .await?
+                }
+            };
+            for (code, year, pack) in &rows {
+                absorber.pack(0, code.as_bytes(), *year, pack)?;
+            }
+            ds.vintage = ds.vintage.max(absorber.vintage);
+            for (&e, s) in wanted.iter().zip(absorber.series) {
+                ds.earlier.entry(e).or_default().push(s);
+            }
+            tracing::debug!(
+                enterprises = wanted.len(),
+                packs = rows.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "evaluation: streaks read back to {}",
+                end.offset(-(WINDOW as i32 - 1))
+            );
+            if rows.is_empty() {
+                break;
+            }
+            wanted.retain(|&e| open(ds, e));
+            round += 1;
+        }
+        Ok(())
     }
 }
 
