@@ -12,6 +12,10 @@
 //! job's single loop takes once it is free); its `shutdown` does not wait for running jobs (the
 //! loops drain within `daemon.grace_secs`); it never catches up slots missed while the daemon
 //! was down (the loops read the ledger for that each time they become leader).
+//!
+//! The scheduler runs on the real clock; with the hidden `--now` (tests), a firing names the
+//! slot of the shifted clock. It reads the zone's UTC offset once, at start: with a zone that
+//! has daylight saving time the daemon must be restarted after a change (Asia/Shanghai has none).
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
