@@ -576,8 +576,30 @@ fn closed_by_server(mut s: &std::net::TcpStream, within: Duration) -> bool {
     }
 }
 
+/// Raises this test process's soft limit of open files to `n` (its hard limit permitting, as
+/// on Debian's default 1,024 soft / 1,048,576 hard), with util-linux's `prlimit`.
+fn open_files_at_least(n: u32) {
+    let soft = |text: &str| -> Option<u32> {
+        let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+        line.split_whitespace().nth(3)?.parse().ok()
+    };
+    let before = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    if soft(&before).is_some_and(|s| s >= n) {
+        return;
+    }
+    let ok = Command::new("prlimit")
+        .arg("--pid")
+        .arg(std::process::id().to_string())
+        .arg(format!("--nofile={n}:"))
+        .status()
+        .is_ok_and(|s| s.success());
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    assert!(ok, "cannot raise the open-files limit to {n}:\n{limits}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_answers_while_a_thousand_idle_connections_are_open_and_they_are_closed() {
+    open_files_at_least(4096);
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("indmon.db").display());
     let config = format!(
