@@ -2,12 +2,14 @@
 //! a connection must send its request header within `header_timeout` (also the time an idle
 //! keep-alive connection is kept), a request must be answered within `request_timeout`, and at
 //! most `max_connections` are open at once — beyond that, new connections wait in the kernel's
-//! accept queue until one closes, rather than taking file descriptors the process needs.
+//! accept queue until one closes, rather than taking file descriptors the process needs. At
+//! shutdown a silent or idle connection is closed at once, so it cannot hold SIGTERM up.
 //!
 //! axum's own `serve` sets no timeout and no limit; this is the one way indmon serves HTTP, so
 //! every listener (the health endpoints now, the officials' console later) gets the same.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -15,6 +17,7 @@ use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use hyper::service::Service as _;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
@@ -25,6 +28,9 @@ use tracing::{debug, warn};
 /// File descriptors kept free for the database, log and data files when the process's limit
 /// is lower than `max_connections`.
 const FD_RESERVE: usize = 128;
+
+/// At stop, how long a connection with no request in progress may take to finish writing.
+const FLUSH_AT_STOP: Duration = Duration::from_millis(300);
 
 /// The limits of one listener (`[daemon]` keys of the same names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,25 +87,46 @@ pub async fn serve(
     while conns.join_next().await.is_some() {}
 }
 
-/// One connection: HTTP/1.1 with the header timeout, closed gracefully when `stop` turns true.
+/// One connection: HTTP/1.1 with the header timeout. When `stop` turns true, a connection
+/// with no request in progress (silent, still sending a header, or idle between requests) is
+/// closed at once; one with a request lets it finish, within the request timeout.
 async fn connection(
     stream: tokio::net::TcpStream,
     router: Router,
     limits: Limits,
     mut stop: watch::Receiver<bool>,
 ) {
+    let in_progress = Arc::new(AtomicUsize::new(0));
+    let service = {
+        let inner = TowerToHyperService::new(router);
+        let in_progress = in_progress.clone();
+        hyper::service::service_fn(move |request| {
+            let counted = InProgress::enter(&in_progress);
+            let response = inner.call(request);
+            async move {
+                let r = response.await;
+                drop(counted);
+                r
+            }
+        })
+    };
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
-    let conn = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(router));
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
     let result = tokio::select! {
         r = conn.as_mut() => r,
         _ = stopped(&mut stop) => {
             conn.as_mut().graceful_shutdown();
-            // A client still sending its header is cut off by the header timeout.
-            match tokio::time::timeout(limits.header_timeout + limits.request_timeout, conn.as_mut()).await {
+            // With no request in progress, only a response still being written is waited for.
+            let bound = if in_progress.load(Ordering::SeqCst) == 0 {
+                FLUSH_AT_STOP
+            } else {
+                limits.request_timeout
+            };
+            match tokio::time::timeout(bound, conn.as_mut()).await {
                 Ok(r) => r,
                 Err(_) => return,
             }
@@ -107,6 +134,22 @@ async fn connection(
     };
     if let Err(e) = result {
         debug!(error = %e, "连接已关闭 (connection closed)");
+    }
+}
+
+/// Counts a request in progress on a connection for as long as it lives.
+struct InProgress(Arc<AtomicUsize>);
+
+impl InProgress {
+    fn enter(count: &Arc<AtomicUsize>) -> InProgress {
+        count.fetch_add(1, Ordering::SeqCst);
+        InProgress(count.clone())
+    }
+}
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -163,22 +206,28 @@ mod tests {
     use std::time::Instant;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// A server with a fast `/` and a `/slow` that takes 5 s, under `limits`.
-    async fn server(limits: Limits) -> (std::net::SocketAddr, watch::Sender<bool>) {
+    type Server = (
+        std::net::SocketAddr,
+        watch::Sender<bool>,
+        tokio::task::JoinHandle<()>,
+    );
+
+    /// A server with a fast `/` and a `/slow` that takes 2 s, under `limits`.
+    async fn server(limits: Limits) -> Server {
         let router = Router::new()
             .route("/", axum::routing::get(|| async { "ok" }))
             .route(
                 "/slow",
                 axum::routing::get(|| async {
-                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    tokio::time::sleep(Duration::from_secs(2)).await;
                     "late"
                 }),
             );
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, rx) = watch::channel(false);
-        tokio::spawn(serve(listener, router, limits, rx));
-        (addr, stop)
+        let task = tokio::spawn(serve(listener, router, limits, rx));
+        (addr, stop, task)
     }
 
     async fn status(addr: std::net::SocketAddr, path: &str) -> String {
@@ -197,7 +246,7 @@ mod tests {
             request_timeout: Duration::from_secs(1),
             max_connections: 2,
         };
-        let (addr, stop) = server(limits).await;
+        let (addr, stop, _) = server(limits).await;
         // Two silent connections take both places.
         let _a = tokio::net::TcpStream::connect(addr).await.expect("a");
         let _b = tokio::net::TcpStream::connect(addr).await.expect("b");
@@ -230,5 +279,35 @@ mod tests {
         );
         assert_eq!(effective_max_connections(1024, Some(10)), 1);
         assert!(open_files_limit().is_some_and(|n| n > 0));
+    }
+
+    #[tokio::test]
+    async fn at_stop_idle_connections_close_at_once_and_a_request_in_progress_finishes() {
+        let limits = Limits {
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(10),
+            max_connections: 16,
+        };
+        let (addr, stop, task) = server(limits).await;
+        let mut silent = tokio::net::TcpStream::connect(addr).await.expect("silent");
+        let mut half = tokio::net::TcpStream::connect(addr).await.expect("half");
+        half.write_all(b"GET / HTTP/1.1\r\nHo")
+            .await
+            .expect("half a header");
+        let slow = tokio::spawn(status(addr, "/slow"));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let started = Instant::now();
+        stop.send_replace(true);
+        let mut buf = [0u8; 64];
+        for s in [&mut silent, &mut half] {
+            let n = tokio::time::timeout(Duration::from_secs(1), s.read(&mut buf)).await;
+            assert!(matches!(n, Ok(Ok(0)) | Ok(Err(_))), "{n:?}");
+        }
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(slow.await.expect("slow"), "HTTP/1.1 200 OK");
+        tokio::time::timeout(Duration::from_secs(2), task)
+            .await
+            .expect("serve returns once the request is answered")
+            .expect("serve");
     }
 }
