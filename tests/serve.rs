@@ -29,11 +29,38 @@ struct Serve {
 }
 
 fn spawn(dir: &Path, tag: &str, db: &str, config: &str, now: Option<&str>) -> Serve {
+    spawn_with(
+        Command::new(env!("CARGO_BIN_EXE_indmon")),
+        dir,
+        tag,
+        db,
+        config,
+        now,
+    )
+}
+
+/// `indmon serve` with a soft limit of open files, as systemd gives a unit without
+/// `LimitNOFILE` (1,024).
+fn spawn_with_open_files(dir: &Path, tag: &str, db: &str, config: &str, limit: u32) -> Serve {
+    let mut sh = Command::new("sh");
+    sh.arg("-c")
+        .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_indmon"));
+    spawn_with(sh, dir, tag, db, config, None)
+}
+
+fn spawn_with(
+    mut cmd: Command,
+    dir: &Path,
+    tag: &str,
+    db: &str,
+    config: &str,
+    now: Option<&str>,
+) -> Serve {
     let cfg = dir.join(format!("{tag}.toml"));
     std::fs::write(&cfg, config).expect("write config");
     let port = free_port();
     let log = dir.join(format!("{tag}.log"));
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_indmon"));
     cmd.arg("--config")
         .arg(&cfg)
         .arg("--database")
@@ -528,4 +555,158 @@ async fn a_slot_is_claimed_once_and_only_an_interrupted_one_again() {
         assert_eq!(stats["snapshot"].last_success_ms, Some(slot + 20));
         db.cleanup().await;
     }
+}
+
+/// Whether the server closed a connection within `within` (EOF or reset, not a read timeout).
+fn closed_by_server(mut s: &std::net::TcpStream, within: Duration) -> bool {
+    s.set_read_timeout(Some(within)).expect("read timeout");
+    let mut buf = [0u8; 1024];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            // A 408 or other answer may come before the close; keep reading.
+            Ok(_) => continue,
+            Err(e) => {
+                return !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                );
+            }
+        }
+    }
+}
+
+/// Raises this test process's soft limit of open files to `n` (its hard limit permitting, as
+/// on Debian's default 1,024 soft / 1,048,576 hard), with util-linux's `prlimit`.
+fn open_files_at_least(n: u32) {
+    let soft = |text: &str| -> Option<u32> {
+        let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+        line.split_whitespace().nth(3)?.parse().ok()
+    };
+    let before = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    if soft(&before).is_some_and(|s| s >= n) {
+        return;
+    }
+    let ok = Command::new("prlimit")
+        .arg("--pid")
+        .arg(std::process::id().to_string())
+        .arg(format!("--nofile={n}:"))
+        .status()
+        .is_ok_and(|s| s.success());
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    assert!(ok, "cannot raise the open-files limit to {n}:\n{limits}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_answers_while_a_thousand_idle_connections_are_open_and_they_are_closed() {
+    open_files_at_least(4096);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("indmon.db").display());
+    let config = format!(
+        "[daemon]\ngrace_secs = 5\nheader_timeout_secs = 1\n{QUIET_JOBS}[jobs.snapshot]\nenabled = false\n"
+    );
+    // The open-files limit a systemd unit without LimitNOFILE gets.
+    let mut d = spawn_with_open_files(dir.path(), "d", &url, &config, 1024);
+    eventually("the daemon answers", Duration::from_secs(30), || async {
+        get(d.port, "/healthz").is_some()
+    })
+    .await;
+    let addr = ("127.0.0.1", d.port);
+    // Slowloris: connections that send half a request header and then nothing.
+    let half: Vec<std::net::TcpStream> = (0..20)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(addr).expect("connect");
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: loc")
+                .expect("half a header");
+            s
+        })
+        .collect();
+    // And 1,100 that connect and say nothing.
+    let idle: Vec<std::net::TcpStream> = (0..1100)
+        .map(|_| std::net::TcpStream::connect(addr).expect("connect"))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let started = Instant::now();
+    let answer = tokio::task::spawn_blocking(move || get(d.port, "/healthz"))
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(
+        answer.map(|a| a.0),
+        Some(200),
+        "/healthz unanswered after {took:?}"
+    );
+    assert!(took < Duration::from_secs(3), "/healthz took {took:?}");
+
+    // Every half-header and idle connection is closed by the server after the header timeout
+    // (1 s here), whether it was accepted at once or waited for a free place.
+    let closed = tokio::task::spawn_blocking(move || {
+        let half_closed = half
+            .iter()
+            .filter(|s| closed_by_server(s, Duration::from_secs(8)))
+            .count();
+        let idle_closed = idle
+            .iter()
+            .step_by(50)
+            .filter(|s| closed_by_server(s, Duration::from_secs(8)))
+            .count();
+        (half_closed, idle_closed)
+    })
+    .await
+    .unwrap();
+    assert_eq!(closed, (20, 22), "{}", d.logs());
+    assert_eq!(get(d.port, "/readyz").map(|a| a.0), Some(200));
+    assert_eq!(d.terminate(Duration::from_secs(20)), 0, "{}", d.logs());
+}
+
+/// The job's runs in the ledger: `(slot, started_at, finished_at, trigger)`, in slot order.
+async fn ledger(url: &str, job: &str) -> Vec<(i64, i64, Option<i64>, String)> {
+    let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+    let rows: Vec<(i64, i64, Option<i64>, String)> = sqlx::query_as(
+        "SELECT slot, started_at, finished_at, trigger FROM job_run WHERE job = $1 ORDER BY slot",
+    )
+    .bind(job)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fired_run_records_its_slot_and_a_firing_during_a_run_waits_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // Fired every second; each pull takes 2.5 s (its second page is slow).
+    let (url, store, config, _) =
+        pulling_setup(dir.path(), 10, Some(Duration::from_millis(2500))).await;
+    let mut d = spawn(dir.path(), "d", &url, &config, None);
+    eventually("three finished pulls", Duration::from_secs(40), || async {
+        let runs = store.job_runs("pull:platform").await.unwrap();
+        runs.iter().filter(|r| r.1 != "running").count() >= 3
+    })
+    .await;
+    assert_eq!(d.terminate(Duration::from_secs(30)), 0, "{}", d.logs());
+    store.close().await;
+    let runs = ledger(&url, "pull:platform").await;
+    assert!(runs.len() >= 3, "{runs:?}");
+    for (slot, started, _, trigger) in &runs {
+        // A slot is the schedule's instant (a whole second), not the moment the job started.
+        assert_eq!(slot % 1000, 0, "{runs:?}");
+        assert!(started >= slot, "{runs:?}");
+        assert_eq!(trigger, "schedule", "{runs:?}");
+    }
+    let mut waited = 0;
+    for pair in runs.windows(2) {
+        let (_, _, finished, _) = pair[0];
+        let (slot, started, _, _) = pair[1];
+        let finished = finished.expect("finished");
+        // Never two runs of the job at once.
+        assert!(started >= finished, "overlap: {runs:?}");
+        // A slot fired while the previous run was going ran after it, under its own instant.
+        if slot < finished {
+            waited += 1;
+        }
+    }
+    assert!(waited >= 1, "no firing during a run was kept: {runs:?}");
 }

@@ -2,12 +2,15 @@
 //! leader among replicas, graceful shutdown, and `/healthz`, `/readyz`, `/metrics`.
 //!
 //! Reading order: [`schedule`] (pure slot arithmetic), [`jobs`] (what each job does),
-//! [`leader`] (who may run jobs), [`runner`] (the loops that tie them to the ledger), [`http`]
-//! (what an operator sees).
+//! [`leader`] (who may run jobs), [`fire`] (tokio-cron-scheduler wakes the jobs), [`runner`]
+//! (the loops that tie them to the ledger), [`http`] (what an operator sees) served by
+//! [`listen`] (timeouts and a connection limit on every listener).
 
+pub mod fire;
 pub mod http;
 pub mod jobs;
 pub mod leader;
+pub mod listen;
 pub mod runner;
 pub mod schedule;
 pub mod serve;
@@ -34,6 +37,24 @@ pub struct DaemonConfig {
     pub catch_up_max_age_hours: u64,
     /// Where the snapshot job writes its half-month folders.
     pub snapshot_dir: std::path::PathBuf,
+    /// Seconds a client may take to send a request's header (also how long an idle
+    /// keep-alive connection is kept) before the connection is closed.
+    pub header_timeout_secs: u64,
+    /// Seconds a request may take to be answered before it gets a 503.
+    pub request_timeout_secs: u64,
+    /// Connections open at once on the listener; more wait in the kernel's queue.
+    pub max_connections: usize,
+}
+
+impl DaemonConfig {
+    /// The limits of the listener (and of every listener the daemon will open).
+    pub fn limits(&self) -> listen::Limits {
+        listen::Limits {
+            header_timeout: std::time::Duration::from_secs(self.header_timeout_secs),
+            request_timeout: std::time::Duration::from_secs(self.request_timeout_secs),
+            max_connections: self.max_connections,
+        }
+    }
 }
 
 impl Default for DaemonConfig {
@@ -44,6 +65,9 @@ impl Default for DaemonConfig {
             catch_up: CatchUp::Once,
             catch_up_max_age_hours: 24 * 7,
             snapshot_dir: "snapshots".into(),
+            header_timeout_secs: 10,
+            request_timeout_secs: 30,
+            max_connections: 1024,
         }
     }
 }
@@ -121,11 +145,14 @@ pub fn job_specs(config: &Config) -> Result<Vec<JobSpec>, Vec<(String, String)>>
         |key: String, kind: JobKind, text: &str, catch_up: Option<CatchUp>| match Schedule::parse(
             text, tz,
         ) {
-            Ok(schedule) => specs.push(JobSpec {
-                kind,
-                schedule,
-                catch_up: catch_up.unwrap_or(default),
-            }),
+            Ok(schedule) => match fire::accepts(&schedule, tz) {
+                Ok(()) => specs.push(JobSpec {
+                    kind,
+                    schedule,
+                    catch_up: catch_up.unwrap_or(default),
+                }),
+                Err(e) => problems.push((key, e)),
+            },
             Err(e) => problems.push((key, e)),
         };
     for (i, s) in config.sources.iter().enumerate() {
@@ -200,6 +227,20 @@ pub fn problems(config: &Config) -> Vec<(String, String)> {
             "应在1到3600秒之间 (must be 1–3600)".into(),
         ));
     }
+    for (key, value) in [
+        ("daemon.header_timeout_secs", d.header_timeout_secs),
+        ("daemon.request_timeout_secs", d.request_timeout_secs),
+    ] {
+        if value == 0 || value > 3600 {
+            out.push((key.into(), "应在1到3600秒之间 (must be 1–3600)".into()));
+        }
+    }
+    if d.max_connections == 0 || d.max_connections > 1_000_000 {
+        out.push((
+            "daemon.max_connections".into(),
+            "应在1到1000000之间 (must be 1–1000000)".into(),
+        ));
+    }
     if d.catch_up_max_age_hours == 0 {
         out.push((
             "daemon.catch_up_max_age_hours".into(),
@@ -243,6 +284,9 @@ mod tests {
             listen = "localhost"
             grace_secs = 0
             catch_up = "skip"
+            header_timeout_secs = 0
+            request_timeout_secs = 3601
+            max_connections = 0
             [jobs.snapshot]
             schedule = "0 8 1,16 * *"
             [jobs.dispatch]
@@ -260,6 +304,9 @@ mod tests {
         for k in [
             "daemon.listen",
             "daemon.grace_secs",
+            "daemon.header_timeout_secs",
+            "daemon.request_timeout_secs",
+            "daemon.max_connections",
             "jobs.snapshot.schedule",
             "sources[0].schedule",
         ] {

@@ -1,5 +1,6 @@
-//! The job loops: one task per job, so a job never overlaps itself; each run first claims its
-//! slot in the ledger, so a slot runs once across restarts and replicas.
+//! The job loops: one task per job, so a job never overlaps itself; the scheduler
+//! ([`super::fire`]) tells a loop which slot is due, and each run first claims its slot in the
+//! ledger, so a slot runs once across restarts and replicas.
 //!
 //! A loop runs only while this process is leader. Each time it becomes leader (at start, after
 //! a takeover, after the database came back) it first catches up the slot missed since the
@@ -13,6 +14,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, watch};
 use tracing::{Instrument, info, info_span, warn};
 
+use super::fire::Fired;
 use super::{JobKind, JobSpec, jobs, schedule};
 use crate::config::Config;
 use crate::store::Store;
@@ -85,16 +87,21 @@ async fn leadership_lost(mut rx: watch::Receiver<bool>) {
     let _ = rx.wait_for(|l| !*l).await;
 }
 
-/// The loop of one job, until shutdown.
-pub async fn job_loop(ctx: Arc<Ctx>, spec: JobSpec) {
+/// The loop of one job, until shutdown: it runs the slots the scheduler fires, one at a time.
+/// A slot fired while the last run is still going waits for it (only the latest such slot
+/// runs, and none with `catch_up = "skip"`), as a slot missed while the daemon was down does.
+pub async fn job_loop(ctx: Arc<Ctx>, spec: JobSpec, mut fired: Fired) {
     let name = spec.kind.name();
     let mut leader = ctx.leader.subscribe();
     let mut stop = ctx.shutdown.subscribe();
     let mut caught_up = false;
+    let mut last_slot: Option<DateTime<Utc>> = None;
     let mut backoff = Duration::from_secs(2);
     while !ctx.stopping() {
         if !ctx.is_leader() {
             caught_up = false;
+            // Firings seen as a standby belong to the leader of that moment.
+            fired.borrow_and_update();
             tokio::select! {
                 _ = leader.changed() => {}
                 _ = stop.changed() => {}
@@ -107,8 +114,9 @@ pub async fn job_loop(ctx: Arc<Ctx>, spec: JobSpec) {
         };
         if !caught_up {
             match catch_up(&ctx, store, &spec).await {
-                Ok(()) => {
+                Ok(slot) => {
                     caught_up = true;
+                    last_slot = last_slot.max(slot);
                     backoff = Duration::from_secs(2);
                 }
                 Err(e) => {
@@ -122,12 +130,6 @@ pub async fn job_loop(ctx: Arc<Ctx>, spec: JobSpec) {
             }
             continue;
         }
-        let now = ctx.clock.now();
-        let Some(slot) = spec.schedule.next_after(now) else {
-            let _ = stop.changed().await;
-            break;
-        };
-        let wait = (slot - now).to_std().unwrap_or_default();
         let evaluate_wakeup = async {
             if spec.kind == JobKind::Evaluate {
                 ctx.evaluate_now.notified().await
@@ -140,34 +142,62 @@ pub async fn job_loop(ctx: Arc<Ctx>, spec: JobSpec) {
             biased;
             _ = stop.changed() => {}
             _ = leader.changed() => {}
-            _ = tokio::time::sleep(wait) => {
+            changed = fired.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let slot = *fired.borrow_and_update();
+                let Some(slot) = slot.filter(|s| last_slot.is_none_or(|l| *s > l)) else {
+                    continue;
+                };
+                last_slot = Some(slot);
                 if run_slot(&ctx, store, &spec.kind, slot, "schedule").await.is_err() {
                     caught_up = false;
                 }
+                skip_firings_during_run(&mut fired, &spec, &name);
             }
             _ = evaluate_wakeup => {
                 let at = ctx.clock.now();
                 if run_slot(&ctx, store, &spec.kind, at, "after_pull").await.is_err() {
                     caught_up = false;
                 }
+                skip_firings_during_run(&mut fired, &spec, &name);
             }
         }
     }
 }
 
-/// Runs the slot missed while no leader was running, if the policy asks for it.
-async fn catch_up(ctx: &Arc<Ctx>, store: &Store, spec: &JobSpec) -> anyhow::Result<()> {
+/// After a run: a slot fired meanwhile waits for the loop (`once`), or is dropped (`skip`).
+fn skip_firings_during_run(fired: &mut Fired, spec: &JobSpec, name: &str) {
+    if fired.has_changed().unwrap_or(false) {
+        let slot = *fired.borrow();
+        if spec.catch_up == schedule::CatchUp::Skip {
+            fired.borrow_and_update();
+            info!(job = %name, slot = ?slot, "上次运行期间到期的时段已跳过 (slot due during the last run skipped)");
+        } else {
+            info!(job = %name, slot = ?slot, "上次运行期间到期的时段随后运行 (slot due during the last run runs now)");
+        }
+    }
+}
+
+/// Runs the slot missed while no leader was running, if the policy asks for it; the slot run.
+async fn catch_up(
+    ctx: &Arc<Ctx>,
+    store: &Store,
+    spec: &JobSpec,
+) -> anyhow::Result<Option<DateTime<Utc>>> {
     let last = store
         .last_job_slot(&spec.kind.name())
         .await?
         .and_then(DateTime::<Utc>::from_timestamp_millis);
     let max_age = chrono::Duration::hours(ctx.config.daemon.catch_up_max_age_hours as i64);
     let now = ctx.clock.now();
-    if let Some(slot) = schedule::missed_slot(&spec.schedule, last, now, spec.catch_up, max_age) {
+    let missed = schedule::missed_slot(&spec.schedule, last, now, spec.catch_up, max_age);
+    if let Some(slot) = missed {
         info!(job = %spec.kind.name(), slot = %slot, "补跑错过的时段 (catching up a missed slot)");
         run_slot(ctx, store, &spec.kind, slot, "catch_up").await?;
     }
-    Ok(())
+    Ok(missed)
 }
 
 /// Claims a slot and runs the job in it. `Err` only when the ledger could not be written (the

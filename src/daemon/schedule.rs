@@ -1,9 +1,10 @@
 //! Schedules: 6-field cron expressions (with seconds) read in the bureau's time zone, and the
 //! pure arithmetic of slots — the next one, and the one missed while the daemon was down.
 //!
-//! The daemon computes slots itself (with `croner`, the parser tokio-cron-scheduler uses)
-//! because the ledger keys every run by its slot: a slot must be the same instant whether it
-//! is run on time, caught up after a restart, or attempted by a second replica.
+//! tokio-cron-scheduler fires the schedules ([`super::fire`]), but the daemon computes slots
+//! itself (with `croner`, the parser the scheduler uses, read the same way) because the ledger
+//! keys every run by its slot: a slot must be the same instant whether it is run on time,
+//! caught up after a restart, or attempted by a second replica.
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
@@ -38,8 +39,11 @@ impl Schedule {
                 "“{text}”应为带秒的6段 cron，如 \"0 30 8 * * *\" (must be a 6-field cron with seconds)"
             ));
         }
+        // Day of month and day of week must both match, as tokio-cron-scheduler reads them:
+        // the slots computed here are the instants it fires.
         let cron = CronParser::builder()
             .seconds(Seconds::Required)
+            .dom_and_dow(true)
             .build()
             .parse(text)
             .map_err(|e| format!("“{text}”不是合法的 cron 表达式 (invalid cron): {e}"))?;
@@ -158,6 +162,21 @@ mod tests {
         let s = Schedule::parse("0 0 9 31 * *", chrono_tz::Asia::Shanghai).unwrap();
         let got = s.upcoming(sh(2027, 1, 31, 10, 0), 2);
         assert_eq!(got, vec![sh(2027, 3, 31, 9, 0), sh(2027, 5, 31, 9, 0)]);
+    }
+
+    #[test]
+    fn day_of_month_and_day_of_week_must_both_match_as_the_scheduler_reads_them() {
+        // The first Monday of the month, not every Monday and every 1st–7th.
+        let s = Schedule::parse("0 0 9 1-7 * MON", chrono_tz::Asia::Shanghai).unwrap();
+        let got = s.upcoming(sh(2026, 11, 20, 12, 0), 3);
+        assert_eq!(
+            got,
+            vec![
+                sh(2026, 12, 7, 9, 0),
+                sh(2027, 1, 4, 9, 0),
+                sh(2027, 2, 1, 9, 0)
+            ]
+        );
     }
 
     #[test]

@@ -49,14 +49,12 @@ pub async fn serve(
         .await
         .with_context(|| format!("无法监听 (cannot listen on) {listen}"))?;
     info!(addr = %listener.local_addr()?, jobs = ctx.specs.len(), "indmon serve 已启动 (started)");
-    let mut http_stop = ctx.shutdown.subscribe();
-    let http = tokio::spawn(
-        axum::serve(listener, super::http::router(ctx.clone()))
-            .with_graceful_shutdown(async move {
-                let _ = http_stop.wait_for(|s| *s).await;
-            })
-            .into_future(),
-    );
+    let http = tokio::spawn(super::listen::serve(
+        listener,
+        super::http::router(ctx.clone()),
+        ctx.config.daemon.limits(),
+        ctx.shutdown.subscribe(),
+    ));
     let signals = tokio::spawn(wait_for_signal(ctx.clone()));
 
     let mut tasks = JoinSet::new();
@@ -70,12 +68,15 @@ pub async fn serve(
         tasks.spawn(lead_alone(ctx.clone()));
         None
     };
-    for spec in ctx.specs.clone() {
-        tasks.spawn(job_loop(ctx.clone(), spec));
+    let (mut scheduler, fired) =
+        super::fire::start(&ctx.specs, super::timezone(&ctx.config), ctx.clock).await?;
+    for (spec, fired) in ctx.specs.clone().into_iter().zip(fired) {
+        tasks.spawn(job_loop(ctx.clone(), spec, fired));
     }
 
     let mut stop = ctx.shutdown.subscribe();
     let _ = stop.wait_for(|s| *s).await;
+    super::fire::stop(&mut scheduler).await;
     info!(
         grace_secs = grace.as_secs(),
         "正在停止：不再开始新作业 (stopping: no new jobs)"
@@ -118,7 +119,7 @@ async fn wait_for_signal(ctx: Arc<Ctx>) {
         _ = term.recv() => info!("收到 SIGTERM (SIGTERM received)"),
         _ = int.recv() => info!("收到 SIGINT (SIGINT received)"),
     }
-    let _ = ctx.shutdown.send(true);
+    ctx.shutdown.send_replace(true);
 }
 
 /// Reaches the database, retrying with backoff until it answers; then migrates.
@@ -170,7 +171,7 @@ async fn lead_alone(ctx: Arc<Ctx>) {
                     continue;
                 }
             }
-            let _ = ctx.leader.send(true);
+            ctx.leader.send_replace(true);
             return;
         }
         tokio::select! {
@@ -192,7 +193,7 @@ async fn lead_pg(ctx: Arc<Ctx>, mut lock: PgLeader) -> PgLeader {
                 error!(
                     "领导锁连接已断开，停止运行作业 (leader lock connection lost; stepping down)"
                 );
-                let _ = ctx.leader.send(false);
+                ctx.leader.send_replace(false);
             }
         } else if let Some(store) = ctx.store.get() {
             match lock.try_acquire().await {
@@ -212,7 +213,7 @@ async fn lead_pg(ctx: Arc<Ctx>, mut lock: PgLeader) -> PgLeader {
                         pid = ctx.pid,
                         "已成为领导者，开始运行作业 (became leader; running jobs)"
                     );
-                    let _ = ctx.leader.send(true);
+                    ctx.leader.send_replace(true);
                 }
                 Ok(false) => backoff = LEADER_INTERVAL,
                 Err(e) => {
