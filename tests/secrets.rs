@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use base64::Engine;
-use common::mail::seed;
+use common::mail::{db_url, seed};
 use common::smtp::SmtpServer;
 use common::{TestDb, write};
 
@@ -146,26 +146,6 @@ async fn smtp_auth_plain_and_login_never_reach_any_output_at_trace_level() {
             let rows = format!("{:?}", db.store.outbox_rows(&[]).await.expect("rows"));
             assert_clean("outbox rows after 535", &rows, "indmon", SMTP_PW);
             db.cleanup().await;
-        }
-    }
-}
-
-/// The child's URL for a test database: the SQLite file beside the test's, or the same
-/// PostgreSQL database.
-fn db_url(db: &TestDb) -> String {
-    match &db.store {
-        indmon::store::Store::Sqlite(p) => {
-            format!("sqlite://{}", p.connect_options().get_filename().display())
-        }
-        indmon::store::Store::Postgres(p) => {
-            let o = p.connect_options();
-            format!(
-                "postgres://{}@{}:{}/{}",
-                o.get_username(),
-                o.get_host(),
-                o.get_port(),
-                o.get_database().unwrap_or("postgres")
-            )
         }
     }
 }

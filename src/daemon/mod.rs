@@ -5,6 +5,7 @@
 //! [`leader`] (who may run jobs), [`runner`] (the loops that tie them to the ledger), [`http`]
 //! (what an operator sees).
 
+pub mod drain;
 pub mod http;
 pub mod jobs;
 pub mod leader;

@@ -73,6 +73,7 @@ pub async fn serve(
     for spec in ctx.specs.clone() {
         tasks.spawn(job_loop(ctx.clone(), spec));
     }
+    tasks.spawn(super::drain::drain_loop(ctx.clone()));
 
     let mut stop = ctx.shutdown.subscribe();
     let _ = stop.wait_for(|s| *s).await;
