@@ -728,3 +728,173 @@ async fn kill_dispatch_at_random_moments_and_count_duplicates() {
     );
     assert!(worst <= 1 && lost == 0);
 }
+
+/// `indmon serve` with every job off: the drain task alone tries the outbox, the undelivered
+/// mail shows in /metrics and in /readyz's body while /readyz stays 200, and once the server
+/// answers the daemon delivers it without any job running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_drains_the_outbox_on_its_own_and_shows_what_is_undelivered() {
+    for db in TestDb::all().await {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let mut cfg = config_text(port, "");
+        for job in ["evaluate", "dispatch", "snapshot", "reminder"] {
+            cfg.push_str(&format!("\n[jobs.{job}]\nenabled = false\n"));
+        }
+        let url = db_url(&db);
+        seed(&db.store).await;
+        let (code, out, err) = indmon_at(
+            dir.path(),
+            &url,
+            &cfg,
+            now(),
+            &[],
+            &["dispatch", "--no-send"],
+        );
+        assert_eq!(code, 0, "{out}{err}");
+
+        let mut serve = Daemon::start(dir.path(), &url, now());
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let rows = db.store.outbox_rows(&[]).await.expect("rows");
+            if rows
+                .iter()
+                .all(|r| r.status == "pending" && r.attempts == 1)
+            {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "{rows:?}\n{}",
+                serve.log()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let (_, m) = serve.get("/metrics").expect("metrics");
+        assert!(
+            m.contains("indmon_outbox_undelivered{state=\"queued\"} 4"),
+            "{m}"
+        );
+        assert!(
+            m.contains("indmon_outbox_undelivered{state=\"failed\"} 0"),
+            "{m}"
+        );
+        assert!(
+            m.contains("indmon_outbox_oldest_undelivered_age_seconds "),
+            "{m}"
+        );
+        let (code, body) = serve.get("/readyz").expect("readyz");
+        assert_eq!(
+            code, 200,
+            "undelivered mail does not make the daemon unready: {body}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(v["mail"]["undelivered"], 4, "{body}");
+        assert!(
+            v["mail"]["last_error"]
+                .as_str()
+                .is_some_and(|e| !e.is_empty()),
+            "{body}"
+        );
+        assert_eq!(serve.stop(), 0, "{}", serve.log());
+
+        // The server is up; a daemon standing after the first retry's backoff delivers all.
+        let server = SmtpServer::start_on(port).await;
+        let mut serve = Daemon::start(dir.path(), &url, now() + Duration::minutes(5));
+        serve.eventually("delivered by the drain", |_| server.messages().len() == 4);
+        serve.eventually("metrics show nothing undelivered", |s| {
+            s.get("/metrics")
+                .is_some_and(|(_, m)| m.contains("indmon_outbox_undelivered{state=\"queued\"} 0"))
+        });
+        assert_eq!(serve.stop(), 0, "{}", serve.log());
+        let ledger = db.store.count("job_run").await.expect("count");
+        assert_eq!(ledger, 0, "{}: no job ran", db.name);
+        db.cleanup().await;
+    }
+}
+
+/// A child `indmon serve` on a free port.
+struct Daemon {
+    child: std::process::Child,
+    port: u16,
+    log: std::path::PathBuf,
+}
+
+impl Daemon {
+    fn start(dir: &std::path::Path, db: &str, at: chrono::DateTime<chrono::Utc>) -> Daemon {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let log = dir.join(format!("serve-{port}.log"));
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_indmon"))
+            .env("INDMON_LOG", "info,sqlx=warn")
+            .env("INDMON_NOW", at.to_rfc3339())
+            .env_remove("INDMON_DATABASE_URL")
+            .arg("--config")
+            .arg(dir.join("indmon.toml"))
+            .args(["--database", db, "serve", "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log"))
+            .spawn()
+            .expect("spawn serve");
+        Daemon { child, port, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// A plain HTTP/1.1 GET: (status, body).
+    fn get(&self, path: &str) -> Option<(u16, String)> {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .ok()?;
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut raw = String::new();
+        s.read_to_string(&mut raw).ok()?;
+        let code = raw.split_whitespace().nth(1)?.parse().ok()?;
+        Some((code, raw.split_once("\r\n\r\n")?.1.to_string()))
+    }
+
+    fn eventually(&mut self, what: &str, f: impl Fn(&Daemon) -> bool) {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !f(self) {
+            assert!(
+                std::time::Instant::now() < until,
+                "timed out: {what}\n{}",
+                self.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    /// SIGTERM; the exit code.
+    fn stop(&mut self) -> i32 {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child
+            .wait()
+            .map(|s| s.code().unwrap_or(-1))
+            .unwrap_or(-1)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
