@@ -64,7 +64,7 @@ pub enum Command {
     Dispatch(notify::DispatchArgs),
     /// Remind officials which enterprises have not reported last month before the deadline (报送提醒).
     Remind(notify::RemindArgs),
-    /// The outbox of digests: what is pending or failed.
+    /// The outbox of digests: what is not delivered yet; requeue what was refused.
     #[command(subcommand)]
     Outbox(notify::OutboxCommand),
     /// Run the demo: a synthetic city pulled, evaluated and reported on, on embedded SQLite.
@@ -235,7 +235,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::DemoData(_) | Command::Demo(_) | Command::Serve(_) => ExitCode::SUCCESS,
         Command::Dispatch(args) => notify::dispatch(&store, &config, args, now).await?,
         Command::Remind(args) => notify::remind(&store, &config, args, now).await?,
-        Command::Outbox(cmd) => notify::outbox(&store, cmd).await?,
+        Command::Outbox(cmd) => notify::outbox(&store, &config, cmd, now).await?,
         Command::Snapshot(args) => snapshot::snapshot(&store, &config, args, now).await?,
     };
     store.close().await;

@@ -1,6 +1,10 @@
 //! `indmon dispatch` (one pass: decide, write the outbox, send what is due) and
-//! `indmon remind` (报送提醒 before the deadline) and `indmon outbox list` (what is pending or
-//! failed, with attempts and the last error).
+//! `indmon remind` (报送提醒 before the deadline), `indmon outbox list` (what is not delivered,
+//! with attempts and the last error) and `indmon outbox retry` (requeue what was refused).
+//!
+//! Exit codes of the sending commands: 0 when everything the pass wrote or tried was
+//! delivered, 1 when a message was refused for good (or on any other failure), 4 when some are
+//! still queued for a retry (the daemon or the next run delivers them).
 
 use std::process::ExitCode;
 
@@ -32,7 +36,7 @@ pub struct RemindArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum OutboxCommand {
-    /// List digests (default: pending, sending and failed).
+    /// List messages not delivered yet (pending, sending, failed); --all: sent ones too.
     List {
         /// Include sent digests.
         #[arg(long)]
@@ -40,7 +44,22 @@ pub enum OutboxCommand {
         #[arg(long, value_parser = ["table", "json"], default_value = "table")]
         format: String,
     },
+    /// Requeue a refused (failed) message, or all of them, and send what is due.
+    Retry {
+        /// The outbox id (#N in `outbox list`).
+        #[arg(required_unless_present = "all_failed", conflicts_with = "all_failed")]
+        id: Option<i64>,
+        /// Every failed message.
+        #[arg(long)]
+        all_failed: bool,
+        /// Requeue only; send nothing now.
+        #[arg(long)]
+        no_send: bool,
+    },
 }
+
+/// Exit code while mail a pass wrote or tried is still queued for a retry.
+pub const EXIT_UNDELIVERED: u8 = 4;
 
 fn show_time(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)
@@ -48,7 +67,8 @@ fn show_time(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// One dispatch pass. Exit 1 when a digest failed for good (an operator must look).
+/// One dispatch pass. Exit 1 when a digest was refused for good (an operator must look), 4
+/// while one it wrote or tried is queued for a retry.
 pub async fn dispatch(
     store: &Store,
     config: &Config,
@@ -67,7 +87,8 @@ pub async fn dispatch(
     if args.no_send {
         return Ok(ExitCode::SUCCESS);
     }
-    send_due(store, config, now).await
+    let ids: Vec<i64> = d.digests.iter().map(|(_, id, _)| *id).collect();
+    send_due(store, config, now, &ids).await
 }
 
 /// `indmon remind`: write the 报送提醒 of the period due (or `--period`) to the outbox, then
@@ -99,7 +120,8 @@ pub async fn remind(
     if args.no_send {
         return Ok(ExitCode::SUCCESS);
     }
-    send_due(store, config, now).await
+    let ids: Vec<i64> = r.messages.iter().map(|(_, id, _)| *id).collect();
+    send_due(store, config, now, &ids).await
 }
 
 /// The `[mail]` and `[[recipients]]` parts of the configuration must be sound to send anything.
@@ -114,18 +136,25 @@ fn mail_config_ok(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sends everything due in the outbox and prints each step.
-async fn send_due(store: &Store, config: &Config, now: DateTime<Utc>) -> anyhow::Result<ExitCode> {
+/// Sends everything due in the outbox and prints each step; the exit code says whether the
+/// pass's own messages (`own`) and every message it tried were delivered.
+async fn send_due(
+    store: &Store,
+    config: &Config,
+    now: DateTime<Utc>,
+    own: &[i64],
+) -> anyhow::Result<ExitCode> {
     let Some(mail) = &config.mail else {
         return Ok(ExitCode::SUCCESS);
     };
     let transport = Transport::from_config(mail)?;
     let steps = notify::drain(store, &transport, &notify::policy(mail), now).await?;
-    let mut failed = false;
+    let (mut failed, mut queued) = (false, false);
     for s in &steps {
         match s {
             Step::Sent { id } => println!("  已发送 (sent) #{id}"),
             Step::Retry { id, at, error } => {
+                queued = true;
                 println!("  待重试 (retry) #{id} 于 {}：{error}", show_time(*at))
             }
             Step::Failed { id, error } => {
@@ -135,15 +164,44 @@ async fn send_due(store: &Store, config: &Config, now: DateTime<Utc>) -> anyhow:
             Step::Empty => {}
         }
     }
+    // A message of this pass that no step touched is held by another sender, or not due.
+    let rows = store.outbox_rows(&["pending", "sending", "failed"]).await?;
+    for r in rows.iter().filter(|r| own.contains(&r.id)) {
+        failed |= r.status == "failed";
+        queued |= r.status != "failed";
+    }
+    let u = store.undelivered().await?;
+    if u.queued + u.failed > 0 {
+        println!(
+            "发件箱中尚未送达 {} 封：待重试 {}，被拒收 {} (undelivered: queued, refused; see indmon outbox list)",
+            u.queued + u.failed,
+            u.queued,
+            u.failed
+        );
+    }
     Ok(if failed {
         ExitCode::FAILURE
+    } else if queued {
+        ExitCode::from(EXIT_UNDELIVERED)
     } else {
         ExitCode::SUCCESS
     })
 }
 
-pub async fn outbox(store: &Store, cmd: OutboxCommand) -> anyhow::Result<ExitCode> {
-    let OutboxCommand::List { all, format } = cmd;
+pub async fn outbox(
+    store: &Store,
+    config: &Config,
+    cmd: OutboxCommand,
+    now: DateTime<Utc>,
+) -> anyhow::Result<ExitCode> {
+    let (all, format) = match cmd {
+        OutboxCommand::List { all, format } => (all, format),
+        OutboxCommand::Retry {
+            id,
+            all_failed: _,
+            no_send,
+        } => return retry(store, config, id, no_send, now).await,
+    };
     let statuses: &[&str] = if all {
         &[]
     } else {
@@ -158,18 +216,49 @@ pub async fn outbox(store: &Store, cmd: OutboxCommand) -> anyhow::Result<ExitCod
         println!("发件箱为空 (nothing pending or failed)");
     }
     for r in rows {
-        let next = if r.status == "pending" {
-            format!(" 下次 {}", show_time(r.next_attempt_at))
-        } else {
-            String::new()
+        let next = match r.status.as_str() {
+            "pending" => format!(" 下次 {}", show_time(r.next_attempt_at)),
+            "sending" if r.unknown_fate => " 结果未知，以相同 Message-ID 重发".to_string(),
+            _ => String::new(),
         };
         println!(
-            "#{:<5} {:<8} {} <{}> 尝试{}次{next}  {}",
-            r.id, r.status, r.recipient, r.to_addr, r.attempts, r.subject
+            "#{:<5} {:<8} {} <{}> {}生成 尝试{}次{next}  {}",
+            r.id,
+            r.status,
+            r.recipient,
+            r.to_addr,
+            show_time(r.created_at),
+            r.attempts,
+            r.subject
         );
         if let Some(e) = r.last_error {
             println!("        最近错误 (last error): {e}");
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `indmon outbox retry [ID|--all-failed]`: requeue, then send what is due unless `--no-send`.
+async fn retry(
+    store: &Store,
+    config: &Config,
+    id: Option<i64>,
+    no_send: bool,
+    now: DateTime<Utc>,
+) -> anyhow::Result<ExitCode> {
+    let n = store.requeue(id, now.timestamp_millis()).await?;
+    match id {
+        Some(id) if n == 0 => {
+            eprintln!(
+                "#{id} 不在发件箱中，或不是失败/待发状态 (no failed or pending message #{id})"
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+        _ => println!("已重新排队 {n} 封 (requeued)"),
+    }
+    if no_send {
+        return Ok(ExitCode::SUCCESS);
+    }
+    mail_config_ok(config)?;
+    send_due(store, config, now, &[]).await
 }

@@ -1,5 +1,7 @@
 //! What an operator's monitoring sees: `/healthz` (the process answers), `/readyz` (database
-//! reachable, no job whose last run failed) and `/metrics` (Prometheus text format).
+//! reachable, no job whose last run failed; its body also tells undelivered mail, which does
+//! not make the daemon unready — the console behind a proxy must stay up while SMTP is down)
+//! and `/metrics` (Prometheus text format).
 //!
 //! The metrics are rendered here from the job ledger and a few counts, not kept in process
 //! memory: they survive restarts, every replica shows the same history, and no exporter crate
@@ -54,11 +56,16 @@ async fn readyz(State(ctx): State<Arc<Ctx>>) -> impl IntoResponse {
         }
     }
     let ready = database && failing.is_empty();
+    let mail = match ctx.store.get().filter(|_| database) {
+        Some(s) => s.undelivered().await.ok().map(|u| mail_detail(&u)),
+        None => None,
+    };
     let body = json!({
         "ready": ready,
         "database": database,
         "leader": *ctx.leader.borrow(),
         "failing_jobs": failing,
+        "mail": mail,
     });
     let code = if ready {
         StatusCode::OK
@@ -66,6 +73,21 @@ async fn readyz(State(ctx): State<Arc<Ctx>>) -> impl IntoResponse {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (code, axum::Json(body))
+}
+
+/// The mail part of the health detail: what is not delivered, since when, and why.
+fn mail_detail(u: &crate::store::Undelivered) -> serde_json::Value {
+    let oldest = u
+        .oldest_created_at
+        .and_then(chrono::DateTime::<chrono::Utc>::from_timestamp_millis)
+        .map(|t| t.to_rfc3339());
+    json!({
+        "undelivered": u.queued + u.failed,
+        "queued": u.queued,
+        "failed": u.failed,
+        "oldest_undelivered_at": oldest,
+        "last_error": u.last_error,
+    })
 }
 
 async fn metrics(State(ctx): State<Arc<Ctx>>) -> impl IntoResponse {
@@ -219,7 +241,7 @@ pub async fn render(ctx: &Ctx) -> String {
             (
                 "indmon_emails_failed_total",
                 "counter",
-                "Digest emails given up (permanent error or attempts exhausted).",
+                "Digest emails refused for good (5xx) and not requeued.",
                 n(&["failed"]),
             ),
             (
@@ -232,6 +254,34 @@ pub async fn render(ctx: &Ctx) -> String {
             family(&mut out, name, kind, help);
             let _ = writeln!(out, "{name} {value}");
         }
+    }
+    if let Ok(u) = store.undelivered().await {
+        family(
+            &mut out,
+            "indmon_outbox_undelivered",
+            "gauge",
+            "Messages not delivered: queued (waiting for a retry or being sent) or failed (refused, waiting for indmon outbox retry).",
+        );
+        let _ = writeln!(
+            out,
+            "indmon_outbox_undelivered{{state=\"queued\"}} {}",
+            u.queued
+        );
+        let _ = writeln!(
+            out,
+            "indmon_outbox_undelivered{{state=\"failed\"}} {}",
+            u.failed
+        );
+        family(
+            &mut out,
+            "indmon_outbox_oldest_undelivered_age_seconds",
+            "gauge",
+            "Age of the oldest undelivered message (0 when everything was delivered).",
+        );
+        let age = u.oldest_created_at.map_or(0, |t| {
+            (ctx.clock.now().timestamp_millis() - t).max(0) / 1000
+        });
+        let _ = writeln!(out, "indmon_outbox_oldest_undelivered_age_seconds {age}");
     }
     out
 }

@@ -159,9 +159,13 @@ async fn send_due(
     let transport = crate::notify::Transport::from_config(mail)?;
     let steps = crate::notify::drain(store, &transport, &crate::notify::policy(mail), now).await?;
     let count = |f: fn(&Step) -> bool| steps.iter().filter(|s| f(s)).count();
+    // Undelivered mail does not fail the job (that would fail /readyz): the drain task keeps
+    // delivering it, and the health detail and metrics show it.
+    let u = store.undelivered().await?;
     Ok(json!({
         "sent": count(|s| matches!(s, Step::Sent { .. })),
         "retry": count(|s| matches!(s, Step::Retry { .. })),
         "failed": count(|s| matches!(s, Step::Failed { .. })),
+        "undelivered": u.queued + u.failed,
     }))
 }

@@ -6,6 +6,7 @@
 //! (the loops that tie them to the ledger), [`http`] (what an operator sees) served by
 //! [`listen`] (timeouts and a connection limit on every listener).
 
+pub mod drain;
 pub mod fire;
 pub mod http;
 pub mod jobs;

@@ -73,6 +73,7 @@ pub async fn serve(
     for (spec, fired) in ctx.specs.clone().into_iter().zip(fired) {
         tasks.spawn(job_loop(ctx.clone(), spec, fired));
     }
+    tasks.spawn(super::drain::drain_loop(ctx.clone()));
 
     let mut stop = ctx.shutdown.subscribe();
     let _ = stop.wait_for(|s| *s).await;

@@ -36,7 +36,8 @@ pub struct MailConfig {
     /// Remind about an alert still unacknowledged after this many hours.
     #[serde(default = "default_repeat")]
     pub repeat_interval_hours: u64,
-    /// Give a digest up after this many failed attempts.
+    /// After this many failed attempts an undelivered message is logged at ERROR level; it is
+    /// never given up (transient failures are retried however long they last).
     #[serde(default = "default_attempts")]
     pub max_attempts: u32,
     #[serde(default)]

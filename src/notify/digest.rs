@@ -13,7 +13,7 @@ use super::attachment;
 use super::config::{AttachmentKind, RecipientConfig};
 use super::plan::{Item, ItemKind};
 use crate::rules::{Severity, rule_zh};
-use crate::store::OutboxWrite;
+use crate::store::{Delayed, OutboxWrite};
 
 /// Names to print instead of codes.
 #[derive(Clone, Debug, Default)]
@@ -30,6 +30,8 @@ pub struct Context<'a> {
     pub names: &'a Names,
     pub now: DateTime<Utc>,
     pub attachment: AttachmentKind,
+    /// The recipient's messages delivered late and not yet told about (延迟送达).
+    pub delayed: &'a [Delayed],
 }
 
 /// The subject: `【工业运行预警】1-10月 东城区：红色2项 橙色3项`.
@@ -122,12 +124,47 @@ fn groups(items: &[Item]) -> Vec<(String, Vec<&Item>)> {
     out
 }
 
+/// Shanghai time of day as the digests show it: `11月22日 10:00`.
+fn shown_at(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map(|d| {
+            d.with_timezone(&chrono_tz::Asia::Shanghai)
+                .format("%-m月%-d日 %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// The 延迟送达 lines: which earlier messages arrived late, written when, delivered when.
+fn delay_lines(delayed: &[Delayed]) -> Vec<String> {
+    delayed
+        .iter()
+        .map(|d| {
+            format!(
+                "《{}》{}生成，因邮件服务器故障延迟至{}送达",
+                d.subject,
+                shown_at(d.created_at),
+                shown_at(d.sent_at)
+            )
+        })
+        .collect()
+}
+
 /// The plain-text body.
-pub fn text(r: &RecipientConfig, items: &[Item], names: &Names) -> String {
-    let mut s = format!(
-        "{}：\n\n自上次通报以来，您负责范围内的预警变化如下：\n",
-        r.name
-    );
+pub fn text(r: &RecipientConfig, items: &[Item], names: &Names, delayed: &[Delayed]) -> String {
+    let mut s = format!("{}：\n\n", r.name);
+    if !delayed.is_empty() {
+        let _ = writeln!(
+            s,
+            "【延迟送达】此前有{}封邮件未能按时送达，已补发：",
+            delayed.len()
+        );
+        for l in delay_lines(delayed) {
+            let _ = writeln!(s, "  - {l}");
+        }
+        s.push('\n');
+    }
+    s.push_str("自上次通报以来，您负责范围内的预警变化如下：\n");
     for (title, v) in groups(items) {
         let _ = write!(s, "\n【{title}】{}项\n", v.len());
         for i in v {
@@ -165,16 +202,24 @@ fn colour(s: Severity) -> &'static str {
 }
 
 /// The HTML body: the same content as the text, one table per group.
-pub fn html(r: &RecipientConfig, items: &[Item], names: &Names) -> String {
+pub fn html(r: &RecipientConfig, items: &[Item], names: &Names, delayed: &[Delayed]) -> String {
     let e = escape_html;
     let mut s = String::from(
         "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"></head><body style=\"font-family:sans-serif\">",
     );
-    let _ = write!(
-        s,
-        "<p>{}：</p><p>自上次通报以来，您负责范围内的预警变化如下：</p>",
-        e(&r.name)
-    );
+    let _ = write!(s, "<p>{}：</p>", e(&r.name));
+    if !delayed.is_empty() {
+        let _ = write!(
+            s,
+            "<p><b>【延迟送达】</b>此前有{}封邮件未能按时送达，已补发：</p><ul>",
+            delayed.len()
+        );
+        for l in delay_lines(delayed) {
+            let _ = write!(s, "<li>{}</li>", e(&l));
+        }
+        s.push_str("</ul>");
+    }
+    s.push_str("<p>自上次通报以来，您负责范围内的预警变化如下：</p>");
     for (title, v) in groups(items) {
         let c = v.first().map_or("#444", |i| colour(i.alert.severity));
         let _ = write!(
@@ -286,6 +331,7 @@ pub(super) fn compose(
         message_id,
         items,
         covers: Vec::new(),
+        notes_delayed: Vec::new(),
     })
 }
 
@@ -316,9 +362,11 @@ pub fn build(
     };
     let body = MultiPart::mixed()
         .multipart(MultiPart::alternative_plain_html(
-            text(r, items, ctx.names),
-            html(r, items, ctx.names),
+            text(r, items, ctx.names, ctx.delayed),
+            html(r, items, ctx.names, ctx.delayed),
         ))
         .singlepart(Attachment::new(file).body(bytes, ContentType::parse(mime)?));
-    compose(&env, subject(r, items), id, ctx.now, body, items.len())
+    let mut w = compose(&env, subject(r, items), id, ctx.now, body, items.len())?;
+    w.notes_delayed = ctx.delayed.iter().map(|d| d.id).collect();
+    Ok(w)
 }

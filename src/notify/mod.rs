@@ -27,6 +27,10 @@ pub use transport::{SendError, Transport};
 use crate::config::Config;
 use crate::store::{AlertFilter, Store};
 
+/// A message delivered this much later than it was written is told about in its recipient's
+/// next digest (延迟送达): one hour, beyond the retries of a short blip and a crash's lease.
+pub const DELAY_NOTICE_MS: i64 = 3_600_000;
+
 /// What one dispatch put in the outbox.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Dispatched {
@@ -37,7 +41,7 @@ pub struct Dispatched {
 /// The retry policy `[mail]` asks for.
 pub fn policy(m: &MailConfig) -> Policy {
     Policy {
-        max_attempts: m.max_attempts,
+        alarm_after: m.max_attempts,
         ..Policy::default()
     }
 }
@@ -69,7 +73,9 @@ pub async fn dispatch(
         .into_iter()
         .filter(|e| e.id <= last_event)
         .collect();
-    let notified = store.notified().await?;
+    // What is in flight counts as told; what was refused for good does not.
+    let notified = store.told().await?;
+    let delayed = store.delayed_unnoted(DELAY_NOTICE_MS).await?;
     let silences = store.silences(Some(now_ms)).await?;
     let planned = plan::plan(&plan::PlanInput {
         recipients: &config.recipients,
@@ -97,15 +103,21 @@ pub async fn dispatch(
             .map(|u| (u.code, u.name))
             .collect(),
     };
-    let ctx = digest::Context {
-        from: &mail.from,
-        names: &names,
-        now,
-        attachment: mail.attachment,
-    };
     let mut writes = Vec::new();
     for p in &planned {
         let r = &config.recipients[p.recipient];
+        let late: Vec<_> = delayed
+            .iter()
+            .filter(|d| d.recipient == r.id)
+            .cloned()
+            .collect();
+        let ctx = digest::Context {
+            from: &mail.from,
+            names: &names,
+            now,
+            attachment: mail.attachment,
+            delayed: &late,
+        };
         let mut w = digest::build(r, &p.items, &ctx)?;
         w.covers = p.covers.clone();
         writes.push(w);

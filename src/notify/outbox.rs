@@ -1,7 +1,16 @@
-//! The sender: one step takes one due digest, sends it and marks it, so that tests and the
-//! daemon drain the outbox without sleeping. Transient failures are retried with exponential
-//! backoff (capped) and jitter; permanent ones and exhausted attempts end in `failed`, with the
-//! attempts, the next attempt and the last error kept on the row.
+//! The sender: one step takes one due message, sends it and marks it, so that tests and the
+//! daemon drain the outbox without sleeping. Transient failures are retried for as long as they
+//! last, with exponential backoff (capped) and jitter; a permanent refusal (5xx) ends in
+//! `failed`, visible until `indmon outbox retry` requeues it. Attempts, the next attempt and the
+//! last error are kept on the row.
+//!
+//! Between the server's 250 and the record there is nothing but the record: no log line, no
+//! connection handed back (lettre's pool recycles in a task of its own), one short transaction.
+//! A sender killed inside that window leaves the row in `sending`; after the lease it is sent
+//! again with the same bytes and Message-ID (so mail systems can drop the copy), and the log
+//! says so. At most the one message in flight is sent twice per crash.
+
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::{DateTime, Utc};
 
@@ -11,7 +20,8 @@ use crate::store::Store;
 /// The retry policy.
 #[derive(Clone, Copy, Debug)]
 pub struct Policy {
-    pub max_attempts: u32,
+    /// After this many failed attempts the log says so at ERROR level, once; retries go on.
+    pub alarm_after: u32,
     /// First retry after this long; doubles each attempt.
     pub base_ms: i64,
     pub cap_ms: i64,
@@ -22,9 +32,9 @@ pub struct Policy {
 impl Default for Policy {
     fn default() -> Policy {
         Policy {
-            max_attempts: 10,
+            alarm_after: 10,
             base_ms: 60_000,
-            cap_ms: 6 * 3_600_000,
+            cap_ms: 30 * 60_000,
             lease_ms: 10 * 60_000,
         }
     }
@@ -62,7 +72,20 @@ pub fn backoff_ms(p: &Policy, id: i64, attempts: u32) -> i64 {
     raw + raw * frac / 1000
 }
 
-/// Takes one due digest, sends it and records the outcome.
+/// Test hook, not a setting: with `INDMON_TEST_CRASH_AFTER_ACCEPT=N` the process aborts right
+/// after the server accepted its N-th message and before that is recorded — the worst moment
+/// for a crash, which tests/outbox.rs reproduces deterministically. Read only at that point.
+fn crash_point() {
+    static ACCEPTED: AtomicU32 = AtomicU32::new(0);
+    if let Some(v) = std::env::var_os("INDMON_TEST_CRASH_AFTER_ACCEPT") {
+        let n = ACCEPTED.fetch_add(1, Ordering::SeqCst) + 1;
+        if v.to_str().and_then(|v| v.parse::<u32>().ok()) == Some(n) {
+            std::process::abort();
+        }
+    }
+}
+
+/// Takes one due message, sends it and records the outcome.
 pub async fn step(
     store: &Store,
     transport: &Transport,
@@ -73,24 +96,37 @@ pub async fn step(
     let Some(c) = store.claim_outbox(now_ms, now_ms - policy.lease_ms).await? else {
         return Ok(Step::Empty);
     };
-    match transport.send(&c.from_addr, &c.to_addr, &c.message).await {
+    if c.unknown_fate {
+        tracing::warn!(id = c.id, recipient = %c.recipient, message_id = %c.message_id,
+            "上次发送中途中断，服务器可能已收到；以相同 Message-ID 重发 (a sender died while sending this message; its fate is unknown, resending with the same Message-ID)");
+    }
+    let error = match transport.send(&c.from_addr, &c.to_addr, &c.message).await {
         Ok(()) => {
+            crash_point();
             store.mark_sent(c.id, now_ms).await?;
-            tracing::info!(id = c.id, recipient = %c.recipient, message_id = %c.message_id, "digest sent");
-            Ok(Step::Sent { id: c.id })
+            tracing::info!(id = c.id, recipient = %c.recipient, message_id = %c.message_id, attempts = c.attempts, "邮件已发送 (message sent)");
+            return Ok(Step::Sent { id: c.id });
         }
-        Err(SendError::Transient(e)) if c.attempts < policy.max_attempts => {
+        Err(e) => e,
+    };
+    match error {
+        SendError::Transient(e) => {
             let at = now_ms + backoff_ms(policy, c.id, c.attempts);
             store.mark_retry(c.id, at, &e).await?;
-            // Log when the error changes, not at every attempt of a long outage.
-            if c.last_error.as_deref() == Some(e.as_str()) {
+            // Log when the error changes, and once when the outage has lasted long; not at
+            // every attempt of a long outage.
+            if c.attempts == policy.alarm_after {
+                tracing::error!(id = c.id, recipient = %c.recipient, attempts = c.attempts, error = %e,
+                    "邮件多次发送失败，仍将继续重试 (message still undelivered after many attempts; retrying)");
+            } else if c.last_error.as_deref() == Some(e.as_str()) {
                 tracing::debug!(
                     id = c.id,
                     attempts = c.attempts,
-                    "digest not sent again; same error"
+                    "邮件仍未发出，错误相同 (not sent again; same error)"
                 );
             } else {
-                tracing::warn!(id = c.id, recipient = %c.recipient, attempts = c.attempts, error = %e, "digest not sent; will retry");
+                tracing::warn!(id = c.id, recipient = %c.recipient, attempts = c.attempts, error = %e,
+                    "邮件暂未发出，将重试 (message not sent; will retry)");
             }
             Ok(Step::Retry {
                 id: c.id,
@@ -98,18 +134,10 @@ pub async fn step(
                 error: e,
             })
         }
-        Err(e) => {
-            let error = match e {
-                SendError::Transient(t) => {
-                    format!(
-                        "已尝试{}次 (gave up after {} attempts): {t}",
-                        c.attempts, c.attempts
-                    )
-                }
-                SendError::Permanent(p) => p,
-            };
+        SendError::Permanent(error) => {
             store.mark_failed(c.id, &error).await?;
-            tracing::error!(id = c.id, recipient = %c.recipient, error = %error, "digest failed");
+            tracing::error!(id = c.id, recipient = %c.recipient, error = %error,
+                "邮件被服务器拒收，需人工处理后 indmon outbox retry (message refused for good; fix it, then indmon outbox retry)");
             Ok(Step::Failed { id: c.id, error })
         }
     }

@@ -252,10 +252,11 @@ impl Client {
                 retryable: false,
             };
         }
+        // Scrubbed whole, then cut: a cut first could leave part of an encoded secret.
         let snippet = match resp.bytes().await {
             Ok(b) => {
-                let text = String::from_utf8_lossy(&b[..b.len().min(300)]).into_owned();
-                self.scrub(text.trim())
+                let text = String::from_utf8_lossy(&b[..b.len().min(64 * 1024)]).into_owned();
+                self.scrub(text.trim()).chars().take(300).collect()
             }
             Err(_) => String::new(),
         };
@@ -286,14 +287,32 @@ impl Client {
         }
     }
 
-    /// Removes the source's secrets from text that came from the server.
+    /// Removes the source's secrets from text that came from the server: as written, and in
+    /// base64 (alone, and as `user:password`, the form an echoed basic header carries).
     fn scrub(&self, text: &str) -> String {
-        match &self.auth {
-            Auth::Bearer(s) | Auth::Basic(_, s) if !s.expose_secret().is_empty() => {
-                text.replace(s.expose_secret(), "***")
+        use base64::Engine;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let forms = match &self.auth {
+            Auth::Bearer(s) if !s.expose_secret().is_empty() => {
+                vec![b64(s.expose_secret()), s.expose_secret().to_string()]
             }
-            _ => text.to_string(),
+            Auth::Basic(u, s) if !s.expose_secret().is_empty() => vec![
+                b64(&format!("{u}:{}", s.expose_secret())),
+                b64(s.expose_secret()),
+                s.expose_secret().to_string(),
+            ],
+            _ => return text.to_string(),
+        };
+        let mut out = text.to_string();
+        for f in forms {
+            out = out.replace(&f, "***");
+            // Unpadded, as some servers echo it.
+            let bare = f.trim_end_matches('=');
+            if bare.len() != f.len() {
+                out = out.replace(bare, "***");
+            }
         }
+        out
     }
 }
 

@@ -31,7 +31,7 @@ use sqlx::{PgPool, Row, SqlitePool};
 
 pub use alerts::{AlertFilter, Applied as AlertsApplied, EvaluationEnd, Event};
 pub use jobs::JobStat;
-pub use outbox::{Claimed, Notified, OutboxRow, OutboxWrite};
+pub use outbox::{Claimed, Delayed, Notified, OutboxRow, OutboxWrite, Undelivered};
 pub use runs::RunEnd;
 pub use sources::{PullEnd, PullRun, SourceState};
 pub use submissions::{BUFFER_LIMIT, MergeOutcome, REFRESH_STATISTICS_AFTER, SubmissionImport};
@@ -230,6 +230,7 @@ const TABLES: &[&str] = &[
     "source_state",
     "pull_run",
     "outbox",
+    "outbox_cover",
     "notification_cursor",
     "notified",
     "job_run",

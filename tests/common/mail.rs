@@ -21,8 +21,16 @@ pub const BEIGANG: &str = "91330781190937864H";
 /// A configuration with four officials: the city, two districts, and an owner (包抓领导) whose
 /// supervisor is the city official.
 pub fn config(port: u16, extra_mail: &str) -> Config {
-    let text = format!(
-        r#"
+    let text = CONFIG_TEXT
+        .replace("{port}", &port.to_string())
+        .replace("{extra_mail}", extra_mail);
+    let c = Config::parse(&text).expect("config");
+    let problems = c.validate();
+    assert!(problems.is_empty(), "{problems:?}");
+    c
+}
+
+const CONFIG_TEXT: &str = r#"
 [mail]
 from = "市工信局运行监测 <indmon@gxj.example.cn>"
 transport = "smtp"
@@ -69,13 +77,7 @@ id = "zhang"
 name = "张书记"
 email = "zhang@example.cn"
 role = "owner"
-"#
-    );
-    let c = Config::parse(&text).expect("config");
-    let problems = c.validate();
-    assert!(problems.is_empty(), "{problems:?}");
-    c
-}
+"#;
 
 pub fn finding(
     rule: &str,
@@ -206,4 +208,63 @@ pub async fn delivered(
             )
         })
         .collect()
+}
+
+/// The URL a child `indmon` process uses to reach a test database.
+pub fn db_url(db: &super::TestDb) -> String {
+    match &db.store {
+        Store::Sqlite(p) => format!("sqlite://{}", p.connect_options().get_filename().display()),
+        Store::Postgres(p) => {
+            let o = p.connect_options();
+            format!(
+                "postgres://{}@{}:{}/{}",
+                o.get_username(),
+                o.get_host(),
+                o.get_port(),
+                o.get_database().unwrap_or("postgres")
+            )
+        }
+    }
+}
+
+/// Runs `indmon` as a child with this config text at `now` (plus `env`); returns (exit code,
+/// stdout, stderr). The exit code is -1 when a signal ended it.
+pub fn indmon_at(
+    dir: &std::path::Path,
+    db: &str,
+    config: &str,
+    now: DateTime<Utc>,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (i32, String, String) {
+    let cfg = dir.join("indmon.toml");
+    std::fs::write(&cfg, config).expect("write config");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_indmon"))
+        .env("INDMON_LOG", "info,sqlx=warn")
+        .env("INDMON_NOW", now.to_rfc3339())
+        .env_remove("INDMON_DATABASE_URL")
+        .envs(env.iter().copied())
+        .arg("--config")
+        .arg(&cfg)
+        .args(["--database", db])
+        .args(args)
+        .output()
+        .expect("run indmon");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The configuration of [`config`] as text, for a child process.
+pub fn config_text(port: u16, extra_mail: &str) -> String {
+    CONFIG_TEXT
+        .replace("{port}", &port.to_string())
+        .replace("{extra_mail}", extra_mail)
+}
+
+/// The Message-ID of a received message.
+pub fn message_id_of(m: &smtp::Received) -> String {
+    parsed(&m.data).message_id().unwrap_or("").to_string()
 }

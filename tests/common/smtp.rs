@@ -29,6 +29,8 @@ pub struct Behaviour {
     pub refuse_auth: bool,
     /// Accept connections but never greet.
     pub silent: bool,
+    /// Advertise this one mechanism (`PLAIN` or `LOGIN`) and accept exactly this login.
+    pub accept_auth: Option<(&'static str, String, String)>,
 }
 
 /// A running server.
@@ -100,6 +102,8 @@ impl SmtpServer {
             let reply: String = if upper.starts_with("EHLO") {
                 if b.refuse_auth {
                     "250-localhost\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n".into()
+                } else if let Some((mech, ..)) = &b.accept_auth {
+                    format!("250-localhost\r\n250-AUTH {mech}\r\n250 8BITMIME\r\n")
                 } else {
                     "250-localhost\r\n250 8BITMIME\r\n".into()
                 }
@@ -107,7 +111,14 @@ impl SmtpServer {
                 "250 localhost\r\n".into()
             } else if upper.starts_with("AUTH") {
                 self.auth_lines.lock().expect("lock").push(cmd.clone());
-                "535 5.7.8 authentication failed\r\n".into()
+                match &b.accept_auth {
+                    Some((_, user, pass))
+                        if self.login(&cmd, &mut r, &mut w, user, pass).await? =>
+                    {
+                        "235 2.7.0 authentication succeeded\r\n".into()
+                    }
+                    _ => "535 5.7.8 authentication failed\r\n".into(),
+                }
             } else if upper.starts_with("MAIL FROM:") {
                 if b.temp_fail {
                     "451 4.3.0 try again later\r\n".into()
@@ -157,6 +168,44 @@ impl SmtpServer {
                 "502 not implemented\r\n".into()
             };
             w.write_all(reply.as_bytes()).await?;
+        }
+    }
+}
+
+impl SmtpServer {
+    /// Checks `AUTH PLAIN <b64>` or runs the `AUTH LOGIN` exchange (RFC 4616, the LOGIN draft).
+    async fn login(
+        &self,
+        cmd: &str,
+        r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+        w: &mut tokio::net::tcp::OwnedWriteHalf,
+        user: &str,
+        pass: &str,
+    ) -> std::io::Result<bool> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let decode = |s: &str| b64.decode(s.trim()).unwrap_or_default();
+        let words: Vec<&str> = cmd.split_whitespace().collect();
+        match words.get(1).map(|m| m.to_ascii_uppercase()).as_deref() {
+            Some("PLAIN") => {
+                let want = format!("\0{user}\0{pass}");
+                Ok(words.get(2).is_some_and(|t| decode(t) == want.as_bytes()))
+            }
+            Some("LOGIN") => {
+                let mut answers = Vec::new();
+                for prompt in [&b"334 VXNlcm5hbWU6\r\n"[..], b"334 UGFzc3dvcmQ6\r\n"] {
+                    w.write_all(prompt).await?;
+                    let mut l = String::new();
+                    r.read_line(&mut l).await?;
+                    self.auth_lines
+                        .lock()
+                        .expect("lock")
+                        .push(l.trim_end().to_string());
+                    answers.push(decode(&l));
+                }
+                Ok(answers == [user.as_bytes(), pass.as_bytes()])
+            }
+            _ => Ok(false),
         }
     }
 }
