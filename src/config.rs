@@ -11,6 +11,8 @@ use serde::Deserialize;
 use crate::amount::Scale;
 use crate::ingest::TextEncoding;
 
+mod parse;
+
 /// The whole configuration.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -204,6 +206,14 @@ pub struct Problem {
     pub message: String,
 }
 
+/// The first of a parse's problems (there is always one).
+fn first(problems: Vec<Problem>) -> Problem {
+    problems.into_iter().next().unwrap_or_else(|| Problem {
+        key: String::new(),
+        message: "配置有误 (invalid configuration)".into(),
+    })
+}
+
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.key, self.message)
@@ -213,36 +223,45 @@ impl std::fmt::Display for Problem {
 impl Config {
     /// Reads and parses a file; a parse error names the file, line and key.
     pub fn load(path: &Path) -> Result<Config, Problem> {
-        let text = std::fs::read_to_string(path).map_err(|e| Problem {
-            key: path.display().to_string(),
-            message: format!("无法读取配置文件 (cannot read config): {e}"),
+        Config::load_all(path).map_err(first)
+    }
+
+    /// Reads and parses a file; every parse error names the file, line and key.
+    pub fn load_all(path: &Path) -> Result<Config, Vec<Problem>> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            vec![Problem {
+                key: path.display().to_string(),
+                message: format!("无法读取配置文件 (cannot read config): {e}"),
+            }]
         })?;
-        Config::parse(&text).map_err(|p| Problem {
-            key: format!("{}: {}", path.display(), p.key),
-            message: p.message,
+        Config::parse_all(&text).map_err(|problems| {
+            problems
+                .into_iter()
+                .map(|p| Problem {
+                    key: format!("{}: {}", path.display(), p.key),
+                    message: p.message,
+                })
+                .collect()
         })
     }
 
-    /// Parses TOML text.
+    /// Parses TOML text; the error is the first problem.
     pub fn parse(text: &str) -> Result<Config, Problem> {
-        toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
-                .unwrap_or(0);
-            Problem {
-                key: format!("第{line}行 (line {line})"),
-                message: e.message().to_string(),
-            }
-        })
+        Config::parse_all(text).map_err(first)
+    }
+
+    /// Parses TOML text, or returns every syntax error, type error and unknown key, each with
+    /// its line and key; a secret's value is never quoted.
+    pub fn parse_all(text: &str) -> Result<Config, Vec<Problem>> {
+        parse::parse_all(text)
     }
 
     /// Finds `indmon.toml` in the working directory, else the built-in defaults.
-    pub fn load_default_or(path: Option<&Path>) -> Result<(Config, Option<PathBuf>), Problem> {
+    pub fn load_default_or(path: Option<&Path>) -> Result<(Config, Option<PathBuf>), Vec<Problem>> {
         match path {
-            Some(p) => Ok((Config::load(p)?, Some(p.to_path_buf()))),
+            Some(p) => Ok((Config::load_all(p)?, Some(p.to_path_buf()))),
             None if Path::new("indmon.toml").exists() => Ok((
-                Config::load(Path::new("indmon.toml"))?,
+                Config::load_all(Path::new("indmon.toml"))?,
                 Some("indmon.toml".into()),
             )),
             None => Ok((Config::default(), None)),
