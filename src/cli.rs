@@ -5,6 +5,7 @@ mod alerts;
 pub mod logging;
 mod notify;
 pub mod output;
+pub mod progress;
 mod serve;
 mod snapshot;
 
@@ -177,6 +178,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     };
+    progress::finish();
     match output::failure() {
         Some(e) => {
             eprintln!("无法写出标准输出 (cannot write standard output): {e}");
@@ -346,9 +348,11 @@ async fn import(store: &Store, config: &Config, args: ImportArgs) -> anyhow::Res
     let mut reports = Vec::new();
     for file in &args.files {
         let started = std::time::Instant::now();
-        let report = ingest::import_file(store, file, &opts)
-            .await
-            .with_context(|| format!("导入 {} 失败 (import failed)", file.display()))?;
+        progress::start(format!("导入 {} (importing)", file.display()));
+        let report = ingest::import_file(store, file, &opts).await;
+        progress::finish();
+        let report =
+            report.with_context(|| format!("导入 {} 失败 (import failed)", file.display()))?;
         any_rejected |= report.rejected > 0;
         if args.format == "table" {
             print_report(&report, started.elapsed());

@@ -5,6 +5,7 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = indmon::cli::Cli::parse();
-    indmon::cli::logging::init(&cli.log_format);
+    let progress = !matches!(cli.command, indmon::cli::Command::Serve(_));
+    indmon::cli::logging::init(&cli.log_format, progress);
     indmon::cli::run(cli).await
 }

@@ -77,6 +77,11 @@ pub(crate) async fn pull(
         };
         tally.pages += 1;
         tally.bytes += body.bytes.len() as u64;
+        tracing::debug!(
+            pages = tally.pages,
+            bytes = tally.bytes,
+            "已取得一页 (page fetched)"
+        );
         if tally.pages == 1 {
             first_validators = Some((shown.clone(), body.etag.clone(), body.last_modified.clone()));
         }
