@@ -295,10 +295,10 @@ impl Config {
                 "应在1到28之间 (must be 1–28)".into(),
             );
         }
-        if let Some(s) = &self.database.password {
-            if let Err(e) = s.resolve() {
-                p("database.password".into(), e);
-            }
+        if let Some(s) = &self.database.password
+            && let Err(e) = s.resolve()
+        {
+            p("database.password".into(), e);
         }
         for (key, message) in self.rules.problems() {
             p(key, message);
@@ -366,23 +366,23 @@ impl Config {
                     }
                 }
             }
-            if let Some(f) = &s.format {
-                if !["csv", "xlsx", "json"].contains(&f.as_str()) {
-                    p(
-                        format!("{key}.format"),
-                        format!("“{f}”应为 csv、xlsx 或 json (unknown format)"),
-                    );
-                }
+            if let Some(f) = &s.format
+                && !["csv", "xlsx", "json"].contains(&f.as_str())
+            {
+                p(
+                    format!("{key}.format"),
+                    format!("“{f}”应为 csv、xlsx 或 json (unknown format)"),
+                );
             }
-            if let Some(sc) = &s.scale {
-                if sc.parse::<Scale>().is_err() {
-                    p(
-                        format!("{key}.scale"),
-                        format!(
-                            "“{sc}”应为正的小数，如 0.1 表示千元折万元 (must be a positive decimal)"
-                        ),
-                    );
-                }
+            if let Some(sc) = &s.scale
+                && sc.parse::<Scale>().is_err()
+            {
+                p(
+                    format!("{key}.scale"),
+                    format!(
+                        "“{sc}”应为正的小数，如 0.1 表示千元折万元 (must be a positive decimal)"
+                    ),
+                );
             }
             for (col, target) in &s.column_map {
                 let known = target == "ignore"
@@ -397,10 +397,10 @@ impl Config {
                     );
                 }
             }
-            if let Some(t) = &s.token {
-                if let Err(e) = t.resolve() {
-                    p(format!("{key}.token"), e);
-                }
+            if let Some(t) = &s.token
+                && let Err(e) = t.resolve()
+            {
+                p(format!("{key}.token"), e);
             }
             if let Some(b) = &s.basic {
                 if s.token.is_some() {
@@ -429,17 +429,16 @@ impl Config {
                     );
                 }
             }
-            if let Some(c) = &s.cursor_param {
-                if c.is_empty()
+            if let Some(c) = &s.cursor_param
+                && (c.is_empty()
                     || !c
                         .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-                {
-                    p(
-                        format!("{key}.cursor_param"),
-                        format!("“{c}”不是合法的查询参数名 (not a valid query parameter name)"),
-                    );
-                }
+                        .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)))
+            {
+                p(
+                    format!("{key}.cursor_param"),
+                    format!("“{c}”不是合法的查询参数名 (not a valid query parameter name)"),
+                );
             }
             if s.timeout_secs == 0 || s.timeout_secs > 3600 {
                 p(

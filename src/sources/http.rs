@@ -111,10 +111,10 @@ pub(crate) async fn pull(
             tally
                 .notes
                 .push(format!("{shown}: 本页没有新数据 (empty page)"));
-            if let (true, Some(c)) = (incremental, &next_cursor) {
-                if cursor.as_ref() != Some(c) {
-                    store.save_cursor(&src.name, c, now_ms).await?;
-                }
+            if let (true, Some(c)) = (incremental, &next_cursor)
+                && cursor.as_ref() != Some(c)
+            {
+                store.save_cursor(&src.name, c, now_ms).await?;
             }
         } else if store.last_committed_sha(&src.name, &shown).await? == Some(sha) {
             tally.notes.push(format!(
@@ -130,10 +130,10 @@ pub(crate) async fn pull(
             } else {
                 None
             };
-            if opts.encoding == TextEncoding::Auto {
-                if let Some(e) = body.content_type.as_deref().and_then(charset_of) {
-                    opts.encoding = e;
-                }
+            if opts.encoding == TextEncoding::Auto
+                && let Some(e) = body.content_type.as_deref().and_then(charset_of)
+            {
+                opts.encoding = e;
             }
             let report = import_bytes(store, &shown, body.bytes, Some(format), &opts)
                 .await
