@@ -2,7 +2,10 @@
 //! (0 success, 1 failure, 2 usage, 3 input rejected).
 
 mod alerts;
+pub mod logging;
 mod notify;
+pub mod output;
+pub mod progress;
 mod serve;
 mod snapshot;
 
@@ -18,6 +21,7 @@ use crate::config::Config;
 use crate::ingest::{self, ImportOptions, Kind};
 use crate::period::Period;
 use crate::store::{self, Store};
+use output::out;
 
 /// indmon — 规上工业企业运行监测 (monitoring of above-scale industrial enterprises).
 #[derive(Debug, Parser)]
@@ -167,20 +171,31 @@ pub const EXIT_REJECTED: u8 = 3;
 
 /// Runs a parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
-    match dispatch(cli).await {
+    let code = match dispatch(cli).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("错误 (error): {e:#}");
             ExitCode::FAILURE
         }
+    };
+    progress::finish();
+    match output::failure() {
+        Some(e) => {
+            eprintln!("无法写出标准输出 (cannot write standard output): {e}");
+            ExitCode::FAILURE
+        }
+        None => code,
     }
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let (config, path) = match Config::load_default_or(cli.config.as_deref()) {
         Ok(c) => c,
-        Err(p) => {
-            eprintln!("配置错误 (config error): {p}");
+        Err(problems) => {
+            eprintln!("配置有 {} 处错误 (configuration errors):", problems.len());
+            for p in problems {
+                eprintln!("  {p}");
+            }
             return Ok(ExitCode::FAILURE);
         }
     };
@@ -216,9 +231,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::CheckConfig => ExitCode::SUCCESS,
         Command::Migrate => {
             for (v, d) in store.applied_migrations().await? {
-                println!("{v:>4}  {d}");
+                out!("{v:>4}  {d}");
             }
-            println!(
+            out!(
                 "数据库已是最新结构 (database schema is up to date): {}",
                 store::redact_url(&url)
             );
@@ -249,12 +264,12 @@ fn check_config(config: &Config, path: Option<PathBuf>) -> ExitCode {
     );
     let problems = config.validate();
     if problems.is_empty() {
-        println!("配置无误 (configuration OK): {shown}");
+        out!("配置无误 (configuration OK): {shown}");
         return ExitCode::SUCCESS;
     }
-    println!("配置有 {} 处问题 (problems in {shown}):", problems.len());
+    out!("配置有 {} 处问题 (problems in {shown}):", problems.len());
     for p in problems {
-        println!("  {p}");
+        out!("  {p}");
     }
     ExitCode::FAILURE
 }
@@ -266,63 +281,12 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         enterprises: args.enterprises,
     };
     let started = std::time::Instant::now();
-    let s = crate::demo::run::run(&opts, &|line| println!("{line}")).await?;
-    let st = &s.plan.states;
-    println!();
-    println!(
-        "云州市（示例）1-10月：拉取 {} 页 {} 行报表，发现 {} 项预警，写出 {} 封摘要邮件和 {} 封快照邮件，用时 {:.1} 秒。",
-        s.pages,
-        s.rows_pulled,
-        s.findings,
-        s.sent,
-        s.snapshot_mails,
-        started.elapsed().as_secs_f64()
-    );
-    println!(
-        "Synthetic city, Jan–Oct: {} pages / {} rows pulled, {} findings, {} digest and {} snapshot emails written.",
-        s.pages, s.rows_pulled, s.findings, s.sent, s.snapshot_mails
-    );
-    if let Some(city) = s
-        .units
-        .iter()
-        .find(|u| u.kind == crate::registry::UnitKind::City)
-    {
-        if let (Some(g), Some(t)) = (city.growth, city.target) {
-            println!(
-                "  全市规上工业增加值增速 {}{}，目标 {}；停产 {} 家、半停产 {} 家、减产 {} 家（按生成计划）。",
-                crate::analysis::fmt_pct(g.pct()),
-                if city.estimated { "（估算）" } else { "" },
-                crate::analysis::fmt_pct(t.pct_raw as f64 / crate::analysis::PCT as f64),
-                st.stalled,
-                st.semi_stalled,
-                st.reduced
-            );
-        }
-        let c = &city.projects;
-        if c.total > 0 {
-            println!(
-                "  重点项目 {} 个：未开工 {}、在建 {}、竣工未投产 {}、已投产 {}；本月已报进度 {} 个。",
-                c.total, c.planned, c.started, c.completed, c.producing, c.reported
-            );
-        }
+    let s = crate::demo::run::run(&opts, &|line| out!("{line}")).await?;
+    let argv0 = std::env::args().next().unwrap_or_default();
+    let program = crate::demo::summary::program(&argv0, crate::demo::summary::started_by_cargo());
+    for line in crate::demo::summary::closing_lines(&s, started.elapsed().as_secs_f64(), &program) {
+        out!("{line}");
     }
-    for (rule, n) in &s.by_rule {
-        println!("  {:<14} {n}", crate::rules::rule_zh(rule));
-    }
-    println!();
-    println!("去哪里看 (where to look):");
-    println!(
-        "  报告 report:      {}",
-        s.snapshot_dir.join("report.html").display()
-    );
-    println!("  邮件 emails:      {}", s.mail_dir.display());
-    println!("  数据库 database:  {}", s.database.display());
-    println!("  配置 config:      {}", s.config_file.display());
-    println!(
-        "  再看预警 list alerts:  indmon --config {} --database sqlite://{} alerts list",
-        s.config_file.display(),
-        s.database.display()
-    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -339,7 +303,7 @@ fn demo_data(args: &DemoDataArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let plan = crate::demo::generate(&spec, &args.out)?;
     let s = &plan.states;
-    println!(
+    out!(
         "已生成 (generated) {}: {} 家规上企业, {} 家规下, {}–{}；{} 停产 {} 半停产 {} 减产 {} 未报；前100家占比 {:.1}% [{:.1}s]",
         args.out.display(),
         plan.enterprises,
@@ -385,7 +349,10 @@ async fn import(store: &Store, config: &Config, args: ImportArgs) -> anyhow::Res
     let mut reports = Vec::new();
     for file in &args.files {
         let started = std::time::Instant::now();
-        let report = match ingest::import_file(store, file, &opts).await {
+        progress::start(format!("导入 {} (importing)", file.display()));
+        let report = ingest::import_file(store, file, &opts).await;
+        progress::finish();
+        let report = match report {
             Ok(r) => r,
             Err(ingest::ImportError::Content { reason }) => {
                 eprintln!("{}: 拒收 (refused): {reason}", file.display());
@@ -404,7 +371,7 @@ async fn import(store: &Store, config: &Config, args: ImportArgs) -> anyhow::Res
         reports.push(report);
     }
     if args.format == "json" {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
+        out!("{}", serde_json::to_string_pretty(&reports)?);
     }
     Ok(if any_rejected {
         ExitCode::from(EXIT_REJECTED)
@@ -418,55 +385,57 @@ const PRINTED_REJECTS: usize = 50;
 
 fn print_report(r: &ingest::ImportReport, took: std::time::Duration) {
     let kind = r.kind.unwrap_or("?");
-    println!(
+    out!(
         "{}  [{kind}, {}, 导入批次 run {}, {:.1}s]",
         r.file,
         r.encoding,
         r.run_id,
         took.as_secs_f64()
     );
-    println!("  {}", ingest::summary_line(r));
+    out!("  {}", ingest::summary_line(r));
     for s in &r.skipped {
-        println!("  跳过 (skipped) {s}");
+        out!("  跳过 (skipped) {s}");
     }
     if !r.unused_columns.is_empty() {
-        println!(
+        out!(
             "  未使用的列 (unused columns): {}",
             r.unused_columns.join("、")
         );
     }
     for rej in r.rejects.iter().take(PRINTED_REJECTS) {
-        println!("  {}:{}", r.file, rej);
+        out!("  {}:{}", r.file, rej);
     }
     if r.rejected as usize > PRINTED_REJECTS {
-        println!(
+        out!(
             "  …… 共拒收 {} 行，全部明细见数据库 reject 表 run_id = {} (all rejects are in the reject table)",
-            r.rejected, r.run_id
+            r.rejected,
+            r.run_id
         );
     }
 }
 
 async fn pull(store: &Store, config: &Config, args: PullArgs) -> anyhow::Result<ExitCode> {
     if args.source.is_none() && config.sources.is_empty() {
-        println!("配置中没有来源 (no sources configured)");
+        out!("配置中没有来源 (no sources configured)");
         return Ok(ExitCode::SUCCESS);
     }
     let reports = crate::sources::pull(store, config, args.source.as_deref(), Utc::now()).await?;
     if args.format == "json" {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
+        out!("{}", serde_json::to_string_pretty(&reports)?);
     } else {
         for r in &reports {
-            println!("{}", crate::sources::summary_line(r));
+            out!("{}", crate::sources::summary_line(r));
             for n in &r.notes {
-                println!("  {n}");
+                out!("  {n}");
             }
             if let Some(e) = &r.error {
-                println!("  错误 (error): {e}");
+                out!("  错误 (error): {e}");
             }
             if r.alert {
-                println!(
+                out!(
                     "  已连续失败 {} 次，达到告警阈值 (failing {} times in a row: administrators are to be alerted)",
-                    r.consecutive_failures, r.consecutive_failures
+                    r.consecutive_failures,
+                    r.consecutive_failures
                 );
             }
         }
@@ -493,7 +462,7 @@ async fn sources_status(store: &Store, config: &Config) -> anyhow::Result<ExitCo
             })
             .unwrap_or_else(|| "—".into())
     };
-    println!(
+    out!(
         "来源 (source)\t类型 (kind)\t最近成功 (last success)\t连续失败 (failures in a row)\t游标 (cursor)\t最近错误 (last error)"
     );
     let mut names: Vec<(String, &str)> = config
@@ -518,7 +487,7 @@ async fn sources_status(store: &Store, config: &Config) -> anyhow::Result<ExitCo
         let st = states.iter().find(|s| s.source == name);
         let failures = st.map_or(0, |s| s.consecutive_failures);
         failing |= failures > 0;
-        println!(
+        out!(
             "{name}\t{kind}\t{}\t{failures}\t{}\t{}",
             time(st.and_then(|s| s.last_success_at)),
             st.and_then(|s| s.cursor.clone())

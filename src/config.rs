@@ -11,6 +11,8 @@ use serde::Deserialize;
 use crate::amount::Scale;
 use crate::ingest::TextEncoding;
 
+mod parse;
+
 /// The whole configuration.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -218,6 +220,14 @@ pub struct Problem {
     pub message: String,
 }
 
+/// The first of a parse's problems (there is always one).
+fn first(problems: Vec<Problem>) -> Problem {
+    problems.into_iter().next().unwrap_or_else(|| Problem {
+        key: String::new(),
+        message: "配置有误 (invalid configuration)".into(),
+    })
+}
+
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.key, self.message)
@@ -227,36 +237,45 @@ impl std::fmt::Display for Problem {
 impl Config {
     /// Reads and parses a file; a parse error names the file, line and key.
     pub fn load(path: &Path) -> Result<Config, Problem> {
-        let text = std::fs::read_to_string(path).map_err(|e| Problem {
-            key: path.display().to_string(),
-            message: format!("无法读取配置文件 (cannot read config): {e}"),
+        Config::load_all(path).map_err(first)
+    }
+
+    /// Reads and parses a file; every parse error names the file, line and key.
+    pub fn load_all(path: &Path) -> Result<Config, Vec<Problem>> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            vec![Problem {
+                key: path.display().to_string(),
+                message: format!("无法读取配置文件 (cannot read config): {e}"),
+            }]
         })?;
-        Config::parse(&text).map_err(|p| Problem {
-            key: format!("{}: {}", path.display(), p.key),
-            message: p.message,
+        Config::parse_all(&text).map_err(|problems| {
+            problems
+                .into_iter()
+                .map(|p| Problem {
+                    key: format!("{}: {}", path.display(), p.key),
+                    message: p.message,
+                })
+                .collect()
         })
     }
 
-    /// Parses TOML text.
+    /// Parses TOML text; the error is the first problem.
     pub fn parse(text: &str) -> Result<Config, Problem> {
-        toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
-                .unwrap_or(0);
-            Problem {
-                key: format!("第{line}行 (line {line})"),
-                message: e.message().to_string(),
-            }
-        })
+        Config::parse_all(text).map_err(first)
+    }
+
+    /// Parses TOML text, or returns every syntax error, type error and unknown key, each with
+    /// its line and key; a secret's value is never quoted.
+    pub fn parse_all(text: &str) -> Result<Config, Vec<Problem>> {
+        parse::parse_all(text)
     }
 
     /// Finds `indmon.toml` in the working directory, else the built-in defaults.
-    pub fn load_default_or(path: Option<&Path>) -> Result<(Config, Option<PathBuf>), Problem> {
+    pub fn load_default_or(path: Option<&Path>) -> Result<(Config, Option<PathBuf>), Vec<Problem>> {
         match path {
-            Some(p) => Ok((Config::load(p)?, Some(p.to_path_buf()))),
+            Some(p) => Ok((Config::load_all(p)?, Some(p.to_path_buf()))),
             None if Path::new("indmon.toml").exists() => Ok((
-                Config::load(Path::new("indmon.toml"))?,
+                Config::load_all(Path::new("indmon.toml"))?,
                 Some("indmon.toml".into()),
             )),
             None => Ok((Config::default(), None)),
@@ -290,10 +309,10 @@ impl Config {
                 "应在1到28之间 (must be 1–28)".into(),
             );
         }
-        if let Some(s) = &self.database.password {
-            if let Err(e) = s.resolve() {
-                p("database.password".into(), e);
-            }
+        if let Some(s) = &self.database.password
+            && let Err(e) = s.resolve()
+        {
+            p("database.password".into(), e);
         }
         for (key, message) in self.rules.problems() {
             p(key, message);
@@ -364,23 +383,23 @@ impl Config {
                     }
                 }
             }
-            if let Some(f) = &s.format {
-                if !["csv", "xlsx", "json"].contains(&f.as_str()) {
-                    p(
-                        format!("{key}.format"),
-                        format!("“{f}”应为 csv、xlsx 或 json (unknown format)"),
-                    );
-                }
+            if let Some(f) = &s.format
+                && !["csv", "xlsx", "json"].contains(&f.as_str())
+            {
+                p(
+                    format!("{key}.format"),
+                    format!("“{f}”应为 csv、xlsx 或 json (unknown format)"),
+                );
             }
-            if let Some(sc) = &s.scale {
-                if sc.parse::<Scale>().is_err() {
-                    p(
-                        format!("{key}.scale"),
-                        format!(
-                            "“{sc}”应为正的小数，如 0.1 表示千元折万元 (must be a positive decimal)"
-                        ),
-                    );
-                }
+            if let Some(sc) = &s.scale
+                && sc.parse::<Scale>().is_err()
+            {
+                p(
+                    format!("{key}.scale"),
+                    format!(
+                        "“{sc}”应为正的小数，如 0.1 表示千元折万元 (must be a positive decimal)"
+                    ),
+                );
             }
             for (col, target) in &s.column_map {
                 let known = target == "ignore"
@@ -395,10 +414,10 @@ impl Config {
                     );
                 }
             }
-            if let Some(t) = &s.token {
-                if let Err(e) = t.resolve() {
-                    p(format!("{key}.token"), e);
-                }
+            if let Some(t) = &s.token
+                && let Err(e) = t.resolve()
+            {
+                p(format!("{key}.token"), e);
             }
             if let Some(b) = &s.basic {
                 if s.token.is_some() {
@@ -427,17 +446,16 @@ impl Config {
                     );
                 }
             }
-            if let Some(c) = &s.cursor_param {
-                if c.is_empty()
+            if let Some(c) = &s.cursor_param
+                && (c.is_empty()
                     || !c
                         .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-                {
-                    p(
-                        format!("{key}.cursor_param"),
-                        format!("“{c}”不是合法的查询参数名 (not a valid query parameter name)"),
-                    );
-                }
+                        .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)))
+            {
+                p(
+                    format!("{key}.cursor_param"),
+                    format!("“{c}”不是合法的查询参数名 (not a valid query parameter name)"),
+                );
             }
             if s.timeout_secs == 0 || s.timeout_secs > 3600 {
                 p(

@@ -343,9 +343,7 @@ pub fn to_json(r: &Report) -> Value {
 
 /// Display width of text in a terminal: CJK characters take two columns.
 pub fn width(s: &str) -> usize {
-    s.chars()
-        .map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 })
-        .sum()
+    unicode_width::UnicodeWidthStr::width(s)
 }
 
 /// Pads `s` on the right to `w` terminal columns.

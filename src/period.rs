@@ -131,12 +131,13 @@ impl Period {
                 .take_while(|c| c.is_ascii_digit())
                 .collect();
             let closes = chars.get(i + 1 + month.len()) == Some(&'月');
-            if year.len() == 4 && year.chars().all(|c| c.is_ascii_digit()) && closes {
-                if let (Ok(y), Ok(m)) = (year.parse(), month.parse()) {
-                    if let Some(p) = Period::new(y, m) {
-                        return Some(p);
-                    }
-                }
+            if year.len() == 4
+                && year.chars().all(|c| c.is_ascii_digit())
+                && closes
+                && let (Ok(y), Ok(m)) = (year.parse(), month.parse())
+                && let Some(p) = Period::new(y, m)
+            {
+                return Some(p);
             }
         }
         None

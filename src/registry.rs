@@ -221,20 +221,20 @@ pub fn parse_month(s: &str) -> Result<Period, String> {
     }
     let date = t.trim_end_matches('日');
     for sep in ['-', '/', '.'] {
-        if let Some((ym, day)) = date.rsplit_once(sep) {
-            if !day.is_empty() && day.len() <= 2 && day.bytes().all(|b| b.is_ascii_digit()) {
-                if let Ok(p) = ym.parse::<Period>() {
-                    return Ok(p);
-                }
-            }
+        if let Some((ym, day)) = date.rsplit_once(sep)
+            && !day.is_empty()
+            && day.len() <= 2
+            && day.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(p) = ym.parse::<Period>()
+        {
+            return Ok(p);
         }
     }
-    if let Some((ym, day)) = date.split_once('月') {
-        if day.bytes().all(|b| b.is_ascii_digit()) {
-            if let Ok(p) = format!("{ym}月").parse::<Period>() {
-                return Ok(p);
-            }
-        }
+    if let Some((ym, day)) = date.split_once('月')
+        && day.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(p) = format!("{ym}月").parse::<Period>()
+    {
+        return Ok(p);
     }
     Err(format!(
         "“{s}”不是年月或日期，应写作 2026-03 或 2026-03-15 (expected a month or a date)"
@@ -327,12 +327,12 @@ pub fn check_industry_code(s: &str) -> Result<String, String> {
             ));
         }
     };
-    if let Some(l) = letter {
-        if l != section {
-            return Err(format!(
-                "行业代码“{s}”门类应为{section}，不是{l} (section letter does not match the division)"
-            ));
-        }
+    if let Some(l) = letter
+        && l != section
+    {
+        return Err(format!(
+            "行业代码“{s}”门类应为{section}，不是{l} (section letter does not match the division)"
+        ));
     }
     Ok(t)
 }

@@ -118,6 +118,94 @@ fn check_config_lists_every_problem_with_its_key() {
     );
 }
 
+/// A secret written inline where `{ env = … }` or `{ file = … }` belongs is reported by its key
+/// and line, never echoed (the output of `check-config` goes to the journal under systemd).
+#[test]
+fn check_config_never_echoes_an_inline_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let http = "[[sources]]\nname = \"p\"\nkind = \"http\"\nurl = \"https://x.invalid/\"\n";
+    let mail = "[mail]\nfrom = \"a@b.cn\"\nhost = \"smtp.b.cn\"\nuser = \"u\"\n";
+    let cases = [
+        (
+            format!("{mail}password = 9876543210\n"),
+            "9876543210",
+            "mail.password",
+        ),
+        (
+            format!("{mail}password = \"Mail-Pw-8a7\"\n"),
+            "Mail-Pw-8a7",
+            "mail.password",
+        ),
+        (
+            format!("{mail}password = [\"Mail-Pw-in-list\"]\n"),
+            "Mail-Pw-in-list",
+            "mail.password",
+        ),
+        (
+            format!("{http}token = \"Tok-3f9c\"\n"),
+            "Tok-3f9c",
+            "sources[0].token",
+        ),
+        (
+            format!("{http}token = 31337.25\n"),
+            "31337.25",
+            "sources[0].token",
+        ),
+        (
+            format!("{http}basic = {{ user = \"u\", password = \"Basic-Pw-55\" }}\n"),
+            "Basic-Pw-55",
+            "sources[0].basic.password",
+        ),
+        (
+            format!("{http}basic = \"u:Basic-Inline-66\"\n"),
+            "Basic-Inline-66",
+            "sources[0].basic",
+        ),
+        (
+            format!("{http}headers = {{ \"X-Api-Token\" = 99887766 }}\n"),
+            "99887766",
+            "X-Api-Token",
+        ),
+        (
+            "[database]\npassword = \"Db-Pw-41\"\n".to_string(),
+            "Db-Pw-41",
+            "database.password",
+        ),
+    ];
+    for (text, secret, key) in cases {
+        std::fs::write(dir.path().join("indmon.toml"), &text).unwrap();
+        let (code, out) = indmon(dir.path(), &["check-config"]);
+        assert_eq!(code, 1, "{text}\n{out}");
+        assert!(!out.contains(secret), "{secret} echoed for\n{text}\n{out}");
+        assert!(out.contains(key), "{key} not named for\n{text}\n{out}");
+    }
+}
+
+/// Three type errors in three places: all three are reported, each with its key and line.
+#[test]
+fn check_config_reports_every_type_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("indmon.toml"),
+        "[general]\nreport_deadline_day = \"tenth\"\ncity_nmae = \"x\"\n\n\
+         [[sources]]\nname = \"a\"\nkind = \"dir\"\npath = \"/tmp\"\n\n\
+         [[sources]]\nname = \"b\"\nkind = \"dir\"\npath = \"/tmp\"\nretries = -1\n\n\
+         [mail]\nfrom = \"a@b.cn\"\ntimeout_secs = \"30s\"\n",
+    )
+    .unwrap();
+    let (code, out) = indmon(dir.path(), &["check-config"]);
+    assert_eq!(code, 1, "{out}");
+    for want in [
+        "line 2) general.report_deadline_day",
+        "line 3) general.city_nmae",
+        "line 14) sources[1].retries",
+        "line 18) mail.timeout_secs",
+        "4 处错误",
+    ] {
+        assert!(out.contains(want), "{want} missing in {out}");
+    }
+}
+
 #[test]
 fn a_secret_never_appears_in_output() {
     let dir = tempfile::tempdir().unwrap();
@@ -357,4 +445,75 @@ fn a_formula_without_its_result_exits_3_with_its_line_and_column() {
     );
     assert!(out.contains("公式没有计算结果"), "{out}");
     assert!(out.contains("未写入任何数据"), "{out}");
+}
+
+/// `indmon outbox list | head`: output into a pipe whose reader has gone is not a panic, and
+/// the command still finishes.
+#[test]
+fn a_closed_pipe_on_stdout_is_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = ["--database", "sqlite://scratch.db"];
+    let commands: [&[&str]; 6] = [
+        &["check-config"],
+        &["migrate"],
+        &["outbox", "list"],
+        &["alerts", "list"],
+        &["sources", "status"],
+        &["import", &fixture("units.csv")],
+    ];
+    for args in commands {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_indmon"))
+            .current_dir(dir.path())
+            .env_remove("INDMON_DATABASE_URL")
+            .args(db)
+            .args(args)
+            .stdout(writer)
+            .output()
+            .expect("run indmon");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
+}
+
+/// Logs written to a file or a pipe (the journal, `2> log.txt`) carry no ANSI colour codes.
+#[test]
+fn logs_off_a_terminal_have_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_indmon"))
+        .current_dir(dir.path())
+        .env_remove("INDMON_DATABASE_URL")
+        .env_remove("NO_COLOR")
+        .env("INDMON_LOG", "debug")
+        .args(["--database", "sqlite://scratch.db", "migrate"])
+        .output()
+        .expect("run indmon");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.lines().count() > 3, "expected debug logs: {err}");
+    assert!(!err.contains('\u{1b}'), "colour codes in {err:?}");
+}
+
+/// What an official sees on stderr during an import into a new database is in Chinese (with
+/// English in brackets), and nothing about the store's internals.
+#[test]
+fn every_log_line_of_an_import_is_in_chinese() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_indmon"))
+        .current_dir(dir.path())
+        .env_remove("INDMON_DATABASE_URL")
+        .env_remove("INDMON_LOG")
+        .args(["--database", "sqlite://fresh.db", "import"])
+        .arg(fixture("units.csv"))
+        .output()
+        .expect("run indmon");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let cjk = |l: &str| l.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    for line in err.lines().filter(|l| !l.trim().is_empty()) {
+        assert!(cjk(line), "a log line without Chinese: {line}");
+    }
+    assert!(!err.contains("row table"), "{err}");
 }

@@ -276,6 +276,25 @@ async fn enterprise_names_cannot_inject_markup() {
     db.cleanup().await;
 }
 
+/// A city without key projects (the demo's project files are not imported here): the section
+/// says there are none instead of showing a row of zeros.
+#[tokio::test]
+async fn a_city_without_key_projects_is_told_there_are_none() {
+    for db in TestDb::all().await {
+        let _data = load_demo(&db.store).await;
+        let snap = report::build(&db.store, &Config::default(), half())
+            .await
+            .unwrap();
+        let html = report::html::render(&snap, "示例市").unwrap();
+        let start = html.find("七、重点项目").unwrap();
+        let end = html.find("八、预警情况").unwrap();
+        let section = &html[start..end];
+        assert!(section.contains("暂无重点项目"), "{}: {section}", db.name);
+        assert!(!section.contains("<table"), "{}: {section}", db.name);
+        db.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn both_backends_write_the_same_snapshot() {
     let mut outputs = Vec::new();

@@ -110,10 +110,11 @@ impl Dataset {
                     .into_iter()
                     .flatten()
                 {
-                    if let Some(&i) = by_code.get(code) {
-                        if !m.contains(&i) && Some(i) != city {
-                            m.push(i);
-                        }
+                    if let Some(&i) = by_code.get(code)
+                        && !m.contains(&i)
+                        && Some(i) != city
+                    {
+                        m.push(i);
                     }
                 }
                 if let Some(c) = city {
@@ -168,7 +169,7 @@ pub fn fmt_wan(raw: i64) -> String {
     let int = (tenths / 10).to_string();
     let mut grouped = String::new();
     for (k, c) in int.chars().enumerate() {
-        if k > 0 && (int.len() - k) % 3 == 0 {
+        if k > 0 && (int.len() - k).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);

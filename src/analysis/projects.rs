@@ -201,10 +201,10 @@ pub fn unit_counts(ds: &Dataset, results: &[ProjectResult]) -> Vec<ProjectCounts
     let city = ds.city();
     for r in results {
         let pr = &ds.projects[r.index];
-        if let Some(u) = ds.units.iter().position(|u| u.code == pr.unit_code) {
-            if Some(u) != city {
-                out[u].add(pr, r);
-            }
+        if let Some(u) = ds.units.iter().position(|u| u.code == pr.unit_code)
+            && Some(u) != city
+        {
+            out[u].add(pr, r);
         }
         if let Some(c) = city {
             out[c].add(pr, r);

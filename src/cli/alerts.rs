@@ -1,5 +1,6 @@
 //! `indmon evaluate`, `indmon alerts …` and `indmon silence …`.
 
+use super::output::out;
 use std::process::ExitCode;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
@@ -157,12 +158,13 @@ pub async fn evaluate(
         Err(e) => return Err(e),
     };
     if args.format == "json" {
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&evaluate::to_json(&report))?
         );
     } else {
-        print!("{}", evaluate::to_table(&report));
+        let table = evaluate::to_table(&report);
+        out!("{}", table.strip_suffix('\n').unwrap_or(&table));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -208,9 +210,9 @@ pub async fn alerts(
                         v
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                out!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
-                println!(
+                out!(
                     "{} {} {} {} {} 内容",
                     pad("编号", 6),
                     pad("等级", 6),
@@ -224,7 +226,7 @@ pub async fn alerts(
                     } else {
                         ""
                     };
-                    println!(
+                    out!(
                         "{} {} {} {} {} {}{muted}",
                         pad(&a.id.to_string(), 6),
                         pad(a.severity.zh(), 6),
@@ -234,7 +236,7 @@ pub async fn alerts(
                         a.message
                     );
                 }
-                println!("共 {} 条 (alerts)", list.len());
+                out!("共 {} 条 (alerts)", list.len());
             }
         }
         AlertsCommand::Show { id } => {
@@ -242,7 +244,7 @@ pub async fn alerts(
                 .alert(id)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("没有编号为 {id} 的预警 (no alert with id {id})"))?;
-            println!(
+            out!(
                 "#{} [{}] {} {} — {}",
                 a.id,
                 a.severity.zh(),
@@ -250,12 +252,12 @@ pub async fn alerts(
                 a.state.zh(),
                 a.message
             );
-            println!(
+            out!(
                 "  依据 (values): {}",
                 serde_json::Value::Object(a.values.clone())
             );
             for e in store.alert_events(0, Some(id)).await? {
-                println!(
+                out!(
                     "  {} {} {} {}（{}）{}",
                     show_time(e.at),
                     e.period,
@@ -270,13 +272,13 @@ pub async fn alerts(
             let a = store
                 .set_alert_state(id, AlertState::Acknowledged, &by, &note, now_ms)
                 .await?;
-            println!("预警 {} 已由 {by} 认领 (acknowledged): {}", a.id, a.message);
+            out!("预警 {} 已由 {by} 认领 (acknowledged): {}", a.id, a.message);
         }
         AlertsCommand::Resolve { id, by, note } => {
             let a = store
                 .set_alert_state(id, AlertState::Resolved, &by, &note, now_ms)
                 .await?;
-            println!("预警 {} 已由 {by} 销号 (resolved): {}", a.id, a.message);
+            out!("预警 {} 已由 {by} 销号 (resolved): {}", a.id, a.message);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -324,7 +326,7 @@ pub async fn silence(
                     now_ms,
                 )
                 .await?;
-            println!(
+            out!(
                 "已添加静默 {id}，{} 至 {} (silence added)",
                 show_time(starts.timestamp_millis()),
                 show_time(ends.timestamp_millis())
@@ -335,11 +337,11 @@ pub async fn silence(
                 .silences(if all { None } else { Some(now_ms) })
                 .await?;
             if format == "json" {
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                out!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 for s in &list {
                     let m = &s.matcher;
-                    println!(
+                    out!(
                         "{}  规则={} 对象={} 单位={}  {} 至 {}  {}（{}）{}",
                         s.id,
                         m.rule.as_deref().unwrap_or("*"),
@@ -356,12 +358,12 @@ pub async fn silence(
                         }
                     );
                 }
-                println!("共 {} 条 (silences)", list.len());
+                out!("共 {} 条 (silences)", list.len());
             }
         }
         SilenceCommand::Expire { id, by } => {
             store.expire_silence(id, &by, now_ms).await?;
-            println!("静默 {id} 已由 {by} 结束 (silence expired)");
+            out!("静默 {id} 已由 {by} 结束 (silence expired)");
         }
     }
     Ok(ExitCode::SUCCESS)

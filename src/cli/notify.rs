@@ -6,6 +6,7 @@
 //! delivered, 1 when a message was refused for good (or on any other failure), 4 when some are
 //! still queued for a retry (the daemon or the next run delivers them).
 
+use super::output::out;
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
@@ -77,12 +78,12 @@ pub async fn dispatch(
 ) -> anyhow::Result<ExitCode> {
     mail_config_ok(config)?;
     let d = notify::dispatch(store, config, now).await?;
-    println!(
+    out!(
         "本次生成摘要 {} 封 (digests written to the outbox)",
         d.digests.len()
     );
     for (r, id, n) in &d.digests {
-        println!("  #{id}  {r}  {n}项");
+        out!("  #{id}  {r}  {n}项");
     }
     if args.no_send {
         return Ok(ExitCode::SUCCESS);
@@ -102,20 +103,20 @@ pub async fn remind(
     mail_config_ok(config)?;
     let r = notify::reminder::remind(store, config, args.period, now).await?;
     let Some(period) = &r.period else {
-        println!(
+        out!(
             "上月数据的报送截止日（每月{}日）已过，未报企业已转为“未报”预警，不再提醒 \
              (the deadline has passed: missing reports are alerts now; use --period to force)",
             config.general.report_deadline_day
         );
         return Ok(ExitCode::SUCCESS);
     };
-    println!(
+    out!(
         "{period}：{}家规上企业尚未报送；本次生成提醒 {} 封 (reminders written to the outbox)",
         r.pending,
         r.messages.len()
     );
     for (who, id, n) in &r.messages {
-        println!("  #{id}  {who}  {n}家");
+        out!("  #{id}  {who}  {n}家");
     }
     if args.no_send {
         return Ok(ExitCode::SUCCESS);
@@ -152,14 +153,14 @@ async fn send_due(
     let (mut failed, mut queued) = (false, false);
     for s in &steps {
         match s {
-            Step::Sent { id } => println!("  已发送 (sent) #{id}"),
+            Step::Sent { id } => out!("  已发送 (sent) #{id}"),
             Step::Retry { id, at, error } => {
                 queued = true;
-                println!("  待重试 (retry) #{id} 于 {}：{error}", show_time(*at))
+                out!("  待重试 (retry) #{id} 于 {}：{error}", show_time(*at))
             }
             Step::Failed { id, error } => {
                 failed = true;
-                println!("  失败 (failed) #{id}：{error}");
+                out!("  失败 (failed) #{id}：{error}");
             }
             Step::Empty => {}
         }
@@ -209,11 +210,11 @@ pub async fn outbox(
     };
     let rows = store.outbox_rows(statuses).await?;
     if format == "json" {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        out!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
     }
     if rows.is_empty() {
-        println!("发件箱为空 (nothing pending or failed)");
+        out!("发件箱为空 (nothing pending or failed)");
     }
     for r in rows {
         let next = match r.status.as_str() {
@@ -221,7 +222,7 @@ pub async fn outbox(
             "sending" if r.unknown_fate => " 结果未知，以相同 Message-ID 重发".to_string(),
             _ => String::new(),
         };
-        println!(
+        out!(
             "#{:<5} {:<8} {} <{}> {}生成 尝试{}次{next}  {}",
             r.id,
             r.status,
@@ -232,7 +233,7 @@ pub async fn outbox(
             r.subject
         );
         if let Some(e) = r.last_error {
-            println!("        最近错误 (last error): {e}");
+            out!("        最近错误 (last error): {e}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -1,5 +1,6 @@
 //! `indmon snapshot`: writes the semimonthly analysis snapshot (运行分析快照) of a half-month.
 
+use super::output::out;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -29,13 +30,13 @@ pub async fn snapshot(
 ) -> anyhow::Result<ExitCode> {
     let half = args.half.unwrap_or_else(|| Half::latest_ended(now));
     let written = report::generate(store, config, half, &args.out).await?;
-    println!(
+    out!(
         "快照已写入 (snapshot written): {} manifest sha256 {}",
         written.dir.display(),
         written.manifest_sha256
     );
     for (name, sha) in &written.files {
-        println!("  {name:<14} {sha}");
+        out!("  {name:<14} {sha}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -42,16 +42,16 @@ async fn db_reachable(ctx: &Ctx) -> bool {
 async fn readyz(State(ctx): State<Arc<Ctx>>) -> impl IntoResponse {
     let database = db_reachable(&ctx).await;
     let mut failing = Vec::new();
-    if database {
-        if let Some(Ok(stats)) = match ctx.store.get() {
+    if database
+        && let Some(Ok(stats)) = match ctx.store.get() {
             Some(s) => Some(s.job_stats().await),
             None => None,
-        } {
-            for spec in &ctx.specs {
-                let name = spec.kind.name();
-                if stats.get(&name).and_then(|s| s.last_status.as_deref()) == Some("failed") {
-                    failing.push(name);
-                }
+        }
+    {
+        for spec in &ctx.specs {
+            let name = spec.kind.name();
+            if stats.get(&name).and_then(|s| s.last_status.as_deref()) == Some("failed") {
+                failing.push(name);
             }
         }
     }

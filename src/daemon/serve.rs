@@ -89,10 +89,10 @@ pub async fn serve(
         while tasks.join_next().await.is_some() {}
         mark_aborted(&ctx).await;
     }
-    if let Some(handle) = pg_leader {
-        if let Ok(mut lock) = handle.await {
-            lock.release().await;
-        }
+    if let Some(handle) = pg_leader
+        && let Ok(mut lock) = handle.await
+    {
+        lock.release().await;
     }
     let _ = http.await;
     signals.abort();

@@ -202,12 +202,12 @@ impl Profile {
                     * (1.0 + n_el),
                 HUNDREDTH,
             );
-            if self.role == Role::Divergence && p == last {
-                if let Some(base) = out.iter().find(|m| m.period == p.year_ago()) {
-                    output = round_to(base.figures.output as f64 / 10_000.0 * 1.22, TENTH);
-                    electricity =
-                        round_to(base.figures.electricity as f64 / 10_000.0 * 0.8, HUNDREDTH);
-                }
+            if self.role == Role::Divergence
+                && p == last
+                && let Some(base) = out.iter().find(|m| m.period == p.year_ago())
+            {
+                output = round_to(base.figures.output as f64 / 10_000.0 * 1.22, TENTH);
+                electricity = round_to(base.figures.electricity as f64 / 10_000.0 * 0.8, HUNDREDTH);
             }
             let made = output as f64 / 10_000.0;
             // Stock is still sold while production stops.

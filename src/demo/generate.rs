@@ -189,10 +189,11 @@ fn write_unit_indicators(
             let Some(p) = Period::new(last.year(), month) else {
                 continue;
             };
-            if month % 3 == 0 && u.kind != "zone" {
-                if let Some(g) = plan.growth_pct(i, month) {
-                    writeln!(w, "{},{p},value_added_growth,{:.1}", u.code, g - 0.5)?;
-                }
+            if month % 3 == 0
+                && u.kind != "zone"
+                && let Some(g) = plan.growth_pct(i, month)
+            {
+                writeln!(w, "{},{p},value_added_growth,{:.1}", u.code, g - 0.5)?;
             }
             let inv = projects::unit_investment(projects, i, month);
             if (i == city::CITY || u.weight > 0) && inv.raw() > 0 {

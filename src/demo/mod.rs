@@ -45,6 +45,7 @@ pub mod plan;
 pub mod projects;
 pub mod rng;
 pub mod run;
+pub mod summary;
 mod write;
 
 pub use generate::generate;

@@ -469,18 +469,18 @@ pub fn recognise(
         if let Col::Field { index, .. } = col {
             left = Some(FIELDS[index].indicator);
         }
-        if let Col::Key(k) = col {
-            if kind.is_money(k) && normalize(h).contains("亿元") {
-                errors.push(format!(
+        if let Col::Key(k) = col
+            && kind.is_money(k)
+            && normalize(h).contains("亿元")
+        {
+            errors.push(format!(
                     "列{letter}“{h}”：金额单位为亿元，请换算为万元后导入 (亿元 columns are not scaled; convert to 万元)"
                 ));
-            }
         }
-        if col != Col::Unused {
-            if let Some(j) = cols.iter().position(|c| *c == col || matches!((c, &col), (Col::Field { index: a, .. }, Col::Field { index: b, .. }) if a == b)) {
+        if col != Col::Unused
+            && let Some(j) = cols.iter().position(|c| *c == col || matches!((c, &col), (Col::Field { index: a, .. }, Col::Field { index: b, .. }) if a == b)) {
                 errors.push(format!("列{}“{}”和列{letter}“{h}”对应同一项 (two columns hold the same figure)", column_letter(j), header[j]));
             }
-        }
         cols.push(col);
     }
     for k in kind.required() {

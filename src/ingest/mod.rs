@@ -741,7 +741,7 @@ fn parse_submissions(
             }
         }
         seen += 1;
-        if seen % 500_000 == 0 {
+        if seen.is_multiple_of(500_000) {
             tracing::info!(file = %file, rows = seen, "导入进行中 (importing)");
         }
     }

@@ -205,10 +205,10 @@ pub fn problems(
                 "user 与 password 应同时设置 (set both user and password)",
             );
         }
-        if let Some(s) = &m.password {
-            if let Err(e) = s.resolve() {
-                p("mail.password".into(), &e);
-            }
+        if let Some(s) = &m.password
+            && let Err(e) = s.resolve()
+        {
+            p("mail.password".into(), &e);
         }
         if m.timeout_secs == 0 {
             p("mail.timeout_secs".into(), "应大于0 (must be positive)");

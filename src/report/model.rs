@@ -151,7 +151,7 @@ pub struct FindingRow {
 /// The key projects of the snapshot.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ProjectSection {
-    /// The city's projects (every project once).
+    /// The city's projects (every project once); none when the city has no key projects.
     pub city: Option<ProjectUnitRow>,
     pub units: Vec<ProjectUnitRow>,
     /// Findings of the period by project rule, in [`PROJECT_RULES`] order.
@@ -235,7 +235,7 @@ fn projects(report: &Report, unit_names: &std::collections::HashMap<&str, &str>)
     let city = report
         .units
         .iter()
-        .find(|u| u.kind == UnitKind::City)
+        .find(|u| u.kind == UnitKind::City && u.projects.total > 0)
         .map(project_unit_row);
     let mut units: Vec<ProjectUnitRow> = report
         .units

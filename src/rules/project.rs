@@ -118,19 +118,19 @@ pub fn findings(
             out.push(finding("project_behind_schedule", "investment", n, msg, v));
         }
 
-        if let (ProjectStatus::Planned, Some(start)) = (r.status, pr.planned_start) {
-            if start < p {
-                let n = (p.ordinal() - start.ordinal()) as u32;
-                let msg = format!(
-                    "计划{}开工，截至{}仍未开工，已逾期{n}个月。",
-                    month_zh(start),
-                    month_zh(p)
-                );
-                let mut v = Map::new();
-                v.insert("planned_start".into(), json!(start.to_string()));
-                v.insert("months_overdue".into(), json!(n));
-                out.push(finding("project_not_started", "project", n, msg, v));
-            }
+        if let (ProjectStatus::Planned, Some(start)) = (r.status, pr.planned_start)
+            && start < p
+        {
+            let n = (p.ordinal() - start.ordinal()) as u32;
+            let msg = format!(
+                "计划{}开工，截至{}仍未开工，已逾期{n}个月。",
+                month_zh(start),
+                month_zh(p)
+            );
+            let mut v = Map::new();
+            v.insert("planned_start".into(), json!(start.to_string()));
+            v.insert("months_overdue".into(), json!(n));
+            out.push(finding("project_not_started", "project", n, msg, v));
         }
 
         if let (ProjectStatus::Completed, Some(since)) = (r.status, r.status_since) {

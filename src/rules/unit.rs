@@ -35,10 +35,10 @@ impl Ctx<'_> {
     ) -> Finding {
         values.insert("vintage".into(), json!(self.ds.vintage));
         let mut scope = vec![r.code.clone()];
-        if let Some(c) = self.city {
-            if c.code != r.code {
-                scope.push(c.code.clone());
-            }
+        if let Some(c) = self.city
+            && c.code != r.code
+        {
+            scope.push(c.code.clone());
         }
         Finding {
             rule: rule.into(),
@@ -161,21 +161,21 @@ pub fn findings(
                 ));
             }
         }
-        if let (Some(c), Some(g)) = (ctx.city.filter(|_| r.kind != UnitKind::City), r.growth) {
-            if let Some(cg) = c.growth.filter(|cg| g.pct() < cg.pct()) {
-                let msg = format!(
-                    "{}{what}同比增长{}{est}，低于全市{}，差距{:.1}个百分点。",
-                    p.ytd_label(),
-                    fmt_pct(g.pct()),
-                    fmt_pct(cg.pct()),
-                    cg.pct() - g.pct()
-                );
-                let mut v = growth_values(r);
-                v.insert("growth_pct".into(), num(g.pct()));
-                v.insert("city_growth_pct".into(), num(cg.pct()));
-                let sev = cfg.severity_of("unit_below_average");
-                out.push(ctx.finding(r, "unit_below_average", &r.indicator, (sev, 1), msg, v));
-            }
+        if let (Some(c), Some(g)) = (ctx.city.filter(|_| r.kind != UnitKind::City), r.growth)
+            && let Some(cg) = c.growth.filter(|cg| g.pct() < cg.pct())
+        {
+            let msg = format!(
+                "{}{what}同比增长{}{est}，低于全市{}，差距{:.1}个百分点。",
+                p.ytd_label(),
+                fmt_pct(g.pct()),
+                fmt_pct(cg.pct()),
+                cg.pct() - g.pct()
+            );
+            let mut v = growth_values(r);
+            v.insert("growth_pct".into(), num(g.pct()));
+            v.insert("city_growth_pct".into(), num(cg.pct()));
+            let sev = cfg.severity_of("unit_below_average");
+            out.push(ctx.finding(r, "unit_below_average", &r.indicator, (sev, 1), msg, v));
         }
         if let (Some(req), Some(t)) = (r.required_pct, r.target) {
             let annual = t.annual_raw as f64 / PCT as f64;
@@ -228,32 +228,32 @@ pub fn findings(
                 out.push(ctx.finding(r, "unit_progress_lagging", &vol.indicator, (sev, 1), msg, v));
             }
         }
-        if let (true, Some(rate)) = (coverage.deadline_passed, r.submission_rate()) {
-            if rate < cfg.submission_rate_min {
-                let msg = format!(
-                    "{}年{}月应报规上企业{}家，已报{}家，报送率{:.1}%（低于{}%）。",
-                    p.year(),
-                    p.month(),
-                    r.expected,
-                    r.reported,
-                    rate,
-                    cfg.submission_rate_min
-                );
-                let mut v = Map::new();
-                v.insert("expected".into(), json!(r.expected));
-                v.insert("reported".into(), json!(r.reported));
-                v.insert("rate_pct".into(), num(rate));
-                v.insert("threshold_pct".into(), num(cfg.submission_rate_min));
-                let sev = cfg.severity_of("unit_low_submission_rate");
-                out.push(ctx.finding(
-                    r,
-                    "unit_low_submission_rate",
-                    "submission",
-                    (sev, 1),
-                    msg,
-                    v,
-                ));
-            }
+        if let (true, Some(rate)) = (coverage.deadline_passed, r.submission_rate())
+            && rate < cfg.submission_rate_min
+        {
+            let msg = format!(
+                "{}年{}月应报规上企业{}家，已报{}家，报送率{:.1}%（低于{}%）。",
+                p.year(),
+                p.month(),
+                r.expected,
+                r.reported,
+                rate,
+                cfg.submission_rate_min
+            );
+            let mut v = Map::new();
+            v.insert("expected".into(), json!(r.expected));
+            v.insert("reported".into(), json!(r.reported));
+            v.insert("rate_pct".into(), num(rate));
+            v.insert("threshold_pct".into(), num(cfg.submission_rate_min));
+            let sev = cfg.severity_of("unit_low_submission_rate");
+            out.push(ctx.finding(
+                r,
+                "unit_low_submission_rate",
+                "submission",
+                (sev, 1),
+                msg,
+                v,
+            ));
         }
     }
     out

@@ -187,10 +187,10 @@ impl Client {
         if !status.is_success() {
             return Err(self.status_error(status, resp).await);
         }
-        if let Some(len) = resp.content_length() {
-            if len > self.max_body {
-                return Err(self.too_large(Some(len)));
-            }
+        if let Some(len) = resp.content_length()
+            && len > self.max_body
+        {
+            return Err(self.too_large(Some(len)));
         }
         let header = |name| {
             resp.headers()

@@ -79,6 +79,11 @@ pub(crate) async fn pull(
         };
         tally.pages += 1;
         tally.bytes += body.bytes.len() as u64;
+        tracing::debug!(
+            pages = tally.pages,
+            bytes = tally.bytes,
+            "已取得一页 (page fetched)"
+        );
         if tally.pages == 1 {
             first_validators = Some((shown.clone(), body.etag.clone(), body.last_modified.clone()));
         }
@@ -108,10 +113,10 @@ pub(crate) async fn pull(
             tally
                 .notes
                 .push(format!("{shown}: 本页没有新数据 (empty page)"));
-            if let (true, Some(c)) = (incremental, &next_cursor) {
-                if cursor.as_ref() != Some(c) {
-                    store.save_cursor(&src.name, c, now_ms).await?;
-                }
+            if let (true, Some(c)) = (incremental, &next_cursor)
+                && cursor.as_ref() != Some(c)
+            {
+                store.save_cursor(&src.name, c, now_ms).await?;
             }
         } else if store
             .last_committed_sha(&src.name, &shown)
@@ -132,10 +137,10 @@ pub(crate) async fn pull(
             } else {
                 None
             };
-            if opts.encoding == TextEncoding::Auto {
-                if let Some(e) = body.content_type.as_deref().and_then(charset_of) {
-                    opts.encoding = e;
-                }
+            if opts.encoding == TextEncoding::Auto
+                && let Some(e) = body.content_type.as_deref().and_then(charset_of)
+            {
+                opts.encoding = e;
             }
             let report = match import_bytes(store, &shown, body.bytes, Some(format), &opts).await {
                 Ok(r) => r,

@@ -496,7 +496,7 @@ mod tests {
             for (n, &mask) in masks.iter().enumerate() {
                 // Every other month asks for nothing in odd rounds.
                 let want = |m: u32| {
-                    if round % 2 == 1 && m % 2 == 0 {
+                    if round % 2 == 1 && m.is_multiple_of(2) {
                         0
                     } else {
                         mask

@@ -116,7 +116,7 @@ impl Store {
         if let Store::Postgres(p) = self
             && let Err(e) = sqlx::query("ANALYZE submission_year").execute(p).await
         {
-            tracing::warn!(error = %e, "ANALYZE submission_year failed after an import");
+            tracing::warn!(error = %e, "导入后更新统计信息失败，不影响已导入的数据 (ANALYZE submission_year failed after an import; the import stands)");
         }
     }
 

@@ -94,17 +94,23 @@ impl Store {
             } else {
                 // Nothing to pack from: the packed years are the only store already.
                 tracing::warn!(
-                    "submission_year: a rebuild was asked for, but the row table `submission` is gone; the packed years stand as they are"
+                    "要求重建按年打包的报表，但逐行报表表 submission 已不存在，按年数据保持原样 (submission_year: a rebuild was asked for, but the row table `submission` is gone; the packed years stand as they are)"
                 );
             }
             super::on_pool!(self, p => { sqlx::query("DELETE FROM rebuild_pending WHERE name = 'submission_year'").execute(p).await?; });
         }
         if pending.iter().any(|n| n == "drop_submission") {
             if rows_table {
+                // A new database's row table was never used: only an upgrade is worth a line.
+                let held: i64 = super::on_pool!(self, p => sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM submission LIMIT 1) AS t").fetch_one(p).await?);
                 super::on_pool!(self, p => { sqlx::query("DROP TABLE submission").execute(p).await?; });
-                tracing::info!(
-                    "submission: the row table is dropped; submissions are stored packed by year"
-                );
+                if held > 0 {
+                    tracing::info!(
+                        "旧版的逐行报表表 submission 已转为按年打包存储并删除 (the row table `submission` of an older version is dropped; submissions are stored packed by year)"
+                    );
+                } else {
+                    tracing::debug!("submission: the unused row table is dropped");
+                }
             }
             super::on_pool!(self, p => { sqlx::query("DELETE FROM rebuild_pending WHERE name = 'drop_submission'").execute(p).await?; });
         }
@@ -194,7 +200,7 @@ impl Store {
                 year = year.as_str(),
                 enterprises = written,
                 ms = started.elapsed().as_millis() as u64,
-                "submission_year packed"
+                "已按年打包报表 (submission_year packed)"
             );
         }
         Ok(())

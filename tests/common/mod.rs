@@ -86,15 +86,15 @@ impl TestDb {
 
     pub async fn cleanup(self) {
         self.store.close().await;
-        if let Some(admin) = &self.admin_url {
-            if let Ok(mut conn) = sqlx::PgConnection::connect(admin).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    self.db_name
-                )))
-                .execute(&mut conn)
-                .await;
-            }
+        if let Some(admin) = &self.admin_url
+            && let Ok(mut conn) = sqlx::PgConnection::connect(admin).await
+        {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.db_name
+            )))
+            .execute(&mut conn)
+            .await;
         }
     }
 }
