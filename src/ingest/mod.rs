@@ -264,7 +264,8 @@ fn file_reject(report: &mut ImportReport, line: u64, reason: impl Into<String>) 
         value: String::new(),
         reason: reason.into(),
     };
-    keep_reject(&mut report.rejects, r);
+    // Kept past MAX_KEPT_REJECTS: it is why the whole file was refused, and there are few.
+    report.rejects.push(r.bounded());
 }
 
 fn push_rejects(report: &mut ImportReport, rejects: impl IntoIterator<Item = Reject>, rows: u64) {
