@@ -153,7 +153,7 @@ async fn a_file_the_reader_fails_on_is_refused_with_its_reasons_and_the_pull_ret
         write(
             &inbox,
             "a_东岭区10月.xlsx",
-            &common::xlsx::workbook(&rows, &["credit_code"]),
+            common::xlsx::workbook(&rows, &["credit_code"]),
         );
         write(
             &inbox,
