@@ -14,6 +14,7 @@ mod outbox;
 pub mod packed;
 mod projects;
 mod registry;
+mod rows;
 mod runs;
 mod sources;
 mod sqlite_raw;

@@ -362,6 +362,14 @@ impl YearMerge {
         }
     }
 
+    /// A month as it stands in the merge (after [`YearMerge::month`] wrote it).
+    pub fn stored(&self, month: u32) -> Option<&Month> {
+        self.months
+            .iter()
+            .find(|(m, _)| *m == month)
+            .map(|(_, f)| f)
+    }
+
     /// The year's new pack, or `None` when no month was written.
     pub fn finish(self) -> anyhow::Result<Option<Vec<u8>>> {
         if self.written {

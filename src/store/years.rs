@@ -1,7 +1,6 @@
-//! `submission_year`, the packed store of current figures ([`super::packed`]): reading it back
-//! as months, and building it once from the row table `submission` of a database from before
-//! it (migrations 0007 and 0008), after which that table is dropped. Imports write it in
-//! `submissions.rs`.
+//! `submission_year`, the packed form of the current figures ([`super::packed`]): reading it
+//! back as months, and building it from the rows of `submission` for a database from before it
+//! (migration 0007). Imports write it in `submissions.rs`, with the rows.
 
 use futures_util::TryStreamExt;
 use sqlx::PgConnection;
@@ -83,8 +82,8 @@ fn stored_month(get: impl Fn(usize) -> anyhow::Result<Option<i64>>) -> anyhow::R
 
 impl Store {
     /// Runs the rebuilds that migrations asked for (`rebuild_pending`): packing
-    /// `submission_year` from the row table `submission`, one transaction a year, and then
-    /// dropping that table.
+    /// `submission_year` from the rows of `submission`, one transaction a year (0007), and
+    /// writing the rows of a packed-only database from its packs (0011, [`Store::unpack_rows`]).
     pub(super) async fn run_pending_rebuilds(&self) -> anyhow::Result<()> {
         let pending: Vec<String> = super::on_pool!(self, p => sqlx::query_scalar("SELECT name FROM rebuild_pending").fetch_all(p).await?);
         let rows_table = self.has_row_table().await?;
@@ -99,20 +98,14 @@ impl Store {
             }
             super::on_pool!(self, p => { sqlx::query("DELETE FROM rebuild_pending WHERE name = 'submission_year'").execute(p).await?; });
         }
+        // 0008's drop of the row table is never carried out: `submission` is the record again
+        // (migration 0011 cancels it too).
         if pending.iter().any(|n| n == "drop_submission") {
-            if rows_table {
-                // A new database's row table was never used: only an upgrade is worth a line.
-                let held: i64 = super::on_pool!(self, p => sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM submission LIMIT 1) AS t").fetch_one(p).await?);
-                super::on_pool!(self, p => { sqlx::query("DROP TABLE submission").execute(p).await?; });
-                if held > 0 {
-                    tracing::info!(
-                        "旧版的逐行报表表 submission 已转为按年打包存储并删除 (the row table `submission` of an older version is dropped; submissions are stored packed by year)"
-                    );
-                } else {
-                    tracing::debug!("submission: the unused row table is dropped");
-                }
-            }
             super::on_pool!(self, p => { sqlx::query("DELETE FROM rebuild_pending WHERE name = 'drop_submission'").execute(p).await?; });
+        }
+        if pending.iter().any(|n| n == "submission_rows") {
+            self.unpack_rows().await?;
+            super::on_pool!(self, p => { sqlx::query("DELETE FROM rebuild_pending WHERE name = 'submission_rows'").execute(p).await?; });
         }
         Ok(())
     }
