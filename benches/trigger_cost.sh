@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The cost of migration 0012's triggers on writes of `submission` (the stale-pack marks): one
 # million rows (40,000 enterprises × 25 months) loaded into `submission` as the migrations make
-# it, three ways, each on a fresh table, RUNS times:
+# it, three ways in turn (each on a fresh table), RUNS rounds:
 #   plain   the triggers disabled (dropped on SQLite): the cost without them;
 #   indmon  the triggers in place and indmon's writer mark set, as indmon's imports write;
 #   behind  the triggers in place, no writer mark: a write behind indmon's back (every row marks).
@@ -30,21 +30,25 @@ postgres() {
     psql -q "$admin" -c "CREATE DATABASE $db"
     for f in migrations/postgres/0*.sql; do psql -q -v ON_ERROR_STOP=1 "$url" -f "$f" > /dev/null 2>&1; done
     psql -q "$url" -c "\\copy ($rows_sql) TO '$work/rows.csv' CSV"
-    for way in plain indmon behind; do
-        for _ in $(seq "$runs"); do
+    for _ in $(seq "$runs"); do
+        for way in plain indmon behind; do
             psql -q "$url" -c "ALTER TABLE submission DISABLE TRIGGER USER" \
                 -c "TRUNCATE submission, submission_year_stale"
             [[ $way != plain ]] && psql -q "$url" -c "ALTER TABLE submission ENABLE TRIGGER USER"
             local mark=""
             [[ $way == indmon ]] && mark="SET LOCAL indmon.writer = 'on';"
-            local t0 t1
+            # The server process's CPU time (user + system, clock ticks) around the load.
+            local t0 t1 out
             t0=$(date +%s.%N)
-            printf 'BEGIN;\n%s\n\\copy submission (%s) FROM %s CSV\nCOMMIT;\n' "$mark" "$cols" "$work/rows.csv" \
-                | psql -q -v ON_ERROR_STOP=1 "$url"
+            out=$(printf 'SELECT pg_backend_pid() AS pid \\gset\n\\setenv PGPID :pid\n\\! awk %s /proc/$PGPID/stat\nBEGIN;\n%s\n\\copy submission (%s) FROM %s CSV\nCOMMIT;\n\\! awk %s /proc/$PGPID/stat\n' \
+                "'{print \$14 + \$15}'" "$mark" "$cols" "$work/rows.csv" "'{print \$14 + \$15}'" \
+                | psql -q -v ON_ERROR_STOP=1 "$url")
             t1=$(date +%s.%N)
-            local marks
+            local ticks marks
+            ticks=$(echo "$out" | tail -n 1)
+            ticks=$((ticks - $(echo "$out" | head -n 1)))
             marks=$(psql -Atq "$url" -c "SELECT COUNT(*) FROM submission_year_stale")
-            echo "postgres $way: $(echo "$t1 - $t0" | bc) s ($marks marks)"
+            echo "postgres $way: wall $(echo "$t1 - $t0" | bc) s, server CPU $(echo "scale=2; $ticks / $(getconf CLK_TCK)" | bc) s ($marks marks)"
         done
     done
     psql -q "$admin" -c "DROP DATABASE $db WITH (FORCE)"
@@ -56,8 +60,8 @@ sqlite() {
     local series="WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 999999)
         SELECT printf('%018d', i / 25), printf('%04d-%02d', 2024 + (i % 25) / 12, (i % 25) % 12 + 1),
                i, i, i, 1, 1, 0 FROM c"
-    for way in plain indmon behind; do
-        for _ in $(seq "$runs"); do
+    for _ in $(seq "$runs"); do
+        for way in plain indmon behind; do
             local db="$work/$way.db"
             rm -f "$db"*
             cp "$base" "$db"
@@ -65,11 +69,10 @@ sqlite() {
             [[ $way == plain ]] && sqlite3 "$db" "DROP TRIGGER submission_stale_insert; DROP TRIGGER submission_stale_update; DROP TRIGGER submission_stale_delete;"
             local mark="" unmark=""
             [[ $way == indmon ]] && mark="INSERT INTO pack_writer (id) VALUES (1);" && unmark="DELETE FROM pack_writer;"
-            local t0 t1
-            t0=$(date +%s.%N)
-            sqlite3 "$db" "PRAGMA synchronous = NORMAL; BEGIN; $mark INSERT INTO submission ($cols) $series; $unmark COMMIT;"
-            t1=$(date +%s.%N)
-            echo "sqlite $way: $(echo "$t1 - $t0" | bc) s ($(sqlite3 "$db" "SELECT COUNT(*) FROM submission_year_stale") marks)"
+            local took
+            took=$( { TIMEFORMAT='wall %R s, CPU %U s user + %S s system'; time sqlite3 "$db" \
+                "PRAGMA synchronous = NORMAL; BEGIN; $mark INSERT INTO submission ($cols) $series; $unmark COMMIT;"; } 2>&1)
+            echo "sqlite $way: $took ($(sqlite3 "$db" "SELECT COUNT(*) FROM submission_year_stale") marks)"
         done
     done
 }
