@@ -334,6 +334,23 @@ async fn a_row_changed_behind_indmons_back_is_rebuilt_before_the_next_evaluation
         assert_eq!(s.refresh_stale_years().await.unwrap(), 9);
         assert_eq!(s.refresh_stale_years().await.unwrap(), 0);
         assert_eq!(check(s, &all()).await, vec![], "{}", db.name);
+
+        // An import, which merges into the stored packs, rebuilds the stale ones first.
+        exec(
+            s,
+            &format!("UPDATE submission SET employees = 3 WHERE credit_code = '{BEIGANG}'"),
+        )
+        .await;
+        assert_eq!(scalar(s, marks).await, 2, "{}", db.name);
+        let dir = tempfile::tempdir().unwrap();
+        let same = write(
+            &dir,
+            "same.csv",
+            format!("credit_code,period,output\n{BEIGANG},2026-03,1300\n"),
+        );
+        import_ok(s, &[&same]).await;
+        assert_eq!(scalar(s, marks).await, 0, "{}", db.name);
+        assert_eq!(check(s, &all()).await, vec![], "{}", db.name);
         db.cleanup().await;
     }
 }

@@ -148,6 +148,9 @@ impl Store {
         partial: bool,
         buffer_limit: usize,
     ) -> anyhow::Result<SubmissionImport> {
+        // The merge starts from the stored packs: those whose rows changed behind indmon's back
+        // are made again from the rows first (see `stale.rs`; one small query when none).
+        self.refresh_stale_years().await?;
         let tx = match self {
             // The write lock at once: a deferred transaction that reads first could not take it
             // later if another writer committed meanwhile.
