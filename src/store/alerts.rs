@@ -167,7 +167,7 @@ impl Columns for super::sqlite_raw::Statement<'_> {
             .ok_or_else(|| anyhow::anyhow!("column {i} is NULL"))
     }
     fn opt_text(&self, i: usize) -> anyhow::Result<Option<String>> {
-        Ok(self.opt_str(i as i32)?.map(str::to_string))
+        self.opt_string(i as i32)
     }
     fn int(&self, i: usize) -> anyhow::Result<i64> {
         self.opt_int(i)?

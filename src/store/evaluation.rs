@@ -231,6 +231,8 @@ impl Store {
             period,
             jan_feb_combined,
         };
+        // Packs whose rows changed behind indmon's back are rebuilt first (see `stale.rs`).
+        self.refresh_stale_years().await?;
         let started = std::time::Instant::now();
         let units = self.units().await?;
         let enterprises = self.enterprises().await?;
@@ -270,14 +272,15 @@ impl Store {
                             Ok(())
                         });
                         let mut batch = new_batch();
+                        let mut code = Vec::with_capacity(18);
                         let read = || -> anyhow::Result<()> {
                             while q.step()? {
-                                copy_row(
-                                    &mut batch,
-                                    q.text(0),
-                                    q.int(1).unwrap_or_default(),
-                                    q.blob(2),
-                                )?;
+                                // One column borrowed at a time (sqlite_raw's readers take
+                                // `&mut`): the code is copied out first.
+                                code.clear();
+                                code.extend_from_slice(q.text(0));
+                                let year = q.int(1).unwrap_or_default();
+                                copy_row(&mut batch, &code, year, q.blob(2))?;
                                 if batch.len() >= READ_BATCH
                                     && batches
                                         .send((0, std::mem::replace(&mut batch, new_batch())))

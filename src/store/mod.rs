@@ -11,13 +11,16 @@ mod copy;
 mod evaluation;
 mod jobs;
 mod outbox;
+mod pack_tx;
 pub mod packed;
 mod projects;
+mod rebuild;
 mod registry;
 mod rows;
 mod runs;
 mod sources;
 mod sqlite_raw;
+mod stale;
 mod submissions;
 mod years;
 
@@ -33,8 +36,12 @@ use sqlx::{PgPool, Row, SqlitePool};
 pub use alerts::{AlertFilter, Applied as AlertsApplied, EvaluationEnd, Event};
 pub use jobs::JobStat;
 pub use outbox::{Claimed, Delayed, Notified, OutboxRow, OutboxWrite, Undelivered};
+pub use rebuild::{
+    BATCH_ROWS as REBUILD_BATCH_ROWS, Difference, PackDifference, RebuildScope, RebuildSummary,
+};
 pub use runs::RunEnd;
 pub use sources::{PullEnd, PullRun, SourceState};
+pub use stale::{IndmonWriter, mark_indmon_writer, unmark_indmon_writer};
 pub use submissions::{BUFFER_LIMIT, MergeOutcome, REFRESH_STATISTICS_AFTER, SubmissionImport};
 pub use years::StoredMonth;
 
@@ -223,6 +230,7 @@ const TABLES: &[&str] = &[
     "reject",
     "submission_history",
     "submission_year",
+    "submission_year_stale",
     "registry_change",
     "evaluation_run",
     "alert",

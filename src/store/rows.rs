@@ -11,6 +11,7 @@ use super::copy::BinaryCopyWriter;
 use super::packed::{self, Month, N_FIELDS, REVISION};
 use super::sqlite_raw::{Handle, Statement};
 use super::submissions::LOCK_POSTGRES;
+use super::stale::{mark_indmon_writer, unmark_indmon_writer};
 
 /// The columns of `submission`, in the order the writers give them.
 pub(super) fn columns() -> String {
@@ -235,6 +236,8 @@ impl Store {
         match self {
             Store::Sqlite(p) => {
                 let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+                // indmon's own write: the packs are the source, so nothing is stale.
+                mark_indmon_writer(&mut *tx).await?;
                 super::sqlite_raw::with_handle(&mut tx, |h| {
                     let mut rows = SqliteRows::prepare(h, OnConflict::Keep)?;
                     for (code, year, pack) in &packs {
@@ -247,6 +250,7 @@ impl Store {
                     Ok(())
                 })
                 .await?;
+                unmark_indmon_writer(&mut *tx).await?;
                 tx.commit().await?;
             }
             Store::Postgres(p) => {
@@ -262,7 +266,9 @@ impl Store {
                 }
                 let mut tx = p.begin().await?;
                 sqlx::query(LOCK_POSTGRES).execute(&mut *tx).await?;
+                mark_indmon_writer(&mut *tx).await?;
                 upsert_postgres(&mut tx, copy, OnConflict::Keep).await?;
+                unmark_indmon_writer(&mut *tx).await?;
                 tx.commit().await?;
             }
         }

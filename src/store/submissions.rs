@@ -22,6 +22,7 @@ use super::packed::{self, Figures, Merged, Month, REVISION, RUN_ID, YearMerge};
 use super::rows::{OnConflict, SqliteRows, copy_row, upsert_postgres};
 use super::runs::write_run_end;
 use super::sqlite_raw::{Statement, with_handle};
+use super::stale::{mark_indmon_writer, unmark_indmon_writer};
 use super::{RunEnd, Store, on_pool};
 use crate::indicator::N_FIELDS;
 use crate::ingest::Reject;
@@ -161,13 +162,22 @@ impl Store {
         partial: bool,
         buffer_limit: usize,
     ) -> anyhow::Result<SubmissionImport> {
+        // The merge starts from the stored packs: those whose rows changed behind indmon's back
+        // are made again from the rows first (see `stale.rs`; one small query when none).
+        self.refresh_stale_years().await?;
         let tx = match self {
             // The write lock at once: a deferred transaction that reads first could not take it
             // later if another writer committed meanwhile.
-            Store::Sqlite(p) => ImportTx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            // Marked as indmon's own write: it writes the packs itself (see `stale.rs`).
+            Store::Sqlite(p) => {
+                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+                mark_indmon_writer(&mut *tx).await?;
+                ImportTx::Sqlite(tx)
+            }
             Store::Postgres(p) => {
                 let mut tx = p.begin().await?;
                 sqlx::query(LOCK_POSTGRES).execute(&mut *tx).await?;
+                mark_indmon_writer(&mut *tx).await?;
                 ImportTx::Postgres(tx)
             }
         };
@@ -254,10 +264,12 @@ impl SubmissionImport {
         match self.tx {
             ImportTx::Sqlite(mut tx) => {
                 write_run_end!(tx, run_id, end);
+                unmark_indmon_writer(&mut *tx).await?;
                 tx.commit().await?
             }
             ImportTx::Postgres(mut tx) => {
                 write_run_end!(tx, run_id, end);
+                unmark_indmon_writer(&mut *tx).await?;
                 tx.commit().await?
             }
         }
