@@ -225,6 +225,7 @@ const TABLES: &[&str] = &[
     "registry_change",
     "evaluation_run",
     "alert",
+    "alert_scope",
     "alert_event",
     "silence",
     "source_state",
