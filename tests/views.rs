@@ -300,7 +300,13 @@ async fn a_unit_named_twice_in_a_scope_is_one_row_and_no_change() {
             .unwrap();
         let stored = s.alerts(&AlertFilter::default()).await.unwrap();
         assert_eq!(stored[0].scope, ["ZK01", "3307"], "{}", db.name);
-        let again = reconcile(&stored, &[f.clone()], &Coverage::default(), f.period, 3);
+        let again = reconcile(
+            &stored,
+            std::slice::from_ref(&f),
+            &Coverage::default(),
+            f.period,
+            3,
+        );
         assert!(again.is_empty(), "{again:?}");
         db.cleanup().await;
     }
