@@ -234,6 +234,7 @@ const TABLES: &[&str] = &[
     "registry_change",
     "evaluation_run",
     "alert",
+    "alert_scope",
     "alert_event",
     "silence",
     "source_state",
