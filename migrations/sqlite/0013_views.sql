@@ -2,34 +2,7 @@
 -- Amounts in the tables are BIGINT ten-thousandths of their display unit; the views show the
 -- display unit (万元, 万千瓦时, 人, %). deploy/数据字典.md describes every table and view.
 
--- The row table of submissions, as migration 0001 made it, for databases where 0008's rebuild
--- dropped it; and the pending drop of it is withdrawn, since the views below read it.
-CREATE TABLE IF NOT EXISTS submission (
-    credit_code TEXT NOT NULL,
-    period TEXT NOT NULL,
-    output BIGINT,
-    output_ytd BIGINT,
-    sales_ytd BIGINT,
-    revenue_ytd BIGINT,
-    profit_ytd BIGINT,
-    electricity BIGINT,
-    employees BIGINT,
-    export_ytd BIGINT,
-    output_prev BIGINT,
-    output_ytd_prev BIGINT,
-    sales_ytd_prev BIGINT,
-    revenue_ytd_prev BIGINT,
-    profit_ytd_prev BIGINT,
-    electricity_prev BIGINT,
-    employees_prev BIGINT,
-    export_ytd_prev BIGINT,
-    revision INTEGER NOT NULL,
-    run_id BIGINT NOT NULL,
-    received_at BIGINT NOT NULL,
-    PRIMARY KEY (credit_code, period)
-);
-CREATE INDEX IF NOT EXISTS submission_period ON submission (period);
-DELETE FROM rebuild_pending WHERE name = 'drop_submission';
+-- The row table `submission` is 0011's.
 
 -- Every unit an alert counts in (its own unit, its zone, the city), one row each, in the order
 -- the rule gave them (ordinal 0 first). Replaces the delimited string alert.scope.
