@@ -187,3 +187,61 @@ pub async fn drop_scratch(admin: &sqlx::PgPool, db: &str) -> anyhow::Result<()> 
     .await?;
     Ok(())
 }
+
+/// The registry files of [`generate_registry`].
+pub struct RegistryFiles {
+    pub units: PathBuf,
+    /// N enterprises, as a first import finds them.
+    pub enterprises: PathBuf,
+    /// The same N with every hundredth changed (moved, renamed or given another owner).
+    pub changed: PathBuf,
+    /// How many enterprises `changed` changes.
+    pub n_changed: usize,
+}
+
+/// Writes a registry of `n` enterprises spread over `districts` districts and a zone for every
+/// ten districts (units.csv, enterprises.csv), and the same registry with 1% changed
+/// (enterprises_changed.csv).
+pub fn generate_registry(dir: &Path, n: usize, districts: usize) -> anyhow::Result<RegistryFiles> {
+    let zones = districts.div_ceil(10);
+    let mut units = String::from("code,name,kind,parent\n3307,示例市,city,\n");
+    (1..=districts).for_each(|d| units.push_str(&format!("D{d:04},第{d}区,district,3307\n")));
+    (1..=zones).for_each(|z| units.push_str(&format!("Z{z:03},第{z}开发区,zone,3307\n")));
+    let files = RegistryFiles {
+        units: dir.join("units.csv"),
+        enterprises: dir.join("enterprises.csv"),
+        changed: dir.join("enterprises_changed.csv"),
+        n_changed: n.div_ceil(100),
+    };
+    std::fs::write(&files.units, units)?;
+    for (path, changed) in [(&files.enterprises, false), (&files.changed, true)] {
+        let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+        writeln!(w, "{ENTERPRISES_HEADER}")?;
+        for i in 0..n {
+            // Every hundredth enterprise changes: a third move, a third are renamed, a third
+            // get another official.
+            let change = if changed && i % 100 == 0 {
+                i / 100 % 3 + 1
+            } else {
+                0
+            };
+            let district = (i + usize::from(change == 1)) % districts + 1;
+            let zone = if i % 10 == 3 {
+                format!("Z{:03}", district.div_ceil(10))
+            } else {
+                String::new()
+            };
+            let name = if change == 2 { "更名" } else { "制造" };
+            let key = if i % 20 == 0 { "是" } else { "否" };
+            let industry = INDUSTRIES[splitmix(i as u64) as usize % INDUSTRIES.len()];
+            writeln!(
+                w,
+                "{},示例{i:06}{name}有限公司,D{district:04},{zone},{industry},above,{key},leader{:03}",
+                code(i),
+                (i + usize::from(change == 3)) % 400
+            )?;
+        }
+        w.flush()?;
+    }
+    Ok(files)
+}

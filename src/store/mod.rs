@@ -8,6 +8,7 @@
 
 mod alerts;
 mod copy;
+mod enterprises;
 mod evaluation;
 mod jobs;
 mod outbox;
