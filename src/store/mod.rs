@@ -10,6 +10,7 @@ mod alerts;
 mod copy;
 mod evaluation;
 mod jobs;
+mod locator;
 mod outbox;
 pub mod packed;
 mod projects;
@@ -18,6 +19,7 @@ mod runs;
 mod sources;
 mod sqlite_raw;
 mod submissions;
+mod window;
 mod years;
 
 use std::str::FromStr;
