@@ -149,6 +149,26 @@ pub fn vm_hwm_mib() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// CPU seconds (user + system, every thread) this process has used so far, from
+/// `/proc/self/stat` (clock ticks of 10 ms).
+pub fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at state; utime and stime
+    // are the 12th and 13th of them.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let ticks: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    if ticks.len() == 2 {
+        (ticks[0] + ticks[1]) / 100.0
+    } else {
+        f64::NAN
+    }
+}
+
 /// The admin URL with its database name replaced by `db` (query parameters kept).
 pub fn with_database(url: &str, db: &str) -> String {
     let (base, query) = url

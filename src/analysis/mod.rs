@@ -7,6 +7,7 @@
 pub mod projects;
 mod series;
 mod units;
+pub mod window;
 
 use std::cmp::Ordering;
 use std::collections::HashMap;

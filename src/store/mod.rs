@@ -11,6 +11,7 @@ mod copy;
 mod enterprises;
 mod evaluation;
 mod jobs;
+mod locator;
 mod outbox;
 mod pack_tx;
 pub mod packed;
@@ -23,6 +24,7 @@ mod sources;
 mod sqlite_raw;
 mod stale;
 mod submissions;
+mod window;
 mod years;
 
 use std::str::FromStr;
