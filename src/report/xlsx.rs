@@ -121,6 +121,9 @@ fn finding_rows(list: &[FindingRow]) -> Vec<Vec<Cell>> {
         .collect()
 }
 
+/// A sheet: its name, its header and its rows.
+type Sheet<'a> = (&'a str, &'a [&'a str], Vec<Vec<Cell>>);
+
 /// The workbook's bytes: one sheet per section, in the order officials read them.
 pub fn render(s: &Snapshot, half: Half) -> anyhow::Result<Vec<u8>> {
     let mut wb = Workbook::new();
@@ -134,7 +137,7 @@ pub fn render(s: &Snapshot, half: Half) -> anyhow::Result<Vec<u8>> {
             .set_title(format!("工业经济运行分析 {}", s.half))
             .set_creation_datetime(&created),
     );
-    let sheets: [(&str, &[&str], Vec<Vec<Cell>>); 8] = [
+    let sheets: [Sheet; 8] = [
         ("概览", &["项目", "数值"], overview_rows(s)),
         ("县区排名", &UNIT_HEAD, unit_rows(&s.districts)),
         ("园区排名", &UNIT_HEAD, unit_rows(&s.zones)),
