@@ -4,7 +4,7 @@
 use crate::period::Period;
 use crate::registry::{TargetKind, UnitKind};
 
-use super::{Dataset, Growth, PCT, VALUE_ADDED_GROWTH};
+use super::{Dataset, Growth, VALUE_ADDED_GROWTH, formulas};
 
 /// Whether a target is checked against the year to date or the month's own growth (`m10:`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -303,16 +303,10 @@ fn count_enterprises(ds: &Dataset, members: &[Vec<usize>], results: &mut [UnitRe
 /// The gap to the target and the growth required over the remaining months (none in December).
 fn gap_and_required(r: &mut UnitResult, p: Period) {
     if let (Some(g), Some(t)) = (r.compared_growth(), r.target) {
-        r.gap_pp = Some(g.pct() - t.pct_raw as f64 / PCT as f64);
+        r.gap_pp = Some(formulas::gap_pp(g, t.pct_raw));
     }
     if let Some(t) = r.target {
-        let q = r.required;
-        let rest = (q.full_year_prev - q.ytd_prev) as f64;
-        if p.month() < 12 && rest > 0.0 && q.ytd_prev > 0 {
-            let y = q.full_year_prev as f64;
-            let annual = t.annual_raw as f64 / PCT as f64 / 100.0;
-            r.required_pct = Some(((y * (1.0 + annual) - q.ytd as f64) / rest - 1.0) * 100.0);
-        }
+        r.required_pct = formulas::required_growth(r.required, t.annual_raw, p.month());
     }
 }
 
@@ -399,9 +393,7 @@ fn rank(results: &mut [UnitResult]) {
             .map(|r| r.index)
             .collect();
         idx.sort_by(|a, b| {
-            let ga = results[*a].growth.map_or(f64::MIN, Growth::pct);
-            let gb = results[*b].growth.map_or(f64::MIN, Growth::pct);
-            gb.total_cmp(&ga)
+            formulas::cmp_rank(results[*a].growth, results[*b].growth)
                 .then_with(|| results[*a].code.cmp(&results[*b].code))
         });
         for (rank, u) in idx.into_iter().enumerate() {
@@ -410,7 +402,7 @@ fn rank(results: &mut [UnitResult]) {
     }
 }
 
-/// Each counted enterprise's pull (拉动, percentage points) on the unit: `(cur − prev) / Σprev × 100`.
+/// Each counted enterprise's pull (拉动, percentage points) on the unit ([`formulas::pull`]).
 /// Returned as (enterprise index, pull), in enterprise order; they add up to the unit's growth.
 pub fn pulls(ds: &Dataset, members: &[Vec<usize>], unit: &UnitResult) -> Vec<(usize, f64)> {
     let last = super::WINDOW - 1;
@@ -426,7 +418,7 @@ pub fn pulls(ds: &Dataset, members: &[Vec<usize>], unit: &UnitResult) -> Vec<(us
             .ytd_submitted(&ds.cal, last)
             .zip(s.ytd_prev(&ds.cal, last))
         {
-            out.push((e, (c - p) as f64 / unit.ytd_prev as f64 * 100.0));
+            out.push((e, formulas::pull(c, p, unit.ytd_prev)));
         }
     }
     out

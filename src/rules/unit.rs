@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{Coverage, Finding, RulesConfig, Severity, num, wan};
-use crate::analysis::{Basis, Dataset, PCT, UnitResult, VALUE_ADDED_GROWTH, fmt_pct};
+use crate::analysis::{Basis, Dataset, PCT, UnitResult, VALUE_ADDED_GROWTH, fmt_pct, formulas};
 use crate::registry::UnitKind;
 
 fn indicator_zh(indicator: &str) -> &str {
@@ -110,20 +110,8 @@ pub fn findings(
         let est = if r.estimated { "（估算）" } else { "" };
         let what = indicator_zh(&r.indicator);
         if let (true, Some(g), Some(t)) = (r.below_target(), r.compared_growth(), r.target) {
-            let [y, o, red] = cfg.below_target_pp;
-            let at_most = |pp: f64| {
-                !g.cmp_raw(t.pct_raw + (pp * PCT as f64).round() as i64)
-                    .is_gt()
-            };
-            let sev = if at_most(red) {
-                Severity::Red
-            } else if at_most(o) {
-                Severity::Orange
-            } else if at_most(y) {
-                Severity::Yellow
-            } else {
-                Severity::Blue
-            };
+            let steps = cfg.below_target_pp.map(formulas::pp_raw);
+            let sev = Severity::Blue.raised(formulas::gap_steps(g, t.pct_raw, steps));
             let target_name = if t.milestone {
                 "序时目标"
             } else {
@@ -162,7 +150,7 @@ pub fn findings(
             }
         }
         if let (Some(c), Some(g)) = (ctx.city.filter(|_| r.kind != UnitKind::City), r.growth)
-            && let Some(cg) = c.growth.filter(|cg| g.pct() < cg.pct())
+            && let Some(cg) = c.growth.filter(|cg| g.cmp_growth(*cg).is_lt())
         {
             let msg = format!(
                 "{}{what}同比增长{}{est}，低于全市{}，差距{:.1}个百分点。",
@@ -179,14 +167,9 @@ pub fn findings(
         }
         if let (Some(req), Some(t)) = (r.required_pct, r.target) {
             let annual = t.annual_raw as f64 / PCT as f64;
-            // required − T > threshold, exactly: Y(1+T) − C > (1 + T + threshold)(Y − Pp).
-            let hundred = 100 * PCT as i128;
             let q = r.required;
-            let (y, c, pp) = (q.full_year_prev as i128, q.ytd as i128, q.ytd_prev as i128);
-            let th = (cfg.at_risk_pp * PCT as f64).round() as i128;
-            let lhs = y * (hundred + t.annual_raw as i128) - c * hundred;
-            let rhs = (hundred + t.annual_raw as i128 + th) * (y - pp);
-            if lhs > rhs {
+            let th = formulas::pp_raw(cfg.at_risk_pp);
+            if formulas::required_exceeds(q, t.annual_raw, p.month(), th) {
                 let msg = format!(
                     "按上年全年{}万元测算，完成年度目标{}，其余月份需增长{}，高于目标{:.1}个百分点，全年目标完成难度大。",
                     crate::analysis::fmt_wan(q.full_year_prev),
@@ -228,8 +211,9 @@ pub fn findings(
                 out.push(ctx.finding(r, "unit_progress_lagging", &vol.indicator, (sev, 1), msg, v));
             }
         }
+        let min = formulas::hundredths(cfg.submission_rate_min);
         if let (true, Some(rate)) = (coverage.deadline_passed, r.submission_rate())
-            && rate < cfg.submission_rate_min
+            && formulas::submission_rate_below(r.reported, r.expected, min)
         {
             let msg = format!(
                 "{}年{}月应报规上企业{}家，已报{}家，报送率{:.1}%（低于{}%）。",
