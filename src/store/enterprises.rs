@@ -105,7 +105,7 @@ fn set_opt(slot: &mut Option<String>, v: Option<&str>) {
 
 impl Stored {
     /// Reads the row `q` (of [`SQLITE_READ`]) stands on.
-    fn read(&mut self, q: &Statement<'_>) -> anyhow::Result<()> {
+    fn read(&mut self, q: &mut Statement<'_>) -> anyhow::Result<()> {
         set(&mut self.name, q.str(0)?);
         set(&mut self.unit_code, q.str(1)?);
         set_opt(&mut self.zone_code, q.opt_str(2)?);
@@ -157,7 +157,7 @@ fn write_sqlite(
         read.bind_text(1, after.credit_code)?;
         let found = read.step()?;
         if found {
-            stored.read(&read)?;
+            stored.read(&mut read)?;
         }
         read.reset()?;
         let before = match found {

@@ -10,8 +10,8 @@ use super::Store;
 use super::copy::BinaryCopyWriter;
 use super::packed::{self, Month, N_FIELDS, REVISION};
 use super::sqlite_raw::{Handle, Statement};
-use super::submissions::LOCK_POSTGRES;
 use super::stale::{mark_indmon_writer, unmark_indmon_writer};
+use super::submissions::LOCK_POSTGRES;
 
 /// The columns of `submission`, in the order the writers give them.
 pub(super) fn columns() -> String {
@@ -154,7 +154,7 @@ impl Store {
         let years: Vec<i32> = super::on_pool!(self, p => sqlx::query_scalar("SELECT DISTINCT year FROM submission_year ORDER BY year").fetch_all(p).await?);
         let (mut after, mut done, mut logged) = (String::new(), 0i64, std::time::Instant::now());
         loop {
-            let upto = self.batch_end(&years, &after).await?;
+            let upto = self.unpack_batch_end(&years, &after).await?;
             let packs = self.packs_between(&years, &after, upto.as_deref()).await?;
             done += packs.len() as i64;
             self.write_unpacked(packs, &runs).await?;
@@ -181,7 +181,7 @@ impl Store {
 
     /// The last credit code of the next batch after `after`: the smallest, over the years, of
     /// the [`UNPACK_BATCH`]-th code after it; `None` when every year has fewer left.
-    async fn batch_end(&self, years: &[i32], after: &str) -> anyhow::Result<Option<String>> {
+    async fn unpack_batch_end(&self, years: &[i32], after: &str) -> anyhow::Result<Option<String>> {
         let sql = "SELECT credit_code FROM submission_year WHERE year = $1 AND credit_code > $2 ORDER BY credit_code LIMIT 1 OFFSET $3";
         let mut end: Option<String> = None;
         for &year in years {
