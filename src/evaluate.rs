@@ -13,7 +13,7 @@ use crate::analysis::{Basis, Dataset, PCT, ProjectResult, UnitResult, fmt_pct, f
 use crate::config::Config;
 use crate::period::Period;
 use crate::registry::Project;
-use crate::rules::{self, Context, Finding, num, rule_zh, wan};
+use crate::rules::{self, Context, Finding, num, wan};
 use crate::store::{AlertFilter, AlertsApplied, EvaluationEnd, Store};
 
 /// Why a period cannot be evaluated.
@@ -189,7 +189,7 @@ async fn source_findings(
     ds: &Dataset,
     outcome: &mut rules::Outcome,
 ) -> anyhow::Result<()> {
-    if !config.rules.enabled("source_failing") || config.sources.is_empty() {
+    if !config.rules.enabled(rules::Rule::SourceFailing) || config.sources.is_empty() {
         return Ok(());
     }
     let Some(city) = ds.city().map(|c| &ds.units[c]) else {
@@ -445,7 +445,7 @@ pub fn to_table(r: &Report) -> String {
         }
         out.push_str(&format!("{}预警 {} 项\n", sev.zh(), items.len()));
         for f in items {
-            out.push_str(&format!("  [{}] {}\n", rule_zh(&f.rule), f.message));
+            out.push_str(&format!("  [{}] {}\n", f.rule.zh(), f.message));
         }
     }
     if r.findings.is_empty() {

@@ -435,7 +435,7 @@ XM-F,2026-11,900,1000,started
         let mut now_firing: Vec<(&str, &str)> = report
             .findings
             .iter()
-            .filter(|f| f.rule.starts_with("project_"))
+            .filter(|f| f.rule.as_str().starts_with("project_"))
             .map(|f| (f.rule.as_str(), f.subject.as_str()))
             .collect();
         now_firing.sort();

@@ -301,10 +301,7 @@ pub async fn silence(
             by,
         } => {
             if let Some(r) = &rule {
-                anyhow::ensure!(
-                    crate::rules::RULES.iter().any(|(n, _)| n == r) || r.starts_with("project_"),
-                    "没有名为“{r}”的规则 (unknown rule)"
-                );
+                r.parse::<crate::rules::Rule>()?;
             }
             let starts = match &from {
                 Some(f) => parse_time(f, now)?,

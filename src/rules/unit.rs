@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Coverage, Finding, RulesConfig, Severity, num, wan};
+use super::{Coverage, Finding, Rule, RulesConfig, Severity, num, wan};
 use crate::analysis::{Basis, Dataset, PCT, UnitResult, VALUE_ADDED_GROWTH, fmt_pct};
 use crate::registry::UnitKind;
 
@@ -27,7 +27,7 @@ impl Ctx<'_> {
     fn finding(
         &self,
         r: &UnitResult,
-        rule: &str,
+        rule: Rule,
         indicator: &str,
         (severity, consecutive): (Severity, u32),
         message: String,
@@ -41,7 +41,7 @@ impl Ctx<'_> {
             scope.push(c.code.clone());
         }
         Finding {
-            rule: rule.into(),
+            rule,
             severity,
             subject: r.code.clone(),
             subject_name: r.name.clone(),
@@ -137,7 +137,7 @@ pub fn findings(
             );
             out.push(ctx.finding(
                 r,
-                "unit_below_target",
+                Rule::UnitBelowTarget,
                 &r.indicator,
                 (sev, r.below_target_streak),
                 msg,
@@ -150,10 +150,10 @@ pub fn findings(
                     fmt_pct(g.pct()),
                     fmt_pct(t.pct_raw as f64 / PCT as f64)
                 );
-                let sev = cfg.severity_of("unit_consecutive_lagging");
+                let sev = cfg.severity_of(Rule::UnitConsecutiveLagging);
                 out.push(ctx.finding(
                     r,
-                    "unit_consecutive_lagging",
+                    Rule::UnitConsecutiveLagging,
                     &r.indicator,
                     (sev, r.below_target_streak),
                     msg,
@@ -174,8 +174,8 @@ pub fn findings(
             let mut v = growth_values(r);
             v.insert("growth_pct".into(), num(g.pct()));
             v.insert("city_growth_pct".into(), num(cg.pct()));
-            let sev = cfg.severity_of("unit_below_average");
-            out.push(ctx.finding(r, "unit_below_average", &r.indicator, (sev, 1), msg, v));
+            let sev = cfg.severity_of(Rule::UnitBelowAverage);
+            out.push(ctx.finding(r, Rule::UnitBelowAverage, &r.indicator, (sev, 1), msg, v));
         }
         if let (Some(req), Some(t)) = (r.required_pct, r.target) {
             let annual = t.annual_raw as f64 / PCT as f64;
@@ -202,8 +202,8 @@ pub fn findings(
                 v.insert("required_ytd_prev".into(), wan(q.ytd_prev));
                 v.insert("required_counted".into(), json!(q.counted));
                 v.insert("threshold_pp".into(), num(cfg.at_risk_pp));
-                let sev = cfg.severity_of("unit_target_at_risk");
-                out.push(ctx.finding(r, "unit_target_at_risk", &r.indicator, (sev, 1), msg, v));
+                let sev = cfg.severity_of(Rule::UnitTargetAtRisk);
+                out.push(ctx.finding(r, Rule::UnitTargetAtRisk, &r.indicator, (sev, 1), msg, v));
             }
         }
         for vol in &r.volumes {
@@ -224,8 +224,15 @@ pub fn findings(
                 v.insert("progress_pct".into(), num(vol.progress_pct));
                 v.insert("time_progress_pct".into(), num(vol.time_pct));
                 v.insert("tolerance_pp".into(), num(cfg.volume_tolerance_pp));
-                let sev = cfg.severity_of("unit_progress_lagging");
-                out.push(ctx.finding(r, "unit_progress_lagging", &vol.indicator, (sev, 1), msg, v));
+                let sev = cfg.severity_of(Rule::UnitProgressLagging);
+                out.push(ctx.finding(
+                    r,
+                    Rule::UnitProgressLagging,
+                    &vol.indicator,
+                    (sev, 1),
+                    msg,
+                    v,
+                ));
             }
         }
         if let (true, Some(rate)) = (coverage.deadline_passed, r.submission_rate())
@@ -245,10 +252,10 @@ pub fn findings(
             v.insert("reported".into(), json!(r.reported));
             v.insert("rate_pct".into(), num(rate));
             v.insert("threshold_pct".into(), num(cfg.submission_rate_min));
-            let sev = cfg.severity_of("unit_low_submission_rate");
+            let sev = cfg.severity_of(Rule::UnitLowSubmissionRate);
             out.push(ctx.finding(
                 r,
-                "unit_low_submission_rate",
+                Rule::UnitLowSubmissionRate,
                 "submission",
                 (sev, 1),
                 msg,

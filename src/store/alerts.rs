@@ -48,7 +48,7 @@ fn insert_opened_sqlite(
     )?;
     for (f, events) in opens {
         let period = f.period.to_string();
-        alert.bind_text(1, &f.rule)?;
+        alert.bind_text(1, f.rule.as_str())?;
         alert.bind_text(2, &f.subject)?;
         alert.bind_text(3, &f.indicator)?;
         alert.bind_text(4, &f.subject_name)?;
@@ -264,7 +264,13 @@ async fn copy_opened_postgres(
         let period = f.period.to_string();
         alerts.row(16);
         alerts.int8(*id);
-        for text in [&f.rule, &f.subject, &f.indicator, &f.subject_name, &f.unit] {
+        for text in [
+            f.rule.as_str(),
+            &f.subject,
+            &f.indicator,
+            &f.subject_name,
+            &f.unit,
+        ] {
             alerts.bytes(text.as_bytes())?;
         }
         alerts.bytes(scope_text(&f.scope).as_bytes())?;
