@@ -9,12 +9,13 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::alerts::{self, AlertState, Change};
+use crate::alerts::{AlertFilter, Applied as AlertsApplied};
 use crate::analysis::{Basis, Dataset, PCT, ProjectResult, UnitResult, fmt_pct, fmt_wan};
 use crate::config::Config;
 use crate::period::Period;
 use crate::registry::Project;
 use crate::rules::{self, Context, Finding, num, wan};
-use crate::store::{AlertFilter, AlertsApplied, EvaluationEnd, Store};
+use crate::store::{EvaluationEnd, Store};
 
 /// Why a period cannot be evaluated.
 #[derive(Debug, thiserror::Error)]

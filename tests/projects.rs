@@ -6,11 +6,12 @@ mod common;
 
 use chrono::{TimeZone, Utc};
 use common::*;
+use indmon::alerts::AlertFilter;
 use indmon::config::Config;
 use indmon::evaluate;
 use indmon::ingest::{ImportOptions, Kind, import_file};
 use indmon::period::Period;
-use indmon::store::{AlertFilter, Store};
+use indmon::store::Store;
 
 fn period(s: &str) -> Period {
     s.parse().unwrap()

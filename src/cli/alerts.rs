@@ -7,12 +7,12 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Asia::Shanghai;
 use clap::Subcommand;
 
-use crate::alerts::{AlertState, SilenceMatcher, silenced_by};
+use crate::alerts::{AlertFilter, AlertState, SilenceMatcher, silenced_by};
 use crate::config::Config;
 use crate::evaluate::{self, pad};
 use crate::period::Period;
 use crate::rules::rule_zh;
-use crate::store::{AlertFilter, Store};
+use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
 pub struct EvaluateArgs {

@@ -6,12 +6,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::Half;
-use crate::alerts::EventKind;
+use crate::alerts::{Event, EventKind};
 use crate::analysis::{Dataset, PCT, State, StateThresholds, UnitResult, WINDOW, pulls};
 use crate::evaluate::{Report, unit_json};
 use crate::registry::UnitKind;
 use crate::rules::{About, Rule, RulesConfig, Severity, basis_points};
-use crate::store::Event;
 
 /// Pulls and drags listed in each direction.
 pub const TOP: usize = 10;

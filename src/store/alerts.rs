@@ -1,11 +1,13 @@
 //! Alerts, their events and silences as stored. Every change to an alert writes an
 //! `alert_event` row in the same transaction, so the history is complete.
 
-use serde::Serialize;
 use sqlx::Row;
 
 use super::{Store, on_pool};
-use crate::alerts::{Alert, AlertState, Change, EventKind, SYSTEM, Silence, SilenceMatcher};
+use crate::alerts::{
+    Alert, AlertFilter, AlertState, Applied, Change, Event, EventKind, SYSTEM, Silence,
+    SilenceMatcher,
+};
 use crate::period::Period;
 use crate::rules::{Finding, Severity};
 
@@ -83,24 +85,6 @@ fn insert_opened_sqlite(
 
 const ALERT_COLUMNS: &str = "id, rule, subject, indicator, subject_name, unit_code, scope, owner, state, severity, consecutive, period, message, values_json, opened_at, updated_at, acknowledged_by, acknowledged_at, resolved_at, resolved_by, note";
 
-/// Which alerts to list.
-#[derive(Clone, Debug, Default)]
-pub struct AlertFilter {
-    /// Empty means every state.
-    pub states: Vec<AlertState>,
-    /// Alerts whose subject counts in this unit.
-    pub unit: Option<String>,
-    pub id: Option<i64>,
-}
-
-/// How many alerts an evaluation opened, changed and resolved.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Applied {
-    pub opened: u64,
-    pub changed: u64,
-    pub resolved: u64,
-}
-
 /// How an evaluation ended, for [`Store::finish_evaluation`].
 #[derive(Clone, Copy, Debug)]
 pub struct EvaluationEnd<'a> {
@@ -109,21 +93,6 @@ pub struct EvaluationEnd<'a> {
     pub applied: Applied,
     pub vintage: i64,
     pub message: &'a str,
-}
-
-/// One entry of an alert's history.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Event {
-    pub id: i64,
-    pub alert_id: i64,
-    pub at: i64,
-    pub period: String,
-    pub kind: EventKind,
-    pub severity: Severity,
-    pub consecutive: u32,
-    pub message: String,
-    pub actor: String,
-    pub note: String,
 }
 
 fn scope_text(scope: &[String]) -> String {
