@@ -6,7 +6,8 @@
 //! exist yet is prepared and kept).
 //! The evaluation then runs in a fresh child process, so that its peak RSS (`VmHWM`) is the
 //! evaluation's alone: first with every alert new (all written; a kept database's alerts are
-//! deleted first), then again with nothing changed.
+//! deleted first), then again with nothing changed. Each round prints its CPU time (user +
+//! system, every thread) over its wall time: how much of the two cores it kept busy.
 //!
 //! Run: `./bench evaluate [sqlite|postgres|all]`, or `cargo bench --bench evaluate` with
 //! `INDMON_BENCH_BACKEND`, `INDMON_BENCH_POSTGRES_URL` and `INDMON_BENCH_ENTERPRISES` (default
@@ -18,7 +19,7 @@ use std::time::Instant;
 
 use anyhow::{Context, ensure};
 use chrono::TimeZone;
-use common::{MONTHS, create_scratch, drop_scratch, generate, vm_hwm_mib};
+use common::{MONTHS, cpu_secs, create_scratch, drop_scratch, generate, vm_hwm_mib};
 use indmon::config::Config;
 use indmon::ingest::{ImportOptions, import_file, summary_line};
 use indmon::store::Store;
@@ -84,11 +85,12 @@ async fn evaluate(label: &str, url: &str) -> anyhow::Result<()> {
         .single()
         .context("time")?;
     for round in ["first (all new)", "again (no change)"] {
-        let start = Instant::now();
+        let (start, cpu) = (Instant::now(), cpu_secs());
         let (report, _) = indmon::evaluate::run(&store, &config, period, now, false).await?;
         let secs = start.elapsed().as_secs_f64();
+        let cpu_wall = (cpu_secs() - cpu) / secs;
         println!(
-            "{label:<9} {round:<18} {:>9} {:>8} {:>8} {:>8} {secs:>8.2} {:>9.1}",
+            "{label:<9} {round:<18} {:>9} {:>8} {:>8} {:>8} {secs:>8.2} {:>9.1} {cpu_wall:>8.2}",
             report.enterprises,
             report.findings.len(),
             report.applied.opened,
@@ -129,7 +131,7 @@ async fn main() -> anyhow::Result<()> {
         Err(_) => 50_000,
     };
     println!(
-        "backend   round              enterprises findings   opened resolved  seconds VmHWM MiB"
+        "backend   round              enterprises findings   opened resolved  seconds VmHWM MiB cpu/wall"
     );
     let keep = tempfile::tempdir()?;
     // INDMON_BENCH_DB keeps the prepared database between runs (preparing 500,000 enterprises

@@ -6,6 +6,7 @@ pub mod logging;
 mod notify;
 pub mod output;
 pub mod progress;
+mod rebuild;
 mod serve;
 mod snapshot;
 
@@ -87,6 +88,8 @@ pub enum Command {
     },
     /// Write the semimonthly analysis snapshot (运行分析快照): HTML, XLSX, JSON and a manifest.
     Snapshot(snapshot::SnapshotArgs),
+    /// Rebuild the packed years (submission_year) from the rows of submission, or check them (--check).
+    Rebuild(rebuild::RebuildArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -252,6 +255,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Remind(args) => notify::remind(&store, &config, args, now).await?,
         Command::Outbox(cmd) => notify::outbox(&store, &config, cmd, now).await?,
         Command::Snapshot(args) => snapshot::snapshot(&store, &config, args, now).await?,
+        Command::Rebuild(args) => rebuild::rebuild(&store, args).await?,
     };
     store.close().await;
     Ok(code)

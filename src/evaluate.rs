@@ -4,6 +4,7 @@
 //! a table for a terminal.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
@@ -42,7 +43,8 @@ pub struct Report {
     pub vintage: i64,
     /// Whether a newer period had been evaluated already, so no alert was changed.
     pub historic: bool,
-    /// Seconds spent in each phase: load, rules, reconcile, write.
+    /// Seconds spent in each phase: load, rules (the stored alerts are read meanwhile),
+    /// reconcile, write.
     pub timings: Vec<(&'static str, f64)>,
 }
 
@@ -82,21 +84,19 @@ pub async fn run(
         report_deadline_day: config.general.report_deadline_day,
         now,
     };
-    let mut outcome = rules::evaluate(&ds, &config.rules, &ctx);
+    // The rules are pure: they run on a thread of their own while the stored alerts are read.
+    let ds = Arc::new(ds);
+    let judged = {
+        let (ds, cfg) = (Arc::clone(&ds), config.rules.clone());
+        tokio::task::spawn_blocking(move || rules::evaluate(&ds, &cfg, &ctx))
+    };
+    let stored = stored_alerts(store, period).await;
+    let mut outcome = judged.await?;
+    let (existing, historic) = stored?;
+    // The rules' handle on the dataset ended with them.
+    let ds = Arc::try_unwrap(ds).unwrap_or_else(|shared| (*shared).clone());
     source_findings(store, config, &ds, &mut outcome).await?;
     lap("rules", &mut timings);
-    let read = std::time::Instant::now();
-    let existing = store.alerts(&AlertFilter::default()).await?;
-    tracing::debug!(
-        alerts = existing.len(),
-        ms = read.elapsed().as_millis() as u64,
-        "evaluation: stored alerts read"
-    );
-    // An older period than one already evaluated is a look back, not news: it changes no alert.
-    let historic = store
-        .newest_evaluated_period()
-        .await?
-        .is_some_and(|newest| newest > period);
     let mut changes = alerts::reconcile(
         &existing,
         &outcome.findings,
@@ -180,6 +180,26 @@ pub async fn run(
         timings,
     };
     Ok((report, ds))
+}
+
+/// Every stored alert, and whether a newer period than `period` was evaluated already (then
+/// this evaluation is a look back, not news, and changes no alert).
+async fn stored_alerts(
+    store: &Store,
+    period: Period,
+) -> anyhow::Result<(Vec<crate::alerts::Alert>, bool)> {
+    let read = std::time::Instant::now();
+    let existing = store.alerts(&AlertFilter::default()).await?;
+    tracing::debug!(
+        alerts = existing.len(),
+        ms = read.elapsed().as_millis() as u64,
+        "evaluation: stored alerts read"
+    );
+    let historic = store
+        .newest_evaluated_period()
+        .await?
+        .is_some_and(|newest| newest > period);
+    Ok((existing, historic))
 }
 
 /// Adds a finding for every configured source that keeps failing (数据来源故障), addressed to

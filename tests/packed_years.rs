@@ -1,7 +1,8 @@
 //! Submissions are stored packed by enterprise and year (`submission_year`): imports merge
 //! into the packs directly, keep earlier revisions in `submission_history`, and give the same
 //! store whether their rows are merged at the end or early, several times (a file larger than
-//! the import's buffer). `migrate` packs the row table of a database from before, then drops it.
+//! the import's buffer). `migrate` packs the row table of a database from before, and keeps it
+//! (since migration 0012 the rows are the record again).
 //! All on both backends.
 
 mod common;
@@ -290,18 +291,8 @@ async fn merging_early_gives_the_store_a_single_merge_gives() {
     }
 }
 
-/// The row table of databases from before migration 0008.
-const ROW_TABLE: &str = "CREATE TABLE submission (
-    credit_code TEXT NOT NULL, period TEXT NOT NULL,
-    output BIGINT, output_ytd BIGINT, sales_ytd BIGINT, revenue_ytd BIGINT, profit_ytd BIGINT,
-    electricity BIGINT, employees BIGINT, export_ytd BIGINT, output_prev BIGINT,
-    output_ytd_prev BIGINT, sales_ytd_prev BIGINT, revenue_ytd_prev BIGINT,
-    profit_ytd_prev BIGINT, electricity_prev BIGINT, employees_prev BIGINT,
-    export_ytd_prev BIGINT, revision INTEGER NOT NULL, run_id BIGINT NOT NULL,
-    received_at BIGINT NOT NULL, PRIMARY KEY (credit_code, period))";
-
 #[tokio::test]
-async fn migrate_packs_the_row_table_of_an_older_database_and_drops_it() {
+async fn migrate_packs_the_row_table_of_an_older_database_and_keeps_it() {
     let f = files();
     for db in TestDb::all().await {
         let s = &db.store;
@@ -315,8 +306,9 @@ async fn migrate_packs_the_row_table_of_an_older_database_and_drops_it() {
         assert!(want.len() > 10);
         let packs = raw_packs(s).await;
 
-        // The database as an older version left it: rows in `submission`, no packs.
-        exec(s, ROW_TABLE).await;
+        // The database as an older version left it: rows in `submission`, no packs, and the
+        // row table's drop still pending (0008).
+        exec(s, "DELETE FROM submission").await;
         for m in &want {
             let values = m
                 .fields
@@ -338,7 +330,7 @@ async fn migrate_packs_the_row_table_of_an_older_database_and_drops_it() {
         exec(s, "DELETE FROM submission_year").await;
         exec(
             s,
-            "INSERT INTO rebuild_pending (name) VALUES ('submission_year'), ('drop_submission')",
+            "INSERT INTO rebuild_pending (name) VALUES ('submission_year')",
         )
         .await;
 
@@ -346,20 +338,16 @@ async fn migrate_packs_the_row_table_of_an_older_database_and_drops_it() {
         assert_eq!(s.stored_months(0, 9999).await.unwrap(), want, "{}", db.name);
         assert_eq!(raw_packs(s).await, packs, "{}", db.name);
         assert_eq!(scalar(s, "SELECT COUNT(*) FROM rebuild_pending").await, 0);
-        let gone = match s {
-            Store::Sqlite(p) => sqlx::query("SELECT 1 FROM submission")
-                .fetch_all(p)
-                .await
-                .is_err(),
-            Store::Postgres(p) => sqlx::query("SELECT 1 FROM submission")
-                .fetch_all(p)
-                .await
-                .is_err(),
-        };
-        assert!(gone, "the row table is dropped");
+        // The row table is the record since migration 0011: never dropped.
+        assert_eq!(
+            scalar(s, "SELECT COUNT(*) FROM submission").await,
+            want.len() as i64,
+            "{}",
+            db.name
+        );
         assert_eq!(N_FIELDS, indmon::indicator::N_FIELDS + 2);
 
-        // A rebuild asked for once the row table is gone leaves the packs as they are.
+        // A rebuild asked for again packs the same years.
         exec(
             s,
             "INSERT INTO rebuild_pending (name) VALUES ('submission_year')",

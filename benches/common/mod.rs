@@ -149,6 +149,26 @@ pub fn vm_hwm_mib() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// CPU seconds (user + system, every thread) this process has used so far, from
+/// `/proc/self/stat` (clock ticks of 10 ms).
+pub fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at state; utime and stime
+    // are the 12th and 13th of them.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let ticks: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    if ticks.len() == 2 {
+        (ticks[0] + ticks[1]) / 100.0
+    } else {
+        f64::NAN
+    }
+}
+
 /// The admin URL with its database name replaced by `db` (query parameters kept).
 pub fn with_database(url: &str, db: &str) -> String {
     let (base, query) = url
@@ -186,4 +206,62 @@ pub async fn drop_scratch(admin: &sqlx::PgPool, db: &str) -> anyhow::Result<()> 
     .execute(admin)
     .await?;
     Ok(())
+}
+
+/// The registry files of [`generate_registry`].
+pub struct RegistryFiles {
+    pub units: PathBuf,
+    /// N enterprises, as a first import finds them.
+    pub enterprises: PathBuf,
+    /// The same N with every hundredth changed (moved, renamed or given another owner).
+    pub changed: PathBuf,
+    /// How many enterprises `changed` changes.
+    pub n_changed: usize,
+}
+
+/// Writes a registry of `n` enterprises spread over `districts` districts and a zone for every
+/// ten districts (units.csv, enterprises.csv), and the same registry with 1% changed
+/// (enterprises_changed.csv).
+pub fn generate_registry(dir: &Path, n: usize, districts: usize) -> anyhow::Result<RegistryFiles> {
+    let zones = districts.div_ceil(10);
+    let mut units = String::from("code,name,kind,parent\n3307,示例市,city,\n");
+    (1..=districts).for_each(|d| units.push_str(&format!("D{d:04},第{d}区,district,3307\n")));
+    (1..=zones).for_each(|z| units.push_str(&format!("Z{z:03},第{z}开发区,zone,3307\n")));
+    let files = RegistryFiles {
+        units: dir.join("units.csv"),
+        enterprises: dir.join("enterprises.csv"),
+        changed: dir.join("enterprises_changed.csv"),
+        n_changed: n.div_ceil(100),
+    };
+    std::fs::write(&files.units, units)?;
+    for (path, changed) in [(&files.enterprises, false), (&files.changed, true)] {
+        let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+        writeln!(w, "{ENTERPRISES_HEADER}")?;
+        for i in 0..n {
+            // Every hundredth enterprise changes: a third move, a third are renamed, a third
+            // get another official.
+            let change = if changed && i % 100 == 0 {
+                i / 100 % 3 + 1
+            } else {
+                0
+            };
+            let district = (i + usize::from(change == 1)) % districts + 1;
+            let zone = if i % 10 == 3 {
+                format!("Z{:03}", district.div_ceil(10))
+            } else {
+                String::new()
+            };
+            let name = if change == 2 { "更名" } else { "制造" };
+            let key = if i % 20 == 0 { "是" } else { "否" };
+            let industry = INDUSTRIES[splitmix(i as u64) as usize % INDUSTRIES.len()];
+            writeln!(
+                w,
+                "{},示例{i:06}{name}有限公司,D{district:04},{zone},{industry},above,{key},leader{:03}",
+                code(i),
+                (i + usize::from(change == 3)) % 400
+            )?;
+        }
+        w.flush()?;
+    }
+    Ok(files)
 }

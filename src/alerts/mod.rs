@@ -236,7 +236,7 @@ pub fn reconcile(
             && a.message == f.message
             && a.values == f.values
             && a.subject_name == f.subject_name
-            && a.scope == f.scope
+            && same_scope(&a.scope, &f.scope)
             && a.owner == f.owner;
         if !same {
             out.push(Change::Update {
@@ -255,6 +255,17 @@ pub fn reconcile(
         }
     }
     out
+}
+
+/// Whether a stored scope is the finding's: `alert_scope` keeps each unit once, at its first
+/// place, so a unit the finding names twice (an enterprise whose unit is also its zone) is the same.
+fn same_scope(stored: &[String], found: &[String]) -> bool {
+    let once = found
+        .iter()
+        .enumerate()
+        .filter(|(i, u)| !found[..*i].contains(u))
+        .map(|(_, u)| u);
+    stored.iter().eq(once)
 }
 
 #[cfg(test)]

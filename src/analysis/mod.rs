@@ -4,13 +4,15 @@
 //! required over the rest of the year, submission rate, 增长面/下降面, and each enterprise's pull
 //! (拉动). The same data gives the same result on either database.
 
+pub mod formulas;
 pub mod projects;
 mod series;
 mod units;
+pub mod window;
 
-use std::cmp::Ordering;
 use std::collections::HashMap;
 
+pub use formulas::{Growth, PCT};
 pub use projects::{ProgressReport, ProjectCounts, ProjectResult, evaluate_projects};
 pub use series::{Calendar, History, NONE, Series, Standing, State, StateThresholds, WINDOW};
 pub use units::{
@@ -45,40 +47,6 @@ pub struct Dataset {
     pub projects: Vec<Project>,
     /// Each project's progress reports up to the period, oldest first (parallel to `projects`).
     pub progress: Vec<Vec<ProgressReport>>,
-}
-
-/// A growth rate: an official figure (ten-thousandths of a percent) or the ratio of two sums.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Growth {
-    Official(i64),
-    Ratio { cur: i64, prev: i64 },
-}
-
-/// One percent in ten-thousandths of a percent, the unit of targets and official figures.
-pub const PCT: i64 = 10_000;
-
-impl Growth {
-    /// The ratio `cur / prev − 1`, or `None` without a positive base.
-    pub fn ratio(cur: i64, prev: i64) -> Option<Growth> {
-        (prev > 0).then_some(Growth::Ratio { cur, prev })
-    }
-
-    /// In percent, for display and ordering.
-    pub fn pct(self) -> f64 {
-        match self {
-            Growth::Official(g) => g as f64 / PCT as f64,
-            Growth::Ratio { cur, prev } => (cur as f64 / prev as f64 - 1.0) * 100.0,
-        }
-    }
-
-    /// Compares the growth with `pct_raw` ten-thousandths of a percent, exactly.
-    pub fn cmp_raw(self, pct_raw: i64) -> Ordering {
-        match self {
-            Growth::Official(g) => g.cmp(&pct_raw),
-            Growth::Ratio { cur, prev } => (cur as i128 * 100 * PCT as i128)
-                .cmp(&((100 * PCT + pct_raw) as i128 * prev as i128)),
-        }
-    }
 }
 
 impl Dataset {
@@ -184,6 +152,8 @@ pub fn fmt_pct(p: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::cmp::Ordering;
+
     use super::*;
 
     #[test]

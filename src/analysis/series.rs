@@ -221,22 +221,13 @@ impl Series {
         let (Some(v), Some(b)) = (self.month_value(cal, i), self.month_base(cal, i)) else {
             return Judged::Unjudged;
         };
-        let (v, b) = (v as i128, b as i128);
-        if b < 0 || (b == 0 && v != 0) {
-            return Judged::Unjudged;
-        }
-        if b == 0 {
+        if b == 0 && v == 0 {
             return Judged::ZeroOnZero;
         }
-        Judged::State(if v == 0 {
-            State::Stalled
-        } else if v * 10_000 < th.semi_stalled as i128 * b {
-            State::SemiStalled
-        } else if v * 10_000 < th.reduced as i128 * b {
-            State::Reduced
-        } else {
-            State::Normal
-        })
+        match super::formulas::stall_state(v, b, th) {
+            Some(s) => Judged::State(s),
+            None => Judged::Unjudged,
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::period::Period;
 use crate::registry::{TargetKind, UnitKind};
 
-use super::{Dataset, Growth, PCT, VALUE_ADDED_GROWTH};
+use super::{Dataset, Growth, VALUE_ADDED_GROWTH, formulas};
 
 /// Whether a target is checked against the year to date or the month's own growth (`m10:`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -215,54 +215,66 @@ fn shown_growth(
 /// Evaluates every unit for the dataset's period.
 pub fn evaluate_units(ds: &Dataset) -> Vec<UnitResult> {
     let members = ds.memberships();
-    let cal = ds.cal;
-    let p = cal.period;
-    let last = super::WINDOW - 1;
-    let now = sums_at(ds, &members, last, true);
+    let now = sums_at(ds, &members, super::WINDOW - 1, true);
     let mut results: Vec<UnitResult> = ds
         .units
         .iter()
         .enumerate()
-        .map(|(u, unit)| {
-            let target = growth_target(ds, &unit.code);
-            let indicator = target.map_or(VALUE_ADDED_GROWTH.to_string(), |t| t.indicator.clone());
-            let (growth, estimated) = shown_growth(ds, &unit.code, &indicator, p, &now[u]);
-            UnitResult {
-                index: u,
-                code: unit.code.clone(),
-                name: unit.name.clone(),
-                kind: unit.kind,
-                indicator,
-                ytd: now[u].cur,
-                ytd_prev: now[u].prev,
-                required: RequiredBasis::default(),
-                growth,
-                estimated,
-                month_growth: Growth::ratio(now[u].month, now[u].month_base),
-                target: target.map(|t| target_for(t, p)),
-                gap_pp: None,
-                rank: None,
-                required_pct: None,
-                expected: 0,
-                reported: 0,
-                counted: now[u].counted,
-                excluded: now[u].excluded,
-                month_excluded: now[u].month_excluded,
-                growing: 0,
-                declining: 0,
-                below_target_streak: 0,
-                volumes: Vec::new(),
-                projects: super::ProjectCounts::default(),
-            }
-        })
+        .map(|(u, unit)| unit_result(ds, u, unit, &now[u]))
         .collect();
-
     let projects = super::projects::unit_counts(ds, &super::evaluate_projects(ds));
     for (r, c) in results.iter_mut().zip(projects) {
         r.projects = c;
     }
+    count_enterprises(ds, &members, &mut results);
+    for r in &mut results {
+        gap_and_required(r, ds.period());
+        r.volumes = volumes(ds, &r.code);
+    }
+    below_target_streaks(ds, &members, now, &mut results);
+    rank(&mut results);
+    results
+}
 
-    // Enterprise counts, shares and the sums of the required growth.
+/// A unit's growth and target in the period, from its sums; the rest is filled in after.
+fn unit_result(ds: &Dataset, u: usize, unit: &crate::registry::Unit, now: &Sums) -> UnitResult {
+    let p = ds.period();
+    let target = growth_target(ds, &unit.code);
+    let indicator = target.map_or(VALUE_ADDED_GROWTH.to_string(), |t| t.indicator.clone());
+    let (growth, estimated) = shown_growth(ds, &unit.code, &indicator, p, now);
+    UnitResult {
+        index: u,
+        code: unit.code.clone(),
+        name: unit.name.clone(),
+        kind: unit.kind,
+        indicator,
+        ytd: now.cur,
+        ytd_prev: now.prev,
+        required: RequiredBasis::default(),
+        growth,
+        estimated,
+        month_growth: Growth::ratio(now.month, now.month_base),
+        target: target.map(|t| target_for(t, p)),
+        gap_pp: None,
+        rank: None,
+        required_pct: None,
+        expected: 0,
+        reported: 0,
+        counted: now.counted,
+        excluded: now.excluded,
+        month_excluded: now.month_excluded,
+        growing: 0,
+        declining: 0,
+        below_target_streak: 0,
+        volumes: Vec::new(),
+        projects: super::ProjectCounts::default(),
+    }
+}
+
+/// Enterprise counts, shares (增长面/下降面) and the sums of the required growth.
+fn count_enterprises(ds: &Dataset, members: &[Vec<usize>], results: &mut [UnitResult]) {
+    let cal = ds.cal;
+    let last = super::WINDOW - 1;
     for (e, s) in ds.series.iter().enumerate() {
         if !ds.is_above(e) {
             continue;
@@ -286,73 +298,70 @@ pub fn evaluate_units(ds: &Dataset) -> Vec<UnitResult> {
             }
         }
     }
+}
 
-    for r in &mut results {
-        if let (Some(g), Some(t)) = (r.compared_growth(), r.target) {
-            r.gap_pp = Some(g.pct() - t.pct_raw as f64 / PCT as f64);
-        }
-        // Required growth over the remaining months; none in December.
-        if let Some(t) = r.target {
-            let q = r.required;
-            let rest = (q.full_year_prev - q.ytd_prev) as f64;
-            if p.month() < 12 && rest > 0.0 && q.ytd_prev > 0 {
-                let y = q.full_year_prev as f64;
-                let annual = t.annual_raw as f64 / PCT as f64 / 100.0;
-                r.required_pct = Some(((y * (1.0 + annual) - q.ytd as f64) / rest - 1.0) * 100.0);
-            }
-        }
-        for t in ds
-            .targets
-            .iter()
-            .filter(|t| t.unit_code == r.code && t.kind == TargetKind::Volume)
-        {
-            if let Some(v) = ds.unit_figure(&r.code, p, &t.indicator) {
-                let annual = t.annual.raw();
-                r.volumes.push(VolumeProgress {
-                    indicator: t.indicator.clone(),
-                    ytd: v.raw(),
-                    annual,
-                    progress_pct: if annual > 0 {
-                        v.raw() as f64 / annual as f64 * 100.0
-                    } else {
-                        0.0
-                    },
-                    time_pct: p.month() as f64 / 12.0 * 100.0,
-                });
-            }
+/// The gap to the target and the growth required over the remaining months (none in December).
+fn gap_and_required(r: &mut UnitResult, p: Period) {
+    if let (Some(g), Some(t)) = (r.compared_growth(), r.target) {
+        r.gap_pp = Some(formulas::gap_pp(g, t.pct_raw));
+    }
+    if let Some(t) = r.target {
+        r.required_pct = formulas::required_growth(r.required, t.annual_raw, p.month());
+    }
+}
+
+/// The unit's volume targets with an official figure for the period, against time progress.
+fn volumes(ds: &Dataset, unit: &str) -> Vec<VolumeProgress> {
+    let p = ds.period();
+    let mut out = Vec::new();
+    for t in ds
+        .targets
+        .iter()
+        .filter(|t| t.unit_code == unit && t.kind == TargetKind::Volume)
+    {
+        if let Some(v) = ds.unit_figure(unit, p, &t.indicator) {
+            let annual = t.annual.raw();
+            out.push(VolumeProgress {
+                indicator: t.indicator.clone(),
+                ytd: v.raw(),
+                annual,
+                progress_pct: if annual > 0 {
+                    v.raw() as f64 / annual as f64 * 100.0
+                } else {
+                    0.0
+                },
+                time_pct: p.month() as f64 / 12.0 * 100.0,
+            });
         }
     }
+    out
+}
 
-    // Below-target streak: the analysed periods of this year, going back from P.
+/// Below-target streak: the analysed periods of this year, going back from P, as long as the
+/// unit stayed below the target of each (`now`: the sums of P).
+fn below_target_streaks(
+    ds: &Dataset,
+    members: &[Vec<usize>],
+    now: Vec<Sums>,
+    results: &mut [UnitResult],
+) {
+    let (cal, p) = (ds.cal, ds.period());
     let mut still = vec![true; results.len()];
     let mut t = p;
+    let mut sums = now;
     while t.year() == p.year() {
         let Some(i) = cal.index(t) else { break };
         if !still.iter().any(|s| *s) {
             break;
         }
-        let sums = if t == p {
-            now.clone()
-        } else {
-            sums_at(ds, &members, i, true)
-        };
+        if t != p {
+            sums = sums_at(ds, members, i, true);
+        }
         for r in results.iter_mut() {
             if !still[r.index] {
                 continue;
             }
-            let below = match growth_target(ds, &r.code) {
-                Some(target) => {
-                    let check = target_for(target, t);
-                    let s = &sums[r.index];
-                    let g = match check.basis {
-                        Basis::Month => Growth::ratio(s.month, s.month_base),
-                        Basis::Ytd => shown_growth(ds, &r.code, &r.indicator, t, s).0,
-                    };
-                    g.is_some_and(|g| g.cmp_raw(check.pct_raw).is_lt())
-                }
-                None => false,
-            };
-            if below {
+            if below_target_at(ds, r, t, &sums[r.index]) {
                 r.below_target_streak += 1;
             } else {
                 still[r.index] = false;
@@ -360,8 +369,23 @@ pub fn evaluate_units(ds: &Dataset) -> Vec<UnitResult> {
         }
         t = cal.prev_analysed(t);
     }
+}
 
-    // Rank within kind by growth as shown, fastest first; ties by code for stability.
+/// Whether the unit was below the target of period `t`, given its sums for `t`.
+fn below_target_at(ds: &Dataset, r: &UnitResult, t: Period, s: &Sums) -> bool {
+    let Some(target) = growth_target(ds, &r.code) else {
+        return false;
+    };
+    let check = target_for(target, t);
+    let g = match check.basis {
+        Basis::Month => Growth::ratio(s.month, s.month_base),
+        Basis::Ytd => shown_growth(ds, &r.code, &r.indicator, t, s).0,
+    };
+    g.is_some_and(|g| g.cmp_raw(check.pct_raw).is_lt())
+}
+
+/// Rank within kind by growth as shown, fastest first; ties by code for stability.
+fn rank(results: &mut [UnitResult]) {
     for kind in [UnitKind::District, UnitKind::Zone] {
         let mut idx: Vec<usize> = results
             .iter()
@@ -369,19 +393,16 @@ pub fn evaluate_units(ds: &Dataset) -> Vec<UnitResult> {
             .map(|r| r.index)
             .collect();
         idx.sort_by(|a, b| {
-            let ga = results[*a].growth.map_or(f64::MIN, Growth::pct);
-            let gb = results[*b].growth.map_or(f64::MIN, Growth::pct);
-            gb.total_cmp(&ga)
+            formulas::cmp_rank(results[*a].growth, results[*b].growth)
                 .then_with(|| results[*a].code.cmp(&results[*b].code))
         });
         for (rank, u) in idx.into_iter().enumerate() {
             results[u].rank = Some(rank as u32 + 1);
         }
     }
-    results
 }
 
-/// Each counted enterprise's pull (拉动, percentage points) on the unit: `(cur − prev) / Σprev × 100`.
+/// Each counted enterprise's pull (拉动, percentage points) on the unit ([`formulas::pull`]).
 /// Returned as (enterprise index, pull), in enterprise order; they add up to the unit's growth.
 pub fn pulls(ds: &Dataset, members: &[Vec<usize>], unit: &UnitResult) -> Vec<(usize, f64)> {
     let last = super::WINDOW - 1;
@@ -397,7 +418,7 @@ pub fn pulls(ds: &Dataset, members: &[Vec<usize>], unit: &UnitResult) -> Vec<(us
             .ytd_submitted(&ds.cal, last)
             .zip(s.ytd_prev(&ds.cal, last))
         {
-            out.push((e, (c - p) as f64 / unit.ytd_prev as f64 * 100.0));
+            out.push((e, formulas::pull(c, p, unit.ytd_prev)));
         }
     }
     out

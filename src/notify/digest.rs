@@ -1,6 +1,7 @@
 //! The digest email: subject, plain-text and HTML bodies grouped by severity and rule, and the
-//! detail attachment, assembled into one RFC 5322 message that the outbox stores as sent. Every
-//! field that came from data is HTML-escaped: an enterprise name is text, never markup.
+//! detail attachment, assembled into one RFC 5322 message that the outbox stores as sent. The
+//! HTML is rendered from `templates/digest.html` with autoescaping, so every field that came
+//! from data is escaped: an enterprise name is text, never markup.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -8,6 +9,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart};
+use serde::Serialize;
 
 use super::attachment;
 use super::config::{AttachmentKind, RecipientConfig};
@@ -201,57 +203,88 @@ fn colour(s: Severity) -> &'static str {
     }
 }
 
+/// The digest's HTML template; its `.html` name turns autoescaping on.
+const TEMPLATE: &str = include_str!("templates/digest.html");
+
+/// One row of a group's table.
+#[derive(Serialize)]
+struct Row<'a> {
+    kind: &'static str,
+    name: &'a str,
+    subject: &'a str,
+    /// The message with the raise and the streak, as in the text body.
+    what: String,
+    responsible: String,
+}
+
+/// One group's heading and table.
+#[derive(Serialize)]
+struct Group<'a> {
+    title: String,
+    colour: &'static str,
+    rows: Vec<Row<'a>>,
+}
+
+/// Writes a value into the template escaped as [`escape_html`] does, the escaping the digest has
+/// always had (minijinja's own also escapes `/`, which would change every message with
+/// 停产/半停产/减产); values outside autoescaping, or marked safe, as minijinja writes them.
+fn escape_as_before(
+    out: &mut minijinja::Output,
+    state: &minijinja::State,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    if state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe() {
+        out.write_str(&escape_html(&value.to_string()))?;
+        return Ok(());
+    }
+    minijinja::escape_formatter(out, state, value)
+}
+
 /// The HTML body: the same content as the text, one table per group.
-pub fn html(r: &RecipientConfig, items: &[Item], names: &Names, delayed: &[Delayed]) -> String {
-    let e = escape_html;
-    let mut s = String::from(
-        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"></head><body style=\"font-family:sans-serif\">",
-    );
-    let _ = write!(s, "<p>{}：</p>", e(&r.name));
-    if !delayed.is_empty() {
-        let _ = write!(
-            s,
-            "<p><b>【延迟送达】</b>此前有{}封邮件未能按时送达，已补发：</p><ul>",
-            delayed.len()
-        );
-        for l in delay_lines(delayed) {
-            let _ = write!(s, "<li>{}</li>", e(&l));
-        }
-        s.push_str("</ul>");
+pub fn html(
+    r: &RecipientConfig,
+    items: &[Item],
+    names: &Names,
+    delayed: &[Delayed],
+) -> anyhow::Result<String> {
+    let tables: Vec<Group> = groups(items)
+        .into_iter()
+        .map(|(title, v)| Group {
+            title,
+            colour: v.first().map_or("#444", |i| colour(i.alert.severity)),
+            rows: v.into_iter().map(|i| row(i, names)).collect(),
+        })
+        .collect();
+    let mut env = minijinja::Environment::new();
+    env.set_formatter(escape_as_before);
+    env.add_template("digest.html", TEMPLATE)?;
+    let html = env
+        .get_template("digest.html")?
+        .render(minijinja::context! {
+            name => r.name,
+            delayed => delay_lines(delayed),
+            groups => tables,
+        })?;
+    Ok(html)
+}
+
+/// An item as a row of the HTML table.
+fn row<'a>(i: &'a Item, names: &Names) -> Row<'a> {
+    let a = &i.alert;
+    let mut what = a.message.clone();
+    if let Some(p) = i.previous {
+        let _ = write!(what, "（由{}升为{}）", p.zh(), a.severity.zh());
     }
-    s.push_str("<p>自上次通报以来，您负责范围内的预警变化如下：</p>");
-    for (title, v) in groups(items) {
-        let c = v.first().map_or("#444", |i| colour(i.alert.severity));
-        let _ = write!(
-            s,
-            "<h3 style=\"color:{c}\">{}（{}项）</h3>",
-            e(&title),
-            v.len()
-        );
-        s.push_str("<table border=\"1\" cellspacing=\"0\" cellpadding=\"4\"><tr><th>变化</th><th>对象</th><th>情况</th><th>责任</th></tr>");
-        for i in v {
-            let a = &i.alert;
-            let mut what = a.message.clone();
-            if let Some(p) = i.previous {
-                let _ = write!(what, "（由{}升为{}）", p.zh(), a.severity.zh());
-            }
-            if a.consecutive > 1 {
-                let _ = write!(what, "（已连续{}期）", a.consecutive);
-            }
-            let _ = write!(
-                s,
-                "<tr><td>{}</td><td>{}<br><small>{}</small></td><td>{}</td><td>{}</td></tr>",
-                e(i.kind.zh()),
-                e(&a.subject_name),
-                e(&a.subject),
-                e(&what),
-                e(&responsible(i, names))
-            );
-        }
-        s.push_str("</table>");
+    if a.consecutive > 1 {
+        let _ = write!(what, "（已连续{}期）", a.consecutive);
     }
-    s.push_str("<p>明细见附件（可用 Excel 打开）。</p><p><small>本邮件由工业运行监测系统自动发送。</small></p></body></html>");
-    s
+    Row {
+        kind: i.kind.zh(),
+        name: &a.subject_name,
+        subject: &a.subject,
+        what,
+        responsible: responsible(i, names),
+    }
 }
 
 /// A Message-ID unique to this digest: time, recipient and content hashed, at the sender's domain.
@@ -363,10 +396,154 @@ pub fn build(
     let body = MultiPart::mixed()
         .multipart(MultiPart::alternative_plain_html(
             text(r, items, ctx.names, ctx.delayed),
-            html(r, items, ctx.names, ctx.delayed),
+            html(r, items, ctx.names, ctx.delayed)?,
         ))
         .singlepart(Attachment::new(file).body(bytes, ContentType::parse(mime)?));
     let mut w = compose(&env, subject(r, items), id, ctx.now, body, items.len())?;
     w.notes_delayed = ctx.delayed.iter().map(|d| d.id).collect();
     Ok(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Map;
+
+    use super::*;
+    use crate::alerts::{Alert, AlertState};
+
+    /// The HTML of [`fixed`] as the string-built body wrote it before the template.
+    const GOLDEN: &str = include_str!("../../tests/fixtures/digest_golden.html");
+
+    fn alert(id: i64, rule: &str, severity: Severity, name: &str, message: &str) -> Alert {
+        Alert {
+            id,
+            rule: rule.parse().unwrap(),
+            subject: format!("91330781MA2XXXX{id:02}H"),
+            indicator: "output".into(),
+            subject_name: name.into(),
+            unit_code: "330781".into(),
+            scope: vec!["330781".into(), "3307".into()],
+            owner: None,
+            state: AlertState::Firing,
+            severity,
+            consecutive: 1,
+            period: "2026-10".parse().unwrap(),
+            message: message.into(),
+            values: Map::new(),
+            opened_at: 0,
+            updated_at: 0,
+            acknowledged_by: None,
+            acknowledged_at: None,
+            resolved_at: None,
+            resolved_by: None,
+            note: None,
+        }
+    }
+
+    /// A digest with every part: delayed mail, three groups, a raise, a streak, an owner, a
+    /// resolution, and text typed by officials and enterprises that looks like markup.
+    fn fixed() -> (RecipientConfig, Vec<Item>, Names, Vec<Delayed>) {
+        let r: RecipientConfig = toml::from_str(
+            "id = \"d1\"\nname = \"东城区<工信局> & 'R'\"\nemail = \"d1@example.cn\"\nrole = \"district\"\n",
+        )
+        .unwrap();
+        let mut stalled = alert(
+            1,
+            "enterprise_stalled",
+            Severity::Red,
+            "南湖<script>alert(1)</script>机械",
+            "10月工业总产值0.0万元，停产/半停产/减产 \"已连续\" & 'x'",
+        );
+        stalled.consecutive = 4;
+        stalled.owner = Some("leader1".into());
+        let mut raised = alert(
+            2,
+            "enterprise_reduced",
+            Severity::Orange,
+            "东方&纺织",
+            "减产",
+        );
+        raised.owner = Some("unknown".into());
+        let below = alert(
+            3,
+            "unit_below_target",
+            Severity::Orange,
+            "东城区",
+            "增速<目标",
+        );
+        let mut gone = alert(4, "enterprise_stalled", Severity::Red, "复产厂", "已恢复");
+        gone.unit_code = "999".into();
+        let items = vec![
+            Item {
+                alert: stalled,
+                kind: ItemKind::New,
+                previous: None,
+            },
+            Item {
+                alert: raised,
+                kind: ItemKind::Raised,
+                previous: Some(Severity::Yellow),
+            },
+            Item {
+                alert: below,
+                kind: ItemKind::Reminder,
+                previous: None,
+            },
+            Item {
+                alert: gone,
+                kind: ItemKind::Resolved,
+                previous: None,
+            },
+        ];
+        let mut names = Names::default();
+        names.people.insert("leader1".into(), "王<副>市长".into());
+        names.units.insert("330781".into(), "东城区".into());
+        let delayed = vec![
+            Delayed {
+                id: 7,
+                recipient: "d1".into(),
+                subject: "【工业运行预警】<旧> & '邮件'".into(),
+                created_at: 1_790_000_000_000,
+                sent_at: 1_790_003_600_000,
+            },
+            Delayed {
+                id: 8,
+                recipient: "d1".into(),
+                subject: "第二封".into(),
+                created_at: 1_790_100_000_000,
+                sent_at: 1_790_200_000_000,
+            },
+        ];
+        (r, items, names, delayed)
+    }
+
+    #[test]
+    fn the_html_of_a_fixed_digest_is_unchanged() {
+        let (r, items, names, delayed) = fixed();
+        let got = html(&r, &items, &names, &delayed).unwrap();
+        assert_eq!(got, GOLDEN);
+        let (r, items, names, _) = fixed();
+        let got = html(&r, &items, &names, &[]).unwrap();
+        assert!(!got.contains("延迟送达"), "{got}");
+    }
+
+    #[test]
+    fn everything_typed_outside_is_escaped_in_the_html() {
+        let (r, items, names, delayed) = fixed();
+        let got = html(&r, &items, &names, &delayed).unwrap();
+        for raw in [
+            "<script>",
+            "<工信局>",
+            "<副>",
+            "<旧>",
+            "& '",
+            "\"已连续\"",
+            "增速<目标",
+        ] {
+            assert!(!got.contains(raw), "{raw} unescaped");
+        }
+        assert!(got.contains("南湖&lt;script&gt;alert(1)&lt;/script&gt;机械"));
+        assert!(got.contains("东方&amp;纺织"));
+        assert!(got.contains("&quot;已连续&quot; &amp; &#39;x&#39;"));
+    }
 }

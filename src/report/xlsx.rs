@@ -105,6 +105,8 @@ const UNIT_HEAD: [&str; 12] = [
     "预警",
 ];
 
+const FINDING_HEAD: [&str; 5] = ["等级", "类型", "对象代码", "对象", "说明"];
+
 fn finding_rows(list: &[FindingRow]) -> Vec<Vec<Cell>> {
     list.iter()
         .map(|f| {
@@ -119,7 +121,10 @@ fn finding_rows(list: &[FindingRow]) -> Vec<Vec<Cell>> {
         .collect()
 }
 
-/// The workbook's bytes.
+/// A sheet: its name, its header and its rows.
+type Sheet<'a> = (&'a str, &'a [&'a str], Vec<Vec<Cell>>);
+
+/// The workbook's bytes: one sheet per section, in the order officials read them.
 pub fn render(s: &Snapshot, half: Half) -> anyhow::Result<Vec<u8>> {
     let mut wb = Workbook::new();
     let created = ExcelDateTime::from_ymd(
@@ -132,10 +137,27 @@ pub fn render(s: &Snapshot, half: Half) -> anyhow::Result<Vec<u8>> {
             .set_title(format!("工业经济运行分析 {}", s.half))
             .set_creation_datetime(&created),
     );
+    let sheets: [Sheet; 8] = [
+        ("概览", &["项目", "数值"], overview_rows(s)),
+        ("县区排名", &UNIT_HEAD, unit_rows(&s.districts)),
+        ("园区排名", &UNIT_HEAD, unit_rows(&s.zones)),
+        ("停产半停产减产企业", &STATE_HEAD, state_rows(s)),
+        ("拉动", &PULL_HEAD, pull_rows(s)),
+        ("项目进度", &PROJECT_HEAD, project_rows(s)),
+        ("预警", &FINDING_HEAD, finding_rows(&s.alerts.list)),
+        ("数据质量", &FINDING_HEAD, finding_rows(&s.quality)),
+    ];
+    for (name, head, rows) in &sheets {
+        let ws = wb.add_worksheet().set_name(*name)?;
+        table(ws, head, rows)?;
+    }
+    Ok(wb.save_to_buffer()?)
+}
 
-    let ws = wb.add_worksheet().set_name("概览")?;
+/// 概览: the city against its targets, submissions, the three states, and the analysis text.
+fn overview_rows(s: &Snapshot) -> Vec<Vec<Cell>> {
     let c = s.city.as_ref();
-    let overview = vec![
+    let mut rows = vec![
         vec![text("半月"), text(&s.half)],
         vec![
             text("数据期"),
@@ -156,18 +178,24 @@ pub fn render(s: &Snapshot, half: Half) -> anyhow::Result<Vec<u8>> {
         vec![text("半停产"), Cell::Num(s.states.semi_stalled as f64, INT)],
         vec![text("减产"), Cell::Num(s.states.reduced as f64, INT)],
     ];
-    let mut rows = overview;
     rows.extend(s.paragraphs.iter().map(|p| vec![text("分析"), text(p)]));
-    table(ws, &["项目", "数值"], &rows)?;
+    rows
+}
 
-    let ws = wb.add_worksheet().set_name("县区排名")?;
-    table(ws, &UNIT_HEAD, &unit_rows(&s.districts))?;
-    let ws = wb.add_worksheet().set_name("园区排名")?;
-    table(ws, &UNIT_HEAD, &unit_rows(&s.zones))?;
+const STATE_HEAD: [&str; 8] = [
+    "统一社会信用代码",
+    "企业",
+    "县区",
+    "状态",
+    "当月产值(万元)",
+    "上年同月(万元)",
+    "连续月数",
+    "变化",
+];
 
-    let ws = wb.add_worksheet().set_name("停产半停产减产企业")?;
-    let rows: Vec<Vec<Cell>> = s
-        .states
+/// 停产半停产减产企业: those in a state, then those that left one.
+fn state_rows(s: &Snapshot) -> Vec<Vec<Cell>> {
+    s.states
         .list
         .iter()
         .chain(&s.states.recovered)
@@ -188,22 +216,22 @@ pub fn render(s: &Snapshot, half: Half) -> anyhow::Result<Vec<u8>> {
                 text(&e.change),
             ]
         })
-        .collect();
-    let head = [
-        "统一社会信用代码",
-        "企业",
-        "县区",
-        "状态",
-        "当月产值(万元)",
-        "上年同月(万元)",
-        "连续月数",
-        "变化",
-    ];
-    table(ws, &head, &rows)?;
+        .collect()
+}
 
-    let ws = wb.add_worksheet().set_name("拉动")?;
-    let rows: Vec<Vec<Cell>> = s
-        .pulls
+const PULL_HEAD: [&str; 7] = [
+    "方向",
+    "统一社会信用代码",
+    "企业",
+    "县区",
+    "累计产值(万元)",
+    "上年同期(万元)",
+    "拉动(百分点)",
+];
+
+/// 拉动: the top pulls, then the top drags.
+fn pull_rows(s: &Snapshot) -> Vec<Vec<Cell>> {
+    s.pulls
         .iter()
         .map(|p| ("拉动", p))
         .chain(s.drags.iter().map(|p| ("下拉", p)))
@@ -218,21 +246,33 @@ pub fn render(s: &Snapshot, half: Half) -> anyhow::Result<Vec<u8>> {
                 Cell::Num(p.pull_pp, PP2),
             ]
         })
-        .collect();
-    let head = [
-        "方向",
-        "统一社会信用代码",
-        "企业",
-        "县区",
-        "累计产值(万元)",
-        "上年同期(万元)",
-        "拉动(百分点)",
-    ];
-    table(ws, &head, &rows)?;
+        .collect()
+}
 
-    let ws = wb.add_worksheet().set_name("项目进度")?;
-    let rows: Vec<Vec<Cell>> = s
-        .projects
+const PROJECT_HEAD: [&str; 18] = [
+    "项目编号",
+    "项目名称",
+    "县区",
+    "包抓领导",
+    "状态",
+    "状态起始",
+    "本月报送",
+    "总投资(万元)",
+    "年度计划投资(万元)",
+    "本月完成投资(万元)",
+    "累计完成投资(万元)",
+    "完成率(%)",
+    "时间进度(%)",
+    "计划开工",
+    "计划竣工",
+    "计划投产",
+    "预警等级",
+    "预警",
+];
+
+/// 项目进度: every key project with its status, investment against plan and time, warnings.
+fn project_rows(s: &Snapshot) -> Vec<Vec<Cell>> {
+    s.projects
         .list
         .iter()
         .map(|p| {
@@ -257,34 +297,5 @@ pub fn render(s: &Snapshot, half: Half) -> anyhow::Result<Vec<u8>> {
                 text(&p.warnings),
             ]
         })
-        .collect();
-    let head = [
-        "项目编号",
-        "项目名称",
-        "县区",
-        "包抓领导",
-        "状态",
-        "状态起始",
-        "本月报送",
-        "总投资(万元)",
-        "年度计划投资(万元)",
-        "本月完成投资(万元)",
-        "累计完成投资(万元)",
-        "完成率(%)",
-        "时间进度(%)",
-        "计划开工",
-        "计划竣工",
-        "计划投产",
-        "预警等级",
-        "预警",
-    ];
-    table(ws, &head, &rows)?;
-
-    let head = ["等级", "类型", "对象代码", "对象", "说明"];
-    let ws = wb.add_worksheet().set_name("预警")?;
-    table(ws, &head, &finding_rows(&s.alerts.list))?;
-    let ws = wb.add_worksheet().set_name("数据质量")?;
-    table(ws, &head, &finding_rows(&s.quality))?;
-
-    Ok(wb.save_to_buffer()?)
+        .collect()
 }

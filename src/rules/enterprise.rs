@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use super::{Context, Coverage, Finding, Rule, RulesConfig, basis_points, num, wan};
-use crate::analysis::{Calendar, Dataset, NONE, Series, State, WINDOW, fmt_wan};
+use crate::analysis::{Calendar, Dataset, NONE, Series, State, WINDOW, fmt_wan, formulas};
 use crate::period::Period;
 use crate::registry::{Enterprise, Scale};
 
@@ -180,11 +180,12 @@ fn divergence(ds: &Dataset, cfg: &RulesConfig, subj: &Subject) -> Option<Finding
     if s.electricity == NONE || e_base == NONE || e_base <= 0 || e_base < floor {
         return None;
     }
-    let og = (v as f64 / b as f64 - 1.0) * 100.0;
-    let eg = (s.electricity as f64 / e_base as f64 - 1.0) * 100.0;
-    if og - eg <= cfg.divergence_pp {
+    let th = formulas::pp_raw(cfg.divergence_pp);
+    if !formulas::diverges(v, b, s.electricity, e_base, th) {
         return None;
     }
+    let og = (v as f64 / b as f64 - 1.0) * 100.0;
+    let eg = (s.electricity as f64 / e_base as f64 - 1.0) * 100.0;
     let msg = format!(
         "{}产值同比{}，用电量同比{}，相差{:.1}个百分点（阈值{}），产值与用电量背离，请核实数据。",
         month_label(&cal, ds.period()),
@@ -219,11 +220,11 @@ fn inconsistent(ds: &Dataset, cfg: &RulesConfig, subj: &Subject) -> Option<Findi
         }
         sum += s.output[i];
     }
-    let tol = basis_points(cfg.inconsistent_pct / 100.0) as i128;
-    let diff = (reported - sum).abs() as i128;
-    if sum <= 0 || diff * 10_000 <= tol * sum as i128 {
+    let tol = basis_points(cfg.inconsistent_pct / 100.0);
+    if !formulas::ytd_inconsistent(reported, sum, tol) {
         return None;
     }
+    let diff = (reported as i128 - sum as i128).abs();
     let pct = diff as f64 / sum as f64 * 100.0;
     let msg = format!(
         "报送的{}累计产值{}万元，与各月合计{}万元相差{:.2}%（阈值{}%），请核实。",
@@ -250,10 +251,8 @@ fn annualised(s: &Series, month: u32) -> Option<(i128, i128)> {
 fn exit_risk(ds: &Dataset, cfg: &RulesConfig, ctx: &Context, subj: &Subject) -> Option<Finding> {
     let m = ds.period().month();
     let (num12, den) = annualised(subj.s, m)?;
-    let margin = basis_points(cfg.exit_risk_margin) as i128;
-    let limit = ctx.above_scale_threshold as i128 * margin;
-    // revenue × 12 / m < threshold × margin / 10000
-    if num12 * 10_000 >= limit * den {
+    let margin = basis_points(cfg.exit_risk_margin);
+    if !formulas::exit_risk(subj.s.revenue_ytd, m, ctx.above_scale_threshold, margin) {
         return None;
     }
     let year = (num12 / den) as i64;
@@ -278,8 +277,9 @@ fn upgrade(ds: &Dataset, cfg: &RulesConfig, ctx: &Context, subj: &Subject) -> Op
     if !subj.s.is_present(P) {
         return None;
     }
-    let (num12, den) = annualised(subj.s, ds.period().month())?;
-    if num12 < ctx.above_scale_threshold as i128 * den {
+    let m = ds.period().month();
+    let (num12, den) = annualised(subj.s, m)?;
+    if !formulas::reaches_above_scale(subj.s.revenue_ytd, m, ctx.above_scale_threshold) {
         return None;
     }
     let year = (num12 / den) as i64;

@@ -14,6 +14,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 
+pub use crate::analysis::formulas::{behind, hundredths};
 pub use config::{RulesConfig, Severity, basis_points};
 pub use rule::{About, Rule, UnknownRule, rule_zh};
 
@@ -227,20 +228,6 @@ pub fn sort_findings(findings: &mut [Finding]) {
             .then_with(|| a.subject.cmp(&b.subject))
             .then_with(|| a.indicator.cmp(&b.indicator))
     });
-}
-
-/// A tolerance in percentage points as exact hundredths of a point (10 pp → 1000).
-pub fn hundredths(pp: f64) -> i64 {
-    (pp * 100.0).round() as i64
-}
-
-/// Whether `ytd / plan < month/12 − tol` (completion below time progress by more than the
-/// tolerance), exactly: `120000·ytd < plan·(10000·month − 12·tol)`, the tolerance in hundredths
-/// of a percentage point. Without a positive plan nothing is behind.
-pub fn behind(ytd: i64, plan: i64, month: u32, tol_hundredths: i64) -> bool {
-    plan > 0
-        && 120_000 * (ytd as i128)
-            < plan as i128 * (10_000 * i128::from(month) - 12 * tol_hundredths as i128)
 }
 
 /// A JSON number for an amount kept in ten-thousandths (万元 with four decimals).

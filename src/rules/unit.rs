@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{Coverage, Finding, Rule, RulesConfig, Severity, num, wan};
-use crate::analysis::{Basis, Dataset, Growth, PCT, UnitResult, VALUE_ADDED_GROWTH, fmt_pct};
+use crate::analysis::{Basis, Dataset, Growth, PCT, UnitResult, VALUE_ADDED_GROWTH, fmt_pct, formulas};
 use crate::registry::UnitKind;
 
 fn indicator_zh(indicator: &str) -> &str {
@@ -131,20 +131,8 @@ fn estimated(r: &UnitResult) -> &'static str {
 /// The severity of a unit below target by its gap: blue, then yellow, orange and red at the
 /// configured gaps (≤, exactly in hundredths of a point).
 fn gap_severity(g: Growth, target_raw: i64, cfg: &RulesConfig) -> Severity {
-    let [y, o, red] = cfg.below_target_pp;
-    let at_most = |pp: f64| {
-        !g.cmp_raw(target_raw + (pp * PCT as f64).round() as i64)
-            .is_gt()
-    };
-    if at_most(red) {
-        Severity::Red
-    } else if at_most(o) {
-        Severity::Orange
-    } else if at_most(y) {
-        Severity::Yellow
-    } else {
-        Severity::Blue
-    }
+    let steps = cfg.below_target_pp.map(formulas::pp_raw);
+    Severity::Blue.raised(formulas::gap_steps(g, target_raw, steps))
 }
 
 /// 增速低于目标, and 连续落后 when it has lasted `lagging_periods` periods.
@@ -198,7 +186,7 @@ fn below_target(ctx: &Ctx, r: &UnitResult, cfg: &RulesConfig) -> Vec<Finding> {
 fn below_average(ctx: &Ctx, r: &UnitResult, cfg: &RulesConfig) -> Option<Finding> {
     let c = ctx.city.filter(|_| r.kind != UnitKind::City)?;
     let g = r.growth?;
-    let cg = c.growth.filter(|cg| g.pct() < cg.pct())?;
+    let cg = c.growth.filter(|cg| g.cmp_growth(*cg).is_lt())?;
     let msg = format!(
         "{}{}同比增长{}{}，低于全市{}，差距{:.1}个百分点。",
         ctx.ds.period().ytd_label(),
@@ -222,14 +210,9 @@ fn target_at_risk(ctx: &Ctx, r: &UnitResult, cfg: &RulesConfig) -> Option<Findin
         return None;
     };
     let annual = t.annual_raw as f64 / PCT as f64;
-    // required − T > threshold, exactly: Y(1+T) − C > (1 + T + threshold)(Y − Pp).
-    let hundred = 100 * PCT as i128;
     let q = r.required;
-    let (y, c, pp) = (q.full_year_prev as i128, q.ytd as i128, q.ytd_prev as i128);
-    let th = (cfg.at_risk_pp * PCT as f64).round() as i128;
-    let lhs = y * (hundred + t.annual_raw as i128) - c * hundred;
-    let rhs = (hundred + t.annual_raw as i128 + th) * (y - pp);
-    if lhs <= rhs {
+    let th = formulas::pp_raw(cfg.at_risk_pp);
+    if !formulas::required_exceeds(q, t.annual_raw, ctx.ds.period().month(), th) {
         return None;
     }
     let msg = format!(
@@ -293,9 +276,10 @@ fn progress_lagging(ctx: &Ctx, r: &UnitResult, cfg: &RulesConfig) -> Vec<Finding
 /// 报送率低: fewer than `submission_rate_min` percent of the expected enterprises reported
 /// (judged once the reporting deadline has passed).
 fn low_submission_rate(ctx: &Ctx, r: &UnitResult, cfg: &RulesConfig) -> Option<Finding> {
+    let min = formulas::hundredths(cfg.submission_rate_min);
     let rate = r
         .submission_rate()
-        .filter(|rate| *rate < cfg.submission_rate_min)?;
+        .filter(|_| formulas::submission_rate_below(r.reported, r.expected, min))?;
     let p = ctx.ds.period();
     let msg = format!(
         "{}年{}月应报规上企业{}家，已报{}家，报送率{:.1}%（低于{}%）。",

@@ -238,10 +238,20 @@ pub async fn copy_out(
     pool: &sqlx::PgPool,
     select: &str,
     columns: usize,
+    row: impl FnMut(&Fields<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut conn = pool.acquire().await?;
+    copy_out_on(&mut conn, select, columns, row).await
+}
+
+/// [`copy_out`] on a given connection: inside its transaction, or reading its temporary tables.
+pub async fn copy_out_on(
+    conn: &mut sqlx::PgConnection,
+    select: &str,
+    columns: usize,
     mut row: impl FnMut(&Fields<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     use futures_util::TryStreamExt;
-    let mut conn = pool.acquire().await?;
     let mut stream = conn
         .copy_out_raw(&format!("COPY ({select}) TO STDOUT (FORMAT binary)"))
         .await?;

@@ -8,16 +8,23 @@
 
 mod alerts;
 mod copy;
+mod enterprises;
 mod evaluation;
 mod jobs;
+mod locator;
 mod outbox;
+mod pack_tx;
 pub mod packed;
 mod projects;
+mod rebuild;
 mod registry;
+mod rows;
 mod runs;
 mod sources;
 mod sqlite_raw;
+mod stale;
 mod submissions;
+mod window;
 mod years;
 
 use std::str::FromStr;
@@ -31,8 +38,12 @@ use sqlx::{PgPool, Row, SqlitePool};
 
 pub use alerts::EvaluationEnd;
 pub use jobs::JobStat;
+pub use rebuild::{
+    BATCH_ROWS as REBUILD_BATCH_ROWS, Difference, PackDifference, RebuildScope, RebuildSummary,
+};
 pub use runs::RunEnd;
 pub use sources::PullEnd;
+pub use stale::{IndmonWriter, mark_indmon_writer, unmark_indmon_writer};
 pub use submissions::{BUFFER_LIMIT, MergeOutcome, REFRESH_STATISTICS_AFTER, SubmissionImport};
 pub use years::StoredMonth;
 
@@ -221,9 +232,11 @@ const TABLES: &[&str] = &[
     "reject",
     "submission_history",
     "submission_year",
+    "submission_year_stale",
     "registry_change",
     "evaluation_run",
     "alert",
+    "alert_scope",
     "alert_event",
     "silence",
     "source_state",

@@ -4,8 +4,14 @@
 //! Layout (version 1), all integers little-endian:
 //! - one byte: the version, 1;
 //! - `u16`: the months present, bit `m − 1` for month `m`;
-//! - for each present month in calendar order: a `u16` with bit `k` set when field `k` of
-//!   [`FIELDS`] is not NULL, then each such field as a zigzag LEB128 varint.
+//! - for each present month in calendar order: a `u32` with bit `k` set when packed field `k`
+//!   is not NULL, then each such field as a zigzag LEB128 varint. The [`N_FIELDS`] packed
+//!   fields are the figures of [`crate::indicator::FIELDS`], the revision and the import run:
+//!   eighteen, more than 16 bits hold.
+//!
+//! For example, months 1 (every field NULL) and 3 (output 5, output_ytd −3, revision 1, run
+//! 300) pack as `01 | 05 00 | 00 00 00 00 | 03 00 03 00 0a 05 02 d8 04` (see the test
+//! `a_known_year_packs_to_these_exact_bytes`).
 //!
 //! Typical figures take three or four bytes, so a year is a few hundred bytes where 12 rows of
 //! `submission` are several kilobytes, and reading it costs one row instead of twelve.
@@ -362,6 +368,14 @@ impl YearMerge {
         }
     }
 
+    /// A month as it stands in the merge (after [`YearMerge::month`] wrote it).
+    pub fn stored(&self, month: u32) -> Option<&Month> {
+        self.months
+            .iter()
+            .find(|(m, _)| *m == month)
+            .map(|(_, f)| f)
+    }
+
     /// The year's new pack, or `None` when no month was written.
     pub fn finish(self) -> anyhow::Result<Option<Vec<u8>>> {
         if self.written {
@@ -453,6 +467,27 @@ mod tests {
         assert_eq!(field_name(1), "output_ytd");
         assert_eq!(field_name(RUN_ID), "run_id");
         assert!(columns("c.").starts_with("c.output, c.output_ytd, "));
+    }
+
+    #[test]
+    fn a_known_year_packs_to_these_exact_bytes() {
+        assert_eq!(N_FIELDS, 18, "the field mask needs 32 bits");
+        let mut march: Month = [None; N_FIELDS];
+        march[0] = Some(5);
+        march[1] = Some(-3);
+        march[REVISION] = Some(1);
+        march[RUN_ID] = Some(300);
+        let pack = encode(&[(3, march), (1, [None; N_FIELDS])]).unwrap();
+        #[rustfmt::skip]
+        let want = [
+            0x01, // version
+            0x05, 0x00, // months 1 and 3
+            0x00, 0x00, 0x00, 0x00, // month 1: no field
+            0x03, 0x00, 0x03, 0x00, // month 3: fields 0, 1, 16 and 17 (u32, little-endian)
+            0x0a, 0x05, 0x02, 0xd8, 0x04, // 5, −3, 1, 300 as zigzag varints
+        ];
+        assert_eq!(pack, want);
+        assert_eq!(decoded(&pack), vec![(1, [None; N_FIELDS]), (3, march)]);
     }
 
     #[test]

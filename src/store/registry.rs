@@ -1,8 +1,9 @@
 //! The registry tables: units, enterprises, targets, official unit figures, key projects and
-//! their monthly progress. They are small (a province has ~50k enterprises, a few thousand
-//! projects), so they are compared in memory and written row by row, with every change kept in
-//! `registry_change` — or, for progress reports, the earlier revision in
-//! `project_progress_history`, as submissions keep theirs.
+//! their monthly progress, with every change kept in `registry_change` — or, for progress
+//! reports, the earlier revision in `project_progress_history`, as submissions keep theirs.
+//! All but the enterprises are small (a few thousand projects), so they are compared in memory
+//! and written row by row; the enterprises (~50k a province, ~500k a nation) are written in
+//! bulk (`enterprises.rs`).
 
 use std::collections::HashMap;
 
@@ -10,6 +11,7 @@ use anyhow::Context;
 use serde_json::json;
 use sqlx::Row;
 
+use super::enterprises::WriteEnterprises;
 use super::runs::write_run_end;
 use super::{RunEnd, Store, on_pool};
 use crate::record::Record;
@@ -39,13 +41,6 @@ fn image(r: &Record) -> Option<Image> {
             entity: "unit",
             key: u.code.clone(),
             json: json!({"code": u.code, "name": u.name, "kind": u.kind.as_str(), "parent": u.parent}),
-        },
-        Record::Enterprise(e) => Image {
-            entity: "enterprise",
-            key: e.credit_code.to_string(),
-            json: json!({"credit_code": e.credit_code.as_str(), "name": e.name, "unit_code": e.unit_code,
-                "zone_code": e.zone_code, "industry_code": e.industry_code, "scale": e.scale.as_str(),
-                "key": e.key, "owner": e.owner}),
         },
         Record::Target(t) => Image {
             entity: "target",
@@ -88,7 +83,8 @@ fn image(r: &Record) -> Option<Image> {
                 "invested_ytd": g.invested_ytd.map(|a| a.raw()),
                 "status": g.status.map(ProjectStatus::as_str)}),
         },
-        Record::Submission(_) => return None,
+        // Enterprises are compared and written in bulk (`enterprises.rs`).
+        Record::Enterprise(_) | Record::Submission(_) => return None,
     })
 }
 
@@ -221,13 +217,6 @@ impl Store {
                     out.insert(i.key, i.json);
                 }
             }
-            "enterprise" => {
-                for e in self.enterprises().await? {
-                    let i =
-                        image(&Record::Enterprise(e)).ok_or_else(|| anyhow::anyhow!("no image"))?;
-                    out.insert(i.key, i.json);
-                }
-            }
             "target" => {
                 for t in self.targets().await? {
                     let i = image(&Record::Target(t)).ok_or_else(|| anyhow::anyhow!("no image"))?;
@@ -272,9 +261,10 @@ impl Store {
     }
 
     /// Writes registry records in one transaction: new ones inserted, changed ones updated and
-    /// logged in `registry_change`, identical ones left alone. The same transaction stores a
-    /// pulled page's `cursor` (`(source, cursor)`) and closes import run `run_id` with
-    /// `end(counts)`, so that the run and its source's cursor say exactly what was committed.
+    /// logged in `registry_change` (in the order given), identical ones left alone. The same
+    /// transaction stores a pulled page's `cursor` (`(source, cursor)`) and closes import run
+    /// `run_id` with `end(counts)`, so that the run and its source's cursor say exactly what was
+    /// committed.
     pub async fn apply_registry<'e>(
         &self,
         run_id: i64,
@@ -283,13 +273,23 @@ impl Store {
         cursor: Option<(&str, &str)>,
         end: impl Fn(Applied) -> RunEnd<'e>,
     ) -> anyhow::Result<Applied> {
-        let mut applied = Applied::default();
+        let enterprises: Vec<&Enterprise> = records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Enterprise(e) => Some(e),
+                _ => None,
+            })
+            .collect();
         let stored = match records.iter().find_map(image) {
             Some(first) => self.stored_images(first.entity).await?,
             None => HashMap::new(),
         };
+        let mut applied = Applied::default();
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
+            if !enterprises.is_empty() {
+                applied = tx.write_enterprises(run_id, &enterprises, now_ms).await?;
+            }
             for r in records {
                 let filled;
                 let r = match r {
@@ -312,13 +312,6 @@ impl Store {
                         "INSERT INTO unit (code, name, kind, parent, updated_at) VALUES ($1, $2, $3, $4, $5)
                          ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, parent = excluded.parent, updated_at = excluded.updated_at",
                     ).bind(&u.code).bind(&u.name).bind(u.kind.as_str()).bind(&u.parent).bind(now_ms),
-                    Record::Enterprise(e) => sqlx::query(
-                        "INSERT INTO enterprise (credit_code, name, unit_code, zone_code, industry_code, scale, is_key, owner, updated_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                         ON CONFLICT (credit_code) DO UPDATE SET name = excluded.name, unit_code = excluded.unit_code, zone_code = excluded.zone_code,
-                           industry_code = excluded.industry_code, scale = excluded.scale, is_key = excluded.is_key, owner = excluded.owner, updated_at = excluded.updated_at",
-                    ).bind(e.credit_code.as_str()).bind(&e.name).bind(&e.unit_code).bind(&e.zone_code).bind(&e.industry_code)
-                     .bind(e.scale.as_str()).bind(i32::from(e.key)).bind(&e.owner).bind(now_ms),
                     Record::Target(t) => sqlx::query(
                         "INSERT INTO target (year, unit_code, indicator, kind, annual, milestones, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
                          ON CONFLICT (year, unit_code, indicator, kind) DO UPDATE SET annual = excluded.annual, milestones = excluded.milestones, updated_at = excluded.updated_at",
@@ -359,7 +352,7 @@ impl Store {
                          .execute(&mut *tx).await?;
                         continue;
                     }
-                    Record::Submission(_) => continue,
+                    Record::Enterprise(_) | Record::Submission(_) => continue,
                 };
                 q.execute(&mut *tx).await?;
                 sqlx::query("INSERT INTO registry_change (run_id, entity, entity_key, before_json, after_json, changed_at) VALUES ($1, $2, $3, $4, $5, $6)")

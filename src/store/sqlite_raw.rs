@@ -46,8 +46,12 @@ pub async fn with_handle<T>(
     result
 }
 
-/// A prepared statement; finalized when dropped. Text read from a row borrows the statement, so
-/// it cannot outlive the next [`Statement::step`].
+/// A prepared statement; finalized when dropped. Text and bytes read from a row borrow the
+/// statement mutably, so that the borrow checker lets them live neither past the next
+/// [`Statement::step`] or [`Statement::reset`] nor past another read of the row, which may
+/// convert a column and free the buffer of an earlier one (SQLite's `sqlite3_column_blob`
+/// documentation): copy a column out before reading the next. [`Statement::int`] and
+/// [`Statement::opt_string`] return owned values and need only `&self`.
 pub struct Statement<'h> {
     stmt: NonNull<ffi::sqlite3_stmt>,
     db: NonNull<ffi::sqlite3>,
@@ -205,26 +209,53 @@ impl<'h> Statement<'h> {
     }
 
     /// Column `i` (0-based) of the current row as UTF-8 text (empty for NULL).
-    pub fn str(&self, i: c_int) -> anyhow::Result<&str> {
+    pub fn str(&mut self, i: c_int) -> anyhow::Result<&str> {
         std::str::from_utf8(self.text(i)).map_err(|e| anyhow!("column {i}: {e}"))
     }
 
     /// Column `i` (0-based) as text, `None` for NULL.
-    pub fn opt_str(&self, i: c_int) -> anyhow::Result<Option<&str>> {
-        // SAFETY: as for `int`.
-        if unsafe { ffi::sqlite3_column_type(self.stmt.as_ptr(), i) } == ffi::SQLITE_NULL {
+    pub fn opt_str(&mut self, i: c_int) -> anyhow::Result<Option<&str>> {
+        if self.is_null(i) {
             return Ok(None);
         }
         self.str(i).map(Some)
     }
 
+    /// Column `i` (0-based) as an owned text, `None` for NULL.
+    pub fn opt_string(&self, i: c_int) -> anyhow::Result<Option<String>> {
+        if self.is_null(i) {
+            return Ok(None);
+        }
+        // SAFETY: as for `text`; the bytes are copied before this call returns, and no other
+        // call on the statement can run meanwhile.
+        let bytes = unsafe { self.column_text(i) };
+        String::from_utf8(bytes.to_vec())
+            .map(Some)
+            .map_err(|e| anyhow!("column {i}: {e}"))
+    }
+
+    fn is_null(&self, i: c_int) -> bool {
+        // SAFETY: as for `int`.
+        unsafe { ffi::sqlite3_column_type(self.stmt.as_ptr(), i) == ffi::SQLITE_NULL }
+    }
+
     /// Column `i` (0-based) of the current row as text bytes (empty for NULL), valid until the
-    /// statement steps again.
-    pub fn text(&self, i: c_int) -> &[u8] {
-        // SAFETY: sqlite3_column_text returns a buffer owned by the statement that stays valid
-        // until the next step, reset or finalize, all of which need `&mut self` (or drop) while
-        // the returned slice borrows `self`. The length comes from sqlite3_column_bytes, called
-        // after the text conversion as SQLite's documentation requires.
+    /// statement steps again or another column is read.
+    pub fn text(&mut self, i: c_int) -> &[u8] {
+        // SAFETY: the returned slice borrows `self` mutably, so no step, reset, finalize or
+        // other read of the row can happen while it lives.
+        unsafe { self.column_text(i) }
+    }
+
+    /// The text buffer of column `i`, of any lifetime the caller picks.
+    ///
+    /// # Safety
+    /// The slice must not be used after the statement steps, resets, is finalized, or reads
+    /// a column again (a conversion may free it).
+    unsafe fn column_text<'b>(&self, i: c_int) -> &'b [u8] {
+        // SAFETY: sqlite3_column_text returns a buffer owned by the statement, valid as the
+        // caller promises. The length comes from sqlite3_column_bytes, called after the text
+        // conversion as SQLite's documentation requires.
         unsafe {
             let p = ffi::sqlite3_column_text(self.stmt.as_ptr(), i);
             if p.is_null() {
@@ -236,10 +267,11 @@ impl<'h> Statement<'h> {
     }
 
     /// Column `i` (0-based) of the current row as bytes (empty for NULL), valid until the
-    /// statement steps again.
-    pub fn blob(&self, i: c_int) -> &[u8] {
+    /// statement steps again or another column is read.
+    pub fn blob(&mut self, i: c_int) -> &[u8] {
         // SAFETY: as for `text`: the buffer belongs to the statement until the next step,
-        // reset or finalize, and its length is asked after it.
+        // reset, finalize or conversion, none of which can happen while the slice borrows
+        // `self` mutably; its length is asked after it.
         unsafe {
             let p = ffi::sqlite3_column_blob(self.stmt.as_ptr(), i);
             if p.is_null() {

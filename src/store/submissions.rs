@@ -1,11 +1,13 @@
-//! The bulk path for submissions. Current figures live packed, one row per enterprise and
-//! calendar year in `submission_year` ([`super::packed`]); earlier revisions in
+//! The bulk path for submissions. Current figures are rows of `submission`, one per enterprise
+//! and month ([`super::rows`]), and the same months packed, one row per enterprise and calendar
+//! year in `submission_year` ([`super::packed`]) for the evaluation; earlier revisions are in
 //! `submission_history`, one row per superseded month.
 //!
 //! An import holds the file's rows in memory, compactly and grouped by enterprise-year, while
 //! they are parsed, rejecting a second occurrence of an enterprise-month at once. It then merges
 //! them year by year with the stored packs — new months, revised months (the earlier figures
-//! go to history), unchanged months — and writes only the years that changed. All of it runs in
+//! go to history), unchanged months — and writes the rows of the months that changed and the
+//! packs of the years that did. All of it runs in
 //! one transaction: nothing is visible to other readers until it commits, and a rejected file
 //! is rolled back whole. When the held rows pass [`BUFFER_LIMIT`] they are merged early, inside
 //! the same transaction, so memory stays bounded whatever the file's size.
@@ -17,8 +19,10 @@ use sqlx::{Postgres, Sqlite, Transaction};
 
 use super::copy::BinaryCopyWriter;
 use super::packed::{self, Figures, Merged, Month, REVISION, RUN_ID, YearMerge};
+use super::rows::{OnConflict, SqliteRows, copy_row, upsert_postgres};
 use super::runs::write_run_end;
 use super::sqlite_raw::{Statement, with_handle};
+use super::stale::{mark_indmon_writer, unmark_indmon_writer};
 use super::{RunEnd, Store, on_pool};
 use crate::indicator::N_FIELDS;
 use crate::period::Period;
@@ -51,11 +55,12 @@ pub(super) const LOCK_POSTGRES: &str = "LOCK TABLE submission_year IN SHARE ROW 
 /// An enterprise's credit code, as its 18 ASCII characters.
 type Code = [u8; 18];
 
-/// One enterprise-year, ordered as `submission_year`'s key.
+/// One enterprise-year, ordered by enterprise, then year: a merge in that order writes the rows
+/// of `submission` in the order of its key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct YearKey {
-    year: i32,
     code: Code,
+    year: i32,
 }
 
 impl YearKey {
@@ -72,6 +77,14 @@ struct FileYear {
     lines: [u32; 12],
     /// Months not merged yet, in [`packed::push_figures`] form.
     rows: Vec<u8>,
+}
+
+/// A month a merge wrote, new or revised: its fields as they now stand.
+struct Written {
+    month: u32,
+    fields: Month,
+    /// Whether the month was not stored before.
+    new: bool,
 }
 
 /// An earlier revision of a month, on its way to `submission_history`.
@@ -107,15 +120,17 @@ pub struct SubmissionImport {
 const UNKNOWN: &str = "企业不在名录中，请先导入企业名录 (enterprise not registered)";
 
 impl Store {
-    /// Refreshes PostgreSQL's statistics of `submission_year` after a large import. Autovacuum
+    /// Refreshes PostgreSQL's statistics of `submission` and `submission_year` after a large import. Autovacuum
     /// would do it within minutes, but the evaluation that follows an import would meanwhile be
     /// planned on the old figures. The import is committed already, so a failure here is only
     /// logged.
     pub async fn refresh_statistics(&self) {
         if let Store::Postgres(p) = self
-            && let Err(e) = sqlx::query("ANALYZE submission_year").execute(p).await
+            && let Err(e) = sqlx::query("ANALYZE submission, submission_year")
+                .execute(p)
+                .await
         {
-            tracing::warn!(error = %e, "导入后更新统计信息失败，不影响已导入的数据 (ANALYZE submission_year failed after an import; the import stands)");
+            tracing::warn!(error = %e, "导入后更新统计信息失败，不影响已导入的数据 (ANALYZE submission, submission_year failed after an import; the import stands)");
         }
     }
 
@@ -146,13 +161,22 @@ impl Store {
         partial: bool,
         buffer_limit: usize,
     ) -> anyhow::Result<SubmissionImport> {
+        // The merge starts from the stored packs: those whose rows changed behind indmon's back
+        // are made again from the rows first (see `stale.rs`; one small query when none).
+        self.refresh_stale_years().await?;
         let tx = match self {
             // The write lock at once: a deferred transaction that reads first could not take it
             // later if another writer committed meanwhile.
-            Store::Sqlite(p) => ImportTx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            // Marked as indmon's own write: it writes the packs itself (see `stale.rs`).
+            Store::Sqlite(p) => {
+                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+                mark_indmon_writer(&mut *tx).await?;
+                ImportTx::Sqlite(tx)
+            }
             Store::Postgres(p) => {
                 let mut tx = p.begin().await?;
                 sqlx::query(LOCK_POSTGRES).execute(&mut *tx).await?;
+                mark_indmon_writer(&mut *tx).await?;
                 ImportTx::Postgres(tx)
             }
         };
@@ -239,10 +263,12 @@ impl SubmissionImport {
         match self.tx {
             ImportTx::Sqlite(mut tx) => {
                 write_run_end!(tx, run_id, end);
+                unmark_indmon_writer(&mut *tx).await?;
                 tx.commit().await?
             }
             ImportTx::Postgres(mut tx) => {
                 write_run_end!(tx, run_id, end);
+                unmark_indmon_writer(&mut *tx).await?;
                 tx.commit().await?
             }
         }
@@ -275,7 +301,9 @@ impl SubmissionImport {
         let mut merge = Merge {
             present: self.present,
             run_id: self.run_id,
+            now_ms: self.now_ms,
             out: &mut self.out,
+            written: Vec::new(),
             superseded: Vec::new(),
         };
         let unknown = match &mut self.tx {
@@ -331,12 +359,17 @@ impl SubmissionImport {
 struct Merge<'a> {
     present: [bool; N_FIELDS],
     run_id: i64,
+    /// When the import began: the `received_at` of the rows it writes.
+    now_ms: i64,
     out: &'a mut MergeOutcome,
+    /// The months the last [`Merge::year`] wrote.
+    written: Vec<Written>,
     superseded: Vec<Superseded>,
 }
 
 impl Merge<'_> {
     /// Merges the file's months of `key` with its earlier pack; the new pack, if any changed.
+    /// The months written are left in `self.written`.
     fn year(
         &mut self,
         key: YearKey,
@@ -344,9 +377,13 @@ impl Merge<'_> {
         old: Option<&[u8]>,
     ) -> anyhow::Result<Option<Vec<u8>>> {
         let mut y = YearMerge::new(old)?;
+        self.written.clear();
         packed::each_figures(&file.rows, |month, figures| {
-            match y.month(month, figures, &self.present, self.run_id) {
-                Merged::New => self.out.accepted += 1,
+            let new = match y.month(month, figures, &self.present, self.run_id) {
+                Merged::New => {
+                    self.out.accepted += 1;
+                    true
+                }
                 Merged::Revised(before) => {
                     self.out.revised += 1;
                     self.superseded.push(Superseded {
@@ -354,8 +391,19 @@ impl Merge<'_> {
                         month,
                         before: *before,
                     });
+                    false
                 }
-                Merged::Unchanged => self.out.unchanged += 1,
+                Merged::Unchanged => {
+                    self.out.unchanged += 1;
+                    return;
+                }
+            };
+            if let Some(fields) = y.stored(month) {
+                self.written.push(Written {
+                    month,
+                    fields: *fields,
+                    new,
+                });
             }
         })?;
         y.finish()
@@ -399,6 +447,8 @@ fn merge_sqlite(
         "INSERT INTO submission_year (year, credit_code, months) VALUES (?1, ?2, ?3)
          ON CONFLICT (year, credit_code) DO UPDATE SET months = excluded.months",
     )?;
+    // New and revised months alike: a revision replaces the row.
+    let mut rows = SqliteRows::prepare(h, OnConflict::Replace)?;
     for key in keys {
         let Some(file) = years.get(key) else { continue };
         if unknown.contains(&key.code) {
@@ -413,6 +463,9 @@ fn merge_sqlite(
             merge.year(*key, file, None)?
         };
         find.reset()?;
+        for w in &merge.written {
+            rows.write(code, key.year, w.month, &w.fields, merge.now_ms)?;
+        }
         if let Some(pack) = pack {
             write.bind_int(1, i64::from(key.year))?;
             write.bind_text(2, code)?;
@@ -499,8 +552,18 @@ async fn unknown_postgres(
 /// Bytes of COPY input sent at a time while the rest is merged.
 const COPY_CHUNK: usize = 1 << 20;
 
+/// A stored year that a merge changed: its new pack, and its months that were new and those
+/// revised (bit `m − 1` for month `m`).
+struct Replaced {
+    pack: Vec<u8>,
+    new: u16,
+    revised: u16,
+}
+
 /// Merges on PostgreSQL. The server's work overlaps the merging: the years stored before are
-/// merged as they arrive, and the new years' packs are sent in chunks while the next are made.
+/// merged as they arrive, and the new rows and packs are sent in chunks while the next are
+/// made. One COPY runs at a time on a connection, so the rows and the packs go in passes over
+/// the keys; the packs of years not stored before are made once for each pass rather than held.
 async fn merge_postgres(
     tx: &mut Transaction<'static, Postgres>,
     keys: &[YearKey],
@@ -509,14 +572,54 @@ async fn merge_postgres(
     merge: &mut Merge<'_>,
 ) -> anyhow::Result<()> {
     let known: Vec<&YearKey> = keys.iter().filter(|k| !unknown.contains(&k.code)).collect();
+    let (stored, mut replaced) = merge_stored_postgres(tx, &known, years, merge).await?;
+    if replaced.is_empty() && known.iter().all(|k| stored.contains(*k)) {
+        return Ok(());
+    }
+    copy_new_rows(tx, &known, &stored, &replaced, years, merge).await?;
+    upsert_revised_rows(tx, &replaced, merge.now_ms).await?;
+    // The packs go in in key order, replaced and new alike, so that the table keeps roughly the
+    // order of its key: an evaluation reads it front to back, and finds each enterprise's
+    // figures next to the previous one's in memory (in hash order it took twice as long).
+    let mut copy = BinaryCopyWriter::default();
+    let mut sink = tx.copy_in_raw(COPY_PACKS).await?;
+    for key in known {
+        let pack = if let Some(r) = replaced.remove(key) {
+            Some(r.pack)
+        } else if stored.contains(key) {
+            None
+        } else {
+            // A year not stored before always gets a pack: its months are all new.
+            let Some(file) = years.get(key) else { continue };
+            merge.year(*key, file, None)?
+        };
+        if let Some(pack) = pack {
+            copy_pack(&mut copy, key, &pack)?;
+        }
+        if copy.len() >= COPY_CHUNK {
+            sink.send(copy.take()).await?;
+        }
+    }
+    sink.send(copy.finish()).await?;
+    sink.finish().await?;
+    Ok(())
+}
+
+/// Merges the years of `known` stored before, as they arrive, and deletes the packs of those
+/// that changed (their new ones are written with the new years'). Returns the years stored, and
+/// those changed.
+async fn merge_stored_postgres(
+    tx: &mut Transaction<'static, Postgres>,
+    known: &[&YearKey],
+    years: &HashMap<YearKey, FileYear, foldhash::fast::RandomState>,
+    merge: &mut Merge<'_>,
+) -> anyhow::Result<(HashSet<YearKey>, HashMap<YearKey, Replaced>)> {
     let mut key_years = Vec::with_capacity(known.len());
     let mut key_codes = Vec::with_capacity(known.len());
-    for key in &known {
+    for key in known {
         key_years.push(key.year);
         key_codes.push(key.code()?.to_string());
     }
-    // The years stored before, merged as they arrive; their new packs wait for the DELETE of
-    // the old ones.
     let mut stored = HashSet::new();
     let mut replaced = HashMap::new();
     let (mut replaced_years, mut replaced_codes) = (Vec::new(), Vec::new());
@@ -539,9 +642,14 @@ async fn merge_postgres(
             };
             stored.insert(key);
             if let Some(pack) = merge.year(key, file, Some(&old))? {
+                let (mut new, mut revised) = (0u16, 0u16);
+                for w in &merge.written {
+                    let bit = 1u16 << (w.month - 1);
+                    if w.new { new |= bit } else { revised |= bit }
+                }
                 replaced_years.push(year);
                 replaced_codes.push(code);
-                replaced.insert(key, pack);
+                replaced.insert(key, Replaced { pack, new, revised });
             }
         }
     }
@@ -556,26 +664,66 @@ async fn merge_postgres(
         .execute(&mut **tx)
         .await?;
     }
-    if replaced.is_empty() && known.iter().all(|k| stored.contains(*k)) {
-        return Ok(());
-    }
-    // The packs go in in key order, replaced and new alike, so that the table keeps roughly the
-    // order of its key: an evaluation reads it front to back, and finds each enterprise's
-    // figures next to the previous one's in memory (in hash order it took twice as long).
+    Ok((stored, replaced))
+}
+
+/// The months of a pack that `mask` names (bit `m − 1` for month `m`), in calendar order.
+fn months_in(pack: &[u8], mask: u16) -> anyhow::Result<Vec<(u32, Month)>> {
+    let mut out = Vec::with_capacity(mask.count_ones() as usize);
+    packed::decode(pack, |m, f| {
+        if mask & (1 << (m - 1)) != 0 {
+            out.push((m, *f));
+        }
+    })?;
+    Ok(out)
+}
+
+/// COPYs the rows of the new months straight into `submission`, in key order: those of the
+/// stored years from their new packs, those of years not stored before made again from the
+/// file's rows (counted by the pass that writes their packs).
+async fn copy_new_rows(
+    tx: &mut Transaction<'static, Postgres>,
+    known: &[&YearKey],
+    stored: &HashSet<YearKey>,
+    replaced: &HashMap<YearKey, Replaced>,
+    years: &HashMap<YearKey, FileYear, foldhash::fast::RandomState>,
+    merge: &Merge<'_>,
+) -> anyhow::Result<()> {
+    let mut uncounted = MergeOutcome::default();
+    let mut fresh = Merge {
+        present: merge.present,
+        run_id: merge.run_id,
+        now_ms: merge.now_ms,
+        out: &mut uncounted,
+        written: Vec::new(),
+        superseded: Vec::new(),
+    };
     let mut copy = BinaryCopyWriter::default();
-    let mut sink = tx.copy_in_raw(COPY_PACKS).await?;
+    let mut sink = tx
+        .copy_in_raw(&format!(
+            "COPY submission ({}) FROM STDIN (FORMAT binary)",
+            super::rows::columns()
+        ))
+        .await?;
     for key in known {
-        let pack = if let Some(pack) = replaced.remove(key) {
-            Some(pack)
-        } else if stored.contains(key) {
-            None
-        } else {
-            // A year not stored before always gets a pack: its months are all new.
-            let Some(file) = years.get(key) else { continue };
-            merge.year(*key, file, None)?
-        };
-        if let Some(pack) = pack {
-            copy_pack(&mut copy, key, &pack)?;
+        if let Some(r) = replaced.get(*key) {
+            for (m, f) in months_in(&r.pack, r.new)? {
+                copy_row(&mut copy, &key.code, key.year, m, &f, merge.now_ms)?;
+            }
+        } else if !stored.contains(*key)
+            && let Some(file) = years.get(*key)
+        {
+            fresh.year(**key, file, None)?;
+            for w in &fresh.written {
+                copy_row(
+                    &mut copy,
+                    &key.code,
+                    key.year,
+                    w.month,
+                    &w.fields,
+                    merge.now_ms,
+                )?;
+            }
         }
         if copy.len() >= COPY_CHUNK {
             sink.send(copy.take()).await?;
@@ -584,6 +732,34 @@ async fn merge_postgres(
     sink.send(copy.finish()).await?;
     sink.finish().await?;
     Ok(())
+}
+
+/// Bytes of revised rows staged at a time.
+const REVISED_CHUNK: usize = 16 << 20;
+
+/// Writes the rows of the revised months over the stored ones, through a staging table.
+async fn upsert_revised_rows(
+    tx: &mut Transaction<'static, Postgres>,
+    replaced: &HashMap<YearKey, Replaced>,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    let mut revised: Vec<(&YearKey, &Replaced)> =
+        replaced.iter().filter(|(_, r)| r.revised != 0).collect();
+    if revised.is_empty() {
+        return Ok(());
+    }
+    revised.sort_unstable_by_key(|(k, _)| **k);
+    let mut copy = BinaryCopyWriter::default();
+    for (key, r) in revised {
+        for (m, f) in months_in(&r.pack, r.revised)? {
+            copy_row(&mut copy, &key.code, key.year, m, &f, now_ms)?;
+        }
+        if copy.len() >= REVISED_CHUNK {
+            let full = std::mem::take(&mut copy);
+            upsert_postgres(tx, full, OnConflict::Replace).await?;
+        }
+    }
+    upsert_postgres(tx, copy, OnConflict::Replace).await
 }
 
 const COPY_PACKS: &str =

@@ -1,55 +1,18 @@
 //! `submission_year`, the packed store of current figures ([`super::packed`]): reading it back
-//! as months, and building it once from the row table `submission` of a database from before
-//! it (migrations 0007 and 0008), after which that table is dropped. Imports write it in
-//! `submissions.rs`.
+//! as months, and building it from the row table `submission` when a migration asks
+//! (`rebuild_pending`; the build is `rebuild.rs`'s). Imports write it in `submissions.rs`.
 
-use futures_util::TryStreamExt;
 use sqlx::PgConnection;
 
 use super::Store;
-use super::copy::{BinaryCopyReader, BinaryCopyWriter, int_field};
-use super::packed::{self, Month, N_FIELDS, YearPacker};
-use super::sqlite_raw::{Statement, with_handle};
-use super::submissions::LOCK_POSTGRES;
+use super::copy::BinaryCopyWriter;
+use super::packed::{self, Month};
 use crate::period::Period;
 
 const UPSERT: &str = "ON CONFLICT (year, credit_code) DO UPDATE SET months = excluded.months";
 
-/// Every stored month of one year (`$1`/`$2`: its first and last period), grouped by enterprise.
-fn stored_sql() -> String {
-    format!(
-        "SELECT credit_code, period, {} FROM submission WHERE period >= $1 AND period <= $2 ORDER BY credit_code, period",
-        packed::columns("")
-    )
-}
-
-fn write_sqlite(
-    write: &mut Statement<'_>,
-    year: i32,
-    code: &str,
-    pack: &[u8],
-) -> anyhow::Result<()> {
-    write.bind_int(1, i64::from(year))?;
-    write.bind_text(2, code)?;
-    write.bind_blob(3, pack)?;
-    write.step()?;
-    write.reset()
-}
-
-fn write_copy(
-    out: &mut BinaryCopyWriter,
-    year: i32,
-    code: &str,
-    pack: &[u8],
-) -> anyhow::Result<()> {
-    out.row(3);
-    out.int4(year);
-    out.bytes(code.as_bytes())?;
-    out.bytes(pack)
-}
-
 /// Writes packed years (binary COPY input) into `submission_year`, replacing earlier packs.
-async fn store_packs_postgres(
+pub(super) async fn store_packs_postgres(
     conn: &mut PgConnection,
     out: BinaryCopyWriter,
 ) -> anyhow::Result<()> {
@@ -72,19 +35,10 @@ async fn store_packs_postgres(
     Ok(())
 }
 
-/// Reads one stored month's packed fields from columns 2.. of a row.
-fn stored_month(get: impl Fn(usize) -> anyhow::Result<Option<i64>>) -> anyhow::Result<Month> {
-    let mut f: Month = [None; N_FIELDS];
-    for (k, v) in f.iter_mut().enumerate() {
-        *v = get(k + 2)?;
-    }
-    Ok(f)
-}
-
 impl Store {
     /// Runs the rebuilds that migrations asked for (`rebuild_pending`): packing
-    /// `submission_year` from the row table `submission`, one transaction a year, and then
-    /// dropping that table.
+    /// `submission_year` from the rows of `submission`, one transaction a year (0007), and
+    /// writing the rows of a packed-only database from its packs (0011, [`Store::unpack_rows`]).
     pub(super) async fn run_pending_rebuilds(&self) -> anyhow::Result<()> {
         let pending: Vec<String> = super::on_pool!(self, p => sqlx::query_scalar("SELECT name FROM rebuild_pending").fetch_all(p).await?);
         let rows_table = self.has_row_table().await?;
@@ -99,20 +53,14 @@ impl Store {
             }
             super::on_pool!(self, p => { sqlx::query("DELETE FROM rebuild_pending WHERE name = 'submission_year'").execute(p).await?; });
         }
+        // 0008's drop of the row table is never carried out: `submission` is the record again
+        // (migration 0011 cancels it too).
         if pending.iter().any(|n| n == "drop_submission") {
-            if rows_table {
-                // A new database's row table was never used: only an upgrade is worth a line.
-                let held: i64 = super::on_pool!(self, p => sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM submission LIMIT 1) AS t").fetch_one(p).await?);
-                super::on_pool!(self, p => { sqlx::query("DROP TABLE submission").execute(p).await?; });
-                if held > 0 {
-                    tracing::info!(
-                        "旧版的逐行报表表 submission 已转为按年打包存储并删除 (the row table `submission` of an older version is dropped; submissions are stored packed by year)"
-                    );
-                } else {
-                    tracing::debug!("submission: the unused row table is dropped");
-                }
-            }
             super::on_pool!(self, p => { sqlx::query("DELETE FROM rebuild_pending WHERE name = 'drop_submission'").execute(p).await?; });
+        }
+        if pending.iter().any(|n| n == "submission_rows") {
+            self.unpack_rows().await?;
+            super::on_pool!(self, p => { sqlx::query("DELETE FROM rebuild_pending WHERE name = 'submission_rows'").execute(p).await?; });
         }
         Ok(())
     }
@@ -126,81 +74,15 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// Packs every year of the row table `submission` into `submission_year`.
+    /// Packs every year of the row table `submission` into `submission_year`: a rebuild of
+    /// every pack ([`Store::rebuild_packs`]).
     async fn pack_row_table(&self) -> anyhow::Result<()> {
-        let years: Vec<String> = super::on_pool!(self, p => sqlx::query_scalar(
-            "SELECT DISTINCT substr(period, 1, 4) FROM submission ORDER BY 1").fetch_all(p).await?);
-        if !years.is_empty() {
+        let scope = super::rebuild::RebuildScope::default();
+        let sum = self.rebuild_packs(&scope, true, |_| {}, |_| {}).await?;
+        if sum.missing + sum.differing > 0 {
             tracing::info!(
-                years = years.len(),
-                "正在从已存报表生成按年打包的评估数据 (packing submission_year from the stored submissions)"
-            );
-        }
-        for year in &years {
-            let (from, to) = (format!("{year}-01"), format!("{year}-12"));
-            let started = std::time::Instant::now();
-            let mut written = 0u64;
-            match self {
-                Store::Sqlite(p) => {
-                    let mut tx = p.begin().await?;
-                    let insert = format!(
-                        "INSERT INTO submission_year (year, credit_code, months) VALUES (?1, ?2, ?3) {UPSERT}"
-                    );
-                    let select = stored_sql().replace("$1", "?1").replace("$2", "?2");
-                    with_handle(&mut tx, |h| {
-                        let mut read = Statement::prepare(h, &select)?;
-                        read.bind_text(1, &from)?;
-                        read.bind_text(2, &to)?;
-                        let mut write = Statement::prepare(h, &insert)?;
-                        let mut packer = YearPacker::new(|year, code: &str, pack| {
-                            written += 1;
-                            write_sqlite(&mut write, year, code, &pack)
-                        });
-                        while read.step()? {
-                            let f = stored_month(|k| Ok(read.int(k as i32)))?;
-                            packer.row(read.str(0)?, read.str(1)?, f)?;
-                        }
-                        packer.finish()
-                    })
-                    .await?;
-                    tx.commit().await?;
-                }
-                Store::Postgres(p) => {
-                    let mut tx = p.begin().await?;
-                    sqlx::query(LOCK_POSTGRES).execute(&mut *tx).await?;
-                    let mut out = BinaryCopyWriter::default();
-                    {
-                        let mut packer = YearPacker::new(|year, code: &str, pack| {
-                            written += 1;
-                            write_copy(&mut out, year, code, &pack)
-                        });
-                        let select = stored_sql()
-                            .replace("$1", &format!("'{from}'"))
-                            .replace("$2", &format!("'{to}'"));
-                        let mut reader = BinaryCopyReader::new(2 + N_FIELDS);
-                        let mut stream = tx
-                            .copy_out_raw(&format!("COPY ({select}) TO STDOUT (FORMAT binary)"))
-                            .await?;
-                        while let Some(chunk) = stream.try_next().await? {
-                            reader.feed(&chunk, |fields| {
-                                let text =
-                                    |i: usize| std::str::from_utf8(fields[i].unwrap_or_default());
-                                let f = stored_month(|k| int_field(fields[k]))?;
-                                packer.row(text(0)?, text(1)?, f)
-                            })?;
-                        }
-                        reader.finish()?;
-                        packer.finish()?;
-                    }
-                    store_packs_postgres(&mut tx, out).await?;
-                    tx.commit().await?;
-                }
-            }
-            tracing::info!(
-                year = year.as_str(),
-                enterprises = written,
-                ms = started.elapsed().as_millis() as u64,
-                "已按年打包报表 (submission_year packed)"
+                packs = sum.missing + sum.differing,
+                "已从已存报表生成按年打包的评估数据 (submission_year packed from the stored submissions)"
             );
         }
         Ok(())
