@@ -10,12 +10,13 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::alerts::{self, AlertState, Change};
+use crate::alerts::{AlertFilter, Applied as AlertsApplied};
 use crate::analysis::{Basis, Dataset, PCT, ProjectResult, UnitResult, fmt_pct, fmt_wan};
 use crate::config::Config;
 use crate::period::Period;
 use crate::registry::Project;
-use crate::rules::{self, Context, Finding, num, rule_zh, wan};
-use crate::store::{AlertFilter, AlertsApplied, EvaluationEnd, Store};
+use crate::rules::{self, Context, Finding, num, wan};
+use crate::store::{EvaluationEnd, Store};
 
 /// Why a period cannot be evaluated.
 #[derive(Debug, thiserror::Error)]
@@ -209,7 +210,7 @@ async fn source_findings(
     ds: &Dataset,
     outcome: &mut rules::Outcome,
 ) -> anyhow::Result<()> {
-    if !config.rules.enabled("source_failing") || config.sources.is_empty() {
+    if !config.rules.enabled(rules::Rule::SourceFailing) || config.sources.is_empty() {
         return Ok(());
     }
     let Some(city) = ds.city().map(|c| &ds.units[c]) else {
@@ -465,7 +466,7 @@ pub fn to_table(r: &Report) -> String {
         }
         out.push_str(&format!("{}预警 {} 项\n", sev.zh(), items.len()));
         for f in items {
-            out.push_str(&format!("  [{}] {}\n", rule_zh(&f.rule), f.message));
+            out.push_str(&format!("  [{}] {}\n", f.rule.zh(), f.message));
         }
     }
     if r.findings.is_empty() {

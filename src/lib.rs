@@ -27,6 +27,7 @@ pub mod indicator;
 pub mod ingest;
 pub mod notify;
 pub mod period;
+pub mod record;
 pub mod registry;
 pub mod report;
 pub mod rules;

@@ -73,7 +73,7 @@ async fn the_demo_finds_what_the_generator_planted_and_writes_readable_emails_an
         progress_rows
     );
     let alerts = store
-        .alerts(&indmon::store::AlertFilter::default())
+        .alerts(&indmon::alerts::AlertFilter::default())
         .await
         .unwrap();
     for (rule, planted) in [

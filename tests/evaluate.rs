@@ -8,11 +8,12 @@ use std::fmt::Write as _;
 
 use chrono::{TimeZone, Utc};
 use common::*;
+use indmon::alerts::AlertFilter;
 use indmon::alerts::AlertState;
 use indmon::config::Config;
 use indmon::credit_code::CreditCode;
 use indmon::evaluate;
-use indmon::store::{AlertFilter, Store};
+use indmon::store::Store;
 use serde_json::Value;
 
 fn code(i: u32) -> String {

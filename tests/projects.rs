@@ -6,11 +6,12 @@ mod common;
 
 use chrono::{TimeZone, Utc};
 use common::*;
+use indmon::alerts::AlertFilter;
 use indmon::config::Config;
 use indmon::evaluate;
 use indmon::ingest::{ImportOptions, Kind, import_file};
 use indmon::period::Period;
-use indmon::store::{AlertFilter, Store};
+use indmon::store::Store;
 
 fn period(s: &str) -> Period {
     s.parse().unwrap()
@@ -435,7 +436,7 @@ XM-F,2026-11,900,1000,started
         let mut now_firing: Vec<(&str, &str)> = report
             .findings
             .iter()
-            .filter(|f| f.rule.starts_with("project_"))
+            .filter(|f| f.rule.as_str().starts_with("project_"))
             .map(|f| (f.rule.as_str(), f.subject.as_str()))
             .collect();
         now_firing.sort();

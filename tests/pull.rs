@@ -135,7 +135,7 @@ async fn pull(store: &Store, config: &Config) -> PullReport {
         .remove(0)
 }
 
-async fn state(store: &Store, name: &str) -> indmon::store::SourceState {
+async fn state(store: &Store, name: &str) -> indmon::sources::SourceState {
     store.source_state(name).await.unwrap().unwrap()
 }
 

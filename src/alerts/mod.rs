@@ -3,6 +3,7 @@
 //! `resolved` (销号, automatically when the condition clears or by hand with a note). This
 //! module decides what changes; `store` writes it. Silences suppress notification only.
 
+mod history;
 mod silence;
 
 use std::collections::{HashMap, HashSet};
@@ -10,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+pub use history::{Applied, Event};
 pub use silence::{Silence, SilenceMatcher, silenced_by};
 
 use crate::period::Period;
@@ -137,6 +139,16 @@ impl Alert {
     pub fn key(&self) -> (&str, &str, &str) {
         (&self.rule, &self.subject, &self.indicator)
     }
+}
+
+/// Which alerts to list.
+#[derive(Clone, Debug, Default)]
+pub struct AlertFilter {
+    /// Empty means every state.
+    pub states: Vec<AlertState>,
+    /// Alerts whose subject counts in this unit.
+    pub unit: Option<String>,
+    pub id: Option<i64>,
 }
 
 /// One change the evaluation of a period makes to the alerts.

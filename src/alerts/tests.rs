@@ -1,7 +1,7 @@
 use serde_json::Map;
 
 use super::*;
-use crate::rules::{Coverage, Finding, Severity};
+use crate::rules::{Coverage, Finding, Rule, Severity};
 
 const CODE: &str = "91330781MA2XXXXX0H";
 
@@ -11,7 +11,7 @@ fn p(s: &str) -> Period {
 
 fn finding(period: &str, severity: Severity, consecutive: u32) -> Finding {
     Finding {
-        rule: "enterprise_stalled".into(),
+        rule: Rule::EnterpriseStalled,
         severity,
         subject: CODE.into(),
         subject_name: "某公司".into(),
@@ -29,7 +29,7 @@ fn finding(period: &str, severity: Severity, consecutive: u32) -> Finding {
 fn stored(id: i64, f: &Finding, state: AlertState) -> Alert {
     Alert {
         id,
-        rule: f.rule.clone(),
+        rule: f.rule.to_string(),
         subject: f.subject.clone(),
         indicator: f.indicator.clone(),
         subject_name: f.subject_name.clone(),

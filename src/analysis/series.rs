@@ -61,15 +61,6 @@ pub enum State {
 }
 
 impl State {
-    pub fn rule(self) -> Option<&'static str> {
-        match self {
-            State::Normal => None,
-            State::Reduced => Some("enterprise_reduced"),
-            State::SemiStalled => Some("enterprise_semi_stalled"),
-            State::Stalled => Some("enterprise_stalled"),
-        }
-    }
-
     pub fn zh(self) -> &'static str {
         match self {
             State::Normal => "正常",

@@ -7,12 +7,12 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Asia::Shanghai;
 use clap::Subcommand;
 
-use crate::alerts::{AlertState, SilenceMatcher, silenced_by};
+use crate::alerts::{AlertFilter, AlertState, SilenceMatcher, silenced_by};
 use crate::config::Config;
 use crate::evaluate::{self, pad};
 use crate::period::Period;
 use crate::rules::rule_zh;
-use crate::store::{AlertFilter, Store};
+use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
 pub struct EvaluateArgs {
@@ -301,10 +301,7 @@ pub async fn silence(
             by,
         } => {
             if let Some(r) = &rule {
-                anyhow::ensure!(
-                    crate::rules::RULES.iter().any(|(n, _)| n == r) || r.starts_with("project_"),
-                    "没有名为“{r}”的规则 (unknown rule)"
-                );
+                r.parse::<crate::rules::Rule>()?;
             }
             let starts = match &from {
                 Some(f) => parse_time(f, now)?,

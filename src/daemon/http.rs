@@ -76,7 +76,7 @@ async fn readyz(State(ctx): State<Arc<Ctx>>) -> impl IntoResponse {
 }
 
 /// The mail part of the health detail: what is not delivered, since when, and why.
-fn mail_detail(u: &crate::store::Undelivered) -> serde_json::Value {
+fn mail_detail(u: &crate::notify::Undelivered) -> serde_json::Value {
     let oldest = u
         .oldest_created_at
         .and_then(chrono::DateTime::<chrono::Utc>::from_timestamp_millis)

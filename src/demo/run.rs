@@ -251,7 +251,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
     let (report, _) = crate::evaluate::run(&store, &config, period, now, false).await?;
     let mut by_rule: std::collections::BTreeMap<String, usize> = Default::default();
     for f in &report.findings {
-        *by_rule.entry(f.rule.clone()).or_default() += 1;
+        *by_rule.entry(f.rule.to_string()).or_default() += 1;
     }
 
     progress("[5/7] 生成并发送预警摘要邮件（写为 .eml 文件） (digests to .eml files)");

@@ -22,10 +22,10 @@ use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 use sha2::{Digest, Sha256};
 
+pub use crate::record::{Record, Reject, Submission};
 pub use decode::TextEncoding;
 pub use error::ImportError;
 pub use headers::Kind;
-pub use rows::{Record, Reject, Submission};
 
 use crate::amount::Scale;
 use crate::indicator::N_FIELDS;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::config::SecretRef;
-use crate::rules::{RULES, Severity};
+use crate::rules::{Rule, Severity};
 
 /// `[mail]`: the sender, the transport and the retry policy.
 #[derive(Clone, Debug, Deserialize)]
@@ -262,7 +262,7 @@ pub fn problems(
             _ => {}
         }
         for rule in &r.rules {
-            if !RULES.iter().any(|(name, _)| name == rule) {
+            if rule.parse::<Rule>().is_err() {
                 p(
                     format!("{key}.rules"),
                     &format!("未知规则“{rule}” (unknown rule)"),

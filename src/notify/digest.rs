@@ -13,9 +13,9 @@ use serde::Serialize;
 
 use super::attachment;
 use super::config::{AttachmentKind, RecipientConfig};
+use super::outbox::{Delayed, OutboxWrite};
 use super::plan::{Item, ItemKind};
 use crate::rules::{Severity, rule_zh};
-use crate::store::{Delayed, OutboxWrite};
 
 /// Names to print instead of codes.
 #[derive(Clone, Debug, Default)]

@@ -20,12 +20,15 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub use config::{MailConfig, RecipientConfig};
-pub use outbox::{Policy, Step, drain, step};
+pub use outbox::{
+    Claimed, Delayed, Notified, OutboxRow, OutboxWrite, Policy, Step, Undelivered, drain, step,
+};
 pub use plan::{Item, ItemKind};
 pub use transport::{SendError, Transport};
 
+use crate::alerts::AlertFilter;
 use crate::config::Config;
-use crate::store::{AlertFilter, Store};
+use crate::store::Store;
 
 /// A message delivered this much later than it was written is told about in its recipient's
 /// next digest (延迟送达): one hour, beyond the retries of a short blip and a crash's lease.

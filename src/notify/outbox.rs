@@ -13,9 +13,100 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 
 use super::transport::{SendError, Transport};
+use crate::rules::Severity;
 use crate::store::Store;
+
+/// What a recipient was last told about an alert.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notified {
+    pub recipient: String,
+    pub alert_id: i64,
+    pub severity: Severity,
+    /// `firing`, `acknowledged` or `resolved` as told.
+    pub state: String,
+    pub escalated: bool,
+    pub last_at: i64,
+}
+
+/// A digest to put in the outbox, with the `notified` rows it covers.
+#[derive(Clone, Debug)]
+pub struct OutboxWrite {
+    pub recipient: String,
+    pub to_addr: String,
+    pub from_addr: String,
+    pub subject: String,
+    pub message: Vec<u8>,
+    pub message_id: String,
+    /// How many items the message lists (alerts of a digest, enterprises of a reminder).
+    pub items: usize,
+    /// The alerts it tells about, recorded as told once it is delivered (none for a reminder).
+    pub covers: Vec<Notified>,
+    /// Outbox ids of messages delivered late that this one tells about (延迟送达).
+    pub notes_delayed: Vec<i64>,
+}
+
+/// A row taken by a sender.
+#[derive(Clone, Debug)]
+pub struct Claimed {
+    pub id: i64,
+    pub recipient: String,
+    pub to_addr: String,
+    pub from_addr: String,
+    pub message: Vec<u8>,
+    pub message_id: String,
+    /// Attempts including this one.
+    pub attempts: u32,
+    /// The error of the previous attempt, if any.
+    pub last_error: Option<String>,
+    /// The row was taken over from a sender that died while sending it: the server may have
+    /// it already, and it is sent again with the same Message-ID.
+    pub unknown_fate: bool,
+}
+
+/// An outbox row for listing.
+#[derive(Clone, Debug, Serialize)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub recipient: String,
+    pub to_addr: String,
+    pub subject: String,
+    pub message_id: String,
+    pub items: i64,
+    pub created_at: i64,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub sent_at: Option<i64>,
+    /// The last claim took over a row left in `sending` by a sender that died.
+    pub unknown_fate: bool,
+}
+
+/// A message delivered late, to be told in the recipient's next digest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delayed {
+    pub id: i64,
+    pub recipient: String,
+    pub subject: String,
+    pub created_at: i64,
+    pub sent_at: i64,
+}
+
+/// What is not delivered yet, for the health detail, the metrics and `outbox list`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Undelivered {
+    /// `pending` (waiting for its next attempt) and `sending`.
+    pub queued: i64,
+    /// Refused for good (a 5xx reply): waits for `indmon outbox retry`.
+    pub failed: i64,
+    /// When the oldest undelivered message was written (ms), if any.
+    pub oldest_created_at: Option<i64>,
+    /// The most recent error of an undelivered message.
+    pub last_error: Option<String>,
+}
 
 /// The retry policy.
 #[derive(Clone, Copy, Debug)]

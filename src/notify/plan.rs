@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 
-use crate::alerts::{Alert, AlertState, EventKind, Silence, silenced_by};
+use crate::alerts::{Alert, AlertState, Event, EventKind, Silence, silenced_by};
 use crate::rules::Severity;
-use crate::store::{Event, Notified};
 
 use super::config::{RecipientConfig, Role};
+use super::outbox::Notified;
 
 /// Why an alert is in a digest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

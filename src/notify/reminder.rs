@@ -19,7 +19,7 @@ use super::plan::in_scope;
 use crate::config::Config;
 use crate::period::Period;
 use crate::registry::{Enterprise, Scale, UnitKind};
-use crate::rules::{Severity, deadline};
+use crate::rules::{Rule, Severity, deadline};
 use crate::store::Store;
 
 /// The period a reminder sent at `now` is about: last month, while its deadline has not passed.
@@ -33,7 +33,7 @@ pub fn period_due(now: DateTime<Utc>, deadline_day: u32) -> Option<Period> {
 /// (blue), and a recipient who filtered rules must have kept `enterprise_missing`.
 fn wants_reminders(r: &RecipientConfig) -> bool {
     r.min_severity <= Severity::Blue
-        && (r.rules.is_empty() || r.rules.iter().any(|x| x == "enterprise_missing"))
+        && (r.rules.is_empty() || r.rules.iter().any(|x| *x == Rule::EnterpriseMissing))
 }
 
 /// Whether the enterprise is expected to report and has not: only above-scale ones report.

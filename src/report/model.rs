@@ -6,21 +6,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::Half;
-use crate::alerts::EventKind;
+use crate::alerts::{Event, EventKind};
 use crate::analysis::{Dataset, PCT, State, StateThresholds, UnitResult, WINDOW, pulls};
 use crate::evaluate::{Report, unit_json};
 use crate::registry::UnitKind;
-use crate::rules::{RulesConfig, Severity, basis_points, rule_zh};
-use crate::store::Event;
-
-/// Rules whose findings are data-quality problems rather than economic warnings.
-pub const QUALITY_RULES: [&str; 5] = [
-    "data_divergence",
-    "data_inconsistent",
-    "enterprise_missing",
-    "unit_low_submission_rate",
-    "project_missing",
-];
+use crate::rules::{About, Rule, RulesConfig, Severity, basis_points};
 
 /// Pulls and drags listed in each direction.
 pub const TOP: usize = 10;
@@ -163,11 +153,11 @@ pub struct ProjectSection {
 }
 
 /// The project rules, in the order the report lists them.
-pub const PROJECT_RULES: [&str; 4] = [
-    "project_not_started",
-    "project_behind_schedule",
-    "project_idle",
-    "project_missing",
+pub const PROJECT_RULES: [Rule; 4] = [
+    Rule::ProjectNotStarted,
+    Rule::ProjectBehindSchedule,
+    Rule::ProjectIdle,
+    Rule::ProjectMissing,
 ];
 
 /// A unit's projects: how many in each status, plan and investment so far (万元).
@@ -248,7 +238,7 @@ fn projects(report: &Report, unit_names: &std::collections::HashMap<&str, &str>)
         .iter()
         .map(|r| {
             let n = report.findings.iter().filter(|f| f.rule == *r).count();
-            (r.to_string(), rule_zh(r).to_string(), n)
+            (r.to_string(), r.zh().to_string(), n)
         })
         .collect();
     let month = |m: Option<crate::period::Period>| m.map_or(String::new(), |m| m.to_string());
@@ -259,7 +249,7 @@ fn projects(report: &Report, unit_names: &std::collections::HashMap<&str, &str>)
             let mine: Vec<&crate::rules::Finding> = report
                 .findings
                 .iter()
-                .filter(|f| f.rule.starts_with("project_") && f.subject == pr.id)
+                .filter(|f| f.rule.about() == About::Project && f.subject == pr.id)
                 .collect();
             let worst = mine.iter().map(|f| f.severity).max();
             let plan = pr.planned_year.map(|a| a.raw());
@@ -289,7 +279,7 @@ fn projects(report: &Report, unit_names: &std::collections::HashMap<&str, &str>)
                 severity_zh: worst.map_or("", |s| s.zh()).into(),
                 warnings: mine
                     .iter()
-                    .map(|f| rule_zh(&f.rule))
+                    .map(|f| f.rule.zh())
                     .collect::<Vec<_>>()
                     .join("、"),
             };
@@ -388,8 +378,8 @@ fn finding_row(f: &crate::rules::Finding) -> FindingRow {
     FindingRow {
         severity: f.severity.as_str().into(),
         severity_zh: f.severity.zh().into(),
-        rule: f.rule.clone(),
-        rule_zh: rule_zh(&f.rule).into(),
+        rule: f.rule.to_string(),
+        rule_zh: f.rule.zh().into(),
         subject: f.subject.clone(),
         subject_name: f.subject_name.clone(),
         message: f.message.clone(),
@@ -462,7 +452,7 @@ pub fn build(
     let project_section = projects(report, &unit_names);
     let mut quality = Vec::new();
     for f in &report.findings {
-        if QUALITY_RULES.contains(&f.rule.as_str()) {
+        if f.rule.is_quality() {
             quality.push(finding_row(f));
             continue;
         }

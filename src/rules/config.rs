@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::Rule;
+
 /// A warning level, lowest first, like China's warning colours (蓝 黄 橙 红).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -54,38 +56,6 @@ impl Severity {
         ];
         ALL[(self as usize + levels).min(3)]
     }
-}
-
-/// Every rule indmon evaluates for enterprises, units, sources and key projects, with its
-/// Chinese name.
-pub const RULES: &[(&str, &str)] = &[
-    ("enterprise_stalled", "停产"),
-    ("enterprise_semi_stalled", "半停产"),
-    ("enterprise_reduced", "减产"),
-    ("enterprise_missing", "未报"),
-    ("enterprise_exit_risk", "退库风险"),
-    ("enterprise_upgrade_candidate", "升规培育"),
-    ("data_divergence", "产值电量背离"),
-    ("data_inconsistent", "累计数不一致"),
-    ("unit_below_target", "增速低于目标"),
-    ("unit_below_average", "增速低于全市"),
-    ("unit_target_at_risk", "全年目标难完成"),
-    ("unit_progress_lagging", "进度滞后"),
-    ("unit_low_submission_rate", "报送率低"),
-    ("unit_consecutive_lagging", "连续落后"),
-    ("source_failing", "数据来源故障"),
-    ("project_behind_schedule", "项目投资进度滞后"),
-    ("project_not_started", "项目逾期未开工"),
-    ("project_idle", "项目建成未投产"),
-    ("project_missing", "项目进度未报"),
-];
-
-/// The Chinese name of a rule (the code name when unknown).
-pub fn rule_zh(rule: &str) -> &str {
-    RULES
-        .iter()
-        .find(|(r, _)| *r == rule)
-        .map_or(rule, |(_, zh)| zh)
 }
 
 /// `[rules]`: thresholds, severities and switches.
@@ -167,25 +137,16 @@ impl RulesConfig {
         }
     }
 
-    /// The base severity of a rule.
-    pub fn severity_of(&self, rule: &str) -> Severity {
-        if let Some(s) = self.severity.get(rule) {
-            return *s;
-        }
-        match rule {
-            "enterprise_stalled" | "data_divergence" | "unit_target_at_risk" | "source_failing" => {
-                Severity::Orange
-            }
-            "enterprise_reduced" | "enterprise_upgrade_candidate" | "unit_below_average" => {
-                Severity::Blue
-            }
-            "unit_consecutive_lagging" => Severity::Red,
-            _ => Severity::Yellow,
-        }
+    /// The base severity of a rule: `[rules.severity]`, else the rule's default.
+    pub fn severity_of(&self, rule: Rule) -> Severity {
+        self.severity
+            .get(rule.as_str())
+            .copied()
+            .unwrap_or_else(|| rule.default_severity())
     }
 
     /// The base severity raised one level for each `raise_after` step reached.
-    pub fn raised(&self, rule: &str, consecutive: u32) -> Severity {
+    pub fn raised(&self, rule: Rule, consecutive: u32) -> Severity {
         let steps = self
             .raise_after
             .iter()
@@ -194,8 +155,15 @@ impl RulesConfig {
         self.severity_of(rule).raised(steps)
     }
 
-    pub fn enabled(&self, rule: &str) -> bool {
-        !self.disabled.iter().any(|r| r == rule)
+    /// Whether the rule is evaluated (not listed in `disabled`).
+    pub fn enabled(&self, rule: Rule) -> bool {
+        !self.disabled.iter().any(|r| *r == rule)
+    }
+
+    /// The rules listed in `disabled` (names that are no rule are left out: `problems` reports
+    /// them).
+    pub fn disabled_rules(&self) -> impl Iterator<Item = Rule> + '_ {
+        self.disabled.iter().filter_map(|r| r.parse().ok())
     }
 
     /// Problems with the values, keyed as in the file.
@@ -234,14 +202,45 @@ impl RulesConfig {
                 "应至少为1个月 (must be at least 1)".into(),
             ));
         }
-        for r in self.disabled.iter().chain(self.severity.keys()) {
-            if !RULES.iter().any(|(n, _)| n == r) {
-                out.push((
-                    "rules".into(),
-                    format!("没有名为“{r}”的规则 (unknown rule)"),
-                ));
+        for r in &self.disabled {
+            if let Err(e) = r.parse::<Rule>() {
+                out.push(("rules.disabled".into(), e.to_string()));
+            }
+        }
+        for r in self.severity.keys() {
+            if let Err(e) = r.parse::<Rule>() {
+                out.push((format!("rules.severity.{r}"), e.to_string()));
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_rule_names_are_problems_named_by_their_key() {
+        let mut cfg = RulesConfig {
+            disabled: vec!["enterprise_stalled".into(), "enterprise_stoled".into()],
+            ..RulesConfig::default()
+        };
+        cfg.severity
+            .insert("unit_below_targt".into(), Severity::Red);
+        cfg.severity
+            .insert("unit_below_target".into(), Severity::Red);
+        let problems = cfg.problems();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(problems[0].0, "rules.disabled");
+        assert!(problems[0].1.contains("enterprise_stoled"), "{problems:?}");
+        assert_eq!(problems[1].0, "rules.severity.unit_below_targt");
+        assert!(!cfg.enabled(Rule::EnterpriseStalled));
+        assert_eq!(cfg.severity_of(Rule::UnitBelowTarget), Severity::Red);
+        assert_eq!(cfg.severity_of(Rule::UnitBelowAverage), Severity::Blue);
+        assert_eq!(
+            cfg.disabled_rules().collect::<Vec<_>>(),
+            [Rule::EnterpriseStalled]
+        );
     }
 }

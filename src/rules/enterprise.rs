@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use super::{Context, Coverage, Finding, RulesConfig, basis_points, num, wan};
+use super::{Context, Coverage, Finding, Rule, RulesConfig, basis_points, num, wan};
 use crate::analysis::{Calendar, Dataset, NONE, Series, State, WINDOW, fmt_wan, formulas};
 use crate::period::Period;
 use crate::registry::{Enterprise, Scale};
@@ -42,7 +42,7 @@ impl Subject<'_> {
     fn finding(
         &self,
         ds: &Dataset,
-        rule: &str,
+        rule: Rule,
         severity: super::Severity,
         consecutive: u32,
         message: String,
@@ -50,7 +50,7 @@ impl Subject<'_> {
     ) -> Finding {
         values.insert("revision".into(), json!(self.s.revision));
         Finding {
-            rule: rule.into(),
+            rule,
             severity,
             subject: self.e.credit_code.to_string(),
             subject_name: self.e.name.clone(),
@@ -102,7 +102,7 @@ pub fn findings(
         }
         let standing = ds.standing(index, th);
         if let Some(state) = standing.state.filter(|st| *st != State::Normal) {
-            let rule = state.rule().unwrap_or("enterprise_reduced");
+            let rule = Rule::of_state(state).unwrap_or(Rule::EnterpriseReduced);
             let streak = standing.streak;
             let v = s.month_value(&cal, P).unwrap_or(0);
             let b = s.month_base(&cal, P).unwrap_or(0);
@@ -159,8 +159,8 @@ fn missing(ds: &Dataset, cfg: &RulesConfig, ctx: &Context, subj: &Subject) -> Fi
     let p = ds.period();
     let what = format!("{}年{}数据", p.year(), month_label(&cal, p));
     let (msg, values) = super::missing_report(&what, p, ctx.report_deadline_day, n);
-    let sev = cfg.raised("enterprise_missing", n);
-    subj.finding(ds, "enterprise_missing", sev, n, msg, values)
+    let sev = cfg.raised(Rule::EnterpriseMissing, n);
+    subj.finding(ds, Rule::EnterpriseMissing, sev, n, msg, values)
 }
 
 fn divergence(ds: &Dataset, cfg: &RulesConfig, subj: &Subject) -> Option<Finding> {
@@ -202,8 +202,8 @@ fn divergence(ds: &Dataset, cfg: &RulesConfig, subj: &Subject) -> Option<Finding
     values.insert("output_growth_pct".into(), num(og));
     values.insert("electricity_growth_pct".into(), num(eg));
     values.insert("threshold_pp".into(), num(cfg.divergence_pp));
-    let sev = cfg.severity_of("data_divergence");
-    Some(subj.finding(ds, "data_divergence", sev, 1, msg, values))
+    let sev = cfg.severity_of(Rule::DataDivergence);
+    Some(subj.finding(ds, Rule::DataDivergence, sev, 1, msg, values))
 }
 
 fn inconsistent(ds: &Dataset, cfg: &RulesConfig, subj: &Subject) -> Option<Finding> {
@@ -239,8 +239,8 @@ fn inconsistent(ds: &Dataset, cfg: &RulesConfig, subj: &Subject) -> Option<Findi
     values.insert("sum_of_months".into(), wan(sum));
     values.insert("difference_pct".into(), num(pct));
     values.insert("threshold_pct".into(), num(cfg.inconsistent_pct));
-    let sev = cfg.severity_of("data_inconsistent");
-    Some(subj.finding(ds, "data_inconsistent", sev, 1, msg, values))
+    let sev = cfg.severity_of(Rule::DataInconsistent);
+    Some(subj.finding(ds, Rule::DataInconsistent, sev, 1, msg, values))
 }
 
 /// Annualised ytd revenue `revenue × 12 / month`, exact as a fraction.
@@ -269,8 +269,8 @@ fn exit_risk(ds: &Dataset, cfg: &RulesConfig, ctx: &Context, subj: &Subject) -> 
     values.insert("annualised".into(), wan(year));
     values.insert("threshold".into(), wan(ctx.above_scale_threshold));
     values.insert("margin".into(), num(cfg.exit_risk_margin));
-    let sev = cfg.severity_of("enterprise_exit_risk");
-    Some(subj.finding(ds, "enterprise_exit_risk", sev, 1, msg, values))
+    let sev = cfg.severity_of(Rule::EnterpriseExitRisk);
+    Some(subj.finding(ds, Rule::EnterpriseExitRisk, sev, 1, msg, values))
 }
 
 fn upgrade(ds: &Dataset, cfg: &RulesConfig, ctx: &Context, subj: &Subject) -> Option<Finding> {
@@ -294,6 +294,6 @@ fn upgrade(ds: &Dataset, cfg: &RulesConfig, ctx: &Context, subj: &Subject) -> Op
     values.insert("revenue_ytd".into(), wan(subj.s.revenue_ytd));
     values.insert("annualised".into(), wan(year));
     values.insert("threshold".into(), wan(ctx.above_scale_threshold));
-    let sev = cfg.severity_of("enterprise_upgrade_candidate");
-    Some(subj.finding(ds, "enterprise_upgrade_candidate", sev, 1, msg, values))
+    let sev = cfg.severity_of(Rule::EnterpriseUpgradeCandidate);
+    Some(subj.finding(ds, Rule::EnterpriseUpgradeCandidate, sev, 1, msg, values))
 }

@@ -5,6 +5,7 @@
 mod config;
 mod enterprise;
 pub mod project;
+mod rule;
 pub mod source;
 mod unit;
 
@@ -14,7 +15,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 
 pub use crate::analysis::formulas::{behind, hundredths};
-pub use config::{RULES, RulesConfig, Severity, basis_points, rule_zh};
+pub use config::{RulesConfig, Severity, basis_points};
+pub use rule::{About, Rule, UnknownRule, rule_zh};
 
 use crate::analysis::{Dataset, ProjectResult, UnitResult, evaluate_projects, evaluate_units};
 use crate::credit_code::CreditCode;
@@ -23,7 +25,7 @@ use crate::period::Period;
 /// One condition found in the data: the raw material of an alert.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Finding {
-    pub rule: String,
+    pub rule: Rule,
     pub severity: Severity,
     /// Credit code, unit code or project id.
     pub subject: String,
@@ -56,31 +58,49 @@ pub struct Coverage {
     pub enterprises: HashSet<CreditCode, foldhash::fast::RandomState>,
     /// Every other subject the dataset knows: units, projects, sources.
     pub known: HashSet<String>,
-    pub disabled: HashSet<String>,
+    pub disabled: HashSet<Rule>,
 }
 
 impl Coverage {
     /// Whether the absence of a finding for (rule, subject) means the condition has cleared.
+    /// `rule` is a stored name: one this release does not know is judged as an enterprise rule.
     pub fn covers(&self, rule: &str, subject: &str) -> bool {
         // A credit code as the findings write it (the sets hold checked codes only).
         let enterprise = <&[u8; 18]>::try_from(subject.as_bytes())
             .ok()
             .filter(|c| self.enterprises.contains(*c));
-        if self.disabled.contains(rule) || (enterprise.is_none() && !self.known.contains(subject)) {
+        let rule = rule.parse::<Rule>().ok();
+        if rule.is_some_and(|r| self.disabled.contains(&r))
+            || (enterprise.is_none() && !self.known.contains(subject))
+        {
             return false;
         }
         let absent = enterprise.is_some_and(|c| self.absent.contains(c));
+        let Some(rule) = rule else {
+            return !absent;
+        };
+        let absent_project = || self.absent_projects.contains(subject);
         match rule {
-            "enterprise_missing" => self.deadline_passed || !absent,
-            "unit_low_submission_rate" => self.deadline_passed,
-            "source_failing" => true,
-            r if r.starts_with("unit_") => !self.empty_units.contains(subject),
-            "project_missing" => self.deadline_passed || !self.absent_projects.contains(subject),
+            Rule::EnterpriseMissing => self.deadline_passed || !absent,
+            Rule::UnitLowSubmissionRate => self.deadline_passed,
+            Rule::SourceFailing => true,
+            Rule::UnitBelowTarget
+            | Rule::UnitBelowAverage
+            | Rule::UnitTargetAtRisk
+            | Rule::UnitProgressLagging
+            | Rule::UnitConsecutiveLagging => !self.empty_units.contains(subject),
+            Rule::ProjectMissing => self.deadline_passed || !absent_project(),
             // Investment is judged on the period's own report.
-            "project_behind_schedule" => !self.absent_projects.contains(subject),
+            Rule::ProjectBehindSchedule => !absent_project(),
             // A status lasts until a report changes it: judged with or without a report.
-            "project_not_started" | "project_idle" => true,
-            _ => !absent,
+            Rule::ProjectNotStarted | Rule::ProjectIdle => true,
+            Rule::EnterpriseStalled
+            | Rule::EnterpriseSemiStalled
+            | Rule::EnterpriseReduced
+            | Rule::EnterpriseExitRisk
+            | Rule::EnterpriseUpgradeCandidate
+            | Rule::DataDivergence
+            | Rule::DataInconsistent => !absent,
         }
     }
 }
@@ -169,7 +189,7 @@ pub fn evaluate(ds: &Dataset, cfg: &RulesConfig, ctx: &Context) -> Outcome {
     });
     let mut coverage = Coverage {
         deadline_passed,
-        disabled: cfg.disabled.iter().cloned().collect(),
+        disabled: cfg.disabled_rules().collect(),
         enterprises: known,
         absent,
         ..Coverage::default()
@@ -189,7 +209,7 @@ pub fn evaluate(ds: &Dataset, cfg: &RulesConfig, ctx: &Context) -> Outcome {
     }
     findings.extend(unit::findings(ds, &units, cfg, &coverage));
     findings.extend(project::findings(ds, &projects, cfg, ctx, &coverage));
-    findings.retain(|f| cfg.enabled(&f.rule));
+    findings.retain(|f| cfg.enabled(f.rule));
     sort_findings(&mut findings);
     Outcome {
         units,

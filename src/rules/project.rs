@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use super::{Context, Coverage, Finding, RulesConfig, behind, num, wan};
+use super::{Context, Coverage, Finding, Rule, RulesConfig, behind, num, wan};
 use crate::analysis::projects::{ProgressReport, status_at, ytd_at};
 use crate::analysis::{Dataset, ProjectResult, fmt_wan};
 use crate::period::Period;
@@ -53,7 +53,7 @@ pub fn findings(
         let reports = &ds.progress[r.index];
         let mut scope = vec![pr.unit_code.clone()];
         scope.extend(city.clone().filter(|c| *c != pr.unit_code));
-        let finding = |rule: &str,
+        let finding = |rule: Rule,
                        indicator: &str,
                        consecutive: u32,
                        message: String,
@@ -61,7 +61,7 @@ pub fn findings(
             values.insert("status".into(), json!(r.status.as_str()));
             values.insert("revision".into(), json!(r.revision));
             Finding {
-                rule: rule.into(),
+                rule,
                 severity: cfg.raised(rule, consecutive),
                 subject: pr.id.clone(),
                 subject_name: pr.name.clone(),
@@ -85,7 +85,7 @@ pub fn findings(
             let what = format!("{}项目进度", month_zh(p));
             let (msg, mut v) = super::missing_report(&what, p, ctx.report_deadline_day, n);
             v.insert("months_missing".into(), json!(n));
-            out.push(finding("project_missing", "project", n, msg, v));
+            out.push(finding(Rule::ProjectMissing, "project", n, msg, v));
         }
 
         if let Some((ytd, plan)) = behind_at(pr, reports, p, tol) {
@@ -115,7 +115,13 @@ pub fn findings(
             v.insert("time_progress_pct".into(), num(time));
             v.insert("tolerance_pp".into(), num(cfg.project_tolerance_pp));
             v.insert("months_behind".into(), json!(n));
-            out.push(finding("project_behind_schedule", "investment", n, msg, v));
+            out.push(finding(
+                Rule::ProjectBehindSchedule,
+                "investment",
+                n,
+                msg,
+                v,
+            ));
         }
 
         if let (ProjectStatus::Planned, Some(start)) = (r.status, pr.planned_start)
@@ -130,7 +136,7 @@ pub fn findings(
             let mut v = Map::new();
             v.insert("planned_start".into(), json!(start.to_string()));
             v.insert("months_overdue".into(), json!(n));
-            out.push(finding("project_not_started", "project", n, msg, v));
+            out.push(finding(Rule::ProjectNotStarted, "project", n, msg, v));
         }
 
         if let (ProjectStatus::Completed, Some(since)) = (r.status, r.status_since) {
@@ -151,7 +157,7 @@ pub fn findings(
                     "planned_production".into(),
                     json!(pr.planned_production.map(|m| m.to_string())),
                 );
-                out.push(finding("project_idle", "project", n, msg, v));
+                out.push(finding(Rule::ProjectIdle, "project", n, msg, v));
             }
         }
     }

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, json};
 
-use super::{Finding, RulesConfig};
+use super::{Finding, Rule, RulesConfig};
 use crate::period::Period;
 
 /// A configured source's failure count, as the store keeps it.
@@ -30,7 +30,7 @@ pub fn findings(
         if s.consecutive_failures < threshold {
             continue;
         }
-        let mut severity = cfg.severity_of("source_failing");
+        let mut severity = cfg.severity_of(Rule::SourceFailing);
         if s.consecutive_failures >= 2 * threshold {
             severity = severity.raised(1);
         }
@@ -56,7 +56,7 @@ pub fn findings(
         values.insert("threshold".into(), json!(threshold));
         values.insert("last_success_at".into(), json!(s.last_success_at));
         out.push(Finding {
-            rule: "source_failing".into(),
+            rule: Rule::SourceFailing,
             severity,
             subject: s.source.clone(),
             subject_name: s.source.clone(),

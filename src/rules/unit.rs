@@ -4,8 +4,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Coverage, Finding, RulesConfig, Severity, num, wan};
-use crate::analysis::{Basis, Dataset, PCT, UnitResult, VALUE_ADDED_GROWTH, fmt_pct, formulas};
+use super::{Coverage, Finding, Rule, RulesConfig, Severity, num, wan};
+use crate::analysis::{Basis, Dataset, Growth, PCT, UnitResult, VALUE_ADDED_GROWTH, fmt_pct, formulas};
 use crate::registry::UnitKind;
 
 fn indicator_zh(indicator: &str) -> &str {
@@ -27,7 +27,7 @@ impl Ctx<'_> {
     fn finding(
         &self,
         r: &UnitResult,
-        rule: &str,
+        rule: Rule,
         indicator: &str,
         (severity, consecutive): (Severity, u32),
         message: String,
@@ -41,7 +41,7 @@ impl Ctx<'_> {
             scope.push(c.code.clone());
         }
         Finding {
-            rule: rule.into(),
+            rule,
             severity,
             subject: r.code.clone(),
             subject_name: r.name.clone(),
@@ -100,145 +100,208 @@ pub fn findings(
         ds,
         city: units.iter().find(|u| u.kind == UnitKind::City),
     };
-    let p = ds.period();
     let mut out = Vec::new();
     for r in units {
-        let label = match r.target.map(|t| t.basis) {
-            Some(Basis::Month) => crate::rules::enterprise::month_label(&ds.cal, p),
-            _ => p.ytd_label(),
-        };
-        let est = if r.estimated { "（估算）" } else { "" };
-        let what = indicator_zh(&r.indicator);
-        if let (true, Some(g), Some(t)) = (r.below_target(), r.compared_growth(), r.target) {
-            let steps = cfg.below_target_pp.map(formulas::pp_raw);
-            let sev = Severity::Blue.raised(formulas::gap_steps(g, t.pct_raw, steps));
-            let target_name = if t.milestone {
-                "序时目标"
-            } else {
-                "年度目标"
-            };
-            let msg = format!(
-                "{label}{what}同比增长{}{est}，低于{target_name}{}，差距{:.1}个百分点。",
-                fmt_pct(g.pct()),
-                fmt_pct(t.pct_raw as f64 / PCT as f64),
-                -r.gap_pp.unwrap_or(0.0)
-            );
-            out.push(ctx.finding(
-                r,
-                "unit_below_target",
-                &r.indicator,
-                (sev, r.below_target_streak),
-                msg,
-                growth_values(r),
-            ));
-            if r.below_target_streak >= cfg.lagging_periods {
-                let msg = format!(
-                    "已连续{}个报告期{what}增速低于目标（{label}{}，目标{}），建议列入约谈名单。",
-                    r.below_target_streak,
-                    fmt_pct(g.pct()),
-                    fmt_pct(t.pct_raw as f64 / PCT as f64)
-                );
-                let sev = cfg.severity_of("unit_consecutive_lagging");
-                out.push(ctx.finding(
-                    r,
-                    "unit_consecutive_lagging",
-                    &r.indicator,
-                    (sev, r.below_target_streak),
-                    msg,
-                    growth_values(r),
-                ));
-            }
-        }
-        if let (Some(c), Some(g)) = (ctx.city.filter(|_| r.kind != UnitKind::City), r.growth)
-            && let Some(cg) = c.growth.filter(|cg| g.cmp_growth(*cg).is_lt())
-        {
-            let msg = format!(
-                "{}{what}同比增长{}{est}，低于全市{}，差距{:.1}个百分点。",
-                p.ytd_label(),
-                fmt_pct(g.pct()),
-                fmt_pct(cg.pct()),
-                cg.pct() - g.pct()
-            );
-            let mut v = growth_values(r);
-            v.insert("growth_pct".into(), num(g.pct()));
-            v.insert("city_growth_pct".into(), num(cg.pct()));
-            let sev = cfg.severity_of("unit_below_average");
-            out.push(ctx.finding(r, "unit_below_average", &r.indicator, (sev, 1), msg, v));
-        }
-        if let (Some(req), Some(t)) = (r.required_pct, r.target) {
-            let annual = t.annual_raw as f64 / PCT as f64;
-            let q = r.required;
-            let th = formulas::pp_raw(cfg.at_risk_pp);
-            if formulas::required_exceeds(q, t.annual_raw, p.month(), th) {
-                let msg = format!(
-                    "按上年全年{}万元测算，完成年度目标{}，其余月份需增长{}，高于目标{:.1}个百分点，全年目标完成难度大。",
-                    crate::analysis::fmt_wan(q.full_year_prev),
-                    fmt_pct(annual),
-                    fmt_pct(req),
-                    req - annual
-                );
-                let mut v = growth_values(r);
-                v.insert("required_pct".into(), num(req));
-                v.insert("annual_target_pct".into(), num(annual));
-                v.insert("full_year_prev".into(), wan(q.full_year_prev));
-                v.insert("required_ytd".into(), wan(q.ytd));
-                v.insert("required_ytd_prev".into(), wan(q.ytd_prev));
-                v.insert("required_counted".into(), json!(q.counted));
-                v.insert("threshold_pp".into(), num(cfg.at_risk_pp));
-                let sev = cfg.severity_of("unit_target_at_risk");
-                out.push(ctx.finding(r, "unit_target_at_risk", &r.indicator, (sev, 1), msg, v));
-            }
-        }
-        for vol in &r.volumes {
-            let tol = super::hundredths(cfg.volume_tolerance_pp);
-            if super::behind(vol.ytd, vol.annual, p.month(), tol) {
-                let msg = format!(
-                    "{}{}完成{}万元，为年度目标{}万元的{:.1}%，低于时间进度{:.1}%。",
-                    p.ytd_label(),
-                    indicator_zh(&vol.indicator),
-                    crate::analysis::fmt_wan(vol.ytd),
-                    crate::analysis::fmt_wan(vol.annual),
-                    vol.progress_pct,
-                    vol.time_pct
-                );
-                let mut v = Map::new();
-                v.insert("ytd".into(), wan(vol.ytd));
-                v.insert("annual".into(), wan(vol.annual));
-                v.insert("progress_pct".into(), num(vol.progress_pct));
-                v.insert("time_progress_pct".into(), num(vol.time_pct));
-                v.insert("tolerance_pp".into(), num(cfg.volume_tolerance_pp));
-                let sev = cfg.severity_of("unit_progress_lagging");
-                out.push(ctx.finding(r, "unit_progress_lagging", &vol.indicator, (sev, 1), msg, v));
-            }
-        }
-        let min = formulas::hundredths(cfg.submission_rate_min);
-        if let (true, Some(rate)) = (coverage.deadline_passed, r.submission_rate())
-            && formulas::submission_rate_below(r.reported, r.expected, min)
-        {
-            let msg = format!(
-                "{}年{}月应报规上企业{}家，已报{}家，报送率{:.1}%（低于{}%）。",
-                p.year(),
-                p.month(),
-                r.expected,
-                r.reported,
-                rate,
-                cfg.submission_rate_min
-            );
-            let mut v = Map::new();
-            v.insert("expected".into(), json!(r.expected));
-            v.insert("reported".into(), json!(r.reported));
-            v.insert("rate_pct".into(), num(rate));
-            v.insert("threshold_pct".into(), num(cfg.submission_rate_min));
-            let sev = cfg.severity_of("unit_low_submission_rate");
-            out.push(ctx.finding(
-                r,
-                "unit_low_submission_rate",
-                "submission",
-                (sev, 1),
-                msg,
-                v,
-            ));
+        out.extend(below_target(&ctx, r, cfg));
+        out.extend(below_average(&ctx, r, cfg));
+        out.extend(target_at_risk(&ctx, r, cfg));
+        out.extend(progress_lagging(&ctx, r, cfg));
+        if coverage.deadline_passed {
+            out.extend(low_submission_rate(&ctx, r, cfg));
         }
     }
     out
+}
+
+/// The period as the unit's target reads it: `10月` for a month's own growth (an `m`
+/// milestone), else `1-10月`.
+fn target_label(ds: &Dataset, r: &UnitResult) -> String {
+    let p = ds.period();
+    match r.target.map(|t| t.basis) {
+        Some(Basis::Month) => crate::rules::enterprise::month_label(&ds.cal, p),
+        _ => p.ytd_label(),
+    }
+}
+
+/// `（估算）` after a growth estimated from output rather than published.
+fn estimated(r: &UnitResult) -> &'static str {
+    if r.estimated { "（估算）" } else { "" }
+}
+
+/// The severity of a unit below target by its gap: blue, then yellow, orange and red at the
+/// configured gaps (≤, exactly in hundredths of a point).
+fn gap_severity(g: Growth, target_raw: i64, cfg: &RulesConfig) -> Severity {
+    let steps = cfg.below_target_pp.map(formulas::pp_raw);
+    Severity::Blue.raised(formulas::gap_steps(g, target_raw, steps))
+}
+
+/// 增速低于目标, and 连续落后 when it has lasted `lagging_periods` periods.
+fn below_target(ctx: &Ctx, r: &UnitResult, cfg: &RulesConfig) -> Vec<Finding> {
+    let (true, Some(g), Some(t)) = (r.below_target(), r.compared_growth(), r.target) else {
+        return Vec::new();
+    };
+    let (label, what) = (target_label(ctx.ds, r), indicator_zh(&r.indicator));
+    let sev = gap_severity(g, t.pct_raw, cfg);
+    let target_name = if t.milestone {
+        "序时目标"
+    } else {
+        "年度目标"
+    };
+    let msg = format!(
+        "{label}{what}同比增长{}{}，低于{target_name}{}，差距{:.1}个百分点。",
+        fmt_pct(g.pct()),
+        estimated(r),
+        fmt_pct(t.pct_raw as f64 / PCT as f64),
+        -r.gap_pp.unwrap_or(0.0)
+    );
+    let streak = r.below_target_streak;
+    let mut out = vec![ctx.finding(
+        r,
+        Rule::UnitBelowTarget,
+        &r.indicator,
+        (sev, streak),
+        msg,
+        growth_values(r),
+    )];
+    if streak >= cfg.lagging_periods {
+        let msg = format!(
+            "已连续{streak}个报告期{what}增速低于目标（{label}{}，目标{}），建议列入约谈名单。",
+            fmt_pct(g.pct()),
+            fmt_pct(t.pct_raw as f64 / PCT as f64)
+        );
+        let sev = cfg.severity_of(Rule::UnitConsecutiveLagging);
+        out.push(ctx.finding(
+            r,
+            Rule::UnitConsecutiveLagging,
+            &r.indicator,
+            (sev, streak),
+            msg,
+            growth_values(r),
+        ));
+    }
+    out
+}
+
+/// 增速低于全市: a district's or zone's ytd growth below the city's.
+fn below_average(ctx: &Ctx, r: &UnitResult, cfg: &RulesConfig) -> Option<Finding> {
+    let c = ctx.city.filter(|_| r.kind != UnitKind::City)?;
+    let g = r.growth?;
+    let cg = c.growth.filter(|cg| g.cmp_growth(*cg).is_lt())?;
+    let msg = format!(
+        "{}{}同比增长{}{}，低于全市{}，差距{:.1}个百分点。",
+        ctx.ds.period().ytd_label(),
+        indicator_zh(&r.indicator),
+        fmt_pct(g.pct()),
+        estimated(r),
+        fmt_pct(cg.pct()),
+        cg.pct() - g.pct()
+    );
+    let mut v = growth_values(r);
+    v.insert("growth_pct".into(), num(g.pct()));
+    v.insert("city_growth_pct".into(), num(cg.pct()));
+    let sev = cfg.severity_of(Rule::UnitBelowAverage);
+    Some(ctx.finding(r, Rule::UnitBelowAverage, &r.indicator, (sev, 1), msg, v))
+}
+
+/// 全年目标难完成: the growth the remaining months need exceeds the annual target by more
+/// than `at_risk_pp`.
+fn target_at_risk(ctx: &Ctx, r: &UnitResult, cfg: &RulesConfig) -> Option<Finding> {
+    let (Some(req), Some(t)) = (r.required_pct, r.target) else {
+        return None;
+    };
+    let annual = t.annual_raw as f64 / PCT as f64;
+    let q = r.required;
+    let th = formulas::pp_raw(cfg.at_risk_pp);
+    if !formulas::required_exceeds(q, t.annual_raw, ctx.ds.period().month(), th) {
+        return None;
+    }
+    let msg = format!(
+        "按上年全年{}万元测算，完成年度目标{}，其余月份需增长{}，高于目标{:.1}个百分点，全年目标完成难度大。",
+        crate::analysis::fmt_wan(q.full_year_prev),
+        fmt_pct(annual),
+        fmt_pct(req),
+        req - annual
+    );
+    let mut v = growth_values(r);
+    v.insert("required_pct".into(), num(req));
+    v.insert("annual_target_pct".into(), num(annual));
+    v.insert("full_year_prev".into(), wan(q.full_year_prev));
+    v.insert("required_ytd".into(), wan(q.ytd));
+    v.insert("required_ytd_prev".into(), wan(q.ytd_prev));
+    v.insert("required_counted".into(), json!(q.counted));
+    v.insert("threshold_pp".into(), num(cfg.at_risk_pp));
+    let sev = cfg.severity_of(Rule::UnitTargetAtRisk);
+    Some(ctx.finding(r, Rule::UnitTargetAtRisk, &r.indicator, (sev, 1), msg, v))
+}
+
+/// 进度滞后: one finding per volume target whose completion is below time progress by more
+/// than `volume_tolerance_pp`.
+fn progress_lagging(ctx: &Ctx, r: &UnitResult, cfg: &RulesConfig) -> Vec<Finding> {
+    let p = ctx.ds.period();
+    let tol = super::hundredths(cfg.volume_tolerance_pp);
+    let mut out = Vec::new();
+    for vol in r
+        .volumes
+        .iter()
+        .filter(|vol| super::behind(vol.ytd, vol.annual, p.month(), tol))
+    {
+        let msg = format!(
+            "{}{}完成{}万元，为年度目标{}万元的{:.1}%，低于时间进度{:.1}%。",
+            p.ytd_label(),
+            indicator_zh(&vol.indicator),
+            crate::analysis::fmt_wan(vol.ytd),
+            crate::analysis::fmt_wan(vol.annual),
+            vol.progress_pct,
+            vol.time_pct
+        );
+        let mut v = Map::new();
+        v.insert("ytd".into(), wan(vol.ytd));
+        v.insert("annual".into(), wan(vol.annual));
+        v.insert("progress_pct".into(), num(vol.progress_pct));
+        v.insert("time_progress_pct".into(), num(vol.time_pct));
+        v.insert("tolerance_pp".into(), num(cfg.volume_tolerance_pp));
+        let sev = cfg.severity_of(Rule::UnitProgressLagging);
+        out.push(ctx.finding(
+            r,
+            Rule::UnitProgressLagging,
+            &vol.indicator,
+            (sev, 1),
+            msg,
+            v,
+        ));
+    }
+    out
+}
+
+/// 报送率低: fewer than `submission_rate_min` percent of the expected enterprises reported
+/// (judged once the reporting deadline has passed).
+fn low_submission_rate(ctx: &Ctx, r: &UnitResult, cfg: &RulesConfig) -> Option<Finding> {
+    let min = formulas::hundredths(cfg.submission_rate_min);
+    let rate = r
+        .submission_rate()
+        .filter(|_| formulas::submission_rate_below(r.reported, r.expected, min))?;
+    let p = ctx.ds.period();
+    let msg = format!(
+        "{}年{}月应报规上企业{}家，已报{}家，报送率{:.1}%（低于{}%）。",
+        p.year(),
+        p.month(),
+        r.expected,
+        r.reported,
+        rate,
+        cfg.submission_rate_min
+    );
+    let mut v = Map::new();
+    v.insert("expected".into(), json!(r.expected));
+    v.insert("reported".into(), json!(r.reported));
+    v.insert("rate_pct".into(), num(rate));
+    v.insert("threshold_pct".into(), num(cfg.submission_rate_min));
+    let sev = cfg.severity_of(Rule::UnitLowSubmissionRate);
+    Some(ctx.finding(
+        r,
+        Rule::UnitLowSubmissionRate,
+        "submission",
+        (sev, 1),
+        msg,
+        v,
+    ))
 }

@@ -11,6 +11,7 @@ pub mod attempts;
 pub mod dir;
 mod fetch;
 pub mod http;
+mod state;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -18,7 +19,9 @@ use chrono::{DateTime, Utc};
 use crate::amount::Scale;
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::ingest::{ImportOptions, ImportReport};
-use crate::store::{PullEnd, SourceState, Store};
+use crate::store::{PullEnd, Store};
+
+pub use state::{PullRun, SourceState};
 
 /// How a pull ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]

@@ -3,11 +3,13 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
 use sqlx::Row;
 
 use super::{Store, on_pool};
-use crate::alerts::{Alert, AlertState, Change, EventKind, SYSTEM, Silence, SilenceMatcher};
+use crate::alerts::{
+    Alert, AlertFilter, AlertState, Applied, Change, Event, EventKind, SYSTEM, Silence,
+    SilenceMatcher,
+};
 use crate::period::Period;
 use crate::rules::{Finding, Severity};
 
@@ -51,7 +53,7 @@ fn insert_opened_sqlite(
     )?;
     for (f, events) in opens {
         let period = f.period.to_string();
-        alert.bind_text(1, &f.rule)?;
+        alert.bind_text(1, f.rule.as_str())?;
         alert.bind_text(2, &f.subject)?;
         alert.bind_text(3, &f.indicator)?;
         alert.bind_text(4, &f.subject_name)?;
@@ -113,24 +115,6 @@ fn attach_scopes(alerts: &mut [Alert], rows: Vec<(i64, i64, String)>) {
     }
 }
 
-/// Which alerts to list.
-#[derive(Clone, Debug, Default)]
-pub struct AlertFilter {
-    /// Empty means every state.
-    pub states: Vec<AlertState>,
-    /// Alerts whose subject counts in this unit.
-    pub unit: Option<String>,
-    pub id: Option<i64>,
-}
-
-/// How many alerts an evaluation opened, changed and resolved.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Applied {
-    pub opened: u64,
-    pub changed: u64,
-    pub resolved: u64,
-}
-
 /// How an evaluation ended, for [`Store::finish_evaluation`].
 #[derive(Clone, Copy, Debug)]
 pub struct EvaluationEnd<'a> {
@@ -139,21 +123,6 @@ pub struct EvaluationEnd<'a> {
     pub applied: Applied,
     pub vintage: i64,
     pub message: &'a str,
-}
-
-/// One entry of an alert's history.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Event {
-    pub id: i64,
-    pub alert_id: i64,
-    pub at: i64,
-    pub period: String,
-    pub kind: EventKind,
-    pub severity: Severity,
-    pub consecutive: u32,
-    pub message: String,
-    pub actor: String,
-    pub note: String,
 }
 
 /// The rows of a scope in `alert_scope`: each unit once, at its first place.
@@ -385,7 +354,13 @@ async fn copy_opened_postgres(
         let period = f.period.to_string();
         alerts.row(15);
         alerts.int8(*id);
-        for text in [&f.rule, &f.subject, &f.indicator, &f.subject_name, &f.unit] {
+        for text in [
+            f.rule.as_str(),
+            &f.subject,
+            &f.indicator,
+            &f.subject_name,
+            &f.unit,
+        ] {
             alerts.bytes(text.as_bytes())?;
         }
         scope_copy_rows(&mut scopes, *id, &f.scope)?;

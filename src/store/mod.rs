@@ -36,19 +36,18 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Row, SqlitePool};
 
-pub use alerts::{AlertFilter, Applied as AlertsApplied, EvaluationEnd, Event};
+pub use alerts::EvaluationEnd;
 pub use jobs::JobStat;
-pub use outbox::{Claimed, Delayed, Notified, OutboxRow, OutboxWrite, Undelivered};
 pub use rebuild::{
     BATCH_ROWS as REBUILD_BATCH_ROWS, Difference, PackDifference, RebuildScope, RebuildSummary,
 };
 pub use runs::RunEnd;
-pub use sources::{PullEnd, PullRun, SourceState};
+pub use sources::PullEnd;
 pub use stale::{IndmonWriter, mark_indmon_writer, unmark_indmon_writer};
 pub use submissions::{BUFFER_LIMIT, MergeOutcome, REFRESH_STATISTICS_AFTER, SubmissionImport};
 pub use years::StoredMonth;
 
-use crate::ingest::Reject;
+use crate::record::Reject;
 
 /// Expands `$body` once per backend with `$pool` bound to that backend's pool.
 macro_rules! on_pool {

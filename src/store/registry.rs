@@ -14,7 +14,7 @@ use sqlx::Row;
 use super::enterprises::WriteEnterprises;
 use super::runs::write_run_end;
 use super::{RunEnd, Store, on_pool};
-use crate::ingest::rows::Record;
+use crate::record::Record;
 use crate::registry::{
     Enterprise, ProjectProgress, ProjectStatus, Scale, Target, TargetKind, Unit, UnitKind,
     format_milestones, parse_milestones,

@@ -11,7 +11,7 @@
 use sqlx::Row;
 
 use super::{Store, on_pool};
-use crate::ingest::Reject;
+use crate::record::Reject;
 
 /// How an import ended, for [`Store::finish_run`] and the commits that close a run with its data.
 pub struct RunEnd<'a> {

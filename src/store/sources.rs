@@ -8,23 +8,7 @@ use sqlx::Row;
 
 use super::submissions::ImportTx;
 use super::{Store, SubmissionImport, on_pool};
-
-/// The stored state of one source.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct SourceState {
-    pub source: String,
-    /// Where the next pull starts (the last watermark the source gave).
-    pub cursor: Option<String>,
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
-    /// The address `etag` and `last_modified` were given for.
-    pub validators_url: Option<String>,
-    pub consecutive_failures: i64,
-    pub last_success_at: Option<i64>,
-    pub last_failure_at: Option<i64>,
-    pub last_error: Option<String>,
-    pub last_status: Option<String>,
-}
+use crate::sources::{PullRun, SourceState};
 
 /// How a pull ended, for [`Store::finish_pull`].
 #[derive(Clone, Debug, Default)]
@@ -38,24 +22,6 @@ pub struct PullEnd<'a> {
     pub unchanged: u64,
     pub rejected: u64,
     pub error: Option<&'a str>,
-}
-
-/// One row of `pull_run`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct PullRun {
-    pub id: i64,
-    pub source: String,
-    pub kind: String,
-    pub started_at: i64,
-    pub finished_at: Option<i64>,
-    pub status: String,
-    pub pages: i64,
-    pub bytes: i64,
-    pub accepted: i64,
-    pub revised: i64,
-    pub unchanged: i64,
-    pub rejected: i64,
-    pub error: Option<String>,
 }
 
 /// Creates the state row of a source if missing; every later write is an UPDATE.

@@ -25,9 +25,8 @@ use super::sqlite_raw::{Statement, with_handle};
 use super::stale::{mark_indmon_writer, unmark_indmon_writer};
 use super::{RunEnd, Store, on_pool};
 use crate::indicator::N_FIELDS;
-use crate::ingest::Reject;
-use crate::ingest::rows::Submission;
 use crate::period::Period;
+use crate::record::{Reject, Submission};
 
 /// What a merge did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]

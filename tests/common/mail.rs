@@ -92,7 +92,7 @@ pub fn finding(
     values.insert("v".into(), serde_json::json!(0));
     values.insert("base".into(), serde_json::json!(1200.5));
     Finding {
-        rule: rule.into(),
+        rule: rule.parse().expect("rule"),
         severity,
         subject: subject.into(),
         subject_name: name.into(),
