@@ -2,6 +2,7 @@
 //! (0 success, 1 failure, 2 usage, 3 input rejected).
 
 mod alerts;
+mod export;
 pub mod logging;
 mod notify;
 pub mod output;
@@ -87,6 +88,8 @@ pub enum Command {
     },
     /// Write the semimonthly analysis snapshot (运行分析快照): HTML, XLSX, JSON and a manifest.
     Snapshot(snapshot::SnapshotArgs),
+    /// 导出 (export) submissions, alerts with their history, or evaluation results as CSV or XLSX.
+    Export(export::ExportArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -252,6 +255,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Remind(args) => notify::remind(&store, &config, args, now).await?,
         Command::Outbox(cmd) => notify::outbox(&store, &config, cmd, now).await?,
         Command::Snapshot(args) => snapshot::snapshot(&store, &config, args, now).await?,
+        Command::Export(args) => export::export(&store, &config, args, now).await?,
     };
     store.close().await;
     Ok(code)

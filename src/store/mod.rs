@@ -9,6 +9,7 @@
 mod alerts;
 mod copy;
 mod evaluation;
+mod export;
 mod jobs;
 mod outbox;
 pub mod packed;
@@ -30,6 +31,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Row, SqlitePool};
 
 pub use alerts::{AlertFilter, Applied as AlertsApplied, EvaluationEnd, Event};
+pub use export::{SubmissionRow, Vintage};
 pub use jobs::JobStat;
 pub use outbox::{Claimed, Delayed, Notified, OutboxRow, OutboxWrite, Undelivered};
 pub use runs::RunEnd;
