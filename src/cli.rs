@@ -2,6 +2,7 @@
 //! (0 success, 1 failure, 2 usage, 3 input rejected).
 
 mod alerts;
+mod export;
 pub mod logging;
 mod notify;
 pub mod output;
@@ -90,6 +91,8 @@ pub enum Command {
     Snapshot(snapshot::SnapshotArgs),
     /// Rebuild the packed years (submission_year) from the rows of submission, or check them (--check).
     Rebuild(rebuild::RebuildArgs),
+    /// 导出 (export) submissions, alerts with their history, or evaluation results as CSV or XLSX.
+    Export(export::ExportArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -256,6 +259,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Outbox(cmd) => notify::outbox(&store, &config, cmd, now).await?,
         Command::Snapshot(args) => snapshot::snapshot(&store, &config, args, now).await?,
         Command::Rebuild(args) => rebuild::rebuild(&store, args).await?,
+        Command::Export(args) => export::export(&store, &config, args, now).await?,
     };
     store.close().await;
     Ok(code)

@@ -8,7 +8,8 @@
 //! growth, pulls and states from plain data, [`rules`] turns them into findings, [`alerts`] keeps
 //! their lifecycle, and [`evaluate`] runs that chain for one period against the store; [`notify`]
 //! mails per-official digests of what changed through a durable outbox, and [`report`] writes the
-//! semimonthly analysis snapshot from an evaluation.
+//! semimonthly analysis snapshot from an evaluation;
+//! [`export`] writes submissions, alerts and evaluations as CSV or XLSX for people.
 //!
 //! `unsafe` is allowed in one module only, `store::sqlite_raw` (direct SQLite calls for the bulk
 //! reads).
@@ -23,6 +24,7 @@ pub mod credit_code;
 pub mod daemon;
 pub mod demo;
 pub mod evaluate;
+pub mod export;
 pub mod indicator;
 pub mod ingest;
 pub mod notify;

@@ -4,9 +4,10 @@
 mod common;
 
 use common::{TestDb, import_ok, now, registry, write};
+use indmon::alerts::AlertFilter;
 use indmon::alerts::{AlertState, Change, EventKind, reconcile};
-use indmon::rules::{Coverage, Finding, RULES, Severity};
-use indmon::store::{AlertFilter, Store, packed};
+use indmon::rules::{Coverage, Finding, Rule, Severity};
+use indmon::store::{Store, packed};
 
 /// Runs a query returning one text column on either backend. The views are named as on
 /// SQLite (`FROM v_alert`); on PostgreSQL they are read in their schema `indmon_read`.
@@ -170,7 +171,7 @@ async fn submissions_read_in_wan_yuan_with_names_period_and_time_received() {
 /// A finding about the 东岭 enterprise (the only place this test builds one).
 fn finding(rule: &str, scope: &[&str], consecutive: u32) -> Finding {
     Finding {
-        rule: rule.into(),
+        rule: rule.parse().expect("rule"),
         severity: Severity::Red,
         subject: DONGLING.into(),
         subject_name: "东岭精密机械有限公司".into(),
@@ -321,9 +322,9 @@ async fn every_rule_severity_and_state_has_its_chinese_name_in_the_views() {
             .begin_evaluation("2026-10".parse().unwrap(), 0)
             .await
             .unwrap();
-        let changes: Vec<Change> = RULES
+        let changes: Vec<Change> = Rule::ALL
             .iter()
-            .map(|(rule, _)| open(finding(rule, &["330781"], 1)))
+            .map(|rule| open(finding(rule.as_str(), &["330781"], 1)))
             .collect();
         s.apply_changes(eval, &changes, 1_000).await.unwrap();
         let got = texts(
@@ -331,7 +332,10 @@ async fn every_rule_severity_and_state_has_its_chinese_name_in_the_views() {
             "SELECT rule || '=' || rule_zh FROM v_alert ORDER BY rule",
         )
         .await;
-        let mut want: Vec<String> = RULES.iter().map(|(r, zh)| format!("{r}={zh}")).collect();
+        let mut want: Vec<String> = Rule::ALL
+            .iter()
+            .map(|r| format!("{}={}", r.as_str(), r.zh()))
+            .collect();
         want.sort();
         assert_eq!(got, want, "{}", db.name);
         for sev in [

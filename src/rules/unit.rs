@@ -5,7 +5,9 @@
 use serde_json::{Map, Value, json};
 
 use super::{Coverage, Finding, Rule, RulesConfig, Severity, num, wan};
-use crate::analysis::{Basis, Dataset, Growth, PCT, UnitResult, VALUE_ADDED_GROWTH, fmt_pct, formulas};
+use crate::analysis::{
+    Basis, Dataset, Growth, PCT, UnitResult, VALUE_ADDED_GROWTH, fmt_pct, formulas,
+};
 use crate::registry::UnitKind;
 
 fn indicator_zh(indicator: &str) -> &str {

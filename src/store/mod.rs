@@ -10,6 +10,7 @@ mod alerts;
 mod copy;
 mod enterprises;
 mod evaluation;
+mod export;
 mod jobs;
 mod locator;
 mod outbox;
@@ -37,6 +38,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Row, SqlitePool};
 
 pub use alerts::EvaluationEnd;
+pub use export::{SubmissionRow, Vintage};
 pub use jobs::JobStat;
 pub use rebuild::{
     BATCH_ROWS as REBUILD_BATCH_ROWS, Difference, PackDifference, RebuildScope, RebuildSummary,
