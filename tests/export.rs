@@ -12,7 +12,7 @@ use std::process::Command;
 use calamine::{Data, Reader, Xlsx, open_workbook};
 use common::*;
 use indmon::credit_code::CreditCode;
-use indmon::store::{Store, SubmissionRow, packed};
+use indmon::store::{Store, SubmissionRow};
 use serde_json::Value;
 
 fn e(i: u32) -> String {
@@ -560,71 +560,25 @@ async fn stdout_and_file_names_are_checked_with_clear_errors() {
     }
 }
 
-/// The CREATE TABLE of `submission` in migration 0001 of the backend.
-fn submission_ddl(store: &Store) -> String {
-    let dir = match store {
-        Store::Sqlite(_) => "sqlite",
-        Store::Postgres(_) => "postgres",
-    };
-    let path = format!(
-        "{}/migrations/{dir}/0001_init.sql",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let sql = std::fs::read_to_string(path).unwrap();
-    let start = sql.find("CREATE TABLE submission (").unwrap();
-    let end = start + sql[start..].find(");").unwrap() + 2;
-    sql[start..end].to_string()
-}
-
-/// Brings back a row table `submission` as migration 0001 made it, filled from the packs,
-/// as the merge of issue 18 will; then both readers must give the same rows.
-async fn fill_row_table(store: &Store) {
-    let months = store.stored_months(0, 9999).await.unwrap();
-    let cols = packed::columns("");
-    macro_rules! fill {
-        ($p:expr) => {{
-            sqlx::query(sqlx::AssertSqlSafe(submission_ddl(store))).execute($p).await.unwrap();
-            for m in &months {
-                let sql = format!(
-                    "INSERT INTO submission (credit_code, period, {cols}, received_at) SELECT $1, $2, {}, started_at FROM import_run WHERE id = $3",
-                    (0..packed::N_FIELDS).map(|k| format!("${}", k + 4)).collect::<Vec<_>>().join(", ")
-                );
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(m.credit_code.clone())
-                    .bind(m.period.to_string())
-                    .bind(m.fields[packed::RUN_ID]);
-                for (k, v) in m.fields.iter().enumerate() {
-                    q = if k == packed::REVISION { q.bind(v.map(|r| r as i32)) } else { q.bind(*v) };
-                }
-                q.execute($p).await.unwrap();
-            }
-        }};
-    }
-    match store {
-        Store::Sqlite(p) => fill!(p),
-        Store::Postgres(p) => fill!(p),
-    }
-}
-
 #[tokio::test]
 async fn the_row_table_reader_gives_what_the_packed_reader_gives() {
     for db in TestDb::all().await {
         let dir = tempfile::tempdir().unwrap();
+        // The imports wrote both: the rows (the record, what export reads) and the packs.
         load_world(&db.store, &dir).await;
-        fill_row_table(&db.store).await;
         let (from, to) = ("2025-11".parse().unwrap(), "2026-10".parse().unwrap());
         for unit in [None, Some("330782"), Some("ZK01")] {
             let (mut packed, mut rows): (Vec<SubmissionRow>, Vec<SubmissionRow>) = (vec![], vec![]);
             let n = db
                 .store
-                .export_submissions(from, to, unit, |r| {
+                .export_submissions_from_packs(from, to, unit, |r| {
                     packed.push(r.clone());
                     Ok(())
                 })
                 .await
                 .unwrap();
             db.store
-                .export_submissions_from_rows(from, to, unit, |r| {
+                .export_submissions(from, to, unit, |r| {
                     rows.push(r.clone());
                     Ok(())
                 })
