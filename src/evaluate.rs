@@ -425,11 +425,11 @@ pub fn to_table(r: &Report) -> String {
             }),
             u.target
                 .map_or_else(dash, |t| fmt_pct(t.pct_raw as f64 / PCT as f64)),
-            u.gap_pp.map_or_else(dash, |g| format!("{g:+.1}")),
+            u.shown_gap_pp()
+                .map_or_else(dash, |g| crate::analysis::rounding::signed(g, 1)),
             u.rank.map_or_else(dash, |k| k.to_string()),
             u.required_pct.map_or_else(dash, fmt_pct),
-            u.submission_rate()
-                .map_or_else(dash, |s| format!("{s:.1}%")),
+            u.submission_rate().map_or_else(dash, fmt_pct),
             u.excluded.to_string(),
         ];
         out.push_str(&line(&cells));

@@ -4,19 +4,23 @@
 //! required over the rest of the year, submission rate, 增长面/下降面, and each enterprise's pull
 //! (拉动). The same data gives the same result on either database.
 
+mod change;
 pub mod formulas;
 pub mod projects;
+pub mod rounding;
 mod series;
 mod units;
 pub mod window;
 
 use std::collections::HashMap;
 
+pub use change::{Previous, UnitPrevious, previous};
 pub use formulas::{Growth, PCT};
 pub use projects::{ProgressReport, ProjectCounts, ProjectResult, evaluate_projects};
 pub use series::{Calendar, History, NONE, Series, Standing, State, StateThresholds, WINDOW};
 pub use units::{
-    Basis, RequiredBasis, TargetCheck, UnitResult, VolumeProgress, evaluate_units, pulls,
+    Basis, RequiredBasis, TargetCheck, UnitResult, VolumeProgress, competition_ranks,
+    evaluate_units, pulls,
 };
 
 use crate::amount::Amount;
@@ -145,9 +149,10 @@ pub fn fmt_wan(raw: i64) -> String {
     format!("{}{grouped}.{}", if neg { "-" } else { "" }, tenths % 10)
 }
 
-/// Formats a percentage with one decimal, the way reports print growth (5.8%, −3.2%).
+/// Formats a percentage with one decimal, rounded half away from zero (四舍五入, see
+/// [`rounding`]), the way reports print growth (5.8%, −3.3% for −3.25).
 pub fn fmt_pct(p: f64) -> String {
-    format!("{:.1}%", p).replace('-', "−")
+    format!("{}%", rounding::fixed(p, 1))
 }
 
 #[cfg(test)]
@@ -170,6 +175,13 @@ mod tests {
         assert_eq!(fmt_wan(123_456_789), "12,345.7");
         assert_eq!(fmt_wan(0), "0.0");
         assert_eq!(fmt_wan(-15_000), "-1.5");
-        assert_eq!(fmt_pct(-3.25), "−3.2%");
+        // 四舍五入 (half away from zero); this asserted the half-to-even "−3.2%" before.
+        assert_eq!(fmt_pct(-3.25), "−3.3%");
+        assert_eq!(fmt_pct(3.25), "3.3%");
+        assert_eq!(fmt_pct(0.05), "0.1%");
+        assert_eq!(fmt_pct(-0.04), "0.0%");
+        assert_eq!(fmt_wan(15_000), "1.5");
+        assert_eq!(fmt_wan(-150_500), "-15.1");
+        assert_eq!(fmt_wan(149_999), "15.0");
     }
 }

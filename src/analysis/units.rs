@@ -99,6 +99,16 @@ impl UnitResult {
         }
     }
 
+    /// The gap as printed (差距): the growth as shown minus the target as shown, one decimal
+    /// each (四舍五入), so that "增长5.8%，低于目标1.2个百分点（目标7.0%）" adds up. A multiple of
+    /// 0.1; `gap_pp` is the exact figure.
+    pub fn shown_gap_pp(&self) -> Option<f64> {
+        let (g, t) = (self.compared_growth()?, self.target?);
+        let rounded = super::rounding::rounded;
+        let target = rounded(t.pct_raw as f64 / super::PCT as f64, 1);
+        Some((rounded(g.pct(), 1) - target) as f64 / 10.0)
+    }
+
     /// Whether the unit is below its target for the period.
     pub fn below_target(&self) -> bool {
         match (self.compared_growth(), self.target) {
@@ -110,11 +120,11 @@ impl UnitResult {
 
 /// Sums over the enterprises of each unit for one period.
 #[derive(Clone, Copy, Debug, Default)]
-struct Sums {
-    cur: i64,
-    prev: i64,
-    month: i64,
-    month_base: i64,
+pub(super) struct Sums {
+    pub(super) cur: i64,
+    pub(super) prev: i64,
+    pub(super) month: i64,
+    pub(super) month_base: i64,
     counted: u32,
     excluded: u32,
     month_excluded: u32,
@@ -122,7 +132,12 @@ struct Sums {
 
 /// Per-unit sums of ytd and ytd_prev over the enterprises that have both, complete, for window
 /// index `i`, with the count of those that reported but are left out.
-fn sums_at(ds: &Dataset, members: &[Vec<usize>], i: usize, with_month: bool) -> Vec<Sums> {
+pub(super) fn sums_at(
+    ds: &Dataset,
+    members: &[Vec<usize>],
+    i: usize,
+    with_month: bool,
+) -> Vec<Sums> {
     let mut out = vec![Sums::default(); ds.units.len()];
     for (e, s) in ds.series.iter().enumerate() {
         if !ds.is_above(e) {
@@ -196,7 +211,7 @@ fn target_for(t: &crate::registry::Target, period: Period) -> TargetCheck {
 
 /// Growth as shown for a unit: official where the indicator is value-added and a figure is
 /// published, else the output ratio (estimated when the indicator is value-added).
-fn shown_growth(
+pub(super) fn shown_growth(
     ds: &Dataset,
     unit: &str,
     indicator: &str,
@@ -384,22 +399,40 @@ fn below_target_at(ds: &Dataset, r: &UnitResult, t: Period, s: &Sums) -> bool {
     g.is_some_and(|g| g.cmp_raw(check.pct_raw).is_lt())
 }
 
-/// Rank within kind by growth as shown, fastest first; ties by code for stability.
+/// Rank within kind by growth as shown (DESIGN.md, Rules: `rank`, 1 = fastest), see
+/// [`competition_ranks`].
 fn rank(results: &mut [UnitResult]) {
+    let growth: Vec<Option<Growth>> = results.iter().map(|r| r.growth).collect();
+    let kinds: Vec<UnitKind> = results.iter().map(|r| r.kind).collect();
+    for (r, k) in results.iter_mut().zip(competition_ranks(&kinds, &growth)) {
+        r.rank = k;
+    }
+}
+
+/// Ranks of districts among districts and zones among zones (the city has none), by growth as
+/// shown — one decimal, 四舍五入 — fastest first. Standard competition ranking, the way a
+/// 比学赶超 table is read: units that show the same growth share a rank (并列), and the next
+/// rank is skipped (5.9, 5.8, 5.8, 5.1 → 1, 2, 2, 4). A unit without growth has no rank.
+pub fn competition_ranks(kinds: &[UnitKind], growth: &[Option<Growth>]) -> Vec<Option<u32>> {
+    let shown: Vec<Option<i64>> = growth
+        .iter()
+        .map(|g| g.map(|g| super::rounding::rounded(g.pct(), 1)))
+        .collect();
+    let mut out = vec![None; growth.len()];
     for kind in [UnitKind::District, UnitKind::Zone] {
-        let mut idx: Vec<usize> = results
-            .iter()
-            .filter(|r| r.kind == kind && r.growth.is_some())
-            .map(|r| r.index)
-            .collect();
-        idx.sort_by(|a, b| {
-            formulas::cmp_rank(results[*a].growth, results[*b].growth)
-                .then_with(|| results[*a].code.cmp(&results[*b].code))
-        });
-        for (rank, u) in idx.into_iter().enumerate() {
-            results[u].rank = Some(rank as u32 + 1);
+        for (i, s) in shown.iter().enumerate() {
+            if kinds[i] != kind {
+                continue;
+            }
+            if let Some(s) = s {
+                let faster = (0..shown.len())
+                    .filter(|&j| kinds[j] == kind && shown[j].is_some_and(|o| o > *s))
+                    .count();
+                out[i] = Some(faster as u32 + 1);
+            }
         }
     }
+    out
 }
 
 /// Each counted enterprise's pull (拉动, percentage points) on the unit ([`formulas::pull`]).
@@ -422,4 +455,41 @@ pub fn pulls(ds: &Dataset, members: &[Vec<usize>], unit: &UnitResult) -> Vec<(us
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_growth_as_shown_shares_a_rank_and_the_next_is_skipped() {
+        use UnitKind::{City, District, Zone};
+        let kinds = [District, District, District, District, Zone, Zone, City];
+        let growth = [
+            Growth::ratio(105_900, 100_000),
+            // 5.75% exactly shows 5.8, as does the official 5.8: 并列第2.
+            Growth::ratio(105_750, 100_000),
+            Some(Growth::Official(58_000)),
+            Some(Growth::Official(51_000)),
+            Some(Growth::Official(-30_000)),
+            None,
+            Some(Growth::Official(99_000)),
+        ];
+        assert_eq!(
+            competition_ranks(&kinds, &growth),
+            [Some(1), Some(2), Some(2), Some(4), Some(1), None, None]
+        );
+        // 5.74% shows 5.7: no tie with 5.8. −1.25% shows −1.3 (half away from zero), tied with
+        // −1.3.
+        let growth = [
+            Growth::ratio(105_740, 100_000),
+            Some(Growth::Official(58_000)),
+            Some(Growth::Official(-12_500)),
+            Some(Growth::Official(-13_000)),
+        ];
+        assert_eq!(
+            competition_ranks(&kinds[..4], &growth),
+            [Some(2), Some(1), Some(3), Some(3)]
+        );
+    }
 }

@@ -66,18 +66,18 @@ pub fn subject(r: &RecipientConfig, items: &[Item]) -> String {
     format!("【工业运行预警】{period}{label}：{}", parts.join(" "))
 }
 
-/// Who should act on an alert: its 包抓领导 when there is one, and its unit.
+/// Who should act on an alert: its 包抓领导 when there is one, and its unit. A 包抓领导 is named;
+/// an id that no configured recipient has is left out rather than shown ("包抓领导 leader12"
+/// tells an official nothing).
 pub fn responsible(i: &Item, names: &Names) -> String {
     let code = &i.alert.unit_code;
     let unit = match names.units.get(code) {
         Some(n) => format!("{n}（{code}）"),
         None => code.clone(),
     };
-    match &i.alert.owner {
-        Some(o) => format!(
-            "包抓领导 {}；责任单位 {unit}",
-            names.people.get(o).map_or(o.as_str(), String::as_str)
-        ),
+    let owner = i.alert.owner.as_ref().and_then(|o| names.people.get(o));
+    match owner {
+        Some(name) => format!("包抓领导 {name}；责任单位 {unit}"),
         None => format!("责任单位 {unit}"),
     }
 }
@@ -525,6 +525,15 @@ mod tests {
         let (r, items, names, _) = fixed();
         let got = html(&r, &items, &names, &[]).unwrap();
         assert!(!got.contains("延迟送达"), "{got}");
+    }
+
+    #[test]
+    fn a_leader_is_named_and_an_unknown_id_is_never_shown() {
+        let (r, items, names, delayed) = fixed();
+        let got = html(&r, &items, &names, &delayed).unwrap();
+        assert!(got.contains("包抓领导 王&lt;副&gt;市长"), "{got}");
+        assert!(!got.contains("unknown"), "{got}");
+        assert!(!got.contains("leader1"), "{got}");
     }
 
     #[test]

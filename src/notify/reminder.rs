@@ -217,10 +217,12 @@ impl Context<'_> {
         }
     }
 
+    /// The enterprise's 包抓领导 by name; none for an id no configured recipient has.
     fn owner(&self, e: &Enterprise) -> Option<String> {
         e.owner
             .as_deref()
-            .map(|o| self.people.get(o).map_or(o, |n| *n).to_string())
+            .and_then(|o| self.people.get(o))
+            .map(|n| n.to_string())
     }
 }
 

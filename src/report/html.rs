@@ -8,6 +8,7 @@ use minijinja::{Environment, context};
 
 use super::charts::{FONTS, trend_svg};
 use super::model::Snapshot;
+use crate::analysis::rounding::{fixed, rounded, signed};
 
 const TEMPLATE: &str = include_str!("templates/report.html");
 
@@ -22,25 +23,22 @@ fn pct(v: Option<f64>) -> String {
 
 /// Percentage points with a sign and one decimal: "+1.2", "−0.4".
 fn pp(v: Option<f64>) -> String {
-    v.map_or_else(|| "—".into(), |x| format!("{x:+.1}").replace('-', "−"))
+    v.map_or_else(|| "—".into(), |x| signed(x, 1))
 }
 
 /// Pull in percentage points with two decimals.
 fn pp2(v: Option<f64>) -> String {
-    v.map_or_else(|| "—".into(), |x| format!("{x:+.2}").replace('-', "−"))
+    v.map_or_else(|| "—".into(), |x| signed(x, 2))
 }
 
 /// A rate in percent, one decimal, no sign.
 fn rate(v: Option<f64>) -> String {
-    v.map_or_else(|| "—".into(), |x| format!("{x:.1}%"))
+    v.map_or_else(|| "—".into(), |x| format!("{}%", fixed(x, 1)))
 }
 
 /// 万元 with one decimal and thousands separators.
 fn wan(v: Option<f64>) -> String {
-    v.map_or_else(
-        || "—".into(),
-        |x| crate::analysis::fmt_wan((x * 10_000.0).round() as i64),
-    )
+    v.map_or_else(|| "—".into(), |x| crate::analysis::fmt_wan(rounded(x, 4)))
 }
 
 /// The title of a snapshot: "示例市工业经济运行分析（2026年11月上半月）".
@@ -83,7 +81,15 @@ mod tests {
 
     #[test]
     fn figures_print_like_reports() {
-        assert_eq!(pct(Some(-3.25)), "−3.2%");
+        // 四舍五入, half away from zero on both sides.
+        assert_eq!(pct(Some(-3.25)), "−3.3%");
+        assert_eq!(pct(Some(3.25)), "3.3%");
+        assert_eq!(pp(Some(-1.15)), "−1.2");
+        assert_eq!(pp(Some(0.05)), "+0.1");
+        assert_eq!(pp(Some(-0.04)), "0.0");
+        assert_eq!(pp2(Some(-0.125)), "−0.13");
+        assert_eq!(rate(Some(95.45)), "95.5%");
+        assert_eq!(wan(Some(0.05)), "0.1");
         assert_eq!(pp(Some(1.23)), "+1.2");
         assert_eq!(pp(Some(-0.44)), "−0.4");
         assert_eq!(rate(None), "—");

@@ -8,6 +8,7 @@
 //! depends on the wall clock: the half, the period and the data vintage say when, so the same
 //! data gives byte-identical files.
 
+pub mod change;
 pub mod charts;
 pub mod html;
 pub mod model;
@@ -129,6 +130,12 @@ pub async fn build(store: &Store, config: &Config, half: Half) -> anyhow::Result
         .filter(|e| e.at >= from && e.at < until)
         .collect();
     let mut snap = model::build(half, &report, &ds, &config.rules, &events);
+    let people: std::collections::HashMap<&str, &str> = config
+        .recipients
+        .iter()
+        .map(|r| (r.id.as_str(), r.name.as_str()))
+        .collect();
+    model::name_owners(&mut snap, &people);
     snap.deadline = crate::rules::deadline(period, config.general.report_deadline_day)
         .with_timezone(&Shanghai)
         .format("%Y-%m-%d")

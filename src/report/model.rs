@@ -6,8 +6,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::Half;
+use super::change::{self, StateChange, StateCounts, UnitStates};
 use crate::alerts::{Event, EventKind};
-use crate::analysis::{Dataset, PCT, State, StateThresholds, UnitResult, WINDOW, pulls};
+use crate::analysis::rounding::fixed;
+use crate::analysis::{
+    Dataset, PCT, Previous, State, StateThresholds, UnitPrevious, UnitResult, WINDOW, pulls,
+};
 use crate::evaluate::{Report, unit_json};
 use crate::registry::UnitKind;
 use crate::rules::{About, Rule, RulesConfig, Severity, basis_points};
@@ -16,7 +20,7 @@ use crate::rules::{About, Rule, RulesConfig, Severity, basis_points};
 pub const TOP: usize = 10;
 
 /// Everything a snapshot shows; serialised as `snapshot.json`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Snapshot {
     pub half: String,
     pub period: String,
@@ -46,10 +50,23 @@ pub struct Snapshot {
     pub paragraphs: Vec<String>,
     /// The evaluation's own unit objects (the JSON contract), for machines.
     pub units: Vec<Value>,
+    /// The analysed period the changes compare with ("2026-09"; December of last year for 1-2月),
+    /// none when it lies outside the data read.
+    pub prev_period: Option<String>,
+    /// 1—(N−1)月 as written ("1-9月"); none in the year's first period, which has no year to
+    /// date before it (1-2月), so no change of the year-to-date growth is shown then.
+    pub prev_period_label: Option<String>,
+    /// The month whose own growth (当月增速) is shown: "10月", or "1-2月" when combined.
+    pub month_label: String,
+    /// The month it is compared with: "9月", "上年12月".
+    pub prev_month_label: Option<String>,
+    /// The months left in the year, over which `required_pct` is needed ("11-12月", "12月");
+    /// none in December.
+    pub remaining_label: Option<String>,
 }
 
 /// One unit's line in the overview and the rankings.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct UnitRow {
     pub code: String,
     pub name: String,
@@ -60,13 +77,32 @@ pub struct UnitRow {
     pub growth_pct: Option<f64>,
     pub estimated: bool,
     pub target_pct: Option<f64>,
+    /// The gap as shown (差距): the growth as shown minus the target as shown, a multiple of
+    /// 0.1 pp, so that the printed figures add up (the exact gap is in `units`).
     pub gap_pp: Option<f64>,
+    /// Rank by growth as shown among units of the kind; equal growth shares a rank (并列).
     pub rank: Option<u32>,
     pub required_pct: Option<f64>,
     pub submission_rate_pct: Option<f64>,
     /// red / orange / yellow / blue below target by the configured gaps, "" when not below.
     pub mark: String,
     pub mark_zh: String,
+    /// 1—(N−1)月 growth; none in the year's first period (see `Snapshot::prev_period_label`).
+    pub growth_prev_pct: Option<f64>,
+    /// Growth as shown minus 1—(N−1)月 growth as shown, pp: positive 加快/提高, negative 回落.
+    pub growth_change_pp: Option<f64>,
+    /// 当月增速: the month's own output growth (`Snapshot::month_label`).
+    pub month_growth_pct: Option<f64>,
+    /// The own growth of the month before (`Snapshot::prev_month_label`).
+    pub month_growth_prev_pct: Option<f64>,
+    /// `month_growth_pct` minus `month_growth_prev_pct`, both as shown, pp.
+    pub month_growth_change_pp: Option<f64>,
+    /// Whether another unit of the kind has the same rank (并列).
+    pub rank_tied: bool,
+    /// Rank in the period before (1—(N−1)月).
+    pub rank_prev: Option<u32>,
+    /// Places moved since then: 2 = 前移2位, −1 = 后移1位, 0 = 位次不变.
+    pub rank_move: Option<i32>,
 }
 
 /// Month-by-month output of one unit, this year against last year (万元).
@@ -87,6 +123,12 @@ pub struct StateSummary {
     pub new: usize,
     pub recovered: Vec<EnterpriseRow>,
     pub list: Vec<EnterpriseRow>,
+    /// The city's counts last month; none when no enterprise had reported then.
+    pub last_month: Option<StateCounts>,
+    /// The city's counts now minus last month's.
+    pub change: Option<StateChange>,
+    /// Each district, then each zone (by code): counts now and last month.
+    pub by_unit: Vec<UnitStates>,
 }
 
 /// An enterprise in the state lists.
@@ -182,6 +224,7 @@ pub struct ProjectRow {
     pub id: String,
     pub name: String,
     pub unit: String,
+    /// 包抓领导 by name ("" when none, or when no configured recipient has the id).
     pub owner: String,
     pub status: String,
     pub status_zh: String,
@@ -315,8 +358,9 @@ fn project_summary(s: &ProjectSection, period: crate::period::Period) -> String 
     );
     if let Some(p) = c.progress_pct {
         text.push_str(&format!(
-            "，为年度计划投资的{p:.1}%（时间进度{:.1}%）",
-            f64::from(period.month()) / 12.0 * 100.0
+            "，为年度计划投资的{}%（时间进度{}%）",
+            fixed(p, 1),
+            fixed(f64::from(period.month()) / 12.0 * 100.0, 1)
         ));
     }
     let warned: Vec<String> = s
@@ -354,9 +398,9 @@ fn mark(u: &UnitResult, cfg: &RulesConfig) -> Option<Severity> {
     })
 }
 
-fn unit_row(u: &UnitResult, cfg: &RulesConfig) -> UnitRow {
+fn unit_row(u: &UnitResult, cfg: &RulesConfig, prev: Option<&Previous>) -> UnitRow {
     let m = mark(u, cfg);
-    UnitRow {
+    let mut row = UnitRow {
         code: u.code.clone(),
         name: u.name.clone(),
         kind: u.kind.as_str().into(),
@@ -365,13 +409,24 @@ fn unit_row(u: &UnitResult, cfg: &RulesConfig) -> UnitRow {
         growth_pct: u.growth.map(|g| g.pct()),
         estimated: u.estimated,
         target_pct: u.target.map(|t| t.pct_raw as f64 / PCT as f64),
-        gap_pp: u.gap_pp,
+        gap_pp: u.shown_gap_pp(),
         rank: u.rank,
         required_pct: u.required_pct,
         submission_rate_pct: u.submission_rate(),
         mark: m.map_or("", |s| s.as_str()).into(),
         mark_zh: m.map_or("", |s| s.zh()).into(),
-    }
+        growth_prev_pct: None,
+        growth_change_pp: None,
+        month_growth_pct: None,
+        month_growth_prev_pct: None,
+        month_growth_change_pp: None,
+        rank_tied: false,
+        rank_prev: None,
+        rank_move: None,
+    };
+    let before: Option<&UnitPrevious> = prev.and_then(|p| p.units.get(u.index));
+    change::fill_unit(&mut row, u, before);
+    row
 }
 
 fn finding_row(f: &crate::rules::Finding) -> FindingRow {
@@ -386,10 +441,24 @@ fn finding_row(f: &crate::rules::Finding) -> FindingRow {
     }
 }
 
-fn ranked(units: &[UnitResult], kind: UnitKind, cfg: &RulesConfig) -> Vec<UnitRow> {
+/// The units of `kind` by rank; units sharing a rank by exact growth, then by code.
+fn ranked(
+    units: &[UnitResult],
+    kind: UnitKind,
+    cfg: &RulesConfig,
+    prev: Option<&Previous>,
+) -> Vec<UnitRow> {
     let mut v: Vec<&UnitResult> = units.iter().filter(|u| u.kind == kind).collect();
-    v.sort_by_key(|u| (u.rank.unwrap_or(u32::MAX), u.code.clone()));
-    v.into_iter().map(|u| unit_row(u, cfg)).collect()
+    v.sort_by(|a, b| {
+        a.rank
+            .unwrap_or(u32::MAX)
+            .cmp(&b.rank.unwrap_or(u32::MAX))
+            .then_with(|| crate::analysis::formulas::cmp_rank(a.growth, b.growth))
+            .then_with(|| a.code.cmp(&b.code))
+    });
+    let mut rows: Vec<UnitRow> = v.into_iter().map(|u| unit_row(u, cfg, prev)).collect();
+    change::mark_ties(&mut rows);
+    rows
 }
 
 /// Builds the snapshot of `half` from the evaluation of its period and the half's alert events.
@@ -401,7 +470,13 @@ pub fn build(
     events: &[Event],
 ) -> Snapshot {
     let city_res = report.units.iter().find(|u| u.kind == UnitKind::City);
-    let city = city_res.map(|u| unit_row(u, cfg));
+    let prev = crate::analysis::previous(ds, &report.units);
+    let labels = change::labels(
+        report.period,
+        ds.cal.is_combined(report.period),
+        prev.as_ref(),
+    );
+    let city = city_res.map(|u| unit_row(u, cfg, prev.as_ref()));
     let unit_name = |e: usize| {
         let code = &ds.enterprises[e].unit_code;
         ds.units
@@ -472,10 +547,10 @@ pub fn build(
         reported,
         submission_rate_pct: city_res.and_then(|c| c.submission_rate()),
         city,
-        districts: ranked(&report.units, UnitKind::District, cfg),
-        zones: ranked(&report.units, UnitKind::Zone, cfg),
+        districts: ranked(&report.units, UnitKind::District, cfg, prev.as_ref()),
+        zones: ranked(&report.units, UnitKind::Zone, cfg, prev.as_ref()),
         trends: trends(ds, &members),
-        states: states(ds, cfg, &unit_name),
+        states: states(ds, cfg, &unit_name, &members),
         pulls: pull_rows,
         drags: drag_rows,
         alerts,
@@ -483,9 +558,24 @@ pub fn build(
         projects: project_section,
         paragraphs: Vec::new(),
         units: report.units.iter().map(unit_json).collect(),
+        prev_period: prev.as_ref().map(|p| p.period.to_string()),
+        prev_period_label: labels.prev_period_label,
+        month_label: labels.month_label,
+        prev_month_label: labels.prev_month_label,
+        remaining_label: labels.remaining_label,
     };
     snap.paragraphs = super::text::paragraphs(&snap);
     snap
+}
+
+/// Replaces each project's 包抓领导 id by the person's name (the configured recipient with that
+/// id); an id no recipient has is left out rather than shown — officials read names, not ids.
+pub fn name_owners(snap: &mut Snapshot, people: &std::collections::HashMap<&str, &str>) {
+    for p in &mut snap.projects.list {
+        p.owner = people
+            .get(p.owner.as_str())
+            .map_or_else(String::new, |n| n.to_string());
+    }
 }
 
 fn severity_index(s: Severity) -> usize {
@@ -539,14 +629,24 @@ fn trends(ds: &Dataset, members: &[Vec<usize>]) -> Vec<Trend> {
         .collect()
 }
 
-fn states(ds: &Dataset, cfg: &RulesConfig, unit_name: &dyn Fn(usize) -> String) -> StateSummary {
+fn states(
+    ds: &Dataset,
+    cfg: &RulesConfig,
+    unit_name: &dyn Fn(usize) -> String,
+    members: &[Vec<usize>],
+) -> StateSummary {
     let th = StateThresholds {
         semi_stalled: basis_points(cfg.semi_stalled_ratio),
         reduced: basis_points(cfg.reduced_ratio),
     };
     let last = WINDOW - 1;
     let before = ds.cal.prev_analysed(ds.period());
+    let before_idx = ds.cal.index(before);
     let mut out = StateSummary::default();
+    // Per unit (parallel to `ds.units`): counts now and last month.
+    let mut now_by = vec![StateCounts::default(); ds.units.len()];
+    let mut was_by = vec![StateCounts::default(); ds.units.len()];
+    let mut any_before = false;
     for (e, s) in ds.series.iter().enumerate() {
         if !ds.is_above(e) {
             continue;
@@ -554,6 +654,11 @@ fn states(ds: &Dataset, cfg: &RulesConfig, unit_name: &dyn Fn(usize) -> String) 
         let standing = ds.standing(e, th);
         let now = standing.state.unwrap_or(State::Normal);
         let was = ds.standing_at(e, th, before).state.unwrap_or(State::Normal);
+        any_before |= before_idx.is_some_and(|i| s.is_present(i));
+        for &u in &members[e] {
+            now_by[u].add(now);
+            was_by[u].add(was);
+        }
         let row = |state: State, change: &str| EnterpriseRow {
             credit_code: ds.enterprises[e].credit_code.to_string(),
             name: ds.enterprises[e].name.clone(),
@@ -588,7 +693,40 @@ fn states(ds: &Dataset, cfg: &RulesConfig, unit_name: &dyn Fn(usize) -> String) 
             .cmp(&state_order(&a.state))
             .then(a.credit_code.cmp(&b.credit_code))
     });
+    if let Some(c) = ds.city().filter(|_| any_before) {
+        out.last_month = Some(was_by[c]);
+        out.change = Some(now_by[c].since(was_by[c]));
+    }
+    out.by_unit = unit_states(ds, &now_by, &was_by, any_before);
     out
+}
+
+/// Each district, then each zone, by code, with its counts now and (when known) last month.
+fn unit_states(
+    ds: &Dataset,
+    now_by: &[StateCounts],
+    was_by: &[StateCounts],
+    known_before: bool,
+) -> Vec<UnitStates> {
+    let mut idx: Vec<usize> = (0..ds.units.len())
+        .filter(|&u| matches!(ds.units[u].kind, UnitKind::District | UnitKind::Zone))
+        .collect();
+    idx.sort_by_key(|&u| {
+        (
+            ds.units[u].kind != UnitKind::District,
+            ds.units[u].code.clone(),
+        )
+    });
+    idx.into_iter()
+        .map(|u| UnitStates {
+            code: ds.units[u].code.clone(),
+            name: ds.units[u].name.clone(),
+            kind: ds.units[u].kind.as_str().into(),
+            now: now_by[u],
+            last_month: known_before.then_some(was_by[u]),
+            change: known_before.then(|| now_by[u].since(was_by[u])),
+        })
+        .collect()
 }
 
 fn state_order(zh: &str) -> u8 {

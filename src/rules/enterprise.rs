@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use super::{Context, Coverage, Finding, Rule, RulesConfig, basis_points, num, wan};
+use crate::analysis::rounding::{fixed, shown_difference};
 use crate::analysis::{Calendar, Dataset, NONE, Series, State, WINDOW, fmt_wan, formulas};
 use crate::period::Period;
 use crate::registry::{Enterprise, Scale};
@@ -114,13 +115,13 @@ pub fn findings(
             };
             let label = month_label(&cal, p);
             let mut msg = format!(
-                "{label}工业总产值{}万元，上年同期{}万元，为上年的{:.1}%",
+                "{label}工业总产值{}万元，上年同期{}万元，为上年的{}%",
                 fmt_wan(v),
                 fmt_wan(b),
-                ratio * 100.0
+                fixed(ratio * 100.0, 1)
             );
             if state != State::Stalled {
-                msg.push_str(&format!("（低于{:.0}%）", threshold * 100.0));
+                msg.push_str(&format!("（低于{}%）", fixed(threshold * 100.0, 0)));
             }
             msg.push_str(&format!("，{}", state.zh()));
             if streak > 1 {
@@ -187,11 +188,11 @@ fn divergence(ds: &Dataset, cfg: &RulesConfig, subj: &Subject) -> Option<Finding
     let og = (v as f64 / b as f64 - 1.0) * 100.0;
     let eg = (s.electricity as f64 / e_base as f64 - 1.0) * 100.0;
     let msg = format!(
-        "{}产值同比{}，用电量同比{}，相差{:.1}个百分点（阈值{}），产值与用电量背离，请核实数据。",
+        "{}产值同比{}，用电量同比{}，相差{}个百分点（阈值{}），产值与用电量背离，请核实数据。",
         month_label(&cal, ds.period()),
         crate::analysis::fmt_pct(og),
         crate::analysis::fmt_pct(eg),
-        og - eg,
+        shown_difference(og, eg),
         cfg.divergence_pp
     );
     let mut values = Map::new();
@@ -227,11 +228,11 @@ fn inconsistent(ds: &Dataset, cfg: &RulesConfig, subj: &Subject) -> Option<Findi
     let diff = (reported as i128 - sum as i128).abs();
     let pct = diff as f64 / sum as f64 * 100.0;
     let msg = format!(
-        "报送的{}累计产值{}万元，与各月合计{}万元相差{:.2}%（阈值{}%），请核实。",
+        "报送的{}累计产值{}万元，与各月合计{}万元相差{}%（阈值{}%），请核实。",
         ds.period().ytd_label(),
         fmt_wan(reported),
         fmt_wan(sum),
-        pct,
+        fixed(pct, 2),
         cfg.inconsistent_pct
     );
     let mut values = Map::new();
@@ -257,12 +258,12 @@ fn exit_risk(ds: &Dataset, cfg: &RulesConfig, ctx: &Context, subj: &Subject) -> 
     }
     let year = (num12 / den) as i64;
     let msg = format!(
-        "{}营业收入{}万元，折全年{}万元，低于规上标准{}万元的{:.0}%，有退库风险。",
+        "{}营业收入{}万元，折全年{}万元，低于规上标准{}万元的{}%，有退库风险。",
         ds.period().ytd_label(),
         fmt_wan(subj.s.revenue_ytd),
         fmt_wan(year),
         fmt_wan(ctx.above_scale_threshold),
-        cfg.exit_risk_margin * 100.0
+        fixed(cfg.exit_risk_margin * 100.0, 0)
     );
     let mut values = Map::new();
     values.insert("revenue_ytd".into(), wan(subj.s.revenue_ytd));

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Context, Coverage, Finding, Rule, RulesConfig, behind, num, wan};
 use crate::analysis::projects::{ProgressReport, status_at, ytd_at};
+use crate::analysis::rounding::{fixed, shown_difference};
 use crate::analysis::{Dataset, ProjectResult, fmt_wan};
 use crate::period::Period;
 use crate::registry::{Project, ProjectStatus};
@@ -99,13 +100,13 @@ pub fn findings(
             let progress = ytd as f64 / plan as f64 * 100.0;
             let time = f64::from(p.month()) / 12.0 * 100.0;
             let msg = format!(
-                "{}完成投资{}万元，为年度计划投资{}万元的{:.1}%，低于时间进度{:.1}%达{:.1}个百分点（允许{}个百分点），投资进度滞后。",
+                "{}完成投资{}万元，为年度计划投资{}万元的{}%，低于时间进度{}%达{}个百分点（允许{}个百分点），投资进度滞后。",
                 p.ytd_label(),
                 fmt_wan(ytd),
                 fmt_wan(plan),
-                progress,
-                time,
-                time - progress,
+                fixed(progress, 1),
+                fixed(time, 1),
+                shown_difference(time, progress),
                 cfg.project_tolerance_pp
             );
             let mut v = Map::new();

@@ -5,6 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{Coverage, Finding, Rule, RulesConfig, Severity, num, wan};
+use crate::analysis::rounding::shown_difference;
 use crate::analysis::{
     Basis, Dataset, Growth, PCT, UnitResult, VALUE_ADDED_GROWTH, fmt_pct, formulas,
 };
@@ -150,11 +151,11 @@ fn below_target(ctx: &Ctx, r: &UnitResult, cfg: &RulesConfig) -> Vec<Finding> {
         "年度目标"
     };
     let msg = format!(
-        "{label}{what}同比增长{}{}，低于{target_name}{}，差距{:.1}个百分点。",
+        "{label}{what}同比增长{}{}，低于{target_name}{}，差距{}个百分点。",
         fmt_pct(g.pct()),
         estimated(r),
         fmt_pct(t.pct_raw as f64 / PCT as f64),
-        -r.gap_pp.unwrap_or(0.0)
+        shown_difference(t.pct_raw as f64 / PCT as f64, g.pct())
     );
     let streak = r.below_target_streak;
     let mut out = vec![ctx.finding(
@@ -190,13 +191,13 @@ fn below_average(ctx: &Ctx, r: &UnitResult, cfg: &RulesConfig) -> Option<Finding
     let g = r.growth?;
     let cg = c.growth.filter(|cg| g.cmp_growth(*cg).is_lt())?;
     let msg = format!(
-        "{}{}同比增长{}{}，低于全市{}，差距{:.1}个百分点。",
+        "{}{}同比增长{}{}，低于全市{}，差距{}个百分点。",
         ctx.ds.period().ytd_label(),
         indicator_zh(&r.indicator),
         fmt_pct(g.pct()),
         estimated(r),
         fmt_pct(cg.pct()),
-        cg.pct() - g.pct()
+        shown_difference(cg.pct(), g.pct())
     );
     let mut v = growth_values(r);
     v.insert("growth_pct".into(), num(g.pct()));
@@ -218,11 +219,11 @@ fn target_at_risk(ctx: &Ctx, r: &UnitResult, cfg: &RulesConfig) -> Option<Findin
         return None;
     }
     let msg = format!(
-        "按上年全年{}万元测算，完成年度目标{}，其余月份需增长{}，高于目标{:.1}个百分点，全年目标完成难度大。",
+        "按上年全年{}万元测算，完成年度目标{}，其余月份需增长{}，高于目标{}个百分点，全年目标完成难度大。",
         crate::analysis::fmt_wan(q.full_year_prev),
         fmt_pct(annual),
         fmt_pct(req),
-        req - annual
+        shown_difference(req, annual)
     );
     let mut v = growth_values(r);
     v.insert("required_pct".into(), num(req));
@@ -248,13 +249,13 @@ fn progress_lagging(ctx: &Ctx, r: &UnitResult, cfg: &RulesConfig) -> Vec<Finding
         .filter(|vol| super::behind(vol.ytd, vol.annual, p.month(), tol))
     {
         let msg = format!(
-            "{}{}完成{}万元，为年度目标{}万元的{:.1}%，低于时间进度{:.1}%。",
+            "{}{}完成{}万元，为年度目标{}万元的{}，低于时间进度{}。",
             p.ytd_label(),
             indicator_zh(&vol.indicator),
             crate::analysis::fmt_wan(vol.ytd),
             crate::analysis::fmt_wan(vol.annual),
-            vol.progress_pct,
-            vol.time_pct
+            fmt_pct(vol.progress_pct),
+            fmt_pct(vol.time_pct)
         );
         let mut v = Map::new();
         v.insert("ytd".into(), wan(vol.ytd));
@@ -284,12 +285,12 @@ fn low_submission_rate(ctx: &Ctx, r: &UnitResult, cfg: &RulesConfig) -> Option<F
         .filter(|_| formulas::submission_rate_below(r.reported, r.expected, min))?;
     let p = ctx.ds.period();
     let msg = format!(
-        "{}年{}月应报规上企业{}家，已报{}家，报送率{:.1}%（低于{}%）。",
+        "{}年{}月应报规上企业{}家，已报{}家，报送率{}（低于{}%）。",
         p.year(),
         p.month(),
         r.expected,
         r.reported,
-        rate,
+        fmt_pct(rate),
         cfg.submission_rate_min
     );
     let mut v = Map::new();
