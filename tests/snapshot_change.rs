@@ -86,6 +86,12 @@ const SPECS: [Spec; 5] = [
 
 /// The city at `period` (the months above shifted so that index 23 is `period`).
 fn dataset(period: &str) -> Dataset {
+    dataset_from(period, "2000-01")
+}
+
+/// The same, with nothing reported before `first`.
+fn dataset_from(period: &str, first: &str) -> Dataset {
+    let first: Period = first.parse().unwrap();
     let cal = Calendar {
         period: period.parse::<Period>().unwrap(),
         jan_feb_combined: true,
@@ -107,6 +113,9 @@ fn dataset(period: &str) -> Dataset {
         let mut s = Series::default();
         for w in 0..WINDOW {
             let t = cal.at(w);
+            if t < first {
+                continue;
+            }
             let v = if t.year() < 2026 {
                 1000
             } else {
@@ -261,7 +270,7 @@ fn october_against_september_by_hand() {
     );
     assert_eq!(
         s.paragraphs[2],
-        "从企业看，应报规上企业5家，已报5家。当月停产企业1家、半停产0家、减产1家，合计2家，比9月增加1家（停产增加1家、半停产减少1家、减产增加1家）；其中新增1家，9月停产半停产减产企业中本月复产（恢复正常）0家。分县区看，停产半停产减产企业较多的是甲县（1家，比9月增加1家）、丁县（1家，与9月持平）。"
+        "从企业看，应报规上企业5家，已报5家。当月停产企业1家、半停产0家、减产1家，合计2家，比9月增加1家（停产增加1家、半停产减少1家、减产增加1家）；其中新增1家，9月停产半停产减产企业中本月复产（恢复正常）0家。停产半停产减产企业较多的县区是甲县（1家，比9月增加1家）、丁县（1家，与9月持平）。"
     );
 }
 
@@ -284,4 +293,21 @@ fn the_first_period_of_the_year_shows_no_change_of_the_year_to_date() {
     assert!(!text.contains("比1-"), "{text}");
     assert!(!text.contains("位次"), "{text}");
     assert!(text.contains("增速比上年12月"), "{text}");
+}
+
+#[test]
+fn a_month_that_cannot_be_judged_gives_no_change_rather_than_zeros() {
+    // Reported from January 2025 only: last December has no base a year earlier, so neither its
+    // month's growth nor its 停产/半停产/减产 counts are known.
+    let s = snapshot(&dataset_from("2026-02", "2025-01"));
+    let c = s.city.as_ref().unwrap();
+    assert!(c.month_growth_pct.is_some());
+    assert_eq!(c.month_growth_prev_pct, None);
+    assert_eq!(c.month_growth_change_pp, None);
+    assert_eq!(s.states.last_month, None);
+    assert_eq!(s.states.change, None);
+    assert!(s.states.by_unit.iter().all(|u| u.change.is_none()));
+    let text = s.paragraphs.join("");
+    assert!(!text.contains("上年12月"), "{text}");
+    assert!(!text.contains("其中新增"), "{text}");
 }

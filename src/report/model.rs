@@ -641,7 +641,6 @@ fn states(
     };
     let last = WINDOW - 1;
     let before = ds.cal.prev_analysed(ds.period());
-    let before_idx = ds.cal.index(before);
     let mut out = StateSummary::default();
     // Per unit (parallel to `ds.units`): counts now and last month.
     let mut now_by = vec![StateCounts::default(); ds.units.len()];
@@ -653,8 +652,10 @@ fn states(
         }
         let standing = ds.standing(e, th);
         let now = standing.state.unwrap_or(State::Normal);
-        let was = ds.standing_at(e, th, before).state.unwrap_or(State::Normal);
-        any_before |= before_idx.is_some_and(|i| s.is_present(i));
+        let was = ds.standing_at(e, th, before).state;
+        // Last month counts only if some enterprise could be judged then (a month and its base).
+        any_before |= was.is_some();
+        let was = was.unwrap_or(State::Normal);
         for &u in &members[e] {
             now_by[u].add(now);
             was_by[u].add(was);

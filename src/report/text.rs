@@ -293,11 +293,15 @@ fn enterprise_paragraph(s: &Snapshot) -> String {
     if let Some(d) = st.change {
         t.push_str(&format!("，比{since}{}", state_change(d)));
     }
-    t.push_str(&format!(
-        "；其中新增{}家，{since}停产半停产减产企业中本月复产（恢复正常）{}家。",
-        st.new,
-        st.recovered.len()
-    ));
+    // New and recovered mean something only against a month that could be judged.
+    if st.last_month.is_some() {
+        t.push_str(&format!(
+            "；其中新增{}家，{since}停产半停产减产企业中本月复产（恢复正常）{}家",
+            st.new,
+            st.recovered.len()
+        ));
+    }
+    t.push('。');
     t.push_str(&district_states(s, since));
     t
 }
@@ -320,7 +324,7 @@ fn state_change(d: StateChange) -> String {
     t
 }
 
-/// "分县区看，停产半停产减产企业较多的是A（12家，比9月增加2家）、B（10家，持平）。", the three
+/// "停产半停产减产企业较多的县区是A（12家，比9月增加2家）、B（10家，与9月持平）。", the three
 /// districts with most; "" when no district has any.
 fn district_states(s: &Snapshot, since: &str) -> String {
     let mut ds: Vec<_> = s
@@ -347,34 +351,32 @@ fn district_states(s: &Snapshot, since: &str) -> String {
     if list.is_empty() {
         return String::new();
     }
-    format!("分县区看，停产半停产减产企业较多的是{}。", list.join("、"))
+    format!("停产半停产减产企业较多的县区是{}。", list.join("、"))
 }
 
+/// The first three pulls or drags that show as more than 0.00 points.
 fn pull_list(rows: &[PullRow]) -> String {
     rows.iter()
+        .filter(|p| rounded(p.pull_pp, 2) != 0)
+        .take(3)
         .map(|p| format!("{}（{}个百分点）", p.name, fixed(p.pull_pp.abs(), 2)))
         .collect::<Vec<_>>()
         .join("、")
 }
 
 fn pull_paragraph(s: &Snapshot) -> Option<String> {
-    if s.pulls.is_empty() && s.drags.is_empty() {
+    let (up, down) = (pull_list(&s.pulls), pull_list(&s.drags));
+    let mut parts = Vec::new();
+    if !up.is_empty() {
+        parts.push(format!("{up}拉动全市增长居前"));
+    }
+    if !down.is_empty() {
+        parts.push(format!("{down}下拉全市增长较多"));
+    }
+    if parts.is_empty() {
         return None;
     }
-    let mut t = String::from("从拉动看，");
-    if !s.pulls.is_empty() {
-        let top = &s.pulls[..s.pulls.len().min(3)];
-        t.push_str(&format!("{}拉动全市增长居前", pull_list(top)));
-    }
-    if !s.drags.is_empty() {
-        if !s.pulls.is_empty() {
-            t.push('；');
-        }
-        let top = &s.drags[..s.drags.len().min(3)];
-        t.push_str(&format!("{}下拉全市增长较多", pull_list(top)));
-    }
-    t.push('。');
-    Some(t)
+    Some(format!("从拉动看，{}。", parts.join("；")))
 }
 
 fn alert_paragraph(s: &Snapshot) -> String {
