@@ -207,7 +207,8 @@ fn october_against_september_by_hand() {
 
     // Ranks: 乙县 7.0% (1070 / 1000) and 丙县 7.04% (shown 7.0) share 第1; 甲县 is 第3 (no 第2);
     // 丁县 −16.0% is 第4. In September 丙县 7.0, 乙县 5.6, 甲县 4.7, 丁县 −6.7.
-    let ranks: Vec<(&str, Option<u32>, bool, Option<u32>, Option<i32>)> = s
+    type Rank<'a> = (&'a str, Option<u32>, bool, Option<u32>, Option<i32>);
+    let ranks: Vec<Rank> = s
         .districts
         .iter()
         .map(|u| {

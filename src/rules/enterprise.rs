@@ -114,8 +114,15 @@ pub fn findings(
                 _ => cfg.reduced_ratio,
             };
             let label = month_label(&cal, p);
+            // A month is compared with the same month a year earlier (上年同月); 1-2月 together
+            // with the same months (上年同期).
+            let base = if cal.is_combined(p) {
+                "上年同期"
+            } else {
+                "上年同月"
+            };
             let mut msg = format!(
-                "{label}工业总产值{}万元，上年同期{}万元，为上年的{}%",
+                "{label}工业总产值{}万元，{base}{}万元，为上年的{}%",
                 fmt_wan(v),
                 fmt_wan(b),
                 fixed(ratio * 100.0, 1)
