@@ -85,7 +85,20 @@ pub fn shown1(x: f64) -> f64 {
 /// 5.8, so the printed gap is 1.2, not 1.25 → 1.3). A sentence that prints both figures and
 /// their difference adds up.
 pub fn shown_difference(a: f64, b: f64) -> String {
-    scaled(rounded(a, 1) - rounded(b, 1), 1)
+    difference(a, b, 1)
+}
+
+/// `a − b` of two figures as shown with `decimals` decimals, printed.
+pub fn difference(a: f64, b: f64, decimals: u32) -> String {
+    scaled(rounded(a, decimals) - rounded(b, decimals), decimals)
+}
+
+/// The fewest decimals (one to four) at which `a` and `b` print differently: a growth of 6.96%
+/// below a target of 7.0% is written 6.96% against 7.00%, not "7.0%, below 7.0%".
+pub fn apart(a: f64, b: f64) -> u32 {
+    (1..4)
+        .find(|d| rounded(a, *d) != rounded(b, *d))
+        .unwrap_or(4)
 }
 
 #[cfg(test)]
@@ -149,6 +162,10 @@ mod tests {
         assert_eq!(shown1(5.85), 5.9);
         assert_eq!(shown_difference(7.0, 5.75), "1.2");
         assert_eq!(shown_difference(5.75, 7.0), "−1.2");
+        assert_eq!(apart(5.8, 7.0), 1);
+        assert_eq!(apart(6.96, 7.0), 2);
+        assert_eq!(apart(6.995, 7.0), 3);
+        assert_eq!(difference(7.0, 6.96, 2), "0.04");
         assert_eq!(shown1(-5.85), -5.9);
     }
 }

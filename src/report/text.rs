@@ -147,11 +147,13 @@ fn city_paragraph(s: &Snapshot, c: &UnitRow) -> Option<String> {
         t.push_str(&format!("，增速{}", moved(d, since)));
     }
     if let (Some(gap), Some(target)) = (c.gap_pp, c.target_pct) {
-        t.push_str(&format!(
-            "，{}（目标{}）",
-            against(gap, "目标"),
-            pct(target)
-        ));
+        // Below the target by less than shows (6.96% against 7.0%): not 持平, as the alert says.
+        let words = if rounded(gap, 1) == 0 && !c.mark.is_empty() {
+            "略低于目标".to_string()
+        } else {
+            against(gap, "目标")
+        };
+        t.push_str(&format!("，{words}（目标{}）", pct(target)));
     }
     t.push('。');
     t.push_str(&month_sentence(s, c, official, g));
@@ -173,10 +175,11 @@ fn ranking_paragraph(s: &Snapshot, rows: &[UnitRow], kind: &str) -> Option<Strin
         return None;
     }
     let mut t = format!("分{kind}看，");
+    // Below the target as the alerts judge it (exactly): a mark is set for every unit below.
     let below: Vec<&UnitRow> = with
         .iter()
         .copied()
-        .filter(|u| u.gap_pp.is_some_and(|g| rounded(g, 1) < 0))
+        .filter(|u| u.gap_pp.is_some() && !u.mark.is_empty())
         .collect();
     let targeted = with.iter().filter(|u| u.gap_pp.is_some()).count();
     if targeted > 0 {
@@ -516,6 +519,30 @@ mod tests {
             "{t}"
         );
         assert!(!t.contains("持平") && !t.contains("比1-"), "{t}");
+    }
+
+    #[test]
+    fn a_unit_just_below_its_target_is_not_said_to_meet_it() {
+        // 6.96% shows 7.0 beside a target of 7.0: the gap as shown is 0.0, but the unit is
+        // below (its mark is set), so the city is 略低于目标, never 与目标持平.
+        let city = UnitRow {
+            target_pct: Some(7.0),
+            gap_pp: Some(0.0),
+            mark: "blue".into(),
+            ..row("示例市", 6.96)
+        };
+        let s = Snapshot {
+            period_label: "1-10月".into(),
+            ..Snapshot::default()
+        };
+        let t = city_paragraph(&s, &city).unwrap();
+        assert!(t.contains("同比增长7.0%，略低于目标（目标7.0%）"), "{t}");
+        let met = UnitRow {
+            mark: String::new(),
+            ..city
+        };
+        let t = city_paragraph(&s, &met).unwrap();
+        assert!(t.contains("同比增长7.0%，与目标持平（目标7.0%）"), "{t}");
     }
 
     #[test]

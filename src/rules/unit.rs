@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{Coverage, Finding, Rule, RulesConfig, Severity, num, wan};
-use crate::analysis::rounding::shown_difference;
+use crate::analysis::rounding::{apart, difference, fixed, shown_difference};
 use crate::analysis::{
     Basis, Dataset, Growth, PCT, UnitResult, VALUE_ADDED_GROWTH, fmt_pct, formulas,
 };
@@ -150,12 +150,15 @@ fn below_target(ctx: &Ctx, r: &UnitResult, cfg: &RulesConfig) -> Vec<Finding> {
     } else {
         "年度目标"
     };
+    // With as many decimals as it takes for "below" to show (6.96% against 7.00%).
+    let (gp, tp) = (g.pct(), t.pct_raw as f64 / PCT as f64);
+    let d = apart(gp, tp);
     let msg = format!(
-        "{label}{what}同比增长{}{}，低于{target_name}{}，差距{}个百分点。",
-        fmt_pct(g.pct()),
+        "{label}{what}同比增长{}%{}，低于{target_name}{}%，差距{}个百分点。",
+        fixed(gp, d),
         estimated(r),
-        fmt_pct(t.pct_raw as f64 / PCT as f64),
-        shown_difference(t.pct_raw as f64 / PCT as f64, g.pct())
+        fixed(tp, d),
+        difference(tp, gp, d)
     );
     let streak = r.below_target_streak;
     let mut out = vec![ctx.finding(
@@ -190,14 +193,15 @@ fn below_average(ctx: &Ctx, r: &UnitResult, cfg: &RulesConfig) -> Option<Finding
     let c = ctx.city.filter(|_| r.kind != UnitKind::City)?;
     let g = r.growth?;
     let cg = c.growth.filter(|cg| g.cmp_growth(*cg).is_lt())?;
+    let d = apart(g.pct(), cg.pct());
     let msg = format!(
-        "{}{}同比增长{}{}，低于全市{}，差距{}个百分点。",
+        "{}{}同比增长{}%{}，低于全市{}%，差距{}个百分点。",
         ctx.ds.period().ytd_label(),
         indicator_zh(&r.indicator),
-        fmt_pct(g.pct()),
+        fixed(g.pct(), d),
         estimated(r),
-        fmt_pct(cg.pct()),
-        shown_difference(cg.pct(), g.pct())
+        fixed(cg.pct(), d),
+        difference(cg.pct(), g.pct(), d)
     );
     let mut v = growth_values(r);
     v.insert("growth_pct".into(), num(g.pct()));
