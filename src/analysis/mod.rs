@@ -14,7 +14,9 @@ use std::collections::HashMap;
 
 pub use formulas::{Growth, PCT};
 pub use projects::{ProgressReport, ProjectCounts, ProjectResult, evaluate_projects};
-pub use series::{Calendar, History, NONE, Series, Standing, State, StateThresholds, WINDOW};
+pub use series::{
+    Calendar, History, NONE, OtherYtd, Series, Standing, State, StateThresholds, WINDOW, YtdFigure,
+};
 pub use units::{
     Basis, RequiredBasis, TargetCheck, UnitResult, VolumeProgress, evaluate_units, pulls,
 };

@@ -10,6 +10,7 @@
 
 pub mod charts;
 pub mod html;
+pub mod industry;
 pub mod model;
 pub mod text;
 pub mod write;
@@ -129,6 +130,7 @@ pub async fn build(store: &Store, config: &Config, half: Half) -> anyhow::Result
         .filter(|e| e.at >= from && e.at < until)
         .collect();
     let mut snap = model::build(half, &report, &ds, &config.rules, &events);
+    industry::attach(&mut snap, &report, &ds, &config.industry);
     snap.deadline = crate::rules::deadline(period, config.general.report_deadline_day)
         .with_timezone(&Shanghai)
         .format("%Y-%m-%d")
