@@ -155,3 +155,73 @@ async fn snapshot_carries_industries_efficiency_and_investment_on_both_backends(
         db.cleanup().await;
     }
 }
+
+/// Generates the demo city (765 enterprises, 2025-01..2026-10) and imports it.
+async fn load_demo(store: &indmon::store::Store) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = indmon::demo::GenSpec {
+        http_pages: false,
+        ..indmon::demo::GenSpec::default()
+    };
+    indmon::demo::generate(&spec, dir.path()).unwrap();
+    let d = dir.path();
+    let mut files: Vec<std::path::PathBuf> = [
+        "units.csv",
+        "enterprises.csv",
+        "targets.csv",
+        "unit_indicators.csv",
+    ]
+    .iter()
+    .map(|f| d.join(f))
+    .collect();
+    let mut months: Vec<std::path::PathBuf> = std::fs::read_dir(d.join("submissions"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    months.sort_by_key(|p| {
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        (name.contains("revision"), name.contains("late"), name)
+    });
+    files.extend(months);
+    let refs: Vec<&std::path::Path> = files.iter().map(|p| p.as_path()).collect();
+    import_ok(store, &refs).await;
+    dir
+}
+
+/// On the demo city the industries' pulls add up to the city's output growth, every code is
+/// known, and the efficiency and investment sections have figures.
+#[tokio::test]
+async fn the_demo_city_has_every_section() {
+    let db = TestDb::sqlite().await;
+    let _data = load_demo(&db.store).await;
+    let snap = report::build(&db.store, &Config::default(), "2026-11-H1".parse().unwrap())
+        .await
+        .unwrap();
+    let city = snap.units.iter().find(|u| u["kind"] == "city").unwrap();
+    let growth = (num(&city["ytd"]) / num(&city["ytd_prev"]) - 1.0) * 100.0;
+    let ind = &snap.industries;
+    assert!(ind.divisions.len() >= 20, "{}", ind.divisions.len());
+    assert!(ind.unclassified.is_none() && ind.unknown_codes.is_empty());
+    let pulls: f64 = ind.divisions.iter().map(|d| d.pull_pp.unwrap()).sum();
+    assert!((pulls - growth).abs() < 1e-6, "{pulls} vs {growth}");
+    let shares: f64 = ind.divisions.iter().map(|d| d.share_pct.unwrap()).sum();
+    assert!((shares - 100.0).abs() < 1e-6, "{shares}");
+    assert_eq!(ind.groups.len(), 3);
+    assert!(
+        ind.summary.starts_with("1-10月，全市规上工业涉及"),
+        "{}",
+        ind.summary
+    );
+    let c = snap.efficiency.city.as_ref().unwrap();
+    let ratio = c.sales_ratio_pct.unwrap();
+    assert!((90.0..100.0).contains(&ratio), "{ratio}");
+    assert!(c.revenue_growth_pct.is_some() && c.electricity_growth_pct.is_some());
+    assert!(!snap.efficiency.districts.is_empty());
+    assert!(
+        snap.investment
+            .rows
+            .iter()
+            .any(|r| r.kind == "city" && r.completion_pct.is_some())
+    );
+    db.cleanup().await;
+}

@@ -61,8 +61,10 @@ pub fn industries(s: &IndustrySection, label: &str) -> String {
         }
         t.push('。');
     }
+    // A pull that shows as 0.0 says nothing in a sentence; the table has it to two decimals.
     let listed = |rows: &[IndustryRow], verb: &str| {
         rows.iter()
+            .filter(|r| pp(r.pull_pp.unwrap_or(0.0)) != pp(0.0))
             .map(|r| {
                 format!(
                     "{}（{}，{verb}{}个百分点）",
@@ -74,17 +76,13 @@ pub fn industries(s: &IndustrySection, label: &str) -> String {
             .collect::<Vec<_>>()
             .join("、")
     };
-    if !s.pulling.is_empty() {
-        t.push_str(&format!(
-            "拉动全市增长较多的行业：{}。",
-            listed(&s.pulling, "拉动")
-        ));
+    let pulling = listed(&s.pulling, "拉动");
+    if !pulling.is_empty() {
+        t.push_str(&format!("拉动全市增长较多的行业：{pulling}。"));
     }
-    if !s.dragging.is_empty() {
-        t.push_str(&format!(
-            "下拉全市增长较多的行业：{}。",
-            listed(&s.dragging, "下拉")
-        ));
+    let dragging = listed(&s.dragging, "下拉");
+    if !dragging.is_empty() {
+        t.push_str(&format!("下拉全市增长较多的行业：{dragging}。"));
     }
     let groups: Vec<String> = s
         .groups
@@ -131,12 +129,14 @@ pub fn efficiency(c: &EfficiencyRow, p: Period, label: &str) -> String {
         None if c.profit_prev_wan <= 0.0 => t.push_str("（上年同期为亏损，不计增速）"),
         None => {}
     }
-    if let Some(share) = c.loss_share_pct {
-        t.push_str(&format!(
+    match c.loss_share_pct {
+        Some(_) if c.loss_making == 0 => t.push_str("；无亏损企业"),
+        Some(share) => t.push_str(&format!(
             "；亏损企业{}家，亏损面{}",
             c.loss_making,
             fmt_pct(share)
-        ));
+        )),
+        None => {}
     }
     t.push('。');
     if let Some(r) = c.sales_ratio_pct {
