@@ -117,6 +117,9 @@ pub struct EfficiencyRow {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct InvestmentSection {
     pub rows: Vec<InvestmentRow>,
+    /// Whether any row has a growth rate (last year's figure loaded): the page shows the column
+    /// only then.
+    pub with_growth: bool,
     pub summary: String,
 }
 
@@ -150,6 +153,7 @@ pub fn attach(snap: &mut Snapshot, report: &Report, ds: &Dataset, cfg: &Industry
     let rows = investment::rows(ds, report);
     snap.investment = InvestmentSection {
         summary: text::investment(&rows, &label),
+        with_growth: rows.iter().any(|r| r.growth_pct.is_some()),
         rows,
     };
     snap.quality.extend(quality_rows(&snap.industries));
@@ -308,9 +312,9 @@ pub fn efficiency_section(ds: &Dataset, report: &Report, label: &str) -> Efficie
         .map(row_of)
         .collect();
     districts.sort_by(|a, b| a.code.cmp(&b.code));
-    let summary = city
-        .as_ref()
-        .map_or_else(String::new, |c| text::efficiency(c, ds.period(), label));
+    let summary = city.as_ref().map_or_else(String::new, |c| {
+        text::efficiency(c, ds.period(), ds.cal.is_combined(ds.period()), label)
+    });
     EfficiencySection {
         city,
         districts,

@@ -376,6 +376,16 @@ fn efficiency_sums_revenue_profit_sales_ratio_exports_and_electricity() {
         "{}",
         e.summary
     );
+    // Beside the month's output growth, except in a combined February (1-2月 against February).
+    let mut c = c.clone();
+    c.output_month_growth_pct = Some(1.04);
+    let oct = text::efficiency(&c, Period::new(2026, 10).unwrap(), false, "1-10月");
+    assert!(oct.contains("同比增长15.4%；同期产值增长1.0%。"), "{oct}");
+    let feb = text::efficiency(&c, Period::new(2026, 2).unwrap(), true, "1-2月");
+    assert!(
+        feb.contains("2月全市规上工业用电量") && !feb.contains("同期产值"),
+        "{feb}"
+    );
 }
 
 #[test]

@@ -111,8 +111,9 @@ pub fn industries(s: &IndustrySection, label: &str) -> String {
     t
 }
 
-/// The 效益 paragraph of the city.
-pub fn efficiency(c: &EfficiencyRow, p: Period, label: &str) -> String {
+/// The 效益 paragraph of the city. In a combined February the month's output is 1-2月 while the
+/// electricity read is February's alone, so the two are not set side by side.
+pub fn efficiency(c: &EfficiencyRow, p: Period, combined: bool, label: &str) -> String {
     let g = |v: Option<f64>| v.map_or_else(|| "无上年同期数".into(), change);
     let mut t = format!(
         "{label}，全市规上工业企业实现营业收入{}万元，同比{}；",
@@ -162,7 +163,7 @@ pub fn efficiency(c: &EfficiencyRow, p: Period, label: &str) -> String {
             wan(c.electricity),
             change(e)
         ));
-        if let Some(o) = c.output_month_growth_pct {
+        if let Some(o) = c.output_month_growth_pct.filter(|_| !combined) {
             t.push_str(&format!("；同期产值{}", change(o)));
         }
         t.push('。');
