@@ -144,8 +144,8 @@ pub fn add_templates(env: &mut minijinja::Environment<'static>) -> Result<(), mi
     Ok(())
 }
 
-/// Builds the three sections into the snapshot and lists unusable industry codes under data
-/// quality (数据质量).
+/// Builds the three sections into the snapshot, lists unusable industry codes under data
+/// quality (数据质量) and writes the analysis paragraphs again so that they count them.
 pub fn attach(snap: &mut Snapshot, report: &Report, ds: &Dataset, cfg: &IndustryConfig) {
     let label = report.period.ytd_label();
     snap.industries = industries(ds, cfg, &label);
@@ -157,6 +157,8 @@ pub fn attach(snap: &mut Snapshot, report: &Report, ds: &Dataset, cfg: &Industry
         rows,
     };
     snap.quality.extend(quality_rows(&snap.industries));
+    // The analysis text counts the data-quality rows, these included.
+    snap.paragraphs = super::text::paragraphs(snap);
 }
 
 /// The 分行业 section.

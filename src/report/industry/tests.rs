@@ -284,6 +284,12 @@ fn unknown_and_missing_codes_are_reported_under_data_quality() {
             .message
             .contains("“5111”不是GB/T 4754-2017工业大类")
     );
+    let counted = format!("发现数据质量问题{}项", snap.quality.len());
+    assert!(
+        snap.paragraphs.iter().any(|p| p.contains(&counted)),
+        "{:?}",
+        snap.paragraphs
+    );
 }
 
 #[test]
