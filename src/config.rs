@@ -45,6 +45,9 @@ pub struct Config {
     /// How imported files are read (`[import.xlsx]`: the limits of a workbook).
     #[serde(default)]
     pub import: crate::ingest::ImportConfig,
+    /// The report's industries: leading divisions and groupings (`[industry]`).
+    #[serde(default)]
+    pub industry: crate::report::industry::IndustryConfig,
 }
 
 /// Settings of the whole bureau.

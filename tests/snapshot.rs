@@ -152,7 +152,9 @@ async fn figures_in_html_xlsx_and_json_are_the_evaluations() {
             "拉动",
             "项目进度",
             "预警",
-            "数据质量"
+            "数据质量",
+            "分行业",
+            "效益与投资"
         ]
     );
     let mut seen = 0;

@@ -17,7 +17,9 @@ use std::collections::HashMap;
 pub use change::{Previous, UnitPrevious, previous};
 pub use formulas::{Growth, PCT};
 pub use projects::{ProgressReport, ProjectCounts, ProjectResult, evaluate_projects};
-pub use series::{Calendar, History, NONE, Series, Standing, State, StateThresholds, WINDOW};
+pub use series::{
+    Calendar, History, NONE, OtherYtd, Series, Standing, State, StateThresholds, WINDOW, YtdFigure,
+};
 pub use units::{
     Basis, RequiredBasis, TargetCheck, UnitResult, VolumeProgress, competition_ranks,
     evaluate_units, pulls,

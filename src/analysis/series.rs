@@ -27,6 +27,8 @@ pub struct Series {
     pub electricity_prev: i64,
     /// Year-to-date revenue reported with P.
     pub revenue_ytd: i64,
+    /// Sales, revenue, profit and export, year to date, as reported with P and with P−12 (效益).
+    pub others: OtherYtd,
     /// The revisions of the submissions for P and P−12 (0 when absent), for explanations.
     pub revision: i64,
     pub revision_year_ago: i64,
@@ -44,10 +46,56 @@ impl Default for Series {
             electricity_year_ago: NONE,
             electricity_prev: NONE,
             revenue_ytd: NONE,
+            others: OtherYtd::default(),
             revision: 0,
             revision_year_ago: 0,
         }
     }
+}
+
+/// A year-to-date figure other than output (sales, revenue, profit, export) for the comparison
+/// of P: as reported with P, the 上年同期累计 reported beside it, and as reported with P−12.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct YtdFigure {
+    pub cur: i64,
+    pub prev_reported: i64,
+    pub year_ago: i64,
+}
+
+impl Default for YtdFigure {
+    fn default() -> YtdFigure {
+        YtdFigure {
+            cur: NONE,
+            prev_reported: NONE,
+            year_ago: NONE,
+        }
+    }
+}
+
+impl YtdFigure {
+    /// The figure of P, if reported.
+    pub fn value(&self) -> Option<i64> {
+        some(self.cur)
+    }
+
+    /// Its base (上年同期累计): the figure reported on the form, else the one reported with P−12.
+    pub fn base(&self) -> Option<i64> {
+        some(self.prev_reported).or_else(|| some(self.year_ago))
+    }
+
+    /// The figure and its base, when both are known (同口径).
+    pub fn with_base(&self) -> Option<(i64, i64)> {
+        self.value().zip(self.base())
+    }
+}
+
+/// The year-to-date figures besides output that the efficiency analysis (效益) reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OtherYtd {
+    pub sales: YtdFigure,
+    pub revenue: YtdFigure,
+    pub profit: YtdFigure,
+    pub export: YtdFigure,
 }
 
 /// An enterprise's state in a month, judged on its month value against the same month a year

@@ -7,6 +7,7 @@ use crate::indicator::{self, field_at};
 use crate::period::Period;
 use crate::registry::Enterprise;
 
+use super::series::{OtherYtd, YtdFigure};
 use super::{Calendar, NONE, Series, WINDOW};
 
 /// The figures of a submitted month: every indicator field in the order of
@@ -24,6 +25,13 @@ const OUTPUT_YTD_PREV: usize = field_at("output_ytd_prev");
 const ELECTRICITY: usize = field_at("electricity");
 const ELECTRICITY_PREV: usize = field_at("electricity_prev");
 const REVENUE_YTD: usize = field_at("revenue_ytd");
+/// The other year-to-date figures (efficiency, 效益): this year's and the form's 上年同期累计.
+const OTHER_YTD: [(usize, usize); 4] = [
+    (field_at("sales_ytd"), field_at("sales_ytd_prev")),
+    (field_at("revenue_ytd"), field_at("revenue_ytd_prev")),
+    (field_at("profit_ytd"), field_at("profit_ytd_prev")),
+    (field_at("export_ytd"), field_at("export_ytd_prev")),
+];
 
 /// One submitted month as a window read hands it over: bit `k` of `present` is set when figure
 /// `k` was asked for and is not NULL; `values[k]` means something only then.
@@ -128,10 +136,22 @@ impl WindowData {
             s.electricity = m.get(ELECTRICITY);
             s.electricity_prev = m.get(ELECTRICITY_PREV);
             s.revenue_ytd = m.get(REVENUE_YTD);
+            for (f, (cur, prev)) in others(&mut s.others).into_iter().zip(OTHER_YTD) {
+                f.cur = m.get(cur);
+                f.prev_reported = m.get(prev);
+            }
             s.revision = revision;
         } else if i == WINDOW - 13 {
             s.electricity_year_ago = m.get(ELECTRICITY);
+            for (f, (cur, _)) in others(&mut s.others).into_iter().zip(OTHER_YTD) {
+                f.year_ago = m.get(cur);
+            }
             s.revision_year_ago = revision;
         }
     }
+}
+
+/// The other year-to-date figures in the order of [`OTHER_YTD`].
+fn others(o: &mut OtherYtd) -> [&mut YtdFigure; 4] {
+    [&mut o.sales, &mut o.revenue, &mut o.profit, &mut o.export]
 }

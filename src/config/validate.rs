@@ -43,6 +43,7 @@ impl Config {
         ));
         p.extend(crate::daemon::problems(self));
         p.extend(self.import.xlsx.problems());
+        p.extend(self.industry.problems());
         indicators(&mut p, &self.indicators);
         let mut names = HashSet::new();
         for (i, s) in self.sources.iter().enumerate() {

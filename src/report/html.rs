@@ -63,6 +63,7 @@ pub fn render(s: &Snapshot, city_name: &str) -> anyhow::Result<String> {
     env.add_filter("rate", rate);
     env.add_filter("wan", wan);
     env.add_template("report.html", TEMPLATE)?;
+    super::industry::add_templates(&mut env)?;
     let charts: Vec<String> = s.trends.iter().map(trend_svg).collect();
     let html = env.get_template("report.html")?.render(context! {
         s => s,

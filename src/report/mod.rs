@@ -11,6 +11,7 @@
 pub mod change;
 pub mod charts;
 pub mod html;
+pub mod industry;
 pub mod model;
 pub mod text;
 pub mod write;
@@ -136,6 +137,7 @@ pub async fn build(store: &Store, config: &Config, half: Half) -> anyhow::Result
         .map(|r| (r.id.as_str(), r.name.as_str()))
         .collect();
     model::name_owners(&mut snap, &people);
+    industry::attach(&mut snap, &report, &ds, &config.industry);
     snap.deadline = crate::rules::deadline(period, config.general.report_deadline_day)
         .with_timezone(&Shanghai)
         .format("%Y-%m-%d")

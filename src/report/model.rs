@@ -47,6 +47,11 @@ pub struct Snapshot {
     pub quality: Vec<FindingRow>,
     /// Key projects (重点项目): counts, per unit, and every project.
     pub projects: ProjectSection,
+    /// Output by industry (分行业), efficiency (效益) and industrial investment (工业投资),
+    /// filled in by [`super::industry::attach`].
+    pub industries: super::industry::IndustrySection,
+    pub efficiency: super::industry::EfficiencySection,
+    pub investment: super::industry::InvestmentSection,
     pub paragraphs: Vec<String>,
     /// The evaluation's own unit objects (the JSON contract), for machines.
     pub units: Vec<Value>,
@@ -556,6 +561,9 @@ pub fn build(
         alerts,
         quality,
         projects: project_section,
+        industries: Default::default(),
+        efficiency: Default::default(),
+        investment: Default::default(),
         paragraphs: Vec::new(),
         units: report.units.iter().map(unit_json).collect(),
         prev_period: prev.as_ref().map(|p| p.period.to_string()),

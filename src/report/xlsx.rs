@@ -151,6 +151,7 @@ pub fn render(s: &Snapshot, half: Half) -> anyhow::Result<Vec<u8>> {
         let ws = wb.add_worksheet().set_name(*name)?;
         table(ws, head, rows)?;
     }
+    super::industry::sheet::add_sheets(&mut wb, s)?;
     Ok(wb.save_to_buffer()?)
 }
 
