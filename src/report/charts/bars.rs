@@ -1,7 +1,7 @@
 //! Charts 2 and 4: horizontal bars, fastest at the top, each labelled with its value. The
 //! average (全市) is a line of short dashes labelled above the bars, the target a line of long
-//! dashes labelled below them; bars below the target are hatched, the others grey, and a key
-//! says so — all of it readable in black and white.
+//! dashes labelled below them; bars of units below their own target are hatched, the others
+//! grey, and a key says so — all of it readable in black and white.
 
 use plotters::prelude::DrawingBackend;
 
@@ -22,10 +22,6 @@ pub const TARGET_DASH: (f64, f64) = (12.0, 4.0);
 /// The chart's height in units: a row per bar, a label row above and below.
 pub fn height(b: &BarChart) -> f64 {
     TOP + ROW * b.bars.len().max(1) as f64 + 24.0
-}
-
-fn below_target(b: &BarChart, v: f64) -> bool {
-    b.target.as_ref().is_some_and(|t| v < t.value)
 }
 
 pub fn draw<DB: DrawingBackend>(c: &Canvas<DB>, b: &BarChart) -> Drawn {
@@ -53,7 +49,7 @@ pub fn draw<DB: DrawingBackend>(c: &Canvas<DB>, b: &BarChart) -> Drawn {
             continue;
         };
         let (a, z) = ((x(0.0), mid - BAR / 2.0), (x(v), mid + BAR / 2.0));
-        if below_target(b, v) {
+        if bar.below_target {
             c.hatched(a, z)?;
         } else {
             c.rect(a, z, MID, false)?;
@@ -97,7 +93,7 @@ pub fn draw<DB: DrawingBackend>(c: &Canvas<DB>, b: &BarChart) -> Drawn {
 fn legend<DB: DrawingBackend>(c: &Canvas<DB>, b: &BarChart) -> Drawn {
     let y = 34.0;
     let mut x = 10.0;
-    if b.target.is_some() {
+    if b.bars.iter().any(|x| x.below_target) {
         c.rect((x, y - 5.0), (x + 14.0, y + 5.0), MID, false)?;
         x = key(c, "达到目标", (x + 14.0, y))?;
         c.hatched((x, y - 5.0), (x + 14.0, y + 5.0))?;

@@ -48,6 +48,9 @@ pub struct StateCounts {
     pub stalled: u32,
     pub semi_stalled: u32,
     pub reduced: u32,
+    /// Enterprises whose state could be judged at all (normal included): none when the month's
+    /// base a year earlier was not read, and then the counts say nothing.
+    pub judged: u32,
 }
 
 /// The chart figures of the evaluation of `report.period` over `ds`.
@@ -152,11 +155,14 @@ pub fn states_by_month(ds: &Dataset, th: StateThresholds) -> Vec<StateCounts> {
             stalled: 0,
             semi_stalled: 0,
             reduced: 0,
+            judged: 0,
         })
         .collect();
     for e in (0..ds.series.len()).filter(|&e| ds.is_above(e)) {
         for (c, t) in counts.iter_mut().zip(&months) {
-            match ds.standing_at(e, th, *t).state {
+            let state = ds.standing_at(e, th, *t).state;
+            c.judged += u32::from(state.is_some());
+            match state {
                 Some(State::Stalled) => c.stalled += 1,
                 Some(State::SemiStalled) => c.semi_stalled += 1,
                 Some(State::Reduced) => c.reduced += 1,

@@ -65,7 +65,14 @@ pub fn draw<DB: DrawingBackend>(c: &Canvas<DB>, g: &GrowthChart) -> Drawn {
         }
         for (&(i, v), p) in run.iter().zip(pts) {
             c.dot(p, 3.0, BLACK_INK)?;
-            c.text(&fmt_pct(v), (x(i), p.1 - 6.0), Size::Small, Anchor::Above)?;
+            // Above the point, unless the target line runs just above it: then below.
+            let under = g.target_pct.is_some_and(|t| v < t && y(v) - y(t) < 20.0);
+            let (at, anchor) = if under {
+                ((x(i), p.1 + 6.0), Anchor::Below)
+            } else {
+                ((x(i), p.1 - 6.0), Anchor::Above)
+            };
+            c.text(&fmt_pct(v), at, Size::Small, anchor)?;
         }
     }
     if g.this_year.iter().all(Option::is_none) {

@@ -65,7 +65,7 @@ pub struct BarChart {
     pub bars: Vec<Bar>,
     /// The average the bars are compared with (全市), drawn dashed.
     pub average: Option<Mark>,
-    /// The target, drawn with a different dash; bars below it are hatched.
+    /// The target, drawn with a different dash.
     pub target: Option<Mark>,
 }
 
@@ -74,6 +74,8 @@ pub struct BarChart {
 pub struct Bar {
     pub label: String,
     pub value: Option<f64>,
+    /// Below the unit's own target for the period: hatched.
+    pub below_target: bool,
 }
 
 /// A reference line and its label.
@@ -210,13 +212,15 @@ pub fn growth_chart(s: &Snapshot) -> Chart {
 }
 
 /// Chart 2: a ranking of districts or zones (`units`) by growth, with the city's growth and the
-/// city's target marked. `what` names them: "各县区", "各园区".
+/// city's target marked, and the units below their own target hatched. `what` names them:
+/// "各县区", "各园区".
 pub fn ranking_chart(what: &str, units: &[UnitRow], city: Option<&UnitRow>, period: &str) -> Chart {
     let bars = units
         .iter()
         .map(|u| Bar {
             label: u.name.clone(),
             value: u.growth_pct,
+            below_target: u.gap_pp.is_some_and(|g| g < 0.0),
         })
         .collect();
     Chart::Bars(BarChart {
@@ -227,7 +231,7 @@ pub fn ranking_chart(what: &str, units: &[UnitRow], city: Option<&UnitRow>, peri
             value: v,
         }),
         target: city.and_then(|c| c.target_pct).map(|v| Mark {
-            label: "目标".into(),
+            label: "全市目标".into(),
             value: v,
         }),
     })
@@ -248,6 +252,7 @@ pub fn industry_chart(period: &str, industries: &[(&str, f64)], city_pct: Option
         .map(|(name, g)| Bar {
             label: (*name).to_string(),
             value: Some(*g),
+            below_target: false,
         })
         .collect();
     Chart::Bars(BarChart {

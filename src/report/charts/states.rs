@@ -1,6 +1,7 @@
 //! Chart 3: 停产 / 半停产 / 减产 enterprises in each month of the window, as stacked bars —
 //! 停产 black at the foot, 半停产 grey, 减产 white with an outline — with each part's count inside
-//! it where it fits and the month's total above the bar.
+//! it where it fits and the month's total above the bar; a month that could not be judged (no
+//! figures a year earlier) shows a dash, not a zero.
 
 use plotters::prelude::DrawingBackend;
 
@@ -45,6 +46,12 @@ pub fn draw<DB: DrawingBackend>(c: &Canvas<DB>, s: &StateChart) -> Drawn {
     let half = (slot * 0.3).min(18.0);
     for (i, m) in s.months.iter().enumerate() {
         let cx = LEFT + slot * (i as f64 + 0.5);
+        c.text(&m.label, (cx, BOTTOM + 6.0), Size::Small, Anchor::Below)?;
+        if m.judged == 0 {
+            // No base a year earlier: nothing to count, which is not zero.
+            c.text("—", (cx, y(0.0) - 3.0), Size::Small, Anchor::Above)?;
+            continue;
+        }
         let mut base = 0.0;
         for (count, (_, fill, outline, white)) in [m.stalled, m.semi_stalled, m.reduced]
             .into_iter()

@@ -87,6 +87,7 @@ fn ranking() -> Chart {
                 .map(|(n, v)| Bar {
                     label: (*n).into(),
                     value: *v,
+                    below_target: v.is_some_and(|v| v < 6.0),
                 })
                 .collect(),
         ),
@@ -118,10 +119,11 @@ fn states() -> Chart {
         stalled: s,
         semi_stalled: h,
         reduced: r,
+        judged: if label == "8月" { 0 } else { 500 },
     };
     Chart::States(StateChart {
         title: "停产、半停产、减产企业数（家）".into(),
-        months: vec![m("9月", 12, 8, 20), m("10月", 14, 6, 25)],
+        months: vec![m("8月", 0, 0, 0), m("9月", 12, 8, 20), m("10月", 14, 6, 25)],
     })
 }
 
@@ -243,6 +245,9 @@ fn state_bars_carry_their_counts_and_totals() {
     }
     // 停产 is white on its black part.
     assert!(svg.contains("fill=\"#FFFFFF\">\n12\n</text>"));
+    // A month that could not be judged shows a dash above its label, and no zero.
+    assert_eq!(text_at(&t, "—").0, text_at(&t, "8月").0);
+    assert!(!t.iter().any(|x| x.2 == "0" && x.0 == text_at(&t, "8月").0));
 }
 
 #[test]
@@ -278,6 +283,69 @@ fn industry_bars_sort_and_mark_the_city() {
         text_at(&t, "化学原料和化学制品制造业").1
     );
     text_at(&t, "全市5.0%");
+}
+
+fn unit_row(name: &str, growth: Option<f64>, target: f64) -> UnitRow {
+    UnitRow {
+        code: name.into(),
+        name: name.into(),
+        kind: "district".into(),
+        ytd_wan: 0.0,
+        ytd_prev_wan: 0.0,
+        growth_pct: growth,
+        estimated: true,
+        target_pct: Some(target),
+        gap_pp: growth.map(|g| g - target),
+        rank: None,
+        required_pct: None,
+        submission_rate_pct: None,
+        mark: String::new(),
+        mark_zh: String::new(),
+    }
+}
+
+#[test]
+fn a_ranking_is_built_from_the_units_against_their_own_targets() {
+    let units = [
+        unit_row("甲区", Some(5.8), 5.0),
+        unit_row("乙区", Some(7.1), 7.5),
+        unit_row("丙区", None, 6.0),
+        unit_row("丁区", Some(9.0), 6.0),
+    ];
+    let city = unit_row("全市", Some(6.4), 6.0);
+    let Chart::Bars(b) = ranking_chart("各县区", &units, Some(&city), "1-10月") else {
+        panic!("not bars")
+    };
+    assert_eq!(b.title, "1-10月各县区增速（%）");
+    let got: Vec<(&str, bool)> = b
+        .bars
+        .iter()
+        .map(|x| (x.label.as_str(), x.below_target))
+        .collect();
+    // 乙区 grows faster than the city's target but is below its own 7.5.
+    assert_eq!(
+        got,
+        [
+            ("丁区", false),
+            ("乙区", true),
+            ("甲区", false),
+            ("丙区", false)
+        ]
+    );
+    assert_eq!(
+        b.average,
+        Some(Mark {
+            label: "全市".into(),
+            value: 6.4
+        })
+    );
+    assert_eq!(
+        b.target,
+        Some(Mark {
+            label: "全市目标".into(),
+            value: 6.0
+        })
+    );
 }
 
 fn system_font() -> Option<ChartFont> {
