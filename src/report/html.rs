@@ -6,7 +6,7 @@
 
 use minijinja::{Environment, context};
 
-use super::charts::{FONTS, trend_svg};
+use super::charts::{FONTS, growth_chart, svg};
 use super::model::Snapshot;
 use crate::analysis::rounding::{fixed, rounded, signed};
 
@@ -64,7 +64,7 @@ pub fn render(s: &Snapshot, city_name: &str) -> anyhow::Result<String> {
     env.add_filter("wan", wan);
     env.add_template("report.html", TEMPLATE)?;
     super::industry::add_templates(&mut env)?;
-    let charts: Vec<String> = s.trends.iter().map(trend_svg).collect();
+    let charts: Vec<String> = vec![svg(&growth_chart(s))];
     let html = env.get_template("report.html")?.render(context! {
         s => s,
         title => title(city_name, s),

@@ -41,6 +41,8 @@ pub struct Snapshot {
     pub zones: Vec<UnitRow>,
     pub trends: Vec<Trend>,
     pub states: StateSummary,
+    /// The figures only the charts show (the city's growth by month, state counts by month).
+    pub charts: super::charts::ChartData,
     pub pulls: Vec<PullRow>,
     pub drags: Vec<PullRow>,
     pub alerts: AlertSummary,
@@ -556,6 +558,7 @@ pub fn build(
         zones: ranked(&report.units, UnitKind::Zone, cfg, prev.as_ref()),
         trends: trends(ds, &members),
         states: states(ds, cfg, &unit_name, &members),
+        charts: super::charts::data::build(report, ds, cfg),
         pulls: pull_rows,
         drags: drag_rows,
         alerts,
