@@ -44,6 +44,10 @@ pub struct Snapshot {
     /// Key projects (重点项目): counts, per unit, and every project.
     pub projects: ProjectSection,
     pub paragraphs: Vec<String>,
+    /// Enterprises on a planned overhaul (计划检修), marked wherever they appear.
+    pub overhaul: Vec<super::sections::Overhaul>,
+    /// 存在问题 and 下步工作建议, written from the findings.
+    pub advice: super::advice::Advice,
     /// The evaluation's own unit objects (the JSON contract), for machines.
     pub units: Vec<Value>,
 }
@@ -114,7 +118,7 @@ pub struct PullRow {
     pub pull_pp: f64,
 }
 
-/// Alert events of the half and the findings of the period by severity.
+/// Alert events since the previous snapshot and the findings of the period by severity.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct AlertSummary {
     pub opened: usize,
@@ -124,6 +128,8 @@ pub struct AlertSummary {
     /// Findings of the period: red, orange, yellow, blue.
     pub by_severity: [usize; 4],
     pub list: Vec<FindingRow>,
+    /// The last alert event counted above, where the next snapshot's count starts.
+    pub events_through: Option<i64>,
 }
 
 /// One finding as listed.
@@ -459,6 +465,7 @@ pub fn build(
         alerts.by_severity[severity_index(f.severity)] += 1;
         alerts.list.push(finding_row(f));
     }
+    super::sections::order_alerts(&mut alerts.list);
     let (expected, reported) = city_res.map_or((0, 0), |c| (c.expected, c.reported));
     let mut snap = Snapshot {
         half: half.to_string(),
@@ -482,6 +489,8 @@ pub fn build(
         quality,
         projects: project_section,
         paragraphs: Vec::new(),
+        overhaul: Vec::new(),
+        advice: Default::default(),
         units: report.units.iter().map(unit_json).collect(),
     };
     snap.paragraphs = super::text::paragraphs(&snap);
