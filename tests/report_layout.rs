@@ -384,6 +384,7 @@ async fn the_demo_report_prints_on_a4_within_the_budget_with_headers_on_every_pa
     let pdf = dir.path().join("report.pdf");
     print(&t, &html_path, &pdf);
     let n = pages(&pdf);
+    eprintln!("the demo report prints on {n} A4 pages (budget {MAX_PAGES})");
     assert!(n >= 3, "{n} pages: the report did not render");
     assert!(
         n <= MAX_PAGES,
