@@ -317,7 +317,7 @@ pub fn findings(s: &Snapshot) -> Findings {
         .filter(|e| e.state != "减产" && e.consecutive >= LONG_STALL)
         .filter(|e| !on_overhaul(&e.credit_code))
         .collect();
-    long.sort_by(|a, b| b.consecutive.cmp(&a.consecutive));
+    long.sort_by_key(|e| std::cmp::Reverse(e.consecutive));
     let mut data: Vec<(String, usize)> = Vec::new();
     let mut missing = 0;
     let mut low_submission = Vec::new();
