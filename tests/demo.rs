@@ -162,7 +162,7 @@ async fn the_demo_finds_what_the_generator_planted_and_writes_readable_emails_an
         "report names city and period"
     );
     assert!(
-        html.contains("七、重点项目") && html.contains(&format!("全市重点项目{}个", pp.count)),
+        html.contains("五、重点项目") && html.contains(&format!("全市重点项目{}个", pp.count)),
         "the key projects section"
     );
     let json: serde_json::Value =

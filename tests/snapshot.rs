@@ -261,6 +261,52 @@ async fn alerts_opened_during_the_half_are_counted_and_the_snapshot_changes_none
     db.cleanup().await;
 }
 
+/// A snapshot written late (the half ended on the 16th, the bureau evaluated October on the
+/// 20th and the snapshot was written after): its "new" are the alerts opened since the previous
+/// snapshot, which the digests told officials meanwhile, and the next half's snapshot, written
+/// into the same folder, does not count them again.
+#[tokio::test]
+async fn new_alerts_are_those_since_the_previous_snapshot_was_written() {
+    let db = TestDb::sqlite().await;
+    let _data = load_demo(&db.store).await;
+    let config = Config::default();
+    let late = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 20, 2, 0, 0).unwrap();
+    let (rep, _) = evaluate::run(&db.store, &config, "2026-10".parse().unwrap(), late, false)
+        .await
+        .unwrap();
+    assert!(rep.applied.opened > 0);
+    let out = tempfile::tempdir().unwrap();
+    let json = |half: &str| -> Value {
+        serde_json::from_slice(&std::fs::read(out.path().join(half).join("snapshot.json")).unwrap())
+            .unwrap()
+    };
+    report::generate(&db.store, &config, half(), out.path())
+        .await
+        .unwrap();
+    let first = json("2026-11-H1");
+    assert_eq!(first["alerts"]["opened"], rep.applied.opened);
+    let last = db
+        .store
+        .alert_events(0, None)
+        .await
+        .unwrap()
+        .last()
+        .unwrap()
+        .id;
+    assert_eq!(first["alerts"]["events_through"], last);
+    let next: Half = "2026-11-H2".parse().unwrap();
+    report::generate(&db.store, &config, next, out.path())
+        .await
+        .unwrap();
+    let second = json("2026-11-H2");
+    assert_eq!(second["alerts"]["opened"], 0, "counted again");
+    assert_eq!(second["alerts"]["events_through"], last);
+    // Without the previous snapshot, the half's own events are counted (from the 16th).
+    let alone = report::build(&db.store, &config, next).await.unwrap();
+    assert_eq!(alone.alerts.opened as u64, rep.applied.opened);
+    db.cleanup().await;
+}
+
 #[tokio::test]
 async fn enterprise_names_cannot_inject_markup() {
     let db = TestDb::sqlite().await;
@@ -290,8 +336,8 @@ async fn a_city_without_key_projects_is_told_there_are_none() {
             .await
             .unwrap();
         let html = report::html::render(&snap, "示例市").unwrap();
-        let start = html.find("七、重点项目").unwrap();
-        let end = html.find("八、预警情况").unwrap();
+        let start = html.find("五、重点项目").unwrap();
+        let end = html.find("六、存在问题").unwrap();
         let section = &html[start..end];
         assert!(section.contains("暂无重点项目"), "{}: {section}", db.name);
         assert!(!section.contains("<table"), "{}: {section}", db.name);

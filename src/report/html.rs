@@ -9,12 +9,60 @@ use minijinja::{Environment, context};
 use super::charts::{FONTS, growth_chart, svg};
 use super::model::Snapshot;
 use crate::analysis::rounding::{fixed, rounded, signed};
+use super::sections;
 
 const TEMPLATE: &str = include_str!("templates/report.html");
 
-/// Rows of a long list shown on the page; the workbook has them all. A province's few thousand
-/// stalled enterprises would make a page no phone can scroll.
-pub const LIST_LIMIT: usize = 200;
+/// Units' alerts listed on the page, most severe first; the workbook has them all.
+pub const ALERT_ROWS: usize = 40;
+/// Warned projects shown on the page, most severe first.
+pub const PROJECT_ROWS: usize = 15;
+
+/// The workbook's sheets the page points to for the full lists (names as `report.xlsx` has
+/// them; the snapshot test checks each exists).
+pub const SHEET_STATES: &str = "停产半停产减产企业";
+pub const SHEET_PROJECTS: &str = "项目进度";
+pub const SHEET_ALERTS: &str = "预警";
+pub const SHEET_QUALITY: &str = "数据质量";
+
+/// The analysis paragraphs sorted into the sections that print them, by how each begins
+/// (text.rs writes them in the bureau's words: 分县区看…, 从企业看…, 本期共有预警…).
+#[derive(Debug, Default, serde::Serialize)]
+struct Paragraphs<'a> {
+    overall: Vec<&'a str>,
+    units: Vec<&'a str>,
+    enterprises: Vec<&'a str>,
+    alerts: Vec<&'a str>,
+}
+
+fn sort_paragraphs(all: &[String]) -> Paragraphs<'_> {
+    let mut p = Paragraphs::default();
+    for t in all.iter().map(String::as_str) {
+        let to = if t.starts_with("分县区看") || t.starts_with("分园区看") {
+            &mut p.units
+        } else if t.starts_with("从企业看") || t.starts_with("从拉动看") {
+            &mut p.enterprises
+        } else if t.starts_with("本期共有预警") {
+            &mut p.alerts
+        } else {
+            &mut p.overall
+        };
+        to.push(t);
+    }
+    p
+}
+
+/// The data-quality findings counted by kind, in the order they first appear.
+fn quality_counts(s: &Snapshot) -> Vec<(String, usize)> {
+    let mut out: Vec<(String, usize)> = Vec::new();
+    for q in &s.quality {
+        match out.iter_mut().find(|(k, _)| *k == q.rule_zh) {
+            Some((_, n)) => *n += 1,
+            None => out.push((q.rule_zh.clone(), 1)),
+        }
+    }
+    out
+}
 
 /// "5.8%", "−3.2%" or "—".
 fn pct(v: Option<f64>) -> String {
@@ -65,13 +113,31 @@ pub fn render(s: &Snapshot, city_name: &str) -> anyhow::Result<String> {
     env.add_template("report.html", TEMPLATE)?;
     super::industry::add_templates(&mut env)?;
     let charts: Vec<String> = vec![svg(&growth_chart(s))];
+    let overhaul: Vec<&str> = s.overhaul.iter().map(|o| o.credit_code.as_str()).collect();
+    let warned: Vec<_> = s
+        .projects
+        .list
+        .iter()
+        .filter(|p| !p.severity.is_empty())
+        .collect();
     let html = env.get_template("report.html")?.render(context! {
         s => s,
         title => title(city_name, s),
         half => s.half,
         fonts => FONTS.replace('\'', "\""),
         charts => charts,
-        limit => LIST_LIMIT,
+        text => sort_paragraphs(&s.paragraphs),
+        stalls => sections::stalls_by_unit(s),
+        alerts => sections::alert_view(s),
+        quality => quality_counts(s),
+        overhaul => overhaul,
+        warned => warned,
+        alert_rows => ALERT_ROWS,
+        project_rows => PROJECT_ROWS,
+        sheet_states => SHEET_STATES,
+        sheet_projects => SHEET_PROJECTS,
+        sheet_alerts => SHEET_ALERTS,
+        sheet_quality => SHEET_QUALITY,
     })?;
     Ok(html)
 }

@@ -9,10 +9,12 @@
 //! data gives byte-identical files.
 
 pub mod change;
+pub mod advice;
 pub mod charts;
 pub mod html;
 pub mod industry;
 pub mod model;
+pub mod sections;
 pub mod text;
 pub mod write;
 pub mod xlsx;
@@ -114,7 +116,22 @@ impl FromStr for Half {
 
 /// Builds the snapshot of `half` from the store: the period is the latest whose reporting
 /// deadline had passed when the half ended, evaluated as of that moment without touching alerts.
+/// The alert events counted are those since the half began; see [`build_since`].
 pub async fn build(store: &Store, config: &Config, half: Half) -> anyhow::Result<Snapshot> {
+    build_since(store, config, half, None).await
+}
+
+/// [`build`], counting as new, raised and closed the alert events since the previous snapshot
+/// was written: those after `after`, the last event it counted (its `alerts.events_through`),
+/// or without one those since the half began; up to the end of the next half, when the next
+/// snapshot is due. A snapshot written late (a catch-up, the demo, by hand) so counts what the
+/// digests told officials meanwhile, and the next one does not count it again.
+pub async fn build_since(
+    store: &Store,
+    config: &Config,
+    half: Half,
+    after: Option<i64>,
+) -> anyhow::Result<Snapshot> {
     let at = half.end();
     let period = evaluate::latest_complete_period(at, config.general.report_deadline_day);
     let period = if config.general.jan_feb_combined && period.month() == 1 {
@@ -123,12 +140,13 @@ pub async fn build(store: &Store, config: &Config, half: Half) -> anyhow::Result
         period
     };
     let (report, ds) = evaluate::run(store, config, period, at, true).await?;
-    let (from, until) = (half.prev().end().timestamp_millis(), at.timestamp_millis());
+    let from = half.start().timestamp_millis();
+    let until = Half::containing(at).end().timestamp_millis();
     let events: Vec<_> = store
-        .alert_events(0, None)
+        .alert_events(after.unwrap_or(0), None)
         .await?
         .into_iter()
-        .filter(|e| e.at >= from && e.at < until)
+        .filter(|e| e.at < until && (after.is_some() || e.at >= from))
         .collect();
     let mut snap = model::build(half, &report, &ds, &config.rules, &events);
     let people: std::collections::HashMap<&str, &str> = config
@@ -138,21 +156,34 @@ pub async fn build(store: &Store, config: &Config, half: Half) -> anyhow::Result
         .collect();
     model::name_owners(&mut snap, &people);
     industry::attach(&mut snap, &report, &ds, &config.industry);
+    snap.alerts.events_through = events.last().map(|e| e.id).or(after);
     snap.deadline = crate::rules::deadline(period, config.general.report_deadline_day)
         .with_timezone(&Shanghai)
         .format("%Y-%m-%d")
         .to_string();
+    let silences = store.silences(None).await?;
+    snap.overhaul = sections::overhauls(&snap, &silences, half.start().timestamp_millis());
+    snap.advice = advice::advise(&advice::findings(&snap));
     Ok(snap)
 }
 
-/// Builds and writes the snapshot of `half` into `out/<half>/`, atomically.
+/// The last alert event the previous half's snapshot in `out` counted, if it was written there.
+fn previous_through(out: &Path, half: Half) -> Option<i64> {
+    let file = out.join(half.prev().to_string()).join("snapshot.json");
+    let bytes = std::fs::read(file).ok()?;
+    let json: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    json["alerts"]["events_through"].as_i64()
+}
+
+/// Builds and writes the snapshot of `half` into `out/<half>/`, atomically, counting the alert
+/// events since the previous half's snapshot in `out` was written.
 pub async fn generate(
     store: &Store,
     config: &Config,
     half: Half,
     out: &Path,
 ) -> anyhow::Result<Written> {
-    let snap = build(store, config, half).await?;
+    let snap = build_since(store, config, half, previous_through(out, half)).await?;
     write::write(&snap, &config.general.city_name, out)
 }
 

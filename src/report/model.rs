@@ -55,6 +55,10 @@ pub struct Snapshot {
     pub efficiency: super::industry::EfficiencySection,
     pub investment: super::industry::InvestmentSection,
     pub paragraphs: Vec<String>,
+    /// Enterprises on a planned overhaul (计划检修), marked wherever they appear.
+    pub overhaul: Vec<super::sections::Overhaul>,
+    /// 存在问题 and 下步工作建议, written from the findings.
+    pub advice: super::advice::Advice,
     /// The evaluation's own unit objects (the JSON contract), for machines.
     pub units: Vec<Value>,
     /// The analysed period the changes compare with ("2026-09"; December of last year for 1-2月),
@@ -163,7 +167,7 @@ pub struct PullRow {
     pub pull_pp: f64,
 }
 
-/// Alert events of the half and the findings of the period by severity.
+/// Alert events since the previous snapshot and the findings of the period by severity.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct AlertSummary {
     pub opened: usize,
@@ -173,6 +177,8 @@ pub struct AlertSummary {
     /// Findings of the period: red, orange, yellow, blue.
     pub by_severity: [usize; 4],
     pub list: Vec<FindingRow>,
+    /// The last alert event counted above, where the next snapshot's count starts.
+    pub events_through: Option<i64>,
 }
 
 /// One finding as listed.
@@ -541,6 +547,7 @@ pub fn build(
         alerts.by_severity[severity_index(f.severity)] += 1;
         alerts.list.push(finding_row(f));
     }
+    super::sections::order_alerts(&mut alerts.list);
     let (expected, reported) = city_res.map_or((0, 0), |c| (c.expected, c.reported));
     let mut snap = Snapshot {
         half: half.to_string(),
@@ -568,6 +575,8 @@ pub fn build(
         efficiency: Default::default(),
         investment: Default::default(),
         paragraphs: Vec::new(),
+        overhaul: Vec::new(),
+        advice: Default::default(),
         units: report.units.iter().map(unit_json).collect(),
         prev_period: prev.as_ref().map(|p| p.period.to_string()),
         prev_period_label: labels.prev_period_label,
