@@ -1,6 +1,7 @@
 //! Semimonthly analysis snapshots (每半个月一次工业经济运行分析): the city against its targets,
 //! the district and zone ranking, trends, stalled enterprises, pulls and drags, key projects,
-//! alerts and data quality, with analysis text, written as HTML, XLSX and JSON plus a manifest.
+//! alerts and data quality, with analysis text, written as HTML, Word, XLSX and JSON plus a
+//! manifest.
 //!
 //! Data flows one way: the store is read once ([`crate::evaluate::run`] with `dry_run`, so a
 //! snapshot never changes an alert, and the alert events of the half), [`model::build`] turns
@@ -9,8 +10,12 @@
 //! data gives byte-identical files.
 
 pub mod charts;
+pub mod docx;
 pub mod html;
 pub mod model;
+#[cfg(test)]
+pub mod sample;
+pub mod sheet;
 pub mod text;
 pub mod write;
 pub mod xlsx;
@@ -83,6 +88,16 @@ impl Half {
         }
     }
 
+    /// `2026年11月上半月`, as a title says it.
+    pub fn zh(self) -> String {
+        let which = if self.half == 1 {
+            "上半月"
+        } else {
+            "下半月"
+        };
+        format!("{}年{}月{which}", self.month.year(), self.month.month())
+    }
+
     /// The latest half that has ended by `now`: the one a scheduled run at `now` writes.
     pub fn latest_ended(now: DateTime<Utc>) -> Half {
         Half::containing(now).prev()
@@ -129,11 +144,27 @@ pub async fn build(store: &Store, config: &Config, half: Half) -> anyhow::Result
         .filter(|e| e.at >= from && e.at < until)
         .collect();
     let mut snap = model::build(half, &report, &ds, &config.rules, &events);
+    name_owners(&mut snap, config);
     snap.deadline = crate::rules::deadline(period, config.general.report_deadline_day)
         .with_timezone(&Shanghai)
         .format("%Y-%m-%d")
         .to_string();
     Ok(snap)
+}
+
+/// 包抓领导 by name, not id: a project's owner is the id of a configured recipient
+/// (`leader12` → its name); an owner the configuration does not know is kept as registered.
+fn name_owners(s: &mut Snapshot, config: &Config) {
+    let people: std::collections::HashMap<&str, &str> = config
+        .recipients
+        .iter()
+        .map(|r| (r.id.as_str(), r.name.as_str()))
+        .collect();
+    for p in &mut s.projects.list {
+        if let Some(name) = people.get(p.owner.as_str()) {
+            p.owner_name = name.to_string();
+        }
+    }
 }
 
 /// Builds and writes the snapshot of `half` into `out/<half>/`, atomically.
@@ -176,5 +207,7 @@ mod tests {
         assert!("2026-11-H3".parse::<Half>().is_err());
         let now = Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).unwrap();
         assert_eq!(Half::latest_ended(now).to_string(), "2026-11-H1");
+        assert_eq!(h.zh(), "2026年11月上半月");
+        assert_eq!(h.prev().zh(), "2026年10月下半月");
     }
 }

@@ -16,7 +16,7 @@ use crate::rules::{About, Rule, RulesConfig, Severity, basis_points};
 pub const TOP: usize = 10;
 
 /// Everything a snapshot shows; serialised as `snapshot.json`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Snapshot {
     pub half: String,
     pub period: String,
@@ -49,7 +49,7 @@ pub struct Snapshot {
 }
 
 /// One unit's line in the overview and the rankings.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct UnitRow {
     pub code: String,
     pub name: String,
@@ -90,7 +90,7 @@ pub struct StateSummary {
 }
 
 /// An enterprise in the state lists.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct EnterpriseRow {
     pub credit_code: String,
     pub name: String,
@@ -127,7 +127,7 @@ pub struct AlertSummary {
 }
 
 /// One finding as listed.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct FindingRow {
     pub severity: String,
     pub severity_zh: String,
@@ -135,6 +135,8 @@ pub struct FindingRow {
     pub rule_zh: String,
     pub subject: String,
     pub subject_name: String,
+    /// The name of the district or zone the subject belongs to (its own name for a unit).
+    pub unit: String,
     pub message: String,
 }
 
@@ -177,12 +179,16 @@ pub struct ProjectUnitRow {
 }
 
 /// One project at the period.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct ProjectRow {
     pub id: String,
     pub name: String,
     pub unit: String,
+    /// The 包抓领导's id as registered.
     pub owner: String,
+    /// The 包抓领导's name where the configuration knows the id (see [`super::build`]), else the
+    /// owner as registered (a registry may hold names).
+    pub owner_name: String,
     pub status: String,
     pub status_zh: String,
     /// The month the current status began (from the reports), "" when only registered.
@@ -260,6 +266,7 @@ fn projects(report: &Report, unit_names: &std::collections::HashMap<&str, &str>)
                     .get(pr.unit_code.as_str())
                     .map_or_else(|| pr.unit_code.clone(), |n| n.to_string()),
                 owner: pr.owner.clone().unwrap_or_default(),
+                owner_name: pr.owner.clone().unwrap_or_default(),
                 status: r.status.as_str().into(),
                 status_zh: r.status.zh().into(),
                 status_since: month(r.status_since),
@@ -374,7 +381,10 @@ fn unit_row(u: &UnitResult, cfg: &RulesConfig) -> UnitRow {
     }
 }
 
-fn finding_row(f: &crate::rules::Finding) -> FindingRow {
+fn finding_row(
+    f: &crate::rules::Finding,
+    unit_names: &std::collections::HashMap<&str, &str>,
+) -> FindingRow {
     FindingRow {
         severity: f.severity.as_str().into(),
         severity_zh: f.severity.zh().into(),
@@ -382,6 +392,9 @@ fn finding_row(f: &crate::rules::Finding) -> FindingRow {
         rule_zh: f.rule.zh().into(),
         subject: f.subject.clone(),
         subject_name: f.subject_name.clone(),
+        unit: unit_names
+            .get(f.unit.as_str())
+            .map_or_else(|| f.unit.clone(), |n| n.to_string()),
         message: f.message.clone(),
     }
 }
@@ -453,11 +466,11 @@ pub fn build(
     let mut quality = Vec::new();
     for f in &report.findings {
         if f.rule.is_quality() {
-            quality.push(finding_row(f));
+            quality.push(finding_row(f, &unit_names));
             continue;
         }
         alerts.by_severity[severity_index(f.severity)] += 1;
-        alerts.list.push(finding_row(f));
+        alerts.list.push(finding_row(f, &unit_names));
     }
     let (expected, reported) = city_res.map_or((0, 0), |c| (c.expected, c.reported));
     let mut snap = Snapshot {

@@ -13,7 +13,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::model::Snapshot;
-use super::{Half, html, xlsx};
+use super::{Half, docx, html, xlsx};
 
 /// A written snapshot: its folder and the SHA-256 of its manifest.
 #[derive(Clone, Debug)]
@@ -31,7 +31,11 @@ pub fn render(s: &Snapshot, city_name: &str) -> anyhow::Result<Vec<(String, Vec<
             "report.html".to_string(),
             html::render(s, city_name)?.into_bytes(),
         ),
-        ("report.xlsx".to_string(), xlsx::render(s, half)?),
+        (
+            "report.docx".to_string(),
+            docx::render(s, half, &html::title(city_name, s), &chart_images(s))?,
+        ),
+        ("report.xlsx".to_string(), xlsx::render(s, half, city_name)?),
         ("snapshot.json".to_string(), {
             let mut v = serde_json::to_vec_pretty(s)?;
             v.push(b'\n');
@@ -53,6 +57,12 @@ pub fn render(s: &Snapshot, city_name: &str) -> anyhow::Result<Vec<(String, Vec<
     m.push(b'\n');
     files.push(("manifest.json".to_string(), m));
     Ok(files)
+}
+
+/// The charts as PNG for the Word version, titled. None yet: the report's charts are SVG for
+/// the page; the PNG renderings (plotters' bitmap backend) plug in here.
+fn chart_images(_s: &Snapshot) -> Vec<docx::Chart> {
+    Vec::new()
 }
 
 /// Hex SHA-256 of `bytes`.
