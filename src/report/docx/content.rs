@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 
 use super::Chart;
 use crate::analysis::{fmt_pct, fmt_wan};
+use crate::period::Period;
 use crate::report::model::{EnterpriseRow, Snapshot, UnitRow};
+use crate::report::xlsx;
 
 /// One section of the document.
 #[derive(Clone, Debug, Default)]
@@ -102,10 +104,12 @@ pub fn sections(s: &Snapshot, charts: &[Chart]) -> Vec<Section> {
         .extend(ranking(s.city.as_ref(), &s.zones, "园区"));
     out[ENTERPRISES].tables.extend(states_by_unit(s));
     out[PROJECTS].tables.extend(projects(s));
-    out[ALERTS].paragraphs.push(
-        "停产半停产减产企业、预警和重点项目的完整名单见同期工作簿（report.xlsx）各表，可按县区筛选。"
-            .into(),
-    );
+    out[ALERTS].paragraphs.push(format!(
+        "停产半停产减产企业、预警和重点项目的完整名单见同期工作簿 report.xlsx 的“{}”“{}”“{}”，均可按县区筛选。",
+        xlsx::SHEET_STATES,
+        xlsx::SHEET_ALERTS,
+        xlsx::SHEET_PROJECTS
+    ));
     // Tables are numbered through the document.
     let mut n = 0;
     for t in out.iter_mut().flat_map(|s| s.tables.iter_mut()) {
@@ -113,6 +117,13 @@ pub fn sections(s: &Snapshot, charts: &[Chart]) -> Vec<Section> {
         t.caption = format!("表{n}　{}", t.caption);
     }
     out
+}
+
+/// `10月`: the month of the period, for figures of the month itself.
+fn month(s: &Snapshot) -> String {
+    s.period
+        .parse::<Period>()
+        .map_or_else(|_| s.period.clone(), |p| format!("{}月", p.month()))
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -170,7 +181,7 @@ fn ranking(city: Option<&UnitRow>, units: &[UnitRow], kind: &'static str) -> Opt
         .chain(units.iter().map(|u| row(u, &u.name)))
         .collect();
     Some(Table {
-        caption: format!("各{kind}规上工业产值增速排名（单位：万元、%）"),
+        caption: format!("各{kind}规上工业增速排名（单位：万元、%）"),
         head: vec!["位次", kind, "累计产值", "增速", "目标", "差距", "报送率"],
         rows,
         widths: vec![2, 5, 5, 3, 3, 3, 3],
@@ -238,10 +249,7 @@ fn states_by_unit(s: &Snapshot) -> Option<Table> {
         .chain(by.iter().map(|((_, name), c)| c.row(name)))
         .collect();
     Some(Table {
-        caption: format!(
-            "停产半停产减产企业分县区情况（{}，单位：家）",
-            s.period_label
-        ),
+        caption: format!("停产半停产减产企业分县区情况（{}，单位：家）", month(s)),
         head: vec!["县区", "停产", "半停产", "减产", "合计", "其中新增", "复产"],
         rows,
         widths: vec![5, 2, 2, 2, 2, 2, 2],

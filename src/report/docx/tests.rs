@@ -94,6 +94,15 @@ fn the_document_carries_the_reports_text_tables_and_charts() {
         at(&s.paragraphs[3]),
     ];
     assert!(order.is_sorted(), "{order:?}");
+    // Tables numbered through the document (表1 overview, 表2 and 表3 the rankings), the month's
+    // own counts captioned with the month, and the full lists pointed to by sheet name.
+    at("表4　停产半停产减产企业分县区情况（10月，单位：家）");
+    assert!(
+        paragraphs
+            .iter()
+            .any(|p| p.contains("report.xlsx") && p.contains("表2 停产半停产减产企业")),
+        "{paragraphs:?}"
+    );
     assert!(s.paragraphs[2].contains(MARKUP));
     // The tables: the district ranking with the 全市 row, the stalled by district (东城区:
     // 1 停产 and 1 减产, both new; 西城区: 1 停产 continuing and 1 复产), the projects.
