@@ -144,6 +144,20 @@ fn the_document_carries_the_reports_text_tables_and_charts() {
     assert_eq!(parts["word/media/rIdChart1.png"], charts()[0].1);
     assert_eq!(parts["word/media/rIdChart2.png"], charts()[1].1);
     assert_eq!(elements(&doc, "blip").len(), 2);
+    let types = part(&parts, "[Content_Types].xml");
+    assert!(
+        elements(&types, "Default")
+            .iter()
+            .any(|d| d["Extension"] == "png" && d["ContentType"] == "image/png"),
+        "{types}"
+    );
+    let rels = part(&parts, "word/_rels/document.xml.rels");
+    let targets: Vec<String> = elements(&rels, "Relationship")
+        .into_iter()
+        .filter(|r| r["Type"].ends_with("/image"))
+        .map(|r| r["Target"].clone())
+        .collect();
+    assert_eq!(targets, ["media/rIdChart1.png", "media/rIdChart2.png"]);
 }
 
 #[test]
