@@ -122,10 +122,11 @@ async fn the_demo_finds_what_the_generator_planted_and_writes_readable_emails_an
                 names,
                 [
                     "云州市工业经济运行分析-2026-11-H1.html",
+                    "云州市工业经济运行分析-2026-11-H1.docx",
                     "云州市工业经济运行分析-2026-11-H1.xlsx"
                 ]
             );
-            let xlsx = m.attachments().nth(1).unwrap().contents();
+            let xlsx = m.attachments().nth(2).unwrap().contents();
             assert_eq!(
                 xlsx,
                 std::fs::read(s.snapshot_dir.join("report.xlsx")).unwrap()
@@ -154,8 +155,18 @@ async fn the_demo_finds_what_the_generator_planted_and_writes_readable_emails_an
     let book: calamine::Xlsx<_> =
         calamine::open_workbook(s.snapshot_dir.join("report.xlsx")).expect("workbook opens");
     let names = book.sheet_names().to_vec();
-    assert!(names.iter().any(|n| n == "停产半停产减产企业"), "{names:?}");
-    assert!(names.iter().any(|n| n == "项目进度"), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .any(|n| n == indmon::report::xlsx::SHEET_STATES),
+        "{names:?}"
+    );
+    assert!(
+        names
+            .iter()
+            .any(|n| n == indmon::report::xlsx::SHEET_PROJECTS),
+        "{names:?}"
+    );
     let html = std::fs::read_to_string(s.snapshot_dir.join("report.html")).unwrap();
     assert!(
         html.contains("云州市") && html.contains("1-10月"),

@@ -318,6 +318,8 @@ async fn the_xlsx_attachment_opens_with_string_cells() {
     let db = TestDb::sqlite().await;
     let server = SmtpServer::start().await;
     let c = config(server.port, "attachment = \"xlsx\"");
+    // The units registered, so that the 县区 column names them.
+    common::registry(&db.store).await;
     seed(&db.store).await;
     dispatch_and_send(&db.store, &c, now()).await;
     let got = server.messages();
@@ -332,10 +334,17 @@ async fn the_xlsx_attachment_opens_with_string_cells() {
         open_workbook_from_rs(std::io::Cursor::new(att.contents().to_vec())).expect("xlsx opens");
     let sheet = wb.worksheet_range("预警明细").expect("sheet");
     let rows: Vec<_> = sheet.rows().collect();
-    assert_eq!(rows.len(), 2);
-    assert_eq!(rows[0][0], Data::String("预警编号".into()));
-    assert_eq!(rows[1][5], Data::String("=北港化工".into()));
-    assert!(rows[1].iter().all(|c| matches!(c, Data::String(_))));
+    // The title (the city and whose alerts), the note (period, count, unit), the header, the row.
+    assert_eq!(rows.len(), 4);
+    assert!(matches!(&rows[0][0], Data::String(t) if t.contains("工业运行预警明细（西城区）")));
+    assert!(
+        matches!(&rows[1][0], Data::String(t) if t.contains("2026年1—10月") && t.contains("共1项"))
+    );
+    assert_eq!(rows[2][0], Data::String("预警编号".into()));
+    assert_eq!(rows[2][6], Data::String("县区".into()));
+    assert_eq!(rows[3][5], Data::String("=北港化工".into()));
+    assert_eq!(rows[3][6], Data::String("西湖县".into()), "330782 by name");
+    assert!(rows[3].iter().all(|c| matches!(c, Data::String(_))));
     db.cleanup().await;
 }
 

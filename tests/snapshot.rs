@@ -140,44 +140,40 @@ async fn figures_in_html_xlsx_and_json_are_the_evaluations() {
         );
     }
 
-    // XLSX, read back by an independent reader: sheets, real numbers, same figures.
+    // XLSX, read back by an independent reader: sheets, real numbers, same figures, below the
+    // title, the note and the header row; the 全市 row first in each ranking.
     let mut wb: Xlsx<_> = open_workbook(written.dir.join("report.xlsx")).unwrap();
-    assert_eq!(
-        wb.sheet_names(),
-        [
-            "概览",
-            "县区排名",
-            "园区排名",
-            "停产半停产减产企业",
-            "拉动",
-            "项目进度",
-            "预警",
-            "数据质量",
-            "分行业",
-            "效益与投资"
-        ]
-    );
+    let mut sheets: Vec<&str> = report::xlsx::SHEETS.to_vec();
+    sheets.extend(["分行业", "效益与投资"]);
+    assert_eq!(wb.sheet_names(), sheets);
     let mut seen = 0;
-    for sheet in ["县区排名", "园区排名"] {
+    for sheet in [report::xlsx::SHEET_DISTRICTS, report::xlsx::SHEET_ZONES] {
         let range = wb.worksheet_range(sheet).unwrap();
-        for row in range.rows().skip(1) {
-            let code = row[2].to_string();
-            let u = rep.units.iter().find(|u| u.code == code).unwrap();
-            match (&row[0], &row[5]) {
+        let mut rows = range.rows().skip(3);
+        let first = rows.next().unwrap();
+        assert_eq!(first[1], Data::String("全市".into()));
+        match &first[4] {
+            Data::Float(g) => assert!(close(*g, city.growth.unwrap().pct())),
+            other => panic!("全市 growth is not a number: {other:?}"),
+        }
+        for row in rows {
+            let name = row[1].to_string();
+            let u = rep.units.iter().find(|u| u.name == name).unwrap();
+            match (&row[0], &row[4]) {
                 (Data::Float(rank), Data::Float(g)) => {
                     assert_eq!(*rank as u32, u.rank.unwrap());
-                    assert!(close(*g, u.growth.unwrap().pct()), "{code}");
+                    assert!(close(*g, u.growth.unwrap().pct()), "{name}");
                 }
-                other => panic!("{code}: rank and growth are not numbers: {other:?}"),
+                other => panic!("{name}: rank and growth are not numbers: {other:?}"),
             }
             seen += 1;
         }
     }
     assert_eq!(seen, ranked.len());
-    let states = wb.worksheet_range("停产半停产减产企业").unwrap();
+    let states = wb.worksheet_range(report::xlsx::SHEET_STATES).unwrap();
     let listed = states
         .rows()
-        .skip(1)
+        .skip(3)
         .filter(|r| matches!(&r[3], Data::String(s) if s == "停产"))
         .count();
     assert_eq!(listed, stalled);
@@ -204,6 +200,7 @@ async fn regenerating_from_the_same_data_gives_identical_files() {
         tree.keys().collect::<Vec<_>>(),
         [
             "manifest.json",
+            "report.docx",
             "report.html",
             "report.xlsx",
             "snapshot.json"
@@ -592,6 +589,10 @@ async fn the_snapshot_job_mails_the_city_once_even_after_a_crash_before_the_mail
             (
                 "云州市工业经济运行分析-2026-11-H1.html".to_string(),
                 std::fs::read(dir.join("report.html")).unwrap()
+            ),
+            (
+                "云州市工业经济运行分析-2026-11-H1.docx".to_string(),
+                std::fs::read(dir.join("report.docx")).unwrap()
             ),
             (
                 "云州市工业经济运行分析-2026-11-H1.xlsx".to_string(),

@@ -1,11 +1,15 @@
-//! The detail attachment: one row per alert in the digest, as CSV that Excel opens correctly
-//! (UTF-8 with a BOM) and safely — a cell that begins with `=`, `+`, `-`, `@`, tab or CR is
-//! prefixed with `'` so that Excel shows it as text instead of evaluating it as a formula
-//! (OWASP "CSV injection") — or as XLSX, where every cell is written as a string cell and so
-//! can never become a formula.
+//! The detail attachment: one row per alert in the digest, with the 县区 by name so a district
+//! can filter its own. As CSV that Excel opens correctly (UTF-8 with a BOM) and safely — text
+//! that a spreadsheet would take for a formula is neutralised by
+//! [`crate::export::neutralise`] — or as XLSX, the same table as `report.xlsx`'s sheets
+//! ([`crate::report::sheet`]: a title row, the period and unit, an autofilter, frozen top rows
+//! and the print set-up), every text a string cell that can never become a formula.
 
+use super::config::RecipientConfig;
 use super::digest::{Names, responsible};
 use super::plan::Item;
+use crate::export::neutralise;
+use crate::report::sheet::{self, Cell, Heading};
 use crate::rules::rule_zh;
 
 /// The header row.
@@ -16,7 +20,7 @@ const HEADER: [&str; 13] = [
     "规则",
     "对象代码",
     "对象名称",
-    "单位",
+    "县区",
     "责任",
     "报告期",
     "连续期数",
@@ -25,37 +29,36 @@ const HEADER: [&str; 13] = [
     "计算依据",
 ];
 
-/// Makes a cell inert for spreadsheets.
-pub fn neutralise(cell: &str) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{cell}")
-    } else {
-        cell.to_string()
-    }
-}
+/// The sheet's name in the workbook.
+pub const SHEET: &str = "预警明细";
 
-/// The header and one row of text per item.
+/// One row of text per item.
 fn rows(items: &[Item], names: &Names) -> Vec<Vec<String>> {
-    let mut rows: Vec<Vec<String>> = vec![HEADER.iter().map(|h| h.to_string()).collect()];
-    for i in items {
-        let a = &i.alert;
-        rows.push(vec![
-            a.id.to_string(),
-            i.kind.zh().to_string(),
-            a.severity.zh().to_string(),
-            rule_zh(&a.rule).to_string(),
-            a.subject.clone(),
-            a.subject_name.clone(),
-            a.unit_code.clone(),
-            responsible(i, names),
-            a.period.to_string(),
-            a.consecutive.to_string(),
-            a.state.zh().to_string(),
-            a.message.clone(),
-            serde_json::Value::Object(a.values.clone()).to_string(),
-        ]);
-    }
-    rows
+    items
+        .iter()
+        .map(|i| {
+            let a = &i.alert;
+            vec![
+                a.id.to_string(),
+                i.kind.zh().to_string(),
+                a.severity.zh().to_string(),
+                rule_zh(&a.rule).to_string(),
+                a.subject.clone(),
+                a.subject_name.clone(),
+                names
+                    .units
+                    .get(&a.unit_code)
+                    .cloned()
+                    .unwrap_or_else(|| a.unit_code.clone()),
+                responsible(i, names),
+                a.period.to_string(),
+                a.consecutive.to_string(),
+                a.state.zh().to_string(),
+                a.message.clone(),
+                serde_json::Value::Object(a.values.clone()).to_string(),
+            ]
+        })
+        .collect()
 }
 
 /// The CSV bytes (BOM, CRLF line ends, every cell quoted where needed).
@@ -63,39 +66,40 @@ pub fn csv(items: &[Item], names: &Names) -> Vec<u8> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(vec![0xEF, 0xBB, 0xBF]);
+    // Writing to a Vec cannot fail.
+    let _ = w.write_record(HEADER);
     for row in rows(items, names) {
-        // Writing to a Vec cannot fail.
         let _ = w.write_record(row.iter().map(|c| neutralise(c)));
     }
     w.into_inner().unwrap_or_default()
 }
 
-/// The XLSX bytes: one sheet 预警明细, string cells only, a frozen header row.
-pub fn xlsx(items: &[Item], names: &Names) -> anyhow::Result<Vec<u8>> {
-    let mut wb = rust_xlsxwriter::Workbook::new();
-    let ws = wb.add_worksheet();
-    ws.set_name("预警明细")?;
-    for (r, row) in rows(items, names).iter().enumerate() {
-        for (c, cell) in row.iter().enumerate() {
-            ws.write_string(r as u32, c as u16, cell)?;
-        }
+/// What the sheet says above its table: the city, whose alerts, the period and the unit.
+pub fn heading(city: &str, r: &RecipientConfig, items: &[Item]) -> Heading {
+    let period = items
+        .iter()
+        .map(|i| i.alert.period)
+        .max()
+        .map_or_else(String::new, |p| {
+            format!("报告期：{}　　", sheet::period_zh(p))
+        });
+    Heading {
+        title: format!(
+            "{city}工业运行预警明细（{}）",
+            r.label.as_deref().unwrap_or(&r.name)
+        ),
+        note: format!("{period}共{}项　　金额单位：万元", items.len()),
     }
-    ws.set_freeze_panes(1, 0)?;
-    for (c, width) in [(5u16, 28.0), (7, 30.0), (11, 60.0)] {
-        ws.set_column_width(c, width)?;
-    }
-    Ok(wb.save_to_buffer()?)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::neutralise;
-
-    #[test]
-    fn formula_cells_become_text() {
-        assert_eq!(neutralise("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(neutralise("-1.2"), "'-1.2");
-        assert_eq!(neutralise("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(neutralise("南湖机械"), "南湖机械");
-    }
+/// The XLSX bytes: one sheet 预警明细.
+pub fn xlsx(items: &[Item], names: &Names, heading: &Heading) -> anyhow::Result<Vec<u8>> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet().set_name(SHEET)?;
+    let rows: Vec<Vec<Cell>> = rows(items, names)
+        .into_iter()
+        .map(|r| r.into_iter().map(Cell::Text).collect())
+        .collect();
+    sheet::write(ws, heading, &HEADER, &rows)?;
+    Ok(wb.save_to_buffer()?)
 }

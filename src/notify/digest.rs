@@ -29,6 +29,8 @@ pub struct Names {
 /// What the digest needs besides its items.
 pub struct Context<'a> {
     pub from: &'a str,
+    /// The city's name, for the attachment's title.
+    pub city: &'a str,
     pub names: &'a Names,
     pub now: DateTime<Utc>,
     pub attachment: AttachmentKind,
@@ -389,7 +391,7 @@ pub fn build(
         ),
         AttachmentKind::Xlsx => (
             format!("{stem}.xlsx"),
-            attachment::xlsx(items, ctx.names)?,
+            attachment::xlsx(items, ctx.names, &attachment::heading(ctx.city, r, items))?,
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ),
     };

@@ -116,6 +116,7 @@ pub async fn dispatch(
             .collect();
         let ctx = digest::Context {
             from: &mail.from,
+            city: &config.general.city_name,
             names: &names,
             now,
             attachment: mail.attachment,

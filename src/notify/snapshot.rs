@@ -1,6 +1,6 @@
 //! The semimonthly snapshot by email to the city-level officials (市级): the analysis paragraphs
-//! in the body, and the report either attached (`report.html`, `report.xlsx`) or linked
-//! (`mail.snapshot_url`), as `mail.snapshot` says.
+//! in the body, and the report either attached (`report.html`, `report.docx`, `report.xlsx`) or
+//! linked (`mail.snapshot_url`), as `mail.snapshot` says.
 //!
 //! The message is built from the written folder, so it says exactly what the files say, and its
 //! Message-ID is fixed per half and recipient: a run that finds it already in the outbox does
@@ -73,6 +73,10 @@ pub async fn enqueue(
         SnapshotMail::Attach => [
             ("html", "text/html; charset=utf-8"),
             (
+                "docx",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            ),
+            (
                 "xlsx",
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             ),
@@ -121,8 +125,10 @@ pub async fn enqueue(
                 ));
             }
             None => {
-                text.push_str("完整报告（网页版与 Excel 工作簿）见附件。\n");
-                html.push_str("<p>完整报告（网页版与 Excel 工作簿）见附件。</p>");
+                text.push_str("完整报告（网页版、可编辑的 Word 文档与 Excel 工作簿）见附件。\n");
+                html.push_str(
+                    "<p>完整报告（网页版、可编辑的 Word 文档与 Excel 工作簿）见附件。</p>",
+                );
             }
         }
         text.push_str("本邮件由工业运行监测系统自动发送。\n");

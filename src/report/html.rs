@@ -20,10 +20,7 @@ pub const PROJECT_ROWS: usize = 15;
 
 /// The workbook's sheets the page points to for the full lists (names as `report.xlsx` has
 /// them; the snapshot test checks each exists).
-pub const SHEET_STATES: &str = "停产半停产减产企业";
-pub const SHEET_PROJECTS: &str = "项目进度";
-pub const SHEET_ALERTS: &str = "预警";
-pub const SHEET_QUALITY: &str = "数据质量";
+pub use super::xlsx::{SHEET_ALERTS, SHEET_PROJECTS, SHEET_QUALITY, SHEET_STATES};
 
 /// The analysis paragraphs sorted into the sections that print them, by how each begins
 /// (text.rs writes them in the bureau's words: 分县区看…, 从企业看…, 本期共有预警…).

@@ -1,6 +1,7 @@
 //! Semimonthly analysis snapshots (每半个月一次工业经济运行分析): the city against its targets,
 //! the district and zone ranking, trends, stalled enterprises, pulls and drags, key projects,
-//! alerts and data quality, with analysis text, written as HTML, XLSX and JSON plus a manifest.
+//! alerts and data quality, with analysis text, written as HTML, Word, XLSX and JSON plus a
+//! manifest.
 //!
 //! Data flows one way: the store is read once ([`crate::evaluate::run`] with `dry_run`, so a
 //! snapshot never changes an alert, and the alert events of the half), [`model::build`] turns
@@ -11,10 +12,14 @@
 pub mod change;
 pub mod advice;
 pub mod charts;
+pub mod docx;
 pub mod html;
 pub mod industry;
 pub mod model;
 pub mod sections;
+#[cfg(test)]
+pub mod sample;
+pub mod sheet;
 pub mod text;
 pub mod write;
 pub mod xlsx;
@@ -85,6 +90,16 @@ impl Half {
             }
             .start()
         }
+    }
+
+    /// `2026年11月上半月`, as a title says it.
+    pub fn zh(self) -> String {
+        let which = if self.half == 1 {
+            "上半月"
+        } else {
+            "下半月"
+        };
+        format!("{}年{}月{which}", self.month.year(), self.month.month())
     }
 
     /// The latest half that has ended by `now`: the one a scheduled run at `now` writes.
@@ -216,5 +231,7 @@ mod tests {
         assert!("2026-11-H3".parse::<Half>().is_err());
         let now = Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).unwrap();
         assert_eq!(Half::latest_ended(now).to_string(), "2026-11-H1");
+        assert_eq!(h.zh(), "2026年11月上半月");
+        assert_eq!(h.prev().zh(), "2026年10月下半月");
     }
 }

@@ -143,7 +143,7 @@ pub struct StateSummary {
 }
 
 /// An enterprise in the state lists.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct EnterpriseRow {
     pub credit_code: String,
     pub name: String,
@@ -182,7 +182,7 @@ pub struct AlertSummary {
 }
 
 /// One finding as listed.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct FindingRow {
     pub severity: String,
     pub severity_zh: String,
@@ -190,6 +190,8 @@ pub struct FindingRow {
     pub rule_zh: String,
     pub subject: String,
     pub subject_name: String,
+    /// The name of the district or zone the subject belongs to (its own name for a unit).
+    pub unit: String,
     pub message: String,
 }
 
@@ -232,7 +234,7 @@ pub struct ProjectUnitRow {
 }
 
 /// One project at the period.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct ProjectRow {
     pub id: String,
     pub name: String,
@@ -442,7 +444,10 @@ fn unit_row(u: &UnitResult, cfg: &RulesConfig, prev: Option<&Previous>) -> UnitR
     row
 }
 
-fn finding_row(f: &crate::rules::Finding) -> FindingRow {
+fn finding_row(
+    f: &crate::rules::Finding,
+    unit_names: &std::collections::HashMap<&str, &str>,
+) -> FindingRow {
     FindingRow {
         severity: f.severity.as_str().into(),
         severity_zh: f.severity.zh().into(),
@@ -450,6 +455,9 @@ fn finding_row(f: &crate::rules::Finding) -> FindingRow {
         rule_zh: f.rule.zh().into(),
         subject: f.subject.clone(),
         subject_name: f.subject_name.clone(),
+        unit: unit_names
+            .get(f.unit.as_str())
+            .map_or_else(|| f.unit.clone(), |n| n.to_string()),
         message: f.message.clone(),
     }
 }
@@ -541,11 +549,11 @@ pub fn build(
     let mut quality = Vec::new();
     for f in &report.findings {
         if f.rule.is_quality() {
-            quality.push(finding_row(f));
+            quality.push(finding_row(f, &unit_names));
             continue;
         }
         alerts.by_severity[severity_index(f.severity)] += 1;
-        alerts.list.push(finding_row(f));
+        alerts.list.push(finding_row(f, &unit_names));
     }
     super::sections::order_alerts(&mut alerts.list);
     let (expected, reported) = city_res.map_or((0, 0), |c| (c.expected, c.reported));

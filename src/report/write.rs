@@ -12,8 +12,9 @@ use anyhow::Context;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::charts;
 use super::model::Snapshot;
-use super::{Half, html, xlsx};
+use super::{Half, docx, html, xlsx};
 
 /// A written snapshot: its folder and the SHA-256 of its manifest.
 #[derive(Clone, Debug)]
@@ -31,7 +32,11 @@ pub fn render(s: &Snapshot, city_name: &str) -> anyhow::Result<Vec<(String, Vec<
             "report.html".to_string(),
             html::render(s, city_name)?.into_bytes(),
         ),
-        ("report.xlsx".to_string(), xlsx::render(s, half)?),
+        (
+            "report.docx".to_string(),
+            docx::render(s, half, &html::title(city_name, s), &chart_images(s))?,
+        ),
+        ("report.xlsx".to_string(), xlsx::render(s, half, city_name)?),
         ("snapshot.json".to_string(), {
             let mut v = serde_json::to_vec_pretty(s)?;
             v.push(b'\n');
@@ -53,6 +58,26 @@ pub fn render(s: &Snapshot, city_name: &str) -> anyhow::Result<Vec<(String, Vec<
     m.push(b'\n');
     files.push(("manifest.json".to_string(), m));
     Ok(files)
+}
+
+/// The charts as PNG for the Word version, titled. None yet: the report's charts are SVG for
+/// the page; the PNG renderings (plotters' bitmap backend) plug in here.
+fn chart_images(s: &Snapshot) -> Vec<docx::Chart> {
+    let font = match charts::ChartFont::find(None) {
+        Ok(font) => font,
+        Err(e) => {
+            tracing::warn!(error = %e, "report.docx 不含图表 (report.docx is written without its charts)");
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for chart in charts::report_charts(s) {
+        match charts::png(&chart, &font) {
+            Ok(png) => out.push((chart.title().to_string(), png)),
+            Err(e) => tracing::warn!(error = %e, chart = chart.title(), "图表未能生成 (a chart could not be drawn)"),
+        }
+    }
+    out
 }
 
 /// Hex SHA-256 of `bytes`.

@@ -1,171 +1,100 @@
-//! `report.xlsx`: the snapshot as one workbook with a sheet per section (概览, 县区排名, 园区排名,
-//! 停产半停产减产企业, 拉动, 项目进度, 预警, 数据质量). Numbers are real numbers with number formats (not
-//! text), headers are frozen, and column widths fit Chinese text (a CJK character counts twice).
+//! `report.xlsx`: the workbook the bureau forwards to the districts. It holds the full lists the
+//! page leaves out (every stalled, semi-stalled and reduced enterprise, every alert), one table
+//! a sheet under stable Chinese names ([`SHEETS`]), each with a title row naming the city and
+//! what it is, the period and unit of measure, a 县区 column to filter on, and the print set-up
+//! of [`super::sheet`]. Numbers are real numbers with number formats, names are names (no unit
+//! codes, 包抓领导 by name).
+//!
 //! The document's creation time is fixed to the half's start, so regenerating gives the same
 //! bytes (rust_xlsxwriter otherwise stamps the current time into docProps/core.xml).
 
-use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Workbook};
 
 use super::Half;
 use super::model::{FindingRow, Snapshot, UnitRow};
-use crate::evaluate::width;
+use super::sheet::{self, Cell, Heading, INT, PCT1, PP2, WAN, num, text};
+use crate::period::Period;
+use crate::rules::{About, Rule};
 
-/// One cell of a sheet.
-enum Cell {
-    Text(String),
-    /// A number and its Excel number format.
-    Num(f64, &'static str),
-    Empty,
-}
+pub const SHEET_OVERVIEW: &str = "概览";
+pub const SHEET_DISTRICTS: &str = "表1 县区排名";
+pub const SHEET_STATES: &str = "表2 停产半停产减产企业";
+pub const SHEET_ALERTS: &str = "表3 预警明细";
+pub const SHEET_PROJECTS: &str = "表4 重点项目";
+pub const SHEET_ZONES: &str = "表5 园区排名";
+pub const SHEET_PULLS: &str = "表6 拉动下拉企业";
+pub const SHEET_QUALITY: &str = "表7 数据质量";
 
-fn text(s: impl Into<String>) -> Cell {
-    Cell::Text(s.into())
-}
-
-fn num(v: Option<f64>, f: &'static str) -> Cell {
-    v.map_or(Cell::Empty, |x| Cell::Num(x, f))
-}
-
-const WAN: &str = "#,##0.0";
-const PCT1: &str = "0.0";
-const PP2: &str = "0.00";
-const INT: &str = "0";
-
-/// Writes a header row and the rows, freezes the header and sets widths to the content.
-fn table(ws: &mut Worksheet, head: &[&str], rows: &[Vec<Cell>]) -> anyhow::Result<()> {
-    let bold = Format::new()
-        .set_bold()
-        .set_background_color(0xF3E5E5)
-        .set_border(FormatBorder::Thin);
-    let mut widths: Vec<usize> = head.iter().map(|h| width(h)).collect();
-    for (c, h) in head.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &bold)?;
-    }
-    for (r, row) in rows.iter().enumerate() {
-        let r = r as u32 + 1;
-        for (c, cell) in row.iter().enumerate() {
-            let col = c as u16;
-            let w = match cell {
-                Cell::Text(s) => {
-                    ws.write_string(r, col, s)?;
-                    width(s)
-                }
-                Cell::Num(v, f) => {
-                    ws.write_number_with_format(r, col, *v, &Format::new().set_num_format(*f))?;
-                    format!("{v:.1}").len() + 3
-                }
-                Cell::Empty => 0,
-            };
-            if let Some(m) = widths.get_mut(c) {
-                *m = (*m).max(w);
-            }
-        }
-    }
-    for (c, w) in widths.iter().enumerate() {
-        ws.set_column_width(c as u16, (*w as f64 + 2.0).min(80.0))?;
-    }
-    ws.set_freeze_panes(1, 0)?;
-    Ok(())
-}
-
-fn unit_rows(units: &[UnitRow]) -> Vec<Vec<Cell>> {
-    units
-        .iter()
-        .map(|u| {
-            vec![
-                num(u.rank.map(f64::from), INT),
-                text(&u.name),
-                text(&u.code),
-                Cell::Num(u.ytd_wan, WAN),
-                Cell::Num(u.ytd_prev_wan, WAN),
-                num(u.growth_pct, PCT1),
-                text(if u.estimated { "估算" } else { "" }),
-                num(u.target_pct, PCT1),
-                num(u.gap_pp, PCT1),
-                num(u.required_pct, PCT1),
-                num(u.submission_rate_pct, PCT1),
-                text(&u.mark_zh),
-            ]
-        })
-        .collect()
-}
-
-const UNIT_HEAD: [&str; 12] = [
-    "排名",
-    "单位",
-    "代码",
-    "累计产值(万元)",
-    "上年同期(万元)",
-    "增速(%)",
-    "口径",
-    "目标(%)",
-    "差距(百分点)",
-    "需增速(%)",
-    "报送率(%)",
-    "预警",
+/// The sheets in the order of the workbook; the page refers to them by these names.
+pub const SHEETS: [&str; 8] = [
+    SHEET_OVERVIEW,
+    SHEET_DISTRICTS,
+    SHEET_STATES,
+    SHEET_ALERTS,
+    SHEET_PROJECTS,
+    SHEET_ZONES,
+    SHEET_PULLS,
+    SHEET_QUALITY,
 ];
-
-const FINDING_HEAD: [&str; 5] = ["等级", "类型", "对象代码", "对象", "说明"];
-
-fn finding_rows(list: &[FindingRow]) -> Vec<Vec<Cell>> {
-    list.iter()
-        .map(|f| {
-            vec![
-                text(&f.severity_zh),
-                text(&f.rule_zh),
-                text(&f.subject),
-                text(&f.subject_name),
-                text(&f.message),
-            ]
-        })
-        .collect()
-}
 
 /// A sheet: its name, its header and its rows.
 type Sheet<'a> = (&'a str, &'a [&'a str], Vec<Vec<Cell>>);
 
-/// The workbook's bytes: one sheet per section, in the order officials read them.
-pub fn render(s: &Snapshot, half: Half) -> anyhow::Result<Vec<u8>> {
+/// The workbook's bytes: one sheet per table, in the order of [`SHEETS`].
+pub fn render(s: &Snapshot, half: Half, city_name: &str) -> anyhow::Result<Vec<u8>> {
     let mut wb = Workbook::new();
     let created = ExcelDateTime::from_ymd(
         half.month.year().clamp(1900, 9999) as u16,
         half.month.month() as u8,
         if half.half == 1 { 1 } else { 16 },
     )?;
+    let period: Period = s.period.parse().map_err(anyhow::Error::msg)?;
     wb.set_properties(
         &DocProperties::new()
-            .set_title(format!("工业经济运行分析 {}", s.half))
+            .set_title(format!("{city_name}工业经济运行分析（{}）", half.zh()))
             .set_creation_datetime(&created),
     );
     let sheets: [Sheet; 8] = [
-        ("概览", &["项目", "数值"], overview_rows(s)),
-        ("县区排名", &UNIT_HEAD, unit_rows(&s.districts)),
-        ("园区排名", &UNIT_HEAD, unit_rows(&s.zones)),
-        ("停产半停产减产企业", &STATE_HEAD, state_rows(s)),
-        ("拉动", &PULL_HEAD, pull_rows(s)),
-        ("项目进度", &PROJECT_HEAD, project_rows(s)),
-        ("预警", &FINDING_HEAD, finding_rows(&s.alerts.list)),
-        ("数据质量", &FINDING_HEAD, finding_rows(&s.quality)),
+        (SHEET_OVERVIEW, &["项目", "数值"], overview_rows(s, half)),
+        (
+            SHEET_DISTRICTS,
+            &unit_head("县区"),
+            unit_rows(s.city.as_ref(), &s.districts),
+        ),
+        (SHEET_STATES, &STATE_HEAD, state_rows(s)),
+        (SHEET_ALERTS, &FINDING_HEAD, finding_rows(&s.alerts.list)),
+        (SHEET_PROJECTS, &PROJECT_HEAD, project_rows(s)),
+        (
+            SHEET_ZONES,
+            &unit_head("园区"),
+            unit_rows(s.city.as_ref(), &s.zones),
+        ),
+        (SHEET_PULLS, &PULL_HEAD, pull_rows(s)),
+        (SHEET_QUALITY, &FINDING_HEAD, finding_rows(&s.quality)),
     ];
     for (name, head, rows) in &sheets {
+        let heading = Heading {
+            title: format!("{city_name}工业经济运行分析　{name}"),
+            note: format!(
+                "数据期：{}　　报告期：{}　　单位：万元、%",
+                sheet::period_zh(period),
+                half.zh()
+            ),
+        };
         let ws = wb.add_worksheet().set_name(*name)?;
-        table(ws, head, rows)?;
+        sheet::write(ws, &heading, head, rows)?;
     }
     super::industry::sheet::add_sheets(&mut wb, s)?;
     Ok(wb.save_to_buffer()?)
 }
 
 /// 概览: the city against its targets, submissions, the three states, and the analysis text.
-fn overview_rows(s: &Snapshot) -> Vec<Vec<Cell>> {
+fn overview_rows(s: &Snapshot, half: Half) -> Vec<Vec<Cell>> {
     let c = s.city.as_ref();
     let mut rows = vec![
-        vec![text("半月"), text(&s.half)],
-        vec![
-            text("数据期"),
-            text(format!("{}（{}）", s.period_label, s.period)),
-        ],
+        vec![text("报告期"), text(half.zh())],
+        vec![text("数据期"), text(&s.period_label)],
         vec![text("报送截止"), text(&s.deadline)],
-        vec![text("数据版本"), Cell::Num(s.vintage as f64, INT)],
         vec![text("累计产值(万元)"), num(c.map(|c| c.ytd_wan), WAN)],
         vec![text("增速(%)"), num(c.and_then(|c| c.growth_pct), PCT1)],
         vec![text("目标(%)"), num(c.and_then(|c| c.target_pct), PCT1)],
@@ -183,10 +112,103 @@ fn overview_rows(s: &Snapshot) -> Vec<Vec<Cell>> {
     rows
 }
 
+/// The ranking's header; `kind` names the unit column (县区 or 园区).
+fn unit_head(kind: &'static str) -> [&'static str; 11] {
+    [
+        "位次",
+        kind,
+        "累计产值(万元)",
+        "上年同期(万元)",
+        "增速(%)",
+        "口径",
+        "目标(%)",
+        "差距(百分点)",
+        "需增速(%)",
+        "报送率(%)",
+        "预警",
+    ]
+}
+
+/// The 全市 row first (no rank), then the units by rank.
+fn unit_rows(city: Option<&UnitRow>, units: &[UnitRow]) -> Vec<Vec<Cell>> {
+    city.into_iter()
+        .chain(units)
+        .map(|u| {
+            vec![
+                num(u.rank.map(f64::from), INT),
+                text(if u.kind == "city" {
+                    "全市"
+                } else {
+                    u.name.as_str()
+                }),
+                Cell::Num(u.ytd_wan, WAN),
+                Cell::Num(u.ytd_prev_wan, WAN),
+                num(u.growth_pct, PCT1),
+                text(if u.estimated { "估算" } else { "" }),
+                num(u.target_pct, PCT1),
+                num(u.gap_pp, PCT1),
+                num(u.required_pct, PCT1),
+                num(u.submission_rate_pct, PCT1),
+                text(&u.mark_zh),
+            ]
+        })
+        .collect()
+}
+
+const FINDING_HEAD: [&str; 6] = ["等级", "县区", "类型", "对象", "对象代码", "说明"];
+
+/// Every finding, most severe first; within a severity the units' before the projects' and
+/// the enterprises', then by 县区 and subject.
+fn finding_rows(list: &[FindingRow]) -> Vec<Vec<Cell>> {
+    let key = |f: &FindingRow| {
+        (
+            severity_order(&f.severity),
+            about_order(&f.rule),
+            f.unit.clone(),
+            f.subject.clone(),
+        )
+    };
+    let mut sorted: Vec<&FindingRow> = list.iter().collect();
+    sorted.sort_by_cached_key(|f| key(f));
+    sorted
+        .into_iter()
+        .map(|f| {
+            vec![
+                text(&f.severity_zh),
+                text(&f.unit),
+                text(&f.rule_zh),
+                text(&f.subject_name),
+                text(&f.subject),
+                text(&f.message),
+            ]
+        })
+        .collect()
+}
+
+fn severity_order(s: &str) -> u8 {
+    match s {
+        "red" => 0,
+        "orange" => 1,
+        "yellow" => 2,
+        "blue" => 3,
+        _ => 4,
+    }
+}
+
+/// Units first: a district behind its target concerns every enterprise in it.
+fn about_order(rule: &str) -> u8 {
+    match rule.parse::<Rule>().map(Rule::about) {
+        Ok(About::Unit) => 0,
+        Ok(About::Project) => 1,
+        Ok(About::Enterprise) => 2,
+        _ => 3,
+    }
+}
+
 const STATE_HEAD: [&str; 8] = [
-    "统一社会信用代码",
-    "企业",
     "县区",
+    "企业",
+    "统一社会信用代码",
     "状态",
     "当月产值(万元)",
     "上年同月(万元)",
@@ -202,9 +224,9 @@ fn state_rows(s: &Snapshot) -> Vec<Vec<Cell>> {
         .chain(&s.states.recovered)
         .map(|e| {
             vec![
-                text(&e.credit_code),
-                text(&e.name),
                 text(&e.unit),
+                text(&e.name),
+                text(&e.credit_code),
                 // A recovered enterprise is listed with the state it left (上月停产 → 复产).
                 text(if e.change == "复产" {
                     format!("上月{}", e.state)
@@ -221,16 +243,16 @@ fn state_rows(s: &Snapshot) -> Vec<Vec<Cell>> {
 }
 
 const PULL_HEAD: [&str; 7] = [
-    "方向",
-    "统一社会信用代码",
-    "企业",
     "县区",
+    "方向",
+    "企业",
+    "统一社会信用代码",
     "累计产值(万元)",
     "上年同期(万元)",
     "拉动(百分点)",
 ];
 
-/// 拉动: the top pulls, then the top drags.
+/// 拉动下拉企业: the top pulls, then the top drags.
 fn pull_rows(s: &Snapshot) -> Vec<Vec<Cell>> {
     s.pulls
         .iter()
@@ -238,10 +260,10 @@ fn pull_rows(s: &Snapshot) -> Vec<Vec<Cell>> {
         .chain(s.drags.iter().map(|p| ("下拉", p)))
         .map(|(k, p)| {
             vec![
-                text(k),
-                text(&p.credit_code),
-                text(&p.name),
                 text(&p.unit),
+                text(k),
+                text(&p.name),
+                text(&p.credit_code),
                 Cell::Num(p.ytd_wan, WAN),
                 Cell::Num(p.ytd_prev_wan, WAN),
                 Cell::Num(p.pull_pp, PP2),
@@ -251,9 +273,9 @@ fn pull_rows(s: &Snapshot) -> Vec<Vec<Cell>> {
 }
 
 const PROJECT_HEAD: [&str; 18] = [
-    "项目编号",
-    "项目名称",
     "县区",
+    "项目名称",
+    "项目编号",
     "包抓领导",
     "状态",
     "状态起始",
@@ -271,16 +293,16 @@ const PROJECT_HEAD: [&str; 18] = [
     "预警",
 ];
 
-/// 项目进度: every key project with its status, investment against plan and time, warnings.
+/// 重点项目: every key project with its status, investment against plan and time, warnings.
 fn project_rows(s: &Snapshot) -> Vec<Vec<Cell>> {
     s.projects
         .list
         .iter()
         .map(|p| {
             vec![
-                text(&p.id),
-                text(&p.name),
                 text(&p.unit),
+                text(&p.name),
+                text(&p.id),
                 text(&p.owner),
                 text(&p.status_zh),
                 text(&p.status_since),
@@ -300,3 +322,6 @@ fn project_rows(s: &Snapshot) -> Vec<Vec<Cell>> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;
