@@ -6,7 +6,6 @@
 //! parameters, and one text serves both backends.
 
 use futures_util::TryStreamExt;
-use sqlx::{Postgres, Sqlite, Transaction};
 
 use super::Store;
 use super::copy::{BinaryCopyReader, BinaryCopyWriter, int_field};
@@ -14,7 +13,7 @@ use super::packed::{self, Month, N_FIELDS, YearPacker};
 use super::rebuild::Made;
 use super::sqlite_raw::{Statement, with_handle};
 use super::stale::{mark_indmon_writer, unmark_indmon_writer};
-use super::submissions::LOCK_POSTGRES;
+use super::submissions::{ImportTx, LOCK_POSTGRES};
 
 /// A text as an SQL string literal (quotes doubled; standard strings on both backends).
 pub(super) fn lit(s: &str) -> String {
@@ -24,14 +23,9 @@ pub(super) fn lit(s: &str) -> String {
 /// A mark of a stale enterprise-year: year, credit code, stamp.
 pub(super) type Mark = (i32, String, i64);
 
-enum Inner {
-    Sqlite(Transaction<'static, Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
-}
-
 /// A transaction reading rows and packs, and (when it writes) writing packs as indmon.
 pub(super) struct PackTx {
-    inner: Inner,
+    inner: ImportTx,
     write: bool,
 }
 
@@ -51,16 +45,16 @@ impl PackTx {
                     );
                 }
                 mark_indmon_writer(&mut *tx).await?;
-                Inner::Sqlite(tx)
+                ImportTx::Sqlite(tx)
             }
-            (Store::Sqlite(p), false) => Inner::Sqlite(p.begin().await?),
+            (Store::Sqlite(p), false) => ImportTx::Sqlite(p.begin().await?),
             (Store::Postgres(p), true) => {
                 let mut tx = p.begin().await?;
                 sqlx::query(LOCK_POSTGRES).execute(&mut *tx).await?;
                 mark_indmon_writer(&mut *tx).await?;
-                Inner::Postgres(tx)
+                ImportTx::Postgres(tx)
             }
-            (Store::Postgres(p), false) => Inner::Postgres(
+            (Store::Postgres(p), false) => ImportTx::Postgres(
                 p.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                     .await?,
             ),
@@ -74,13 +68,13 @@ impl PackTx {
 
     pub(super) async fn commit(self) -> anyhow::Result<()> {
         match self.inner {
-            Inner::Sqlite(mut tx) => {
+            ImportTx::Sqlite(mut tx) => {
                 if self.write {
                     unmark_indmon_writer(&mut *tx).await?;
                 }
                 tx.commit().await?
             }
-            Inner::Postgres(mut tx) => {
+            ImportTx::Postgres(mut tx) => {
                 if self.write {
                     unmark_indmon_writer(&mut *tx).await?;
                 }
@@ -90,6 +84,96 @@ impl PackTx {
         Ok(())
     }
 
+    /// The packs that the rows of `submission` matching `filter` make, and the rows read.
+    pub(super) async fn derive(&mut self, filter: &str) -> anyhow::Result<(Made, u64)> {
+        self.inner.derive(filter).await
+    }
+
+    /// Writes the packs of `put` (replacing those stored) and deletes those of `remove`.
+    pub(super) async fn apply(
+        &mut self,
+        put: &[(i32, String, Vec<u8>)],
+        remove: &[(i32, String)],
+    ) -> anyhow::Result<()> {
+        self.inner.apply(put, remove).await
+    }
+
+    /// The stored packs matching `filter`: credit code, year, pack.
+    pub(super) async fn stored(
+        &mut self,
+        filter: &str,
+    ) -> anyhow::Result<Vec<(String, i32, Vec<u8>)>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT credit_code, year, months FROM submission_year WHERE {filter} ORDER BY credit_code, year"
+        ));
+        Ok(match &mut self.inner {
+            ImportTx::Sqlite(tx) => sqlx::query_as(sql).fetch_all(&mut **tx).await?,
+            ImportTx::Postgres(tx) => sqlx::query_as(sql).fetch_all(&mut **tx).await?,
+        })
+    }
+
+    /// The marks of stale enterprise-years matching `filter` (`tail`: ORDER BY, LIMIT).
+    pub(super) async fn marks(&mut self, filter: &str) -> anyhow::Result<Vec<Mark>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT year, credit_code, stamp FROM submission_year_stale WHERE {filter}"
+        ));
+        Ok(match &mut self.inner {
+            ImportTx::Sqlite(tx) => sqlx::query_as(sql).fetch_all(&mut **tx).await?,
+            ImportTx::Postgres(tx) => sqlx::query_as(sql).fetch_all(&mut **tx).await?,
+        })
+    }
+
+    /// Deletes the marks whose stamp is still the one read; how many it deleted.
+    pub(super) async fn clear_marks(&mut self, marks: &[Mark]) -> anyhow::Result<u64> {
+        if marks.is_empty() {
+            return Ok(0);
+        }
+        match &mut self.inner {
+            ImportTx::Sqlite(tx) => {
+                with_handle(tx, |h| {
+                    let mut delete = Statement::prepare(
+                        h,
+                        "DELETE FROM submission_year_stale WHERE year = ?1 AND credit_code = ?2 AND stamp = ?3",
+                    )?;
+                    for (year, code, stamp) in marks {
+                        delete.bind_int(1, i64::from(*year))?;
+                        delete.bind_text(2, code)?;
+                        delete.bind_int(3, *stamp)?;
+                        delete.step()?;
+                        delete.reset()?;
+                    }
+                    Ok(marks.len() as u64)
+                })
+                .await
+            }
+            ImportTx::Postgres(tx) => {
+                let mut years = Vec::with_capacity(marks.len());
+                let mut codes = Vec::with_capacity(marks.len());
+                let mut stamps = Vec::with_capacity(marks.len());
+                for (y, c, s) in marks {
+                    years.push(*y);
+                    codes.push(c.as_str());
+                    stamps.push(*s);
+                }
+                let done = sqlx::query(
+                    "DELETE FROM submission_year_stale m
+                     USING unnest($1::INTEGER[], $2::TEXT[], $3::BIGINT[]) AS k (year, credit_code, stamp)
+                     WHERE m.year = k.year AND m.credit_code = k.credit_code AND m.stamp = k.stamp",
+                )
+                .bind(&years)
+                .bind(&codes)
+                .bind(&stamps)
+                .execute(&mut **tx)
+                .await?;
+                Ok(done.rows_affected())
+            }
+        }
+    }
+}
+
+/// Reading rows into packs and writing packs, in any of indmon's write transactions (a
+/// rebuild's, or an import's making the packs of the years it merged early).
+impl ImportTx {
     /// The packs that the rows of `submission` matching `filter` make, and the rows read.
     pub(super) async fn derive(&mut self, filter: &str) -> anyhow::Result<(Made, u64)> {
         let select = format!(
@@ -102,8 +186,8 @@ impl PackTx {
             made.insert((code.to_string(), year), pack);
             Ok(())
         });
-        match &mut self.inner {
-            Inner::Sqlite(tx) => {
+        match self {
+            ImportTx::Sqlite(tx) => {
                 with_handle(tx, |h| {
                     let mut read = Statement::prepare(h, &select)?;
                     let mut code = String::new();
@@ -118,7 +202,7 @@ impl PackTx {
                 })
                 .await?
             }
-            Inner::Postgres(tx) => {
+            ImportTx::Postgres(tx) => {
                 let mut reader = BinaryCopyReader::new(2 + N_FIELDS);
                 let mut stream = tx
                     .copy_out_raw(&format!("COPY ({select}) TO STDOUT (FORMAT binary)"))
@@ -138,39 +222,14 @@ impl PackTx {
         Ok((made, rows))
     }
 
-    /// The stored packs matching `filter`: credit code, year, pack.
-    pub(super) async fn stored(
-        &mut self,
-        filter: &str,
-    ) -> anyhow::Result<Vec<(String, i32, Vec<u8>)>> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT credit_code, year, months FROM submission_year WHERE {filter} ORDER BY credit_code, year"
-        ));
-        Ok(match &mut self.inner {
-            Inner::Sqlite(tx) => sqlx::query_as(sql).fetch_all(&mut **tx).await?,
-            Inner::Postgres(tx) => sqlx::query_as(sql).fetch_all(&mut **tx).await?,
-        })
-    }
-
-    /// The marks of stale enterprise-years matching `filter` (`tail`: ORDER BY, LIMIT).
-    pub(super) async fn marks(&mut self, filter: &str) -> anyhow::Result<Vec<Mark>> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT year, credit_code, stamp FROM submission_year_stale WHERE {filter}"
-        ));
-        Ok(match &mut self.inner {
-            Inner::Sqlite(tx) => sqlx::query_as(sql).fetch_all(&mut **tx).await?,
-            Inner::Postgres(tx) => sqlx::query_as(sql).fetch_all(&mut **tx).await?,
-        })
-    }
-
     /// Writes the packs of `put` (replacing those stored) and deletes those of `remove`.
     pub(super) async fn apply(
         &mut self,
         put: &[(i32, String, Vec<u8>)],
         remove: &[(i32, String)],
     ) -> anyhow::Result<()> {
-        match &mut self.inner {
-            Inner::Sqlite(tx) => {
+        match self {
+            ImportTx::Sqlite(tx) => {
                 with_handle(tx, |h| {
                     let mut write = Statement::prepare(
                         h,
@@ -198,7 +257,7 @@ impl PackTx {
                 })
                 .await
             }
-            Inner::Postgres(tx) => {
+            ImportTx::Postgres(tx) => {
                 if !remove.is_empty() {
                     let (years, codes): (Vec<i32>, Vec<&str>) =
                         remove.iter().map(|(y, c)| (*y, c.as_str())).unzip();
@@ -222,53 +281,6 @@ impl PackTx {
                     super::years::store_packs_postgres(tx, out).await?;
                 }
                 Ok(())
-            }
-        }
-    }
-
-    /// Deletes the marks whose stamp is still the one read; how many it deleted.
-    pub(super) async fn clear_marks(&mut self, marks: &[Mark]) -> anyhow::Result<u64> {
-        if marks.is_empty() {
-            return Ok(0);
-        }
-        match &mut self.inner {
-            Inner::Sqlite(tx) => {
-                with_handle(tx, |h| {
-                    let mut delete = Statement::prepare(
-                        h,
-                        "DELETE FROM submission_year_stale WHERE year = ?1 AND credit_code = ?2 AND stamp = ?3",
-                    )?;
-                    for (year, code, stamp) in marks {
-                        delete.bind_int(1, i64::from(*year))?;
-                        delete.bind_text(2, code)?;
-                        delete.bind_int(3, *stamp)?;
-                        delete.step()?;
-                        delete.reset()?;
-                    }
-                    Ok(marks.len() as u64)
-                })
-                .await
-            }
-            Inner::Postgres(tx) => {
-                let mut years = Vec::with_capacity(marks.len());
-                let mut codes = Vec::with_capacity(marks.len());
-                let mut stamps = Vec::with_capacity(marks.len());
-                for (y, c, s) in marks {
-                    years.push(*y);
-                    codes.push(c.as_str());
-                    stamps.push(*s);
-                }
-                let done = sqlx::query(
-                    "DELETE FROM submission_year_stale m
-                     USING unnest($1::INTEGER[], $2::TEXT[], $3::BIGINT[]) AS k (year, credit_code, stamp)
-                     WHERE m.year = k.year AND m.credit_code = k.credit_code AND m.stamp = k.stamp",
-                )
-                .bind(&years)
-                .bind(&codes)
-                .bind(&stamps)
-                .execute(&mut **tx)
-                .await?;
-                Ok(done.rows_affected())
             }
         }
     }

@@ -10,7 +10,12 @@
 //! packs of the years that did. All of it runs in
 //! one transaction: nothing is visible to other readers until it commits, and a rejected file
 //! is rolled back whole. When the held rows pass [`BUFFER_LIMIT`] they are merged early, inside
-//! the same transaction, so memory stays bounded whatever the file's size.
+//! the same transaction, so memory stays bounded whatever the file's size: an early merge
+//! writes rows (and history) only, and the packs of every enterprise-year the file touched are
+//! made once from the rows when the file ends — a year spread over several merges is packed
+//! once, not once a merge. What stays in memory for the whole file is one bitmap an enterprise
+//! ([`super::seen`]) to catch a month given twice; the lines of merged months go to a temporary
+//! file ([`super::spill`]), read only to name the first row of such a duplicate.
 
 use std::collections::{HashMap, HashSet};
 
@@ -18,9 +23,12 @@ use futures_util::TryStreamExt;
 use sqlx::{Postgres, Sqlite, Transaction};
 
 use super::copy::BinaryCopyWriter;
+use super::pack_tx::lit;
 use super::packed::{self, Figures, Merged, Month, REVISION, RUN_ID, YearMerge};
 use super::rows::{OnConflict, SqliteRows, copy_row, upsert_postgres};
 use super::runs::write_run_end;
+use super::seen::{Code, Seen};
+use super::spill::LineSpill;
 use super::sqlite_raw::{Statement, with_handle};
 use super::stale::{mark_indmon_writer, unmark_indmon_writer};
 use super::{RunEnd, Store, on_pool};
@@ -52,9 +60,6 @@ pub const REFRESH_STATISTICS_AFTER: u64 = 10_000;
 /// not with readers.)
 pub(super) const LOCK_POSTGRES: &str = "LOCK TABLE submission_year IN SHARE ROW EXCLUSIVE MODE";
 
-/// An enterprise's credit code, as its 18 ASCII characters.
-type Code = [u8; 18];
-
 /// One enterprise-year, ordered by enterprise, then year: a merge in that order writes the rows
 /// of `submission` in the order of its key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -69,11 +74,10 @@ impl YearKey {
     }
 }
 
-/// The file's rows for one enterprise-year.
+/// The file's rows for one enterprise-year not merged yet.
 #[derive(Default)]
 struct FileYear {
-    /// The file line of each month (index `month − 1`), 0 when the file has none. Kept after
-    /// an early merge, so that a month given twice is caught wherever its second row stands.
+    /// The file line of each month (index `month − 1`), 0 when the file has none.
     lines: [u32; 12],
     /// Months not merged yet, in [`packed::push_figures`] form.
     rows: Vec<u8>,
@@ -110,14 +114,52 @@ pub struct SubmissionImport {
     partial: bool,
     /// Bytes of held rows after which they are merged early.
     buffer_limit: usize,
-    /// Keyed with foldhash: SipHash cost a tenth of an import's time here.
+    /// The rows not merged yet. Keyed with foldhash: SipHash cost a tenth of an import's time
+    /// here.
     years: HashMap<YearKey, FileYear, foldhash::fast::RandomState>,
+    /// Bytes held in `years`, rows and entries.
     held: usize,
+    /// Every enterprise-month of the file so far.
+    seen: Seen,
+    /// The lines of the months merged early.
+    spill: LineSpill,
+    /// Rows repeating a month merged early (key, month, line): named when the file ends.
+    repeats: Vec<(YearKey, u32, u64)>,
+    /// Whether rows were merged before the file ended: the packs are then made from the rows,
+    /// once, when it ends.
+    merged_early: bool,
     rejects: Vec<Reject>,
     out: MergeOutcome,
 }
 
 const UNKNOWN: &str = "企业不在名录中，请先导入企业名录 (enterprise not registered)";
+
+/// Bytes an entry of the held rows' map takes, beside its rows (the table's spare room
+/// included).
+const ENTRY_BYTES: usize = std::mem::size_of::<(YearKey, FileYear)>() * 8 / 7 + 1;
+
+/// Enterprises whose packs are made from their rows at a time, at the end of an import that
+/// merged early (some 50,000 rows at two years a file).
+const PACK_CODES: usize = 2_000;
+
+/// The row on `line` that gives an enterprise-month a second time, after line `first`.
+fn duplicate(line: u64, code: &str, period: &str, first: Option<u64>) -> Reject {
+    let reason = match first {
+        Some(first) => {
+            format!("与第{first}行重复：同一企业同一报告期出现两次 (duplicate of line {first})")
+        }
+        None => {
+            "与前面的一行重复：同一企业同一报告期出现两次 (duplicate of an earlier line)".into()
+        }
+    };
+    Reject {
+        line,
+        column: String::new(),
+        field: "credit_code".into(),
+        value: format!("{code} {period}"),
+        reason,
+    }
+}
 
 impl Store {
     /// Refreshes PostgreSQL's statistics of `submission` and `submission_year` after a large import. Autovacuum
@@ -189,6 +231,10 @@ impl Store {
             buffer_limit,
             years: HashMap::default(),
             held: 0,
+            seen: Seen::default(),
+            spill: LineSpill::default(),
+            repeats: Vec::new(),
+            merged_early: false,
             rejects: Vec::new(),
             out: MergeOutcome::default(),
         })
@@ -205,20 +251,26 @@ impl SubmissionImport {
                 code: *s.credit_code.as_bytes(),
             };
             let month = s.period.month();
-            let year = self.years.entry(key).or_default();
-            let first = year.lines[month as usize - 1];
-            if first != 0 {
-                self.rejects.push(Reject {
-                    line: s.line,
-                    column: String::new(),
-                    field: "credit_code".into(),
-                    value: format!("{} {}", s.credit_code.as_str(), s.period),
-                    reason: format!(
-                        "与第{first}行重复：同一企业同一报告期出现两次 (duplicate of line {first})"
-                    ),
-                });
+            if !self.seen.insert(&key.code, key.year, month) {
+                let held = self
+                    .years
+                    .get(&key)
+                    .map_or(0, |y| y.lines[month as usize - 1]);
+                if held == 0 {
+                    // Merged early: its line is found in the spill when the file ends.
+                    self.repeats.push((key, month, s.line));
+                } else {
+                    let (code, period) = (s.credit_code.as_str(), s.period.to_string());
+                    self.rejects
+                        .push(duplicate(s.line, code, &period, Some(u64::from(held))));
+                }
                 continue;
             }
+            let held = &mut self.held;
+            let year = self.years.entry(key).or_insert_with(|| {
+                *held += ENTRY_BYTES;
+                FileYear::default()
+            });
             year.lines[month as usize - 1] = u32::try_from(s.line).unwrap_or(u32::MAX).max(1);
             let mut figures: Figures = [None; N_FIELDS];
             for (f, v) in figures.iter_mut().zip(&s.values) {
@@ -233,7 +285,8 @@ impl SubmissionImport {
             self.held += year.rows.capacity() - before;
             if self.held > self.buffer_limit {
                 tracing::debug!(bytes = self.held, "merging the rows held so far");
-                let write = self.partial || self.rejects.is_empty();
+                let write = self.partial || self.clean();
+                self.merged_early = true;
                 self.merge_held(write).await?;
             }
         }
@@ -245,9 +298,75 @@ impl SubmissionImport {
     /// (duplicates, enterprises not registered). Unless the import is partial, nothing is
     /// written once a row is rejected: the import will be rolled back.
     pub async fn finish_rows(&mut self, others: u64) -> anyhow::Result<Vec<Reject>> {
-        let write = self.partial || (others == 0 && self.rejects.is_empty());
+        let write = self.partial || (others == 0 && self.clean());
         self.merge_held(write).await?;
+        if self.merged_early && write {
+            self.pack_seen_years().await?;
+        }
+        self.name_repeats()?;
         Ok(std::mem::take(&mut self.rejects))
+    }
+
+    /// Whether no row was rejected here so far.
+    fn clean(&self) -> bool {
+        self.rejects.is_empty() && self.repeats.is_empty()
+    }
+
+    /// Rejects the rows that repeated a month merged early, naming the line of the first.
+    fn name_repeats(&mut self) -> anyhow::Result<()> {
+        if self.repeats.is_empty() {
+            return Ok(());
+        }
+        let wanted = self
+            .repeats
+            .iter()
+            .map(|(k, m, _)| (k.code, k.year, *m))
+            .collect();
+        let lines = self.spill.lines(&wanted)?;
+        for (key, month, line) in std::mem::take(&mut self.repeats) {
+            let first = lines
+                .get(&(key.code, key.year, month))
+                .map(|l| u64::from(*l));
+            let period = period_of(&key, month);
+            self.rejects
+                .push(duplicate(line, key.code()?, &period, first));
+        }
+        Ok(())
+    }
+
+    /// Makes the packs of every enterprise-year of the file from its rows, after merges that
+    /// wrote rows only: enterprises in credit-code order, [`PACK_CODES`] at a time.
+    async fn pack_seen_years(&mut self) -> anyhow::Result<()> {
+        let started = std::time::Instant::now();
+        let codes = self.seen.codes();
+        let mut packs = 0usize;
+        for chunk in codes.chunks(PACK_CODES) {
+            let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+                continue;
+            };
+            let filter = format!(
+                "credit_code >= {} AND credit_code <= {}",
+                lit(std::str::from_utf8(first)?),
+                lit(std::str::from_utf8(last)?)
+            );
+            let (made, _) = self.tx.derive(&filter).await?;
+            let mut put = Vec::with_capacity(made.len());
+            for ((code, year), pack) in made {
+                if let Ok(c) = Code::try_from(code.as_bytes())
+                    && self.seen.has_year(&c, year)
+                {
+                    put.push((year, code, pack));
+                }
+            }
+            packs += put.len();
+            self.tx.apply(&put, &[]).await?;
+        }
+        tracing::debug!(
+            packs,
+            ms = started.elapsed().as_millis() as u64,
+            "packs made from the rows merged early"
+        );
+        Ok(())
     }
 
     /// What the merges did so far: after [`SubmissionImport::finish_rows`], what the commit
@@ -284,20 +403,17 @@ impl SubmissionImport {
         Ok(())
     }
 
-    /// Merges every held row into the packed years (when `write`), or only finds the rows of
-    /// enterprises not registered (when not: the import is rolled back anyway).
+    /// Merges every held row (when `write`), or only finds the rows of enterprises not
+    /// registered (when not: the import is rolled back anyway), and lets the rows go. The packs
+    /// are written too unless the import merged early (see the module's doc).
     async fn merge_held(&mut self, write: bool) -> anyhow::Result<()> {
-        let mut keys: Vec<YearKey> = self
-            .years
-            .iter()
-            .filter(|(_, y)| !y.rows.is_empty())
-            .map(|(k, _)| *k)
-            .collect();
+        let mut keys: Vec<YearKey> = self.years.keys().copied().collect();
         if keys.is_empty() {
             return Ok(());
         }
         keys.sort_unstable();
         let started = std::time::Instant::now();
+        let clean = self.clean();
         let mut merge = Merge {
             present: self.present,
             run_id: self.run_id,
@@ -305,13 +421,14 @@ impl SubmissionImport {
             out: &mut self.out,
             written: Vec::new(),
             superseded: Vec::new(),
+            packs: !self.merged_early,
         };
         let unknown = match &mut self.tx {
             ImportTx::Sqlite(tx) => with_handle(tx, |h| unknown_sqlite(h, &keys)).await?,
             ImportTx::Postgres(tx) => unknown_postgres(tx, &keys).await?,
         };
         // Once a row is rejected, only a partial import writes anything.
-        if write && (self.partial || (unknown.is_empty() && self.rejects.is_empty())) {
+        if write && (self.partial || (unknown.is_empty() && clean)) {
             let (years, now_ms, run_id) = (&self.years, self.now_ms, self.run_id);
             match &mut self.tx {
                 ImportTx::Sqlite(tx) => {
@@ -328,7 +445,7 @@ impl SubmissionImport {
             }
         }
         for key in &keys {
-            let Some(year) = self.years.get_mut(key) else {
+            let Some(year) = self.years.get(key) else {
                 continue;
             };
             if unknown.contains(&key.code) {
@@ -343,8 +460,16 @@ impl SubmissionImport {
                     })
                 })?;
             }
-            year.rows = Vec::new();
+            if self.merged_early {
+                for (m, line) in (1..).zip(year.lines) {
+                    if line != 0 {
+                        self.spill.push(&key.code, key.year, m, line)?;
+                    }
+                }
+            }
         }
+        // The map keeps its room for the next rows.
+        self.years.clear();
         self.held = 0;
         tracing::debug!(
             years = keys.len(),
@@ -365,6 +490,8 @@ struct Merge<'a> {
     /// The months the last [`Merge::year`] wrote.
     written: Vec<Written>,
     superseded: Vec<Superseded>,
+    /// Whether the merge writes packs (else rows only: the packs are made at the end).
+    packs: bool,
 }
 
 impl Merge<'_> {
@@ -466,7 +593,7 @@ fn merge_sqlite(
         for w in &merge.written {
             rows.write(code, key.year, w.month, &w.fields, merge.now_ms)?;
         }
-        if let Some(pack) = pack {
+        if let Some(pack) = pack.filter(|_| merge.packs) {
             write.bind_int(1, i64::from(key.year))?;
             write.bind_text(2, code)?;
             write.bind_blob(3, &pack)?;
@@ -578,6 +705,9 @@ async fn merge_postgres(
     }
     copy_new_rows(tx, &known, &stored, &replaced, years, merge).await?;
     upsert_revised_rows(tx, &replaced, merge.now_ms).await?;
+    if !merge.packs {
+        return Ok(());
+    }
     // The packs go in in key order, replaced and new alike, so that the table keeps roughly the
     // order of its key: an evaluation reads it front to back, and finds each enterprise's
     // figures next to the previous one's in memory (in hash order it took twice as long).
@@ -654,7 +784,7 @@ async fn merge_stored_postgres(
         }
     }
     drop((key_years, key_codes));
-    if !replaced_years.is_empty() {
+    if !replaced_years.is_empty() && merge.packs {
         sqlx::query(
             "DELETE FROM submission_year y USING unnest($1::INTEGER[], $2::TEXT[]) AS k (year, credit_code)
              WHERE y.year = k.year AND y.credit_code = k.credit_code",
@@ -680,23 +810,29 @@ fn months_in(pack: &[u8], mask: u16) -> anyhow::Result<Vec<(u32, Month)>> {
 
 /// COPYs the rows of the new months straight into `submission`, in key order: those of the
 /// stored years from their new packs, those of years not stored before made again from the
-/// file's rows (counted by the pass that writes their packs).
+/// file's rows (counted by the pass that writes their packs, or here when there is none).
 async fn copy_new_rows(
     tx: &mut Transaction<'static, Postgres>,
     known: &[&YearKey],
     stored: &HashSet<YearKey>,
     replaced: &HashMap<YearKey, Replaced>,
     years: &HashMap<YearKey, FileYear, foldhash::fast::RandomState>,
-    merge: &Merge<'_>,
+    merge: &mut Merge<'_>,
 ) -> anyhow::Result<()> {
     let mut uncounted = MergeOutcome::default();
+    let now_ms = merge.now_ms;
     let mut fresh = Merge {
         present: merge.present,
         run_id: merge.run_id,
-        now_ms: merge.now_ms,
-        out: &mut uncounted,
+        now_ms,
+        out: if merge.packs {
+            &mut uncounted
+        } else {
+            &mut *merge.out
+        },
         written: Vec::new(),
         superseded: Vec::new(),
+        packs: merge.packs,
     };
     let mut copy = BinaryCopyWriter::default();
     let mut sink = tx
@@ -708,21 +844,14 @@ async fn copy_new_rows(
     for key in known {
         if let Some(r) = replaced.get(*key) {
             for (m, f) in months_in(&r.pack, r.new)? {
-                copy_row(&mut copy, &key.code, key.year, m, &f, merge.now_ms)?;
+                copy_row(&mut copy, &key.code, key.year, m, &f, now_ms)?;
             }
         } else if !stored.contains(*key)
             && let Some(file) = years.get(*key)
         {
             fresh.year(**key, file, None)?;
             for w in &fresh.written {
-                copy_row(
-                    &mut copy,
-                    &key.code,
-                    key.year,
-                    w.month,
-                    &w.fields,
-                    merge.now_ms,
-                )?;
+                copy_row(&mut copy, &key.code, key.year, w.month, &w.fields, now_ms)?;
             }
         }
         if copy.len() >= COPY_CHUNK {
