@@ -8,8 +8,8 @@ use minijinja::{Environment, context};
 
 use super::charts::{FONTS, growth_chart, svg};
 use super::model::Snapshot;
-use crate::analysis::rounding::{fixed, rounded, signed};
 use super::sections;
+use crate::analysis::rounding::{fixed, rounded, signed};
 
 const TEMPLATE: &str = include_str!("templates/report.html");
 

@@ -9,16 +9,16 @@
 //! depends on the wall clock: the half, the period and the data vintage say when, so the same
 //! data gives byte-identical files.
 
-pub mod change;
 pub mod advice;
+pub mod change;
 pub mod charts;
 pub mod docx;
 pub mod html;
 pub mod industry;
 pub mod model;
-pub mod sections;
 #[cfg(test)]
 pub mod sample;
+pub mod sections;
 pub mod sheet;
 pub mod text;
 pub mod write;

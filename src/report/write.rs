@@ -74,7 +74,9 @@ fn chart_images(s: &Snapshot) -> Vec<docx::Chart> {
     for chart in charts::report_charts(s) {
         match charts::png(&chart, &font) {
             Ok(png) => out.push((chart.title().to_string(), png)),
-            Err(e) => tracing::warn!(error = %e, chart = chart.title(), "图表未能生成 (a chart could not be drawn)"),
+            Err(e) => {
+                tracing::warn!(error = %e, chart = chart.title(), "图表未能生成 (a chart could not be drawn)")
+            }
         }
     }
     out
