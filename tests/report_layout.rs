@@ -303,8 +303,9 @@ async fn the_demo_report_reads_like_the_bureaus_and_points_to_the_workbook_for_l
         format!("；企业预警{enterprises}项（红色"),
         format!("；项目预警{projects}项（红色"),
         format!(
-            "全部{}项按等级排列见附表 report.xlsx「预警」表",
-            alerts.len()
+            "全部{}项按等级排列见附表 report.xlsx「{}」表",
+            alerts.len(),
+            report::xlsx::SHEET_ALERTS
         ),
     ] {
         assert!(html.contains(&told), "{told}");

@@ -82,6 +82,7 @@ pub fn snapshot() -> Snapshot {
             enterprise(MARKUP, "东城区", "减产", "新增"),
         ],
         recovered: vec![enterprise("复产厂", "西城区", "半停产", "复产")],
+        ..StateSummary::default()
     };
     let projects = ProjectSection {
         city: Some(project_unit("3307", "云州市")),

@@ -255,6 +255,7 @@ mod tests {
             rule_zh: String::new(),
             subject: subject.into(),
             subject_name: String::new(),
+            unit: String::new(),
             message: String::new(),
         }
     }

@@ -301,6 +301,7 @@ fn unit_row(name: &str, growth: Option<f64>, target: f64) -> UnitRow {
         submission_rate_pct: None,
         mark: String::new(),
         mark_zh: String::new(),
+        ..UnitRow::default()
     }
 }
 

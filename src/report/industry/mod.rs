@@ -357,6 +357,7 @@ fn quality_rows(s: &IndustrySection) -> Vec<FindingRow> {
         rule_zh: "行业代码无法识别".into(),
         subject: subject.into(),
         subject_name: subject.into(),
+        unit: String::new(),
         message,
     };
     let mut out = Vec::new();

@@ -515,7 +515,7 @@ fn the_sections_render_in_html_escaped_and_in_the_workbook() {
     );
     assert!(!html.contains("<b>特色"));
     assert!(html.contains("工业效益与需求"));
-    let bytes = crate::report::xlsx::render(&snap, half).unwrap();
+    let bytes = crate::report::xlsx::render(&snap, half, "云州市").unwrap();
     use calamine::Reader;
     let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
     let sheet = book.worksheet_range("分行业").unwrap();
