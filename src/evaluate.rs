@@ -22,7 +22,7 @@ use crate::store::{EvaluationEnd, Store};
 #[derive(Debug, thiserror::Error)]
 pub enum EvaluateError {
     #[error(
-        "{0}：1月不单独分析，与2月合并为1-2月（jan_feb_combined = true），请评估 {1} (January is analysed together with February)"
+        "{0}：1月不单独分析，与2月合并为1—2月（jan_feb_combined = true），请评估 {1} (January is analysed together with February)"
     )]
     JanuaryCombined(Period, Period),
 }

@@ -83,12 +83,13 @@ impl Period {
         }
     }
 
-    /// How the statistics bureau names the months up to this one: `1-10月`, `1月`.
+    /// How the statistics bureau names the months up to this one: `1—10月` (a long dash, U+2014,
+    /// as the bureau prints a range of months), `1月`.
     pub fn ytd_label(self) -> String {
         if self.month == 1 {
             "1月".into()
         } else {
-            format!("1-{}月", self.month)
+            format!("1—{}月", self.month)
         }
     }
 

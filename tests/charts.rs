@@ -56,7 +56,7 @@ async fn demo_charts_agree_with_the_snapshot_and_render() {
     // One point per analysed month of 2026 up to the period (October), the last being the
     // city's growth as the snapshot shows it.
     let labels: Vec<&str> = c.city_growth.iter().map(|p| p.label.as_str()).collect();
-    assert_eq!(labels.last(), Some(&"1-10月"));
+    assert_eq!(labels.last(), Some(&"1—10月"));
     assert!(labels.len() == 9 || labels.len() == 10, "{labels:?}");
     let city = snap.city.as_ref().unwrap();
     let last = c.city_growth.last().unwrap();

@@ -254,12 +254,12 @@ fn evaluate_then_work_the_alerts_from_the_command_line() {
 
     let (code, out) = run(&["evaluate", "--period", "2026-01"]);
     assert_eq!(code, 2, "January alone is refused when combined: {out}");
-    assert!(out.contains("1-2月"), "{out}");
+    assert!(out.contains("1—2月"), "{out}");
 
     let (code, out) = run(&["evaluate", "--period", "2026-10", "--dry-run"]);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("1-10月 评估") && out.contains("东岭区"),
+        out.contains("1—10月 评估") && out.contains("东岭区"),
         "{out}"
     );
     assert!(out.contains("试运行"), "{out}");

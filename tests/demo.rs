@@ -110,10 +110,10 @@ async fn the_demo_finds_what_the_generator_planted_and_writes_readable_emails_an
             // The snapshot to the city: its analysis text, the page and the workbook attached.
             assert_eq!(
                 subject,
-                "【运行分析】云州市工业经济运行分析 2026年11月上半月（数据期1-10月）"
+                "【运行分析】云州市工业经济运行分析 2026年11月上半月（数据期1—10月）"
             );
             let text = m.body_text(0).unwrap_or_default();
-            assert!(text.contains("1-10月，全市规模以上工业"), "{text}");
+            assert!(text.contains("1—10月，全市规模以上工业"), "{text}");
             let names: Vec<&str> = m
                 .attachments()
                 .filter_map(mail_parser::MimeHeaders::attachment_name)
@@ -169,7 +169,7 @@ async fn the_demo_finds_what_the_generator_planted_and_writes_readable_emails_an
     );
     let html = std::fs::read_to_string(s.snapshot_dir.join("report.html")).unwrap();
     assert!(
-        html.contains("云州市") && html.contains("1-10月"),
+        html.contains("云州市") && html.contains("1—10月"),
         "report names city and period"
     );
     assert!(

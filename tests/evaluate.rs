@@ -395,7 +395,7 @@ async fn january_is_refused_when_combined_and_evaluated_alone_otherwise() {
     let err = evaluate::run(s, &Config::default(), jan, later, true)
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("1-2月"), "{err}");
+    assert!(err.to_string().contains("1—2月"), "{err}");
     let mut apart = Config::default();
     apart.general.jan_feb_combined = false;
     let (r, _) = evaluate::run(s, &apart, jan, later, true).await.unwrap();

@@ -208,7 +208,7 @@ async fn the_demo_city_has_every_section() {
     assert!((shares - 100.0).abs() < 1e-6, "{shares}");
     assert_eq!(ind.groups.len(), 3);
     assert!(
-        ind.summary.starts_with("1-10月，全市规上工业涉及"),
+        ind.summary.starts_with("1—10月，全市规上工业涉及"),
         "{}",
         ind.summary
     );

@@ -31,7 +31,7 @@ async fn digests_read_back_with_a_mime_parser_show_only_the_recipients_scope() {
         let m = parsed(&dc.data);
         assert_eq!(
             m.subject(),
-            Some("【工业运行预警】1-10月 东城区：红色1项 黄色1项")
+            Some("【工业运行预警】1—10月 东城区：红色1项 黄色1项")
         );
         assert!(
             m.message_id()
@@ -70,7 +70,7 @@ async fn digests_read_back_with_a_mime_parser_show_only_the_recipients_scope() {
             .find(|m| to_of(m) == "xc@example.cn")
             .expect("西城区 got mail");
         let m = parsed(&xc.data);
-        assert_eq!(m.subject(), Some("【工业运行预警】1-10月 西城区：橙色1项"));
+        assert_eq!(m.subject(), Some("【工业运行预警】1—10月 西城区：橙色1项"));
         assert!(!m.body_text(0).expect("text").contains("南湖"));
         let csv = m
             .attachments()
@@ -92,7 +92,7 @@ async fn digests_read_back_with_a_mime_parser_show_only_the_recipients_scope() {
         let m = parsed(&li.data);
         assert_eq!(
             m.subject(),
-            Some("【工业运行预警】1-10月 李副市长：红色1项")
+            Some("【工业运行预警】1—10月 李副市长：红色1项")
         );
 
         let city = got
@@ -101,7 +101,7 @@ async fn digests_read_back_with_a_mime_parser_show_only_the_recipients_scope() {
             .expect("city");
         assert_eq!(
             parsed(&city.data).subject(),
-            Some("【工业运行预警】1-10月 全市：红色1项 橙色1项 黄色1项")
+            Some("【工业运行预警】1—10月 全市：红色1项 橙色1项 黄色1项")
         );
         db.cleanup().await;
     }
@@ -169,7 +169,7 @@ async fn escalation_reaches_the_supervisor_once() {
             .filter(|(to, ..)| to == "zhang@example.cn")
             .collect();
         assert_eq!(zhang.len(), 1, "{}: {second:?}", db.name);
-        assert_eq!(zhang[0].1, "【工业运行预警】1-10月 张书记：红色1项");
+        assert_eq!(zhang[0].1, "【工业运行预警】1—10月 张书记：红色1项");
         assert!(
             zhang[0].2.contains("[升级督办]") && zhang[0].2.contains("已连续3期"),
             "{}",
@@ -297,7 +297,7 @@ async fn unacknowledged_alerts_are_repeated_after_the_interval_and_resolutions_a
             .filter(|(to, ..)| to == "xc@example.cn")
             .collect();
         assert_eq!(xc.len(), 1, "{later:?}");
-        assert_eq!(xc[0].1, "【工业运行预警】1-10月 西城区：销号1项");
+        assert_eq!(xc[0].1, "【工业运行预警】1—10月 西城区：销号1项");
         assert!(xc[0].2.contains("[已销号]"), "{}", xc[0].2);
         // The owner was never told about 北港化工 (below his minimum severity): no 销号 either.
         assert!(

@@ -508,7 +508,7 @@ async fn smtp_e2e_starttls_and_auth() {
     let m = parsed(&data);
     assert_eq!(
         m.subject(),
-        Some("【工业运行预警】1-10月 全市：红色1项 橙色1项 黄色1项")
+        Some("【工业运行预警】1—10月 全市：红色1项 橙色1项 黄色1项")
     );
     assert!(m.body_html(0).is_some_and(|h| h.contains("&lt;script&gt;")));
     assert!(m.attachments().next().is_some());

@@ -246,7 +246,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
             .await?;
     }
 
-    progress("[4/7] 评估 2026年1-10月 (evaluating October)");
+    progress("[4/7] 评估 2026年1—10月 (evaluating October)");
     let period = spec.months_to;
     let (report, _) = crate::evaluate::run(&store, &config, period, now, false).await?;
     let mut by_rule: std::collections::BTreeMap<String, usize> = Default::default();

@@ -13,7 +13,7 @@ pub fn closing_lines(s: &DemoSummary, secs: f64, program: &str) -> Vec<String> {
     let mut out = vec![
         String::new(),
         format!(
-            "云州市（示例）1-10月：拉取 {} 页 {} 行报表，发现 {} 项预警，写出 {} 封摘要邮件和 {} 封快照邮件，用时 {secs:.1} 秒。",
+            "云州市（示例）1—10月：拉取 {} 页 {} 行报表，发现 {} 项预警，写出 {} 封摘要邮件和 {} 封快照邮件，用时 {secs:.1} 秒。",
             s.pages, s.rows_pulled, s.findings, s.sent, s.snapshot_mails
         ),
         format!(

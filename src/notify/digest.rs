@@ -38,7 +38,7 @@ pub struct Context<'a> {
     pub delayed: &'a [Delayed],
 }
 
-/// The subject: `【工业运行预警】1-10月 东城区：红色2项 橙色3项`.
+/// The subject: `【工业运行预警】1—10月 东城区：红色2项 橙色3项`.
 pub fn subject(r: &RecipientConfig, items: &[Item]) -> String {
     let period = items
         .iter()

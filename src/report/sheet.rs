@@ -57,7 +57,7 @@ pub struct Heading {
 
 /// `2026年1—10月`: the year-to-date period as the bureau writes it in a title.
 pub fn period_zh(p: Period) -> String {
-    format!("{}年{}", p.year(), p.ytd_label().replace('-', "—"))
+    format!("{}年{}", p.year(), p.ytd_label())
 }
 
 /// The formats of a sheet, made once.

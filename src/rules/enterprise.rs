@@ -13,10 +13,10 @@ use crate::registry::{Enterprise, Scale};
 
 const P: usize = WINDOW - 1;
 
-/// The month's name as reports print it: `10月`, or `1-2月` for a combined February.
+/// The month's name as reports print it: `10月`, or `1—2月` for a combined February.
 pub fn month_label(cal: &Calendar, t: Period) -> String {
     if cal.is_combined(t) {
-        "1-2月".into()
+        "1—2月".into()
     } else {
         format!("{}月", t.month())
     }
@@ -114,7 +114,7 @@ pub fn findings(
                 _ => cfg.reduced_ratio,
             };
             let label = month_label(&cal, p);
-            // A month is compared with the same month a year earlier (上年同月); 1-2月 together
+            // A month is compared with the same month a year earlier (上年同月); 1—2月 together
             // with the same months (上年同期).
             let base = if cal.is_combined(p) {
                 "上年同期"

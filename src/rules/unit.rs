@@ -117,7 +117,7 @@ pub fn findings(
 }
 
 /// The period as the unit's target reads it: `10月` for a month's own growth (an `m`
-/// milestone), else `1-10月`.
+/// milestone), else `1—10月`.
 fn target_label(ds: &Dataset, r: &UnitResult) -> String {
     let p = ds.period();
     match r.target.map(|t| t.basis) {

@@ -1,6 +1,6 @@
 //! The figures the charts need that the rest of the snapshot does not hold, computed from the
 //! evaluation's dataset with no I/O: the city's year-to-date growth at each month of the year
-//! (1-2月 … 1-N月), and the count of 停产 / 半停产 / 减产 enterprises in each month of the window.
+//! (1—2月 … 1-N月), and the count of 停产 / 半停产 / 减产 enterprises in each month of the window.
 //! Both follow the evaluation's own definitions, so that their last point is the figure the
 //! snapshot shows for the period.
 
@@ -33,7 +33,7 @@ pub struct ChartData {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GrowthPoint {
     pub period: String,
-    /// `1-2月`, `1-3月`, ….
+    /// `1—2月`, `1—3月`, ….
     pub label: String,
     pub growth_pct: Option<f64>,
     pub estimated: bool,
@@ -43,7 +43,7 @@ pub struct GrowthPoint {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StateCounts {
     pub period: String,
-    /// `3月`, or `1-2月` for a combined February.
+    /// `3月`, or `1—2月` for a combined February.
     pub label: String,
     pub stalled: u32,
     pub semi_stalled: u32,

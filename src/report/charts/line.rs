@@ -1,4 +1,4 @@
-//! Chart 1: the city's cumulative growth by month (1-2月 … 1-N月). This year is a solid black
+//! Chart 1: the city's cumulative growth by month (1—2月 … 1-N月). This year is a solid black
 //! line with filled points, each labelled with its value; last year, when known, a grey line of
 //! short dashes with open points; the annual target a horizontal line of long dashes labelled at
 //! its end. Nothing depends on colour.

@@ -81,7 +81,7 @@ fn ranking() -> Chart {
         ("丁区", None),
     ];
     Chart::Bars(BarChart {
-        title: "1-10月各县区增速（%）".into(),
+        title: "1—10月各县区增速（%）".into(),
         bars: sorted(
             bars.iter()
                 .map(|(n, v)| Bar {
@@ -105,7 +105,7 @@ fn ranking() -> Chart {
 fn growth() -> Chart {
     Chart::Growth(GrowthChart {
         title: "全市规模以上工业增加值累计增速（%）".into(),
-        labels: vec!["1-2月".into(), "1-3月".into(), "1-4月".into()],
+        labels: vec!["1—2月".into(), "1—3月".into(), "1—4月".into()],
         this_year: vec![Some(4.1), None, Some(6.2)],
         last_year: vec![Some(3.0), Some(3.5), Some(4.0)],
         target_pct: Some(6.0),
@@ -194,9 +194,9 @@ fn growth_line_labels_each_month_and_dashes_the_target() {
     let svg = svg(&growth());
     let t = texts(&svg);
     for s in [
-        "1-2月",
-        "1-3月",
-        "1-4月",
+        "1—2月",
+        "1—3月",
+        "1—4月",
         "4.1%",
         "6.2%",
         "目标6.0%",
@@ -272,7 +272,7 @@ fn svg_is_byte_stable_self_contained_and_escaped() {
 #[test]
 fn industry_bars_sort_and_mark_the_city() {
     let c = industry_chart(
-        "1-10月",
+        "1—10月",
         &[("纺织业", -2.5), ("化学原料和化学制品制造业", 9.1)],
         Some(5.0),
     );
@@ -314,10 +314,10 @@ fn a_ranking_is_built_from_the_units_against_their_own_targets() {
         unit_row("丁区", Some(9.0), 6.0),
     ];
     let city = unit_row("全市", Some(6.4), 6.0);
-    let Chart::Bars(b) = ranking_chart("各县区", &units, Some(&city), "1-10月") else {
+    let Chart::Bars(b) = ranking_chart("各县区", &units, Some(&city), "1—10月") else {
         panic!("not bars")
     };
-    assert_eq!(b.title, "1-10月各县区增速（%）");
+    assert_eq!(b.title, "1—10月各县区增速（%）");
     let got: Vec<(&str, bool)> = b
         .bars
         .iter()
@@ -487,7 +487,7 @@ fn hand_made() -> Dataset {
             true,
             months([100, 100, 100], [Some(110), Some(120), Some(130)]),
         ),
-        // No March submission: left out of 1-3月.
+        // No March submission: left out of 1—3月.
         (true, months([200, 200, 200], [Some(190), Some(170), None])),
         // Below scale: never counted.
         (
@@ -512,9 +512,9 @@ fn city_growth_by_month_is_the_ytd_of_the_enterprises_counted_each_month() {
         .unwrap();
     let g = data::city_growth(&ds, &city);
     let labels: Vec<&str> = g.iter().map(|p| p.label.as_str()).collect();
-    assert_eq!(labels, ["1月", "1-2月", "1-3月"]);
-    // 1月: (110+190+0+100)/(100+200+50+100) = 400/450; 1-2月: (230+360+0+200)/(200+400+100+200)
-    // = 790/900; 1-3月 without the second: (360+0+220)/(300+150+300) = 580/750.
+    assert_eq!(labels, ["1月", "1—2月", "1—3月"]);
+    // 1月: (110+190+0+100)/(100+200+50+100) = 400/450; 1—2月: (230+360+0+200)/(200+400+100+200)
+    // = 790/900; 1—3月 without the second: (360+0+220)/(300+150+300) = 580/750.
     let want = [400.0 / 450.0, 790.0 / 900.0, 580.0 / 750.0].map(|r| (r - 1.0) * 100.0);
     for (p, w) in g.iter().zip(want) {
         assert!((p.growth_pct.unwrap() - w).abs() < 1e-9, "{p:?} want {w}");
@@ -572,7 +572,7 @@ fn samples() {
     std::fs::create_dir_all(&dir).unwrap();
     let font = ChartFont::find(None).unwrap();
     let industries = industry_chart(
-        "1-10月",
+        "1—10月",
         &[
             ("纺织业", -2.5),
             ("化学原料和化学制品制造业", 9.1),

@@ -1,4 +1,4 @@
-//! The three sections in the bureau's words ("1-10月，全市规上工业涉及24个行业大类，其中15个行业
+//! The three sections in the bureau's words ("1—10月，全市规上工业涉及24个行业大类，其中15个行业
 //! 产值同比增长，增长面为62.5%…"). Percentages go through [`fmt_pct`], so they round as every
 //! other figure of the report does.
 
@@ -111,7 +111,7 @@ pub fn industries(s: &IndustrySection, label: &str) -> String {
     t
 }
 
-/// The 效益 paragraph of the city. In a combined February the month's output is 1-2月 while the
+/// The 效益 paragraph of the city. In a combined February the month's output is 1—2月 while the
 /// electricity read is February's alone, so the two are not set side by side.
 pub fn efficiency(c: &EfficiencyRow, p: Period, combined: bool, label: &str) -> String {
     let g = |v: Option<f64>| v.map_or_else(|| "无上年同期数".into(), change);
