@@ -201,6 +201,19 @@ async fn demo(dir: &Path) -> DemoSummary {
     run(&opts, &|_| {}).await.expect("demo runs")
 }
 
+/// The page with every inline chart (`<svg …>…</svg>`) taken out.
+fn without_charts(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(at) = rest.find("<svg") {
+        out.push_str(&rest[..at]);
+        let end = rest[at..].find("</svg>").expect("a chart ends") + at + "</svg>".len();
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Asserts each of `marks` occurs in `text`, in order.
 fn in_order(text: &str, marks: &[&str]) {
     let mut from = 0;
@@ -210,6 +223,16 @@ fn in_order(text: &str, marks: &[&str]) {
             .unwrap_or_else(|| panic!("{m} missing or out of order"));
         from += at + m.len();
     }
+}
+
+/// Whether the PNG charts can be drawn here (a CJK font file); CI installs one.
+fn charts_font() -> bool {
+    let found = report::charts::ChartFont::find(None).is_ok();
+    assert!(
+        found || std::env::var_os("CI").is_none(),
+        "CI installs fonts-noto-cjk"
+    );
+    found
 }
 
 #[tokio::test]
@@ -228,6 +251,73 @@ async fn the_demo_report_reads_like_the_bureaus_and_points_to_the_workbook_for_l
         !head.contains("数据版本") && !head.contains("2026-11-H1"),
         "{head}"
     );
+
+    // Issue 19's elements: the month's own growth and the change since 1—9月 in 一, the rank
+    // moves in the ranking, the charts of each section (titled for screen readers), a range of
+    // months written with the long dash.
+    let labels: Vec<String> = html
+        .match_indices("aria-label=\"")
+        .map(|(at, _)| {
+            let rest = &html[at + 12..];
+            rest[..rest.find('"').unwrap()].to_string()
+        })
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "全市规模以上工业增加值累计增速（%）",
+            "1—10月各县区增速（%）",
+            "1—10月各园区增速（%）",
+            "1—10月分行业增速（%）",
+            "停产、半停产、减产企业数（家）",
+        ],
+        "the charts, in the order of the sections"
+    );
+    for shown in [
+        "10月当月增速",
+        "增速比1—9月",
+        "<th>位次变化</th>",
+        "<th>增速变化</th>",
+        "增速变化为增速比1—9月提高（+）或回落（−）的百分点",
+    ] {
+        assert!(html.contains(shown), "{shown}");
+    }
+    // Each unit's move since 1—9月 (the demo's ranks may all stand still).
+    let moves = json["districts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(json["zones"].as_array().unwrap());
+    for u in moves {
+        let words = match u["rank_move"].as_i64() {
+            Some(0) => "不变".to_string(),
+            Some(n) if n > 0 => format!("前移{n}位"),
+            Some(n) => format!("后移{}位", -n),
+            None => "—".to_string(),
+        };
+        let cell = format!(
+            "<td class=\"n\">{words}</td><td>{}</td>",
+            u["name"].as_str().unwrap()
+        );
+        assert!(html.contains(&cell), "{cell}");
+    }
+    assert!(
+        !html.contains("1-10月") && !html.contains("1-9月"),
+        "1—10月 with the long dash"
+    );
+    // The Word version carries the same charts, as pictures.
+    let docx = std::fs::read(s.snapshot_dir.join("report.docx")).unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(docx)).unwrap();
+    let pictures = (0..zip.len())
+        .filter(|&i| {
+            let f = zip.by_index(i).unwrap();
+            let name = f.name().unwrap().to_string();
+            name.starts_with("word/media/") && name.ends_with(".png")
+        })
+        .count();
+    if charts_font() {
+        assert_eq!(pictures, labels.len(), "report.docx has the page's charts");
+    }
 
     // Every pointer names a sheet the workbook has.
     let book: calamine::Xlsx<_> =
@@ -255,16 +345,27 @@ async fn the_demo_report_reads_like_the_bureaus_and_points_to_the_workbook_for_l
         !html.contains(last) || !html.contains(first),
         "the stall list is still on the page"
     );
+    // Each count beside its change since last month (较9月), then the new ones.
     let n = |k: &str| states[k].as_u64().unwrap();
+    let d = |k: &str| match states["change"][k].as_i64().unwrap() {
+        0 => "0".to_string(),
+        x if x > 0 => format!("+{x}"),
+        x => format!("−{}", -x),
+    };
     let total = format!(
-        "<td>全市</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",
+        "<td>全市</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",
         n("stalled"),
+        d("stalled"),
         n("semi_stalled"),
+        d("semi_stalled"),
         n("reduced"),
+        d("reduced"),
         n("stalled") + n("semi_stalled") + n("reduced"),
+        d("total"),
         n("new"),
     );
     assert!(html.contains(&total), "the 全市 row: {total}");
+    assert!(html.contains("<th>较9月</th>"), "the change's column");
     assert!(html.contains(&format!("全部{listed}家停产、半停产、减产企业")));
 
     // Alerts most severe first; the units' listed, the others counted with where they are
@@ -433,8 +534,13 @@ async fn the_demo_report_prints_on_a4_within_the_budget_with_headers_on_every_pa
         r.name = format!("长表单位{i:03}号");
         snap.zones.push(r);
     }
+    // Without the charts, which name the same units (the zones' ranking chart has them all).
     let long = dir.path().join("long.html");
-    std::fs::write(&long, report::html::render(&snap, "云州市").unwrap()).unwrap();
+    std::fs::write(
+        &long,
+        without_charts(&report::html::render(&snap, "云州市").unwrap()),
+    )
+    .unwrap();
     let long_pdf = dir.path().join("long.pdf");
     print(&t, &long, &long_pdf);
     let spanned: Vec<u32> = (1..=pages(&long_pdf))

@@ -2,7 +2,7 @@
 //! figure computed by hand: 1—N月 growth against 1—(N−1)月, the month's own growth and its
 //! change, ranks with a tie (并列, the next rank skipped) and their moves, 停产/半停产/减产 counts
 //! by district against last month, the gap as printed, the required growth, and no change at all
-//! in the year's first period (1-2月).
+//! in the year's first period (1—2月).
 
 use std::collections::HashMap;
 
@@ -182,12 +182,12 @@ fn district<'a>(s: &'a Snapshot, name: &str) -> &'a UnitRow {
 fn october_against_september_by_hand() {
     let s = snapshot(&dataset("2026-10"));
     assert_eq!(s.prev_period.as_deref(), Some("2026-09"));
-    assert_eq!(s.prev_period_label.as_deref(), Some("1-9月"));
+    assert_eq!(s.prev_period_label.as_deref(), Some("1—9月"));
     assert_eq!(s.month_label, "10月");
     assert_eq!(s.prev_month_label.as_deref(), Some("9月"));
-    assert_eq!(s.remaining_label.as_deref(), Some("11-12月"));
+    assert_eq!(s.remaining_label.as_deref(), Some("11—12月"));
 
-    // City: 1-10月 5045.4 / 5000 → 0.908% shows 0.9; 1-9月 4638 / 4500 → 3.067% shows 3.1;
+    // City: 1—10月 5045.4 / 5000 → 0.908% shows 0.9; 1—9月 4638 / 4500 → 3.067% shows 3.1;
     // October 407.4 / 500 → −18.52% shows −18.5; September 462 / 500 → −7.6%.
     let c = s.city.as_ref().unwrap();
     assert_eq!(c.growth_change_pp, Some(-2.2));
@@ -198,7 +198,7 @@ fn october_against_september_by_hand() {
     assert!((c.required_pct.unwrap() - 37.46).abs() < 1e-9);
 
     // 甲县: 2065 / 2000 → 3.25% exactly, shown 3.3 (四舍五入); its gap to 5.0 as printed is
-    // 3.3 − 5.0 = −1.7, not the exact −1.75 rounded (−1.8). 1-9月 1885 / 1800 → 4.72% → 4.7.
+    // 3.3 − 5.0 = −1.7, not the exact −1.75 rounded (−1.8). 1—9月 1885 / 1800 → 4.72% → 4.7.
     let jia = district(&s, "甲县");
     assert_eq!(jia.gap_pp, Some(-1.7));
     assert_eq!(jia.growth_change_pp, Some(-1.4));
@@ -263,11 +263,11 @@ fn october_against_september_by_hand() {
     // The paragraphs say the same, in the bureau's words.
     assert_eq!(
         s.paragraphs[0],
-        "1-10月，全市规模以上工业总产值同比增长0.9%，增速比1-9月回落2.2个百分点，低于目标6.1个百分点（目标7.0%）。10月当月下降18.5%，增速比9月回落10.9个百分点。规上企业累计完成产值0.5亿元；要完成全年目标，11-12月需增长37.5%。"
+        "1—10月，全市规模以上工业总产值同比增长0.9%，增速比1—9月回落2.2个百分点，低于年度目标6.1个百分点（目标7.0%）。10月当月下降18.5%，增速比9月回落10.9个百分点。规上企业累计完成产值0.5亿元；要完成全年目标，11—12月需增长37.5%。"
     );
     assert_eq!(
         s.paragraphs[1],
-        "分县区看，2个县区达到或超过目标，2个低于目标；丙县、乙县、甲县增速居前，分别增长7.0%、7.0%和3.3%；丁县增速靠后，下降16.0%；丙县、乙县增速相同，并列第1位。低于全市平均水平的有1个：丁县；其中丁县差距在3个百分点以上，列为红色预警，需重点督导。与1-9月相比，位次前移的有乙县（由第2位升至第1位）；其余县区位次不变。"
+        "分县区看，2个县区达到或超过目标，2个低于目标；丙县、乙县、甲县增速居前，分别增长7.0%、7.0%和3.3%；丁县增速靠后，下降16.0%；丙县、乙县增速相同，并列第1位。低于全市平均水平的有1个：丁县；其中丁县差距在3个百分点以上，列为红色预警，需重点督导。与1—9月相比，位次前移的有乙县（由第2位升至第1位）；其余县区位次不变。"
     );
     assert_eq!(
         s.paragraphs[2],
@@ -277,12 +277,12 @@ fn october_against_september_by_hand() {
 
 #[test]
 fn the_first_period_of_the_year_shows_no_change_of_the_year_to_date() {
-    // 1-2月 (January and February together) has no 1—(N−1)月 before it; its month is compared
+    // 1—2月 (January and February together) has no 1—(N−1)月 before it; its month is compared
     // with last December.
     let s = snapshot(&dataset("2026-02"));
     assert_eq!(s.prev_period.as_deref(), Some("2025-12"));
     assert_eq!(s.prev_period_label, None);
-    assert_eq!(s.month_label, "1-2月");
+    assert_eq!(s.month_label, "1—2月");
     assert_eq!(s.prev_month_label.as_deref(), Some("上年12月"));
     for u in s.city.iter().chain(&s.districts) {
         assert_eq!(u.growth_change_pp, None, "{}", u.name);

@@ -300,6 +300,24 @@ pub fn advise(f: &Findings) -> Advice {
     }
 }
 
+/// The districts, then the zones, whose rank fell since 1—(N−1)月: (name, rank then, rank now),
+/// furthest fallen first (then by rank now), each kind apart since each is ranked apart.
+pub fn falling(s: &Snapshot) -> Vec<(String, u32, u32)> {
+    let mut out = Vec::new();
+    for units in [&s.districts, &s.zones] {
+        let mut fell: Vec<(i32, String, u32, u32)> = units
+            .iter()
+            .filter_map(|u| {
+                let m = u.rank_move.filter(|m| *m < 0)?;
+                Some((m, u.name.clone(), u.rank_prev?, u.rank?))
+            })
+            .collect();
+        fell.sort_by_key(|(m, _, _, now)| (*m, *now));
+        out.extend(fell.into_iter().map(|(_, n, then, now)| (n, then, now)));
+    }
+    out
+}
+
 /// The facts of a snapshot the advice is written from.
 pub fn findings(s: &Snapshot) -> Findings {
     let on_overhaul = |code: &str| s.overhaul.iter().any(|o| o.credit_code == code);
@@ -344,8 +362,7 @@ pub fn findings(s: &Snapshot) -> Findings {
         city_required_pct: s.city.as_ref().and_then(|c| c.required_pct),
         months_left,
         below_target,
-        // CONNECT(change): the units whose rank fell since 1—(N−1)月, from change's rank moves.
-        falling: Vec::new(),
+        falling: falling(s),
         stalled: s.states.stalled,
         semi_stalled: s.states.semi_stalled,
         reduced: s.states.reduced,
@@ -454,6 +471,49 @@ mod tests {
         let a = advise(&f);
         assert_eq!(a.problems, ["一是数据质量有待提高，2家企业未报。"]);
         assert_eq!(a.steps, ["一是督促2家未报企业尽快报送。"]);
+    }
+
+    #[test]
+    fn the_units_whose_rank_fell_are_named_for_supervision() {
+        use crate::report::model::UnitRow;
+        let unit = |name: &str, now: u32, then: u32| UnitRow {
+            name: name.into(),
+            rank: Some(now),
+            rank_prev: Some(then),
+            rank_move: Some(then as i32 - now as i32),
+            ..UnitRow::default()
+        };
+        // Districts: 甲 2 → 1 (up), 乙 1 → 2 (down one), 丙 3 → 3, 丁 1 → 4 (down three; it
+        // had shared the first rank with 乙, 并列). Zones: 东区 1 → 2.
+        let snap = Snapshot {
+            districts: vec![
+                unit("甲县", 1, 2),
+                unit("乙县", 2, 1),
+                unit("丙县", 3, 3),
+                unit("丁县", 4, 1),
+            ],
+            zones: vec![unit("东区", 2, 1), unit("西区", 1, 2)],
+            ..Snapshot::default()
+        };
+        let f = falling(&snap);
+        assert_eq!(
+            f,
+            [(s("丁县"), 1, 4), (s("乙县"), 1, 2), (s("东区"), 1, 2),]
+        );
+        let a = advise(&Findings {
+            falling: f,
+            ..Findings::default()
+        });
+        assert_eq!(
+            a.steps,
+            ["一是加强对丁县、乙县、东区的督导，逐月跟踪目标完成情况，帮助查找增速落后的原因。"]
+        );
+        assert_eq!(
+            a.problems,
+            [
+                "一是县区发展不平衡，丁县（第1位降至第4位）、乙县（第1位降至第2位）、东区（第1位降至第2位）位次后移。"
+            ]
+        );
     }
 
     #[test]

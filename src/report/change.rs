@@ -1,8 +1,8 @@
 //! The change since the last period as the snapshot shows it: each unit's growth against the
 //! period before, its month's own growth and that month's change, its rank and how it moved,
 //! and the 停产 / 半停产 / 减产 counts of each district and zone against last month. Every change
-//! is the difference of the figures as shown (one decimal, 四舍五入), so that "增长5.8%，比1-9月
-//! 回落0.7个百分点" adds up with the 6.5% printed for 1-9月.
+//! is the difference of the figures as shown (one decimal, 四舍五入), so that "增长5.8%，比1—9月
+//! 回落0.7个百分点" adds up with the 6.5% printed for 1—9月.
 
 use serde::Serialize;
 
@@ -48,23 +48,43 @@ pub fn mark_ties(rows: &mut [UnitRow]) {
     }
 }
 
+/// A rank's move as the ranking's 位次变化 column says it: "前移2位", "后移1位", "不变", or "—"
+/// without a rank then or now.
+pub fn rank_move_zh(moved: Option<i32>) -> String {
+    match moved {
+        None => "—".into(),
+        Some(0) => "不变".into(),
+        Some(n) if n > 0 => format!("前移{n}位"),
+        Some(n) => format!("后移{}位", n.unsigned_abs()),
+    }
+}
+
+/// A count's change since last month as a table prints it: "+2", "−1" (a minus sign), "0".
+pub fn delta_zh(d: i64) -> String {
+    match d {
+        0 => "0".into(),
+        d if d > 0 => format!("+{d}"),
+        d => format!("−{}", d.unsigned_abs()),
+    }
+}
+
 /// How the snapshot names the periods it compares.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Labels {
-    /// 1—(N−1)月 ("1-9月"), none when the period before is last year's.
+    /// 1—(N−1)月 ("1—9月"), none when the period before is last year's.
     pub prev_period_label: Option<String>,
-    /// The month whose own growth is shown ("10月", "1-2月" when combined).
+    /// The month whose own growth is shown ("10月", "1—2月" when combined).
     pub month_label: String,
     /// The month it is compared with ("9月", "上年12月").
     pub prev_month_label: Option<String>,
-    /// The months left in the year ("11-12月", "12月"), none in December.
+    /// The months left in the year ("11—12月", "12月"), none in December.
     pub remaining_label: Option<String>,
 }
 
 /// The month `t` as a report names it, seen from a period of `year`.
 fn month_name(t: Period, combined: bool, year: i32) -> String {
     let m = if combined {
-        "1-2月".to_string()
+        "1—2月".to_string()
     } else {
         format!("{}月", t.month())
     };
@@ -75,12 +95,12 @@ fn month_name(t: Period, combined: bool, year: i32) -> String {
     }
 }
 
-/// The labels of period `p` (`combined`: its month value is 1-2月) against `prev`.
+/// The labels of period `p` (`combined`: its month value is 1—2月) against `prev`.
 pub fn labels(p: Period, combined: bool, prev: Option<&Previous>) -> Labels {
     let remaining_label = match p.month() {
         12 => None,
         11 => Some("12月".to_string()),
-        m => Some(format!("{}-12月", m + 1)),
+        m => Some(format!("{}—12月", m + 1)),
     };
     Labels {
         prev_period_label: prev.filter(|v| v.same_year).map(|v| v.period.ytd_label()),
@@ -159,13 +179,48 @@ mod tests {
 
     #[test]
     fn changes_are_differences_of_the_figures_as_shown() {
-        // 1-10月 5.85% shows 5.9, 1-9月 6.55% shows 6.6: 回落0.7 (not 0.70 − …).
+        // 1—10月 5.85% shows 5.9, 1—9月 6.55% shows 6.6: 回落0.7 (not 0.70 − …).
         let now = Growth::ratio(105_850, 100_000);
         let before = Growth::ratio(106_550, 100_000);
         assert_eq!(shown_change(now, before), Some(-0.7));
         assert_eq!(shown_change(official(58), official(58)), Some(0.0));
         assert_eq!(shown_change(official(-12), official(-25)), Some(1.3));
         assert_eq!(shown_change(now, None), None);
+    }
+
+    #[test]
+    fn rank_moves_and_count_changes_read_like_the_table() {
+        // 1—9月 rank 5, now 3: 5 − 3 = 2 places forward; 2 → 4: two back.
+        assert_eq!(rank_move_zh(Some(5 - 3)), "前移2位");
+        assert_eq!(rank_move_zh(Some(2 - 4)), "后移2位");
+        assert_eq!(rank_move_zh(Some(0)), "不变");
+        assert_eq!(rank_move_zh(None), "—");
+        assert_eq!(delta_zh(3), "+3");
+        assert_eq!(delta_zh(-1), "−1");
+        assert_eq!(delta_zh(0), "0");
+    }
+
+    fn ranked(name: &str, rank: Option<u32>) -> UnitRow {
+        UnitRow {
+            name: name.into(),
+            rank,
+            ..UnitRow::default()
+        }
+    }
+
+    #[test]
+    fn equal_growth_shares_a_rank_and_the_next_is_skipped() {
+        // Growth 8.2, 7.4, 7.4, 5.1: ranks 1, 2, 2, 4 (competition ranking, 并列 at 2, no 3).
+        let mut rows = vec![
+            ranked("甲", Some(1)),
+            ranked("乙", Some(2)),
+            ranked("丙", Some(2)),
+            ranked("丁", Some(4)),
+            ranked("戊", None),
+        ];
+        mark_ties(&mut rows);
+        let tied: Vec<bool> = rows.iter().map(|r| r.rank_tied).collect();
+        assert_eq!(tied, [false, true, true, false, false]);
     }
 
     #[test]
@@ -178,11 +233,11 @@ mod tests {
             units: Vec::new(),
         };
         let l = labels(p("2026-10"), false, Some(&sep));
-        assert_eq!(l.prev_period_label.as_deref(), Some("1-9月"));
+        assert_eq!(l.prev_period_label.as_deref(), Some("1—9月"));
         assert_eq!(l.month_label, "10月");
         assert_eq!(l.prev_month_label.as_deref(), Some("9月"));
-        assert_eq!(l.remaining_label.as_deref(), Some("11-12月"));
-        // 1-2月 together: no year to date before it; its month is compared with last December.
+        assert_eq!(l.remaining_label.as_deref(), Some("11—12月"));
+        // 1—2月 together: no year to date before it; its month is compared with last December.
         let dec = Previous {
             period: p("2025-12"),
             same_year: false,
@@ -191,15 +246,15 @@ mod tests {
         };
         let l = labels(p("2026-02"), true, Some(&dec));
         assert_eq!(l.prev_period_label, None);
-        assert_eq!(l.month_label, "1-2月");
+        assert_eq!(l.month_label, "1—2月");
         assert_eq!(l.prev_month_label.as_deref(), Some("上年12月"));
-        assert_eq!(l.remaining_label.as_deref(), Some("3-12月"));
+        assert_eq!(l.remaining_label.as_deref(), Some("3—12月"));
         assert_eq!(
             labels(p("2026-11"), true, None).remaining_label.as_deref(),
             Some("12月")
         );
         assert_eq!(labels(p("2026-12"), true, None).remaining_label, None);
-        // March after a combined February: its month before is 1-2月.
+        // March after a combined February: its month before is 1—2月.
         let feb = Previous {
             period: p("2026-02"),
             same_year: true,
@@ -207,8 +262,8 @@ mod tests {
             units: Vec::new(),
         };
         let l = labels(p("2026-03"), true, Some(&feb));
-        assert_eq!(l.prev_period_label.as_deref(), Some("1-2月"));
-        assert_eq!(l.prev_month_label.as_deref(), Some("1-2月"));
+        assert_eq!(l.prev_period_label.as_deref(), Some("1—2月"));
+        assert_eq!(l.prev_month_label.as_deref(), Some("1—2月"));
     }
 
     #[test]

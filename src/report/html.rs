@@ -6,7 +6,7 @@
 
 use minijinja::{Environment, context};
 
-use super::charts::{FONTS, growth_chart, svg};
+use super::charts::{self, FONTS, svg};
 use super::model::Snapshot;
 use super::sections;
 use crate::analysis::rounding::{fixed, rounded, signed};
@@ -17,37 +17,13 @@ const TEMPLATE: &str = include_str!("templates/report.html");
 pub const ALERT_ROWS: usize = 40;
 /// Warned projects shown on the page, most severe first.
 pub const PROJECT_ROWS: usize = 15;
+/// Industries (大类) shown on the page and in its chart, largest output first; the workbook
+/// has them all.
+pub const INDUSTRY_ROWS: usize = charts::INDUSTRY_BARS;
 
 /// The workbook's sheets the page points to for the full lists (names as `report.xlsx` has
 /// them; the snapshot test checks each exists).
 pub use super::xlsx::{SHEET_ALERTS, SHEET_PROJECTS, SHEET_QUALITY, SHEET_STATES};
-
-/// The analysis paragraphs sorted into the sections that print them, by how each begins
-/// (text.rs writes them in the bureau's words: 分县区看…, 从企业看…, 本期共有预警…).
-#[derive(Debug, Default, serde::Serialize)]
-struct Paragraphs<'a> {
-    overall: Vec<&'a str>,
-    units: Vec<&'a str>,
-    enterprises: Vec<&'a str>,
-    alerts: Vec<&'a str>,
-}
-
-fn sort_paragraphs(all: &[String]) -> Paragraphs<'_> {
-    let mut p = Paragraphs::default();
-    for t in all.iter().map(String::as_str) {
-        let to = if t.starts_with("分县区看") || t.starts_with("分园区看") {
-            &mut p.units
-        } else if t.starts_with("从企业看") || t.starts_with("从拉动看") {
-            &mut p.enterprises
-        } else if t.starts_with("本期共有预警") {
-            &mut p.alerts
-        } else {
-            &mut p.overall
-        };
-        to.push(t);
-    }
-    p
-}
 
 /// The data-quality findings counted by kind, in the order they first appear.
 fn quality_counts(s: &Snapshot) -> Vec<(String, usize)> {
@@ -86,6 +62,51 @@ fn wan(v: Option<f64>) -> String {
     v.map_or_else(|| "—".into(), |x| crate::analysis::fmt_wan(rounded(x, 4)))
 }
 
+/// "比1—9月回落0.7个百分点", a change as shown against `since`.
+fn moved(v: Option<f64>, since: &str) -> String {
+    v.map_or_else(String::new, |d| super::text::moved(d, since))
+}
+
+/// "前移2位", "后移1位", "不变", or "—" without last period's rank.
+fn rank_move(v: Option<i32>) -> String {
+    super::change::rank_move_zh(v)
+}
+
+/// A count's change: "+2", "−1", "0".
+fn delta(v: Option<i64>) -> String {
+    v.map_or_else(|| "—".into(), super::change::delta_zh)
+}
+
+/// The page's charts as inline SVG, by the section that shows them.
+#[derive(Debug, Default, serde::Serialize)]
+struct Charts {
+    growth: String,
+    ranking: Vec<String>,
+    states: String,
+}
+
+fn page_charts(s: &Snapshot) -> Charts {
+    let mut ranking = vec![svg(&charts::ranking_chart(
+        "各县区",
+        &s.districts,
+        s.city.as_ref(),
+        &s.period_label,
+    ))];
+    if !s.zones.is_empty() {
+        ranking.push(svg(&charts::ranking_chart(
+            "各园区",
+            &s.zones,
+            s.city.as_ref(),
+            &s.period_label,
+        )));
+    }
+    Charts {
+        growth: svg(&charts::growth_chart(s)),
+        ranking,
+        states: svg(&charts::states_chart(s)),
+    }
+}
+
 /// The title of a snapshot: "示例市工业经济运行分析（2026年11月上半月）".
 pub fn title(city_name: &str, s: &Snapshot) -> String {
     let (month, half) = s.half.rsplit_once('-').unwrap_or((&s.half, "H1"));
@@ -107,9 +128,13 @@ pub fn render(s: &Snapshot, city_name: &str) -> anyhow::Result<String> {
     env.add_filter("pp2", pp2);
     env.add_filter("rate", rate);
     env.add_filter("wan", wan);
+    env.add_filter("moved", moved);
+    env.add_filter("rank_move", rank_move);
+    env.add_filter("delta", delta);
     env.add_template("report.html", TEMPLATE)?;
     super::industry::add_templates(&mut env)?;
-    let charts: Vec<String> = vec![svg(&growth_chart(s))];
+    let industry_chart = charts::industry_of(s, INDUSTRY_ROWS).map(|c| svg(&c));
+    let stalls = sections::stalls_by_unit(s);
     let overhaul: Vec<&str> = s.overhaul.iter().map(|o| o.credit_code.as_str()).collect();
     let warned: Vec<_> = s
         .projects
@@ -122,9 +147,12 @@ pub fn render(s: &Snapshot, city_name: &str) -> anyhow::Result<String> {
         title => title(city_name, s),
         half => s.half,
         fonts => FONTS.replace('\'', "\""),
-        charts => charts,
-        text => sort_paragraphs(&s.paragraphs),
-        stalls => sections::stalls_by_unit(s),
+        charts => page_charts(s),
+        industry_chart => industry_chart,
+        industry_limit => INDUSTRY_ROWS,
+        changed => s.states.change.is_some(),
+        since => s.prev_month_label.as_deref().unwrap_or("上月"),
+        stalls => stalls,
         alerts => sections::alert_view(s),
         quality => quality_counts(s),
         overhaul => overhaul,
@@ -135,6 +163,7 @@ pub fn render(s: &Snapshot, city_name: &str) -> anyhow::Result<String> {
         sheet_projects => SHEET_PROJECTS,
         sheet_alerts => SHEET_ALERTS,
         sheet_quality => SHEET_QUALITY,
+        sheet_industries => super::xlsx::SHEET_INDUSTRIES,
     })?;
     Ok(html)
 }

@@ -1,5 +1,6 @@
 //! Semimonthly analysis snapshots (每半个月一次工业经济运行分析): the city against its targets,
-//! the district and zone ranking, trends, stalled enterprises, pulls and drags, key projects,
+//! the district and zone ranking, the change since the last period, industries, charts,
+//! stalled enterprises, pulls and drags, key projects,
 //! alerts and data quality, with analysis text, written as HTML, Word, XLSX and JSON plus a
 //! manifest.
 //!
@@ -178,6 +179,8 @@ pub async fn build_since(
         .to_string();
     let silences = store.silences(None).await?;
     snap.overhaul = sections::overhauls(&snap, &silences, half.start().timestamp_millis());
+    // The text marks the enterprises on a planned overhaul it names.
+    text::write(&mut snap);
     snap.advice = advice::advise(&advice::findings(&snap));
     Ok(snap)
 }

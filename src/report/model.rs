@@ -24,7 +24,7 @@ pub const TOP: usize = 10;
 pub struct Snapshot {
     pub half: String,
     pub period: String,
-    /// `1-10月`.
+    /// `1—10月`.
     pub period_label: String,
     /// The newest import run read (数据版本).
     pub vintage: i64,
@@ -39,7 +39,6 @@ pub struct Snapshot {
     pub city: Option<UnitRow>,
     pub districts: Vec<UnitRow>,
     pub zones: Vec<UnitRow>,
-    pub trends: Vec<Trend>,
     pub states: StateSummary,
     /// The figures only the charts show (the city's growth by month, state counts by month).
     pub charts: super::charts::ChartData,
@@ -54,24 +53,27 @@ pub struct Snapshot {
     pub industries: super::industry::IndustrySection,
     pub efficiency: super::industry::EfficiencySection,
     pub investment: super::industry::InvestmentSection,
+    /// Every analysis paragraph, in the order of the report (`text`'s, flattened).
     pub paragraphs: Vec<String>,
+    /// The analysis text of each section.
+    pub text: super::text::SectionText,
     /// Enterprises on a planned overhaul (计划检修), marked wherever they appear.
     pub overhaul: Vec<super::sections::Overhaul>,
     /// 存在问题 and 下步工作建议, written from the findings.
     pub advice: super::advice::Advice,
     /// The evaluation's own unit objects (the JSON contract), for machines.
     pub units: Vec<Value>,
-    /// The analysed period the changes compare with ("2026-09"; December of last year for 1-2月),
+    /// The analysed period the changes compare with ("2026-09"; December of last year for 1—2月),
     /// none when it lies outside the data read.
     pub prev_period: Option<String>,
-    /// 1—(N−1)月 as written ("1-9月"); none in the year's first period, which has no year to
-    /// date before it (1-2月), so no change of the year-to-date growth is shown then.
+    /// 1—(N−1)月 as written ("1—9月"); none in the year's first period, which has no year to
+    /// date before it (1—2月), so no change of the year-to-date growth is shown then.
     pub prev_period_label: Option<String>,
-    /// The month whose own growth (当月增速) is shown: "10月", or "1-2月" when combined.
+    /// The month whose own growth (当月增速) is shown: "10月", or "1—2月" when combined.
     pub month_label: String,
     /// The month it is compared with: "9月", "上年12月".
     pub prev_month_label: Option<String>,
-    /// The months left in the year, over which `required_pct` is needed ("11-12月", "12月");
+    /// The months left in the year, over which `required_pct` is needed ("11—12月", "12月");
     /// none in December.
     pub remaining_label: Option<String>,
 }
@@ -116,15 +118,6 @@ pub struct UnitRow {
     pub rank_move: Option<i32>,
 }
 
-/// Month-by-month output of one unit, this year against last year (万元).
-#[derive(Clone, Debug, Serialize)]
-pub struct Trend {
-    pub code: String,
-    pub name: String,
-    pub this_year: Vec<Option<f64>>,
-    pub last_year: Vec<Option<f64>>,
-}
-
 /// 停产 / 半停产 / 减产 at the period and the changes since the previous month.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct StateSummary {
@@ -140,6 +133,11 @@ pub struct StateSummary {
     pub change: Option<StateChange>,
     /// Each district, then each zone (by code): counts now and last month.
     pub by_unit: Vec<UnitStates>,
+    /// The same by the unit each enterprise is registered to (its `unit_code`), for the units
+    /// that have one in a state now or last month: the stall table's rows, which add up to the
+    /// city (an enterprise of a zone's is counted in its district by membership, but registered
+    /// to one unit only).
+    pub by_registered: Vec<UnitStates>,
 }
 
 /// An enterprise in the state lists.
@@ -356,7 +354,7 @@ fn projects(report: &Report, unit_names: &std::collections::HashMap<&str, &str>)
     section
 }
 
-/// "全市重点项目154个，其中未开工23个、在建70个、竣工未投产20个、已投产41个；1-10月完成投资…"
+/// "全市重点项目154个，其中未开工23个、在建70个、竣工未投产20个、已投产41个；1—10月完成投资…"
 fn project_summary(s: &ProjectSection, period: crate::period::Period) -> String {
     let Some(c) = s.city.as_ref().filter(|c| c.total > 0) else {
         return String::new();
@@ -571,7 +569,6 @@ pub fn build(
         city,
         districts: ranked(&report.units, UnitKind::District, cfg, prev.as_ref()),
         zones: ranked(&report.units, UnitKind::Zone, cfg, prev.as_ref()),
-        trends: trends(ds, &members),
         states: states(ds, cfg, &unit_name, &members),
         charts: super::charts::data::build(report, ds, cfg),
         pulls: pull_rows,
@@ -583,6 +580,7 @@ pub fn build(
         efficiency: Default::default(),
         investment: Default::default(),
         paragraphs: Vec::new(),
+        text: Default::default(),
         overhaul: Vec::new(),
         advice: Default::default(),
         units: report.units.iter().map(unit_json).collect(),
@@ -592,7 +590,7 @@ pub fn build(
         prev_month_label: labels.prev_month_label,
         remaining_label: labels.remaining_label,
     };
-    snap.paragraphs = super::text::paragraphs(&snap);
+    super::text::write(&mut snap);
     snap
 }
 
@@ -615,48 +613,6 @@ fn severity_index(s: Severity) -> usize {
     }
 }
 
-/// Monthly output sums of the city and each district, this year (January..P) and last year
-/// (twelve months), over the above-scale enterprises that reported each month.
-fn trends(ds: &Dataset, members: &[Vec<usize>]) -> Vec<Trend> {
-    let p = ds.period();
-    let shown: Vec<usize> = (0..ds.units.len())
-        .filter(|&i| matches!(ds.units[i].kind, UnitKind::City | UnitKind::District))
-        .collect();
-    let pm = p.month() as usize;
-    // Window index of month m (1-based) this year and last year.
-    let this_idx = |m: usize| WINDOW - 1 - (pm - m);
-    let last_idx = |m: usize| WINDOW - 1 - (pm + 12 - m);
-    let mut this = vec![vec![None::<i64>; pm]; ds.units.len()];
-    let mut last = vec![vec![None::<i64>; 12]; ds.units.len()];
-    for (e, s) in ds.series.iter().enumerate() {
-        if !ds.is_above(e) {
-            continue;
-        }
-        for &u in &members[e] {
-            for m in 1..=12 {
-                let add = |slot: &mut Option<i64>, v: i64| {
-                    if v != crate::analysis::NONE {
-                        *slot = Some(slot.unwrap_or(0) + v);
-                    }
-                };
-                if m <= pm {
-                    add(&mut this[u][m - 1], s.output[this_idx(m)]);
-                }
-                add(&mut last[u][m - 1], s.output[last_idx(m)]);
-            }
-        }
-    }
-    shown
-        .into_iter()
-        .map(|u| Trend {
-            code: ds.units[u].code.clone(),
-            name: ds.units[u].name.clone(),
-            this_year: this[u].iter().map(|v| v.map(wan)).collect(),
-            last_year: last[u].iter().map(|v| v.map(wan)).collect(),
-        })
-        .collect()
-}
-
 fn states(
     ds: &Dataset,
     cfg: &RulesConfig,
@@ -674,6 +630,15 @@ fn states(
     let mut now_by = vec![StateCounts::default(); ds.units.len()];
     let mut was_by = vec![StateCounts::default(); ds.units.len()];
     let mut any_before = false;
+    // Per unit an enterprise is registered to: counts now and last month.
+    let own_of: std::collections::HashMap<&str, usize> = ds
+        .units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.code.as_str(), i))
+        .collect();
+    let mut now_own = vec![StateCounts::default(); ds.units.len()];
+    let mut was_own = vec![StateCounts::default(); ds.units.len()];
     for (e, s) in ds.series.iter().enumerate() {
         if !ds.is_above(e) {
             continue;
@@ -687,6 +652,10 @@ fn states(
         for &u in &members[e] {
             now_by[u].add(now);
             was_by[u].add(was);
+        }
+        if let Some(&u) = own_of.get(ds.enterprises[e].unit_code.as_str()) {
+            now_own[u].add(now);
+            was_own[u].add(was);
         }
         let row = |state: State, change: &str| EnterpriseRow {
             credit_code: ds.enterprises[e].credit_code.to_string(),
@@ -727,6 +696,18 @@ fn states(
         out.change = Some(now_by[c].since(was_by[c]));
     }
     out.by_unit = unit_states(ds, &now_by, &was_by, any_before);
+    out.by_registered = (0..ds.units.len())
+        .filter(|&u| ds.units[u].kind != UnitKind::City)
+        .filter(|&u| now_own[u].total + was_own[u].total > 0)
+        .map(|u| UnitStates {
+            code: ds.units[u].code.clone(),
+            name: ds.units[u].name.clone(),
+            kind: ds.units[u].kind.as_str().into(),
+            now: now_own[u],
+            last_month: any_before.then_some(was_own[u]),
+            change: any_before.then(|| now_own[u].since(was_own[u])),
+        })
+        .collect();
     out
 }
 

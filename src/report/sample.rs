@@ -1,7 +1,9 @@
 //! A small snapshot written by hand for the writers' tests: a city, two districts, one zone,
 //! three enterprises in a state (one named like a formula, one like markup), one recovered,
-//! three findings of different kinds and severities, two projects.
+//! three findings of different kinds and severities, two projects; one enterprise (西城机械)
+//! on a planned overhaul, the districts' ranks swapped since 1—9月.
 
+use super::change::{StateCounts, UnitStates};
 use super::model::{
     EnterpriseRow, FindingRow, ProjectRow, ProjectSection, ProjectUnitRow, Snapshot, StateSummary,
     UnitRow,
@@ -28,8 +30,10 @@ fn unit(code: &str, name: &str, kind: &str, rank: Option<u32>, growth: f64) -> U
 }
 
 fn enterprise(name: &str, unit: &str, state: &str, change: &str) -> EnterpriseRow {
+    // A code of each name's own (a made-up one; only its being distinct matters).
+    let n: u32 = name.chars().map(u32::from).sum();
     EnterpriseRow {
-        credit_code: "91330781MA2XXXXX1H".into(),
+        credit_code: format!("91330781MA2X{n:06}"),
         name: name.into(),
         unit: unit.into(),
         state: state.into(),
@@ -69,6 +73,26 @@ fn project_unit(code: &str, name: &str) -> ProjectUnitRow {
     }
 }
 
+fn counts(stalled: usize, semi_stalled: usize, reduced: usize) -> StateCounts {
+    StateCounts {
+        stalled,
+        semi_stalled,
+        reduced,
+        total: stalled + semi_stalled + reduced,
+    }
+}
+
+fn states_of(code: &str, name: &str, now: StateCounts, was: StateCounts) -> UnitStates {
+    UnitStates {
+        code: code.into(),
+        name: name.into(),
+        kind: "district".into(),
+        now,
+        last_month: Some(was),
+        change: Some(now.since(was)),
+    }
+}
+
 /// The snapshot of 2026-11-H1 (period 2026-10).
 pub fn snapshot() -> Snapshot {
     let states = StateSummary {
@@ -82,7 +106,17 @@ pub fn snapshot() -> Snapshot {
             enterprise(MARKUP, "东城区", "减产", "新增"),
         ],
         recovered: vec![enterprise("复产厂", "西城区", "半停产", "复产")],
-        ..StateSummary::default()
+        // Last month: 东城区 none; 西城区 西城机械 停产 and 复产厂 半停产.
+        last_month: Some(counts(1, 1, 0)),
+        change: Some(counts(2, 0, 1).since(counts(1, 1, 0))),
+        by_unit: vec![
+            states_of("330781", "东城区", counts(1, 0, 1), counts(0, 0, 0)),
+            states_of("330782", "西城区", counts(1, 0, 0), counts(1, 1, 0)),
+        ],
+        by_registered: vec![
+            states_of("330781", "东城区", counts(1, 0, 1), counts(0, 0, 0)),
+            states_of("330782", "西城区", counts(1, 0, 0), counts(1, 1, 0)),
+        ],
     };
     let projects = ProjectSection {
         city: Some(project_unit("3307", "云州市")),
@@ -99,20 +133,33 @@ pub fn snapshot() -> Snapshot {
         }],
         ..ProjectSection::default()
     };
-    Snapshot {
+    let mut s = Snapshot {
         half: "2026-11-H1".into(),
         period: "2026-10".into(),
-        period_label: "1-10月".into(),
+        period_label: "1—10月".into(),
         deadline: "2026-11-10".into(),
         time_progress_pct: 10.0 / 12.0 * 100.0,
         expected: 100,
         reported: 96,
         submission_rate_pct: Some(96.0),
         city: Some(unit("3307", "云州市", "city", None, 5.8)),
+        // 东城区 was second in 1—9月 and 西城区 first: they swapped.
         districts: vec![
-            unit("330781", "东城区", "district", Some(1), 8.2),
-            unit("330782", "西城区", "district", Some(2), 3.1),
+            UnitRow {
+                rank_prev: Some(2),
+                rank_move: Some(1),
+                ..unit("330781", "东城区", "district", Some(1), 8.2)
+            },
+            UnitRow {
+                rank_prev: Some(1),
+                rank_move: Some(-1),
+                ..unit("330782", "西城区", "district", Some(2), 3.1)
+            },
         ],
+        prev_period_label: Some("1—9月".into()),
+        month_label: "10月".into(),
+        prev_month_label: Some("9月".into()),
+        remaining_label: Some("11—12月".into()),
         zones: vec![unit("330790", "高新区", "zone", Some(1), 9.0)],
         states,
         alerts: crate::report::model::AlertSummary {
@@ -124,14 +171,29 @@ pub fn snapshot() -> Snapshot {
             ..Default::default()
         },
         projects,
-        paragraphs: vec![
-            "1-10月，全市规模以上工业总产值同比增长5.8%。".into(),
-            "分县区看，东城区增速居前。".into(),
-            format!("从拉动看，{MARKUP}（0.52个百分点）拉动全市增长居前。"),
-            "本期共有预警3项。".into(),
-        ],
+        overhaul: vec![crate::report::sections::Overhaul {
+            credit_code: enterprise("西城机械", "", "", "").credit_code,
+            name: "西城机械".into(),
+            reason: "年度检修".into(),
+        }],
+        advice: crate::report::advice::Advice {
+            problems: vec!["一是西城区增速低于目标。".into()],
+            steps: vec!["一是加强对西城区的督导。".into()],
+        },
+        text: crate::report::text::SectionText {
+            overall: vec!["1—10月，全市规模以上工业总产值同比增长5.8%。".into()],
+            units: vec!["分县区看，东城区增速居前。".into()],
+            industries: vec!["1—10月，全市规上工业涉及2个行业大类。".into()],
+            enterprises: vec![format!(
+                "从拉动看，{MARKUP}（0.52个百分点）拉动全市增长居前。"
+            )],
+            projects: vec!["全市重点项目2个，其中未开工1个、在建1个。".into()],
+            alerts: vec!["本期共有预警3项。".into()],
+        },
         ..Snapshot::default()
-    }
+    };
+    s.paragraphs = s.text.all();
+    s
 }
 
 /// The parts of a zip package (XLSX, DOCX) by name.

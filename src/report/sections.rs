@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+use super::change::StateChange;
 use super::model::{FindingRow, Snapshot};
 use crate::alerts::Silence;
 use crate::rules::{About, Rule};
@@ -97,11 +98,16 @@ pub struct StallUnitRow {
     pub recovered: usize,
     /// Of them, on a planned overhaul.
     pub overhaul: usize,
+    /// Each count now minus last month's (较上月增减); none when last month could not be
+    /// judged, or for a unit the ranking does not list.
+    pub change: Option<StateChange>,
 }
 
 /// The stalls counted by the enterprise's district, in the ranking's order (districts without
 /// stalls included, so the table reads as the whole city), then any other unit by name, then
-/// the 全市 total.
+/// the 全市 total; each with its change since last month (by the unit the enterprises are
+/// registered to, as they are counted here; no change for a unit with none in a state then or
+/// now).
 pub fn stalls_by_unit(s: &Snapshot) -> Vec<StallUnitRow> {
     let mut rows: Vec<StallUnitRow> = s
         .districts
@@ -130,6 +136,10 @@ pub fn stalls_by_unit(s: &Snapshot) -> Vec<StallUnitRow> {
         tally.push((at(&e.unit), e.state.as_str(), e.change == "新增", over));
     }
     let recovered: Vec<usize> = s.states.recovered.iter().map(|e| at(&e.unit)).collect();
+    // A unit whose stalls all ended (or left without a report) still shows its change.
+    for b in &s.states.by_registered {
+        at(&b.name);
+    }
     for (i, state, new, over) in tally {
         let r = &mut rows[i];
         match state {
@@ -145,8 +155,18 @@ pub fn stalls_by_unit(s: &Snapshot) -> Vec<StallUnitRow> {
         rows[i].recovered += 1;
     }
     rows[known..].sort_by(|a, b| a.name.cmp(&b.name));
+    for r in &mut rows {
+        r.change = s
+            .states
+            .by_registered
+            .iter()
+            .find(|b| b.name == r.name)
+            .and_then(|b| b.change)
+            .or_else(|| s.states.change.map(|_| StateChange::default()));
+    }
     let mut all = StallUnitRow {
         name: "全市".into(),
+        change: s.states.change,
         ..StallUnitRow::default()
     };
     for r in &rows {
@@ -246,6 +266,8 @@ pub fn alert_view(s: &Snapshot) -> AlertView<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::change::{StateCounts, UnitStates};
+    use crate::report::model::{EnterpriseRow, StateSummary, UnitRow};
 
     fn finding(severity: &str, rule: &str, subject: &str) -> FindingRow {
         FindingRow {
@@ -286,5 +308,104 @@ mod tests {
                 ("blue", "91B"),
             ]
         );
+    }
+
+    fn enterprise(code: &str, unit: &str, state: &str, change: &str) -> EnterpriseRow {
+        EnterpriseRow {
+            credit_code: code.into(),
+            name: format!("{code}公司"),
+            unit: unit.into(),
+            state: state.into(),
+            consecutive: 1,
+            change: change.into(),
+            ..EnterpriseRow::default()
+        }
+    }
+
+    fn district(code: &str, name: &str) -> UnitRow {
+        UnitRow {
+            code: code.into(),
+            name: name.into(),
+            kind: "district".into(),
+            ..UnitRow::default()
+        }
+    }
+
+    #[test]
+    fn stalls_count_by_district_with_their_change_since_last_month() {
+        let counts = |stalled, semi_stalled, reduced| StateCounts {
+            stalled,
+            semi_stalled,
+            reduced,
+            total: stalled + semi_stalled + reduced,
+        };
+        // 东城区: 停产 A (新增), B (持续, on overhaul), 减产 C (新增); last month 停产 1, 半停产 1.
+        // 西城区: nothing now; D recovered from 半停产; last month 半停产 1.
+        let (east_now, east_was) = (counts(2, 0, 1), counts(1, 1, 0));
+        let (west_now, west_was) = (counts(0, 0, 0), counts(0, 1, 0));
+        let unit = |code: &str, name: &str, now: StateCounts, was: StateCounts| UnitStates {
+            code: code.into(),
+            name: name.into(),
+            kind: "district".into(),
+            now,
+            last_month: Some(was),
+            change: Some(now.since(was)),
+        };
+        let s = Snapshot {
+            districts: vec![district("01", "东城区"), district("02", "西城区")],
+            states: StateSummary {
+                list: vec![
+                    enterprise("A", "东城区", "停产", "新增"),
+                    enterprise("B", "东城区", "停产", "持续"),
+                    enterprise("C", "东城区", "减产", "新增"),
+                ],
+                recovered: vec![enterprise("D", "西城区", "半停产", "复产")],
+                change: Some(counts(2, 0, 1).since(counts(1, 2, 0))),
+                by_registered: vec![
+                    unit("01", "东城区", east_now, east_was),
+                    unit("02", "西城区", west_now, west_was),
+                ],
+                ..StateSummary::default()
+            },
+            overhaul: vec![Overhaul {
+                credit_code: "B".into(),
+                name: "B公司".into(),
+                reason: "年度大修".into(),
+            }],
+            ..Snapshot::default()
+        };
+        let rows = stalls_by_unit(&s);
+        let got: Vec<(&str, [usize; 7])> = rows
+            .iter()
+            .map(|r| {
+                let n = [
+                    r.stalled,
+                    r.semi_stalled,
+                    r.reduced,
+                    r.total,
+                    r.new,
+                    r.recovered,
+                    r.overhaul,
+                ];
+                (r.name.as_str(), n)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("东城区", [2, 0, 1, 3, 2, 0, 1]),
+                ("西城区", [0, 0, 0, 0, 0, 1, 0]),
+                ("全市", [2, 0, 1, 3, 2, 1, 1]),
+            ]
+        );
+        // 较上月: 东城区 停产 2 − 1 = +1, 半停产 0 − 1 = −1, 减产 +1, 合计 3 − 2 = +1; 西城区
+        // 半停产 −1; 全市 2 − 1, 0 − 2, 1 − 0, 3 − 3.
+        let change = |r: &StallUnitRow| {
+            r.change
+                .map(|c| [c.stalled, c.semi_stalled, c.reduced, c.total])
+        };
+        assert_eq!(change(&rows[0]), Some([1, -1, 1, 1]));
+        assert_eq!(change(&rows[1]), Some([0, -1, 0, -1]));
+        assert_eq!(change(&rows[2]), Some([1, -2, 1, 0]));
     }
 }

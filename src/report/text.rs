@@ -1,6 +1,8 @@
-//! The analysis paragraphs, written the way the bureau writes its 运行分析 ("1-10月，全市规模以上
+//! The analysis paragraphs, written the way the bureau writes its 运行分析 ("1—10月，全市规模以上
 //! 工业增加值同比增长5.8%，低于年度目标1.2个百分点…"). Every number comes from the snapshot's
 //! figures; a sentence whose figure is missing is left out rather than guessed.
+
+use serde::Serialize;
 
 use super::change::StateChange;
 use super::model::{PullRow, Snapshot, UnitRow};
@@ -35,8 +37,8 @@ fn against(gap: f64, what: &str) -> String {
     }
 }
 
-/// "比1-9月提高0.5个百分点" / "比1-9月回落0.7个百分点" / "与1-9月持平", from a change as shown.
-fn moved(change: f64, since: &str) -> String {
+/// "比1—9月提高0.5个百分点" / "比1—9月回落0.7个百分点" / "与1—9月持平", from a change as shown.
+pub(crate) fn moved(change: f64, since: &str) -> String {
     match rounded(change, 1) {
         0 => format!("与{since}持平"),
         n if n > 0 => format!("比{since}提高{}个百分点", pp(change)),
@@ -88,7 +90,7 @@ fn growths(rows: &[&UnitRow]) -> String {
     }
 }
 
-/// "要完成全年目标，11-12月需增长10.2%", or, when the year is ahead of its target, "11-12月
+/// "要完成全年目标，11—12月需增长10.2%", or, when the year is ahead of its target, "11—12月
 /// 下降2.0%以内即可完成全年目标".
 fn required(r: f64, months: &str) -> String {
     if rounded(r, 1) < 0 {
@@ -99,7 +101,7 @@ fn required(r: f64, months: &str) -> String {
 }
 
 /// The month's own growth and its change: "10月当月增长6.1%，增速比9月提高1.0个百分点。". In the
-/// year's first period (1-2月) the month is the year to date, so only its change since last
+/// year's first period (1—2月) the month is the year to date, so only its change since last
 /// December is said — unless the year to date is the official value-added figure, which the
 /// month's output growth is not.
 fn month_sentence(s: &Snapshot, c: &UnitRow, official: bool, ytd: f64) -> String {
@@ -149,9 +151,9 @@ fn city_paragraph(s: &Snapshot, c: &UnitRow) -> Option<String> {
     if let (Some(gap), Some(target)) = (c.gap_pp, c.target_pct) {
         // Below the target by less than shows (6.96% against 7.0%): not 持平, as the alert says.
         let words = if rounded(gap, 1) == 0 && !c.mark.is_empty() {
-            "略低于目标".to_string()
+            "略低于年度目标".to_string()
         } else {
-            against(gap, "目标")
+            against(gap, "年度目标")
         };
         t.push_str(&format!("，{words}（目标{}）", pct(target)));
     }
@@ -245,8 +247,8 @@ fn ties(rows: &[&UnitRow]) -> String {
     out
 }
 
-/// "与1-9月相比，位次前移的有A（由第5位升至第3位）；后移的有B（由第2位降至第4位）；其余县区
-/// 位次不变。", or "各县区位次与1-9月相同。"; "" without last period's ranks.
+/// "与1—9月相比，位次前移的有A（由第5位升至第3位）；后移的有B（由第2位降至第4位）；其余县区
+/// 位次不变。", or "各县区位次与1—9月相同。"; "" without last period's ranks.
 fn rank_moves(rows: &[&UnitRow], kind: &str, since: &str) -> String {
     if rows.iter().all(|u| u.rank_move.is_none()) {
         return String::new();
@@ -357,18 +359,30 @@ fn district_states(s: &Snapshot, since: &str) -> String {
     format!("停产半停产减产企业较多的县区是{}。", list.join("、"))
 }
 
-/// The first three pulls or drags that show as more than 0.00 points.
-fn pull_list(rows: &[PullRow]) -> String {
+/// The first three pulls or drags that show as more than 0.00 points; one on a planned
+/// overhaul is said to be (计划检修).
+fn pull_list(s: &Snapshot, rows: &[PullRow]) -> String {
     rows.iter()
         .filter(|p| rounded(p.pull_pp, 2) != 0)
         .take(3)
-        .map(|p| format!("{}（{}个百分点）", p.name, fixed(p.pull_pp.abs(), 2)))
+        .map(|p| {
+            let overhaul = if s.overhaul.iter().any(|o| o.credit_code == p.credit_code) {
+                "计划检修，"
+            } else {
+                ""
+            };
+            format!(
+                "{}（{overhaul}{}个百分点）",
+                p.name,
+                fixed(p.pull_pp.abs(), 2)
+            )
+        })
         .collect::<Vec<_>>()
         .join("、")
 }
 
 fn pull_paragraph(s: &Snapshot) -> Option<String> {
-    let (up, down) = (pull_list(&s.pulls), pull_list(&s.drags));
+    let (up, down) = (pull_list(s, &s.pulls), pull_list(s, &s.drags));
     let mut parts = Vec::new();
     if !up.is_empty() {
         parts.push(format!("{up}拉动全市增长居前"));
@@ -410,16 +424,83 @@ fn alert_paragraph(s: &Snapshot) -> String {
     t
 }
 
-/// The analysis paragraphs of a snapshot, in the order the bureau reads them.
-pub fn paragraphs(s: &Snapshot) -> Vec<String> {
-    let mut out = Vec::new();
-    out.extend(s.city.as_ref().and_then(|c| city_paragraph(s, c)));
-    out.extend(ranking_paragraph(s, &s.districts, "县区"));
-    out.extend(ranking_paragraph(s, &s.zones, "园区"));
-    out.push(enterprise_paragraph(s));
-    out.extend(pull_paragraph(s));
-    out.push(alert_paragraph(s));
-    out
+/// The analysis text of each section of the report, written for that section from its own
+/// findings (the page and the Word version print each where it belongs; 三、分行业 has its own
+/// paragraphs from [`crate::report::industry`], 六 and 七 theirs in [`crate::report::advice`]).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SectionText {
+    /// 一、总体运行: the city's growth, its change, the month's own growth, what the rest of the
+    /// year needs.
+    pub overall: Vec<String>,
+    /// 二、分县区: the districts' and the zones' ranking and how it moved.
+    pub units: Vec<String>,
+    /// 三、分行业: industries, efficiency and investment (written by
+    /// [`crate::report::industry`], gathered here).
+    pub industries: Vec<String>,
+    /// 四、企业生产经营: the stalls and their change, by district; the pulls and drags.
+    pub enterprises: Vec<String>,
+    /// 五、重点项目.
+    pub projects: Vec<String>,
+    /// 六's 预警情况: the alerts, the submission rate and data quality.
+    pub alerts: Vec<String>,
+}
+
+impl SectionText {
+    /// Every paragraph in the order of the report.
+    pub fn all(&self) -> Vec<String> {
+        [
+            &self.overall,
+            &self.units,
+            &self.industries,
+            &self.enterprises,
+            &self.projects,
+            &self.alerts,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect()
+    }
+}
+
+/// The analysis text of each section of a snapshot.
+pub fn sections(s: &Snapshot) -> SectionText {
+    let mut units = Vec::new();
+    units.extend(ranking_paragraph(s, &s.districts, "县区"));
+    units.extend(ranking_paragraph(s, &s.zones, "园区"));
+    let mut enterprises = vec![enterprise_paragraph(s)];
+    enterprises.extend(pull_paragraph(s));
+    SectionText {
+        overall: s
+            .city
+            .as_ref()
+            .and_then(|c| city_paragraph(s, c))
+            .into_iter()
+            .collect(),
+        units,
+        industries: [
+            &s.industries.summary,
+            &s.efficiency.summary,
+            &s.investment.summary,
+        ]
+        .into_iter()
+        .filter(|t| !t.is_empty())
+        .cloned()
+        .collect(),
+        enterprises,
+        projects: (!s.projects.summary.is_empty())
+            .then(|| s.projects.summary.clone())
+            .into_iter()
+            .collect(),
+        alerts: vec![alert_paragraph(s)],
+    }
+}
+
+/// Writes the snapshot's text: each section's, and all of it in order as `paragraphs` (the
+/// email's body and the workbook's 概览).
+pub fn write(s: &mut Snapshot) {
+    s.text = sections(s);
+    s.paragraphs = s.text.all();
 }
 
 #[cfg(test)]
@@ -452,12 +533,12 @@ mod tests {
 
     #[test]
     fn changes_and_required_growth_read_like_the_bureau() {
-        assert_eq!(moved(-0.7, "1-9月"), "比1-9月回落0.7个百分点");
+        assert_eq!(moved(-0.7, "1—9月"), "比1—9月回落0.7个百分点");
         assert_eq!(moved(0.5, "9月"), "比9月提高0.5个百分点");
-        assert_eq!(moved(0.0, "1-9月"), "与1-9月持平");
+        assert_eq!(moved(0.0, "1—9月"), "与1—9月持平");
         assert_eq!(
-            required(10.25, "11-12月"),
-            "要完成全年目标，11-12月需增长10.3%"
+            required(10.25, "11—12月"),
+            "要完成全年目标，11—12月需增长10.3%"
         );
         assert_eq!(required(0.0, "12月"), "要完成全年目标，12月需增长0.0%");
         assert_eq!(required(-2.05, "12月"), "12月下降2.1%以内即可完成全年目标");
@@ -488,16 +569,16 @@ mod tests {
         };
         let s = Snapshot {
             period: "2026-10".into(),
-            period_label: "1-10月".into(),
-            prev_period_label: Some("1-9月".into()),
+            period_label: "1—10月".into(),
+            prev_period_label: Some("1—9月".into()),
             month_label: "10月".into(),
             prev_month_label: Some("9月".into()),
-            remaining_label: Some("11-12月".into()),
+            remaining_label: Some("11—12月".into()),
             ..Snapshot::default()
         };
         assert_eq!(
             city_paragraph(&s, &city).unwrap(),
-            "1-10月，全市规模以上工业总产值同比增长5.8%，增速比1-9月回落0.7个百分点，低于目标1.2个百分点（目标7.0%）。10月当月增长6.1%，增速比9月提高1.0个百分点。规上企业累计完成产值123.5亿元；要完成全年目标，11-12月需增长10.2%。"
+            "1—10月，全市规模以上工业总产值同比增长5.8%，增速比1—9月回落0.7个百分点，低于年度目标1.2个百分点（目标7.0%）。10月当月增长6.1%，增速比9月提高1.0个百分点。规上企业累计完成产值123.5亿元；要完成全年目标，11—12月需增长10.2%。"
         );
         // The year's first period: nothing to compare the year to date with, and no fake 0.
         let first = UnitRow {
@@ -506,16 +587,16 @@ mod tests {
             ..city
         };
         let s = Snapshot {
-            period_label: "1-2月".into(),
+            period_label: "1—2月".into(),
             prev_period_label: None,
-            month_label: "1-2月".into(),
+            month_label: "1—2月".into(),
             prev_month_label: Some("上年12月".into()),
-            remaining_label: Some("3-12月".into()),
+            remaining_label: Some("3—12月".into()),
             ..s
         };
         let t = city_paragraph(&s, &first).unwrap();
         assert!(
-            t.starts_with("1-2月，全市规模以上工业总产值同比增长5.8%，低于目标"),
+            t.starts_with("1—2月，全市规模以上工业总产值同比增长5.8%，低于年度目标"),
             "{t}"
         );
         assert!(!t.contains("持平") && !t.contains("比1-"), "{t}");
@@ -532,17 +613,23 @@ mod tests {
             ..row("示例市", 6.96)
         };
         let s = Snapshot {
-            period_label: "1-10月".into(),
+            period_label: "1—10月".into(),
             ..Snapshot::default()
         };
         let t = city_paragraph(&s, &city).unwrap();
-        assert!(t.contains("同比增长7.0%，略低于目标（目标7.0%）"), "{t}");
+        assert!(
+            t.contains("同比增长7.0%，略低于年度目标（目标7.0%）"),
+            "{t}"
+        );
         let met = UnitRow {
             mark: String::new(),
             ..city
         };
         let t = city_paragraph(&s, &met).unwrap();
-        assert!(t.contains("同比增长7.0%，与目标持平（目标7.0%）"), "{t}");
+        assert!(
+            t.contains("同比增长7.0%，与年度目标持平（目标7.0%）"),
+            "{t}"
+        );
     }
 
     #[test]
@@ -563,8 +650,8 @@ mod tests {
         let refs: Vec<&UnitRow> = rows.iter().collect();
         assert_eq!(ties(&refs), "；乙县、丙县增速相同，并列第2位");
         assert_eq!(
-            rank_moves(&refs, "县区", "1-9月"),
-            "与1-9月相比，位次前移的有甲县（由第2位升至第1位）、乙县（由第3位升至第2位）；后移的有丙县（由第1位降至第2位）；其余县区位次不变。"
+            rank_moves(&refs, "县区", "1—9月"),
+            "与1—9月相比，位次前移的有甲县（由第2位升至第1位）、乙县（由第3位升至第2位）；后移的有丙县（由第1位降至第2位）；其余县区位次不变。"
         );
         let still: Vec<UnitRow> = rows
             .iter()
@@ -575,8 +662,8 @@ mod tests {
             .collect();
         let refs: Vec<&UnitRow> = still.iter().collect();
         assert_eq!(
-            rank_moves(&refs, "县区", "1-9月"),
-            "各县区位次与1-9月相同。"
+            rank_moves(&refs, "县区", "1—9月"),
+            "各县区位次与1—9月相同。"
         );
         let none: Vec<UnitRow> = rows
             .iter()
@@ -586,6 +673,6 @@ mod tests {
             })
             .collect();
         let refs: Vec<&UnitRow> = none.iter().collect();
-        assert_eq!(rank_moves(&refs, "县区", "1-9月"), "");
+        assert_eq!(rank_moves(&refs, "县区", "1—9月"), "");
     }
 }

@@ -60,8 +60,8 @@ pub fn render(s: &Snapshot, city_name: &str) -> anyhow::Result<Vec<(String, Vec<
     Ok(files)
 }
 
-/// The charts as PNG for the Word version, titled. None yet: the report's charts are SVG for
-/// the page; the PNG renderings (plotters' bitmap backend) plug in here.
+/// The page's charts as PNG for the Word version, titled; none when no CJK font file is found
+/// (a warning says so), since their labels would not show.
 fn chart_images(s: &Snapshot) -> Vec<docx::Chart> {
     let font = match charts::ChartFont::find(None) {
         Ok(font) => font,

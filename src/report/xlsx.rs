@@ -11,6 +11,7 @@
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Workbook};
 
 use super::Half;
+use super::change::rank_move_zh;
 use super::model::{FindingRow, Snapshot, UnitRow};
 use super::sheet::{self, Cell, Heading, INT, PCT1, PP2, WAN, num, text};
 use crate::period::Period;
@@ -24,9 +25,12 @@ pub const SHEET_PROJECTS: &str = "表4 重点项目";
 pub const SHEET_ZONES: &str = "表5 园区排名";
 pub const SHEET_PULLS: &str = "表6 拉动下拉企业";
 pub const SHEET_QUALITY: &str = "表7 数据质量";
+pub const SHEET_INDUSTRIES: &str = "表8 分行业";
+pub const SHEET_EFFICIENCY: &str = "表9 效益";
+pub const SHEET_INVESTMENT: &str = "表10 工业投资";
 
 /// The sheets in the order of the workbook; the page refers to them by these names.
-pub const SHEETS: [&str; 8] = [
+pub const SHEETS: [&str; 11] = [
     SHEET_OVERVIEW,
     SHEET_DISTRICTS,
     SHEET_STATES,
@@ -35,10 +39,24 @@ pub const SHEETS: [&str; 8] = [
     SHEET_ZONES,
     SHEET_PULLS,
     SHEET_QUALITY,
+    SHEET_INDUSTRIES,
+    SHEET_EFFICIENCY,
+    SHEET_INVESTMENT,
 ];
 
 /// A sheet: its name, its header and its rows.
-type Sheet<'a> = (&'a str, &'a [&'a str], Vec<Vec<Cell>>);
+pub type Sheet<'a> = (&'a str, &'a [&'a str], Vec<Vec<Cell>>);
+
+/// 备注 of an enterprise: 计划检修 when it is on a planned overhaul, else nothing.
+const OVERHAUL: &str = "计划检修";
+
+fn remark(s: &Snapshot, credit_code: &str) -> Cell {
+    text(if s.overhaul.iter().any(|o| o.credit_code == credit_code) {
+        OVERHAUL
+    } else {
+        ""
+    })
+}
 
 /// The workbook's bytes: one sheet per table, in the order of [`SHEETS`].
 pub fn render(s: &Snapshot, half: Half, city_name: &str) -> anyhow::Result<Vec<u8>> {
@@ -54,7 +72,8 @@ pub fn render(s: &Snapshot, half: Half, city_name: &str) -> anyhow::Result<Vec<u
             .set_title(format!("{city_name}工业经济运行分析（{}）", half.zh()))
             .set_creation_datetime(&created),
     );
-    let sheets: [Sheet; 8] = [
+    let [industries, efficiency, investment] = super::industry::sheet::sheets(s);
+    let sheets: [Sheet; 11] = [
         (SHEET_OVERVIEW, &["项目", "数值"], overview_rows(s, half)),
         (
             SHEET_DISTRICTS,
@@ -62,7 +81,7 @@ pub fn render(s: &Snapshot, half: Half, city_name: &str) -> anyhow::Result<Vec<u
             unit_rows(s.city.as_ref(), &s.districts),
         ),
         (SHEET_STATES, &STATE_HEAD, state_rows(s)),
-        (SHEET_ALERTS, &FINDING_HEAD, finding_rows(&s.alerts.list)),
+        (SHEET_ALERTS, &FINDING_HEAD, finding_rows(s, &s.alerts.list)),
         (SHEET_PROJECTS, &PROJECT_HEAD, project_rows(s)),
         (
             SHEET_ZONES,
@@ -70,7 +89,10 @@ pub fn render(s: &Snapshot, half: Half, city_name: &str) -> anyhow::Result<Vec<u
             unit_rows(s.city.as_ref(), &s.zones),
         ),
         (SHEET_PULLS, &PULL_HEAD, pull_rows(s)),
-        (SHEET_QUALITY, &FINDING_HEAD, finding_rows(&s.quality)),
+        (SHEET_QUALITY, &FINDING_HEAD, finding_rows(s, &s.quality)),
+        industries,
+        efficiency,
+        investment,
     ];
     for (name, head, rows) in &sheets {
         let heading = Heading {
@@ -84,7 +106,6 @@ pub fn render(s: &Snapshot, half: Half, city_name: &str) -> anyhow::Result<Vec<u
         let ws = wb.add_worksheet().set_name(*name)?;
         sheet::write(ws, &heading, head, rows)?;
     }
-    super::industry::sheet::add_sheets(&mut wb, s)?;
     Ok(wb.save_to_buffer()?)
 }
 
@@ -97,6 +118,24 @@ fn overview_rows(s: &Snapshot, half: Half) -> Vec<Vec<Cell>> {
         vec![text("报送截止"), text(&s.deadline)],
         vec![text("累计产值(万元)"), num(c.map(|c| c.ytd_wan), WAN)],
         vec![text("增速(%)"), num(c.and_then(|c| c.growth_pct), PCT1)],
+        vec![
+            text(format!(
+                "增速比{}(百分点)",
+                s.prev_period_label.as_deref().unwrap_or("上期")
+            )),
+            num(c.and_then(|c| c.growth_change_pp), PCT1),
+        ],
+        vec![
+            text(format!("{}当月增速(%)", s.month_label)),
+            num(c.and_then(|c| c.month_growth_pct), PCT1),
+        ],
+        vec![
+            text(format!(
+                "当月增速比{}(百分点)",
+                s.prev_month_label.as_deref().unwrap_or("上月")
+            )),
+            num(c.and_then(|c| c.month_growth_change_pp), PCT1),
+        ],
         vec![text("目标(%)"), num(c.and_then(|c| c.target_pct), PCT1)],
         vec![text("差距(百分点)"), num(c.and_then(|c| c.gap_pp), PCT1)],
         vec![text("时间进度(%)"), Cell::Num(s.time_progress_pct, PCT1)],
@@ -113,7 +152,7 @@ fn overview_rows(s: &Snapshot, half: Half) -> Vec<Vec<Cell>> {
 }
 
 /// The ranking's header; `kind` names the unit column (县区 or 园区).
-fn unit_head(kind: &'static str) -> [&'static str; 11] {
+fn unit_head(kind: &'static str) -> [&'static str; 13] {
     [
         "位次",
         kind,
@@ -126,6 +165,8 @@ fn unit_head(kind: &'static str) -> [&'static str; 11] {
         "需增速(%)",
         "报送率(%)",
         "预警",
+        "位次变化",
+        "增速比上期(百分点)",
     ]
 }
 
@@ -150,16 +191,24 @@ fn unit_rows(city: Option<&UnitRow>, units: &[UnitRow]) -> Vec<Vec<Cell>> {
                 num(u.required_pct, PCT1),
                 num(u.submission_rate_pct, PCT1),
                 text(&u.mark_zh),
+                text(if u.kind == "city" {
+                    String::new()
+                } else if u.rank_tied {
+                    format!("{}，并列", rank_move_zh(u.rank_move))
+                } else {
+                    rank_move_zh(u.rank_move)
+                }),
+                num(u.growth_change_pp, PCT1),
             ]
         })
         .collect()
 }
 
-const FINDING_HEAD: [&str; 6] = ["等级", "县区", "类型", "对象", "对象代码", "说明"];
+const FINDING_HEAD: [&str; 7] = ["等级", "县区", "类型", "对象", "对象代码", "说明", "备注"];
 
 /// Every finding, most severe first; within a severity the units' before the projects' and
 /// the enterprises', then by 县区 and subject.
-fn finding_rows(list: &[FindingRow]) -> Vec<Vec<Cell>> {
+fn finding_rows(s: &Snapshot, list: &[FindingRow]) -> Vec<Vec<Cell>> {
     let key = |f: &FindingRow| {
         (
             severity_order(&f.severity),
@@ -180,6 +229,7 @@ fn finding_rows(list: &[FindingRow]) -> Vec<Vec<Cell>> {
                 text(&f.subject_name),
                 text(&f.subject),
                 text(&f.message),
+                remark(s, &f.subject),
             ]
         })
         .collect()
@@ -205,7 +255,7 @@ fn about_order(rule: &str) -> u8 {
     }
 }
 
-const STATE_HEAD: [&str; 8] = [
+const STATE_HEAD: [&str; 9] = [
     "县区",
     "企业",
     "统一社会信用代码",
@@ -214,6 +264,7 @@ const STATE_HEAD: [&str; 8] = [
     "上年同月(万元)",
     "连续月数",
     "变化",
+    "备注",
 ];
 
 /// 停产半停产减产企业: those in a state, then those that left one.
@@ -237,12 +288,13 @@ fn state_rows(s: &Snapshot) -> Vec<Vec<Cell>> {
                 num(e.base_wan, WAN),
                 Cell::Num(e.consecutive.into(), INT),
                 text(&e.change),
+                remark(s, &e.credit_code),
             ]
         })
         .collect()
 }
 
-const PULL_HEAD: [&str; 7] = [
+const PULL_HEAD: [&str; 8] = [
     "县区",
     "方向",
     "企业",
@@ -250,6 +302,7 @@ const PULL_HEAD: [&str; 7] = [
     "累计产值(万元)",
     "上年同期(万元)",
     "拉动(百分点)",
+    "备注",
 ];
 
 /// 拉动下拉企业: the top pulls, then the top drags.
@@ -267,6 +320,7 @@ fn pull_rows(s: &Snapshot) -> Vec<Vec<Cell>> {
                 Cell::Num(p.ytd_wan, WAN),
                 Cell::Num(p.ytd_prev_wan, WAN),
                 Cell::Num(p.pull_pp, PP2),
+                remark(s, &p.credit_code),
             ]
         })
         .collect()

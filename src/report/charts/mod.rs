@@ -49,7 +49,7 @@ pub enum Chart {
 #[derive(Clone, Debug, PartialEq)]
 pub struct GrowthChart {
     pub title: String,
-    /// One label per month: `1-2月`, `1-3月`, ….
+    /// One label per month: `1—2月`, `1—3月`, ….
     pub labels: Vec<String>,
     /// Growth this year, percent, parallel to `labels`.
     pub this_year: Vec<Option<f64>>,
@@ -266,6 +266,26 @@ pub fn industry_chart(period: &str, industries: &[(&str, f64)], city_pct: Option
     })
 }
 
+/// Industries in the chart of growth by industry (and in the page's table of them).
+pub const INDUSTRY_BARS: usize = 15;
+
+/// Chart 4 of the snapshot: the `n` industries (大类) with the largest output, as the page's
+/// table lists them, by growth, the city's growth marked; none without industries.
+pub fn industry_of(s: &Snapshot, n: usize) -> Option<Chart> {
+    let rows: Vec<(&str, f64)> = s
+        .industries
+        .divisions
+        .iter()
+        .take(n)
+        .filter_map(|d| d.growth_pct.map(|g| (d.name.as_str(), g)))
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let city = s.city.as_ref().and_then(|c| c.growth_pct);
+    Some(industry_chart(&s.period_label, &rows, city))
+}
+
 /// Fastest first; equal values keep their order (the callers pass them by code); bars without a
 /// figure last.
 fn sorted(mut bars: Vec<Bar>) -> Vec<Bar> {
@@ -279,8 +299,8 @@ fn sorted(mut bars: Vec<Bar>) -> Vec<Bar> {
 }
 
 /// The snapshot's charts in the order the report shows them: the city's growth, the district
-/// ranking, the zone ranking (when the city has zones), the state counts. Growth by industry is
-/// added by the caller that has the industries ([`industry_chart`]).
+/// ranking, the zone ranking (when the city has zones), growth by industry (the
+/// [`INDUSTRY_BARS`] largest industries, when there are any), the state counts.
 pub fn report_charts(s: &Snapshot) -> Vec<Chart> {
     let mut out = vec![
         growth_chart(s),
@@ -294,6 +314,7 @@ pub fn report_charts(s: &Snapshot) -> Vec<Chart> {
             &s.period_label,
         ));
     }
+    out.extend(industry_of(s, INDUSTRY_BARS));
     out.push(states_chart(s));
     out
 }

@@ -3,12 +3,15 @@
 //! ranking, stalled enterprises by district, key projects by unit). Figures are formatted as
 //! the page prints them ([`crate::analysis::fmt_pct`], [`crate::analysis::fmt_wan`]).
 
-use std::collections::BTreeMap;
-
 use super::Chart;
+use crate::analysis::rounding::signed;
 use crate::analysis::{fmt_pct, fmt_wan};
 use crate::period::Period;
-use crate::report::model::{EnterpriseRow, Snapshot, UnitRow};
+use crate::report::change::{delta_zh, rank_move_zh};
+use crate::report::charts::INDUSTRY_BARS;
+use crate::report::industry::IndustryRow;
+use crate::report::model::{Snapshot, UnitRow};
+use crate::report::sections;
 use crate::report::xlsx;
 
 /// One section of the document.
@@ -36,38 +39,29 @@ pub struct Table {
 }
 
 /// The sections, in the order of the page.
-const HEADINGS: [&str; 5] = [
+const HEADINGS: [&str; 7] = [
     "总体运行",
-    "分县区情况",
+    "分县区",
+    "分行业",
     "企业生产经营",
     "重点项目",
-    "预警与数据质量",
+    "存在问题",
+    "下步工作建议",
 ];
 const OVERALL: usize = 0;
 const DISTRICTS: usize = 1;
-const ENTERPRISES: usize = 2;
-const PROJECTS: usize = 3;
-const ALERTS: usize = 4;
-
-/// The section an analysis paragraph belongs to, by the words it opens with (the order of
-/// [`crate::report::text::paragraphs`]); one not recognised stays with the overall picture
-/// rather than being dropped.
-fn part_of_paragraph(p: &str) -> usize {
-    if p.starts_with("分县区") || p.starts_with("分园区") {
-        DISTRICTS
-    } else if p.starts_with("从企业") || p.starts_with("从拉动") {
-        ENTERPRISES
-    } else if p.starts_with("本期共有预警") {
-        ALERTS
-    } else {
-        OVERALL
-    }
-}
+const INDUSTRIES: usize = 2;
+const ENTERPRISES: usize = 3;
+const PROJECTS: usize = 4;
+const PROBLEMS: usize = 5;
+const STEPS: usize = 6;
 
 /// The section a chart belongs to, by its title.
 fn part_of_chart(title: &str) -> usize {
     if title.contains("县区") || title.contains("园区") {
         DISTRICTS
+    } else if title.contains("行业") {
+        INDUSTRIES
     } else if title.contains("停产") || title.contains("减产") {
         ENTERPRISES
     } else if title.contains("项目") {
@@ -77,7 +71,9 @@ fn part_of_chart(title: &str) -> usize {
     }
 }
 
-/// The document's sections from the snapshot and the titles of its charts.
+/// The document's sections from the snapshot and the titles of its charts: each section's own
+/// text ([`crate::report::text::SectionText`], 存在问题 and 下步工作建议 from the advice), its
+/// charts and its tables.
 pub fn sections(s: &Snapshot, charts: &[Chart]) -> Vec<Section> {
     let mut out: Vec<Section> = HEADINGS
         .iter()
@@ -86,12 +82,16 @@ pub fn sections(s: &Snapshot, charts: &[Chart]) -> Vec<Section> {
             ..Section::default()
         })
         .collect();
-    for p in &s.paragraphs {
-        out[part_of_paragraph(p)].paragraphs.push(p.clone());
-    }
-    if !s.projects.summary.is_empty() {
-        out[PROJECTS].paragraphs.push(s.projects.summary.clone());
-    }
+    let t = &s.text;
+    out[OVERALL].paragraphs = t.overall.clone();
+    out[DISTRICTS].paragraphs = t.units.clone();
+    out[INDUSTRIES].paragraphs = t.industries.clone();
+    out[ENTERPRISES].paragraphs = t.enterprises.clone();
+    out[ENTERPRISES].paragraphs.extend(overhaul(s));
+    out[PROJECTS].paragraphs = t.projects.clone();
+    out[PROBLEMS].paragraphs = s.advice.problems.clone();
+    out[PROBLEMS].paragraphs.extend(t.alerts.iter().cloned());
+    out[STEPS].paragraphs = s.advice.steps.clone();
     for (i, (title, _)) in charts.iter().enumerate() {
         out[part_of_chart(title)].charts.push(i);
     }
@@ -102,9 +102,10 @@ pub fn sections(s: &Snapshot, charts: &[Chart]) -> Vec<Section> {
     out[DISTRICTS]
         .tables
         .extend(ranking(s.city.as_ref(), &s.zones, "园区"));
+    out[INDUSTRIES].tables.extend(industries(s));
     out[ENTERPRISES].tables.extend(states_by_unit(s));
     out[PROJECTS].tables.extend(projects(s));
-    out[ALERTS].paragraphs.push(format!(
+    out[PROBLEMS].paragraphs.push(format!(
         "停产半停产减产企业、预警和重点项目的完整名单见同期工作簿 report.xlsx 的“{}”“{}”“{}”，均可按县区筛选。",
         xlsx::SHEET_STATES,
         xlsx::SHEET_ALERTS,
@@ -117,6 +118,50 @@ pub fn sections(s: &Snapshot, charts: &[Chart]) -> Vec<Section> {
         t.caption = format!("表{n}　{}", t.caption);
     }
     out
+}
+
+/// "丁炼化有限公司为计划检修，不列入帮扶。", one sentence for the enterprises on a planned
+/// overhaul, as the page says it under its stall table.
+fn overhaul(s: &Snapshot) -> Option<String> {
+    (!s.overhaul.is_empty()).then(|| {
+        let names: Vec<&str> = s.overhaul.iter().map(|o| o.name.as_str()).collect();
+        format!("{}为计划检修，不列入帮扶。", names.join("、"))
+    })
+}
+
+/// 分行业: the largest industries as the page lists them, then the configured groups.
+fn industries(s: &Snapshot) -> Option<Table> {
+    let ind = &s.industries;
+    if ind.divisions.is_empty() {
+        return None;
+    }
+    let row = |name: String, r: &IndustryRow| {
+        vec![
+            name,
+            r.enterprises.to_string(),
+            wan(Some(r.ytd_wan)),
+            pct(r.growth_pct),
+            pct(r.share_pct),
+            r.pull_pp.map_or_else(|| "—".into(), |x| signed(x, 2)),
+        ]
+    };
+    let rows = ind
+        .divisions
+        .iter()
+        .take(INDUSTRY_BARS)
+        .map(|r| row(format!("{} {}", r.code, r.name), r))
+        .chain(ind.groups.iter().map(|g| row(g.name.clone(), g)))
+        .collect();
+    Some(Table {
+        caption: format!(
+            "主要行业和重点行业分组产值增速（{}，单位：家、万元、%、百分点）",
+            s.period_label
+        ),
+        head: vec!["行业", "企业数", "累计产值", "增速", "占全市", "拉动"],
+        rows,
+        widths: vec![8, 2, 4, 2, 2, 2],
+        numeric: vec![false, true, true, true, true, true],
+    })
 }
 
 /// `10月`: the month of the period, for figures of the month itself.
@@ -166,7 +211,16 @@ fn ranking(city: Option<&UnitRow>, units: &[UnitRow], kind: &'static str) -> Opt
     }
     let row = |u: &UnitRow, name: &str| {
         vec![
-            u.rank.map_or_else(String::new, |r| r.to_string()),
+            match (u.rank, u.rank_tied) {
+                (Some(r), true) => format!("{r}（并列）"),
+                (Some(r), false) => r.to_string(),
+                (None, _) => String::new(),
+            },
+            if u.kind == "city" {
+                String::new()
+            } else {
+                rank_move_zh(u.rank_move)
+            },
             name.to_string(),
             wan(Some(u.ytd_wan)),
             pct(u.growth_pct),
@@ -182,78 +236,58 @@ fn ranking(city: Option<&UnitRow>, units: &[UnitRow], kind: &'static str) -> Opt
         .collect();
     Some(Table {
         caption: format!("各{kind}规上工业增速排名（单位：万元、%）"),
-        head: vec!["位次", kind, "累计产值", "增速", "目标", "差距", "报送率"],
+        head: vec![
+            "位次",
+            "位次变化",
+            kind,
+            "累计产值",
+            "增速",
+            "目标",
+            "差距",
+            "报送率",
+        ],
         rows,
-        widths: vec![2, 5, 5, 3, 3, 3, 3],
-        numeric: vec![true, false, true, true, true, true, true],
+        widths: vec![3, 3, 5, 5, 3, 3, 3, 3],
+        numeric: vec![true, true, false, true, true, true, true, true],
     })
 }
 
-/// Counts of one unit: stalled, semi-stalled, reduced, new this month, recovered.
-#[derive(Default)]
-struct Counts([usize; 5]);
-
-impl Counts {
-    fn add(&mut self, e: &EnterpriseRow, recovered: bool) {
-        let c = &mut self.0;
-        if recovered {
-            c[4] += 1;
-            return;
-        }
-        match e.state.as_str() {
-            "停产" => c[0] += 1,
-            "半停产" => c[1] += 1,
-            _ => c[2] += 1,
-        }
-        if e.change == "新增" {
-            c[3] += 1;
-        }
-    }
-
-    fn row(&self, name: &str) -> Vec<String> {
-        let c = &self.0;
-        let mut r = vec![name.to_string()];
-        r.extend([c[0], c[1], c[2], c[0] + c[1] + c[2], c[3], c[4]].map(|n| n.to_string()));
-        r
-    }
-}
-
-/// 停产半停产减产企业 by district: counts, how many are new this month, how many recovered,
-/// the districts in the ranking's order and the 全市 total first.
+/// 停产半停产减产企业 by district as the page counts them ([`sections::stalls_by_unit`]), the
+/// 全市 total first: each count, the total's change since last month (较上月), how many are new
+/// this month, how many recovered, how many on a planned overhaul.
 fn states_by_unit(s: &Snapshot) -> Option<Table> {
     let st = &s.states;
     if st.list.is_empty() && st.recovered.is_empty() {
         return None;
     }
-    let order: Vec<&str> = s
-        .districts
+    let mut rows = sections::stalls_by_unit(s);
+    rows.rotate_right(1);
+    let rows = rows
         .iter()
-        .chain(&s.zones)
-        .map(|u| u.name.as_str())
-        .collect();
-    let rank = |name: &str| order.iter().position(|n| *n == name).unwrap_or(order.len());
-    let mut by: BTreeMap<(usize, &str), Counts> = BTreeMap::new();
-    let mut total = Counts::default();
-    for (e, recovered) in st
-        .list
-        .iter()
-        .map(|e| (e, false))
-        .chain(st.recovered.iter().map(|e| (e, true)))
-    {
-        by.entry((rank(&e.unit), e.unit.as_str()))
-            .or_default()
-            .add(e, recovered);
-        total.add(e, recovered);
-    }
-    let rows = std::iter::once(total.row("全市"))
-        .chain(by.iter().map(|((_, name), c)| c.row(name)))
+        .map(|r| {
+            let mut v = vec![r.name.clone()];
+            v.extend([r.stalled, r.semi_stalled, r.reduced, r.total].map(|n| n.to_string()));
+            v.push(r.change.map_or_else(|| "—".into(), |c| delta_zh(c.total)));
+            v.extend([r.new, r.recovered, r.overhaul].map(|n| n.to_string()));
+            v
+        })
         .collect();
     Some(Table {
         caption: format!("停产半停产减产企业分县区情况（{}，单位：家）", month(s)),
-        head: vec!["县区", "停产", "半停产", "减产", "合计", "其中新增", "复产"],
+        head: vec![
+            "县区",
+            "停产",
+            "半停产",
+            "减产",
+            "合计",
+            "较上月",
+            "其中新增",
+            "复产",
+            "计划检修",
+        ],
         rows,
-        widths: vec![5, 2, 2, 2, 2, 2, 2],
-        numeric: vec![false, true, true, true, true, true, true],
+        widths: vec![5, 2, 2, 2, 2, 3, 2, 2, 2],
+        numeric: vec![false, true, true, true, true, true, true, true, true],
     })
 }
 
@@ -306,40 +340,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn paragraphs_and_charts_find_their_sections() {
-        assert_eq!(part_of_paragraph("1-10月，全市规模以上工业增加值"), OVERALL);
-        assert_eq!(part_of_paragraph("分县区看，3个县区"), DISTRICTS);
-        assert_eq!(part_of_paragraph("分园区看，"), DISTRICTS);
-        assert_eq!(part_of_paragraph("从企业看，应报"), ENTERPRISES);
-        assert_eq!(part_of_paragraph("从拉动看，"), ENTERPRISES);
-        assert_eq!(part_of_paragraph("本期共有预警12项"), ALERTS);
-        assert_eq!(part_of_paragraph("一句新话"), OVERALL);
-        assert_eq!(part_of_chart("各县区增速排名"), DISTRICTS);
-        assert_eq!(part_of_chart("停产半停产减产企业数"), ENTERPRISES);
-        assert_eq!(part_of_chart("全市累计增速"), OVERALL);
-    }
-
-    fn enterprise(unit: &str, state: &str, change: &str) -> EnterpriseRow {
-        EnterpriseRow {
-            credit_code: String::new(),
-            name: String::new(),
-            unit: unit.into(),
-            state: state.into(),
-            month_wan: None,
-            base_wan: None,
-            consecutive: 1,
-            change: change.into(),
-        }
-    }
-
-    #[test]
-    fn counts_add_up_by_state_new_and_recovered() {
-        let mut c = Counts::default();
-        c.add(&enterprise("东城区", "停产", "新增"), false);
-        c.add(&enterprise("东城区", "停产", "持续"), false);
-        c.add(&enterprise("东城区", "减产", "新增"), false);
-        c.add(&enterprise("东城区", "半停产", "复产"), true);
-        // 停产 2, 半停产 0, 减产 1, 合计 3, 新增 2, 复产 1.
-        assert_eq!(c.row("东城区"), ["东城区", "2", "0", "1", "3", "2", "1"]);
+    fn charts_find_their_sections() {
+        assert_eq!(part_of_chart("1—10月各县区增速（%）"), DISTRICTS);
+        assert_eq!(part_of_chart("1—10月各园区增速（%）"), DISTRICTS);
+        assert_eq!(part_of_chart("1—10月分行业增速（%）"), INDUSTRIES);
+        assert_eq!(part_of_chart("停产、半停产、减产企业数（家）"), ENTERPRISES);
+        assert_eq!(
+            part_of_chart("全市规模以上工业总产值累计增速（%）"),
+            OVERALL
+        );
     }
 }

@@ -77,23 +77,32 @@ fn the_document_carries_the_reports_text_tables_and_charts() {
             .unwrap_or_else(|| panic!("{text:?} not a paragraph"))
     };
     assert_eq!(paragraphs[0], TITLE);
-    assert_eq!(paragraphs[1], "（数据期：1-10月）");
-    // Every analysis paragraph, markup-looking names as text, under its section in order.
+    assert_eq!(paragraphs[1], "（数据期：1—10月）");
+    // Each section's own text, markup-looking names as text, under its heading, in the page's
+    // order; 存在问题 and 下步工作建议 from the advice, the alerts' paragraph under 存在问题.
+    let t = &s.text;
     let order = [
         at("一、总体运行"),
-        at(&s.paragraphs[0]),
+        at(&t.overall[0]),
         at("图1　全市累计增速与目标"),
-        at("二、分县区情况"),
-        at(&s.paragraphs[1]),
+        at("二、分县区"),
+        at(&t.units[0]),
         at("图2　各县区增速排名"),
-        at("三、企业生产经营"),
-        at(&s.paragraphs[2]),
-        at("四、重点项目"),
+        at("三、分行业"),
+        at(&t.industries[0]),
+        at("四、企业生产经营"),
+        at(&t.enterprises[0]),
+        at("西城机械为计划检修，不列入帮扶。"),
+        at("五、重点项目"),
         at(&s.projects.summary),
-        at("五、预警与数据质量"),
-        at(&s.paragraphs[3]),
+        at("六、存在问题"),
+        at(&s.advice.problems[0]),
+        at(&t.alerts[0]),
+        at("七、下步工作建议"),
+        at(&s.advice.steps[0]),
     ];
     assert!(order.is_sorted(), "{order:?}");
+    assert_eq!(t.projects[0], s.projects.summary);
     // Tables numbered through the document (表1 overview, 表2 and 表3 the rankings), the month's
     // own counts captioned with the month, and the full lists pointed to by sheet name.
     at("表4　停产半停产减产企业分县区情况（10月，单位：家）");
@@ -103,43 +112,36 @@ fn the_document_carries_the_reports_text_tables_and_charts() {
             .any(|p| p.contains("report.xlsx") && p.contains("表2 停产半停产减产企业")),
         "{paragraphs:?}"
     );
-    assert!(s.paragraphs[2].contains(MARKUP));
-    // The tables: the district ranking with the 全市 row, the stalled by district (东城区:
-    // 1 停产 and 1 减产, both new; 西城区: 1 停产 continuing and 1 复产), the projects.
+    assert!(t.enterprises[0].contains(MARKUP));
+    // The tables: the district ranking with the 全市 row and each district's move since 1—9月,
+    // the stalled by district (东城区: 1 停产 and 1 减产, both new; 西城区: 1 停产 continuing
+    // and 1 复产) with the total's change since 9月 (东城区 0 → 2, 西城区 2 → 1, 全市 2 → 3),
+    // the projects.
     let rows = rows(&doc);
-    let find = |first: &str, second: &str| {
+    let find = |first: &str, name: &str| {
         rows.iter()
-            .find(|r| r.len() > 1 && r[0] == first && r[1] == second)
-            .unwrap_or_else(|| panic!("no row {first} {second}"))
+            .find(|r| r.len() > 2 && r[0] == first && (r[1] == name || r[2] == name))
+            .unwrap_or_else(|| panic!("no row {first} {name}"))
             .clone()
     };
     assert_eq!(
         find("", "全市"),
-        ["", "全市", "12,345.6", "5.8", "7.0", "−1.2", "96.0"]
+        ["", "", "全市", "12,345.6", "5.8", "7.0", "−1.2", "96.0"]
     );
-    assert_eq!(find("1", "东城区")[3], "8.2");
-    assert!(
-        rows.contains(
-            &["全市", "2", "0", "1", "3", "2", "1"]
-                .map(String::from)
-                .to_vec()
-        )
+    assert_eq!(
+        find("1", "东城区")[1..5],
+        ["前移1位", "东城区", "12,345.6", "8.2"]
     );
-    assert!(
-        rows.contains(
-            &["东城区", "1", "0", "1", "2", "2", "0"]
-                .map(String::from)
-                .to_vec()
-        )
-    );
-    assert!(
-        rows.contains(
-            &["西城区", "1", "0", "0", "1", "0", "1"]
-                .map(String::from)
-                .to_vec()
-        )
-    );
-    assert_eq!(find("东城区", "2")[8], "60.0");
+    assert_eq!(find("2", "西城区")[1], "后移1位");
+    let row = |v: [&str; 9]| v.map(String::from).to_vec();
+    assert!(rows.contains(&row(["全市", "2", "0", "1", "3", "+1", "2", "1", "1"])));
+    assert!(rows.contains(&row(["东城区", "1", "0", "1", "2", "+2", "2", "0", "0"])));
+    assert!(rows.contains(&row(["西城区", "1", "0", "0", "1", "−1", "0", "1", "1"])));
+    let project = rows
+        .iter()
+        .find(|r| r.len() == 9 && r[0] == "东城区" && r[1] == "2")
+        .expect("the projects' row of 东城区");
+    assert_eq!(project[8], "60.0");
     // The charts: two pictures, as given.
     assert_eq!(parts["word/media/rIdChart1.png"], charts()[0].1);
     assert_eq!(parts["word/media/rIdChart2.png"], charts()[1].1);

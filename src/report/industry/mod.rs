@@ -158,7 +158,7 @@ pub fn attach(snap: &mut Snapshot, report: &Report, ds: &Dataset, cfg: &Industry
     };
     snap.quality.extend(quality_rows(&snap.industries));
     // The analysis text counts the data-quality rows, these included.
-    snap.paragraphs = super::text::paragraphs(snap);
+    super::text::write(snap);
 }
 
 /// The 分行业 section.

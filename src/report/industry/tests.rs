@@ -138,7 +138,7 @@ fn industries_sum_to_the_city_and_pull_by_the_design_formula() {
     assert_eq!((city.ytd, city.ytd_prev), (by.city.ytd, by.city.ytd_prev));
     assert_eq!(by.city.enterprises, 7);
 
-    let s = industries(&ds, &IndustryConfig::default(), "1-10月");
+    let s = industries(&ds, &IndustryConfig::default(), "1—10月");
     let codes: Vec<&str> = s.divisions.iter().map(|d| d.code.as_str()).collect();
     assert_eq!(
         codes,
@@ -177,7 +177,7 @@ fn growth_share_leading_industries_pulls_and_drags() {
         leading: 2,
         ..IndustryConfig::default()
     };
-    let s = industries(&ds, &cfg, "1-10月");
+    let s = industries(&ds, &cfg, "1—10月");
     // 26 and 27 grow, 30 falls, 35 is flat (exactly 0 is not growth).
     assert_eq!((s.growing, s.with_base), (2, 4));
     assert!(close(s.growing_share_pct, 50.0));
@@ -189,7 +189,7 @@ fn growth_share_leading_industries_pulls_and_drags() {
     assert_eq!(names(&s.dragging), ["30"]);
     assert!(
         s.summary.contains(
-            "1-10月，全市规上工业涉及4个行业大类，其中2个行业产值同比增长，增长面为50.0%。"
+            "1—10月，全市规上工业涉及4个行业大类，其中2个行业产值同比增长，增长面为50.0%。"
         ),
         "{}",
         s.summary
@@ -213,7 +213,7 @@ fn growth_share_leading_industries_pulls_and_drags() {
 #[test]
 fn groups_take_enterprises_by_code_prefix() {
     let ds = dataset();
-    let s = industries(&ds, &IndustryConfig::default(), "1-10月");
+    let s = industries(&ds, &IndustryConfig::default(), "1—10月");
     // 高技术制造业: 2710 (27) and 3562; 3741 has no base and 39 is below scale.
     let hi = find(&s.groups, "高技术制造业");
     assert_eq!(
@@ -244,7 +244,7 @@ fn groups_take_enterprises_by_code_prefix() {
             },
         ],
     };
-    let s = industries(&ds, &cfg, "1-10月");
+    let s = industries(&ds, &cfg, "1—10月");
     // 301 takes 3011 but not 3021; an enterprise matching two codes counts once.
     assert_eq!(find(&s.groups, "水泥").enterprises, 1);
     assert_eq!(find(&s.groups, "水泥").ytd_wan, 1100.0);
@@ -294,7 +294,7 @@ fn unknown_and_missing_codes_are_reported_under_data_quality() {
 
 #[test]
 fn chart_bars_are_fastest_growth_first_with_their_pulls() {
-    let s = industries(&dataset(), &IndustryConfig::default(), "1-10月");
+    let s = industries(&dataset(), &IndustryConfig::default(), "1—10月");
     let bars = chart_bars(&s);
     let names: Vec<&str> = bars.iter().map(|b| b.0.as_str()).collect();
     assert_eq!(
@@ -344,7 +344,7 @@ fn with_efficiency(mut ds: Dataset) -> Dataset {
 fn efficiency_sums_revenue_profit_sales_ratio_exports_and_electricity() {
     let ds = with_efficiency(dataset());
     let rep = report(&ds);
-    let e = efficiency_section(&ds, &rep, "1-10月");
+    let e = efficiency_section(&ds, &rep, "1—10月");
     let c = e.city.as_ref().unwrap();
     // Revenue 1550 on 1400; profit 80 on 90; one loss-maker of two reporting.
     assert_eq!(c.revenue_wan, 1550.0);
@@ -382,12 +382,12 @@ fn efficiency_sums_revenue_profit_sales_ratio_exports_and_electricity() {
         "{}",
         e.summary
     );
-    // Beside the month's output growth, except in a combined February (1-2月 against February).
+    // Beside the month's output growth, except in a combined February (1—2月 against February).
     let mut c = c.clone();
     c.output_month_growth_pct = Some(1.04);
-    let oct = text::efficiency(&c, Period::new(2026, 10).unwrap(), false, "1-10月");
+    let oct = text::efficiency(&c, Period::new(2026, 10).unwrap(), false, "1—10月");
     assert!(oct.contains("同比增长15.4%；同期产值增长1.0%。"), "{oct}");
-    let feb = text::efficiency(&c, Period::new(2026, 2).unwrap(), true, "1-2月");
+    let feb = text::efficiency(&c, Period::new(2026, 2).unwrap(), true, "1—2月");
     assert!(
         feb.contains("2月全市规上工业用电量") && !feb.contains("同期产值"),
         "{feb}"
@@ -480,9 +480,9 @@ fn investment_against_its_annual_target() {
     assert_eq!(rows[1].growth_pct, None);
     // D2: a target and no figure yet.
     assert_eq!((rows[2].ytd_wan, rows[2].target_wan), (None, Some(1_000.0)));
-    let text = text::investment(&rows, "1-10月");
+    let text = text::investment(&rows, "1—10月");
     assert!(
-        text.starts_with("1-10月，全市完成工业投资10,000.0万元，同比增长25.0%，完成年度目标11,000.0万元的90.9%，快于时间进度7.6个百分点。"),
+        text.starts_with("1—10月，全市完成工业投资10,000.0万元，同比增长25.0%，完成年度目标11,000.0万元的90.9%，快于时间进度7.6个百分点。"),
         "{text}"
     );
     assert!(
@@ -518,10 +518,24 @@ fn the_sections_render_in_html_escaped_and_in_the_workbook() {
     let bytes = crate::report::xlsx::render(&snap, half, "云州市").unwrap();
     use calamine::Reader;
     let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
-    let sheet = book.worksheet_range("分行业").unwrap();
+    // Under the title, the note and the header row: the largest division first.
+    let sheet = book
+        .worksheet_range(crate::report::xlsx::SHEET_INDUSTRIES)
+        .unwrap();
     assert_eq!(
-        sheet.get_value((1, 2)).map(|c| c.to_string()),
+        sheet.get_value((3, 3)).map(|c| c.to_string()),
         Some("化学原料和化学制品制造业".into())
     );
-    assert!(book.worksheet_range("效益与投资").is_ok());
+    assert_eq!(
+        sheet.get_value((3, 0)).map(|c| c.to_string()),
+        Some("行业大类".into())
+    );
+    assert!(
+        book.worksheet_range(crate::report::xlsx::SHEET_EFFICIENCY)
+            .is_ok()
+    );
+    assert!(
+        book.worksheet_range(crate::report::xlsx::SHEET_INVESTMENT)
+            .is_ok()
+    );
 }

@@ -45,9 +45,8 @@ fn every_sheet_has_its_title_filter_frozen_rows_and_print_setup() {
         .into_iter()
         .map(|s| s["name"].clone())
         .collect();
-    // The industry slice's two sheets follow (not yet through the shared sheet helper).
-    assert_eq!(names[..SHEETS.len()], SHEETS);
-    assert_eq!(names[SHEETS.len()..], ["分行业", "效益与投资"]);
+    // The industry sections' sheets too, through the same helper.
+    assert_eq!(names, SHEETS);
     // Print titles by sheet index.
     let titles: BTreeMap<usize, String> = elements(&book, "definedName")
         .into_iter()
@@ -60,18 +59,22 @@ fn every_sheet_has_its_title_filter_frozen_rows_and_print_setup() {
         SHEETS.len(),
         "every sheet repeats its top rows"
     );
-    // (sheet, last column, data rows): 概览 has 15 figures and 4 paragraphs, the rankings the
-    // 全市 row and their units, 表2 three enterprises in a state and one recovered, 表3 three
-    // findings, 表4 one project, 表6 and 表7 none.
+    // (sheet, last column, data rows): 概览 has 18 figures and 6 paragraphs (one a section),
+    // the rankings the 全市 row and their units, 表2 three enterprises in a state and one
+    // recovered, 表3 three findings, 表4 one project, 表6 and 表7 none, and the sample has no
+    // industries, efficiency or investment.
     let shapes = [
-        (SHEET_OVERVIEW, 'B', 19),
-        (SHEET_DISTRICTS, 'K', 3),
-        (SHEET_STATES, 'H', 4),
-        (SHEET_ALERTS, 'F', 3),
+        (SHEET_OVERVIEW, 'B', 24),
+        (SHEET_DISTRICTS, 'M', 3),
+        (SHEET_STATES, 'I', 4),
+        (SHEET_ALERTS, 'G', 3),
         (SHEET_PROJECTS, 'R', 1),
-        (SHEET_ZONES, 'K', 2),
-        (SHEET_PULLS, 'G', 0),
-        (SHEET_QUALITY, 'F', 0),
+        (SHEET_ZONES, 'M', 2),
+        (SHEET_PULLS, 'H', 0),
+        (SHEET_QUALITY, 'G', 0),
+        (SHEET_INDUSTRIES, 'J', 0),
+        (SHEET_EFFICIENCY, 'N', 0),
+        (SHEET_INVESTMENT, 'I', 0),
     ];
     for (i, (name, last, rows)) in shapes.into_iter().enumerate() {
         let range = &titles[&i];
@@ -130,6 +133,16 @@ fn the_ranking_starts_with_the_city_and_alerts_with_the_worst_units() {
     );
     assert_eq!(ranking["A5"], "1");
     assert_eq!(ranking["E4"], "5.8");
+    // 位次变化 since 1—9月: none for the city, 东城区 up one, 西城区 down one.
+    assert_eq!(
+        [
+            &ranking["L3"],
+            &ranking["L4"],
+            &ranking["L5"],
+            &ranking["L6"]
+        ],
+        ["位次变化", "", "前移1位", "后移1位"]
+    );
     // Red before yellow; within red the district's own finding before its enterprise's.
     let alerts = cells(&parts, 4);
     let order: Vec<(&str, &str)> = (4..=6)
@@ -152,6 +165,13 @@ fn names_stay_text_and_people_are_named() {
     let parts = workbook();
     let states = cells(&parts, 3);
     assert_eq!(states["A4"], "东城区");
+    // 计划检修 marked beside the enterprise on a planned overhaul, and only there.
+    assert_eq!(states["I3"], "备注");
+    let marked: Vec<&str> = (4..=7)
+        .filter(|r| states[&format!("I{r}")] == "计划检修")
+        .map(|r| states[&format!("B{r}")].as_str())
+        .collect();
+    assert_eq!(marked, ["西城机械"]);
     assert_eq!(
         states["B4"], HOSTILE,
         "a formula-looking name is a string cell"
