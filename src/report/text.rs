@@ -633,6 +633,71 @@ mod tests {
     }
 
     #[test]
+    fn each_section_gets_its_own_text_and_all_of_it_reads_in_order() {
+        let mut s = Snapshot {
+            period_label: "1—10月".into(),
+            city: Some(row("示例市", 5.8)),
+            districts: vec![row("甲县", 6.0)],
+            ..Snapshot::default()
+        };
+        s.industries.summary = "行业。".into();
+        s.investment.summary = "投资。".into();
+        s.projects.summary = "项目。".into();
+        write(&mut s);
+        let t = &s.text;
+        assert!(t.overall[0].starts_with("1—10月，全市"), "{:?}", t.overall);
+        assert!(t.units[0].starts_with("分县区看"), "{:?}", t.units);
+        // The efficiency paragraph is empty here and left out.
+        assert_eq!(t.industries, ["行业。", "投资。"]);
+        assert!(
+            t.enterprises[0].starts_with("从企业看"),
+            "{:?}",
+            t.enterprises
+        );
+        assert_eq!(t.projects, ["项目。"]);
+        assert!(t.alerts[0].starts_with("本期共有预警"), "{:?}", t.alerts);
+        let order: Vec<&String> = [
+            &t.overall,
+            &t.units,
+            &t.industries,
+            &t.enterprises,
+            &t.projects,
+            &t.alerts,
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        assert_eq!(s.paragraphs.iter().collect::<Vec<_>>(), order);
+    }
+
+    #[test]
+    fn a_drag_on_a_planned_overhaul_is_said_to_be_one() {
+        let pull = |code: &str, name: &str, pp: f64| PullRow {
+            credit_code: code.into(),
+            name: name.into(),
+            unit: String::new(),
+            ytd_wan: 0.0,
+            ytd_prev_wan: 0.0,
+            pull_pp: pp,
+        };
+        let s = Snapshot {
+            pulls: vec![pull("91A", "甲机械", 0.125)],
+            drags: vec![pull("91B", "乙炼化", -0.42), pull("91C", "丙纺织", -0.004)],
+            overhaul: vec![crate::report::sections::Overhaul {
+                credit_code: "91B".into(),
+                name: "乙炼化".into(),
+                reason: "年度大修".into(),
+            }],
+            ..Snapshot::default()
+        };
+        // 0.125 shows 0.13 (四舍五入); −0.004 shows 0.00 and is left out.
+        assert_eq!(
+            pull_paragraph(&s).unwrap(),
+            "从拉动看，甲机械（0.13个百分点）拉动全市增长居前；乙炼化（计划检修，0.42个百分点）下拉全市增长较多。"
+        );
+    }
+
+    #[test]
     fn ranks_name_ties_and_moves() {
         let r = |name: &str, g: f64, rank: u32, prev: u32| UnitRow {
             rank: Some(rank),
