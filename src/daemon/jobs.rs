@@ -100,6 +100,10 @@ pub async fn run(
             let d = crate::notify::dispatch(store, config, now).await?;
             let mut counts = send_due(store, mail, now).await?;
             counts["digests"] = json!(d.digests.len());
+            if !config.robots.is_empty() {
+                counts["notices"] = json!(d.notices.len());
+                counts["robots"] = crate::notify::robot::send_due(store, config, now).await?;
+            }
             Ok(Outcome {
                 counts,
                 ..Outcome::default()
