@@ -390,3 +390,77 @@ async fn a_sender_killed_mid_request_or_timed_out_never_sends_twice() {
         db.cleanup().await;
     }
 }
+
+/// Runs `indmon serve` on `db` with every job off, so that only the drains work.
+fn serve(dir: &std::path::Path, db: &str, config: &str, port: u16) -> std::process::Child {
+    let jobs = "[jobs.evaluate]\nenabled = false\n[jobs.dispatch]\nenabled = false\n\
+                [jobs.reminder]\nenabled = false\n[jobs.snapshot]\nenabled = false\n";
+    let cfg = dir.join("serve.toml");
+    std::fs::write(&cfg, format!("{config}\n{jobs}")).expect("write config");
+    std::process::Command::new(env!("CARGO_BIN_EXE_indmon"))
+        .arg("--config")
+        .arg(&cfg)
+        .args(["--database", db, "serve", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env("INDMON_LOG", "info,sqlx=warn")
+        .env_remove("INDMON_NOW")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join("serve.log")).expect("log"))
+        .spawn()
+        .expect("spawn indmon serve")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_delivers_notices_another_process_queued_and_reports_them() {
+    for db in TestDb::all().await {
+        let smtp = SmtpServer::start().await;
+        let t0 = Utc::now();
+        let server = RobotServer::start(TOKEN, SECRET, KEY, t0.timestamp_millis()).await;
+        let secrets = Secrets::new(&server, TOKEN, SECRET, KEY);
+        let text = format!("{}{}", config_text(smtp.port, ""), secrets.robots(5));
+        let c = config_with(smtp.port, &secrets, 5);
+        seed(&db.store).await;
+        let d = notify::dispatch(&db.store, &c, t0).await.expect("dispatch");
+        assert_eq!(d.notices.len(), 2);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut child = serve(dir.path(), &db.url, &text, port);
+        let mut waited = 0;
+        while server.delivered().len() < 2 && waited < 300 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            waited += 1;
+        }
+        let log = || std::fs::read_to_string(dir.path().join("serve.log")).unwrap_or_default();
+        assert_eq!(server.delivered().len(), 2, "{}: {}", db.name, log());
+        indmon::notify::transport::install_crypto_provider();
+        let body = reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
+            .await
+            .expect("readyz")
+            .text()
+            .await
+            .expect("body");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(v["robots"]["queued"], 0, "{body}");
+        assert_eq!(v["robots"]["failed"], 0, "{body}");
+        let metrics = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("body");
+        assert!(
+            metrics.contains("indmon_robot_undelivered{state=\"unknown\"} 0"),
+            "{metrics}"
+        );
+        let _ = child.kill();
+        let _ = child.wait();
+        for leak in [TOKEN, SECRET, KEY] {
+            assert!(!log().contains(leak), "{leak} in the log");
+        }
+        assert_eq!(server.got().len(), 2, "sent once each");
+        db.cleanup().await;
+    }
+}
