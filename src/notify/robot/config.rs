@@ -80,6 +80,10 @@ fn default_timeout() -> u64 {
 /// The most messages a minute either API accepts from one robot.
 pub const API_PER_MINUTE: u32 = 20;
 
+/// Longest request allowed: well inside the sender's lease (a request still running when the
+/// lease ends would be taken for a dead sender's).
+pub const MAX_TIMEOUT_SECS: u64 = 120;
+
 fn is_loopback(host: &str) -> bool {
     host == "localhost"
         || host
@@ -178,8 +182,11 @@ pub fn problems(robots: &[RobotConfig], recipients: &[RecipientConfig]) -> Vec<(
                 format!("应在1到{API_PER_MINUTE}之间 (between 1 and {API_PER_MINUTE})"),
             );
         }
-        if r.timeout_secs == 0 {
-            p("timeout_secs", "应大于0 (must be positive)".into());
+        if r.timeout_secs == 0 || r.timeout_secs > MAX_TIMEOUT_SECS {
+            p(
+                "timeout_secs",
+                format!("应在1到{MAX_TIMEOUT_SECS}之间 (between 1 and {MAX_TIMEOUT_SECS})"),
+            );
         }
     }
     out
