@@ -464,3 +464,63 @@ async fn the_daemon_delivers_notices_another_process_queued_and_reports_them() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indmon_dispatch_killed_mid_request_does_not_post_twice_when_run_again() {
+    for db in TestDb::all().await {
+        let smtp = SmtpServer::start().await;
+        let t0 = now();
+        let server = RobotServer::start(TOKEN, SECRET, KEY, t0.timestamp_millis()).await;
+        let secrets = Secrets::new(&server, TOKEN, SECRET, KEY);
+        let text = format!("{}{}", config_text(smtp.port, ""), secrets.robots(30));
+        seed(&db.store).await;
+        server.script(&[Reply::Hang]);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = dir.path().join("indmon.toml");
+        std::fs::write(&cfg, &text).expect("config");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_indmon"))
+            .arg("--config")
+            .arg(&cfg)
+            .args(["--database", &db.url, "dispatch"])
+            .env("INDMON_NOW", t0.to_rfc3339())
+            .env("INDMON_LOG", "info,sqlx=warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn dispatch");
+        let mut waited = 0;
+        while server.got().is_empty() && waited < 300 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            waited += 1;
+        }
+        assert_eq!(
+            server.got().len(),
+            1,
+            "{}: the request is at the robot",
+            db.name
+        );
+        child.kill().expect("SIGKILL");
+        let _ = child.wait();
+
+        let later = t0 + Duration::minutes(11);
+        let (code, out, err) = indmon_at(dir.path(), &db.url, &text, later, &[], &["dispatch"]);
+        assert_eq!(
+            code, 1,
+            "the notice of unknown fate is reported: {out}{err}"
+        );
+        assert!(out.contains("robot sent"), "{out}");
+        assert!(err.contains("不再重发"), "{err}");
+        assert_eq!(server.got().len(), 2, "the killed one was not posted again");
+        let rows = db.store.robot_rows().await.expect("rows");
+        let states: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|r| (r.robot.as_str(), r.status.as_str()))
+            .collect();
+        assert_eq!(
+            states,
+            [("dc-group", "sent"), ("city-group", "unknown")],
+            "the city's notice was in flight (robots go in id order)"
+        );
+        db.cleanup().await;
+    }
+}
