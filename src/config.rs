@@ -36,6 +36,9 @@ pub struct Config {
     /// Who receives warnings, and about what.
     #[serde(default)]
     pub recipients: Vec<crate::notify::RecipientConfig>,
+    /// Group robots (钉钉, 企业微信) that post a short notice for groups of recipients.
+    #[serde(default)]
+    pub robots: Vec<crate::notify::robot::RobotConfig>,
     /// How `indmon serve` runs (listen address, grace period, catch-up).
     #[serde(default)]
     pub daemon: crate::daemon::DaemonConfig,
@@ -481,7 +484,13 @@ mod tests {
         let problems: Vec<Problem> = c
             .validate()
             .into_iter()
-            .filter(|p| !p.key.ends_with(".token") && p.key != "mail.password")
+            .filter(|p| {
+                !p.key.ends_with(".token")
+                    && p.key != "mail.password"
+                    && !(p.key.starts_with("robots[")
+                        && (p.key.ends_with(".webhook") || p.key.ends_with(".secret"))
+                        && p.message.contains("INDMON_ROBOT_"))
+            })
             .collect();
         assert!(problems.is_empty(), "{problems:?}");
     }

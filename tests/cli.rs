@@ -108,12 +108,16 @@ fn check_config_lists_every_problem_with_its_key() {
             "check-config",
         ],
     );
-    // The example's token and SMTP password variables are not set here: exactly that is reported.
+    // The example's token, SMTP password and robot webhook/secret variables are not set here:
+    // exactly that is reported.
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains("INDMON_PLATFORM_TOKEN")
             && out.contains("INDMON_SMTP_PASSWORD")
-            && out.contains("2 处问题"),
+            && out.contains("INDMON_ROBOT_DONGLING_WEBHOOK")
+            && out.contains("INDMON_ROBOT_DONGLING_SECRET")
+            && out.contains("INDMON_ROBOT_CITY_WEBHOOK")
+            && out.contains("5 处问题"),
         "{out}"
     );
 }

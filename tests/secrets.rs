@@ -215,3 +215,135 @@ async fn a_failing_pull_with_basic_or_bearer_credentials_never_shows_them_at_tra
         store.close().await;
     }
 }
+
+const ROBOT_TOKEN: &str = "RobotTok-8c2e51d0a7";
+const ROBOT_SECRET: &str = "SECrobot-S3cret-4b19f";
+const ROBOT_KEY: &str = "RobotKey-0e7d-44aa-9c1b";
+
+/// Mail to a plain loopback SMTP server, and a 钉钉 and a 企业微信 robot whose webhooks and
+/// secret are in files.
+fn robots_config(dir: &tempfile::TempDir, smtp: u16, robot_port: u16, secret: &str) -> String {
+    let hook = write(
+        dir,
+        "dc-hook",
+        format!("http://127.0.0.1:{robot_port}/robot/send?access_token={ROBOT_TOKEN}\n"),
+    );
+    let sec = write(dir, "dc-secret", format!("{secret}\n"));
+    let key = write(
+        dir,
+        "city-hook",
+        format!("http://127.0.0.1:{robot_port}/cgi-bin/webhook/send?key={ROBOT_KEY}\n"),
+    );
+    format!(
+        "{}\n[[robots]]\nid = \"dc\"\nname = \"东城群\"\nkind = \"dingtalk\"\nwebhook = {{ file = '{}' }}\nsecret = {{ file = '{}' }}\nrecipients = [\"dongcheng\"]\nconsole_url = \"https://console.example.cn/\"\ntimeout_secs = 3\n\n\
+         [[robots]]\nid = \"city\"\nname = \"市局群\"\nkind = \"wecom\"\nwebhook = {{ file = '{}' }}\nrecipients = [\"city\"]\nconsole_url = \"https://console.example.cn/\"\ntimeout_secs = 3\n",
+        common::mail::config_text(smtp, ""),
+        hook.display(),
+        sec.display(),
+        key.display()
+    )
+}
+
+/// Checks `text` against every robot credential and the signatures the server saw.
+fn assert_robot_clean(what: &str, text: &str, signs: &[String]) {
+    for s in [ROBOT_TOKEN, ROBOT_SECRET, ROBOT_KEY, "access_token="] {
+        assert_clean(what, text, "indmon", s);
+    }
+    for s in signs {
+        assert!(
+            !text.contains(s.as_str()),
+            "{what}: contains the signature {s}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn robot_webhooks_and_signing_secret_never_reach_any_output_at_trace_level() {
+    use common::robots::RobotServer;
+    for db in TestDb::all().await {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let smtp = SmtpServer::start().await;
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let server = RobotServer::start(ROBOT_TOKEN, ROBOT_SECRET, ROBOT_KEY, now_ms).await;
+        write(
+            &dir,
+            "indmon.toml",
+            robots_config(&dir, smtp.port, server.port, ROBOT_SECRET),
+        );
+        seed(&db.store).await;
+        let url = db_url(&db);
+        let (code, out) = indmon_trace(dir.path(), &url, &["dispatch"]);
+        assert_eq!(code, 0, "{}: {out}", db.name);
+        assert_eq!(server.delivered().len(), 2, "{out}");
+        assert!(out.contains("TRACE") || out.contains("DEBUG"), "{out}");
+        let signs: Vec<String> = server
+            .got()
+            .iter()
+            .filter_map(|g| g.query.get("sign").cloned())
+            .collect();
+        assert_eq!(signs.len(), 1);
+        assert_robot_clean("sent run", &out, &signs);
+
+        // A refused signature (310000) is stored and printed: still clean.
+        write(
+            &dir,
+            "indmon.toml",
+            robots_config(&dir, smtp.port, server.port, "SECother-secret-00"),
+        );
+        common::mail::apply(
+            &db.store,
+            vec![common::mail::open(common::mail::finding(
+                "enterprise_stalled",
+                "91330781190937864H",
+                "北港化工",
+                "330781",
+                None,
+                indmon::rules::Severity::Red,
+                1,
+            ))],
+            common::now(),
+        )
+        .await;
+        let (code, out) = indmon_trace(dir.path(), &url, &["dispatch"]);
+        assert_eq!(code, 1, "refused for good: {out}");
+        assert!(out.contains("310000"), "{out}");
+        assert_robot_clean("refused run", &out, &signs);
+
+        // The robot unreachable (connection refused): retried, still clean.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = closed.local_addr().expect("addr").port();
+        drop(closed);
+        write(
+            &dir,
+            "indmon.toml",
+            robots_config(&dir, smtp.port, port, ROBOT_SECRET),
+        );
+        common::mail::apply(
+            &db.store,
+            vec![common::mail::open(common::mail::finding(
+                "unit_below_average",
+                "330781",
+                "东城区",
+                "330781",
+                None,
+                indmon::rules::Severity::Red,
+                3,
+            ))],
+            common::now(),
+        )
+        .await;
+        let (_, out) = indmon_trace(dir.path(), &url, &["dispatch"]);
+        assert!(out.contains("robot retry"), "{out}");
+        assert_robot_clean("unreachable run", &out, &signs);
+        let rows = format!("{:?}", db.store.robot_rows().await.expect("rows"));
+        assert_robot_clean("robot rows", &rows, &signs);
+        let c = indmon::config::Config::load(&dir.path().join("indmon.toml")).expect("config");
+        let shown = format!(
+            "{:?} {:?}",
+            c.robots,
+            indmon::notify::robot::Robots::from_config(&c.robots).expect("robots")
+        );
+        assert_robot_clean("Debug", &shown, &signs);
+        db.cleanup().await;
+    }
+}

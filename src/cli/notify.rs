@@ -85,11 +85,48 @@ pub async fn dispatch(
     for (r, id, n) in &d.digests {
         out!("  #{id}  {r}  {n}项");
     }
+    for (robot, id) in &d.notices {
+        out!("  群机器人提示 (robot notice) #{id}  {robot}");
+    }
     if args.no_send {
         return Ok(ExitCode::SUCCESS);
     }
     let ids: Vec<i64> = d.digests.iter().map(|(_, id, _)| *id).collect();
-    send_due(store, config, now, &ids).await
+    let code = send_due(store, config, now, &ids).await?;
+    let refused = send_robots(store, config, now).await?;
+    Ok(if refused && code == ExitCode::SUCCESS {
+        ExitCode::FAILURE
+    } else {
+        code
+    })
+}
+
+/// Posts the group-robot notices that are due and prints each step; whether one was refused.
+async fn send_robots(store: &Store, config: &Config, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    use notify::robot::{self, RobotStep};
+    if config.robots.is_empty() {
+        return Ok(false);
+    }
+    let robots = robot::Robots::from_config(&config.robots)?;
+    let steps = robot::drain(store, &robots, &robot::Policy::default(), now).await?;
+    let mut refused = false;
+    for s in &steps {
+        match s {
+            RobotStep::Sent { id, robot } => out!("  群机器人已发送 (robot sent) #{id} {robot}"),
+            RobotStep::Retry { id, at, error } => {
+                out!(
+                    "  群机器人待重试 (robot retry) #{id} 于 {}：{error}",
+                    show_time(*at)
+                )
+            }
+            RobotStep::Failed { id, error } | RobotStep::Unknown { id, error } => {
+                refused = true;
+                out!("  群机器人未送达 (robot notice not delivered) #{id}：{error}");
+            }
+            RobotStep::Empty => {}
+        }
+    }
+    Ok(refused)
 }
 
 /// `indmon remind`: write the 报送提醒 of the period due (or `--period`) to the outbox, then
@@ -128,10 +165,9 @@ pub async fn remind(
 /// The `[mail]` and `[[recipients]]` parts of the configuration must be sound to send anything.
 fn mail_config_ok(config: &Config) -> anyhow::Result<()> {
     let problems = config.validate();
-    if let Some(p) = problems
-        .iter()
-        .find(|p| p.key.starts_with("mail") || p.key.starts_with("recipients"))
-    {
+    if let Some(p) = problems.iter().find(|p| {
+        p.key.starts_with("mail") || p.key.starts_with("recipients") || p.key.starts_with("robots")
+    }) {
         anyhow::bail!("配置错误 (config error): {p}");
     }
     Ok(())

@@ -239,7 +239,8 @@ fn explain(path: &str, message: &str) -> String {
 
 /// Whether a key path names a secret or something holding one.
 fn is_secret(path: &str) -> bool {
-    const WORDS: [&str; 8] = [
+    const WORDS: [&str; 9] = [
+        "webhook",
         "password",
         "passwd",
         "secret",

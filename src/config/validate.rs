@@ -41,6 +41,10 @@ impl Config {
             self.mail.as_ref(),
             &self.recipients,
         ));
+        p.extend(crate::notify::robot::problems(
+            &self.robots,
+            &self.recipients,
+        ));
         p.extend(crate::daemon::problems(self));
         p.extend(self.import.xlsx.problems());
         p.extend(self.industry.problems());

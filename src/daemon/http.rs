@@ -60,12 +60,17 @@ async fn readyz(State(ctx): State<Arc<Ctx>>) -> impl IntoResponse {
         Some(s) => s.undelivered().await.ok().map(|u| mail_detail(&u)),
         None => None,
     };
+    let robots = match ctx.store.get().filter(|_| database) {
+        Some(s) if !ctx.config.robots.is_empty() => s.robot_undelivered().await.ok(),
+        _ => None,
+    };
     let body = json!({
         "ready": ready,
         "database": database,
         "leader": *ctx.leader.borrow(),
         "failing_jobs": failing,
         "mail": mail,
+        "robots": robots,
     });
     let code = if ready {
         StatusCode::OK
@@ -282,6 +287,23 @@ pub async fn render(ctx: &Ctx) -> String {
             (ctx.clock.now().timestamp_millis() - t).max(0) / 1000
         });
         let _ = writeln!(out, "indmon_outbox_oldest_undelivered_age_seconds {age}");
+    }
+    if !ctx.config.robots.is_empty()
+        && let Ok(u) = store.robot_undelivered().await
+    {
+        family(
+            &mut out,
+            "indmon_robot_undelivered",
+            "gauge",
+            "Group-robot notices not delivered: queued, failed (refused by the robot) or unknown (no answer; not resent).",
+        );
+        for (state, n) in [
+            ("queued", u.queued),
+            ("failed", u.failed),
+            ("unknown", u.unknown),
+        ] {
+            let _ = writeln!(out, "indmon_robot_undelivered{{state=\"{state}\"}} {n}");
+        }
     }
     out
 }

@@ -100,6 +100,18 @@ pub async fn run(
             let d = crate::notify::dispatch(store, config, now).await?;
             let mut counts = send_due(store, mail, now).await?;
             counts["digests"] = json!(d.digests.len());
+            if !config.robots.is_empty() {
+                counts["notices"] = json!(d.notices.len());
+                // Like undelivered mail, a robot that cannot be set up does not fail the job:
+                // the notices stay queued and the robot drain retries.
+                counts["robots"] = match crate::notify::robot::send_due(store, config, now).await {
+                    Ok(v) => v,
+                    Err(e) => {
+                        tracing::warn!(error = %format!("{e:#}"), "群机器人提示未能发送 (robot notices not sent)");
+                        json!({"error": format!("{e:#}")})
+                    }
+                };
+            }
             Ok(Outcome {
                 counts,
                 ..Outcome::default()

@@ -12,6 +12,7 @@ pub mod http;
 pub mod jobs;
 pub mod leader;
 pub mod listen;
+pub mod robots;
 pub mod runner;
 pub mod schedule;
 pub mod serve;

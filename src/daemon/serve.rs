@@ -74,6 +74,7 @@ pub async fn serve(
         tasks.spawn(job_loop(ctx.clone(), spec, fired));
     }
     tasks.spawn(super::drain::drain_loop(ctx.clone()));
+    tasks.spawn(super::robots::robot_loop(ctx.clone()));
 
     let mut stop = ctx.shutdown.subscribe();
     let _ = stop.wait_for(|s| *s).await;

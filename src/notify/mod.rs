@@ -11,6 +11,7 @@ pub mod outbox;
 pub mod plan;
 pub mod refused;
 pub mod reminder;
+pub mod robot;
 pub mod snapshot;
 pub mod transport;
 
@@ -39,6 +40,8 @@ pub const DELAY_NOTICE_MS: i64 = 3_600_000;
 pub struct Dispatched {
     /// `(recipient id, outbox id, items)` per digest.
     pub digests: Vec<(String, i64, usize)>,
+    /// `(robot id, robot_outbox id)` per group-robot notice ([`robot`]).
+    pub notices: Vec<(String, i64)>,
 }
 
 /// The retry policy `[mail]` asks for.
@@ -131,12 +134,21 @@ pub async fn dispatch(
         .iter()
         .map(|r| (r.id.clone(), last_event))
         .collect();
-    let ids = store.write_digests(&writes, &cursor_rows, now_ms).await?;
+    let overdue = robot::overdue_cases(store, config, now).await?;
+    let notices = robot::notices(config, &planned, &alerts, &overdue);
+    let (ids, notice_ids) = store
+        .write_dispatch(&writes, &notices, &cursor_rows, now_ms)
+        .await?;
     Ok(Dispatched {
         digests: planned
             .iter()
             .zip(ids)
             .map(|(p, id)| (config.recipients[p.recipient].id.clone(), id, p.items.len()))
+            .collect(),
+        notices: notices
+            .iter()
+            .map(|n| n.robot.clone())
+            .zip(notice_ids)
             .collect(),
     })
 }

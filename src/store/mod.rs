@@ -19,6 +19,7 @@ pub mod packed;
 mod projects;
 mod rebuild;
 mod registry;
+mod robots;
 mod rows;
 mod runs;
 mod seen;
@@ -45,6 +46,7 @@ pub use jobs::JobStat;
 pub use rebuild::{
     BATCH_ROWS as REBUILD_BATCH_ROWS, Difference, PackDifference, RebuildScope, RebuildSummary,
 };
+pub use robots::{RobotRow, RobotUndelivered};
 pub use runs::RunEnd;
 pub use sources::PullEnd;
 pub use stale::{IndmonWriter, mark_indmon_writer, unmark_indmon_writer};

@@ -73,7 +73,20 @@ impl Store {
         cursors: &[(String, i64)],
         now_ms: i64,
     ) -> anyhow::Result<Vec<i64>> {
+        Ok(self.write_dispatch(digests, &[], cursors, now_ms).await?.0)
+    }
+
+    /// As [`Store::write_digests`], with the group robots' notices of the same dispatch in the
+    /// same transaction; returns the digests' and the notices' ids.
+    pub async fn write_dispatch(
+        &self,
+        digests: &[OutboxWrite],
+        notices: &[crate::notify::robot::Notice],
+        cursors: &[(String, i64)],
+        now_ms: i64,
+    ) -> anyhow::Result<(Vec<i64>, Vec<i64>)> {
         let mut ids = Vec::new();
+        let notice_ids: Vec<i64>;
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             for d in digests {
@@ -102,9 +115,10 @@ impl Store {
                      ON CONFLICT (recipient) DO UPDATE SET last_event_id = excluded.last_event_id, updated_at = excluded.updated_at")
                     .bind(r).bind(*last).bind(now_ms).execute(&mut *tx).await?;
             }
+            notice_ids = super::robots::insert_notices!(tx, notices, now_ms);
             tx.commit().await?;
         });
-        Ok(ids)
+        Ok((ids, notice_ids))
     }
 
     /// Takes the next due row: `pending` and due, or `sending` but claimed before `stale_before`

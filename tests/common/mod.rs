@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod mail;
+pub mod robots;
 pub mod smtp;
 pub mod xlsx;
 

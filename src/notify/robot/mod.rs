@@ -1,0 +1,78 @@
+//! Group robots (群机器人): a short notice in the officials' 钉钉 or 企业微信 work group as a
+//! second channel beside the email digest. A dispatch queues one notice per robot whose
+//! recipients get a digest, in the dispatch's transaction ([`notices`]); the sender
+//! ([`step`]/[`drain`]) posts them under each robot's rate, retrying what the API says may be
+//! retried. A notice carries counts, the period and a link to the console — never an
+//! enterprise's name, code or figures, since the robot's service is a third party.
+
+pub mod client;
+pub mod config;
+pub mod notice;
+pub mod outbox;
+pub mod sign;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+pub use client::{Failure, Robot, Robots};
+pub use config::{RobotConfig, RobotKind, problems};
+pub use notice::{Counts, Notice};
+pub use outbox::{ClaimedNotice, Policy, RobotStep, drain, step};
+
+use crate::alerts::Alert;
+use crate::config::Config;
+use crate::notify::plan::Planned;
+use crate::store::Store;
+
+/// Overdue cases (超期未反馈) per robot id, counted over the union of its recipients' scopes.
+///
+/// The hook for the cases work (issue 20, 交办 → 反馈 → 销号): until cases exist this returns
+/// an empty map and notices leave the line out; once they do, count here the open cases with
+/// the overdue flag that any of `robot.recipients` sees, and the notice shows "超期未反馈 N 件".
+pub async fn overdue_cases(
+    _store: &Store,
+    _config: &Config,
+    _now: DateTime<Utc>,
+) -> anyhow::Result<HashMap<String, u32>> {
+    Ok(HashMap::new())
+}
+
+/// The notices of one dispatch: one per configured robot that speaks for a recipient with a
+/// digest in `planned`. Pure; `overdue` comes from [`overdue_cases`].
+pub fn notices(
+    config: &Config,
+    planned: &[Planned],
+    alerts: &[Alert],
+    overdue: &HashMap<String, u32>,
+) -> Vec<Notice> {
+    config
+        .robots
+        .iter()
+        .filter_map(|r| {
+            let mut c = notice::counts(r, &config.recipients, planned, alerts)?;
+            c.overdue = overdue.get(&r.id).copied();
+            Some(notice::render(r, &c))
+        })
+        .collect()
+}
+
+/// Posts what is due (a dispatch job, `indmon dispatch`); the counts of each outcome. Robots
+/// that cannot be set up (a missing secret) fail the call; notices stay queued.
+pub async fn send_due(store: &Store, config: &Config, now: DateTime<Utc>) -> anyhow::Result<Value> {
+    if config.robots.is_empty() {
+        return Ok(json!({}));
+    }
+    let robots = Robots::from_config(&config.robots)?;
+    let steps = drain(store, &robots, &Policy::default(), now).await?;
+    let count = |f: fn(&RobotStep) -> bool| steps.iter().filter(|s| f(s)).count();
+    let u = store.robot_undelivered().await?;
+    Ok(json!({
+        "sent": count(|s| matches!(s, RobotStep::Sent { .. })),
+        "retry": count(|s| matches!(s, RobotStep::Retry { .. })),
+        "failed": count(|s| matches!(s, RobotStep::Failed { .. })),
+        "unknown": count(|s| matches!(s, RobotStep::Unknown { .. })),
+        "queued": u.queued,
+    }))
+}
