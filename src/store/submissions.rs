@@ -177,7 +177,10 @@ impl Store {
     }
 
     /// The credit codes with a submission for `period` (whatever figures it holds).
+    /// Read from the packs (one row an enterprise-year rather than a scan of the rows by period),
+    /// made fresh first where a row changed behind indmon's back.
     pub async fn reported(&self, period: Period) -> anyhow::Result<HashSet<String>> {
+        self.refresh_stale_years().await?;
         let sql = "SELECT credit_code, months FROM submission_year WHERE year = $1";
         let rows: Vec<(String, Vec<u8>)> =
             on_pool!(self, pool => sqlx::query_as(sql).bind(period.year()).fetch_all(pool).await?);
