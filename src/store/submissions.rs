@@ -25,7 +25,7 @@ use sqlx::{Postgres, Sqlite, Transaction};
 use super::copy::BinaryCopyWriter;
 use super::pack_tx::lit;
 use super::packed::{self, Figures, Merged, Month, REVISION, RUN_ID, YearMerge};
-use super::rows::{OnConflict, SqliteRows, copy_row, upsert_postgres};
+use super::rows::{OnConflict, SqliteRows, Stored, copy_row, upsert_postgres};
 use super::runs::write_run_end;
 use super::seen::{Code, Seen};
 use super::spill::LineSpill;
@@ -594,7 +594,8 @@ fn merge_sqlite(
         };
         find.reset()?;
         for w in &merge.written {
-            rows.write(code, key.year, w.month, &w.fields, merge.now_ms)?;
+            let stored = if w.new { Stored::New } else { Stored::Maybe };
+            rows.write(code, key.year, w.month, &w.fields, merge.now_ms, stored)?;
         }
         if let Some(pack) = pack.filter(|_| merge.packs) {
             write.bind_int(1, i64::from(key.year))?;
