@@ -583,6 +583,8 @@ async fn a_case_closes_by_itself_when_its_alert_resolves() {
             period: "2026-12".parse().unwrap(),
             ..oct
         };
+        // The alert was told before it fires again: the new case is delivered when it opens.
+        deliver(s, "east", &[a1], shanghai(2026, 11, 3, 9)).await;
         evaluate(
             s,
             &[Change::Reopen {
@@ -594,9 +596,14 @@ async fn a_case_closes_by_itself_when_its_alert_resolves() {
         )
         .await;
         let r = d.sync(t1).await.unwrap();
-        assert_eq!(r.opened, 1, "{}", db.name);
+        assert_eq!((r.opened, r.dated), (1, 1), "{}", db.name);
         let list = d.list_for(&east, t1).await.unwrap();
         assert_eq!(list[0].previous_case, Some(c.id));
+        assert_eq!(list[0].delivered_at, Some(t1.timestamp_millis()));
+        assert_eq!(
+            list[0].due_at,
+            Some(shanghai(2026, 12, 9, 18).timestamp_millis())
+        );
         db.cleanup().await;
     }
 }
@@ -679,4 +686,54 @@ fn check_config_rejects_a_unit_with_cases_and_no_owner_and_warns_of_the_calendar
     let (code, out) = indmon(dir.path(), &[db[0], db[1], "audit"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("共 0 条"), "{out}");
+}
+
+/// Not a check: the time one sync takes to open a province's cases (`cargo test --test cases
+/// -- --ignored --nocapture`; debug build).
+#[tokio::test]
+#[ignore]
+async fn time_the_sync_of_a_province() {
+    let n: usize = std::env::var("INDMON_CASES_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000);
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let d = desk(s);
+        let t0 = shanghai(2026, 11, 2, 10);
+        let changes: Vec<Change> = (0..n)
+            .map(|i| {
+                let code = format!("9133010{i:011}");
+                let unit = if i % 2 == 0 { "3301" } else { "3302" };
+                open(finding(
+                    Rule::EnterpriseStalled,
+                    &code,
+                    unit,
+                    Severity::Orange,
+                    "2026-10",
+                ))
+            })
+            .collect();
+        evaluate(s, &changes, t0).await;
+        let started = std::time::Instant::now();
+        let r = d.sync(t0).await.unwrap();
+        let first = started.elapsed();
+        let started = std::time::Instant::now();
+        let again = d.sync(t0).await.unwrap();
+        let second = started.elapsed();
+        let started = std::time::Instant::now();
+        let all = d.list_for(&Who::recipient("city", None), t0).await.unwrap();
+        let list = started.elapsed();
+        eprintln!(
+            "{}: {n} alerts: first sync {:?} ({} opened), again {:?} ({} opened), city list {:?} ({})",
+            db.name,
+            first,
+            r.opened,
+            second,
+            again.opened,
+            list,
+            all.len()
+        );
+        db.cleanup().await;
+    }
 }

@@ -2,6 +2,8 @@
 //! newest case of each alert, cases to open, cases to close because their alert resolved, and
 //! the due times of cases whose first digest was delivered.
 
+use std::collections::HashMap;
+
 use sqlx::Row;
 
 use super::cases::{CaseHead, LiveAlert, NewCase};
@@ -82,37 +84,45 @@ impl Store {
         )
     }
 
-    /// Opens cases with their first event, in one transaction; an alert that has an open case
-    /// already is left alone (the unique index decides). A case of an alert some digest has
-    /// told already counts as delivered now. Returns the ids opened.
+    /// Opens cases with their first event, in one transaction, a thousand rows a statement; an
+    /// alert that has an open case already is left alone (the unique index decides). A case of
+    /// an alert some digest has told already counts as delivered now. Returns the ids opened.
     pub async fn open_cases(&self, new: &[NewCase], now_ms: i64) -> anyhow::Result<Vec<i64>> {
-        if new.is_empty() {
-            return Ok(Vec::new());
-        }
-        let insert = "INSERT INTO alert_case (alert_id, rule, subject, subject_name, unit_code, owner, state, severity, period, opened_at, answer_days, escalate_days, delivered_at, previous_case, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'assigned', $7, $8, $9, $10, $11,
-                     CASE WHEN EXISTS (SELECT 1 FROM notified n WHERE n.alert_id = $1) THEN $9 ELSE NULL END, $12, $9)
-             ON CONFLICT DO NOTHING RETURNING id";
-        let event = "INSERT INTO case_event (case_id, at, kind, state, actor, note) VALUES ($1, $2, $3, 'assigned', $4, $5)";
+        const BATCH: usize = 1000;
+        let by_alert: HashMap<i64, &NewCase> = new.iter().map(|n| (n.alert.id, n)).collect();
+        let told = "UPDATE alert_case SET delivered_at = $1
+                    WHERE opened_at = $1 AND delivered_at IS NULL AND alert_id IN (SELECT alert_id FROM notified)";
         let mut opened = Vec::new();
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            for n in new {
-                let a = &n.alert;
-                let id: Option<i64> = sqlx::query_scalar(insert)
-                    .bind(a.id).bind(&a.rule).bind(&a.subject).bind(&a.subject_name).bind(&a.unit_code)
-                    .bind(&n.owner).bind(a.severity.as_str()).bind(&a.period).bind(now_ms)
-                    .bind(i64::from(n.answer_days)).bind(i64::from(n.escalate_days)).bind(n.previous_case)
-                    .fetch_optional(&mut *tx).await?;
-                let Some(id) = id else { continue };
-                let (kind, note) = match (n.previous_case, &n.owner) {
-                    (Some(prev), _) => ("reopened", format!("情况仍在，接续第 {prev} 号 (condition persists; follows case {prev})")),
-                    (None, Some(o)) => ("opened", format!("交办给 {o} (assigned to {o})")),
-                    (None, None) => ("opened", "未配置责任人 (no case owner configured)".to_string()),
-                };
-                sqlx::query(event).bind(id).bind(now_ms).bind(kind).bind(crate::alerts::SYSTEM).bind(note)
-                    .execute(&mut *tx).await?;
-                opened.push(id);
+            for chunk in new.chunks(BATCH) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO alert_case (alert_id, rule, subject, subject_name, unit_code, owner, state, severity, period, opened_at, answer_days, escalate_days, previous_case, updated_at) ",
+                );
+                q.push_values(chunk, |mut b, n| {
+                    let a = &n.alert;
+                    b.push_bind(a.id).push_bind(a.rule.clone()).push_bind(a.subject.clone())
+                        .push_bind(a.subject_name.clone()).push_bind(a.unit_code.clone()).push_bind(n.owner.clone())
+                        .push_bind("assigned").push_bind(a.severity.as_str()).push_bind(a.period.clone())
+                        .push_bind(now_ms).push_bind(i64::from(n.answer_days)).push_bind(i64::from(n.escalate_days))
+                        .push_bind(n.previous_case).push_bind(now_ms);
+                });
+                q.push(" ON CONFLICT DO NOTHING RETURNING id, alert_id");
+                let rows: Vec<(i64, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                if rows.is_empty() {
+                    continue;
+                }
+                let mut e = sqlx::QueryBuilder::new("INSERT INTO case_event (case_id, at, kind, state, actor, note) ");
+                e.push_values(&rows, |mut b, (id, alert_id)| {
+                    let (kind, note) = opening_event(by_alert.get(alert_id).copied());
+                    b.push_bind(*id).push_bind(now_ms).push_bind(kind).push_bind("assigned")
+                        .push_bind(crate::alerts::SYSTEM).push_bind(note);
+                });
+                e.build().execute(&mut *tx).await?;
+                opened.extend(rows.iter().map(|(id, _)| *id));
+            }
+            if !opened.is_empty() {
+                sqlx::query(told).bind(now_ms).execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });
@@ -232,5 +242,20 @@ impl Store {
         Ok(
             on_pool!(self, p => sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(p).await?),
         )
+    }
+}
+
+/// The kind and note of a new case's first event.
+fn opening_event(n: Option<&NewCase>) -> (&'static str, String) {
+    match n.map(|n| (n.previous_case, n.owner.as_deref())) {
+        Some((Some(prev), _)) => (
+            "reopened",
+            format!("情况仍在，接续第 {prev} 号 (condition persists; follows case {prev})"),
+        ),
+        Some((None, Some(o))) => ("opened", format!("交办给 {o} (assigned to {o})")),
+        _ => (
+            "opened",
+            "未配置责任人 (no case owner configured)".to_string(),
+        ),
     }
 }
