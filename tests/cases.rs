@@ -737,3 +737,76 @@ async fn time_the_sync_of_a_province() {
         db.cleanup().await;
     }
 }
+
+/// `indmon evaluate` opens the cases of its alerts (those of 东岭区 owned by its case owner,
+/// the enterprises' leaders not being recipients; none about the city itself), once:
+/// evaluating again opens none, a dry run touches none. Every rule but source failures makes
+/// cases from blue here, so that the sample city's October has some.
+#[tokio::test]
+async fn an_evaluation_opens_the_cases_of_its_alerts_once() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let files = ["units.csv", "enterprises.csv", "submissions_gbk.csv"].map(common::fixture);
+        let paths: Vec<&std::path::Path> = files.iter().map(|p| p.as_path()).collect();
+        common::import_ok(s, &paths).await;
+        // A thirteenth enterprise of 东岭区 that has not reported October (未报).
+        let dir = tempfile::tempdir().unwrap();
+        let late = indmon::credit_code::CreditCode::with_check("91330781MA0000099").unwrap();
+        let late_csv = dir.path().join("late.csv");
+        std::fs::write(
+            &late_csv,
+            format!("credit_code,name,unit_code,zone_code,industry_code,scale,key,owner\n{late},迟报实业有限公司,330781,,C3411,above,否,leader09\n"),
+        )
+        .unwrap();
+        common::import_ok(s, &[late_csv.as_path()]).await;
+        let mut text = "[mail]\nfrom = \"m <m@x.cn>\"\ntransport = \"file\"\nfile_dir = \"/tmp\"\n\
+             [[recipients]]\nid = \"dl\"\nname = \"东岭区\"\nemail = \"d@x.cn\"\nrole = \"district\"\nunits = [\"330781\"]\ncase_owner = true\n"
+            .to_string();
+        for r in Rule::ALL.iter().filter(|r| **r != Rule::SourceFailing) {
+            text.push_str(&format!(
+                "[cases.rules.{r}]\ncase = true\nmin_severity = \"blue\"\n"
+            ));
+        }
+        let config = Config::parse(&text).unwrap();
+        assert!(config.validate().is_empty(), "{:?}", config.validate());
+        let oct: Period = "2026-10".parse().unwrap();
+        let (dry, _) = indmon::evaluate::run(s, &config, oct, common::now(), true)
+            .await
+            .unwrap();
+        assert!(dry.cases.is_none());
+        let (report, _) = indmon::evaluate::run(s, &config, oct, common::now(), false)
+            .await
+            .unwrap();
+        let alerts = s.alerts(&Default::default()).await.unwrap();
+        let about_city = |a: &indmon::alerts::Alert| a.unit_code == "3307" && a.subject == "3307";
+        let expected = alerts
+            .iter()
+            .filter(|a| a.rule != "source_failing" && !about_city(a))
+            .count();
+        let in_dl = alerts
+            .iter()
+            .filter(|a| a.unit_code == "330781" && !about_city(a))
+            .count();
+        assert!(
+            in_dl > 0,
+            "{}: the sample city has case alerts: {alerts:?}",
+            db.name
+        );
+        let synced = report.cases.expect("cases synced");
+        assert_eq!(synced.opened, expected, "{}", db.name);
+        let d = Desk::new(s.clone(), &config).unwrap();
+        let mine: Vec<_> = d
+            .list_for(&Who::recipient("dl", None), common::now())
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.owner.as_deref() == Some("dl"))
+            .collect();
+        assert_eq!(mine.len(), in_dl, "{}", db.name);
+        let (again, _) = indmon::evaluate::run(s, &config, oct, common::now(), false)
+            .await
+            .unwrap();
+        assert_eq!(again.cases.map(|c| c.opened), Some(0), "{}", db.name);
+        db.cleanup().await;
+    }
+}
