@@ -9,6 +9,7 @@
 //! actor's scope checked on the server for every read and write.
 
 pub mod config;
+mod counts;
 mod desk;
 mod scope;
 mod sync;
@@ -18,6 +19,7 @@ mod tests;
 use serde::Serialize;
 
 pub use config::{CasePolicy, CasesConfig, ENTERPRISE_CAUSES, PROJECT_CAUSES, RuleCases};
+pub use counts::{UnitCounts, by_unit};
 pub use desk::{AnswerInput, Desk};
 pub use scope::{Access, access};
 pub use sync::{SyncReport, settle_due, sync};
