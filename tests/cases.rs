@@ -12,7 +12,7 @@ use chrono_tz::Asia::Shanghai;
 use common::TestDb;
 use indmon::alerts::{Change, EventKind};
 use indmon::calendar::Calendar;
-use indmon::cases::{AnswerInput, CaseError, CaseState, Desk, Who};
+use indmon::cases::{AnswerInput, CaseError, CaseState, Desk, ListFilter, Who};
 use indmon::config::Config;
 use indmon::notify::outbox::{Notified, OutboxWrite};
 use indmon::period::Period;
@@ -218,6 +218,18 @@ async fn a_case_is_answered_requested_and_approved_by_those_allowed() {
         let east = Who::recipient("east", Some("198.51.100.7"));
         let all = d.list_for(&city, t0).await.unwrap();
         assert_eq!(all.len(), 2, "{}", db.name);
+        let second = ListFilter {
+            page: Some((1, 1)),
+            ..ListFilter::default()
+        };
+        let page = d.page(&city, &second, t0).await.unwrap();
+        assert_eq!(page.total, 2);
+        assert_eq!(page.cases.len(), 1);
+        assert_eq!(
+            page.cases[0].id, all[1].id,
+            "{}: the same order, paged",
+            db.name
+        );
         let (a1, a2) = (alert_id(s, E1).await, alert_id(s, E2).await);
         let c1 = all.iter().find(|c| c.alert_id == a1).unwrap().clone();
         let c2 = all.iter().find(|c| c.alert_id == a2).unwrap().clone();
@@ -387,6 +399,18 @@ async fn a_late_answer_is_late_and_a_returned_case_refuses_a_stale_answer() {
             Some(shanghai(2026, 11, 9, 18).timestamp_millis())
         );
         assert!(list[0].overdue(late_at.timestamp_millis()), "{}", db.name);
+        let overdue = ListFilter {
+            overdue: true,
+            page: Some((0, 10)),
+            ..ListFilter::default()
+        };
+        let page = d.page(&city, &overdue, late_at).await.unwrap();
+        assert_eq!((page.total, page.cases.len()), (1, 1), "{}", db.name);
+        let before = d
+            .page(&city, &overdue, shanghai(2026, 11, 9, 17))
+            .await
+            .unwrap();
+        assert_eq!((before.total, before.cases.len()), (0, 0), "{}", db.name);
         let v1 = list[0].version;
         let c = d
             .answer(
@@ -724,6 +748,23 @@ async fn time_the_sync_of_a_province() {
         let started = std::time::Instant::now();
         let all = d.list_for(&Who::recipient("city", None), t0).await.unwrap();
         let list = started.elapsed();
+        let started = std::time::Instant::now();
+        let filter = ListFilter {
+            open: true,
+            page: Some((100, 50)),
+            ..ListFilter::default()
+        };
+        let page = d
+            .page(&Who::recipient("city", None), &filter, t0)
+            .await
+            .unwrap();
+        eprintln!(
+            "{}: a page of {} of {}: {:?}",
+            db.name,
+            page.cases.len(),
+            page.total,
+            started.elapsed()
+        );
         eprintln!(
             "{}: {n} alerts: first sync {:?} ({} opened), again {:?} ({} opened), city list {:?} ({})",
             db.name,

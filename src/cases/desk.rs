@@ -41,6 +41,26 @@ pub struct AnswerInput {
     pub via: String,
 }
 
+/// Which of an actor's cases to list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    /// Only cases counted in this unit.
+    pub unit: Option<String>,
+    /// Only cases not closed.
+    pub open: bool,
+    /// Only cases owing an answer past their due time (超期).
+    pub overdue: bool,
+    /// (offset, limit).
+    pub page: Option<(u64, u64)>,
+}
+
+/// A page of cases and how many match in all.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Page {
+    pub cases: Vec<Case>,
+    pub total: u64,
+}
+
 /// The cases of one configuration and store.
 #[derive(Clone, Debug)]
 pub struct Desk {
@@ -127,9 +147,25 @@ impl Desk {
         open: bool,
         now: DateTime<Utc>,
     ) -> Result<Vec<Case>, CaseError> {
+        let filter = ListFilter {
+            unit: unit.map(str::to_string),
+            open,
+            ..ListFilter::default()
+        };
+        Ok(self.page(who, &filter, now).await?.cases)
+    }
+
+    /// One page of the cases `who` may see, in the order of [`Desk::list_for`], with how many
+    /// there are in all.
+    pub async fn page(
+        &self,
+        who: &Who,
+        filter: &ListFilter,
+        now: DateTime<Utc>,
+    ) -> Result<Page, CaseError> {
         super::settle_due(&self.store, &self.calendar, now).await?;
         let within = match list_scope(&self.recipients, &who.actor) {
-            ListScope::Nothing => return Ok(Vec::new()),
+            ListScope::Nothing => return Ok(Page::default()),
             ListScope::Everything => None,
             ListScope::Within {
                 owner,
@@ -138,28 +174,32 @@ impl Desk {
             } => Some((owner, units, subjects)),
         };
         let q = CaseQuery {
-            unit: unit.map(str::to_string),
-            open,
+            unit: filter.unit.clone(),
+            open: filter.open,
+            overdue: filter.overdue,
             within,
+            worklist_at: Some(ms(now)),
+            page: filter.page,
             ..CaseQuery::default()
         };
-        let mut list: Vec<Case> = self
+        let total = match filter.page {
+            Some(_) => self.store.count_cases(&q).await?,
+            None => 0,
+        };
+        // The query is limited to the actor's scope already; the check is kept per case.
+        let cases: Vec<Case> = self
             .store
             .cases(&q)
             .await?
             .into_iter()
             .filter(|c| access(&self.recipients, &who.actor, c).see)
             .collect();
-        let now_ms = ms(now);
-        list.sort_by_key(|c| {
-            (
-                c.state == CaseState::Closed,
-                !c.overdue(now_ms),
-                c.due_at.unwrap_or(i64::MAX),
-                c.id,
-            )
-        });
-        Ok(list)
+        let total = if filter.page.is_some() {
+            total
+        } else {
+            cases.len() as u64
+        };
+        Ok(Page { cases, total })
     }
 
     /// A case with its history and answers, if `who` may see it.

@@ -20,7 +20,7 @@ use serde::Serialize;
 
 pub use config::{CasePolicy, CasesConfig, ENTERPRISE_CAUSES, PROJECT_CAUSES, RuleCases};
 pub use counts::{UnitCounts, by_unit};
-pub use desk::{AnswerInput, Desk};
+pub use desk::{AnswerInput, Desk, ListFilter, Page};
 pub use scope::{Access, access};
 pub use sync::{SyncReport, settle_due, sync};
 

@@ -69,12 +69,13 @@ pub async fn cases(
     } = cmd;
     let desk = Desk::new(store.clone(), config)?;
     let now_ms = now.timestamp_millis();
-    let list: Vec<_> = desk
-        .list(&operator(), unit.as_deref(), !all, now)
-        .await?
-        .into_iter()
-        .filter(|c| !overdue || c.overdue(now_ms))
-        .collect();
+    let filter = crate::cases::ListFilter {
+        unit,
+        open: !all,
+        overdue,
+        page: None,
+    };
+    let list = desk.page(&operator(), &filter, now).await?.cases;
     if format == "json" {
         out!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(ExitCode::SUCCESS);

@@ -22,6 +22,13 @@ pub struct CaseQuery {
     pub open: bool,
     /// Limits the cases to those owned by `.0`, counted in one of `.1`, or about one of `.2`.
     pub within: Option<(String, Vec<String>, Vec<String>)>,
+    /// With a time (ms): ordered as an official's list (open first, overdue at that time
+    /// first, then by due time); without, by id.
+    pub worklist_at: Option<i64>,
+    /// Only cases owing an answer past their due time at `worklist_at`.
+    pub overdue: bool,
+    /// A page: (offset, limit).
+    pub page: Option<(u64, u64)>,
 }
 
 /// A live alert of a case rule, as the sync reads it.
@@ -142,9 +149,34 @@ fn placeholders(binds: &mut Vec<String>, values: &[String]) -> String {
         .join(", ")
 }
 
+/// The WHERE clause of `q` and its binds (every bind is text; numbers are formatted in).
 fn query_sql(q: &CaseQuery) -> (String, Vec<String>) {
+    let (filter, binds) = filter_sql(q);
+    let mut sql = format!("SELECT {CASE_COLUMNS} FROM alert_case c WHERE {filter}");
+    match q.worklist_at {
+        Some(now) => sql.push_str(&format!(
+            " ORDER BY CASE WHEN c.state = 'closed' THEN 1 ELSE 0 END,
+                       CASE WHEN c.state IN ('assigned', 'returned') AND c.due_at < {now} THEN 0 ELSE 1 END,
+                       COALESCE(c.due_at, {}), c.id",
+            i64::MAX
+        )),
+        None => sql.push_str(" ORDER BY c.id"),
+    }
+    if let Some((offset, limit)) = q.page {
+        sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
+    }
+    (sql, binds)
+}
+
+fn filter_sql(q: &CaseQuery) -> (String, Vec<String>) {
     let mut binds = Vec::new();
-    let mut sql = format!("SELECT {CASE_COLUMNS} FROM alert_case c WHERE 1 = 1");
+    let mut sql = "1 = 1".to_string();
+    if q.overdue {
+        let now = q.worklist_at.unwrap_or(i64::MAX);
+        sql.push_str(&format!(
+            " AND c.state IN ('assigned', 'returned') AND c.due_at < {now}"
+        ));
+    }
     if let Some(id) = q.id {
         sql.push_str(&format!(" AND c.id = {id}"));
     }
@@ -171,12 +203,11 @@ fn query_sql(q: &CaseQuery) -> (String, Vec<String>) {
         }
         sql.push_str(&format!(" AND ({})", any.join(" OR ")));
     }
-    sql.push_str(" ORDER BY c.id");
     (sql, binds)
 }
 
 impl Store {
-    /// Cases matching `q`, oldest first.
+    /// Cases matching `q`, in its order.
     pub async fn cases(&self, q: &CaseQuery) -> anyhow::Result<Vec<Case>> {
         let (sql, binds) = query_sql(q);
         Ok(on_pool!(self, p => {
@@ -186,6 +217,20 @@ impl Store {
             }
             query.fetch_all(p).await?.iter().map(decode_case).collect::<Result<Vec<_>, sqlx::Error>>()?
         }))
+    }
+
+    /// How many cases match `q` (its page aside).
+    pub async fn count_cases(&self, q: &CaseQuery) -> anyhow::Result<u64> {
+        let (filter, binds) = filter_sql(q);
+        let sql = format!("SELECT COUNT(*) FROM alert_case c WHERE {filter}");
+        let n: i64 = on_pool!(self, p => {
+            let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()));
+            for b in &binds {
+                query = query.bind(b);
+            }
+            query.fetch_one(p).await?
+        });
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     /// One case by id.
