@@ -851,3 +851,56 @@ async fn an_evaluation_opens_the_cases_of_its_alerts_once() {
         db.cleanup().await;
     }
 }
+
+/// A case opened while its unit had no case owner gets one at the first sync after the
+/// configuration names one; the answer is then the new owner's.
+#[tokio::test]
+async fn a_case_without_an_owner_gets_one_once_the_configuration_names_it() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let t0 = shanghai(2026, 11, 2, 10);
+        evaluate(
+            s,
+            &[open(finding(
+                Rule::EnterpriseMissing,
+                E3,
+                "3303",
+                Severity::Yellow,
+                "2026-10",
+            ))],
+            t0,
+        )
+        .await;
+        let r = desk(s).sync(t0).await.unwrap();
+        assert_eq!((r.opened, r.unowned.len()), (1, 1), "{}", db.name);
+        let later = Config::parse(&format!(
+            "{CONFIG}[[recipients]]\nid = \"north\"\nname = \"北区\"\nemail = \"n@x.cn\"\nrole = \"district\"\nunits = [\"3303\"]\ncase_owner = true\n"
+        ))
+        .unwrap();
+        let d = Desk::with(
+            s.clone(),
+            later.cases.clone(),
+            later.recipients.clone(),
+            Arc::new(Calendar::official().unwrap()),
+        );
+        let r = d.sync(t0).await.unwrap();
+        assert_eq!((r.opened, r.assigned), (0, 1), "{}", db.name);
+        assert_eq!(d.sync(t0).await.unwrap().assigned, 0);
+        let north = Who::recipient("north", None);
+        let c = d.list_for(&north, t0).await.unwrap().remove(0);
+        assert_eq!(c.owner.as_deref(), Some("north"));
+        let kinds: Vec<String> = d
+            .get(&north, c.id, t0)
+            .await
+            .unwrap()
+            .events
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(kinds, ["opened", "assigned"]);
+        d.answer(&north, c.id, &answer("报送差错", None), t0)
+            .await
+            .unwrap();
+        db.cleanup().await;
+    }
+}

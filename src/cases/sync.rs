@@ -24,6 +24,8 @@ pub struct SyncReport {
     pub closed: u64,
     /// Cases that got their due time.
     pub dated: usize,
+    /// Open cases without an owner that got one (the configuration names one now).
+    pub assigned: u64,
     /// Cases opened without an owner (no 包抓领导 and no `case_owner` for the unit).
     pub unowned: Vec<String>,
     /// Due times that could not be computed (the calendar does not reach them).
@@ -56,6 +58,15 @@ pub async fn sync(
         .collect();
     let opened = store.open_cases(&new, now_ms).await?;
     report.opened = opened.len();
+    let owners: Vec<(i64, String)> = store
+        .unowned_open_cases()
+        .await?
+        .into_iter()
+        .filter_map(|(id, unit, leader)| {
+            owner_for(recipients, leader.as_deref(), &unit).map(|r| (id, r.id.clone()))
+        })
+        .collect();
+    report.assigned = store.assign_case_owners(&owners, now_ms).await?;
     // Without recipients nobody is told anything: the owners are for check-config to ask for.
     if !report.unowned.is_empty() && !recipients.is_empty() {
         tracing::warn!(count = report.unowned.len(), first = %report.unowned[0],

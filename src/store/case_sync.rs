@@ -172,6 +172,43 @@ impl Store {
         Ok(closed)
     }
 
+    /// Open cases without an owner: (case, the alert's unit, the alert's 包抓领导).
+    pub async fn unowned_open_cases(&self) -> anyhow::Result<Vec<(i64, String, Option<String>)>> {
+        let sql =
+            "SELECT c.id, c.unit_code, a.owner FROM alert_case c JOIN alert a ON a.id = c.alert_id
+                   WHERE c.state <> 'closed' AND c.owner IS NULL ORDER BY c.id";
+        Ok(
+            on_pool!(self, p => sqlx::query_as::<_, (i64, String, Option<String>)>(sql).fetch_all(p).await?),
+        )
+    }
+
+    /// Gives owners to open cases that had none (the configuration now names one), each with
+    /// an `assigned` event, in one transaction.
+    pub async fn assign_case_owners(
+        &self,
+        owners: &[(i64, String)],
+        now_ms: i64,
+    ) -> anyhow::Result<u64> {
+        let update = "UPDATE alert_case SET owner = $1, updated_at = $2 WHERE id = $3 AND owner IS NULL AND state <> 'closed'";
+        let event = "INSERT INTO case_event (case_id, at, kind, state, actor, note)
+                     SELECT id, $1, 'assigned', state, $2, $3 FROM alert_case WHERE id = $4";
+        let mut n = 0;
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for (id, owner) in owners {
+                let done = sqlx::query(update).bind(owner).bind(now_ms).bind(id).execute(&mut *tx).await?.rows_affected();
+                if done > 0 {
+                    sqlx::query(event).bind(now_ms).bind(crate::alerts::SYSTEM)
+                        .bind(format!("交办给 {owner} (assigned to {owner})")).bind(id)
+                        .execute(&mut *tx).await?;
+                    n += 1;
+                }
+            }
+            tx.commit().await?;
+        });
+        Ok(n)
+    }
+
     /// Cases delivered whose due time is not set yet.
     pub async fn undated_cases(&self) -> anyhow::Result<Vec<Undated>> {
         let sql = "SELECT id, delivered_at, answer_days, escalate_days FROM alert_case
