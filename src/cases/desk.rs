@@ -10,36 +10,13 @@ use serde::Serialize;
 
 use super::config::CasesConfig;
 use super::scope::{ListScope, access, list_scope};
-use super::{Actor, AuditEntry, Case, CaseDetail, CaseError, CaseState, Who};
+use super::{Actor, AnswerInput, AuditEntry, Case, CaseDetail, CaseError, CaseState, Who};
 use crate::calendar::{Calendar, at_due_hour};
 use crate::config::Config;
 use crate::notify::{RecipientConfig, Role};
 use crate::rules::Rule;
 use crate::store::Store;
 use crate::store::cases::{CaseQuery, Transition};
-
-/// Longest free text accepted in an answer field, in characters.
-pub const MAX_TEXT: usize = 2000;
-
-/// An answer as an official gives it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct AnswerInput {
-    /// One of the configured causes for the case's rule.
-    pub cause: String,
-    /// 情况说明 (required).
-    pub situation: String,
-    /// 帮扶措施 taken or planned (required).
-    pub measures: String,
-    /// Expected month of resumption (completion, for a project), `YYYY-MM`.
-    pub resume_month: Option<String>,
-    /// 需市级协调 (empty: nothing).
-    pub coordination: String,
-    /// The case version the answer was written against (the form's or the 反馈表 row's); an
-    /// answer against an older version is refused as stale.
-    pub expected_version: Option<i64>,
-    /// `console`, `workbook` or `inbox`.
-    pub via: String,
-}
 
 /// Which of an actor's cases to list.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -242,7 +219,7 @@ impl Desk {
             return Err(CaseError::Forbidden);
         }
         let actor = who.actor.name();
-        let input = self.check_answer(&case, input)?;
+        let input = super::answer::check(self.causes_for(&case), input)?;
         let now_ms = ms(now);
         let late = case.overdue(now_ms);
         let detail = format!(
@@ -281,7 +258,7 @@ impl Desk {
         if !access(&self.recipients, &who.actor, &case).answer {
             return Err(CaseError::Forbidden);
         }
-        let note = checked_text("note", note, false)?;
+        let note = super::answer::checked_text("note", note, false)?;
         let actor = who.actor.name();
         let t = Transition {
             note: &note,
@@ -311,7 +288,7 @@ impl Desk {
         if !access(&self.recipients, &who.actor, &case).decide {
             return Err(CaseError::Forbidden);
         }
-        let note = checked_text("note", note, false)?;
+        let note = super::answer::checked_text("note", note, false)?;
         let actor = who.actor.name();
         let period = match self.store.alert(case.alert_id).await? {
             Some(a) => a.period.to_string(),
@@ -341,7 +318,7 @@ impl Desk {
         if !access(&self.recipients, &who.actor, &case).decide {
             return Err(CaseError::Forbidden);
         }
-        let note = checked_text("note", note, true)?;
+        let note = super::answer::checked_text("note", note, true)?;
         let actor = who.actor.name();
         let today = now.with_timezone(&Shanghai).date_naive();
         let due_day = match new_due {
@@ -446,74 +423,4 @@ impl Desk {
             }),
         }
     }
-
-    /// The answer checked, its text trimmed.
-    fn check_answer(&self, case: &Case, a: &AnswerInput) -> Result<AnswerInput, CaseError> {
-        let causes = self.causes_for(case);
-        if !causes.iter().any(|c| c == &a.cause) {
-            return Err(CaseError::Invalid {
-                field: "cause",
-                message: format!(
-                    "“{}”不在可选原因中：{} (choose one of the listed causes)",
-                    a.cause,
-                    causes.join("、")
-                ),
-            });
-        }
-        let situation = checked_text("situation", &a.situation, true)?;
-        let measures = checked_text("measures", &a.measures, true)?;
-        let coordination = checked_text("coordination", &a.coordination, false)?;
-        let resume_month = a
-            .resume_month
-            .as_deref()
-            .map(str::trim)
-            .filter(|m| !m.is_empty())
-            .map(str::to_string);
-        if let Some(m) = &resume_month {
-            let ok =
-                m.len() == 7 && NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").is_ok();
-            if !ok {
-                return Err(CaseError::Invalid {
-                    field: "resume_month",
-                    message: format!("“{m}”应为年月，如 2026-12 (expected YYYY-MM)"),
-                });
-            }
-        }
-        if !["console", "workbook", "inbox"].contains(&a.via.as_str()) {
-            return Err(CaseError::Invalid {
-                field: "via",
-                message: format!("“{}”应为 console、workbook 或 inbox", a.via),
-            });
-        }
-        Ok(AnswerInput {
-            cause: a.cause.clone(),
-            situation,
-            measures,
-            resume_month,
-            coordination,
-            expected_version: a.expected_version,
-            via: a.via.clone(),
-        })
-    }
-}
-
-/// Free text trimmed, within [`MAX_TEXT`] characters, without control characters other than
-/// line breaks and tabs; `required` refuses an empty one.
-fn checked_text(field: &'static str, text: &str, required: bool) -> Result<String, CaseError> {
-    let t = text.trim();
-    let bad = |message: String| CaseError::Invalid { field, message };
-    if required && t.is_empty() {
-        return Err(bad("不能为空 (required)".into()));
-    }
-    if t.chars().count() > MAX_TEXT {
-        return Err(bad(format!(
-            "不能超过 {MAX_TEXT} 字 (at most {MAX_TEXT} characters)"
-        )));
-    }
-    if t.chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(bad("含有控制字符 (contains control characters)".into()));
-    }
-    Ok(t.to_string())
 }

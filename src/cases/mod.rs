@@ -8,6 +8,7 @@
 //! after an evaluation; [`Desk`] is what the console, the 反馈表 and the CLI call, with the
 //! actor's scope checked on the server for every read and write.
 
+mod answer;
 pub mod config;
 mod counts;
 mod desk;
@@ -18,9 +19,10 @@ mod tests;
 
 use serde::Serialize;
 
+pub use answer::{AnswerInput, MAX_TEXT};
 pub use config::{CasePolicy, CasesConfig, ENTERPRISE_CAUSES, PROJECT_CAUSES, RuleCases};
 pub use counts::{UnitCounts, by_unit};
-pub use desk::{AnswerInput, Desk, ListFilter, Page};
+pub use desk::{Desk, ListFilter, Page};
 pub use scope::{Access, access};
 pub use sync::{SyncReport, settle_due, sync};
 
