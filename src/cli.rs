@@ -2,6 +2,7 @@
 //! (0 success, 1 failure, 2 usage, 3 input rejected).
 
 mod alerts;
+mod cases;
 mod export;
 pub mod logging;
 mod notify;
@@ -93,6 +94,11 @@ pub enum Command {
     Rebuild(rebuild::RebuildArgs),
     /// 导出 (export) submissions, alerts with their history, or evaluation results as CSV or XLSX.
     Export(export::ExportArgs),
+    /// Cases (交办事项): alerts assigned to officials, their answers and deadlines.
+    #[command(subcommand)]
+    Cases(cases::CasesCommand),
+    /// The audit log: who did what to which case, when, from which address.
+    Audit(cases::AuditArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -205,9 +211,6 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    if let Command::CheckConfig = cli.command {
-        return Ok(check_config(&config, path));
-    }
     if let Command::Demo(args) = &cli.command {
         return demo(args).await;
     }
@@ -219,6 +222,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| config.database.url.clone())
         .unwrap_or_else(|| store::DEFAULT_URL.to_string());
+    if let Command::CheckConfig = cli.command {
+        let now = cli.now.unwrap_or_else(Utc::now);
+        return Ok(check_config(&config, path, &url, now).await);
+    }
     let password = match &config.database.password {
         Some(secret) => Some(
             secret
@@ -260,17 +267,32 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Snapshot(args) => snapshot::snapshot(&store, &config, args, now).await?,
         Command::Rebuild(args) => rebuild::rebuild(&store, args).await?,
         Command::Export(args) => export::export(&store, &config, args, now).await?,
+        Command::Cases(cmd) => cases::cases(&store, &config, cmd, now).await?,
+        Command::Audit(args) => cases::audit(&store, &config, args).await?,
     };
     store.close().await;
     Ok(code)
 }
 
-fn check_config(config: &Config, path: Option<PathBuf>) -> ExitCode {
+async fn check_config(
+    config: &Config,
+    path: Option<PathBuf>,
+    url: &str,
+    now: chrono::DateTime<Utc>,
+) -> ExitCode {
     let shown = path.map_or(
         "（内置默认配置 built-in defaults）".to_string(),
         |p| p.display().to_string(),
     );
-    let problems = config.validate();
+    let mut problems = config.validate();
+    let (warnings, more) = cases::check(config, Some(url), now).await;
+    for w in warnings {
+        out!("  注意 (warning): {w}");
+    }
+    problems.extend(more.into_iter().map(|m| crate::config::Problem {
+        key: "recipients".into(),
+        message: m,
+    }));
     if problems.is_empty() {
         out!("配置无误 (configuration OK): {shown}");
         return ExitCode::SUCCESS;

@@ -51,6 +51,12 @@ pub struct Config {
     /// The report's industries: leading divisions and groupings (`[industry]`).
     #[serde(default)]
     pub industry: crate::report::industry::IndustryConfig,
+    /// The working-day calendar: years added to the shipped ones (`[calendar]`).
+    #[serde(default)]
+    pub calendar: crate::calendar::CalendarConfig,
+    /// Which alerts become cases, deadlines, causes (`[cases]`).
+    #[serde(default)]
+    pub cases: crate::cases::CasesConfig,
 }
 
 /// Settings of the whole bureau.

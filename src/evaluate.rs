@@ -43,6 +43,8 @@ pub struct Report {
     pub vintage: i64,
     /// Whether a newer period had been evaluated already, so no alert was changed.
     pub historic: bool,
+    /// What the evaluation did to the cases (none for a dry run or a look back).
+    pub cases: Option<crate::cases::SyncReport>,
     /// Seconds spent in each phase: load, rules (the stored alerts are read meanwhile),
     /// reconcile, write.
     pub timings: Vec<(&'static str, f64)>,
@@ -148,6 +150,11 @@ pub async fn run(
         }
     };
     lap("write", &mut timings);
+    let cases = if dry_run || historic {
+        None
+    } else {
+        Some(sync_cases(store, config, now).await?)
+    };
     let current: HashMap<(&str, &str, &str), AlertState> =
         existing.iter().map(|a| (a.key(), a.state)).collect();
     let states = outcome
@@ -177,9 +184,33 @@ pub async fn run(
         enterprises: ds.enterprises.len(),
         vintage: ds.vintage,
         historic,
+        cases,
         timings,
     };
     Ok((report, ds))
+}
+
+/// Opens, closes and dates the cases after the alerts were written (`cases::sync`).
+async fn sync_cases(
+    store: &Store,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> anyhow::Result<crate::cases::SyncReport> {
+    let calendar = config.calendar.load().map_err(|problems| {
+        let shown: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        anyhow::anyhow!("calendar.extra: {}", shown.join("; "))
+    })?;
+    let started = std::time::Instant::now();
+    let report = crate::cases::sync(store, &config.cases, &config.recipients, &calendar, now)
+        .await
+        .map_err(|e| e.context("交办事项同步失败 (updating the cases failed)"))?;
+    tracing::debug!(
+        opened = report.opened,
+        closed = report.closed,
+        ms = started.elapsed().as_millis() as u64,
+        "evaluation: cases synced"
+    );
+    Ok(report)
 }
 
 /// Every stored alert, and whether a newer period than `period` was evaluated already (then

@@ -8,7 +8,8 @@
 //! growth, pulls and states from plain data, [`rules`] turns them into findings, [`alerts`] keeps
 //! their lifecycle, and [`evaluate`] runs that chain for one period against the store; [`notify`]
 //! mails per-official digests of what changed through a durable outbox, and [`report`] writes the
-//! semimonthly analysis snapshot from an evaluation;
+//! semimonthly analysis snapshot from an evaluation; [`cases`] assigns warnings to officials
+//! and follows their answers (交办 → 反馈 → 销号) on the working days of [`calendar`];
 //! [`export`] writes submissions, alerts and evaluations as CSV or XLSX for people.
 //!
 //! `unsafe` is allowed in one module only, `store::sqlite_raw` (direct SQLite calls for the bulk
@@ -18,6 +19,8 @@
 pub mod alerts;
 pub mod amount;
 pub mod analysis;
+pub mod calendar;
+pub mod cases;
 pub mod cli;
 pub mod config;
 pub mod credit_code;

@@ -289,6 +289,10 @@ async fn a_missed_snapshot_runs_once_after_restart_and_sqlite_allows_one_daemon(
     assert_eq!(get(a.port, "/healthz").map(|r| r.0), Some(200));
     let (code, ready) = get(a.port, "/readyz").unwrap();
     assert_eq!(code, 200, "{ready}");
+    assert!(
+        ready.contains("\"covered_through\":\"2026-12-31\""),
+        "{ready}"
+    );
     let (code, text) = get(a.port, "/metrics").unwrap();
     assert_eq!(code, 200);
     let m = parse_prometheus(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));

@@ -168,6 +168,7 @@ fn snapshot(ds: &Dataset) -> Snapshot {
         enterprises: ds.enterprises.len(),
         vintage: ds.vintage,
         historic: false,
+        cases: None,
         timings: Vec::new(),
     };
     let half = "2026-11-H1".parse().unwrap();

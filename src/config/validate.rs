@@ -48,6 +48,11 @@ impl Config {
         p.extend(crate::daemon::problems(self));
         p.extend(self.import.xlsx.problems());
         p.extend(self.industry.problems());
+        p.extend(self.calendar.problems());
+        p.extend(self.cases.problems());
+        p.extend(crate::cases::config::owner_config_problems(
+            &self.recipients,
+        ));
         indicators(&mut p, &self.indicators);
         let mut names = HashSet::new();
         for (i, s) in self.sources.iter().enumerate() {

@@ -53,6 +53,10 @@ pub async fn drain_loop(ctx: Arc<Ctx>) {
                 backoff = Duration::from_secs(2);
                 until_next_due(&ctx, store, policy.lease_ms).await
             }
+            Ok(Step::Sent { .. }) => {
+                settle_due(&ctx, store).await;
+                Duration::ZERO
+            }
             Ok(_) => Duration::ZERO,
             Err(e) => {
                 warn!(error = %format!("{e:#}"), retry_secs = backoff.as_secs(), "发件箱读写失败，稍后重试 (outbox unreachable, retrying)");
@@ -72,6 +76,18 @@ pub async fn drain_loop(ctx: Arc<Ctx>) {
         t.shutdown().await;
     }
     info!("发件箱投递已停止 (outbox drain stopped)");
+}
+
+/// Sets the due dates of the cases a delivered digest started (they are set by the next
+/// evaluation or read anyway; this writes them at once for those who read the tables).
+async fn settle_due(ctx: &Ctx, store: &crate::store::Store) {
+    let calendar = match ctx.config.calendar.load() {
+        Ok(c) => c,
+        Err(_) => return, // check-config and /readyz report the file
+    };
+    if let Err(e) = crate::cases::settle_due(store, &calendar, ctx.clock.now()).await {
+        warn!(error = %format!("{e:#}"), "无法写入反馈期限，稍后重试 (cannot set the cases' due dates yet)");
+    }
 }
 
 /// How long until the next message is due, at most [`POLL`].

@@ -1,6 +1,7 @@
 //! What an operator's monitoring sees: `/healthz` (the process answers), `/readyz` (database
 //! reachable, no job whose last run failed; its body also tells undelivered mail, which does
-//! not make the daemon unready — the console behind a proxy must stay up while SMTP is down)
+//! not make the daemon unready — the console behind a proxy must stay up while SMTP is down —
+//! and how far the working-day calendar reaches)
 //! and `/metrics` (Prometheus text format).
 //!
 //! The metrics are rendered here from the job ledger and a few counts, not kept in process
@@ -71,6 +72,7 @@ async fn readyz(State(ctx): State<Arc<Ctx>>) -> impl IntoResponse {
         "failing_jobs": failing,
         "mail": mail,
         "robots": robots,
+        "calendar": calendar_detail(&ctx),
     });
     let code = if ready {
         StatusCode::OK
@@ -78,6 +80,27 @@ async fn readyz(State(ctx): State<Arc<Ctx>>) -> impl IntoResponse {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (code, axum::Json(body))
+}
+
+/// The calendar part of the health detail: how far the working-day calendar reaches, and a
+/// note when that is less than 60 days ahead (deadlines past it cannot be computed).
+fn calendar_detail(ctx: &Ctx) -> serde_json::Value {
+    match ctx.config.calendar.load() {
+        Ok(cal) => {
+            let today = ctx
+                .clock
+                .now()
+                .with_timezone(&chrono_tz::Asia::Shanghai)
+                .date_naive();
+            json!({
+                "covered_through": cal.covered_through().to_string(),
+                "note": cal.coverage_note(today),
+            })
+        }
+        Err(problems) => json!({
+            "error": problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "),
+        }),
+    }
 }
 
 /// The mail part of the health detail: what is not delivered, since when, and why.

@@ -142,7 +142,7 @@ attachment = "xlsx"
             continue;
         }
         t.push_str(&format!(
-            "\n[[recipients]]\nid = \"u{code}\"\nname = \"{name}经信局\"\nemail = \"u{code}@demo.invalid\"\nrole = \"{kind}\"\nlabel = \"{name}\"\nunits = [\"{code}\"]\nsupervisor = \"city\"\n"
+            "\n[[recipients]]\nid = \"u{code}\"\nname = \"{name}经信局\"\nemail = \"u{code}@demo.invalid\"\nrole = \"{kind}\"\nlabel = \"{name}\"\nunits = [\"{code}\"]\nsupervisor = \"city\"\ncase_owner = true\n"
         ));
     }
     for n in 1..=3 {

@@ -154,6 +154,9 @@ pub struct RecipientConfig {
     pub min_severity: Severity,
     /// The recipient id escalations also go to.
     pub supervisor: Option<String>,
+    /// Owns (answers) the cases of its `units` whose enterprise or project has no 包抓领导.
+    #[serde(default)]
+    pub case_owner: bool,
 }
 
 fn lowest() -> Severity {

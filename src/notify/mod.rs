@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-pub use config::{MailConfig, RecipientConfig};
+pub use config::{MailConfig, RecipientConfig, Role};
 pub use outbox::{
     Claimed, Delayed, Notified, OutboxRow, OutboxWrite, Policy, Step, Undelivered, drain, step,
 };

@@ -7,6 +7,8 @@
 //! prepared statements directly (`sqlite_raw`).
 
 mod alerts;
+mod case_sync;
+pub mod cases;
 mod copy;
 mod enterprises;
 mod evaluation;

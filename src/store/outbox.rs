@@ -155,7 +155,8 @@ impl Store {
 
     /// A claimed row was accepted by the server: recorded, with what it covers made `notified`
     /// (told at `now_ms`, the delivery), in one transaction. This is the write between the
-    /// server's 250 and the record, so it is kept to two statements and one commit. A message
+    /// server's 250 and the record, so it is kept to three statements and one commit (the third
+    /// starts the deadline of the cases the message is the first to carry). A message
     /// queued before the one that last told the recipient (a requeued one delivered out of
     /// order) does not overwrite what that one told.
     pub async fn mark_sent(&self, id: i64, now_ms: i64) -> anyhow::Result<()> {
@@ -165,11 +166,17 @@ impl Store {
                     ON CONFLICT (recipient, alert_id) DO UPDATE SET severity = excluded.severity, state = excluded.state,
                       escalated = excluded.escalated, last_at = excluded.last_at, outbox_id = excluded.outbox_id
                     WHERE notified.outbox_id <= excluded.outbox_id";
+        // The first digest delivered that carries a case's alert starts its deadline (day 0).
+        let cases =
+            "UPDATE alert_case SET delivered_at = $1, delivered_outbox = $2, updated_at = $1
+                     WHERE delivered_at IS NULL AND state <> 'closed'
+                       AND alert_id IN (SELECT alert_id FROM outbox_cover WHERE outbox_id = $2)";
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             let n = sqlx::query(sent).bind(now_ms).bind(id).execute(&mut *tx).await?.rows_affected();
             if n > 0 {
                 sqlx::query(told).bind(id).bind(now_ms).execute(&mut *tx).await?;
+                sqlx::query(cases).bind(now_ms).bind(id).execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });

@@ -114,6 +114,7 @@ fn report(ds: &Dataset) -> Report {
         enterprises: ds.enterprises.len(),
         vintage: 0,
         historic: false,
+        cases: None,
         timings: Vec::new(),
     }
 }

@@ -1,0 +1,426 @@
+//! The desk: what the console, the 反馈表 and the command line call. Every function takes the
+//! actor and checks the actor's scope here, on the server; every write is one transaction with
+//! its event and its audit row.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Asia::Shanghai;
+use serde::Serialize;
+
+use super::config::CasesConfig;
+use super::scope::{ListScope, access, list_scope};
+use super::{Actor, AnswerInput, AuditEntry, Case, CaseDetail, CaseError, CaseState, Who};
+use crate::calendar::{Calendar, at_due_hour};
+use crate::config::Config;
+use crate::notify::{RecipientConfig, Role};
+use crate::rules::Rule;
+use crate::store::Store;
+use crate::store::cases::{CaseQuery, Transition};
+
+/// Which of an actor's cases to list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    /// Only cases counted in this unit.
+    pub unit: Option<String>,
+    /// Only cases not closed.
+    pub open: bool,
+    /// Only cases owing an answer past their due time (超期).
+    pub overdue: bool,
+    /// (offset, limit).
+    pub page: Option<(u64, u64)>,
+}
+
+/// A page of cases and how many match in all.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Page {
+    pub cases: Vec<Case>,
+    pub total: u64,
+}
+
+/// The cases of one configuration and store.
+#[derive(Clone, Debug)]
+pub struct Desk {
+    store: Store,
+    calendar: Arc<Calendar>,
+    cases: CasesConfig,
+    recipients: Vec<RecipientConfig>,
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+impl Desk {
+    /// A desk for `config`; fails when `[calendar] extra` cannot be read.
+    pub fn new(store: Store, config: &Config) -> Result<Desk, CaseError> {
+        let calendar = config.calendar.load().map_err(|problems| {
+            let shown: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+            CaseError::Invalid {
+                field: "calendar.extra",
+                message: shown.join("; "),
+            }
+        })?;
+        Ok(Desk::with(
+            store,
+            config.cases.clone(),
+            config.recipients.clone(),
+            Arc::new(calendar),
+        ))
+    }
+
+    pub fn with(
+        store: Store,
+        cases: CasesConfig,
+        recipients: Vec<RecipientConfig>,
+        calendar: Arc<Calendar>,
+    ) -> Desk {
+        Desk {
+            store,
+            calendar,
+            cases,
+            recipients,
+        }
+    }
+
+    pub fn calendar(&self) -> &Calendar {
+        &self.calendar
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The causes an answer to `case` chooses from.
+    pub fn causes_for(&self, case: &Case) -> &[String] {
+        match case.rule.parse::<Rule>() {
+            Ok(r) => self.cases.causes_for(r),
+            Err(_) => &self.cases.causes,
+        }
+    }
+
+    /// Opens, closes and dates cases from the alerts as they stand (after an evaluation).
+    pub async fn sync(&self, now: DateTime<Utc>) -> anyhow::Result<super::SyncReport> {
+        super::sync(
+            &self.store,
+            &self.cases,
+            &self.recipients,
+            &self.calendar,
+            now,
+        )
+        .await
+    }
+
+    /// The cases `who` may see, open ones first, overdue first among them, then by due time.
+    pub async fn list_for(&self, who: &Who, now: DateTime<Utc>) -> Result<Vec<Case>, CaseError> {
+        self.list(who, None, false, now).await
+    }
+
+    /// As [`Desk::list_for`], limited to one unit's cases or to open ones.
+    pub async fn list(
+        &self,
+        who: &Who,
+        unit: Option<&str>,
+        open: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Case>, CaseError> {
+        let filter = ListFilter {
+            unit: unit.map(str::to_string),
+            open,
+            ..ListFilter::default()
+        };
+        Ok(self.page(who, &filter, now).await?.cases)
+    }
+
+    /// One page of the cases `who` may see, in the order of [`Desk::list_for`], with how many
+    /// there are in all.
+    pub async fn page(
+        &self,
+        who: &Who,
+        filter: &ListFilter,
+        now: DateTime<Utc>,
+    ) -> Result<Page, CaseError> {
+        super::settle_due(&self.store, &self.calendar, now).await?;
+        let within = match list_scope(&self.recipients, &who.actor) {
+            ListScope::Nothing => return Ok(Page::default()),
+            ListScope::Everything => None,
+            ListScope::Within {
+                owner,
+                units,
+                subjects,
+            } => Some((owner, units, subjects)),
+        };
+        let q = CaseQuery {
+            unit: filter.unit.clone(),
+            open: filter.open,
+            overdue: filter.overdue,
+            within,
+            worklist_at: Some(ms(now)),
+            page: filter.page,
+            ..CaseQuery::default()
+        };
+        let total = match filter.page {
+            Some(_) => self.store.count_cases(&q).await?,
+            None => 0,
+        };
+        // The query is limited to the actor's scope already; the check is kept per case.
+        let cases: Vec<Case> = self
+            .store
+            .cases(&q)
+            .await?
+            .into_iter()
+            .filter(|c| access(&self.recipients, &who.actor, c).see)
+            .collect();
+        let total = if filter.page.is_some() {
+            total
+        } else {
+            cases.len() as u64
+        };
+        Ok(Page { cases, total })
+    }
+
+    /// A case with its history and answers, if `who` may see it.
+    pub async fn get(
+        &self,
+        who: &Who,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<CaseDetail, CaseError> {
+        super::settle_due(&self.store, &self.calendar, now).await?;
+        let case = self.visible(who, id).await?;
+        let events = self.store.case_events(id).await?;
+        let answers = self.store.case_answers(id).await?;
+        Ok(CaseDetail {
+            case,
+            events,
+            answers,
+        })
+    }
+
+    async fn visible(&self, who: &Who, id: i64) -> Result<Case, CaseError> {
+        let case = self.store.case(id).await?.ok_or(CaseError::NotFound(id))?;
+        if !access(&self.recipients, &who.actor, &case).see {
+            return Err(CaseError::Forbidden);
+        }
+        Ok(case)
+    }
+
+    /// 反馈: the owner answers (again, while the city has not decided). Late when the due
+    /// time had passed while an answer was owed.
+    pub async fn answer(
+        &self,
+        who: &Who,
+        id: i64,
+        input: &AnswerInput,
+        now: DateTime<Utc>,
+    ) -> Result<Case, CaseError> {
+        let case = self.visible(who, id).await?;
+        if !access(&self.recipients, &who.actor, &case).answer {
+            return Err(CaseError::Forbidden);
+        }
+        let actor = who.actor.name();
+        let input = super::answer::check(self.causes_for(&case), input)?;
+        let now_ms = ms(now);
+        let late = case.overdue(now_ms);
+        let detail = format!(
+            "原因 cause: {}{}",
+            input.cause,
+            if late { "（超期反馈 late）" } else { "" }
+        );
+        let t = Transition {
+            answer: Some((&input, late)),
+            expected_version: input.expected_version,
+            audit_detail: detail,
+            ..self.transition(who, &actor, &case, "answered", CaseState::Answered, now_ms)
+        };
+        self.apply(
+            &t,
+            &[
+                CaseState::Assigned,
+                CaseState::Returned,
+                CaseState::Answered,
+            ],
+            "answer",
+            "反馈",
+        )
+        .await
+    }
+
+    /// 申请销号: the owner asks the city to close an answered case.
+    pub async fn request_close(
+        &self,
+        who: &Who,
+        id: i64,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Case, CaseError> {
+        let case = self.visible(who, id).await?;
+        if !access(&self.recipients, &who.actor, &case).answer {
+            return Err(CaseError::Forbidden);
+        }
+        let note = super::answer::checked_text("note", note, false)?;
+        let actor = who.actor.name();
+        let t = Transition {
+            note: &note,
+            audit_detail: note.clone(),
+            ..self.transition(
+                who,
+                &actor,
+                &case,
+                "close_requested",
+                CaseState::CloseRequested,
+                ms(now),
+            )
+        };
+        self.apply(&t, &[CaseState::Answered], "request_close", "申请销号")
+            .await
+    }
+
+    /// 销号: a city official approves the request.
+    pub async fn approve_close(
+        &self,
+        who: &Who,
+        id: i64,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Case, CaseError> {
+        let case = self.visible(who, id).await?;
+        if !access(&self.recipients, &who.actor, &case).decide {
+            return Err(CaseError::Forbidden);
+        }
+        let note = super::answer::checked_text("note", note, false)?;
+        let actor = who.actor.name();
+        let period = match self.store.alert(case.alert_id).await? {
+            Some(a) => a.period.to_string(),
+            None => case.period.clone(),
+        };
+        let t = Transition {
+            note: &note,
+            closed_period: Some(period.as_str()),
+            audit_detail: note.clone(),
+            ..self.transition(who, &actor, &case, "closed", CaseState::Closed, ms(now))
+        };
+        self.apply(&t, &[CaseState::CloseRequested], "approve_close", "销号")
+            .await
+    }
+
+    /// 退回: a city official sends the case back with a note; it is due again at 18:00 on
+    /// `new_due` (Shanghai), or `answer_days` working days from today.
+    pub async fn return_case(
+        &self,
+        who: &Who,
+        id: i64,
+        note: &str,
+        new_due: Option<NaiveDate>,
+        now: DateTime<Utc>,
+    ) -> Result<Case, CaseError> {
+        let case = self.visible(who, id).await?;
+        if !access(&self.recipients, &who.actor, &case).decide {
+            return Err(CaseError::Forbidden);
+        }
+        let note = super::answer::checked_text("note", note, true)?;
+        let actor = who.actor.name();
+        let today = now.with_timezone(&Shanghai).date_naive();
+        let due_day = match new_due {
+            Some(d) if d < today => {
+                return Err(CaseError::Invalid {
+                    field: "due",
+                    message: format!("新的反馈期限 {d} 早于今天 (the new due date is in the past)"),
+                });
+            }
+            Some(d) => d,
+            None => self.calendar.add_workdays(today, case.answer_days)?,
+        };
+        let escalate_day = self.calendar.add_workdays(due_day, case.escalate_days)?;
+        let due = (ms(at_due_hour(due_day)), ms(at_due_hour(escalate_day)));
+        let t = Transition {
+            note: &note,
+            due: Some(due),
+            audit_detail: format!("{note}（新期限 due {due_day}）"),
+            ..self.transition(who, &actor, &case, "returned", CaseState::Returned, ms(now))
+        };
+        self.apply(
+            &t,
+            &[CaseState::Answered, CaseState::CloseRequested],
+            "return",
+            "退回",
+        )
+        .await
+    }
+
+    /// The audit log (city officials and operators), all of it or one case's.
+    pub async fn audit_log(
+        &self,
+        who: &Who,
+        case_id: Option<i64>,
+    ) -> Result<Vec<AuditEntry>, CaseError> {
+        let allowed = match &who.actor {
+            Actor::Operator(_) | Actor::System => true,
+            Actor::Recipient(id) => self
+                .recipients
+                .iter()
+                .any(|r| &r.id == id && r.role == Role::City),
+        };
+        if !allowed {
+            return Err(CaseError::Forbidden);
+        }
+        Ok(self.store.audit_log(case_id).await?)
+    }
+
+    fn transition<'a>(
+        &self,
+        who: &'a Who,
+        actor: &'a str,
+        case: &Case,
+        kind: &'a str,
+        to: CaseState,
+        now_ms: i64,
+    ) -> Transition<'a> {
+        Transition {
+            case_id: case.id,
+            from: &[],
+            to,
+            expected_version: None,
+            kind,
+            actor,
+            client: who.client.as_deref(),
+            note: "",
+            due: None,
+            answer: None,
+            closed_period: None,
+            audit_detail: String::new(),
+            now_ms,
+        }
+    }
+
+    /// Writes `t` from one of `from`; explains a refusal from the case as it is now.
+    async fn apply(
+        &self,
+        t: &Transition<'_>,
+        from: &[CaseState],
+        action: &'static str,
+        action_zh: &'static str,
+    ) -> Result<Case, CaseError> {
+        let t = Transition { from, ..t.clone() };
+        let applied = self.store.case_transition(&t).await?;
+        let case = self
+            .store
+            .case(t.case_id)
+            .await?
+            .ok_or(CaseError::NotFound(t.case_id))?;
+        if applied {
+            return Ok(case);
+        }
+        match t.expected_version {
+            Some(v) if v != case.version && from.contains(&case.state) => Err(CaseError::Stale {
+                given: v,
+                current: case.version,
+            }),
+            _ => Err(CaseError::WrongState {
+                state: case.state,
+                action,
+                action_zh,
+            }),
+        }
+    }
+}
