@@ -7,6 +7,7 @@
 //! prepared statements directly (`sqlite_raw`).
 
 mod alerts;
+mod console;
 mod copy;
 mod enterprises;
 mod evaluation;
@@ -40,6 +41,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Row, SqlitePool};
 
 pub use alerts::EvaluationEnd;
+pub use console::SessionRow;
 pub use export::{SubmissionRow, Vintage};
 pub use jobs::JobStat;
 pub use rebuild::{
