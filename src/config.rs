@@ -48,6 +48,9 @@ pub struct Config {
     /// The report's industries: leading divisions and groupings (`[industry]`).
     #[serde(default)]
     pub industry: crate::report::industry::IndustryConfig,
+    /// The officials' web console in `indmon serve` (`[console]`); none means no console.
+    #[serde(default)]
+    pub console: Option<crate::console::ConsoleConfig>,
 }
 
 /// Settings of the whole bureau.

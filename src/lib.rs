@@ -9,7 +9,8 @@
 //! their lifecycle, and [`evaluate`] runs that chain for one period against the store; [`notify`]
 //! mails per-official digests of what changed through a durable outbox, and [`report`] writes the
 //! semimonthly analysis snapshot from an evaluation;
-//! [`export`] writes submissions, alerts and evaluations as CSV or XLSX for people.
+//! [`export`] writes submissions, alerts and evaluations as CSV or XLSX for people; [`console`]
+//! is the officials' web console that `indmon serve` runs on a listener of its own.
 //!
 //! `unsafe` is allowed in one module only, `store::sqlite_raw` (direct SQLite calls for the bulk
 //! reads).
@@ -20,6 +21,7 @@ pub mod amount;
 pub mod analysis;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod credit_code;
 pub mod daemon;
 pub mod demo;

@@ -11,6 +11,7 @@ pub mod outbox;
 pub mod plan;
 pub mod refused;
 pub mod reminder;
+pub mod signin;
 pub mod snapshot;
 pub mod transport;
 
