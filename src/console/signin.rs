@@ -66,6 +66,9 @@ pub async fn request(
     headers: HeaderMap,
     Form(f): Form<EmailForm>,
 ) -> Response {
+    if c.ctx.store.get().is_none() {
+        return session::unavailable(&c);
+    }
     let client = client_addr(peer(p), &headers, &c.proxies).to_string();
     let email = f.email.trim().to_lowercase();
     let now = Instant::now();
