@@ -272,7 +272,7 @@ pub async fn city(State(c): State<Shared>, headers: HeaderMap) -> Response {
         u.total += 1;
     }
     let mut units: Vec<UnitCounts> = by_unit.into_values().collect();
-    units.sort_by(|a, b| (b.red, b.orange, b.total).cmp(&(a.red, a.orange, a.total)));
+    units.sort_by_key(|u| std::cmp::Reverse((u.red, u.orange, u.total)));
     c.templates.page(
         StatusCode::OK,
         "city.html",
