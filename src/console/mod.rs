@@ -25,6 +25,7 @@ pub mod secret;
 pub mod session;
 pub mod signin;
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +50,19 @@ pub const LIMIT_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// How long a sign-in link is valid.
 pub const LINK_VALID_MS: i64 = 15 * 60_000;
 
+/// 我的待办 shows at most this many items (the worst first) and says how many there are.
+pub const TODO_SHOWN: usize = 200;
+/// How long the open alerts read for the pages are reused: they change only when an evaluation
+/// runs, and reading a province's thousands of alerts on every page view would be the cost of
+/// the page.
+pub const OPEN_ALERTS_TTL: Duration = Duration::from_secs(10);
+
+/// The open alerts and the unit names, as read at one moment.
+type OpenAlerts = (
+    Arc<Vec<crate::alerts::Alert>>,
+    Arc<BTreeMap<String, String>>,
+);
+
 /// What the console's handlers share.
 pub struct Console {
     pub ctx: Arc<Ctx>,
@@ -57,6 +71,8 @@ pub struct Console {
     pub proxies: Vec<IpAddr>,
     pub per_client: Limiter,
     pub per_address: Limiter,
+    /// The open alerts read last, and when (one reader refreshes; the others wait for it).
+    open: tokio::sync::Mutex<Option<(std::time::Instant, OpenAlerts)>>,
 }
 
 /// The handlers' state.
@@ -77,7 +93,41 @@ impl Console {
             templates: render::Templates::new()?,
             per_client: Limiter::new(LIMIT_PER_CLIENT, LIMIT_WINDOW),
             per_address: Limiter::new(LIMIT_PER_ADDRESS, LIMIT_WINDOW),
+            open: tokio::sync::Mutex::new(None),
         })
+    }
+
+    /// The open (firing or acknowledged) alerts and the unit names, read at most every
+    /// [`OPEN_ALERTS_TTL`]; scope is applied by the caller.
+    pub async fn open_alerts(&self) -> anyhow::Result<OpenAlerts> {
+        let mut held = self.open.lock().await;
+        if let Some((at, data)) = held.as_ref()
+            && at.elapsed() < OPEN_ALERTS_TTL
+        {
+            return Ok(data.clone());
+        }
+        let store = self
+            .ctx
+            .store
+            .get()
+            .ok_or_else(|| anyhow::anyhow!("数据库未连接 (no database)"))?;
+        let filter = crate::alerts::AlertFilter {
+            states: vec![
+                crate::alerts::AlertState::Firing,
+                crate::alerts::AlertState::Acknowledged,
+            ],
+            ..crate::alerts::AlertFilter::default()
+        };
+        let alerts = store.alerts(&filter).await?;
+        let units = store
+            .units()
+            .await?
+            .into_iter()
+            .map(|u| (u.code, u.name))
+            .collect();
+        let data = (Arc::new(alerts), Arc::new(units));
+        *held = Some((std::time::Instant::now(), data.clone()));
+        Ok(data)
     }
 }
 

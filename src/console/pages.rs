@@ -3,6 +3,7 @@
 //! decides the list, so the cases can replace it without touching the route or the template.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -12,7 +13,7 @@ use serde::Serialize;
 
 use super::session::{self, Signed};
 use super::{Console, Shared};
-use crate::alerts::{Alert, AlertFilter, AlertState};
+use crate::alerts::Alert;
 use crate::rules::{Rule, Severity};
 
 /// The header's "who is signed in".
@@ -99,46 +100,22 @@ pub fn item(a: &Alert, units: &BTreeMap<String, String>) -> TodoItem {
 }
 
 /// The open alerts in the official's scope, worst first: severity, then months in a row, then
-/// the oldest.
-pub async fn todo_items(c: &Console, s: &Signed) -> anyhow::Result<Vec<Alert>> {
-    let store = c
-        .ctx
-        .store
-        .get()
-        .ok_or_else(|| anyhow::anyhow!("数据库未连接 (no database)"))?;
-    let filter = AlertFilter {
-        states: vec![AlertState::Firing, AlertState::Acknowledged],
-        ..AlertFilter::default()
-    };
-    let mut open: Vec<Alert> = store
-        .alerts(&filter)
-        .await?
-        .into_iter()
-        .filter(|a| s.scope.sees_alert(a))
-        .collect();
-    open.sort_by(|a, b| {
+/// the oldest. Borrowed from the console's shared read ([`Console::open_alerts`]).
+pub fn todo_items<'a>(open: &'a [Alert], s: &Signed) -> Vec<&'a Alert> {
+    let mut mine: Vec<&Alert> = open.iter().filter(|a| s.scope.sees_alert(a)).collect();
+    mine.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then(b.consecutive.cmp(&a.consecutive))
             .then(a.opened_at.cmp(&b.opened_at))
             .then(a.id.cmp(&b.id))
     });
-    Ok(open)
+    mine
 }
 
 /// Unit code → name.
-async fn unit_names(c: &Console) -> anyhow::Result<BTreeMap<String, String>> {
-    let store = c
-        .ctx
-        .store
-        .get()
-        .ok_or_else(|| anyhow::anyhow!("数据库未连接 (no database)"))?;
-    Ok(store
-        .units()
-        .await?
-        .into_iter()
-        .map(|u| (u.code, u.name))
-        .collect())
+async fn unit_names(c: &Console) -> anyhow::Result<Arc<BTreeMap<String, String>>> {
+    Ok(c.open_alerts().await?.1)
 }
 
 /// `GET /`.
@@ -152,14 +129,18 @@ pub async fn todo(State(c): State<Shared>, headers: HeaderMap) -> Response {
         Ok(s) => s,
         Err(why) => return session::refuse(&c, &headers, why),
     };
-    let loaded = async { anyhow::Ok((todo_items(&c, &s).await?, unit_names(&c).await?)) };
-    match loaded.await {
-        Ok((alerts, units)) => {
-            let items: Vec<TodoItem> = alerts.iter().map(|a| item(a, &units)).collect();
+    match c.open_alerts().await {
+        Ok((open, units)) => {
+            let alerts = todo_items(&open, &s);
+            let items: Vec<TodoItem> = alerts
+                .iter()
+                .take(super::TODO_SHOWN)
+                .map(|a| item(a, &units))
+                .collect();
             c.templates.page(
                 StatusCode::OK,
                 "todo.html",
-                minijinja::context! { me => Me::of(&s), csrf => s.csrf, items => items },
+                minijinja::context! { me => Me::of(&s), csrf => s.csrf, items => items, total => alerts.len() },
             )
         }
         Err(e) => session::internal(&c, &e),
@@ -247,13 +228,13 @@ pub async fn city(State(c): State<Shared>, headers: HeaderMap) -> Response {
     if !s.scope.is_city() {
         return not_found_page(&c);
     }
-    let loaded = async { anyhow::Ok((todo_items(&c, &s).await?, unit_names(&c).await?)) };
-    let (alerts, names) = match loaded.await {
+    let (open, names) = match c.open_alerts().await {
         Ok(x) => x,
         Err(e) => return session::internal(&c, &e),
     };
+    let alerts = todo_items(&open, &s);
     let mut by_unit: BTreeMap<String, UnitCounts> = BTreeMap::new();
-    for a in &alerts {
+    for a in alerts.iter() {
         let u = by_unit
             .entry(a.unit_code.clone())
             .or_insert_with(|| UnitCounts {
