@@ -298,3 +298,50 @@ async fn forwarded_for_is_ignored_from_an_untrusted_peer() {
     drop(serve);
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_link_is_consumed_exactly_once_even_by_two_racing_posts() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let now = 1_000_000;
+        s.insert_signin("h1", "dongcheng", "127.0.0.1", now, now + 900_000)
+            .await
+            .expect("insert");
+        assert_eq!(
+            s.signin_valid("h1", now + 1)
+                .await
+                .expect("valid")
+                .as_deref(),
+            Some("dongcheng")
+        );
+        let (a, b) = tokio::join!(
+            s.consume_signin("h1", now + 1),
+            s.consume_signin("h1", now + 1)
+        );
+        let won: Vec<_> = [a.expect("a"), b.expect("b")]
+            .into_iter()
+            .flatten()
+            .collect();
+        assert_eq!(won, vec!["dongcheng".to_string()], "{}", db.name);
+        assert_eq!(s.signin_valid("h1", now + 2).await.expect("valid"), None);
+        // Past its end, an unused link is refused too.
+        s.insert_signin("h2", "city", "127.0.0.1", now, now + 900_000)
+            .await
+            .expect("insert");
+        assert_eq!(
+            s.consume_signin("h2", now + 900_000).await.expect("late"),
+            None
+        );
+        // Purging keeps live sessions and drops ended ones.
+        s.insert_session("s1", "city", "127.0.0.1", now, now + 1000)
+            .await
+            .expect("s1");
+        s.insert_session("s2", "city", "127.0.0.1", now + 2000, now + 9000)
+            .await
+            .expect("s2");
+        s.purge_console(now + 1500, now).await.expect("purge");
+        assert!(s.session("s1").await.expect("s1").is_none());
+        assert!(s.session("s2").await.expect("s2").is_some());
+        db.cleanup().await;
+    }
+}
