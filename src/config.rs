@@ -57,6 +57,9 @@ pub struct Config {
     /// Which alerts become cases, deadlines, causes (`[cases]`).
     #[serde(default)]
     pub cases: crate::cases::CasesConfig,
+    /// The officials' web console in `indmon serve` (`[console]`); none means no console.
+    #[serde(default)]
+    pub console: Option<crate::console::ConsoleConfig>,
 }
 
 /// Settings of the whole bureau.

@@ -10,7 +10,8 @@
 //! mails per-official digests of what changed through a durable outbox, and [`report`] writes the
 //! semimonthly analysis snapshot from an evaluation; [`cases`] assigns warnings to officials
 //! and follows their answers (交办 → 反馈 → 销号) on the working days of [`calendar`];
-//! [`export`] writes submissions, alerts and evaluations as CSV or XLSX for people.
+//! [`export`] writes submissions, alerts and evaluations as CSV or XLSX for people; [`console`]
+//! is the officials' web console that `indmon serve` runs on a listener of its own.
 //!
 //! `unsafe` is allowed in one module only, `store::sqlite_raw` (direct SQLite calls for the bulk
 //! reads).
@@ -23,6 +24,7 @@ pub mod calendar;
 pub mod cases;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod credit_code;
 pub mod daemon;
 pub mod demo;

@@ -46,6 +46,13 @@ impl Config {
             &self.recipients,
         ));
         p.extend(crate::daemon::problems(self));
+        if let Some(c) = &self.console {
+            p.extend(crate::console::config::problems(
+                c,
+                &self.daemon.listen,
+                self.mail.is_some(),
+            ));
+        }
         p.extend(self.import.xlsx.problems());
         p.extend(self.industry.problems());
         p.extend(self.calendar.problems());

@@ -69,6 +69,7 @@ pub async fn drain_loop(ctx: Arc<Ctx>) {
             tokio::select! {
                 _ = pause(&mut stop, wait) => {}
                 _ = leader.changed() => {}
+                _ = ctx.outbox_now.notified() => {}
             }
         }
     }

@@ -6,7 +6,8 @@
 //! shutdown a silent or idle connection is closed at once, so it cannot hold SIGTERM up.
 //!
 //! axum's own `serve` sets no timeout and no limit; this is the one way indmon serves HTTP, so
-//! every listener (the health endpoints now, the officials' console later) gets the same.
+//! every listener (the health endpoints and the officials' console) gets the same; handlers find
+//! the TCP peer as `ConnectInfo<SocketAddr>` in the request's extensions.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -97,10 +98,17 @@ async fn connection(
     mut stop: watch::Receiver<bool>,
 ) {
     let in_progress = Arc::new(AtomicUsize::new(0));
+    let peer = stream.peer_addr().ok();
     let service = {
         let inner = TowerToHyperService::new(router);
         let in_progress = in_progress.clone();
-        hyper::service::service_fn(move |request| {
+        hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            // The TCP peer, for handlers that need the client address (the console's limits).
+            if let Some(p) = peer {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(p));
+            }
             let counted = InProgress::enter(&in_progress);
             let response = inner.call(request);
             async move {

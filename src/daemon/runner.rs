@@ -50,6 +50,8 @@ pub struct Ctx {
     /// Runs in progress: job name → ledger id (to mark them interrupted if aborted).
     pub running: Mutex<BTreeMap<String, i64>>,
     pub evaluate_now: Notify,
+    /// Wakes the outbox drain at once (a sign-in link must not wait for the next poll).
+    pub outbox_now: Notify,
     pub host: String,
     pub pid: i64,
 }
@@ -68,6 +70,7 @@ impl Ctx {
             shutdown: watch::channel(false).0,
             running: Mutex::new(BTreeMap::new()),
             evaluate_now: Notify::new(),
+            outbox_now: Notify::new(),
             host,
             pid: i64::from(std::process::id()),
         }

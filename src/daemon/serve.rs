@@ -1,4 +1,5 @@
-//! `indmon serve` from start to exit: bind HTTP, reach the database (retrying), become leader,
+//! `indmon serve` from start to exit: bind HTTP (the operator's endpoints and, with
+//! `[console]`, the officials' console on its own listener), reach the database (retrying), become leader,
 //! run the job loops, and on SIGTERM/SIGINT stop taking jobs and let the running ones finish
 //! within the grace period — after which they are aborted, which rolls back their open
 //! transactions, and recorded as interrupted. Exit is `Ok` (status 0) in both cases.
@@ -55,6 +56,7 @@ pub async fn serve(
         ctx.config.daemon.limits(),
         ctx.shutdown.subscribe(),
     ));
+    let console = start_console(&ctx).await?;
     let signals = tokio::spawn(wait_for_signal(ctx.clone()));
 
     let mut tasks = JoinSet::new();
@@ -96,12 +98,35 @@ pub async fn serve(
         lock.release().await;
     }
     let _ = http.await;
+    if let Some(c) = console {
+        let _ = c.await;
+    }
     signals.abort();
     if let Some(store) = ctx.store.get() {
         store.close().await;
     }
     info!("indmon serve 已退出 (stopped)");
     Ok(())
+}
+
+/// Binds the officials' console when `[console]` is configured and serves it, under the same
+/// limits and shutdown as the operator listener, until shutdown.
+async fn start_console(ctx: &Arc<Ctx>) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(cfg) = &ctx.config.console else {
+        return Ok(None);
+    };
+    let console = Arc::new(crate::console::Console::new(ctx.clone())?);
+    let listener = tokio::net::TcpListener::bind(&cfg.listen)
+        .await
+        .with_context(|| format!("控制台无法监听 (console cannot listen on) {}", cfg.listen))?;
+    info!(addr = %listener.local_addr()?, public_url = %cfg.base_url(), "官员控制台已启动 (console started)");
+    tokio::spawn(crate::console::purge_loop(ctx.clone()));
+    Ok(Some(tokio::spawn(super::listen::serve(
+        listener,
+        crate::console::router(console),
+        ctx.config.daemon.limits(),
+        ctx.shutdown.subscribe(),
+    ))))
 }
 
 /// Sets the shutdown flag on SIGTERM or SIGINT.

@@ -108,6 +108,9 @@ async fn page(
     (StatusCode::OK, json.to_string())
 }
 
+/// Where `indmon serve` with the demo's configuration opens the officials' console.
+pub const DEMO_CONSOLE: &str = "127.0.0.1:8080";
+
 /// The configuration the demo runs with (also written beside the database for reuse).
 fn config_text(data: &Path, url: &str, mail_dir: &Path) -> anyhow::Result<String> {
     let mut t = format!(
@@ -128,6 +131,10 @@ from = "云州市工信局运行监测 <indmon@demo.invalid>"
 transport = "file"
 file_dir = "{}"
 attachment = "xlsx"
+
+# 官员控制台：indmon --config 本文件 serve 后在浏览器打开 (the console of `indmon serve`)
+[console]
+listen = "{DEMO_CONSOLE}"
 "#,
         mail_dir.display()
     );

@@ -60,6 +60,13 @@ pub fn closing_lines(s: &DemoSummary, secs: f64, program: &str) -> Vec<String> {
         s.config_file.display(),
         s.database.display()
     ));
+    out.push(format!(
+        "  控制台 console:  {program} --config {} --database sqlite://{} serve，再打开 http://{}/ （登录链接邮件写在 {}）",
+        s.config_file.display(),
+        s.database.display(),
+        super::run::DEMO_CONSOLE,
+        s.mail_dir.display()
+    ));
     out
 }
 

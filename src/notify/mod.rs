@@ -12,6 +12,7 @@ pub mod plan;
 pub mod refused;
 pub mod reminder;
 pub mod robot;
+pub mod signin;
 pub mod snapshot;
 pub mod transport;
 

@@ -9,6 +9,7 @@
 mod alerts;
 mod case_sync;
 pub mod cases;
+mod console;
 mod copy;
 mod enterprises;
 mod evaluation;
@@ -43,6 +44,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Row, SqlitePool};
 
 pub use alerts::EvaluationEnd;
+pub use console::SessionRow;
 pub use export::{SubmissionRow, Vintage};
 pub use jobs::JobStat;
 pub use rebuild::{
