@@ -84,6 +84,24 @@ fn finding(rule: Rule, subject: &str, unit: &str, severity: Severity, period: &s
     }
 }
 
+/// [`CONFIG`] with three 企业微信 group robots: the west district's, the east's, and one
+/// speaking for the city and the west district together.
+fn robot_config() -> Config {
+    let mut text = CONFIG.to_string();
+    for (id, recipients) in [
+        ("west-group", r#"["west"]"#),
+        ("east-group", r#"["east"]"#),
+        ("city-group", r#"["city", "west"]"#),
+    ] {
+        text.push_str(&format!(
+            "[[robots]]\nid = \"{id}\"\nname = \"群\"\nkind = \"wecom\"\n\
+             webhook = {{ env = \"INDMON_TEST_ROBOT_WEBHOOK\" }}\n\
+             recipients = {recipients}\nconsole_url = \"https://c.example.cn/\"\n"
+        ));
+    }
+    Config::parse(&text).unwrap()
+}
+
 fn desk(store: &Store) -> Desk {
     let config = Config::parse(CONFIG).unwrap();
     assert!(config.validate().is_empty(), "{:?}", config.validate());
@@ -411,6 +429,15 @@ async fn a_late_answer_is_late_and_a_returned_case_refuses_a_stale_answer() {
             .await
             .unwrap();
         assert_eq!((before.total, before.cases.len()), (0, 0), "{}", db.name);
+        // The group robots count it as 超期未反馈 for the groups that see it, once each.
+        let robots = robot_config();
+        let overdue_at = |t| indmon::notify::robot::overdue_cases(s, &robots, t);
+        let counts = overdue_at(late_at).await.unwrap();
+        assert_eq!(counts.get("west-group"), Some(&1), "{}", db.name);
+        assert_eq!(counts.get("east-group"), Some(&0), "{}", db.name);
+        assert_eq!(counts.get("city-group"), Some(&1), "{}", db.name);
+        let counts = overdue_at(shanghai(2026, 11, 9, 17)).await.unwrap();
+        assert_eq!(counts.get("west-group"), Some(&0), "{}", db.name);
         let v1 = list[0].version;
         let c = d
             .answer(

@@ -11,7 +11,7 @@ pub mod notice;
 pub mod outbox;
 pub mod sign;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -22,21 +22,41 @@ pub use notice::{Counts, Notice};
 pub use outbox::{ClaimedNotice, Policy, RobotStep, drain, step};
 
 use crate::alerts::Alert;
+use crate::cases::{Desk, ListFilter, Who};
 use crate::config::Config;
 use crate::notify::plan::Planned;
 use crate::store::Store;
 
-/// Overdue cases (超期未反馈) per robot id, counted over the union of its recipients' scopes.
-///
-/// The hook for the cases work (issue 20, 交办 → 反馈 → 销号): until cases exist this returns
-/// an empty map and notices leave the line out; once they do, count here the open cases with
-/// the overdue flag that any of `robot.recipients` sees, and the notice shows "超期未反馈 N 件".
+/// Overdue cases (超期未反馈) per robot id, counted over the union of its recipients' scopes:
+/// open cases owing an answer past their due time that any of `robot.recipients` sees (a case
+/// two of them see counts once). The notice shows "超期未反馈 N 件".
 pub async fn overdue_cases(
-    _store: &Store,
-    _config: &Config,
-    _now: DateTime<Utc>,
+    store: &Store,
+    config: &Config,
+    now: DateTime<Utc>,
 ) -> anyhow::Result<HashMap<String, u32>> {
-    Ok(HashMap::new())
+    let mut out = HashMap::new();
+    if config.robots.is_empty() {
+        return Ok(out);
+    }
+    let desk = Desk::new(store.clone(), config)?;
+    let filter = ListFilter {
+        open: true,
+        overdue: true,
+        ..ListFilter::default()
+    };
+    for robot in &config.robots {
+        let mut ids = HashSet::new();
+        for r in &robot.recipients {
+            let page = desk.page(&Who::recipient(r, None), &filter, now).await?;
+            ids.extend(page.cases.iter().map(|c| c.id));
+        }
+        out.insert(
+            robot.id.clone(),
+            u32::try_from(ids.len()).unwrap_or(u32::MAX),
+        );
+    }
+    Ok(out)
 }
 
 /// The notices of one dispatch: one per configured robot that speaks for a recipient with a

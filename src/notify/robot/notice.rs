@@ -28,7 +28,7 @@ pub struct Counts {
     pub resolved: u32,
     /// Alerts not yet closed in these scopes.
     pub open: u32,
-    /// Overdue cases (超期未反馈); `None` until cases exist (see [`super::overdue_cases`]).
+    /// Overdue cases (超期未反馈) its recipients see (see [`super::overdue_cases`]); `None`: not counted.
     pub overdue: Option<u32>,
     /// The latest report period the dispatch's items are about.
     pub period: Option<Period>,
