@@ -109,6 +109,13 @@ async fn an_official_signs_in_from_the_mailed_link_and_sees_only_their_scope() {
         let yellow = todo.body.find("黄色").expect("yellow");
         assert!(red < yellow, "worst first");
 
+        // The sign-in is in the audit log, with the official and the client address.
+        let log = db.store.audit_log(None).await.expect("audit log");
+        let signed_in: Vec<_> = log.iter().filter(|e| e.action == "sign_in").collect();
+        assert_eq!(signed_in.len(), 1, "{}: {log:?}", db.name);
+        assert_eq!(signed_in[0].actor, "dongcheng", "{}", db.name);
+        assert_eq!(signed_in[0].client_addr.as_deref(), Some("127.0.0.1"));
+
         // The link is used: a second POST is refused.
         let again = b.confirm_reused(&link).await;
         assert_eq!(again, 410);
@@ -200,6 +207,9 @@ async fn csrf_and_expiry_are_enforced_on_every_session() {
         let out = city.post("/signout", &[("csrf", &csrf)], &[]).await;
         assert_eq!(out.status, 303);
         assert_eq!(city.get("/city").await.status, 401, "signed out");
+        let log = db.store.audit_log(None).await.expect("audit log");
+        let outs: Vec<_> = log.iter().filter(|e| e.action == "sign_out").collect();
+        assert_eq!(outs.len(), 1, "only the accepted sign-out: {log:?}");
 
         // Idle for longer than 8 hours: the session is refused.
         let mut dc = Browser::new(&serve);

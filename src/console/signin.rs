@@ -200,6 +200,9 @@ pub async fn confirm(
         store
             .insert_session(&secret::hash(&sid), &id, &client, now, expires)
             .await?;
+        store
+            .audit(&id, AUDIT_SIGN_IN, None, Some(&client), "", now)
+            .await?;
         anyhow::Ok(Some((id, sid)))
     };
     match started.await {
@@ -217,12 +220,25 @@ pub async fn confirm(
     }
 }
 
+/// The audit log's actions for a console sign-in and sign-out (`indmon audit`, 操作记录).
+pub const AUDIT_SIGN_IN: &str = "sign_in";
+pub const AUDIT_SIGN_OUT: &str = "sign_out";
+
 /// `POST /signout`: ends the session and forgets the cookie.
-pub async fn sign_out(State(c): State<Shared>, headers: HeaderMap) -> Response {
+pub async fn sign_out(State(c): State<Shared>, p: Peer, headers: HeaderMap) -> Response {
     if let Ok(s) = session::signed(&c, &headers).await
         && let Some(store) = c.ctx.store.get()
     {
-        if let Err(e) = store.delete_session(&s.id_hash).await {
+        let client = client_addr(peer(p), &headers, &c.proxies).to_string();
+        let now = c.ctx.clock.now().timestamp_millis();
+        let ended = async {
+            store.delete_session(&s.id_hash).await?;
+            let id = s.scope.id();
+            store
+                .audit(id, AUDIT_SIGN_OUT, None, Some(&client), "", now)
+                .await
+        };
+        if let Err(e) = ended.await {
             return session::internal(&c, &e);
         }
         tracing::info!(recipient = %s.scope.id(), "官员已退出控制台 (official signed out)");
