@@ -90,9 +90,11 @@ async fn an_official_signs_in_from_the_mail_in_headless_chromium() {
         .click()
         .await
         .expect("click");
+    // The form's own page has an <h1> too: wait for the answer's, not whichever is there
+    // (the old one goes stale when the answer arrives).
     let h1 = b
         .wait()
-        .for_element(Locator::Css("h1"))
+        .for_element(Locator::XPath("//h1[normalize-space()='请查收邮件']"))
         .await
         .expect("answer");
     assert_eq!(h1.text().await.expect("text"), "请查收邮件");
