@@ -13,10 +13,11 @@ use console_support::{Browser, Serve, config, free_port, link_in_mail, mails_to}
 use indmon::alerts::AlertFilter;
 use indmon::store::Store;
 
-/// A database with the fixtures' units and the three notification-test alerts.
+/// A database with the fixtures' units, the three notification-test alerts and their cases.
 async fn seeded(db: &TestDb) {
     common::registry(&db.store).await;
     seed(&db.store).await;
+    console_support::open_cases(&db.store).await;
 }
 
 async fn alert_id(store: &Store, subject: &str) -> i64 {
@@ -93,7 +94,7 @@ async fn an_official_signs_in_from_the_mailed_link_and_sees_only_their_scope() {
         );
         assert!(!cookie.contains("Secure"), "plain http console: {cookie}");
 
-        // 我的待办: the district's alerts, worst first, the hostile name inert.
+        // 我的待办: the district's cases, worst first, the hostile name inert.
         let todo = b.get("/todo").await;
         assert_eq!(todo.status, 200, "{}", todo.body);
         assert!(

@@ -352,6 +352,15 @@ async fn both_backends_write_the_same_snapshot() {
             .unwrap();
         // The vintage is an import run id, the same on both as each database starts empty.
         let tree = read_tree(&w.dir);
+        // Every file is kept in the database as written, for the console of any replica.
+        let kept = db.store.kept_snapshots().await.unwrap();
+        assert_eq!(kept.len(), 1, "{}", db.name);
+        assert_eq!(kept[0].half, half().to_string());
+        assert_eq!(kept[0].files.len(), tree.len(), "{}", db.name);
+        for (name, bytes) in &tree {
+            let file = db.store.kept_file(&kept[0].half, name).await.unwrap();
+            assert_eq!(file.map(|f| f.content).as_ref(), Some(bytes), "{}: {name}", db.name);
+        }
         outputs.push((db.name, tree));
         db.cleanup().await;
     }

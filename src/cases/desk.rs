@@ -27,6 +27,8 @@ pub struct ListFilter {
     pub open: bool,
     /// Only cases owing an answer past their due time (超期).
     pub overdue: bool,
+    /// Only cases in this state (the city's 待销号: `close_requested`).
+    pub state: Option<CaseState>,
     /// (offset, limit).
     pub page: Option<(u64, u64)>,
 }
@@ -154,6 +156,7 @@ impl Desk {
             unit: filter.unit.clone(),
             open: filter.open,
             overdue: filter.overdue,
+            state: filter.state,
             within,
             worklist_at: Some(ms(now)),
             page: filter.page,

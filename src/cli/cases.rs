@@ -73,6 +73,7 @@ pub async fn cases(
         unit,
         open: !all,
         overdue,
+        state: None,
         page: None,
     };
     let list = desk.page(&operator(), &filter, now).await?.cases;

@@ -4,18 +4,39 @@
 //! Reading order: [`config`] (the keys), [`secret`] (tokens, hashes, CSRF), [`client`] (the
 //! client address and the sign-in rate limits), [`session`] (cookies, the signed-in official,
 //! the CSRF guard on every POST), [`scope`] (what an official may see), [`signin`] (the one-time
-//! link), [`pages`] (我的待办, the alert page, the city overview), [`render`] (templates).
+//! link), [`view`] (what the case pages share), [`todo`] (我的待办), [`case`] (a case's page),
+//! [`actions`] (its POSTs), [`city`] (the city's case lists and the audit log), [`archive`]
+//! (the snapshots kept in the database), [`pages`] (the alert page, the city overview),
+//! [`render`] (templates).
 //!
-//! Routes (stable; the cases work and the 反馈表 upload plug in beside them):
+//! Routes (stable: digests link to `/cases/{id}`):
 //! - `GET /signin`, `POST /signin` (email) — ask for a link; the same answer for any address
 //! - `GET /signin/confirm?token=…` — the confirmation page; `POST /signin/confirm` signs in
 //! - `POST /signout`
-//! - `GET /` → `/todo`; `GET /todo` 我的待办; `GET /alerts/{id}`; `GET /city` (city officials)
+//! - `GET /` → `/todo`; `GET /todo?page=` 我的待办: the open cases the official sees, overdue
+//!   first, then by due time
+//! - `GET /cases/{id}`: the case, its warning, history and answers, and the forms its
+//!   official may use; `POST /cases/{id}/answer` (反馈: cause, situation, measures,
+//!   resume_month, coordination, version), `POST /cases/{id}/close-request` (申请销号: note,
+//!   version) — the owner; `POST /cases/{id}/approve` (销号: note, version), `POST
+//!   /cases/{id}/return` (退回: note, due `YYYY-MM-DD` or empty, version) — city officials.
+//!   Outside the scope 404 (as an unknown id); seen but not theirs to do 403; an older version
+//!   than the case's 409; a field refused 422; done: 303 to `/cases/{id}?done=…`
+//! - `GET /alerts/{id}`
+//! - city officials only (404 to others): `GET /city` (open and overdue cases by unit, open
+//!   alerts by severity), `GET /city/cases?unit=&show=open|overdue|all&page=`, `GET
+//!   /city/requests` (awaiting 销号), `GET /audit?page=` (the audit log, newest first),
+//!   `GET /snapshots`, `GET /snapshots/{half}/{file}` (report.html, report.docx, report.xlsx,
+//!   snapshot.json, manifest.json, from the database)
 //!
 //! Every POST carries the CSRF token (form field `csrf`, or the query `?csrf=` for a multipart
 //! upload, or the `X-CSRF-Token` header); [`session::csrf_guard`] refuses any other with 403
 //! before a handler runs.
 
+pub mod actions;
+pub mod archive;
+pub mod case;
+pub mod city;
 pub mod client;
 pub mod config;
 pub mod pages;
@@ -24,6 +45,8 @@ pub mod scope;
 pub mod secret;
 pub mod session;
 pub mod signin;
+pub mod todo;
+pub mod view;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -50,8 +73,6 @@ pub const LIMIT_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// How long a sign-in link is valid.
 pub const LINK_VALID_MS: i64 = 15 * 60_000;
 
-/// 我的待办 shows at most this many items (the worst first) and says how many there are.
-pub const TODO_SHOWN: usize = 200;
 /// How long the open alerts read for the pages are reused: they change only when an evaluation
 /// runs, and reading a province's thousands of alerts on every page view would be the cost of
 /// the page.
@@ -73,6 +94,8 @@ pub struct Console {
     pub per_address: Limiter,
     /// The open alerts read last, and when (one reader refreshes; the others wait for it).
     open: tokio::sync::Mutex<Option<(std::time::Instant, OpenAlerts)>>,
+    /// The cases desk, made once the database is reached.
+    desk: std::sync::OnceLock<crate::cases::Desk>,
 }
 
 /// The handlers' state.
@@ -94,7 +117,24 @@ impl Console {
             per_client: Limiter::new(LIMIT_PER_CLIENT, LIMIT_WINDOW),
             per_address: Limiter::new(LIMIT_PER_ADDRESS, LIMIT_WINDOW),
             open: tokio::sync::Mutex::new(None),
+            desk: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The cases desk (every read and write of a case goes through it, with the official's
+    /// scope checked there); an error while the database is not reached yet.
+    pub fn desk(&self) -> anyhow::Result<&crate::cases::Desk> {
+        if let Some(d) = self.desk.get() {
+            return Ok(d);
+        }
+        let store = self
+            .ctx
+            .store
+            .get()
+            .ok_or_else(|| anyhow::anyhow!("数据库未连接 (no database)"))?;
+        let desk = crate::cases::Desk::new(store.clone(), &self.ctx.config)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(self.desk.get_or_init(|| desk))
     }
 
     /// The open (firing or acknowledged) alerts and the unit names, read at most every
@@ -142,9 +182,19 @@ pub fn router(console: Shared) -> Router {
             get(signin::confirm_page).post(signin::confirm),
         )
         .route("/signout", post(signin::sign_out))
-        .route("/todo", get(pages::todo))
+        .route("/todo", get(todo::todo))
+        .route("/cases/{id}", get(case::page))
+        .route("/cases/{id}/answer", post(actions::answer))
+        .route("/cases/{id}/close-request", post(actions::request_close))
+        .route("/cases/{id}/approve", post(actions::approve))
+        .route("/cases/{id}/return", post(actions::return_case))
         .route("/alerts/{id}", get(pages::alert))
         .route("/city", get(pages::city))
+        .route("/city/cases", get(city::cases))
+        .route("/city/requests", get(city::requests))
+        .route("/audit", get(city::audit))
+        .route("/snapshots", get(archive::list))
+        .route("/snapshots/{half}/{file}", get(archive::file))
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(
             console.clone(),

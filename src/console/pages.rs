@@ -1,6 +1,6 @@
-//! The pages of a signed-in official. Until cases exist (issue 20's cases model), 我的待办 lists
-//! the open alerts in the official's scope, worst first; [`todo_items`] is the one place that
-//! decides the list, so the cases can replace it without touching the route or the template.
+//! The pages of a signed-in official about alerts: the alert page and the city overview (its
+//! open alerts by unit and severity, beside the open cases by unit). 我的待办 lists cases
+//! ([`super::todo`]); [`todo_items`] is the open alerts in an official's scope, worst first.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -123,30 +123,6 @@ pub async fn home() -> Redirect {
     Redirect::to("/todo")
 }
 
-/// `GET /todo`: 我的待办.
-pub async fn todo(State(c): State<Shared>, headers: HeaderMap) -> Response {
-    let s = match session::signed(&c, &headers).await {
-        Ok(s) => s,
-        Err(why) => return session::refuse(&c, &headers, why),
-    };
-    match c.open_alerts().await {
-        Ok((open, units)) => {
-            let alerts = todo_items(&open, &s);
-            let items: Vec<TodoItem> = alerts
-                .iter()
-                .take(super::TODO_SHOWN)
-                .map(|a| item(a, &units))
-                .collect();
-            c.templates.page(
-                StatusCode::OK,
-                "todo.html",
-                minijinja::context! { me => Me::of(&s), csrf => s.csrf, items => items, total => alerts.len() },
-            )
-        }
-        Err(e) => session::internal(&c, &e),
-    }
-}
-
 /// One history line of the alert page.
 #[derive(Serialize)]
 struct HistoryLine {
@@ -219,7 +195,8 @@ struct UnitCounts {
     total: usize,
 }
 
-/// `GET /city`: every unit's open alerts by severity; 404 to anyone but a city official.
+/// `GET /city`: every unit's open cases (overdue, 督办, awaiting 销号) and open alerts by
+/// severity; 404 to anyone but a city official.
 pub async fn city(State(c): State<Shared>, headers: HeaderMap) -> Response {
     let s = match session::signed(&c, &headers).await {
         Ok(s) => s,
@@ -254,14 +231,23 @@ pub async fn city(State(c): State<Shared>, headers: HeaderMap) -> Response {
     }
     let mut units: Vec<UnitCounts> = by_unit.into_values().collect();
     units.sort_by_key(|u| std::cmp::Reverse((u.red, u.orange, u.total)));
+    let case_units = match super::city::counts(&c, &s).await {
+        Ok(x) => x,
+        Err(e) => return session::internal(&c, &e),
+    };
+    let open_cases: usize = case_units.iter().map(|(_, u)| u.open).sum();
+    let overdue_cases: usize = case_units.iter().map(|(_, u)| u.overdue).sum();
     c.templates.page(
         StatusCode::OK,
         "city.html",
-        minijinja::context! { me => Me::of(&s), csrf => s.csrf, units => units, total => alerts.len() },
+        minijinja::context! {
+            me => Me::of(&s), csrf => s.csrf, units => units, total => alerts.len(),
+            case_units => case_units, open_cases => open_cases, overdue_cases => overdue_cases,
+        },
     )
 }
 
-fn not_found_page(c: &Console) -> Response {
+pub fn not_found_page(c: &Console) -> Response {
     c.templates.message(
         StatusCode::NOT_FOUND,
         "未找到",

@@ -16,6 +16,12 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("todo.html", include_str!("templates/todo.html")),
     ("alert.html", include_str!("templates/alert.html")),
     ("city.html", include_str!("templates/city.html")),
+    ("case_card.html", include_str!("templates/case_card.html")),
+    ("case.html", include_str!("templates/case.html")),
+    ("cases.html", include_str!("templates/cases.html")),
+    ("requests.html", include_str!("templates/requests.html")),
+    ("audit.html", include_str!("templates/audit.html")),
+    ("snapshots.html", include_str!("templates/snapshots.html")),
 ];
 
 /// The compiled templates.

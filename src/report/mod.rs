@@ -194,7 +194,9 @@ fn previous_through(out: &Path, half: Half) -> Option<i64> {
 }
 
 /// Builds and writes the snapshot of `half` into `out/<half>/`, atomically, counting the alert
-/// events since the previous half's snapshot in `out` was written.
+/// events since the previous half's snapshot in `out` was written. The files are kept in the
+/// database first (`snapshot_archive`, for the console of any replica), then written to the
+/// folder: a failure leaves no folder, so the scheduled job tries again.
 pub async fn generate(
     store: &Store,
     config: &Config,
@@ -202,7 +204,22 @@ pub async fn generate(
     out: &Path,
 ) -> anyhow::Result<Written> {
     let snap = build_since(store, config, half, previous_through(out, half)).await?;
-    write::write(&snap, &config.general.city_name, out)
+    let files = write::render(&snap, &config.general.city_name)?;
+    let manifest = files
+        .last()
+        .map(|(_, b)| write::sha256(b))
+        .unwrap_or_default();
+    store
+        .keep_snapshot(
+            &snap.half,
+            &snap.period,
+            &manifest,
+            &files,
+            Utc::now().timestamp_millis(),
+        )
+        .await
+        .map_err(|e| e.context("无法把快照存入数据库 (cannot keep the snapshot in the database)"))?;
+    write::write_rendered(&snap, &files, out)
 }
 
 /// The scheduled job (1st and 16th): writes the latest half that has ended at `now` unless its

@@ -89,14 +89,22 @@ pub fn sha256(bytes: &[u8]) -> String {
 
 /// Renders and writes the snapshot into `out/<half>/`, replacing an earlier one of that half.
 pub fn write(s: &Snapshot, city_name: &str, out: &Path) -> anyhow::Result<Written> {
-    let files = render(s, city_name)?;
+    write_rendered(s, &render(s, city_name)?, out)
+}
+
+/// Writes the files [`render`] gave for `s` into `out/<half>/`, replacing an earlier one.
+pub fn write_rendered(
+    s: &Snapshot,
+    files: &[(String, Vec<u8>)],
+    out: &Path,
+) -> anyhow::Result<Written> {
     fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let tmp = out.join(format!(".tmp-{}", s.half));
     if tmp.exists() {
         fs::remove_dir_all(&tmp).with_context(|| format!("removing {}", tmp.display()))?;
     }
     fs::create_dir(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    for (name, bytes) in &files {
+    for (name, bytes) in files {
         let p = tmp.join(name);
         let mut f = fs::File::create(&p).with_context(|| format!("writing {}", p.display()))?;
         f.write_all(bytes)?;

@@ -20,6 +20,8 @@ pub struct CaseQuery {
     pub unit: Option<String>,
     /// Only cases not closed.
     pub open: bool,
+    /// Only cases in this state.
+    pub state: Option<CaseState>,
     /// Limits the cases to those owned by `.0`, counted in one of `.1`, or about one of `.2`.
     pub within: Option<(String, Vec<String>, Vec<String>)>,
     /// With a time (ms): ordered as an official's list (open first, overdue at that time
@@ -182,6 +184,9 @@ fn filter_sql(q: &CaseQuery) -> (String, Vec<String>) {
     }
     if q.open {
         sql.push_str(" AND c.state <> 'closed'");
+    }
+    if let Some(state) = q.state {
+        sql.push_str(&format!(" AND c.state = '{}'", state.as_str()));
     }
     if let Some(u) = &q.unit {
         binds.push(u.clone());

@@ -26,6 +26,7 @@ mod robots;
 mod rows;
 mod runs;
 mod seen;
+mod snapshots;
 mod sources;
 mod spill;
 mod sqlite_raw;
@@ -52,6 +53,7 @@ pub use rebuild::{
 };
 pub use robots::{RobotRow, RobotUndelivered};
 pub use runs::RunEnd;
+pub use snapshots::{KeptFile, KeptSnapshot};
 pub use sources::PullEnd;
 pub use stale::{IndmonWriter, mark_indmon_writer, unmark_indmon_writer};
 pub use submissions::{BUFFER_LIMIT, MergeOutcome, REFRESH_STATISTICS_AFTER, SubmissionImport};

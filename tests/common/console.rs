@@ -255,3 +255,16 @@ pub fn mails_to(smtp: &SmtpServer, to: &str) -> usize {
         .filter(|m| m.to.iter().any(|t| t == to))
         .count()
 }
+
+/// Opens the cases of the seeded alerts as the daemon does after an evaluation (the console
+/// tests run `indmon serve` with no scheduled job): the red 南湖 case owned by its 包抓领导
+/// 李副市长 (li), the yellow 东城区 unit case and the orange 北港 case without an owner.
+pub async fn open_cases(store: &indmon::store::Store) -> Vec<indmon::cases::Case> {
+    let config = crate::common::mail::config(1, "");
+    let desk = indmon::cases::Desk::new(store.clone(), &config).expect("desk");
+    desk.sync(crate::common::now()).await.expect("sync");
+    store
+        .cases(&indmon::store::cases::CaseQuery::default())
+        .await
+        .expect("cases")
+}

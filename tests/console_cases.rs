@@ -1,0 +1,488 @@
+//! The case pages of the console against a real `indmon serve` on loopback, on both backends:
+//! the owner answers (反馈) and requests 销号 through the forms, the city returns (退回) and
+//! approves (销号); another unit's id, an action that is not theirs, a stale form and a missing
+//! CSRF token are refused with their status; typed markup comes back inert; 我的待办 puts
+//! overdue cases first; the city sees overdue cases by unit and the audit log; the snapshots
+//! are served from the database.
+
+mod common;
+#[path = "common/console.rs"]
+mod console_support;
+
+use chrono::TimeZone;
+use chrono_tz::Asia::Shanghai;
+use common::TestDb;
+use common::mail::{BEIGANG, NANHU, seed};
+use common::smtp::SmtpServer;
+use console_support::{Answer, Browser, Serve, config, free_port, link_in_mail, open_cases};
+use indmon::cases::{Case, CaseState};
+use indmon::store::Store;
+
+struct Cases {
+    nanhu: Case,
+    unit: Case,
+    beigang: Case,
+}
+
+/// The units, the three alerts and their cases.
+async fn seeded(db: &TestDb) -> Cases {
+    common::registry(&db.store).await;
+    seed(&db.store).await;
+    let cases = open_cases(&db.store).await;
+    let find = |subject: &str| {
+        cases
+            .iter()
+            .find(|c| c.subject == subject)
+            .cloned()
+            .expect("case")
+    };
+    Cases {
+        nanhu: find(NANHU),
+        unit: find("330781"),
+        beigang: find(BEIGANG),
+    }
+}
+
+async fn exec(store: &Store, sql: &str) {
+    let sql = sqlx::AssertSqlSafe(sql.to_string());
+    let done = match store {
+        Store::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
+        Store::Postgres(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
+    };
+    done.expect("exec");
+}
+
+async fn case(store: &Store, id: i64) -> Case {
+    store.case(id).await.expect("case").expect("exists")
+}
+
+/// A browser signed in as the official of `email`.
+async fn signed_in(serve: &Serve, smtp: &SmtpServer, email: &str, seen: usize) -> Browser {
+    let mut b = Browser::new(serve);
+    b.ask_link(email).await;
+    let link = link_in_mail(smtp, email, seen).await;
+    assert_eq!(b.confirm(&link).await.status, 303);
+    b
+}
+
+const HOSTILE: &str = "订单减少<script>alert(2)</script>，两条线停产";
+
+/// Posts the answer form of the case page `page` (its token and version), with `situation`.
+async fn answer(b: &mut Browser, page: &Answer, id: i64, situation: &str) -> Answer {
+    let version = page.field("version").expect("version on the form");
+    answer_as(b, page, &version, id, situation).await
+}
+
+/// Posts an answer with `version`, as a form built by hand (where the page has none).
+async fn answer_as(
+    b: &mut Browser,
+    page: &Answer,
+    version: &str,
+    id: i64,
+    situation: &str,
+) -> Answer {
+    let csrf = page.field("csrf").expect("csrf");
+    b.post(
+        &format!("/cases/{id}/answer"),
+        &[
+            ("csrf", &csrf),
+            ("version", version),
+            ("cause", "资金紧张"),
+            ("situation", situation),
+            ("measures", "协调银行续贷"),
+            ("resume_month", "2027-01"),
+            ("coordination", "需市级协调电力增容"),
+        ],
+        &[],
+    )
+    .await
+}
+
+/// Posts a note form (申请销号, 销号, 退回) with the token and version of the page `page`.
+async fn note(b: &mut Browser, page: &Answer, path: &str, extra: &[(&str, &str)]) -> Answer {
+    let version = page.field("version").expect("version");
+    note_as(b, page, &version, path, extra).await
+}
+
+async fn note_as(
+    b: &mut Browser,
+    page: &Answer,
+    version: &str,
+    path: &str,
+    extra: &[(&str, &str)],
+) -> Answer {
+    let csrf = page.field("csrf").expect("csrf");
+    let mut fields = vec![("csrf", csrf.as_str()), ("version", version)];
+    fields.extend_from_slice(extra);
+    b.post(path, &fields, &[]).await
+}
+
+#[tokio::test]
+async fn the_owner_answers_and_requests_close_and_the_city_returns_and_approves() {
+    for db in TestDb::all().await {
+        let cases = seeded(&db).await;
+        let id = cases.nanhu.id;
+        let smtp = SmtpServer::start().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let serve = Serve::start(dir.path(), &db.url, &config(smtp.port, port, ""), port).await;
+
+        // 李副市长 owns the 南湖 case: it is in 我的待办, marked as owing an answer.
+        let mut li = signed_in(&serve, &smtp, "li@example.cn", 0).await;
+        let todo = li.get("/todo").await;
+        assert_eq!(todo.status, 200, "{}", todo.body);
+        assert!(todo.body.contains(&format!("/cases/{id}")), "{}", todo.body);
+        assert!(todo.body.contains("待您反馈"), "{}", todo.body);
+        assert!(
+            !todo.body.contains(&format!("/cases/{}", cases.beigang.id)),
+            "{}",
+            todo.body
+        );
+
+        // The case page: the warning, the causes to choose from, the version on the form.
+        let page = li.get(&format!("/cases/{id}")).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("<option value=\"资金紧张\">资金紧张</option>"));
+        assert!(page.body.contains("同比下降100.0%"), "{}", page.body);
+        assert_eq!(page.field("version"), Some(cases.nanhu.version.to_string()));
+
+        // Without the CSRF token the answer is refused before anything is read.
+        let forged = li
+            .post(
+                &format!("/cases/{id}/answer"),
+                &[("version", "1"), ("cause", "资金紧张")],
+                &[],
+            )
+            .await;
+        assert_eq!(forged.status, 403, "{}", db.name);
+
+        // The answer, with markup typed in 情况说明: accepted, shown as text.
+        let done = answer(&mut li, &page, id, HOSTILE).await;
+        assert_eq!(done.status, 303, "{}: {}", db.name, done.body);
+        assert_eq!(
+            done.location.as_deref(),
+            Some(format!("/cases/{id}?done=answered").as_str())
+        );
+        let after = li.get(&format!("/cases/{id}?done=answered")).await;
+        assert!(after.body.contains("反馈已提交"), "{}", after.body);
+        assert!(
+            after
+                .body
+                .contains("订单减少&lt;script&gt;alert(2)&lt;&#x2f;script&gt;，两条线停产"),
+            "{}",
+            after.body
+        );
+        assert!(!after.body.contains("<script>"), "{}", after.body);
+        assert_eq!(case(&db.store, id).await.state, CaseState::Answered);
+
+        // The same form again (its version is now old): refused with 409, the text kept.
+        let stale = answer(&mut li, &page, id, "第二次填写的说明").await;
+        assert_eq!(stale.status, 409, "{}: {}", db.name, stale.body);
+        assert!(stale.body.contains("请以最新情况重新填写"), "{}", stale.body);
+        assert!(stale.body.contains("第二次填写的说明"), "{}", stale.body);
+        assert_eq!(
+            db.store.case_answers(id).await.expect("answers").len(),
+            1,
+            "{}: the stale answer was not written",
+            db.name
+        );
+
+        // A cause outside the list: 422, nothing written.
+        let fresh = li.get(&format!("/cases/{id}")).await;
+        let csrf = fresh.field("csrf").expect("csrf");
+        let version = fresh.field("version").expect("version");
+        let bad = li
+            .post(
+                &format!("/cases/{id}/answer"),
+                &[
+                    ("csrf", &csrf),
+                    ("version", &version),
+                    ("cause", "天气不好"),
+                    ("situation", "x"),
+                    ("measures", "y"),
+                ],
+                &[],
+            )
+            .await;
+        assert_eq!(bad.status, 422, "{}", bad.body);
+        assert!(bad.body.contains("原因："), "{}", bad.body);
+
+        // 申请销号; the owner may not approve it.
+        let requested = note(&mut li, &fresh, &format!("/cases/{id}/close-request"), &[]).await;
+        assert_eq!(requested.status, 303, "{}", requested.body);
+        assert_eq!(case(&db.store, id).await.state, CaseState::CloseRequested);
+        let page = li.get(&format!("/cases/{id}")).await;
+        assert!(!page.body.contains("/approve"), "{}", page.body);
+        let current = case(&db.store, id).await.version.to_string();
+        let refused = note_as(&mut li, &page, &current, &format!("/cases/{id}/approve"), &[]).await;
+        assert_eq!(refused.status, 403, "{}", db.name);
+
+        // 东城区 sees the case (its unit) but does not own it: 403. 西城区 does not see it:
+        // 404, the same answer as an id that does not exist, and nothing changes.
+        let mut dc = signed_in(&serve, &smtp, "dc@example.cn", 0).await;
+        let seen = dc.get(&format!("/cases/{id}")).await;
+        assert_eq!(seen.status, 200);
+        assert!(!seen.body.contains("/answer\""), "no answer form: {}", seen.body);
+        let not_theirs = answer_as(&mut dc, &seen, &current, id, "越权").await;
+        assert_eq!(not_theirs.status, 403, "{}", db.name);
+        let mut xc = signed_in(&serve, &smtp, "xc@example.cn", 0).await;
+        let theirs = xc.get(&format!("/cases/{id}")).await;
+        let none = xc.get("/cases/99999999").await;
+        assert_eq!(theirs.status, 404, "{}", db.name);
+        assert_eq!((theirs.status, &theirs.body), (none.status, &none.body));
+        let own = xc.get(&format!("/cases/{}", cases.beigang.id)).await;
+        assert_eq!(own.status, 200, "西城区 sees its own case");
+        let forged = answer_as(&mut xc, &own, &current, id, "越权").await;
+        assert_eq!(forged.status, 404, "{}", db.name);
+        assert_eq!(xc.get("/city/requests").await.status, 404);
+        assert_eq!(
+            case(&db.store, id).await.state,
+            CaseState::CloseRequested,
+            "{}",
+            db.name
+        );
+
+        // The city sees the request with the answer, and returns it with a new due date.
+        let mut city = signed_in(&serve, &smtp, "city@gxj.example.cn", 0).await;
+        let requests = city.get("/city/requests").await;
+        assert_eq!(requests.status, 200, "{}", requests.body);
+        assert!(requests.body.contains(&format!("/cases/{id}/approve")));
+        assert!(requests.body.contains("协调银行续贷"));
+        let page = city.get(&format!("/cases/{id}")).await;
+        let due = (chrono::Utc::now() + chrono::Duration::days(10))
+            .with_timezone(&Shanghai)
+            .date_naive();
+        let returned = note(
+            &mut city,
+            &page,
+            &format!("/cases/{id}/return"),
+            &[("note", "请补充复产计划"), ("due", &due.to_string())],
+        )
+        .await;
+        assert_eq!(returned.status, 303, "{}: {}", db.name, returned.body);
+        let now = case(&db.store, id).await;
+        assert_eq!(now.state, CaseState::Returned);
+        let at_18 = Shanghai
+            .from_local_datetime(&due.and_hms_opt(18, 0, 0).expect("18:00"))
+            .single()
+            .expect("time");
+        assert_eq!(now.due_at, Some(at_18.timestamp_millis()), "{}", db.name);
+        // The city's form of before the return is now stale.
+        let again = note(&mut city, &page, &format!("/cases/{id}/approve"), &[]).await;
+        assert_eq!(again.status, 409, "{}: {}", db.name, again.body);
+
+        // The owner answers again and asks again; the city approves.
+        let page = li.get(&format!("/cases/{id}")).await;
+        assert!(page.body.contains("请补充复产计划"), "{}", page.body);
+        assert_eq!(
+            answer(&mut li, &page, id, "已补充：2027年1月复产")
+                .await
+                .status,
+            303
+        );
+        let page = li.get(&format!("/cases/{id}")).await;
+        let asked = note(&mut li, &page, &format!("/cases/{id}/close-request"), &[]).await;
+        assert_eq!(asked.status, 303);
+        let page = city.get(&format!("/cases/{id}")).await;
+        let approved = note(
+            &mut city,
+            &page,
+            &format!("/cases/{id}/approve"),
+            &[("note", "同意")],
+        )
+        .await;
+        assert_eq!(approved.status, 303, "{}: {}", db.name, approved.body);
+        assert_eq!(case(&db.store, id).await.state, CaseState::Closed);
+        let todo = li.get("/todo").await;
+        assert!(
+            !todo.body.contains(&format!("/cases/{id}\"")),
+            "a closed case leaves 我的待办"
+        );
+
+        // Every change is in the audit log with its official and address; the city reads it.
+        let log = db.store.audit_log(Some(id)).await.expect("audit");
+        let actions: Vec<(&str, &str)> = log
+            .iter()
+            .map(|e| (e.actor.as_str(), e.action.as_str()))
+            .collect();
+        assert_eq!(
+            actions,
+            vec![
+                ("li", "answered"),
+                ("li", "close_requested"),
+                ("city", "returned"),
+                ("li", "answered"),
+                ("li", "close_requested"),
+                ("city", "closed"),
+            ],
+            "{}",
+            db.name
+        );
+        assert!(
+            log.iter()
+                .all(|e| e.client_addr.as_deref() == Some("127.0.0.1"))
+        );
+        let audit = city.get("/audit").await;
+        assert_eq!(audit.status, 200, "{}", audit.body);
+        assert!(audit.body.contains("退回") && audit.body.contains("李副市长"));
+        assert_eq!(li.get("/audit").await.status, 404);
+
+        drop(serve);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn overdue_cases_come_first_and_the_city_counts_them_by_unit() {
+    for db in TestDb::all().await {
+        let cases = seeded(&db).await;
+        // The unit case was due two days ago; the 南湖 case is due in a week.
+        let now = chrono::Utc::now().timestamp_millis();
+        let day = 86_400_000;
+        exec(
+            &db.store,
+            &format!(
+                "UPDATE alert_case SET due_at = {}, escalate_at = {} WHERE id = {}",
+                now - 2 * day,
+                now + day,
+                cases.unit.id
+            ),
+        )
+        .await;
+        exec(
+            &db.store,
+            &format!(
+                "UPDATE alert_case SET due_at = {}, escalate_at = {} WHERE id = {}",
+                now + 7 * day,
+                now + 10 * day,
+                cases.nanhu.id
+            ),
+        )
+        .await;
+        let smtp = SmtpServer::start().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let serve = Serve::start(dir.path(), &db.url, &config(smtp.port, port, ""), port).await;
+
+        let mut dc = signed_in(&serve, &smtp, "dc@example.cn", 0).await;
+        let todo = dc.get("/todo").await;
+        assert_eq!(todo.status, 200, "{}", todo.body);
+        let overdue = todo
+            .body
+            .find(&format!("/cases/{}\"", cases.unit.id))
+            .expect("the overdue case");
+        let later = todo
+            .body
+            .find(&format!("/cases/{}\"", cases.nanhu.id))
+            .expect("the other case");
+        assert!(overdue < later, "{}: overdue first", db.name);
+        assert!(todo.body.contains("其中超期1项"), "{}", todo.body);
+        assert!(todo.body.contains("<span class=\"tag over\">超期</span>"));
+
+        // The city: overdue by unit on /city, and the overdue filter of every unit's cases.
+        let mut city = signed_in(&serve, &smtp, "city@gxj.example.cn", 0).await;
+        let page = city.get("/city").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let table = &page.body[page.body.find("id=\"overdue\"").expect("table")..];
+        let row = &table[table.find("东岭区").expect("东岭区 row")..];
+        let row = &row[..row.find("</tr>").expect("row end")];
+        assert!(
+            row.contains("<td class=\"n\">2</td><td class=\"n\">1</td>"),
+            "{}: 2 open, 1 overdue: {row}",
+            db.name
+        );
+        let listed = city.get("/city/cases?unit=330781&show=overdue").await;
+        assert_eq!(listed.status, 200, "{}", listed.body);
+        assert!(listed.body.contains(&format!("/cases/{}\"", cases.unit.id)));
+        assert!(!listed.body.contains(&format!("/cases/{}\"", cases.nanhu.id)));
+        let all = city.get("/city/cases").await;
+        assert!(all.body.contains(&format!("/cases/{}\"", cases.beigang.id)));
+        assert_eq!(dc.get("/city/cases").await.status, 404);
+
+        drop(serve);
+        db.cleanup().await;
+    }
+}
+
+/// GETs `path` with `b`'s cookies and returns the status, the headers and the raw bytes.
+async fn raw(
+    serve: &Serve,
+    b: &Browser,
+    path: &str,
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let cookie: Vec<String> = b.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let r = reqwest::Client::new()
+        .get(serve.url(path))
+        .header("cookie", cookie.join("; "))
+        .send()
+        .await
+        .expect("request");
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    (status, headers, r.bytes().await.expect("body").to_vec())
+}
+
+#[tokio::test]
+async fn snapshots_are_served_from_the_database_to_city_officials() {
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let html = "<!doctype html><title>2026年11月上半月</title>".as_bytes().to_vec();
+        let xlsx: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
+        let files = vec![
+            ("report.html".to_string(), b"old".to_vec()),
+            ("report.xlsx".to_string(), xlsx.clone()),
+        ];
+        db.store
+            .keep_snapshot("2026-11-H1", "2026-10", "abc", &files, 1)
+            .await
+            .expect("keep");
+        // Writing the half again replaces its files.
+        let files = vec![
+            ("report.html".to_string(), html.clone()),
+            ("report.xlsx".to_string(), xlsx.clone()),
+        ];
+        db.store
+            .keep_snapshot("2026-11-H1", "2026-10", "abd", &files, 2)
+            .await
+            .expect("keep again");
+        let smtp = SmtpServer::start().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let serve = Serve::start(dir.path(), &db.url, &config(smtp.port, port, ""), port).await;
+
+        let mut city = signed_in(&serve, &smtp, "city@gxj.example.cn", 0).await;
+        let list = city.get("/snapshots").await;
+        assert_eq!(list.status, 200, "{}", list.body);
+        assert!(list.body.contains("2026年11月上半月"), "{}", list.body);
+        assert!(list.body.contains("/snapshots/2026-11-H1/report.xlsx"));
+        let (status, headers, body) = raw(&serve, &city, "/snapshots/2026-11-H1/report.xlsx").await;
+        assert_eq!(status, 200, "{}", db.name);
+        assert_eq!(body, xlsx, "{}: the bytes as kept", db.name);
+        assert_eq!(
+            headers["content-disposition"],
+            "attachment; filename=\"2026-11-H1-report.xlsx\""
+        );
+        let (status, headers, body) = raw(&serve, &city, "/snapshots/2026-11-H1/report.html").await;
+        assert_eq!((status, body), (200, html.clone()), "{}", db.name);
+        assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+        for missing in [
+            "/snapshots/2026-11-H1/report.docx",
+            "/snapshots/2026-11-H2/report.html",
+            "/snapshots/2026-11-H1/..%2Fconsole.toml",
+            "/snapshots/x/report.html",
+        ] {
+            assert_eq!(raw(&serve, &city, missing).await.0, 404, "{missing}");
+        }
+
+        // A district official: the archive does not exist for them.
+        let mut dc = signed_in(&serve, &smtp, "dc@example.cn", 0).await;
+        assert_eq!(dc.get("/snapshots").await.status, 404);
+        assert_eq!(
+            raw(&serve, &dc, "/snapshots/2026-11-H1/report.html").await.0,
+            404
+        );
+
+        drop(serve);
+        db.cleanup().await;
+    }
+}
