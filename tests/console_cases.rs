@@ -142,7 +142,10 @@ async fn the_owner_answers_and_requests_close_and_the_city_returns_and_approves(
         // The case page: the warning, the causes to choose from, the version on the form.
         let page = li.get(&format!("/cases/{id}")).await;
         assert_eq!(page.status, 200, "{}", page.body);
-        assert!(page.body.contains("<option value=\"资金紧张\">资金紧张</option>"));
+        assert!(
+            page.body
+                .contains("<option value=\"资金紧张\">资金紧张</option>")
+        );
         assert!(page.body.contains("同比下降100.0%"), "{}", page.body);
         assert_eq!(page.field("version"), Some(cases.nanhu.version.to_string()));
 
@@ -178,7 +181,11 @@ async fn the_owner_answers_and_requests_close_and_the_city_returns_and_approves(
         // The same form again (its version is now old): refused with 409, the text kept.
         let stale = answer(&mut li, &page, id, "第二次填写的说明").await;
         assert_eq!(stale.status, 409, "{}: {}", db.name, stale.body);
-        assert!(stale.body.contains("请以最新情况重新填写"), "{}", stale.body);
+        assert!(
+            stale.body.contains("请以最新情况重新填写"),
+            "{}",
+            stale.body
+        );
         assert!(stale.body.contains("第二次填写的说明"), "{}", stale.body);
         assert_eq!(
             db.store.case_answers(id).await.expect("answers").len(),
@@ -214,7 +221,14 @@ async fn the_owner_answers_and_requests_close_and_the_city_returns_and_approves(
         let page = li.get(&format!("/cases/{id}")).await;
         assert!(!page.body.contains("/approve"), "{}", page.body);
         let current = case(&db.store, id).await.version.to_string();
-        let refused = note_as(&mut li, &page, &current, &format!("/cases/{id}/approve"), &[]).await;
+        let refused = note_as(
+            &mut li,
+            &page,
+            &current,
+            &format!("/cases/{id}/approve"),
+            &[],
+        )
+        .await;
         assert_eq!(refused.status, 403, "{}", db.name);
 
         // 东城区 sees the case (its unit) but does not own it: 403. 西城区 does not see it:
@@ -222,7 +236,11 @@ async fn the_owner_answers_and_requests_close_and_the_city_returns_and_approves(
         let mut dc = signed_in(&serve, &smtp, "dc@example.cn", 0).await;
         let seen = dc.get(&format!("/cases/{id}")).await;
         assert_eq!(seen.status, 200);
-        assert!(!seen.body.contains("/answer\""), "no answer form: {}", seen.body);
+        assert!(
+            !seen.body.contains("/answer\""),
+            "no answer form: {}",
+            seen.body
+        );
         let not_theirs = answer_as(&mut dc, &seen, &current, id, "越权").await;
         assert_eq!(not_theirs.status, 403, "{}", db.name);
         let mut xc = signed_in(&serve, &smtp, "xc@example.cn", 0).await;
@@ -394,7 +412,11 @@ async fn overdue_cases_come_first_and_the_city_counts_them_by_unit() {
         let listed = city.get("/city/cases?unit=330781&show=overdue").await;
         assert_eq!(listed.status, 200, "{}", listed.body);
         assert!(listed.body.contains(&format!("/cases/{}\"", cases.unit.id)));
-        assert!(!listed.body.contains(&format!("/cases/{}\"", cases.nanhu.id)));
+        assert!(
+            !listed
+                .body
+                .contains(&format!("/cases/{}\"", cases.nanhu.id))
+        );
         let all = city.get("/city/cases").await;
         assert!(all.body.contains(&format!("/cases/{}\"", cases.beigang.id)));
         assert_eq!(dc.get("/city/cases").await.status, 404);
@@ -405,11 +427,7 @@ async fn overdue_cases_come_first_and_the_city_counts_them_by_unit() {
 }
 
 /// GETs `path` with `b`'s cookies and returns the status, the headers and the raw bytes.
-async fn raw(
-    serve: &Serve,
-    b: &Browser,
-    path: &str,
-) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+async fn raw(serve: &Serve, b: &Browser, path: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
     let cookie: Vec<String> = b.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let r = reqwest::Client::new()
         .get(serve.url(path))
@@ -426,7 +444,9 @@ async fn raw(
 async fn snapshots_are_served_from_the_database_to_city_officials() {
     for db in TestDb::all().await {
         seeded(&db).await;
-        let html = "<!doctype html><title>2026年11月上半月</title>".as_bytes().to_vec();
+        let html = "<!doctype html><title>2026年11月上半月</title>"
+            .as_bytes()
+            .to_vec();
         let xlsx: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
         let files = vec![
             ("report.html".to_string(), b"old".to_vec()),
@@ -478,7 +498,9 @@ async fn snapshots_are_served_from_the_database_to_city_officials() {
         let mut dc = signed_in(&serve, &smtp, "dc@example.cn", 0).await;
         assert_eq!(dc.get("/snapshots").await.status, 404);
         assert_eq!(
-            raw(&serve, &dc, "/snapshots/2026-11-H1/report.html").await.0,
+            raw(&serve, &dc, "/snapshots/2026-11-H1/report.html")
+                .await
+                .0,
             404
         );
 

@@ -359,7 +359,12 @@ async fn both_backends_write_the_same_snapshot() {
         assert_eq!(kept[0].files.len(), tree.len(), "{}", db.name);
         for (name, bytes) in &tree {
             let file = db.store.kept_file(&kept[0].half, name).await.unwrap();
-            assert_eq!(file.map(|f| f.content).as_ref(), Some(bytes), "{}: {name}", db.name);
+            assert_eq!(
+                file.map(|f| f.content).as_ref(),
+                Some(bytes),
+                "{}: {name}",
+                db.name
+            );
         }
         outputs.push((db.name, tree));
         db.cleanup().await;

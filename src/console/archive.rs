@@ -19,12 +19,7 @@ use super::{Console, Shared};
 /// The files a snapshot has: name, content type, opened in the browser (else downloaded), and
 /// what the list calls it.
 const FILES: &[(&str, &str, bool, &str)] = &[
-    (
-        "report.html",
-        "text/html; charset=utf-8",
-        true,
-        "网页版",
-    ),
+    ("report.html", "text/html; charset=utf-8", true, "网页版"),
     (
         "report.docx",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -37,18 +32,8 @@ const FILES: &[(&str, &str, bool, &str)] = &[
         false,
         "Excel 明细",
     ),
-    (
-        "snapshot.json",
-        "application/json",
-        true,
-        "数据（JSON）",
-    ),
-    (
-        "manifest.json",
-        "application/json",
-        true,
-        "清单（校验值）",
-    ),
+    ("snapshot.json", "application/json", true, "数据（JSON）"),
+    ("manifest.json", "application/json", true, "清单（校验值）"),
 ];
 
 #[derive(Serialize)]

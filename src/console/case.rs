@@ -164,7 +164,14 @@ async fn render(
         Some(store) => store.alert(d.case.alert_id).await?,
         None => None,
     };
-    let case = view::line(c, s, &d.case, alert.as_ref(), &units, now.timestamp_millis());
+    let case = view::line(
+        c,
+        s,
+        &d.case,
+        alert.as_ref(),
+        &units,
+        now.timestamp_millis(),
+    );
     let may = access(&c.ctx.config.recipients, &who.actor, &d.case);
     let state = d.case.state;
     let history: Vec<HistoryLine> = d

@@ -79,7 +79,11 @@ async fn cases_page(c: &Console, s: &Signed, q: CasesQuery) -> anyhow::Result<Re
     let unit_q = unit.clone().unwrap_or_default();
     let pager = Pager::new(page, listed.total, view::PER_PAGE, |n| {
         let n = n.to_string();
-        let query = [("unit", unit_q.as_str()), ("show", show), ("page", n.as_str())];
+        let query = [
+            ("unit", unit_q.as_str()),
+            ("show", show),
+            ("page", n.as_str()),
+        ];
         format!(
             "/city/cases?{}",
             serde_urlencoded::to_string(query).unwrap_or_default()

@@ -218,7 +218,9 @@ pub async fn generate(
             Utc::now().timestamp_millis(),
         )
         .await
-        .map_err(|e| e.context("无法把快照存入数据库 (cannot keep the snapshot in the database)"))?;
+        .map_err(|e| {
+            e.context("无法把快照存入数据库 (cannot keep the snapshot in the database)")
+        })?;
     write::write_rendered(&snap, &files, out)
 }
 
