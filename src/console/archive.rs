@@ -96,7 +96,7 @@ pub async fn list(State(c): State<Shared>, headers: HeaderMap) -> Response {
                     let (_, bytes) = k.files.iter().find(|(n, _)| n.as_str() == *name)?;
                     Some(FileLink {
                         name,
-                        label: *label,
+                        label,
                         size: size(*bytes),
                     })
                 })
