@@ -11,6 +11,8 @@
 //! - `GET /signin/confirm?token=…` — the confirmation page; `POST /signin/confirm` signs in
 //! - `POST /signout`
 //! - `GET /` → `/todo`; `GET /todo` 我的待办; `GET /alerts/{id}`; `GET /city` (city officials)
+//! - `GET /cases/workbook` the official's 反馈表; `GET`/`POST /cases/upload` a filled one
+//!   ([`upload`])
 //!
 //! Every POST carries the CSRF token (form field `csrf`, or the query `?csrf=` for a multipart
 //! upload, or the `X-CSRF-Token` header); [`session::csrf_guard`] refuses any other with 403
@@ -24,6 +26,7 @@ pub mod scope;
 pub mod secret;
 pub mod session;
 pub mod signin;
+pub mod upload;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -145,6 +148,8 @@ pub fn router(console: Shared) -> Router {
         .route("/todo", get(pages::todo))
         .route("/alerts/{id}", get(pages::alert))
         .route("/city", get(pages::city))
+        .route("/cases/upload", get(upload::form).post(upload::upload))
+        .route("/cases/workbook", get(upload::workbook))
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(
             console.clone(),

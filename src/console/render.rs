@@ -16,6 +16,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("todo.html", include_str!("templates/todo.html")),
     ("alert.html", include_str!("templates/alert.html")),
     ("city.html", include_str!("templates/city.html")),
+    ("upload.html", include_str!("templates/upload.html")),
 ];
 
 /// The compiled templates.
