@@ -26,6 +26,7 @@ use indmon::feedback::{self, read};
 use indmon::period::Period;
 use indmon::rules::{Finding, Rule, Severity};
 use indmon::store::Store;
+use mail_parser::MimeHeaders;
 
 const CONFIG: &str = r#"
 [general]
@@ -493,6 +494,17 @@ async fn the_inbox_of_a_unit_answers_its_cases_as_the_inbox() {
         assert!(refused.contains("max_entry_mib"), "{refused}");
         assert!(!inbox.join("1-东区.xlsx").exists() && !inbox.join("2-huge.xlsx").exists());
 
+        // The daemon reads it on the sources' default schedule, as job `feedback:NAME`.
+        let jobs: Vec<String> = indmon::daemon::job_specs(&c)
+            .unwrap()
+            .iter()
+            .map(|j| j.kind.name())
+            .collect();
+        assert!(
+            jobs.contains(&"feedback:东区收件箱".to_string()),
+            "{jobs:?}"
+        );
+
         // A configuration naming a unit no official has, or another inbox's folder, is refused.
         let bad = Config::parse(&format!(
             "{CONFIG}{extra}[[feedback_inbox]]\nunit = \"9999\"\npath = \"{}\"\n",
@@ -663,4 +675,73 @@ async fn post_file(
         .await
         .unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// The digest to an official who owns open cases carries their 反馈表 beside the detail; the
+/// city official, who owns none, gets the detail only.
+#[tokio::test]
+async fn the_digest_attaches_the_workbook_to_case_owners() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let out = tempfile::tempdir().unwrap();
+        let text = CONFIG.replace(
+            "file_dir = \"/tmp\"",
+            &format!("file_dir = \"{}\"", out.path().display()),
+        );
+        let c = Config::parse(&text).unwrap();
+        let d = desk(s, &c);
+        let ids = seeded(s, &d).await;
+        common::mail::dispatch_and_send(s, &c, t0()).await;
+        let mut books: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
+        for f in std::fs::read_dir(out.path()).unwrap() {
+            let path = f.unwrap().path();
+            if path.extension().is_none_or(|e| e != "eml") {
+                continue;
+            }
+            let data = std::fs::read(&path).unwrap();
+            let m = common::mail::parsed(&data);
+            let to = m
+                .to()
+                .unwrap()
+                .first()
+                .unwrap()
+                .address()
+                .unwrap()
+                .to_string();
+            let names: Vec<String> = m
+                .attachments()
+                .filter_map(|a| a.attachment_name().map(String::from))
+                .collect();
+            assert!(
+                names.iter().any(|n| n.starts_with("indmon-alerts-")),
+                "{names:?}"
+            );
+            let found: Vec<Vec<u8>> = m
+                .attachments()
+                .filter(|a| a.attachment_name() == Some("indmon-feedback-20261120.xlsx"))
+                .map(|a| a.contents().to_vec())
+                .collect();
+            books.insert(to, found);
+        }
+        assert_eq!(books.len(), 3, "{}: {:?}", db.name, books.keys());
+        assert!(
+            books["c@x.cn"].is_empty(),
+            "{}: the city owns no case",
+            db.name
+        );
+        assert_eq!(books["w@x.cn"].len(), 1, "{}", db.name);
+        let east = cells(&books["e@x.cn"][0]);
+        assert_eq!(east.len(), 3 + EAST.len(), "{}", db.name);
+        assert!(
+            east[3..]
+                .iter()
+                .all(|r| ids.values().any(|id| r[0] == id.to_string()))
+        );
+        assert!(
+            east[0][0].contains("云州市") && east[0][0].contains("东区"),
+            "{:?}",
+            east[0]
+        );
+        db.cleanup().await;
+    }
 }

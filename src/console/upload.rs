@@ -24,10 +24,15 @@ pub const MAX_UPLOAD: usize = 16 << 20;
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-fn desk(c: &Console) -> Result<Desk, Response> {
-    let store = c.ctx.store.get().ok_or_else(|| session::unavailable(c))?;
+/// The desk, or the page that says why there is none (boxed: a response is large).
+fn desk(c: &Console) -> Result<Desk, Box<Response>> {
+    let store = c
+        .ctx
+        .store
+        .get()
+        .ok_or_else(|| Box::new(session::unavailable(c)))?;
     Desk::new(store.clone(), &c.ctx.config)
-        .map_err(|e| session::internal(c, &anyhow::anyhow!("{e}")))
+        .map_err(|e| Box::new(session::internal(c, &anyhow::anyhow!("{e}"))))
 }
 
 fn who(c: &Console, s: &Signed, peer: Option<SocketAddr>, headers: &HeaderMap) -> Who {
@@ -43,7 +48,7 @@ pub async fn workbook(State(c): State<Shared>, headers: HeaderMap) -> Response {
     };
     let desk = match desk(&c) {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let r = &s.scope.recipient;
     let who = Who::recipient(&r.id, None);
@@ -130,7 +135,7 @@ pub async fn upload(
     };
     let desk = match desk(&c) {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let limits = feedback::read::limits(&c.ctx.config.import.xlsx);
     let bytes = bytes.to_vec();

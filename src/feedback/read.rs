@@ -106,11 +106,8 @@ pub fn read(bytes: Vec<u8>, limits: &XlsxLimits) -> Result<Sheet, FileError> {
         layout,
         ..Sheet::default()
     };
-    loop {
-        let row = match rows.next() {
-            Some(row) => row.map_err(shown)?,
-            None => break,
-        };
+    while let Some(row) = rows.next() {
+        let row = row.map_err(shown)?;
         let faults = rows.take_faults();
         let mut r = fields(&sheet.layout, &row);
         r.faults = faults
