@@ -224,3 +224,73 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod round_trip {
+    use super::super::workbook::{CaseRow, write};
+    use crate::cases::{Case, CaseState};
+    use crate::rules::Severity;
+
+    fn case(id: i64) -> Case {
+        Case {
+            id,
+            alert_id: id,
+            rule: "enterprise_stalled".into(),
+            subject: format!("91330100MA2A{id:06}"),
+            subject_name: if id % 2 == 0 {
+                format!("=企业{id}")
+            } else {
+                format!("企业{id}")
+            },
+            unit_code: "3301".into(),
+            owner: Some("east".into()),
+            state: CaseState::Assigned,
+            severity: Severity::Orange,
+            period: "2026-10".into(),
+            opened_at: 0,
+            answer_days: 5,
+            escalate_days: 3,
+            delivered_at: None,
+            due_at: None,
+            escalate_at: None,
+            answered_at: None,
+            late: false,
+            closed_at: None,
+            closed_by: None,
+            close_reason: None,
+            closed_period: None,
+            previous_case: None,
+            version: 1 + id % 3,
+            updated_at: 0,
+            scope: vec!["3301".into()],
+        }
+    }
+
+    /// What `write` makes, `read` reads: 2,000 cases, none answered, all counted as skipped; the
+    /// header is found whatever the names hold. Prints the time of each half (a measure of the
+    /// 反馈表 of a large district).
+    #[test]
+    fn a_written_workbook_reads_back() {
+        let rows: Vec<CaseRow> = (1..=2000)
+            .map(|i| CaseRow {
+                case: case(i),
+                unit_name: "东区".into(),
+                warning: "10月产值为0".into(),
+                figures: "output：0".into(),
+                last_answer: None,
+            })
+            .collect();
+        let causes = vec!["资金紧张".to_string(), "其他".to_string()];
+        let t = std::time::Instant::now();
+        let book = write("反馈表", &rows, &causes, &causes, chrono::Utc::now()).unwrap();
+        let written = t.elapsed();
+        let t = std::time::Instant::now();
+        let sheet = super::read(book.clone(), &super::limits(&Default::default())).unwrap();
+        eprintln!(
+            "2000 cases: {} bytes, written in {written:?}, read in {:?}",
+            book.len(),
+            t.elapsed()
+        );
+        assert_eq!((sheet.rows.len(), sheet.skipped), (0, 2000));
+    }
+}
