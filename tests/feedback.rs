@@ -742,6 +742,15 @@ async fn the_digest_attaches_the_workbook_to_case_owners() {
             "{:?}",
             east[0]
         );
+        // Made before this digest's delivery dates the cases: the due time if delivered today,
+        // Friday 20 November 2026 (day 0): the fifth working day is Friday 27 November.
+        assert!(
+            east[3..]
+                .iter()
+                .all(|r| r[index(Col::Due) as usize] == "2026-11-27 18:00:00（以今日送达计）"),
+            "{:?}",
+            east[3]
+        );
         db.cleanup().await;
     }
 }

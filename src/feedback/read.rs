@@ -278,6 +278,7 @@ mod round_trip {
                 warning: "10月产值为0".into(),
                 figures: "output：0".into(),
                 last_answer: None,
+                due: String::new(),
             })
             .collect();
         let causes = vec!["资金紧张".to_string(), "其他".to_string()];

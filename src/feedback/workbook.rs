@@ -10,11 +10,13 @@
 //! does not turn it into one.
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Asia::Shanghai;
 use rust_xlsxwriter::{
     DataValidation, DataValidationRule, Format, FormatAlign, FormatBorder, Formula,
     ProtectionOptions, Workbook, Worksheet,
 };
 
+use crate::calendar::at_due_hour;
 use crate::cases::{Answer, Case, CaseError, CaseState, Desk, ListFilter, MAX_TEXT, Who, access};
 use crate::export::beijing;
 use crate::rules::{About, Rule, rule_zh};
@@ -85,6 +87,8 @@ pub struct CaseRow {
     pub warning: String,
     pub figures: String,
     pub last_answer: Option<Answer>,
+    /// 反馈期限: the due time, or the one it will have if delivered today (marked so).
+    pub due: String,
 }
 
 impl CaseRow {
@@ -138,6 +142,21 @@ pub async fn rows_for(
             (a.message, figures.join("；"))
         });
         let last_answer = store.case_answers(case.id).await?.pop();
+        let due = match case.due_at {
+            Some(d) => beijing(d),
+            // Not delivered yet (this workbook rides on the digest that delivers it).
+            None => {
+                let today = now.with_timezone(&Shanghai).date_naive();
+                // A calendar that runs out leaves it to the delivery (which then says so).
+                match desk.calendar().add_workdays(today, case.answer_days) {
+                    Ok(day) => format!(
+                        "{}（以今日送达计）",
+                        beijing(at_due_hour(day).timestamp_millis())
+                    ),
+                    Err(_) => "送达后确定".to_string(),
+                }
+            }
+        };
         out.push(CaseRow {
             unit_name: units
                 .get(&case.unit_code)
@@ -147,6 +166,7 @@ pub async fn rows_for(
             warning,
             figures,
             last_answer,
+            due,
         });
     }
     Ok(out)
@@ -254,7 +274,7 @@ fn warning_cells(r: &CaseRow, now_ms: i64) -> Vec<(Col, String)> {
         (Col::Warning, r.warning.clone()),
         (Col::Figures, r.figures.clone()),
         (Col::State, state),
-        (Col::Due, c.due_at.map(beijing).unwrap_or_default()),
+        (Col::Due, r.due.clone()),
         (
             Col::LastAnswer,
             r.last_answer.as_ref().map(answer_text).unwrap_or_default(),
