@@ -103,7 +103,7 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct PullArgs {
-    /// Pull only this source (default: every configured source).
+    /// Pull only this source or 反馈表 inbox (default: every configured source and inbox).
     #[arg(long)]
     pub source: Option<String>,
     /// Print the summary as JSON.
@@ -445,11 +445,18 @@ fn print_report(r: &ingest::ImportReport, took: std::time::Duration) {
 }
 
 async fn pull(store: &Store, config: &Config, args: PullArgs) -> anyhow::Result<ExitCode> {
-    if args.source.is_none() && config.sources.is_empty() {
+    if args.source.is_none() && config.sources.is_empty() && config.feedback_inbox.is_empty() {
         out!("配置中没有来源 (no sources configured)");
         return Ok(ExitCode::SUCCESS);
     }
-    let reports = crate::sources::pull(store, config, args.source.as_deref(), Utc::now()).await?;
+    let only = args.source.as_deref();
+    let books = crate::feedback::inbox::pull(store, config, only, Utc::now()).await;
+    let reports = match (&books, only) {
+        // `--source` names a 反馈表 inbox: that one only.
+        (Some(_), Some(_)) => Vec::new(),
+        _ => crate::sources::pull(store, config, only, Utc::now()).await?,
+    };
+    let books = books.unwrap_or_default();
     if args.format == "json" {
         out!("{}", serde_json::to_string_pretty(&reports)?);
     } else {
@@ -470,8 +477,10 @@ async fn pull(store: &Store, config: &Config, args: PullArgs) -> anyhow::Result<
             }
         }
     }
-    let failed = reports.iter().any(|r| r.error.is_some());
-    let rejected = reports.iter().any(|r| r.rejected > 0);
+    feedback_lines(&books, &args.format)?;
+    let failed =
+        reports.iter().any(|r| r.error.is_some()) || books.iter().any(|b| b.error.is_some());
+    let rejected = reports.iter().any(|r| r.rejected > 0) || books.iter().any(|b| b.rejected > 0);
     Ok(if failed {
         ExitCode::FAILURE
     } else if rejected {
@@ -479,6 +488,27 @@ async fn pull(store: &Store, config: &Config, args: PullArgs) -> anyhow::Result<
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What the 反馈表 inboxes did, as `indmon pull` prints it.
+fn feedback_lines(
+    books: &[crate::feedback::inbox::InboxReport],
+    format: &str,
+) -> anyhow::Result<()> {
+    for b in books {
+        if format == "json" {
+            out!("{}", serde_json::to_string_pretty(b)?);
+            continue;
+        }
+        out!("{}", b.summary_line());
+        for n in &b.notes {
+            out!("  {n}");
+        }
+        if let Some(e) = &b.error {
+            out!("  错误 (error): {e}");
+        }
+    }
+    Ok(())
 }
 
 async fn sources_status(store: &Store, config: &Config) -> anyhow::Result<ExitCode> {

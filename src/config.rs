@@ -60,6 +60,9 @@ pub struct Config {
     /// The officials' web console in `indmon serve` (`[console]`); none means no console.
     #[serde(default)]
     pub console: Option<crate::console::ConsoleConfig>,
+    /// Folders where the bureau drops the 反馈表 of one unit (`[[feedback_inbox]]`).
+    #[serde(default)]
+    pub feedback_inbox: Vec<crate::feedback::FeedbackInbox>,
 }
 
 /// Settings of the whole bureau.

@@ -30,6 +30,7 @@ pub mod daemon;
 pub mod demo;
 pub mod evaluate;
 pub mod export;
+pub mod feedback;
 pub mod indicator;
 pub mod ingest;
 pub mod notify;

@@ -93,6 +93,16 @@ impl Desk {
         &self.store
     }
 
+    /// The officials whose scopes the desk checks.
+    pub fn recipients(&self) -> &[RecipientConfig] {
+        &self.recipients
+    }
+
+    /// `[cases]` as this desk applies it (both cause lists, for the 反馈表's drop-downs).
+    pub fn cases_config(&self) -> &CasesConfig {
+        &self.cases
+    }
+
     /// The causes an answer to `case` chooses from.
     pub fn causes_for(&self, case: &Case) -> &[String] {
         match case.rule.parse::<Rule>() {
@@ -359,6 +369,7 @@ impl Desk {
     ) -> Result<Vec<AuditEntry>, CaseError> {
         let allowed = match &who.actor {
             Actor::Operator(_) | Actor::System => true,
+            Actor::Inbox { .. } => false,
             Actor::Recipient(id) => self
                 .recipients
                 .iter()

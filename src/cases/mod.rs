@@ -194,6 +194,8 @@ pub enum Actor {
     Operator(String),
     /// indmon itself (opening, closing when the condition clears).
     System,
+    /// A 反馈表 inbox folder (`[[feedback_inbox]]`): answers the cases counted in its unit.
+    Inbox { name: String, unit: String },
 }
 
 impl Actor {
@@ -203,6 +205,7 @@ impl Actor {
             Actor::Recipient(id) => id.clone(),
             Actor::Operator(n) => format!("operator:{n}"),
             Actor::System => crate::alerts::SYSTEM.to_string(),
+            Actor::Inbox { name, .. } => format!("inbox:{name}"),
         }
     }
 }
@@ -219,6 +222,17 @@ impl Who {
         Who {
             actor: Actor::Recipient(id.to_string()),
             client: client.map(str::to_string),
+        }
+    }
+
+    /// The 反馈表 inbox `name` of `unit`.
+    pub fn inbox(name: &str, unit: &str) -> Who {
+        Who {
+            actor: Actor::Inbox {
+                name: name.to_string(),
+                unit: unit.to_string(),
+            },
+            client: None,
         }
     }
 

@@ -19,13 +19,22 @@ pub struct Access {
 /// answers it; district and zone officials see the cases counted in their units (a zone's
 /// officials see its cases but do not own them unless they are the owner); a 包抓领导 sees the
 /// cases of the enterprises and projects they answer for. Operators at the command line see
-/// everything and change nothing.
+/// everything and change nothing. A 反馈表 inbox answers the cases counted in its unit (the
+/// bureau dropped the file there for that unit).
 pub fn access(recipients: &[RecipientConfig], actor: &Actor, case: &Case) -> Access {
     let id = match actor {
         Actor::Operator(_) | Actor::System => {
             return Access {
                 see: true,
                 ..Access::default()
+            };
+        }
+        Actor::Inbox { unit, .. } => {
+            let ours = case.scope.iter().any(|u| u == unit);
+            return Access {
+                see: ours,
+                answer: ours,
+                decide: false,
             };
         }
         Actor::Recipient(id) => id,
@@ -59,6 +68,11 @@ pub(crate) enum ListScope {
 pub(crate) fn list_scope(recipients: &[RecipientConfig], actor: &Actor) -> ListScope {
     match actor {
         Actor::Operator(_) | Actor::System => ListScope::Everything,
+        Actor::Inbox { unit, .. } => ListScope::Within {
+            owner: String::new(),
+            units: vec![unit.clone()],
+            subjects: Vec::new(),
+        },
         Actor::Recipient(id) => match recipients.iter().find(|r| &r.id == id) {
             None => ListScope::Nothing,
             Some(r) if r.role == Role::City => ListScope::Everything,

@@ -60,6 +60,7 @@ impl Config {
         p.extend(crate::cases::config::owner_config_problems(
             &self.recipients,
         ));
+        p.extend(crate::feedback::problems(self));
         indicators(&mut p, &self.indicators);
         let mut names = HashSet::new();
         for (i, s) in self.sources.iter().enumerate() {

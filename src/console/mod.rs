@@ -28,6 +28,8 @@
 //!   /city/requests` (awaiting 销号), `GET /audit?page=` (the audit log, newest first),
 //!   `GET /snapshots`, `GET /snapshots/{half}/{file}` (report.html, report.docx, report.xlsx,
 //!   snapshot.json, manifest.json, from the database)
+//! - `GET /cases/workbook` the official's 反馈表; `GET`/`POST /cases/upload` a filled one
+//!   ([`upload`])
 //!
 //! Every POST carries the CSRF token (form field `csrf`, or the query `?csrf=` for a multipart
 //! upload, or the `X-CSRF-Token` header); [`session::csrf_guard`] refuses any other with 403
@@ -47,6 +49,7 @@ pub mod session;
 pub mod signin;
 pub mod todo;
 pub mod view;
+pub mod upload;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -195,6 +198,8 @@ pub fn router(console: Shared) -> Router {
         .route("/audit", get(city::audit))
         .route("/snapshots", get(archive::list))
         .route("/snapshots/{half}/{file}", get(archive::file))
+        .route("/cases/upload", get(upload::form).post(upload::upload))
+        .route("/cases/workbook", get(upload::workbook))
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(
             console.clone(),

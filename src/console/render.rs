@@ -22,6 +22,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("requests.html", include_str!("templates/requests.html")),
     ("audit.html", include_str!("templates/audit.html")),
     ("snapshots.html", include_str!("templates/snapshots.html")),
+    ("upload.html", include_str!("templates/upload.html")),
 ];
 
 /// The compiled templates.

@@ -14,6 +14,8 @@ use crate::store::Store;
 pub enum JobKind {
     /// Pull one configured source.
     Pull { source: String },
+    /// Read one 反馈表 inbox (`[[feedback_inbox]]`).
+    Feedback { inbox: String },
     /// Evaluate the latest complete period and update alerts.
     Evaluate,
     /// Send the digests waiting in the outbox.
@@ -29,6 +31,7 @@ impl JobKind {
     pub fn name(&self) -> String {
         match self {
             JobKind::Pull { source } => format!("pull:{source}"),
+            JobKind::Feedback { inbox } => format!("feedback:{inbox}"),
             JobKind::Evaluate => "evaluate".into(),
             JobKind::Dispatch => "dispatch".into(),
             JobKind::Snapshot => "snapshot".into(),
@@ -76,6 +79,28 @@ pub async fn run(
                 counts,
                 new_data: rows > 0,
                 rows,
+            })
+        }
+        JobKind::Feedback { inbox } => {
+            let f = config
+                .feedback_inbox
+                .iter()
+                .find(|f| f.name() == inbox)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "配置中没有名为“{inbox}”的反馈表收件夹 (no such feedback inbox)"
+                    )
+                })?;
+            let r = crate::feedback::inbox::pull_one(store, config, f, now).await;
+            if let Some(e) = r.error {
+                anyhow::bail!("{e}");
+            }
+            Ok(Outcome {
+                counts: json!({
+                    "files": r.files, "accepted": r.accepted,
+                    "unchanged": r.unchanged, "rejected": r.rejected,
+                }),
+                ..Outcome::default()
             })
         }
         JobKind::Evaluate => {

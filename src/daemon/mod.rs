@@ -168,6 +168,17 @@ pub fn job_specs(config: &Config) -> Result<Vec<JobSpec>, Vec<(String, String)>>
             None,
         );
     }
+    for (i, f) in config.feedback_inbox.iter().enumerate() {
+        let text = f.schedule.as_deref().unwrap_or(DEFAULT_PULL_SCHEDULE);
+        add(
+            format!("feedback_inbox[{i}].schedule"),
+            JobKind::Feedback {
+                inbox: f.name().to_string(),
+            },
+            text,
+            None,
+        );
+    }
     let j = &config.jobs;
     for (name, kind, c, default) in [
         (

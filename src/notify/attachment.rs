@@ -4,6 +4,9 @@
 //! [`crate::export::neutralise`] — or as XLSX, the same table as `report.xlsx`'s sheets
 //! ([`crate::report::sheet`]: a title row, the period and unit, an autofilter, frozen top rows
 //! and the print set-up), every text a string cell that can never become a formula.
+//!
+//! Beside it, a reader who answers open cases gets their 反馈表 ([`crate::feedback::workbook`]),
+//! to fill in and send back: [`feedback_workbooks`] makes them, [`feedback_part`] attaches one.
 
 use super::config::RecipientConfig;
 use super::digest::{Names, responsible};
@@ -102,4 +105,43 @@ pub fn xlsx(items: &[Item], names: &Names, heading: &Heading) -> anyhow::Result<
         .collect();
     sheet::write(ws, heading, &HEADER, &rows)?;
     Ok(wb.save_to_buffer()?)
+}
+
+/// The 反馈表 of each of `readers` who answers open cases, by recipient id.
+pub async fn feedback_workbooks<'a>(
+    store: &crate::store::Store,
+    config: &crate::config::Config,
+    readers: impl Iterator<Item = &'a RecipientConfig>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<std::collections::HashMap<String, Vec<u8>>> {
+    let desk = crate::cases::Desk::new(store.clone(), config)?;
+    let mut out = std::collections::HashMap::new();
+    for r in readers {
+        let who = crate::cases::Who::recipient(&r.id, None);
+        let label = r.label.as_deref().unwrap_or(&r.name);
+        let city = &config.general.city_name;
+        if let Some(book) =
+            crate::feedback::workbook::for_reader(&desk, &who, city, label, now).await?
+        {
+            out.insert(r.id.clone(), book);
+        }
+    }
+    Ok(out)
+}
+
+/// The 反馈表 as a mail attachment, `indmon-feedback-YYYYMMDD.xlsx`.
+pub fn feedback_part(
+    book: &[u8],
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<lettre::message::SinglePart> {
+    let day = now
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .format("%Y%m%d");
+    let mime = lettre::message::header::ContentType::parse(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )?;
+    Ok(
+        lettre::message::Attachment::new(format!("indmon-feedback-{day}.xlsx"))
+            .body(book.to_vec(), mime),
+    )
 }

@@ -36,6 +36,8 @@ pub struct Context<'a> {
     pub attachment: AttachmentKind,
     /// The recipient's messages delivered late and not yet told about (延迟送达).
     pub delayed: &'a [Delayed],
+    /// The recipient's 反馈表 ([`attachment::feedback_workbooks`]), attached beside the detail.
+    pub feedback: Option<&'a [u8]>,
 }
 
 /// The subject: `【工业运行预警】1—10月 东城区：红色2项 橙色3项`.
@@ -395,12 +397,15 @@ pub fn build(
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ),
     };
-    let body = MultiPart::mixed()
+    let mut body = MultiPart::mixed()
         .multipart(MultiPart::alternative_plain_html(
             text(r, items, ctx.names, ctx.delayed),
             html(r, items, ctx.names, ctx.delayed)?,
         ))
         .singlepart(Attachment::new(file).body(bytes, ContentType::parse(mime)?));
+    if let Some(book) = ctx.feedback {
+        body = body.singlepart(attachment::feedback_part(book, ctx.now)?);
+    }
     let mut w = compose(&env, subject(r, items), id, ctx.now, body, items.len())?;
     w.notes_delayed = ctx.delayed.iter().map(|d| d.id).collect();
     Ok(w)

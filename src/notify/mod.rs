@@ -110,6 +110,19 @@ pub async fn dispatch(
             .map(|u| (u.code, u.name))
             .collect(),
     };
+    // The 反馈表 of each reader who answers cases: when they cannot be made, the digests
+    // still go, with the detail attachment only.
+    let books = attachment::feedback_workbooks(
+        store,
+        config,
+        planned.iter().map(|p| &config.recipients[p.recipient]),
+        now,
+    )
+    .await
+    .unwrap_or_else(|e| {
+        tracing::warn!(error = %format!("{e:#}"), "无法生成反馈表，邮件不附反馈表 (feedback workbooks not made)");
+        HashMap::new()
+    });
     let mut writes = Vec::new();
     for p in &planned {
         let r = &config.recipients[p.recipient];
@@ -125,6 +138,7 @@ pub async fn dispatch(
             now,
             attachment: mail.attachment,
             delayed: &late,
+            feedback: books.get(&r.id).map(Vec::as_slice),
         };
         let mut w = digest::build(r, &p.items, &ctx)?;
         w.covers = p.covers.clone();

@@ -278,7 +278,7 @@ fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
 }
 
 /// Moves a file into `dir` (created if missing); a name already there gets a time prefix.
-fn move_into(file: &Path, dir: &Path) -> anyhow::Result<PathBuf> {
+pub(crate) fn move_into(file: &Path, dir: &Path) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("无法创建文件夹 {} (cannot create folder)", dir.display()))?;
     let name = file_name(file)?;
@@ -342,7 +342,7 @@ fn reasons_text(file: &str, reasons: &[String]) -> String {
     text
 }
 
-fn write_text(moved: &Path, text: &str) -> anyhow::Result<()> {
+pub(crate) fn write_text(moved: &Path, text: &str) -> anyhow::Result<()> {
     let mut reason = moved.as_os_str().to_owned();
     reason.push(".reason.txt");
     std::fs::write(&reason, text).with_context(|| {
