@@ -8,6 +8,7 @@
 
 mod alerts;
 mod case_sync;
+pub mod chase;
 pub mod cases;
 mod console;
 mod copy;
