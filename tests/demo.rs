@@ -18,7 +18,7 @@ async fn the_demo_finds_what_the_generator_planted_and_writes_readable_emails_an
     let s = run(&opts, &|l| lines.lock().unwrap().push(l.to_string()))
         .await
         .expect("demo runs");
-    assert_eq!(lines.lock().unwrap().len(), 7, "seven progress steps");
+    assert_eq!(lines.lock().unwrap().len(), 8, "eight progress steps");
 
     let count = |rule: &str| {
         s.by_rule
