@@ -249,8 +249,12 @@ fn some<T>(items: &[T], n: usize, f: impl Fn(&T) -> String) -> String {
 }
 
 /// The section's text, in the bureau's words: timeliness, causes, resumption, coordination,
-/// closings. One sentence when nothing was assigned.
+/// closings. One sentence when nothing was assigned; none for a section never counted (a
+/// snapshot built without the store).
 pub fn paragraphs(l: &AnswerLoop) -> Vec<String> {
+    if l.as_of_zh.is_empty() {
+        return Vec::new();
+    }
     let t = &l.total;
     if t.cases == 0 && l.closed.is_empty() {
         return vec![format!("截至{}，暂无交办预警事项。", l.as_of_zh)];
@@ -576,6 +580,11 @@ mod tests {
         let parts = crate::report::sample::unzip(&xlsx);
         let shared = crate::report::sample::part(&parts, "xl/sharedStrings.xml");
         assert!(shared.contains("表11 反馈办理") && shared.contains("需市级协调"), "{shared}");
+        let doc = crate::report::docx::content::sections(&s, &[]);
+        let last = doc.last().unwrap();
+        assert_eq!(last.heading, "反馈办理情况");
+        assert_eq!(last.paragraphs, s.text.answers);
+        assert_eq!(last.tables[0].rows[0][1..], ["4", "3", "1", "1", "1", "33.3%"]);
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["loop"]["total"]["due"], 6);
         assert_eq!(json["loop"]["resume_next_month"], 2);
