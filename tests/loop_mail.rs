@@ -153,7 +153,10 @@ async fn a_digest_opens_with_the_readers_standing_and_links_each_case_to_its_pag
             "{city}"
         );
         let at = |s: &str| dl.find(s).unwrap_or(usize::MAX);
-        assert!(at("【概况】") < at(want) && at(want) < at("自上次通报以来"), "{dl}");
+        assert!(
+            at("【概况】") < at(want) && at(want) < at("自上次通报以来"),
+            "{dl}"
+        );
         assert!(dl.contains("本次新增预警"), "{dl}");
         // Every case of the district is linked from its line, in both parts.
         let cases = db.store.cases(&CaseQuery::default()).await.unwrap();
@@ -232,9 +235,33 @@ async fn overdue_cases_remind_their_owner_then_the_supervisor_once_each() {
         apply(
             s,
             vec![
-                open(finding("enterprise_stalled", NANHU, EVIL, "330781", None, Severity::Red, 1)),
-                open(finding("enterprise_semi_stalled", BEIGANG, "北港化工", "330782", None, Severity::Orange, 1)),
-                open(finding("enterprise_reduced", &third, "丙建材", "330782", None, Severity::Yellow, 1)),
+                open(finding(
+                    "enterprise_stalled",
+                    NANHU,
+                    EVIL,
+                    "330781",
+                    None,
+                    Severity::Red,
+                    1,
+                )),
+                open(finding(
+                    "enterprise_semi_stalled",
+                    BEIGANG,
+                    "北港化工",
+                    "330782",
+                    None,
+                    Severity::Orange,
+                    1,
+                )),
+                open(finding(
+                    "enterprise_reduced",
+                    &third,
+                    "丙建材",
+                    "330782",
+                    None,
+                    Severity::Yellow,
+                    1,
+                )),
             ],
             t0,
         )
@@ -262,7 +289,10 @@ async fn overdue_cases_remind_their_owner_then_the_supervisor_once_each() {
             .await
             .unwrap();
         let case = desk.get(&west, west_case, t0).await.unwrap().case;
-        assert_eq!(case.due_at, Some(shanghai(2026, 11, 30, 18).timestamp_millis()));
+        assert_eq!(
+            case.due_at,
+            Some(shanghai(2026, 11, 30, 18).timestamp_millis())
+        );
         assert_eq!(
             case.escalate_at,
             Some(shanghai(2026, 12, 3, 18).timestamp_millis())
@@ -275,7 +305,8 @@ async fn overdue_cases_remind_their_owner_then_the_supervisor_once_each() {
         // Past it: each owner is reminded of its own overdue case, with its link.
         dispatch_and_send(s, &c, shanghai(2026, 11, 30, 19)).await;
         let got = since(&server, delivered);
-        let subjects: Vec<(&str, &str)> = got.iter().map(|m| (m.0.as_str(), m.1.as_str())).collect();
+        let subjects: Vec<(&str, &str)> =
+            got.iter().map(|m| (m.0.as_str(), m.1.as_str())).collect();
         assert_eq!(
             subjects,
             [
@@ -286,11 +317,23 @@ async fn overdue_cases_remind_their_owner_then_the_supervisor_once_each() {
             db.name
         );
         let east_link = format!("https://jc.example.cn/cases/{east_case}");
-        assert!(got[0].2.contains(&format!("办理：{east_link}")), "{}", got[0].2);
-        assert!(got[0].2.contains("反馈期限11月30日，督办期限12月3日"), "{}", got[0].2);
+        assert!(
+            got[0].2.contains(&format!("办理：{east_link}")),
+            "{}",
+            got[0].2
+        );
+        assert!(
+            got[0].2.contains("反馈期限11月30日，督办期限12月3日"),
+            "{}",
+            got[0].2
+        );
         assert!(got[0].3.contains("&lt;script&gt;"), "{}", got[0].3);
         assert!(!got[0].3.contains("<script>"), "{}", got[0].3);
-        assert!(got[1].2.contains("北港化工") && !got[1].2.contains("丙建材"), "{}", got[1].2);
+        assert!(
+            got[1].2.contains("北港化工") && !got[1].2.contains("丙建材"),
+            "{}",
+            got[1].2
+        );
         let reminded = server.messages().len();
 
         // Never twice.
@@ -300,7 +343,8 @@ async fn overdue_cases_remind_their_owner_then_the_supervisor_once_each() {
         // Past the 督办 time: the east's supervisor, and the city for the west.
         dispatch_and_send(s, &c, shanghai(2026, 12, 3, 19)).await;
         let got = since(&server, reminded);
-        let subjects: Vec<(&str, &str)> = got.iter().map(|m| (m.0.as_str(), m.1.as_str())).collect();
+        let subjects: Vec<(&str, &str)> =
+            got.iter().map(|m| (m.0.as_str(), m.1.as_str())).collect();
         assert_eq!(
             subjects,
             [

@@ -68,7 +68,11 @@ pub async fn read(
 }
 
 /// Every unit's growth, gap and rank in `period`, as the evaluation computes them.
-async fn figures(store: &Store, config: &Config, period: Period) -> anyhow::Result<Vec<UnitFigure>> {
+async fn figures(
+    store: &Store,
+    config: &Config,
+    period: Period,
+) -> anyhow::Result<Vec<UnitFigure>> {
     let ds = store
         .load_dataset(
             period,
@@ -130,7 +134,9 @@ impl Casework {
                 let who = Who::recipient(&r.id, None);
                 warn(
                     "overdue",
-                    d.page(&who, &filter, now).await.map_err(anyhow::Error::from),
+                    d.page(&who, &filter, now)
+                        .await
+                        .map_err(anyhow::Error::from),
                 )
             }
             None => crate::cases::Page::default(),

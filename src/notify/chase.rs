@@ -20,8 +20,8 @@ use super::summary::{case_link, shown_date};
 use crate::cases::Case;
 use crate::config::Config;
 use crate::store::Store;
-use crate::store::chase::{ChaseRow, ChaseWrite};
 use crate::store::cases::CaseQuery;
+use crate::store::chase::{ChaseRow, ChaseWrite};
 
 /// Which deadline a message chases.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -209,7 +209,12 @@ fn bodies(r: &RecipientConfig, p: &Planned, cfg: &Config) -> (String, String) {
 }
 
 /// The message of one planned chase, with the rows it records.
-pub fn build(p: &Planned, cfg: &Config, from: &str, now: DateTime<Utc>) -> anyhow::Result<ChaseWrite> {
+pub fn build(
+    p: &Planned,
+    cfg: &Config,
+    from: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<ChaseWrite> {
     let r = &cfg.recipients[p.recipient];
     let env = envelope(from, r)?;
     let mut seed = format!("chase:{}:{}", r.id, p.kind.as_str()).into_bytes();

@@ -659,8 +659,12 @@ mod tests {
         assert!(at("【概况】") < at("自上次通报以来"));
         let t = text(&r, &items, &names, &[], &answer);
         assert!(t.contains("办理：https://jc.example.cn/cases/12\n"), "{t}");
-        assert!(t.contains("  · <b>超期</b>厂（期限11月9日，已超督办期限） https://jc.example.cn/cases/14"), "{t}");
+        assert!(
+            t.contains(
+                "  · <b>超期</b>厂（期限11月9日，已超督办期限） https://jc.example.cn/cases/14"
+            ),
+            "{t}"
+        );
         assert!(!t.contains("indmon alerts"), "{t}");
     }
 }
-

@@ -100,10 +100,7 @@ impl Summary {
         if self.overdue_total == 0 {
             return None;
         }
-        let mut s = format!(
-            "您负责范围内有{}件交办事项超期未反馈",
-            self.overdue_total
-        );
+        let mut s = format!("您负责范围内有{}件交办事项超期未反馈", self.overdue_total);
         if self.escalated_total > 0 {
             let _ = write!(s, "，其中{}件已超过督办期限", self.escalated_total);
         }
@@ -209,12 +206,17 @@ pub fn new_sentence(items: &[Item]) -> Option<String> {
     let new: usize = by.iter().sum();
     let mut parts = Vec::new();
     if new > 0 {
-        let sev: Vec<String> = [Severity::Red, Severity::Orange, Severity::Yellow, Severity::Blue]
-            .iter()
-            .zip(by)
-            .filter(|(_, n)| *n > 0)
-            .map(|(s, n)| format!("{}{n}项", s.zh()))
-            .collect();
+        let sev: Vec<String> = [
+            Severity::Red,
+            Severity::Orange,
+            Severity::Yellow,
+            Severity::Blue,
+        ]
+        .iter()
+        .zip(by)
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| format!("{}{n}项", s.zh()))
+        .collect();
         parts.push(format!("新增预警{new}项（{}）", sev.join("、")));
     }
     for (n, what) in [
@@ -413,4 +415,3 @@ mod tests {
         assert_eq!(new_sentence(&[]), None);
     }
 }
-

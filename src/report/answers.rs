@@ -148,7 +148,11 @@ pub fn build(
     let newest = |c: &Case| by_case.get(&c.id).and_then(|v| v.last().copied());
     let stalls: Vec<(&Case, &Answer)> = then
         .iter()
-        .filter(|c| c.rule.parse::<Rule>().is_ok_and(|r| STALL_RULES.contains(&r)))
+        .filter(|c| {
+            c.rule
+                .parse::<Rule>()
+                .is_ok_and(|r| STALL_RULES.contains(&r))
+        })
         .filter(|c| c.closed_at.is_none_or(|t| t >= since_ms))
         .filter_map(|c| newest(c).map(|a| (c, a)))
         .collect();
@@ -233,7 +237,11 @@ fn causes(stalls: &[(&Case, &Answer)]) -> Vec<CauseCount> {
             enterprises: e.len(),
         })
         .collect();
-    out.sort_by(|a, b| b.enterprises.cmp(&a.enterprises).then(a.cause.cmp(&b.cause)));
+    out.sort_by(|a, b| {
+        b.enterprises
+            .cmp(&a.enterprises)
+            .then(a.cause.cmp(&b.cause))
+    });
     out
 }
 
@@ -301,7 +309,10 @@ pub fn paragraphs(l: &AnswerLoop) -> Vec<String> {
         if !l.causes.is_empty() {
             p.push_str(&format!(
                 "从反馈情况看，停产、半停产和减产企业的原因主要是{}",
-                some(&l.causes, 4, |c| format!("{}（{}户）", c.cause, c.enterprises))
+                some(&l.causes, 4, |c| format!(
+                    "{}（{}户）",
+                    c.cause, c.enterprises
+                ))
             ));
             p.push('；');
         }
@@ -492,7 +503,14 @@ mod tests {
         ];
         let answers = vec![
             answer(1, 1, 3 * DAY, "订单不足/市场需求", "2026-12", ""),
-            answer(2, 2, 11 * DAY, "资金紧张", "2026-12", "=HYPERLINK(\"x\") 协调续贷"),
+            answer(
+                2,
+                2,
+                11 * DAY,
+                "资金紧张",
+                "2026-12",
+                "=HYPERLINK(\"x\") 协调续贷",
+            ),
             answer(3, 5, 2 * DAY, "订单不足/市场需求", "2026-11", ""),
             answer(4, 6, 4 * DAY, "其他", "", "用地指标"),
             answer(5, 7, 25 * DAY, "用工", "2026-12", ""),
@@ -508,13 +526,26 @@ mod tests {
         let l = build(&cases, &answers, &names, 5 * DAY, 20 * DAY, month);
         let east = &l.units[0];
         assert_eq!(
-            (east.name.as_str(), east.cases, east.due, east.answered_on_time, east.answered_late, east.overdue),
+            (
+                east.name.as_str(),
+                east.cases,
+                east.due,
+                east.answered_on_time,
+                east.answered_late,
+                east.overdue
+            ),
             ("东城区", 4, 3, 1, 1, 1)
         );
         assert!((east.on_time_pct.unwrap() - 100.0 / 3.0).abs() < 1e-9);
         let west = &l.units[1];
         assert_eq!(
-            (west.name.as_str(), west.cases, west.due, west.answered_on_time, west.overdue),
+            (
+                west.name.as_str(),
+                west.cases,
+                west.due,
+                west.answered_on_time,
+                west.overdue
+            ),
             ("3302", 3, 3, 2, 1)
         );
         assert_eq!(l.total.due, 6);
@@ -524,18 +555,30 @@ mod tests {
         assert_eq!(
             l.causes,
             [
-                CauseCount { cause: "订单不足/市场需求".into(), enterprises: 2 },
-                CauseCount { cause: "资金紧张".into(), enterprises: 1 },
+                CauseCount {
+                    cause: "订单不足/市场需求".into(),
+                    enterprises: 2
+                },
+                CauseCount {
+                    cause: "资金紧张".into(),
+                    enterprises: 1
+                },
             ]
         );
         // Open ones expecting December: E1 and E2 (E5 is closed).
         assert_eq!(l.resume_next_month, 2);
         assert_eq!(
-            l.coordination.iter().map(|c| (c.case_id, c.problem.as_str())).collect::<Vec<_>>(),
+            l.coordination
+                .iter()
+                .map(|c| (c.case_id, c.problem.as_str()))
+                .collect::<Vec<_>>(),
             [(2, "=HYPERLINK(\"x\") 协调续贷"), (6, "用地指标")]
         );
         assert_eq!(l.closed.len(), 1);
-        assert_eq!((l.closed[0].case_id, l.closed[0].how.as_str()), (5, "审核销号"));
+        assert_eq!(
+            (l.closed[0].case_id, l.closed[0].how.as_str()),
+            (5, "审核销号")
+        );
         // Counted from day 13 instead, the closing on day 12 is before the last snapshot.
         let later = build(&cases, &answers, &names, 13 * DAY, 20 * DAY, month);
         assert!(later.closed.is_empty());
@@ -549,15 +592,28 @@ mod tests {
             "从反馈情况看，停产、半停产和减产企业的原因主要是订单不足/市场需求（2户）、资金紧张（1户）；预计下月（12月）复产2户。"
         );
         assert!(text[2].starts_with("需市级协调解决的问题2项"), "{text:?}");
-        assert_eq!(text[3], "上期以来销号1件，其中审核销号1件、情况消除自动销号0件。");
+        assert_eq!(
+            text[3],
+            "上期以来销号1件，其中审核销号1件、情况消除自动销号0件。"
+        );
         // The workbook's rows keep the formula-looking problem as text.
         let rows = sheet_rows(&l);
-        assert!(rows.iter().any(|r| r[3] == crate::report::sheet::text("'=HYPERLINK(\"x\") 协调续贷")));
+        assert!(
+            rows.iter()
+                .any(|r| r[3] == crate::report::sheet::text("'=HYPERLINK(\"x\") 协调续贷"))
+        );
     }
 
     #[test]
     fn the_report_says_so_when_nothing_was_assigned() {
-        let l = build(&[], &[], &HashMap::new(), 0, DAY, "2026-12".parse().unwrap());
+        let l = build(
+            &[],
+            &[],
+            &HashMap::new(),
+            0,
+            DAY,
+            "2026-12".parse().unwrap(),
+        );
         assert_eq!(paragraphs(&l), ["截至1月2日，暂无交办预警事项。"]);
     }
 
@@ -568,23 +624,39 @@ mod tests {
         let mut s = crate::report::sample::snapshot();
         let mut names = HashMap::new();
         names.insert("3301".to_string(), "东城<区>".to_string());
-        s.answer_loop = build(&cases, &answers, &names, 5 * DAY, 20 * DAY, "2026-12".parse().unwrap());
+        s.answer_loop = build(
+            &cases,
+            &answers,
+            &names,
+            5 * DAY,
+            20 * DAY,
+            "2026-12".parse().unwrap(),
+        );
         crate::report::text::write(&mut s);
         assert!(s.paragraphs.iter().any(|p| p.contains("反馈及时率50.0%")));
         let html = crate::report::html::render(&s, "云州市").unwrap();
         assert!(html.contains("<h2>八、反馈办理情况</h2>"), "{html}");
         assert!(html.contains("<td>东城&lt;区&gt;</td><td class=\"n\">4</td><td class=\"n\">3</td><td class=\"n\">1</td><td class=\"n\">1</td><td class=\"n\">1</td><td class=\"n\">33.3%</td>"), "{html}");
-        assert!(html.contains("<td>全市</td><td class=\"n\">7</td><td class=\"n\">6</td>"), "{html}");
+        assert!(
+            html.contains("<td>全市</td><td class=\"n\">7</td><td class=\"n\">6</td>"),
+            "{html}"
+        );
         let half: crate::report::Half = s.half.parse().unwrap();
         let xlsx = crate::report::xlsx::render(&s, half, "云州市").unwrap();
         let parts = crate::report::sample::unzip(&xlsx);
         let shared = crate::report::sample::part(&parts, "xl/sharedStrings.xml");
-        assert!(shared.contains("表11 反馈办理") && shared.contains("需市级协调"), "{shared}");
+        assert!(
+            shared.contains("表11 反馈办理") && shared.contains("需市级协调"),
+            "{shared}"
+        );
         let doc = crate::report::docx::content::sections(&s, &[]);
         let last = doc.last().unwrap();
         assert_eq!(last.heading, "反馈办理情况");
         assert_eq!(last.paragraphs, s.text.answers);
-        assert_eq!(last.tables[0].rows[0][1..], ["4", "3", "1", "1", "1", "33.3%"]);
+        assert_eq!(
+            last.tables[0].rows[0][1..],
+            ["4", "3", "1", "1", "1", "33.3%"]
+        );
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["loop"]["total"]["due"], 6);
         assert_eq!(json["loop"]["resume_next_month"], 2);

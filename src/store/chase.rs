@@ -57,7 +57,11 @@ impl Store {
 
     /// Queues the 督办 messages with the record of what each chases and an event in each case's
     /// history, in one transaction; returns the messages' outbox ids.
-    pub async fn write_chases(&self, chases: &[ChaseWrite], now_ms: i64) -> anyhow::Result<Vec<i64>> {
+    pub async fn write_chases(
+        &self,
+        chases: &[ChaseWrite],
+        now_ms: i64,
+    ) -> anyhow::Result<Vec<i64>> {
         let mut ids = Vec::new();
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
@@ -97,14 +101,12 @@ impl Store {
 impl Store {
     /// Every answer given before `until_ms`, oldest first (the snapshot's 反馈办理 reads the
     /// newest of each case).
-    pub async fn answers_before(
-        &self,
-        until_ms: i64,
-    ) -> anyhow::Result<Vec<crate::cases::Answer>> {
+    pub async fn answers_before(&self, until_ms: i64) -> anyhow::Result<Vec<crate::cases::Answer>> {
         use sqlx::Row;
         let sql = "SELECT id, case_id, cause, situation, measures, resume_month, coordination, answered_by, answered_at, late, via, client_addr
                    FROM case_answer WHERE answered_at < $1 ORDER BY id";
-        Ok(on_pool!(self, p => sqlx::query(sql).bind(until_ms).fetch_all(p).await?.iter().map(|r| {
+        Ok(
+            on_pool!(self, p => sqlx::query(sql).bind(until_ms).fetch_all(p).await?.iter().map(|r| {
             Ok(crate::cases::Answer {
                 id: r.try_get(0)?,
                 case_id: r.try_get(1)?,
@@ -119,6 +121,7 @@ impl Store {
                 via: r.try_get(10)?,
                 client_addr: r.try_get(11)?,
             })
-        }).collect::<Result<Vec<_>, sqlx::Error>>()?))
+        }).collect::<Result<Vec<_>, sqlx::Error>>()?),
+        )
     }
 }

@@ -8,8 +8,8 @@
 
 mod alerts;
 mod case_sync;
-pub mod chase;
 pub mod cases;
+pub mod chase;
 mod console;
 mod copy;
 mod enterprises;

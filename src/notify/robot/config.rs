@@ -291,16 +291,21 @@ mod tests {
     fn a_robot_links_to_the_console_public_url_by_default() {
         let dir = tempfile::tempdir().expect("tempdir");
         let hook = dir.path().join("hook");
-        std::fs::write(&hook, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k")
-            .expect("write");
+        std::fs::write(
+            &hook,
+            "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",
+        )
+        .expect("write");
         let robot = |url: &str| {
             format!(
                 "[[robots]]\nid = \"r\"\nname = \"群\"\nkind = \"wecom\"\nwebhook = {{ file = '{}' }}\nrecipients = [\"dc\"]\n{url}",
                 hook.display()
             )
         };
-        let base = "[[recipients]]\nid = \"dc\"\nname = \"甲\"\nemail = \"a@x.cn\"\nrole = \"city\"\n";
-        let console = "[console]\nlisten = \"127.0.0.1:8088\"\npublic_url = \"https://jc.example.cn\"\n";
+        let base =
+            "[[recipients]]\nid = \"dc\"\nname = \"甲\"\nemail = \"a@x.cn\"\nrole = \"city\"\n";
+        let console =
+            "[console]\nlisten = \"127.0.0.1:8088\"\npublic_url = \"https://jc.example.cn\"\n";
         let c = Config::parse(&format!("{base}{console}{}", robot(""))).unwrap();
         let keys: Vec<String> = c.validate().into_iter().map(|p| p.key).collect();
         assert!(!keys.iter().any(|k| k.starts_with("robots")), "{keys:?}");

@@ -308,8 +308,14 @@ fn answers(s: &Snapshot) -> Option<Table> {
         .map(|u| {
             let mut v = vec![u.name.clone()];
             v.extend(
-                [u.cases, u.due, u.answered_on_time, u.answered_late, u.overdue]
-                    .map(|n| n.to_string()),
+                [
+                    u.cases,
+                    u.due,
+                    u.answered_on_time,
+                    u.answered_late,
+                    u.overdue,
+                ]
+                .map(|n| n.to_string()),
             );
             v.push(u.on_time_pct.map_or_else(|| "—".into(), fmt_pct));
             v
