@@ -181,7 +181,7 @@ fn overflow(t: &Tools, html: &str, dir: &Path) -> (u32, u32, Vec<String>) {
     serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"))
 }
 
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "一、总体运行",
     "二、分县区",
     "三、分行业",
@@ -189,6 +189,7 @@ const SECTIONS: [&str; 7] = [
     "五、重点项目",
     "六、存在问题",
     "七、下步工作建议",
+    "八、反馈办理情况",
 ];
 
 /// Runs the demo (765 enterprises, seed 2026) into `dir`.

@@ -88,10 +88,18 @@ pub async fn dispatch(
     for (robot, id) in &d.notices {
         out!("  群机器人提示 (robot notice) #{id}  {robot}");
     }
+    for (r, id, n) in &d.chases {
+        out!("  督办邮件 (overdue-case reminder) #{id}  {r}  {n}件");
+    }
     if args.no_send {
         return Ok(ExitCode::SUCCESS);
     }
-    let ids: Vec<i64> = d.digests.iter().map(|(_, id, _)| *id).collect();
+    let ids: Vec<i64> = d
+        .digests
+        .iter()
+        .chain(&d.chases)
+        .map(|(_, id, _)| *id)
+        .collect();
     let code = send_due(store, config, now, &ids).await?;
     let refused = send_robots(store, config, now).await?;
     Ok(if refused && code == ExitCode::SUCCESS {

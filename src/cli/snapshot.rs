@@ -29,7 +29,7 @@ pub async fn snapshot(
     now: DateTime<Utc>,
 ) -> anyhow::Result<ExitCode> {
     let half = args.half.unwrap_or_else(|| Half::latest_ended(now));
-    let written = report::generate(store, config, half, &args.out).await?;
+    let written = report::generate_at(store, config, half, &args.out, now).await?;
     out!(
         "快照已写入 (snapshot written): {} manifest sha256 {}",
         written.dir.display(),

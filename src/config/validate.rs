@@ -44,6 +44,7 @@ impl Config {
         p.extend(crate::notify::robot::problems(
             &self.robots,
             &self.recipients,
+            self.console.as_ref(),
         ));
         p.extend(crate::daemon::problems(self));
         if let Some(c) = &self.console {

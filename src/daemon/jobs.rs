@@ -125,6 +125,9 @@ pub async fn run(
             let d = crate::notify::dispatch(store, config, now).await?;
             let mut counts = send_due(store, mail, now).await?;
             counts["digests"] = json!(d.digests.len());
+            if !d.chases.is_empty() {
+                counts["chases"] = json!(d.chases.len());
+            }
             if !config.robots.is_empty() {
                 counts["notices"] = json!(d.notices.len());
                 // Like undelivered mail, a robot that cannot be set up does not fail the job:

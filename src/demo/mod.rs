@@ -37,6 +37,7 @@
 //! operations and `sqrt` (exactly rounded everywhere), then rounded to 0.1 万元 integers; all
 //! figures of the plan are computed from those integers.
 
+pub mod answers;
 pub mod city;
 pub mod draws;
 pub mod enterprise;

@@ -49,6 +49,10 @@ pub struct DemoSummary {
     pub units: Vec<crate::analysis::UnitResult>,
     /// The snapshot's folder (report.html, report.xlsx, snapshot.json, manifest.json).
     pub snapshot_dir: PathBuf,
+    /// The answers, the 销号 and the overdue case planted ([`super::answers`]).
+    pub planted: super::answers::Planted,
+    /// 督办 messages written for the overdue case (the reminder and the escalation).
+    pub chases: usize,
 }
 
 /// The demo's clock: 20 November 2026, 10:00 in Shanghai — after October's reporting deadline.
@@ -179,7 +183,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
     std::fs::create_dir_all(&mail_dir)?;
 
     progress(&format!(
-        "[1/7] 生成示例城市：{} 家规上企业，种子 {} (generating the synthetic city)",
+        "[1/8] 生成示例城市：{} 家规上企业，种子 {} (generating the synthetic city)",
         opts.enterprises, opts.seed
     ));
     let spec = GenSpec {
@@ -191,7 +195,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
     let plan = generate(&spec, &data)?;
 
     progress(
-        "[2/7] 建立数据库并导入名录、目标、重点项目 (registry, targets and key projects into SQLite)",
+        "[2/8] 建立数据库并导入名录、目标、重点项目 (registry, targets and key projects into SQLite)",
     );
     let store = Store::connect(&format!("sqlite://{}", database.display())).await?;
     store.migrate().await?;
@@ -210,7 +214,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
         );
     }
 
-    progress("[3/7] 启动本地数据接口并拉取报表 (serving the data on loopback and pulling it)");
+    progress("[3/8] 启动本地数据接口并拉取报表 (serving the data on loopback and pulling it)");
     let pages = Arc::new(pages(&data)?);
     let n_pages = pages.len() as u64;
     let app = axum::Router::new()
@@ -253,7 +257,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
             .await?;
     }
 
-    progress("[4/7] 评估 2026年1—10月 (evaluating October)");
+    progress("[4/8] 评估 2026年1—10月 (evaluating October)");
     let period = spec.months_to;
     let (report, _) = crate::evaluate::run(&store, &config, period, now, false).await?;
     let mut by_rule: std::collections::BTreeMap<String, usize> = Default::default();
@@ -261,7 +265,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
         *by_rule.entry(f.rule.to_string()).or_default() += 1;
     }
 
-    progress("[5/7] 生成并发送预警摘要邮件（写为 .eml 文件） (digests to .eml files)");
+    progress("[5/8] 生成并发送预警摘要邮件（写为 .eml 文件） (digests to .eml files)");
     let dispatched = notify::dispatch(&store, &config, now).await?;
     let mail = config
         .mail
@@ -275,14 +279,30 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
         .count();
 
     progress(
-        "[6/7] 写出半月运行分析快照并发给市级领导 (the semimonthly snapshot, emailed to the city)",
+        "[6/8] 官员反馈：预置4条反馈（1条已销号）和1件超期督办事项 (planted answers and one overdue case)",
+    );
+    // An hour later the officials have answered; the next dispatch chases the overdue case.
+    let answered_at = now + chrono::Duration::hours(1);
+    let planted = super::answers::plant(&store, &config, now, answered_at).await?;
+    let chased = notify::dispatch(&store, &config, answered_at).await?;
+    notify::drain(&store, &transport, &notify::policy(mail), answered_at).await?;
+
+    progress(
+        "[7/8] 写出半月运行分析快照并发给市级领导 (the semimonthly snapshot, emailed to the city)",
     );
     let half = crate::report::Half::latest_ended(now);
-    let written = crate::report::generate(&store, &config, half, &out.join("snapshots")).await?;
+    let written = crate::report::generate_at(
+        &store,
+        &config,
+        half,
+        &out.join("snapshots"),
+        answered_at + chrono::Duration::hours(1),
+    )
+    .await?;
     let snapshot_mails = notify::snapshot::enqueue(&store, &config, &written.dir, now).await?;
     notify::drain(&store, &transport, &notify::policy(mail), now).await?;
 
-    progress("[7/7] 完成 (done)");
+    progress("[8/8] 完成 (done)");
     store.close().await;
     Ok(DemoSummary {
         plan,
@@ -299,5 +319,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
         snapshot_mails,
         units: report.units,
         snapshot_dir: written.dir,
+        planted,
+        chases: chased.chases.len(),
     })
 }

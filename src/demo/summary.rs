@@ -46,6 +46,12 @@ pub fn closing_lines(s: &DemoSummary, secs: f64, program: &str) -> Vec<String> {
         }
     }
     out.extend(count_table(&s.by_rule));
+    out.push(format!(
+        "  反馈办理：预置 {} 条反馈（其中 {} 件已销号），1 件超期事项已发督办邮件 {} 封。",
+        s.planted.answered.len(),
+        s.planted.closed.len(),
+        s.chases
+    ));
     out.push(String::new());
     out.push("去哪里看 (where to look):".into());
     out.push(format!(
@@ -67,6 +73,12 @@ pub fn closing_lines(s: &DemoSummary, secs: f64, program: &str) -> Vec<String> {
         super::run::DEMO_CONSOLE,
         s.mail_dir.display()
     ));
+    if let Some(id) = s.planted.overdue {
+        out.push(format!(
+            "  超期督办事项 overdue case:  http://{}/cases/{id} （以市工信局运行科 yunxing@demo.invalid 登录）",
+            super::run::DEMO_CONSOLE
+        ));
+    }
     out
 }
 

@@ -15,6 +15,7 @@ use super::attachment;
 use super::config::{AttachmentKind, RecipientConfig};
 use super::outbox::{Delayed, OutboxWrite};
 use super::plan::{Item, ItemKind};
+use super::summary::{Summary, case_link};
 use crate::rules::{Severity, rule_zh};
 
 /// Names to print instead of codes.
@@ -38,6 +39,37 @@ pub struct Context<'a> {
     pub delayed: &'a [Delayed],
     /// The recipient's 反馈表 ([`attachment::feedback_workbooks`]), attached beside the detail.
     pub feedback: Option<&'a [u8]>,
+    pub answer: Loop<'a>,
+}
+
+/// The answer loop in a digest: the console's address (each item links to its case page), each
+/// alert's case, and the summary the digest opens with. The default is a digest without them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Loop<'a> {
+    /// The console's public address (`[console] public_url`), when there is a console.
+    pub console: Option<&'a str>,
+    /// Alert id → the id of its newest case.
+    pub cases: Option<&'a HashMap<i64, i64>>,
+    pub summary: Option<&'a Summary>,
+}
+
+impl Loop<'_> {
+    /// The link to the case page of the item's alert.
+    pub fn link(&self, i: &Item) -> Option<String> {
+        let case = self.cases?.get(&i.alert.id)?;
+        case_link(self.console, *case)
+    }
+
+    /// How to answer, the footer's sentence: in the console when there is one, else by reply.
+    pub fn how_to_answer(&self) -> String {
+        match self.console {
+            Some(base) => format!(
+                "请逐条反馈：点击各条的“办理”链接，或打开我的待办 {}/todo ，登录后填写原因、帮扶措施和预计恢复时间并申请销号；也可填写附件反馈表后回复本邮件。",
+                base.trim_end_matches('/')
+            ),
+            None => "请填写附件反馈表（原因、帮扶措施、预计恢复时间），回复本邮件反馈。".into(),
+        }
+    }
 }
 
 /// The subject: `【工业运行预警】1—10月 东城区：红色2项 橙色3项`.
@@ -157,8 +189,21 @@ fn delay_lines(delayed: &[Delayed]) -> Vec<String> {
 }
 
 /// The plain-text body.
-pub fn text(r: &RecipientConfig, items: &[Item], names: &Names, delayed: &[Delayed]) -> String {
+pub fn text(
+    r: &RecipientConfig,
+    items: &[Item],
+    names: &Names,
+    delayed: &[Delayed],
+    answer: &Loop<'_>,
+) -> String {
     let mut s = format!("{}：\n\n", r.name);
+    if let Some(sum) = answer.summary.filter(|s| !s.is_empty()) {
+        s.push_str("【概况】\n");
+        for l in sum.text_lines() {
+            let _ = writeln!(s, "{l}");
+        }
+        s.push('\n');
+    }
     if !delayed.is_empty() {
         let _ = writeln!(
             s,
@@ -175,9 +220,16 @@ pub fn text(r: &RecipientConfig, items: &[Item], names: &Names, delayed: &[Delay
         let _ = write!(s, "\n【{title}】{}项\n", v.len());
         for i in v {
             let _ = writeln!(s, "  - {}", line(i, names));
+            if let Some(l) = answer.link(i) {
+                let _ = writeln!(s, "    办理：{l}");
+            }
         }
     }
-    s.push_str("\n明细见附件（可用 Excel 打开）。认领或销号请使用 indmon alerts ack / resolve。\n");
+    let _ = writeln!(
+        s,
+        "\n明细见附件（可用 Excel 打开）。{}",
+        answer.how_to_answer()
+    );
     s.push_str("本邮件由工业运行监测系统自动发送。\n");
     s
 }
@@ -219,6 +271,8 @@ struct Row<'a> {
     /// The message with the raise and the streak, as in the text body.
     what: String,
     responsible: String,
+    /// The case page, when the console is configured and the alert has a case.
+    link: Option<String>,
 }
 
 /// One group's heading and table.
@@ -250,15 +304,17 @@ pub fn html(
     items: &[Item],
     names: &Names,
     delayed: &[Delayed],
+    answer: &Loop<'_>,
 ) -> anyhow::Result<String> {
     let tables: Vec<Group> = groups(items)
         .into_iter()
         .map(|(title, v)| Group {
             title,
             colour: v.first().map_or("#444", |i| colour(i.alert.severity)),
-            rows: v.into_iter().map(|i| row(i, names)).collect(),
+            rows: v.into_iter().map(|i| row(i, names, answer)).collect(),
         })
         .collect();
+    let summary = answer.summary.filter(|s| !s.is_empty());
     let mut env = minijinja::Environment::new();
     env.set_formatter(escape_as_before);
     env.add_template("digest.html", TEMPLATE)?;
@@ -268,12 +324,16 @@ pub fn html(
             name => r.name,
             delayed => delay_lines(delayed),
             groups => tables,
+            summary => summary,
+            overdue_line => summary.and_then(Summary::overdue_line),
+            console => answer.console.is_some(),
+            how_to_answer => answer.how_to_answer(),
         })?;
     Ok(html)
 }
 
 /// An item as a row of the HTML table.
-fn row<'a>(i: &'a Item, names: &Names) -> Row<'a> {
+fn row<'a>(i: &'a Item, names: &Names, answer: &Loop<'_>) -> Row<'a> {
     let a = &i.alert;
     let mut what = a.message.clone();
     if let Some(p) = i.previous {
@@ -288,6 +348,7 @@ fn row<'a>(i: &'a Item, names: &Names) -> Row<'a> {
         subject: &a.subject,
         what,
         responsible: responsible(i, names),
+        link: answer.link(i),
     }
 }
 
@@ -399,8 +460,8 @@ pub fn build(
     };
     let mut body = MultiPart::mixed()
         .multipart(MultiPart::alternative_plain_html(
-            text(r, items, ctx.names, ctx.delayed),
-            html(r, items, ctx.names, ctx.delayed)?,
+            text(r, items, ctx.names, ctx.delayed, &ctx.answer),
+            html(r, items, ctx.names, ctx.delayed, &ctx.answer)?,
         ))
         .singlepart(Attachment::new(file).body(bytes, ContentType::parse(mime)?));
     if let Some(book) = ctx.feedback {
@@ -527,17 +588,17 @@ mod tests {
     #[test]
     fn the_html_of_a_fixed_digest_is_unchanged() {
         let (r, items, names, delayed) = fixed();
-        let got = html(&r, &items, &names, &delayed).unwrap();
+        let got = html(&r, &items, &names, &delayed, &Loop::default()).unwrap();
         assert_eq!(got, GOLDEN);
         let (r, items, names, _) = fixed();
-        let got = html(&r, &items, &names, &[]).unwrap();
+        let got = html(&r, &items, &names, &[], &Loop::default()).unwrap();
         assert!(!got.contains("延迟送达"), "{got}");
     }
 
     #[test]
     fn a_leader_is_named_and_an_unknown_id_is_never_shown() {
         let (r, items, names, delayed) = fixed();
-        let got = html(&r, &items, &names, &delayed).unwrap();
+        let got = html(&r, &items, &names, &delayed, &Loop::default()).unwrap();
         assert!(got.contains("包抓领导 王&lt;副&gt;市长"), "{got}");
         assert!(!got.contains("unknown"), "{got}");
         assert!(!got.contains("leader1"), "{got}");
@@ -546,7 +607,7 @@ mod tests {
     #[test]
     fn everything_typed_outside_is_escaped_in_the_html() {
         let (r, items, names, delayed) = fixed();
-        let got = html(&r, &items, &names, &delayed).unwrap();
+        let got = html(&r, &items, &names, &delayed, &Loop::default()).unwrap();
         for raw in [
             "<script>",
             "<工信局>",
@@ -561,5 +622,54 @@ mod tests {
         assert!(got.contains("南湖&lt;script&gt;alert(1)&lt;/script&gt;机械"));
         assert!(got.contains("东方&amp;纺织"));
         assert!(got.contains("&quot;已连续&quot; &amp; &#39;x&#39;"));
+    }
+
+    /// With a console, an item with a case links to its page, one without has no link, the
+    /// summary opens the body with its overdue cases linked, and officials' text stays text.
+    #[test]
+    fn items_link_to_their_case_pages_and_the_summary_opens_the_digest() {
+        let (r, items, names, _) = fixed();
+        let cases: HashMap<i64, i64> = [(1, 12), (3, 14)].into_iter().collect();
+        let summary = Summary {
+            units: vec!["东城区1—10月规上工业产值增长5.0%。".into()],
+            new: Some("本次新增预警1项（红色1项）。".into()),
+            overdue_total: 6,
+            escalated_total: 1,
+            overdue: vec![crate::notify::summary::OverdueCase {
+                id: 14,
+                name: "<b>超期</b>厂".into(),
+                due: "11月9日".into(),
+                escalated: true,
+                link: Some("https://jc.example.cn/cases/14".into()),
+            }],
+            calendar_note: None,
+        };
+        let answer = Loop {
+            console: Some("https://jc.example.cn/"),
+            cases: Some(&cases),
+            summary: Some(&summary),
+        };
+        let got = html(&r, &items, &names, &[], &answer).unwrap();
+        assert!(got.contains("<th>办理</th>"), "{got}");
+        assert!(
+            got.contains("<a href=\"https://jc.example.cn/cases/12\">办理</a>"),
+            "{got}"
+        );
+        assert_eq!(got.matches("cases/12").count(), 1);
+        assert!(!got.contains("cases/2\""), "no case, no link");
+        assert!(got.contains("&lt;b&gt;超期&lt;/b&gt;厂"), "{got}");
+        assert!(got.contains("另有5件，见我的待办"), "{got}");
+        assert!(got.contains("https://jc.example.cn/todo"), "{got}");
+        let at = |s: &str| got.find(s).unwrap();
+        assert!(at("【概况】") < at("自上次通报以来"));
+        let t = text(&r, &items, &names, &[], &answer);
+        assert!(t.contains("办理：https://jc.example.cn/cases/12\n"), "{t}");
+        assert!(
+            t.contains(
+                "  · <b>超期</b>厂（期限11月9日，已超督办期限） https://jc.example.cn/cases/14"
+            ),
+            "{t}"
+        );
+        assert!(!t.contains("indmon alerts"), "{t}");
     }
 }

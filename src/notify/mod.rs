@@ -5,6 +5,8 @@
 //! Stages: route (scope) → mute (silences) → dedup (what was told) → outbox → retry → record.
 
 pub mod attachment;
+pub mod casework;
+pub mod chase;
 pub mod config;
 pub mod digest;
 pub mod outbox;
@@ -14,6 +16,7 @@ pub mod reminder;
 pub mod robot;
 pub mod signin;
 pub mod snapshot;
+pub mod summary;
 pub mod transport;
 
 use std::collections::HashMap;
@@ -43,6 +46,8 @@ pub struct Dispatched {
     pub digests: Vec<(String, i64, usize)>,
     /// `(robot id, robot_outbox id)` per group-robot notice ([`robot`]).
     pub notices: Vec<(String, i64)>,
+    /// `(recipient id, outbox id, cases)` per 督办 message ([`chase`]).
+    pub chases: Vec<(String, i64, usize)>,
 }
 
 /// The retry policy `[mail]` asks for.
@@ -123,6 +128,15 @@ pub async fn dispatch(
         tracing::warn!(error = %format!("{e:#}"), "无法生成反馈表，邮件不附反馈表 (feedback workbooks not made)");
         HashMap::new()
     });
+    let period = planned
+        .iter()
+        .flat_map(|p| p.items.iter().map(|i| i.alert.period))
+        .max();
+    let work = if planned.is_empty() {
+        casework::Casework::default()
+    } else {
+        casework::read(store, config, period, now).await
+    };
     let mut writes = Vec::new();
     for p in &planned {
         let r = &config.recipients[p.recipient];
@@ -131,6 +145,7 @@ pub async fn dispatch(
             .filter(|d| d.recipient == r.id)
             .cloned()
             .collect();
+        let summary = work.summary_for(r, &p.items, now).await;
         let ctx = digest::Context {
             from: &mail.from,
             city: &config.general.city_name,
@@ -139,6 +154,11 @@ pub async fn dispatch(
             attachment: mail.attachment,
             delayed: &late,
             feedback: books.get(&r.id).map(Vec::as_slice),
+            answer: digest::Loop {
+                console: work.console.as_deref(),
+                cases: Some(&work.cases),
+                summary: Some(&summary),
+            },
         };
         let mut w = digest::build(r, &p.items, &ctx)?;
         w.covers = p.covers.clone();
@@ -161,6 +181,8 @@ pub async fn dispatch(
     let (ids, notice_ids) = store
         .write_dispatch(&writes, &notices, &cursor_rows, now_ms)
         .await?;
+    // After the digests: an overdue case's first reminder follows the digest that dated it.
+    let chases = chase::dispatch(store, config, &mail.from, now).await?;
     Ok(Dispatched {
         digests: planned
             .iter()
@@ -172,5 +194,6 @@ pub async fn dispatch(
             .map(|n| n.robot.clone())
             .zip(notice_ids)
             .collect(),
+        chases,
     })
 }

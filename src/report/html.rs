@@ -164,6 +164,7 @@ pub fn render(s: &Snapshot, city_name: &str) -> anyhow::Result<String> {
         sheet_alerts => SHEET_ALERTS,
         sheet_quality => SHEET_QUALITY,
         sheet_industries => super::xlsx::SHEET_INDUSTRIES,
+        sheet_answers => super::xlsx::SHEET_ANSWERS,
     })?;
     Ok(html)
 }

@@ -11,6 +11,7 @@
 //! data gives byte-identical files.
 
 pub mod advice;
+pub mod answers;
 pub mod change;
 pub mod charts;
 pub mod docx;
@@ -148,6 +149,25 @@ pub async fn build_since(
     half: Half,
     after: Option<i64>,
 ) -> anyhow::Result<Snapshot> {
+    build_since_at(store, config, half, after, half.end()).await
+}
+
+/// The moment a snapshot of `half` written at `now` counts the answer loop at: the half's end,
+/// or `now` when written later (a catch-up, the demo), but no later than the next half's end,
+/// so that regenerating an old snapshot gives the same section.
+pub fn loop_as_of(half: Half, now: DateTime<Utc>) -> DateTime<Utc> {
+    let end = half.end();
+    now.clamp(end, Half::containing(end).end())
+}
+
+/// [`build_since`], with the answer loop counted at `loop_as_of(half, now)`.
+pub async fn build_since_at(
+    store: &Store,
+    config: &Config,
+    half: Half,
+    after: Option<i64>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Snapshot> {
     let at = half.end();
     let period = evaluate::latest_complete_period(at, config.general.report_deadline_day);
     let period = if config.general.jan_feb_combined && period.month() == 1 {
@@ -177,12 +197,41 @@ pub async fn build_since(
         .with_timezone(&Shanghai)
         .format("%Y-%m-%d")
         .to_string();
+    snap.answer_loop = answer_loop(store, half, loop_as_of(half, now)).await?;
     let silences = store.silences(None).await?;
     snap.overhaul = sections::overhauls(&snap, &silences, half.start().timestamp_millis());
     // The text marks the enterprises on a planned overhaul it names.
     text::write(&mut snap);
     snap.advice = advice::advise(&advice::findings(&snap));
     Ok(snap)
+}
+
+/// 反馈办理情况 at `as_of`: cases closed since the half began (when the previous snapshot was
+/// written), resumption expected in the month after the half's.
+async fn answer_loop(
+    store: &Store,
+    half: Half,
+    as_of: DateTime<Utc>,
+) -> anyhow::Result<answers::AnswerLoop> {
+    let as_of = as_of.timestamp_millis();
+    let cases = store
+        .cases(&crate::store::cases::CaseQuery::default())
+        .await?;
+    let given = store.answers_before(as_of).await?;
+    let names: std::collections::HashMap<String, String> = store
+        .units()
+        .await?
+        .into_iter()
+        .map(|u| (u.code, u.name))
+        .collect();
+    Ok(answers::build(
+        &cases,
+        &given,
+        &names,
+        half.start().timestamp_millis(),
+        as_of,
+        half.month.next(),
+    ))
 }
 
 /// The last alert event the previous half's snapshot in `out` counted, if it was written there.
@@ -203,7 +252,20 @@ pub async fn generate(
     half: Half,
     out: &Path,
 ) -> anyhow::Result<Written> {
-    let snap = build_since(store, config, half, previous_through(out, half)).await?;
+    generate_at(store, config, half, out, half.end()).await
+}
+
+/// [`generate`] written at `now`: the answer loop counted at [`loop_as_of`]. The files are kept
+/// in the database (the console's archive) before they are written to `out`.
+pub async fn generate_at(
+    store: &Store,
+    config: &Config,
+    half: Half,
+    out: &Path,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Written> {
+    let after = previous_through(out, half);
+    let snap = build_since_at(store, config, half, after, now).await?;
     let files = write::render(&snap, &config.general.city_name)?;
     let manifest = files
         .last()
@@ -236,7 +298,7 @@ pub async fn run_due(
     if out.join(half.to_string()).join("manifest.json").is_file() {
         return Ok(None);
     }
-    generate(store, config, half, out).await.map(Some)
+    generate_at(store, config, half, out, now).await.map(Some)
 }
 
 #[cfg(test)]

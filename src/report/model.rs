@@ -61,6 +61,10 @@ pub struct Snapshot {
     pub overhaul: Vec<super::sections::Overhaul>,
     /// 存在问题 and 下步工作建议, written from the findings.
     pub advice: super::advice::Advice,
+    /// 反馈办理情况: the answer loop (`loop` in `snapshot.json`), filled in by
+    /// [`super::answers::build`].
+    #[serde(rename = "loop")]
+    pub answer_loop: super::answers::AnswerLoop,
     /// The evaluation's own unit objects (the JSON contract), for machines.
     pub units: Vec<Value>,
     /// The analysed period the changes compare with ("2026-09"; December of last year for 1—2月),
@@ -583,6 +587,7 @@ pub fn build(
         text: Default::default(),
         overhaul: Vec::new(),
         advice: Default::default(),
+        answer_loop: Default::default(),
         units: report.units.iter().map(unit_json).collect(),
         prev_period: prev.as_ref().map(|p| p.period.to_string()),
         prev_period_label: labels.prev_period_label,

@@ -189,6 +189,7 @@ pub fn snapshot() -> Snapshot {
             )],
             projects: vec!["全市重点项目2个，其中未开工1个、在建1个。".into()],
             alerts: vec!["本期共有预警3项。".into()],
+            answers: Vec::new(),
         },
         ..Snapshot::default()
     };

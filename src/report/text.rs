@@ -443,6 +443,8 @@ pub struct SectionText {
     pub projects: Vec<String>,
     /// 六's 预警情况: the alerts, the submission rate and data quality.
     pub alerts: Vec<String>,
+    /// 八、反馈办理情况 (written by [`crate::report::answers::paragraphs`]).
+    pub answers: Vec<String>,
 }
 
 impl SectionText {
@@ -455,6 +457,7 @@ impl SectionText {
             &self.enterprises,
             &self.projects,
             &self.alerts,
+            &self.answers,
         ]
         .into_iter()
         .flatten()
@@ -493,6 +496,7 @@ pub fn sections(s: &Snapshot) -> SectionText {
             .into_iter()
             .collect(),
         alerts: vec![alert_paragraph(s)],
+        answers: super::answers::paragraphs(&s.answer_loop),
     }
 }
 

@@ -28,9 +28,10 @@ pub const SHEET_QUALITY: &str = "表7 数据质量";
 pub const SHEET_INDUSTRIES: &str = "表8 分行业";
 pub const SHEET_EFFICIENCY: &str = "表9 效益";
 pub const SHEET_INVESTMENT: &str = "表10 工业投资";
+pub const SHEET_ANSWERS: &str = "表11 反馈办理";
 
 /// The sheets in the order of the workbook; the page refers to them by these names.
-pub const SHEETS: [&str; 11] = [
+pub const SHEETS: [&str; 12] = [
     SHEET_OVERVIEW,
     SHEET_DISTRICTS,
     SHEET_STATES,
@@ -42,6 +43,7 @@ pub const SHEETS: [&str; 11] = [
     SHEET_INDUSTRIES,
     SHEET_EFFICIENCY,
     SHEET_INVESTMENT,
+    SHEET_ANSWERS,
 ];
 
 /// A sheet: its name, its header and its rows.
@@ -73,7 +75,7 @@ pub fn render(s: &Snapshot, half: Half, city_name: &str) -> anyhow::Result<Vec<u
             .set_creation_datetime(&created),
     );
     let [industries, efficiency, investment] = super::industry::sheet::sheets(s);
-    let sheets: [Sheet; 11] = [
+    let sheets: [Sheet; 12] = [
         (SHEET_OVERVIEW, &["项目", "数值"], overview_rows(s, half)),
         (
             SHEET_DISTRICTS,
@@ -93,6 +95,11 @@ pub fn render(s: &Snapshot, half: Half, city_name: &str) -> anyhow::Result<Vec<u
         industries,
         efficiency,
         investment,
+        (
+            SHEET_ANSWERS,
+            &super::answers::SHEET_HEAD,
+            super::answers::sheet_rows(&s.answer_loop),
+        ),
     ];
     for (name, head, rows) in &sheets {
         let heading = Heading {

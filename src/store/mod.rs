@@ -9,6 +9,7 @@
 mod alerts;
 mod case_sync;
 pub mod cases;
+pub mod chase;
 mod console;
 mod copy;
 mod enterprises;

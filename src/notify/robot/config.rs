@@ -8,6 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::config::SecretRef;
+use crate::console::ConsoleConfig;
 use crate::notify::RecipientConfig;
 
 /// Which robot API a webhook speaks.
@@ -53,8 +54,8 @@ pub struct RobotConfig {
     pub secret: Option<SecretRef>,
     /// Recipient ids (`[[recipients]]`) whose scopes this group's notice counts.
     pub recipients: Vec<String>,
-    /// The officials' console the notice links to (until `[console] public_url` exists).
-    pub console_url: String,
+    /// The officials' console the notice links to; default: `[console] public_url`.
+    pub console_url: Option<String>,
     /// The notice's heading (钉钉 shows it in the conversation list); put the robot's
     /// 自定义关键词 here if it uses one.
     #[serde(default = "default_title")]
@@ -116,8 +117,21 @@ pub fn check_webhook(kind: RobotKind, url: &SecretString) -> Result<reqwest::Url
     Ok(u)
 }
 
-/// Every problem of `[[robots]]`, as `(key, message)`.
-pub fn problems(robots: &[RobotConfig], recipients: &[RecipientConfig]) -> Vec<(String, String)> {
+impl RobotConfig {
+    /// The console the notice links to: its own `console_url`, else `[console] public_url`.
+    pub fn link<'a>(&'a self, console: Option<&'a ConsoleConfig>) -> Option<&'a str> {
+        self.console_url
+            .as_deref()
+            .or_else(|| console.and_then(|c| c.public_url.as_deref()))
+    }
+}
+
+/// Every problem of `[[robots]]`, as `(key, message)`; `console` gives the default link.
+pub fn problems(
+    robots: &[RobotConfig],
+    recipients: &[RecipientConfig],
+    console: Option<&ConsoleConfig>,
+) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let known: HashSet<&str> = recipients.iter().map(|r| r.id.as_str()).collect();
     let mut ids = HashSet::new();
@@ -167,11 +181,16 @@ pub fn problems(robots: &[RobotConfig], recipients: &[RecipientConfig]) -> Vec<(
                 format!("“{who}”不是已配置的收件人 id (not a configured recipient id)"),
             );
         }
-        if !(r.console_url.starts_with("https://") || r.console_url.starts_with("http://")) {
-            p(
+        match (&r.console_url, r.link(console)) {
+            (_, None) => p(
+                "console_url",
+                "通知需要平台链接：请配置 console_url 或 [console] public_url (needs console_url or [console] public_url)".into(),
+            ),
+            (Some(u), _) if !(u.starts_with("https://") || u.starts_with("http://")) => p(
                 "console_url",
                 "应以 http:// 或 https:// 开头 (must be an http(s) URL)".into(),
-            );
+            ),
+            _ => {}
         }
         if r.title.trim().is_empty() || r.title.chars().count() > 64 {
             p("title", "应为1到64个字 (1 to 64 characters)".into());
@@ -264,6 +283,49 @@ mod tests {
         for secret in ["tok-123", "not-sec-456", "robot.example.cn"] {
             assert!(!all.contains(secret), "{secret} shown: {all}");
         }
+    }
+
+    /// A robot without `console_url` links to `[console] public_url`; its own wins; with
+    /// neither, check-config names the key.
+    #[test]
+    fn a_robot_links_to_the_console_public_url_by_default() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let hook = dir.path().join("hook");
+        std::fs::write(
+            &hook,
+            "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",
+        )
+        .expect("write");
+        let robot = |url: &str| {
+            format!(
+                "[[robots]]\nid = \"r\"\nname = \"群\"\nkind = \"wecom\"\nwebhook = {{ file = '{}' }}\nrecipients = [\"dc\"]\n{url}",
+                hook.display()
+            )
+        };
+        let base =
+            "[[recipients]]\nid = \"dc\"\nname = \"甲\"\nemail = \"a@x.cn\"\nrole = \"city\"\n";
+        let console =
+            "[console]\nlisten = \"127.0.0.1:8088\"\npublic_url = \"https://jc.example.cn\"\n";
+        let c = Config::parse(&format!("{base}{console}{}", robot(""))).unwrap();
+        let keys: Vec<String> = c.validate().into_iter().map(|p| p.key).collect();
+        assert!(!keys.iter().any(|k| k.starts_with("robots")), "{keys:?}");
+        assert_eq!(
+            c.robots[0].link(c.console.as_ref()),
+            Some("https://jc.example.cn")
+        );
+        let own = robot("console_url = \"https://own.example.cn/\"\n");
+        let c = Config::parse(&format!("{base}{console}{own}")).unwrap();
+        assert_eq!(
+            c.robots[0].link(c.console.as_ref()),
+            Some("https://own.example.cn/")
+        );
+        let c = Config::parse(&format!("{base}{}", robot(""))).unwrap();
+        let keys: Vec<String> = c.validate().into_iter().map(|p| p.key).collect();
+        assert!(
+            keys.contains(&"robots[0].console_url".to_string()),
+            "{keys:?}"
+        );
+        assert_eq!(c.robots[0].link(None), None);
     }
 
     #[test]

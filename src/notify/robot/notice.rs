@@ -96,7 +96,8 @@ pub fn counts(
 }
 
 /// The notice's Markdown: a heading, the period, one line per nonzero count, the link.
-pub fn render(robot: &RobotConfig, c: &Counts) -> Notice {
+/// `link` is the console's address ([`RobotConfig::link`]).
+pub fn render(robot: &RobotConfig, c: &Counts, link: &str) -> Notice {
     let mut s = format!("#### {}\n\n", robot.title);
     if let Some(p) = c.period {
         let _ = write!(s, "**报告期：{}年{}月**\n\n", p.year(), p.month());
@@ -125,7 +126,7 @@ pub fn render(robot: &RobotConfig, c: &Counts) -> Notice {
         s,
         "\n请各责任单位登录平台查看详情并反馈：[打开工业运行监测平台]({})\n\n\
          > 本提示只含数量，企业名单和数据请在平台或预警邮件中查看。",
-        robot.console_url
+        link
     );
     Notice {
         robot: robot.id.clone(),

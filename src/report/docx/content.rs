@@ -39,7 +39,7 @@ pub struct Table {
 }
 
 /// The sections, in the order of the page.
-const HEADINGS: [&str; 7] = [
+const HEADINGS: [&str; 8] = [
     "总体运行",
     "分县区",
     "分行业",
@@ -47,6 +47,7 @@ const HEADINGS: [&str; 7] = [
     "重点项目",
     "存在问题",
     "下步工作建议",
+    "反馈办理情况",
 ];
 const OVERALL: usize = 0;
 const DISTRICTS: usize = 1;
@@ -55,6 +56,7 @@ const ENTERPRISES: usize = 3;
 const PROJECTS: usize = 4;
 const PROBLEMS: usize = 5;
 const STEPS: usize = 6;
+const ANSWERS: usize = 7;
 
 /// The section a chart belongs to, by its title.
 fn part_of_chart(title: &str) -> usize {
@@ -92,6 +94,7 @@ pub fn sections(s: &Snapshot, charts: &[Chart]) -> Vec<Section> {
     out[PROBLEMS].paragraphs = s.advice.problems.clone();
     out[PROBLEMS].paragraphs.extend(t.alerts.iter().cloned());
     out[STEPS].paragraphs = s.advice.steps.clone();
+    out[ANSWERS].paragraphs = t.answers.clone();
     for (i, (title, _)) in charts.iter().enumerate() {
         out[part_of_chart(title)].charts.push(i);
     }
@@ -105,6 +108,7 @@ pub fn sections(s: &Snapshot, charts: &[Chart]) -> Vec<Section> {
     out[INDUSTRIES].tables.extend(industries(s));
     out[ENTERPRISES].tables.extend(states_by_unit(s));
     out[PROJECTS].tables.extend(projects(s));
+    out[ANSWERS].tables.extend(answers(s));
     out[PROBLEMS].paragraphs.push(format!(
         "停产半停产减产企业、预警和重点项目的完整名单见同期工作簿 report.xlsx 的“{}”“{}”“{}”，均可按县区筛选。",
         xlsx::SHEET_STATES,
@@ -288,6 +292,49 @@ fn states_by_unit(s: &Snapshot) -> Option<Table> {
         rows,
         widths: vec![5, 2, 2, 2, 2, 3, 2, 2, 2],
         numeric: vec![false, true, true, true, true, true, true, true, true],
+    })
+}
+
+/// 反馈办理情况: each unit's answers and 反馈及时率, then the city's.
+fn answers(s: &Snapshot) -> Option<Table> {
+    let l = &s.answer_loop;
+    if l.units.is_empty() {
+        return None;
+    }
+    let rows = l
+        .units
+        .iter()
+        .chain([&l.total])
+        .map(|u| {
+            let mut v = vec![u.name.clone()];
+            v.extend(
+                [
+                    u.cases,
+                    u.due,
+                    u.answered_on_time,
+                    u.answered_late,
+                    u.overdue,
+                ]
+                .map(|n| n.to_string()),
+            );
+            v.push(u.on_time_pct.map_or_else(|| "—".into(), fmt_pct));
+            v
+        })
+        .collect();
+    Some(Table {
+        caption: format!("交办事项反馈情况（截至{}，单位：件、%）", l.as_of_zh),
+        head: vec![
+            "单位",
+            "交办",
+            "已到期",
+            "按期反馈",
+            "超期反馈",
+            "超期未反馈",
+            "反馈及时率",
+        ],
+        rows,
+        widths: vec![5, 2, 2, 2, 2, 3, 3],
+        numeric: vec![false, true, true, true, true, true, true],
     })
 }
 
