@@ -34,6 +34,7 @@ pub mod indicator;
 pub mod ingest;
 pub mod notify;
 pub mod period;
+pub mod power;
 pub mod record;
 pub mod registry;
 pub mod report;
