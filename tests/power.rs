@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use common::*;
 use indmon::calendar::Calendar;
+use indmon::credit_code::CreditCode;
 use indmon::ingest::import_file;
 use indmon::power::{PowerConfig, Xun};
 use indmon::rules::power::{XunData, findings, spans};
@@ -95,9 +96,9 @@ async fn accounts_of_one_enterprise_are_summed_and_wan_kwh_is_scaled() {
         );
         let day = "2026-10-01".parse().unwrap();
         let days = s.power_days(&[day..=day]).await.unwrap();
-        let nanhu = NANHU.parse().unwrap();
+        let nanhu: CreditCode = NANHU.parse().unwrap();
         assert_eq!(days[&nanhu][&day], 1250 * 10_000);
-        assert_eq!(days[&BEIGANG.parse().unwrap()][&day], 500 * 10_000);
+        assert_eq!(days[&BEIGANG.parse::<CreditCode>().unwrap()][&day], 500 * 10_000);
         // A day not over yet (the tests' today is 2026-11-22) and a negative figure are refused.
         let bad = write(
             &dir,
