@@ -98,7 +98,10 @@ async fn accounts_of_one_enterprise_are_summed_and_wan_kwh_is_scaled() {
         let days = s.power_days(&[day..=day]).await.unwrap();
         let nanhu: CreditCode = NANHU.parse().unwrap();
         assert_eq!(days[&nanhu][&day], 1250 * 10_000);
-        assert_eq!(days[&BEIGANG.parse::<CreditCode>().unwrap()][&day], 500 * 10_000);
+        assert_eq!(
+            days[&BEIGANG.parse::<CreditCode>().unwrap()][&day],
+            500 * 10_000
+        );
         // A day not over yet (the tests' today is 2026-11-22) and a negative figure are refused.
         let bad = write(
             &dir,
@@ -343,4 +346,74 @@ async fn xun_warnings_join_the_alert_lifecycle_and_resumption_resolves_the_stall
         assert_eq!(stalled, 1);
         db.cleanup().await;
     }
+}
+
+/// Runs the `indmon` binary in `dir`, returning its exit code and output.
+fn indmon(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_indmon"))
+        .current_dir(dir)
+        .env_remove("INDMON_DATABASE_URL")
+        .args(args)
+        .output()
+        .expect("run indmon");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn the_command_line_imports_by_kind_and_evaluates_a_xun() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let run = |args: &[&str]| {
+        let mut all = vec!["--database", db.as_str()];
+        all.extend_from_slice(args);
+        indmon(dir.path(), &all)
+    };
+    write(
+        &dir,
+        "units.csv",
+        std::fs::read(fixture("units.csv")).unwrap(),
+    );
+    write(
+        &dir,
+        "enterprises.csv",
+        std::fs::read(fixture("enterprises.csv")).unwrap(),
+    );
+    write(&dir, "accounts.csv", MAPPING);
+    let mut csv = String::from("户号,日期,用电量\n");
+    csv += &lines("3300003", "2025-10-21", 11, 1000);
+    csv += &lines("3300003", "2026-10-21", 11, 100);
+    write(&dir, "daily.csv", csv);
+    let (code, out) = run(&["import", "units.csv", "enterprises.csv", "accounts.csv"]);
+    assert_eq!(code, 0, "{out}");
+    // Named with --kind; an unmapped account exits 3 (input rejected) naming its line.
+    write(
+        &dir,
+        "bad.csv",
+        "户号,日期,用电量\n3300003,2026-10-01,5\n42,2026-10-01,5\n",
+    );
+    let (code, out) = run(&["import", "--kind", "power-daily", "bad.csv"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("第3行") && out.contains("42"), "{out}");
+    let (code, out) = run(&["import", "--kind", "power-daily", "daily.csv"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(&["evaluate", "--xun", "2026-10-D3", "--format", "json"]);
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect(&out);
+    assert_eq!(v["alerts"][0]["rule"], "enterprise_power_stalled");
+    assert_eq!(v["alerts"][0]["subject"], BEIGANG);
+    let (code, out) = run(&["alerts", "list"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("疑似停产") || out.contains("enterprise_power_stalled"),
+        "{out}"
+    );
+    let (code, out) = run(&["evaluate", "--xun", "2026-10-D4"]);
+    assert_eq!(code, 2, "{out}");
+    let (code, out) = run(&["evaluate", "--xun", "2026-10-D3", "--period", "2026-10"]);
+    assert_eq!(code, 2, "{out}");
 }
