@@ -46,6 +46,12 @@ type StoredDay = (i64, i64, i64, i64);
 /// A stored 旬报: output, sales, electricity.
 type StoredXun = [Option<i64>; 3];
 
+/// A 旬报 row as read: credit code, output, sales, electricity.
+type XunRow = (String, Option<i64>, Option<i64>, Option<i64>);
+
+/// … with its revision.
+type XunRevisionRow = (String, Option<i64>, Option<i64>, Option<i64>, i64);
+
 /// The partition of `power_daily` holding `day`'s month, and the statement creating it.
 fn partition_ddl(year: i32, month: u32) -> String {
     let (ny, nm) = if month == 12 {
@@ -226,7 +232,7 @@ impl Store {
         let xuns: BTreeSet<Xun> = reports.iter().map(|r| r.xun).collect();
         let sql = "SELECT credit_code, output, sales, electricity FROM xun_report WHERE period = $1 AND xun = $2";
         for x in xuns {
-            let rows: Vec<(String, Option<i64>, Option<i64>, Option<i64>)> = on_pool!(self, p => sqlx::query_as(sql)
+            let rows: Vec<XunRow> = on_pool!(self, p => sqlx::query_as(sql)
                 .bind(x.period().to_string()).bind(i64::from(x.part())).fetch_all(p).await?);
             for (c, o, s, e) in rows {
                 out.insert((c, x), [o, s, e]);
@@ -305,7 +311,7 @@ impl Store {
         x: Xun,
     ) -> anyhow::Result<Vec<(String, [Option<i64>; 3], i64)>> {
         let sql = "SELECT credit_code, output, sales, electricity, CAST(revision AS BIGINT) FROM xun_report WHERE period = $1 AND xun = $2 ORDER BY credit_code";
-        let rows: Vec<(String, Option<i64>, Option<i64>, Option<i64>, i64)> = on_pool!(self, p => sqlx::query_as(sql)
+        let rows: Vec<XunRevisionRow> = on_pool!(self, p => sqlx::query_as(sql)
             .bind(x.period().to_string()).bind(i64::from(x.part())).fetch_all(p).await?);
         Ok(rows
             .into_iter()
