@@ -184,6 +184,11 @@ impl Scale {
         mantissa: 1,
         exp: 4,
     };
+    /// 万 → one (万千瓦时 → kWh).
+    pub const TEN_THOUSAND: Scale = Scale {
+        mantissa: 10_000,
+        exp: 0,
+    };
 }
 
 impl FromStr for Scale {

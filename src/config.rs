@@ -30,6 +30,9 @@ pub struct Config {
     /// Thresholds and severities of the rules.
     #[serde(default)]
     pub rules: crate::rules::RulesConfig,
+    /// Thresholds of the 旬 rules on metered electricity (`[power]`).
+    #[serde(default)]
+    pub power: crate::power::PowerConfig,
     /// How warnings are mailed (`[mail]`); none means no email.
     #[serde(default)]
     pub mail: Option<crate::notify::MailConfig>,

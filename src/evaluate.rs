@@ -18,6 +18,8 @@ use crate::registry::Project;
 use crate::rules::{self, Context, Finding, num, wan};
 use crate::store::{EvaluationEnd, Store};
 
+pub mod xun;
+
 /// Why a period cannot be evaluated.
 #[derive(Debug, thiserror::Error)]
 pub enum EvaluateError {

@@ -35,6 +35,7 @@ pub mod indicator;
 pub mod ingest;
 pub mod notify;
 pub mod period;
+pub mod power;
 pub mod record;
 pub mod registry;
 pub mod report;

@@ -24,6 +24,9 @@ pub struct EvaluateArgs {
     /// Compute and print, but change no alert.
     #[arg(long)]
     pub dry_run: bool,
+    /// Evaluate a 旬 on metered electricity instead (疑似停产, 用电大幅下降, 复产), e.g. 2026-10-D1.
+    #[arg(long, conflicts_with = "period")]
+    pub xun: Option<crate::power::Xun>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -140,6 +143,19 @@ pub async fn evaluate(
     args: EvaluateArgs,
     now: DateTime<Utc>,
 ) -> anyhow::Result<ExitCode> {
+    if let Some(x) = args.xun {
+        let report = evaluate::xun::run(store, config, x, now, args.dry_run).await?;
+        if args.format == "json" {
+            out!(
+                "{}",
+                serde_json::to_string_pretty(&evaluate::xun::to_json(&report))?
+            );
+        } else {
+            let table = evaluate::xun::to_table(&report);
+            out!("{}", table.strip_suffix('\n').unwrap_or(&table));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let period = args.period.unwrap_or_else(|| {
         evaluate::latest_complete_period(now, config.general.report_deadline_day)
     });

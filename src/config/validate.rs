@@ -37,6 +37,7 @@ impl Config {
             p.add("database.password", e);
         }
         p.extend(self.rules.problems());
+        p.extend(self.power.problems());
         p.extend(crate::notify::config::problems(
             self.mail.as_ref(),
             &self.recipients,

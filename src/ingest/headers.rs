@@ -17,6 +17,12 @@ pub enum Kind {
     UnitIndicators,
     Projects,
     ProjectProgress,
+    /// 用电户号对照表: the power company's accounts mapped to credit codes.
+    PowerAccounts,
+    /// 日用电量: the power company's daily electricity per account.
+    PowerDaily,
+    /// 旬报: key enterprises' output, sales and electricity of one 旬.
+    XunReports,
 }
 
 impl Kind {
@@ -29,6 +35,9 @@ impl Kind {
             Kind::UnitIndicators => "unit-indicators",
             Kind::Projects => "projects",
             Kind::ProjectProgress => "project-progress",
+            Kind::PowerAccounts => "power-accounts",
+            Kind::PowerDaily => "power-daily",
+            Kind::XunReports => "xun-reports",
         }
     }
 
@@ -41,6 +50,9 @@ impl Kind {
             Kind::UnitIndicators => "单位指标",
             Kind::Projects => "重点项目",
             Kind::ProjectProgress => "项目进度",
+            Kind::PowerAccounts => "用电户号对照表",
+            Kind::PowerDaily => "日用电量",
+            Kind::XunReports => "旬报",
         }
     }
 
@@ -206,6 +218,42 @@ impl Kind {
                 ("status", PROJECT_STATUS),
                 ("name", &["name", "项目名称", "名称"]),
             ],
+            Kind::PowerAccounts => &[
+                ("account", POWER_ACCOUNT),
+                ("credit_code", CREDIT_CODE),
+                ("name", &["name", "户名", "用电户名", "企业名称", "名称"]),
+            ],
+            Kind::PowerDaily => &[
+                ("account", POWER_ACCOUNT),
+                (
+                    "day",
+                    &["day", "date", "日期", "用电日期", "抄表日期", "数据日期"],
+                ),
+                (
+                    "kwh",
+                    &[
+                        "kwh",
+                        "electricity",
+                        "日用电量",
+                        "用电量",
+                        "电量",
+                        "用电量千瓦时",
+                    ],
+                ),
+                ("name", &["name", "户名", "用电户名"]),
+            ],
+            Kind::XunReports => &[
+                ("credit_code", CREDIT_CODE),
+                ("xun", &["xun", "旬", "报告旬", "旬别", "旬次", "所属旬"]),
+                ("period", PERIOD),
+                ("name", &["name", "企业名称", "单位名称", "详细名称"]),
+                ("output", &["output", "工业总产值", "总产值", "产值"]),
+                ("sales", &["sales", "工业销售产值", "销售产值"]),
+                (
+                    "electricity",
+                    &["electricity", "工业用电量", "用电量", "用电"],
+                ),
+            ],
         }
     }
 
@@ -225,6 +273,9 @@ impl Kind {
                 "status",
             ],
             Kind::ProjectProgress => &["project_id", "period"],
+            Kind::PowerAccounts => &["account", "credit_code"],
+            Kind::PowerDaily => &["account", "day", "kwh"],
+            Kind::XunReports => &["credit_code", "xun"],
         }
     }
 
@@ -236,10 +287,19 @@ impl Kind {
                 Kind::Projects,
                 "total_investment" | "planned_investment_year"
             ) | (Kind::ProjectProgress, "invested_month" | "invested_ytd")
+                | (Kind::XunReports, "output" | "sales")
         )
     }
 }
 
+const POWER_ACCOUNT: &[&str] = &[
+    "account",
+    "户号",
+    "用电户号",
+    "电力户号",
+    "用户编号",
+    "客户编号",
+];
 const PROJECT_ID: &[&str] = &["project_id", "项目编号", "项目代码", "项目编码", "项目id"];
 const PROJECT_STATUS: &[&str] = &["status", "状态", "项目状态", "建设状态", "进展状态"];
 
@@ -399,7 +459,13 @@ pub fn detect(cells: &[String]) -> Option<Kind> {
         has_key(Kind::ProjectProgress, "invested_month")
             || has_key(Kind::ProjectProgress, "invested_ytd")
     };
-    if has(Kind::Submissions) && any_field() {
+    if has(Kind::PowerDaily) {
+        Some(Kind::PowerDaily)
+    } else if has(Kind::XunReports) {
+        Some(Kind::XunReports)
+    } else if has(Kind::PowerAccounts) {
+        Some(Kind::PowerAccounts)
+    } else if has(Kind::Submissions) && any_field() {
         Some(Kind::Submissions)
     } else if has(Kind::ProjectProgress) && progress_figures() {
         Some(Kind::ProjectProgress)

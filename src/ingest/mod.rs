@@ -8,6 +8,7 @@ pub mod error;
 pub mod headers;
 pub mod json;
 pub mod lines;
+mod power;
 pub mod rows;
 pub mod table;
 pub mod xlsx;
@@ -528,7 +529,13 @@ async fn read_and_store(
         read_columns: ctx.read_columns(),
     };
 
-    if kind == Kind::Submissions {
+    if matches!(
+        kind,
+        Kind::PowerAccounts | Kind::PowerDaily | Kind::XunReports
+    ) {
+        let line = pre.header_line;
+        power::store_power(store, kind, &ctx, line, &mut rows, opts, &hash, report).await?;
+    } else if kind == Kind::Submissions {
         store_submissions(store, &ctx, rows, opts, &hash, report).await?;
     } else {
         store_registry(store, kind, &ctx, &mut rows, opts, &hash, report).await?;

@@ -163,6 +163,17 @@ impl RowContext<'_> {
             Kind::ProjectProgress => self
                 .project_progress(row, &mut errs)
                 .map(Record::ProjectProgress),
+            // Read by `ingest::power` (their rows are no registry records).
+            Kind::PowerAccounts | Kind::PowerDaily | Kind::XunReports => {
+                errs.push(Reject {
+                    line: row.line,
+                    column: String::new(),
+                    field: String::new(),
+                    value: String::new(),
+                    reason: format!("{}不经此处读取 (read elsewhere)", kind.zh()),
+                });
+                None
+            }
         };
         match record {
             Some(r) if errs.is_empty() => Ok(r),
@@ -492,6 +503,8 @@ impl RowContext<'_> {
         })
     }
 }
+
+mod power;
 
 /// The columns a file has that indmon does not use, for the import summary.
 pub fn unused_columns(cols: &[Col], header: &[String]) -> Vec<String> {

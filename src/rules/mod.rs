@@ -4,6 +4,7 @@
 
 mod config;
 mod enterprise;
+pub mod power;
 pub mod project;
 mod rule;
 pub mod source;
@@ -59,6 +60,9 @@ pub struct Coverage {
     /// Every other subject the dataset knows: units, projects, sources.
     pub known: HashSet<String>,
     pub disabled: HashSet<Rule>,
+    /// Enterprises (credit codes) whose 旬 could be judged (`rules::power`): the 旬 rules'
+    /// alerts of others are neither kept nor resolved. Empty for a monthly evaluation.
+    pub xun_judged: HashSet<String>,
 }
 
 impl Coverage {
@@ -101,6 +105,9 @@ impl Coverage {
             | Rule::EnterpriseUpgradeCandidate
             | Rule::DataDivergence
             | Rule::DataInconsistent => !absent,
+            Rule::EnterprisePowerStalled
+            | Rule::EnterprisePowerDrop
+            | Rule::EnterprisePowerResumed => self.xun_judged.contains(subject),
         }
     }
 }

@@ -45,11 +45,14 @@ pub enum Rule {
     ProjectNotStarted,
     ProjectIdle,
     ProjectMissing,
+    EnterprisePowerStalled,
+    EnterprisePowerDrop,
+    EnterprisePowerResumed,
 }
 
 impl Rule {
     /// Every rule, in the order DESIGN.md lists them (enterprises, units, sources, projects).
-    pub const ALL: [Rule; 19] = [
+    pub const ALL: [Rule; 22] = [
         Rule::EnterpriseStalled,
         Rule::EnterpriseSemiStalled,
         Rule::EnterpriseReduced,
@@ -69,6 +72,9 @@ impl Rule {
         Rule::ProjectNotStarted,
         Rule::ProjectIdle,
         Rule::ProjectMissing,
+        Rule::EnterprisePowerStalled,
+        Rule::EnterprisePowerDrop,
+        Rule::EnterprisePowerResumed,
     ];
 
     /// The code name: stored in `alert.rule`, printed in JSON, used as a configuration key.
@@ -93,6 +99,9 @@ impl Rule {
             Rule::ProjectNotStarted => "project_not_started",
             Rule::ProjectIdle => "project_idle",
             Rule::ProjectMissing => "project_missing",
+            Rule::EnterprisePowerStalled => "enterprise_power_stalled",
+            Rule::EnterprisePowerDrop => "enterprise_power_drop",
+            Rule::EnterprisePowerResumed => "enterprise_power_resumed",
         }
     }
 
@@ -118,6 +127,9 @@ impl Rule {
             Rule::ProjectNotStarted => "项目逾期未开工",
             Rule::ProjectIdle => "项目建成未投产",
             Rule::ProjectMissing => "项目进度未报",
+            Rule::EnterprisePowerStalled => "疑似停产",
+            Rule::EnterprisePowerDrop => "用电大幅下降",
+            Rule::EnterprisePowerResumed => "复产",
         }
     }
 
@@ -131,7 +143,10 @@ impl Rule {
             | Rule::EnterpriseExitRisk
             | Rule::EnterpriseUpgradeCandidate
             | Rule::DataDivergence
-            | Rule::DataInconsistent => About::Enterprise,
+            | Rule::DataInconsistent
+            | Rule::EnterprisePowerStalled
+            | Rule::EnterprisePowerDrop
+            | Rule::EnterprisePowerResumed => About::Enterprise,
             Rule::UnitBelowTarget
             | Rule::UnitBelowAverage
             | Rule::UnitTargetAtRisk
@@ -153,9 +168,11 @@ impl Rule {
             | Rule::DataDivergence
             | Rule::UnitTargetAtRisk
             | Rule::SourceFailing => Severity::Orange,
-            Rule::EnterpriseReduced | Rule::EnterpriseUpgradeCandidate | Rule::UnitBelowAverage => {
-                Severity::Blue
-            }
+            Rule::EnterpriseReduced
+            | Rule::EnterpriseUpgradeCandidate
+            | Rule::UnitBelowAverage
+            | Rule::EnterprisePowerDrop
+            | Rule::EnterprisePowerResumed => Severity::Blue,
             Rule::UnitConsecutiveLagging => Severity::Red,
             Rule::EnterpriseSemiStalled
             | Rule::EnterpriseMissing
@@ -167,7 +184,8 @@ impl Rule {
             | Rule::ProjectBehindSchedule
             | Rule::ProjectNotStarted
             | Rule::ProjectIdle
-            | Rule::ProjectMissing => Severity::Yellow,
+            | Rule::ProjectMissing
+            | Rule::EnterprisePowerStalled => Severity::Yellow,
         }
     }
 
@@ -179,6 +197,15 @@ impl Rule {
             State::SemiStalled => Some(Rule::EnterpriseSemiStalled),
             State::Stalled => Some(Rule::EnterpriseStalled),
         }
+    }
+
+    /// Whether the rule is judged every 旬 on metered electricity (`rules::power`) rather than
+    /// every month.
+    pub fn is_xun(self) -> bool {
+        matches!(
+            self,
+            Rule::EnterprisePowerStalled | Rule::EnterprisePowerDrop | Rule::EnterprisePowerResumed
+        )
     }
 
     /// Whether the rule reports a data-quality problem rather than an economic warning.

@@ -20,6 +20,7 @@ mod locator;
 mod outbox;
 mod pack_tx;
 pub mod packed;
+mod power;
 mod projects;
 mod rebuild;
 mod registry;
@@ -52,6 +53,7 @@ pub use jobs::JobStat;
 pub use rebuild::{
     BATCH_ROWS as REBUILD_BATCH_ROWS, Difference, PackDifference, RebuildScope, RebuildSummary,
 };
+pub use registry::Applied as RegistryApplied;
 pub use robots::{RobotRow, RobotUndelivered};
 pub use runs::RunEnd;
 pub use snapshots::{KeptFile, KeptSnapshot};
@@ -254,6 +256,11 @@ const TABLES: &[&str] = &[
     "project",
     "project_progress",
     "project_progress_history",
+    "power_account",
+    "power_daily",
+    "power_daily_history",
+    "xun_report",
+    "xun_report_history",
 ];
 
 /// A database URL with its password replaced, for messages.

@@ -1,0 +1,198 @@
+//! Evaluating one 旬 end to end (`indmon evaluate --xun 2026-10-D1`): the stored days the 旬
+//! rules read, the rules (pure, `rules::power`), then the alerts reconciled like a month's —
+//! but only the 旬 rules' alerts of the enterprises that could be judged; the monthly rules'
+//! alerts are left alone, as a monthly evaluation leaves the 旬 rules' alone.
+//!
+//! The run is recorded in `evaluation_run` with the 旬 as its period (`2026-10-D1`) and status
+//! `xun_ok`/`xun_failed`, so that the newest evaluated month (status `ok`) is not moved by it.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::alerts::{self, AlertFilter, AlertState, Applied as AlertsApplied, Change};
+use crate::config::Config;
+use crate::power::Xun;
+use crate::registry::UnitKind;
+use crate::rules::power::{UnitXun, XunData, findings, spans};
+use crate::rules::{Coverage, Finding, Rule};
+use crate::store::{EvaluationEnd, Store};
+
+/// What one 旬's evaluation found and did.
+#[derive(Clone, Debug)]
+pub struct XunReport {
+    pub xun: Xun,
+    pub findings: Vec<Finding>,
+    pub units: Vec<UnitXun>,
+    /// Enterprises whose 旬 had enough days to be judged.
+    pub judged: usize,
+    pub applied: AlertsApplied,
+    pub evaluation_id: Option<i64>,
+}
+
+/// Loads, evaluates and (unless `dry_run`) records one 旬.
+pub async fn run(
+    store: &Store,
+    config: &Config,
+    xun: Xun,
+    now: DateTime<Utc>,
+    dry_run: bool,
+) -> anyhow::Result<XunReport> {
+    let enterprises = store.enterprises().await?;
+    let units = store.units().await?;
+    let names: HashMap<String, String> = units
+        .iter()
+        .map(|u| (u.code.clone(), u.name.clone()))
+        .collect();
+    let city = units
+        .iter()
+        .find(|u| u.kind == UnitKind::City)
+        .map(|u| u.code.as_str());
+    let daily = store.power_days(&spans(xun)).await?;
+    let existing = store.alerts(&AlertFilter::default()).await?;
+    let stalled_before: HashSet<String> = existing
+        .iter()
+        .filter(|a| {
+            a.rule == Rule::EnterprisePowerStalled.as_str() && a.state != AlertState::Resolved
+        })
+        .map(|a| a.subject.clone())
+        .collect();
+    let calendar = match config.calendar.load() {
+        Ok(c) => Some(c),
+        Err(problems) => {
+            tracing::warn!(
+                problems = problems.len(),
+                "工作日历无法读取，按周末判断工作日 (calendar unreadable; weekdays used)"
+            );
+            None
+        }
+    };
+    let data = XunData {
+        xun,
+        enterprises: &enterprises,
+        unit_names: &names,
+        city,
+        daily: &daily,
+        stalled_before: &stalled_before,
+        calendar: calendar.as_ref(),
+    };
+    let outcome = findings(&data, &config.power, &config.rules);
+    let coverage = Coverage {
+        deadline_passed: true,
+        enterprises: enterprises.iter().map(|e| e.credit_code).collect(),
+        disabled: Rule::ALL
+            .into_iter()
+            .filter(|r| !r.is_xun())
+            .chain(config.rules.disabled_rules())
+            .collect(),
+        xun_judged: outcome.judged.clone(),
+        ..Coverage::default()
+    };
+    let changes = alerts::reconcile(
+        &existing,
+        &outcome.findings,
+        &coverage,
+        xun.period(),
+        config.rules.escalate_after,
+    );
+    let now_ms = now.timestamp_millis();
+    let (applied, evaluation_id) = if dry_run {
+        let mut a = AlertsApplied::default();
+        for c in &changes {
+            match c {
+                Change::Open { .. } | Change::Reopen { .. } => a.opened += 1,
+                Change::Update { .. } => a.changed += 1,
+                Change::Resolve { .. } => a.resolved += 1,
+            }
+        }
+        (a, None)
+    } else {
+        let id = store.begin_xun_evaluation(xun, now_ms).await?;
+        let result = store.apply_changes(id, &changes, now_ms).await;
+        let (status, applied, message) = match &result {
+            Ok(a) => ("xun_ok", *a, String::new()),
+            Err(e) => ("xun_failed", AlertsApplied::default(), format!("{e:#}")),
+        };
+        let end = EvaluationEnd {
+            status,
+            findings: outcome.findings.len(),
+            applied,
+            vintage: 0,
+            message: &message,
+        };
+        store.finish_evaluation(id, &end, now_ms).await?;
+        result?;
+        super::sync_cases(store, config, now).await?;
+        (applied, Some(id))
+    };
+    Ok(XunReport {
+        xun,
+        judged: outcome.judged.len(),
+        findings: outcome.findings,
+        units: outcome.units,
+        applied,
+        evaluation_id,
+    })
+}
+
+/// The JSON of a 旬's evaluation: `{"xun", "judged", "units", "alerts"}`, the alerts in the
+/// fields of a month's.
+pub fn to_json(r: &XunReport) -> Value {
+    let alerts: Vec<Value> = r
+        .findings
+        .iter()
+        .map(|f| {
+            json!({
+                "rule": f.rule,
+                "severity": f.severity.as_str(),
+                "subject": f.subject,
+                "unit": f.unit,
+                "period": f.period.to_string(),
+                "consecutive": f.consecutive,
+                "message": f.message,
+                "values": Value::Object(f.values.clone()),
+                "indicator": f.indicator,
+                "subject_name": f.subject_name,
+                "owner": f.owner,
+            })
+        })
+        .collect();
+    json!({
+        "xun": r.xun.to_string(),
+        "judged": r.judged,
+        "units": r.units,
+        "alerts": alerts,
+    })
+}
+
+/// A few lines for a terminal: the units' 旬 growth, then each finding.
+pub fn to_table(r: &XunReport) -> String {
+    let mut out = format!(
+        "{} 旬评估：{}户企业可判断，{}条预警（新增{}，更新{}，销号{}） (xun evaluated)\n",
+        r.xun.label(),
+        r.judged,
+        r.findings.len(),
+        r.applied.opened,
+        r.applied.changed,
+        r.applied.resolved
+    );
+    for u in &r.units {
+        let g = u
+            .growth_pct
+            .map_or("—".to_string(), crate::analysis::fmt_pct);
+        out.push_str(&format!(
+            "{}  用电增长 {g}（{}户）\n",
+            u.code, u.enterprises
+        ));
+    }
+    for f in &r.findings {
+        out.push_str(&format!(
+            "[{}] {} {}\n",
+            f.severity.zh(),
+            f.rule.zh(),
+            f.message
+        ));
+    }
+    out
+}

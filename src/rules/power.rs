@@ -1,0 +1,301 @@
+//! The 旬 rules (DESIGN.md, "Every ten days") on metered electricity, all on the average daily
+//! consumption over the days present (a missing day is not a zero; a 旬 needs `min_coverage`
+//! of its days, and so does its reference):
+//! - `enterprise_power_stalled` 疑似停产: below `stalled_ratio` of the reference (the same 旬 last
+//!   year, or last December's daily average); exactly at it is not. An enterprise stalled
+//!   before stays 疑似停产 until it resumes.
+//! - `enterprise_power_resumed` 复产: an enterprise stalled before whose every day of the 旬 is
+//!   above `resumed_ratio` of its reference.
+//! - `enterprise_power_drop` 用电大幅下降: not stalled, and down more than `drop_ratio` on the
+//!   same 旬 last year.
+//!
+//! A 旬 with public holidays, or a reference with them, is compared by the average over working
+//! days on both sides, so that a holiday is not a citywide 疑似停产. Pure: data, configuration
+//! and calendar in, findings out.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::RangeInclusive;
+
+use chrono::NaiveDate;
+use serde_json::{Map, json};
+
+use super::{Finding, Rule, RulesConfig, basis_points, num};
+use crate::analysis::fmt_pct;
+use crate::calendar::Calendar;
+use crate::credit_code::CreditCode;
+use crate::period::Period;
+use crate::power::level::{self, Basis, Days, Level};
+use crate::power::{PowerConfig, Reference, Xun};
+use crate::registry::Enterprise;
+
+/// What the 旬 rules read.
+pub struct XunData<'a> {
+    pub xun: Xun,
+    pub enterprises: &'a [Enterprise],
+    /// Unit code → name, for messages.
+    pub unit_names: &'a HashMap<String, String>,
+    /// The city's unit code, added to every finding's scope.
+    pub city: Option<&'a str>,
+    /// Daily electricity by enterprise: the 旬, the same 旬 last year and last December.
+    pub daily: &'a HashMap<CreditCode, Days>,
+    /// Enterprises with a firing or acknowledged `enterprise_power_stalled` alert.
+    pub stalled_before: &'a HashSet<String>,
+    pub calendar: Option<&'a Calendar>,
+}
+
+/// A unit's electricity growth of the 旬 (上年同旬 = 100), over the enterprises judged on both.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct UnitXun {
+    pub code: String,
+    pub enterprises: u32,
+    /// Sum of the enterprises' daily averages this 旬 and the same 旬 last year, kWh.
+    pub daily_kwh: f64,
+    pub daily_kwh_prev: f64,
+    pub growth_pct: Option<f64>,
+}
+
+/// What the 旬 rules found.
+#[derive(Clone, Debug, Default)]
+pub struct XunOutcome {
+    pub findings: Vec<Finding>,
+    /// Credit codes of the enterprises whose 旬 had enough days to be judged.
+    pub judged: HashSet<String>,
+    pub units: Vec<UnitXun>,
+}
+
+/// The spans the 旬 rules read for `x`: the 旬, the same 旬 last year and last December.
+pub fn spans(x: Xun) -> [RangeInclusive<NaiveDate>; 3] {
+    let december = Period::new(x.period().year() - 1, 12)
+        .map_or(NaiveDate::MIN..=NaiveDate::MIN, level::month_span);
+    [level::xun_span(x), level::xun_span(x.year_ago()), december]
+}
+
+/// The levels one enterprise is judged on.
+struct Judged {
+    basis: Basis,
+    cur: Level,
+    yoy: Option<Level>,
+    reference: Option<Level>,
+}
+
+fn judge(
+    days: &Days,
+    spans: &[RangeInclusive<NaiveDate>; 3],
+    pc: &PowerConfig,
+    cal: Option<&Calendar>,
+) -> Option<Judged> {
+    let ref_span = match pc.reference {
+        Reference::SameXunLastYear => &spans[1],
+        Reference::LastDecember => &spans[2],
+    };
+    let holidays = level::has_holiday(cal, &spans[0])
+        || level::has_holiday(cal, &spans[1])
+        || level::has_holiday(cal, ref_span);
+    let basis = if holidays {
+        Basis::WorkingDays
+    } else {
+        Basis::AllDays
+    };
+    let min = basis_points(pc.min_coverage);
+    let cur = level::level(days, &spans[0], basis, cal);
+    if !cur.covered(min) {
+        return None;
+    }
+    let usable = |l: Level| (l.covered(min) && l.total > 0).then_some(l);
+    let yoy = usable(level::level(days, &spans[1], basis, cal));
+    let reference = match pc.reference {
+        Reference::SameXunLastYear => yoy,
+        Reference::LastDecember => usable(level::level(days, ref_span, basis, cal)),
+    };
+    Some(Judged {
+        basis,
+        cur,
+        yoy,
+        reference,
+    })
+}
+
+/// Evaluates the 旬 rules for every registered enterprise with electricity in the 旬.
+pub fn findings(data: &XunData<'_>, pc: &PowerConfig, cfg: &RulesConfig) -> XunOutcome {
+    let spans = spans(data.xun);
+    let mut out = XunOutcome::default();
+    let mut units: HashMap<&str, (u32, f64, f64)> = HashMap::new();
+    for e in data.enterprises {
+        let Some(days) = data.daily.get(&e.credit_code) else {
+            continue;
+        };
+        let Some(j) = judge(days, &spans, pc, data.calendar) else {
+            continue;
+        };
+        let code = e.credit_code.to_string();
+        out.judged.insert(code.clone());
+        if let (Some(a), Some(b)) = (j.cur.average_kwh(), j.yoy.and_then(|y| y.average_kwh())) {
+            for u in scope(e, data.city) {
+                let entry = units.entry(u).or_default();
+                entry.0 += 1;
+                entry.1 += a;
+                entry.2 += b;
+            }
+        }
+        let subject = Subject { e, data, j: &j, pc };
+        let was_stalled = data.stalled_before.contains(&code);
+        if let Some(r) = &j.reference {
+            let below = j.cur.below(basis_points(pc.stalled_ratio), r);
+            let resumed = was_stalled && every_day_above(days, &spans[0], &j, r, pc, data.calendar);
+            if resumed {
+                out.findings
+                    .push(subject.finding(Rule::EnterprisePowerResumed, r, cfg));
+                continue;
+            }
+            if below || was_stalled {
+                out.findings
+                    .push(subject.finding(Rule::EnterprisePowerStalled, r, cfg));
+                continue;
+            }
+        }
+        if let Some(y) = &j.yoy
+            && j.cur.below(10_000 - basis_points(pc.drop_ratio), y)
+        {
+            out.findings
+                .push(subject.finding(Rule::EnterprisePowerDrop, y, cfg));
+        }
+    }
+    out.findings.retain(|f| cfg.enabled(f.rule));
+    super::sort_findings(&mut out.findings);
+    let mut codes: Vec<&str> = units.keys().copied().collect();
+    codes.sort_unstable();
+    out.units = codes
+        .into_iter()
+        .map(|c| {
+            let (n, a, b) = units[c];
+            UnitXun {
+                code: c.to_string(),
+                enterprises: n,
+                daily_kwh: a,
+                daily_kwh_prev: b,
+                growth_pct: (b > 0.0).then(|| (a - b) * 100.0 / b),
+            }
+        })
+        .collect();
+    out
+}
+
+/// Whether every day used of the 旬 is above `resumed_ratio` of the reference's average.
+fn every_day_above(
+    days: &Days,
+    span: &RangeInclusive<NaiveDate>,
+    j: &Judged,
+    reference: &Level,
+    pc: &PowerConfig,
+    cal: Option<&Calendar>,
+) -> bool {
+    let ratio = basis_points(pc.resumed_ratio);
+    days.range(span.clone())
+        .filter(|(d, _)| j.basis == Basis::AllDays || level::is_workday(cal, **d))
+        .all(|(_, kwh)| reference.day_above(*kwh, ratio))
+}
+
+/// The units whose officials see an enterprise's 旬 findings: its own, its zone, the city.
+fn scope<'a>(e: &'a Enterprise, city: Option<&'a str>) -> Vec<&'a str> {
+    let mut s = vec![e.unit_code.as_str()];
+    s.extend(e.zone_code.as_deref());
+    s.extend(city);
+    s
+}
+
+struct Subject<'a> {
+    e: &'a Enterprise,
+    data: &'a XunData<'a>,
+    j: &'a Judged,
+    pc: &'a PowerConfig,
+}
+
+impl Subject<'_> {
+    fn finding(&self, rule: Rule, against: &Level, cfg: &RulesConfig) -> Finding {
+        let x = self.data.xun;
+        let (j, pc) = (self.j, self.pc);
+        let against_name = if rule == Rule::EnterprisePowerDrop {
+            Reference::SameXunLastYear.zh()
+        } else {
+            pc.reference.zh()
+        };
+        let pct = j.cur.pct_of(against).unwrap_or(0.0);
+        let avg = j.cur.average_kwh().unwrap_or(0.0);
+        let ref_avg = against.average_kwh().unwrap_or(0.0);
+        let what = match rule {
+            Rule::EnterprisePowerStalled => format!(
+                "为{against_name}的{}（低于{}），疑似停产",
+                fmt_pct(pct),
+                fmt_pct(pc.stalled_ratio * 100.0)
+            ),
+            Rule::EnterprisePowerResumed => format!(
+                "每日均高于{against_name}{}的{}，已复产",
+                j.basis.zh(),
+                fmt_pct(pc.resumed_ratio * 100.0)
+            ),
+            _ => format!(
+                "比上年同旬下降{}（超过{}）",
+                fmt_pct(100.0 - pct),
+                fmt_pct(pc.drop_ratio * 100.0)
+            ),
+        };
+        let unit_name = self
+            .data
+            .unit_names
+            .get(&self.e.unit_code)
+            .map_or("", String::as_str);
+        let message = format!(
+            "{unit_name}{}：{}{}用电{}千瓦时，{against_name}{}千瓦时，{what}。",
+            self.e.name,
+            x.label(),
+            j.basis.zh(),
+            crate::analysis::rounding::fixed(avg, 1),
+            crate::analysis::rounding::fixed(ref_avg, 1),
+        );
+        let mut values = Map::new();
+        values.insert("xun".into(), json!(x.to_string()));
+        values.insert("basis".into(), json!(j.basis));
+        values.insert("days_in_xun".into(), json!(j.cur.days_in_span));
+        values.insert("days_present".into(), json!(j.cur.days_present));
+        values.insert("days_used".into(), json!(j.cur.days_used));
+        values.insert("kwh_per_day".into(), num(avg));
+        values.insert(
+            "reference".into(),
+            json!(if rule == Rule::EnterprisePowerDrop {
+                Reference::SameXunLastYear
+            } else {
+                pc.reference
+            }),
+        );
+        values.insert("reference_kwh_per_day".into(), num(ref_avg));
+        values.insert("reference_days_used".into(), json!(against.days_used));
+        values.insert("pct_of_reference".into(), num(pct));
+        let threshold = match rule {
+            Rule::EnterprisePowerStalled => pc.stalled_ratio,
+            Rule::EnterprisePowerResumed => pc.resumed_ratio,
+            _ => 1.0 - pc.drop_ratio,
+        };
+        values.insert("threshold_pct".into(), num(threshold * 100.0));
+        Finding {
+            rule,
+            severity: cfg.severity_of(rule),
+            subject: self.e.credit_code.to_string(),
+            subject_name: self.e.name.clone(),
+            indicator: "electricity".into(),
+            unit: self.e.unit_code.clone(),
+            scope: scope(self.e, self.data.city)
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            owner: self.e.owner.clone(),
+            period: x.period(),
+            consecutive: 1,
+            message,
+            values,
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "power_tests.rs"]
+mod tests;
