@@ -106,6 +106,12 @@ async fn an_official_signs_in_from_the_mailed_link_and_sees_only_their_scope() {
             !todo.body.contains("北港化工"),
             "another district's alert shown"
         );
+        // Every page's menu leads to the 反馈表 upload.
+        assert!(
+            todo.body.contains(r#"href="/cases/upload""#),
+            "{}",
+            todo.body
+        );
         let red = todo.body.find("红色").expect("red");
         let yellow = todo.body.find("黄色").expect("yellow");
         assert!(red < yellow, "worst first");

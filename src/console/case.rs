@@ -96,6 +96,8 @@ fn kind_zh(kind: &str) -> &'static str {
         "close_requested" => "申请销号",
         "closed" => "销号",
         "returned" => "退回",
+        "reminded" => "超期提醒",
+        "escalated" => "督办",
         _ => "其他",
     }
 }
@@ -220,4 +222,29 @@ async fn render(
             alert_id => alert.as_ref().filter(|a| s.scope.sees_alert(a)).map(|a| a.id),
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kind_zh;
+
+    /// The kinds `case_event` is written with (src/cases, src/store/chase.rs): each has its
+    /// Chinese label on the case page.
+    #[test]
+    fn every_event_kind_has_a_label() {
+        for k in [
+            "opened",
+            "reopened",
+            "assigned",
+            "delivered",
+            "answered",
+            "close_requested",
+            "closed",
+            "returned",
+            "reminded",
+            "escalated",
+        ] {
+            assert_ne!(kind_zh(k), "其他", "{k}");
+        }
+    }
 }

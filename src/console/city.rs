@@ -188,6 +188,7 @@ fn action_zh(action: &str) -> String {
         "close_requested" => "申请销号",
         "closed" => "销号",
         "returned" => "退回",
+        "workbook_upload" => "上传反馈表",
         other => return other.to_string(),
     }
     .to_string()

@@ -48,8 +48,8 @@ pub mod secret;
 pub mod session;
 pub mod signin;
 pub mod todo;
-pub mod view;
 pub mod upload;
+pub mod view;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
