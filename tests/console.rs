@@ -144,6 +144,12 @@ async fn an_official_signs_in_from_the_mailed_link_and_sees_only_their_scope() {
                 .contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;南湖机械")
         );
         assert!(mine.body.contains("新增"), "history: {}", mine.body);
+        // The alert page leads to its case.
+        let nanhu = alert_id(&db.store, NANHU).await;
+        let case = db.store.newest_case_of(nanhu).await.expect("case of");
+        let case = case.expect("the district's alert is a case");
+        let link = format!(r#"href="/cases/{case}""#);
+        assert!(mine.body.contains(&link), "{}", mine.body);
 
         serve_done(serve, db).await;
     }

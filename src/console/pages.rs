@@ -156,10 +156,11 @@ pub async fn alert(
             return anyhow::Ok(None);
         };
         let events = store.alert_events(0, Some(a.id)).await?;
-        Ok(Some((a, events, unit_names(&c).await?)))
+        let case = store.newest_case_of(a.id).await?;
+        Ok(Some((a, events, case, unit_names(&c).await?)))
     };
     match loaded.await {
-        Ok(Some((a, events, units))) => {
+        Ok(Some((a, events, case, units))) => {
             let history: Vec<HistoryLine> = events
                 .iter()
                 .map(|e| HistoryLine {
@@ -176,7 +177,7 @@ pub async fn alert(
             c.templates.page(
                 StatusCode::OK,
                 "alert.html",
-                minijinja::context! { me => Me::of(&s), csrf => s.csrf, a => item(&a, &units), history => history },
+                minijinja::context! { me => Me::of(&s), csrf => s.csrf, a => item(&a, &units), history => history, case => case },
             )
         }
         Ok(None) => not_found_page(&c),

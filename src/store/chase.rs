@@ -13,6 +13,13 @@ impl Store {
         let rows = on_pool!(self, p => sqlx::query_as::<_, (i64, i64)>(sql).fetch_all(p).await?);
         Ok(rows.into_iter().collect())
     }
+
+    /// The newest case of one alert, if it has become one (the alert page links to it).
+    pub async fn newest_case_of(&self, alert_id: i64) -> anyhow::Result<Option<i64>> {
+        let sql = "SELECT CAST(MAX(id) AS BIGINT) FROM alert_case WHERE alert_id = $1";
+        let row = on_pool!(self, p => sqlx::query_as::<_, (Option<i64>,)>(sql).bind(alert_id).fetch_one(p).await?);
+        Ok(row.0)
+    }
 }
 
 /// One case chased in a message.
