@@ -32,6 +32,12 @@ pub async fn with_handle<T>(
     conn: &mut SqliteConnection,
     f: impl FnOnce(&mut Handle<'_>) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
+    // The worker takes the handle back (`UnlockDb`) only after it has run every command sent
+    // before: a round trip first makes sure it holds the handle and has nothing queued, so the
+    // lock below is granted by our own `UnlockDb` and never while the worker is between
+    // commands (without it, `early_merges_partial_and_refused_imports_keep_rows_and_packs_equal`
+    // hung about once in ten runs, the worker parked on the lock).
+    sqlx::Connection::ping(&mut *conn).await?;
     let mut locked = conn.lock_handle().await?;
     let mut handle = Handle {
         db: locked.as_raw_handle(),
