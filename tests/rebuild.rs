@@ -355,6 +355,65 @@ async fn a_row_changed_behind_indmons_back_is_rebuilt_before_the_next_evaluation
     }
 }
 
+/// On SQLite indmon's writes set the stale-mark triggers aside (their per-row `WHEN` cost a
+/// quarter of an import's row writing): only inside its own transaction, never seen by another
+/// connection, back after a rollback, and put back by the next refresh if a bug ever committed
+/// the transaction without them.
+#[tokio::test]
+async fn sqlite_sets_the_stale_triggers_aside_only_inside_indmons_own_write() {
+    let db = TestDb::sqlite().await;
+    let s = &db.store;
+    world(s).await;
+    let Store::Sqlite(p) = s else { unreachable!() };
+    let triggers =
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'submission'";
+    assert_eq!(scalar(s, triggers).await, 3);
+
+    let mut tx = p.begin().await.unwrap();
+    mark_indmon_writer(&mut *tx).await.unwrap();
+    let inside: i64 = sqlx::query_scalar(triggers)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(inside, 0, "dropped inside the writer's transaction");
+    // The store keeps one SQLite connection; another program (a BI tool, the shell) has its own.
+    let other = Store::connect(&db.url).await.unwrap();
+    assert_eq!(
+        scalar(&other, triggers).await,
+        3,
+        "another connection still sees them"
+    );
+    tx.rollback().await.unwrap();
+    assert_eq!(scalar(s, triggers).await, 3, "a rollback brings them back");
+
+    let mut tx = p.begin().await.unwrap();
+    mark_indmon_writer(&mut *tx).await.unwrap();
+    unmark_indmon_writer(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(scalar(s, triggers).await, 3, "unmark creates them again");
+    assert_eq!(scalar(s, "SELECT COUNT(*) FROM pack_writer").await, 0);
+
+    // The bug: a write transaction committed without its unmark.
+    let mut tx = p.begin().await.unwrap();
+    mark_indmon_writer(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(scalar(s, triggers).await, 0);
+    s.refresh_stale_years().await.unwrap();
+    assert_eq!(
+        scalar(s, triggers).await,
+        3,
+        "the next refresh puts them back"
+    );
+    assert_eq!(scalar(s, "SELECT COUNT(*) FROM pack_writer").await, 0);
+    exec(
+        s,
+        &format!("UPDATE submission SET employees = 4 WHERE credit_code = '{NANHU}'"),
+    )
+    .await;
+    assert!(scalar(s, "SELECT COUNT(*) FROM submission_year_stale").await > 0);
+    db.cleanup().await;
+}
+
 fn indmon(url: &str, args: &[&str]) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_indmon"))

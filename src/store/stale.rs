@@ -11,8 +11,9 @@
 //! updated or deleted, unless indmon itself is writing: its write transactions call
 //! [`mark_indmon_writer`] first (PostgreSQL: `SET LOCAL indmon.writer = 'on'`, which the
 //! trigger's `WHEN` tests, so no row event is even queued; SQLite: a row in `pack_writer`,
-//! deleted again by [`unmark_indmon_writer`] before the commit, never seen by another
-//! connection since SQLite has one writer at a time). `TRUNCATE` on PostgreSQL marks every pack.
+//! and the triggers dropped for the transaction, both undone by [`unmark_indmon_writer`]
+//! before the commit — DDL is transactional there, so no other connection ever sees the
+//! table without its triggers, and migration 0021 keeps their text to create them again). `TRUNCATE` on PostgreSQL marks every pack.
 //! Before an evaluation reads its window, [`Store::refresh_stale_years`] asks whether any mark
 //! exists — one probe of an index, the whole cost on the evaluation's path when nothing is
 //! stale — and rebuilds the marked packs from their rows, deleting the marks it rebuilt in the
@@ -45,14 +46,44 @@ pub trait IndmonWriter {
 }
 
 impl IndmonWriter for SqliteConnection {
+    /// Sets the writer mark, then drops the stale-mark triggers for the rest of the
+    /// transaction: SQLite would otherwise evaluate their `WHEN` for every row written
+    /// (migration 0021 keeps their text for [`IndmonWriter::unmark`]).
     async fn mark(&mut self) -> anyhow::Result<()> {
         sqlx::query("INSERT OR IGNORE INTO pack_writer (id) VALUES (1)")
-            .execute(self)
+            .execute(&mut *self)
             .await?;
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT s.name FROM stale_trigger s
+             JOIN sqlite_master m ON m.type = 'trigger' AND m.name = s.name",
+        )
+        .fetch_all(&mut *self)
+        .await?;
+        for name in names {
+            let drop = format!("DROP TRIGGER \"{}\"", name.replace('"', "\"\""));
+            // The name is quoted as an identifier; it comes from our own table.
+            sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
+                .execute(&mut *self)
+                .await?;
+        }
         Ok(())
     }
 
+    /// Creates the triggers again from their kept text and clears the writer mark.
     async fn unmark(&mut self) -> anyhow::Result<()> {
+        let missing: Vec<String> = sqlx::query_scalar(
+            "SELECT s.sql FROM stale_trigger s
+             WHERE NOT EXISTS (SELECT 1 FROM sqlite_master m WHERE m.type = 'trigger' AND m.name = s.name)
+             ORDER BY s.name",
+        )
+        .fetch_all(&mut *self)
+        .await?;
+        for sql in missing {
+            // The text migration 0021 copied from SQLite's own schema.
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *self)
+                .await?;
+        }
         sqlx::query("DELETE FROM pack_writer").execute(self).await?;
         Ok(())
     }
@@ -94,10 +125,13 @@ impl Store {
     pub async fn refresh_stale_years(&self) -> anyhow::Result<u64> {
         let any = match self {
             Store::Sqlite(p) => {
-                // A writer mark left behind (a bug) would hide other programs' changes: the
-                // refresh below removes it and says so.
+                // A writer mark left behind, or triggers missing (a bug), would hide other
+                // programs' changes: the refresh below removes the mark, says so, and creates
+                // the triggers again.
                 sqlx::query_scalar::<_, i64>(
-                    "SELECT EXISTS (SELECT 1 FROM submission_year_stale) OR EXISTS (SELECT 1 FROM pack_writer)",
+                    "SELECT EXISTS (SELECT 1 FROM submission_year_stale) OR EXISTS (SELECT 1 FROM pack_writer)
+                     OR EXISTS (SELECT 1 FROM stale_trigger s WHERE NOT EXISTS
+                         (SELECT 1 FROM sqlite_master m WHERE m.type = 'trigger' AND m.name = s.name))",
                 )
                 .fetch_one(p)
                 .await?
