@@ -1,129 +1,111 @@
-//! The sign-in flow in a real headless Chromium (Debian's chromium, driven by its chromedriver
-//! over WebDriver): ask for a link, open it from the mail the loopback SMTP server received,
-//! press 确认登录, land on 我的待办 with the hostile enterprise name shown as text; then the
-//! case's owner answers it through the form, the markup they typed shown as text. Skipped with
-//! a NOTICE where chromium or chromedriver is not installed (`.ci/run` installs both).
+//! The case loop in a real headless Chromium (Debian's chromium, driven by its chromedriver over
+//! WebDriver) against `indmon serve` on loopback with mail to the loopback SMTP server, in one
+//! run, one screen per step:
+//! - 东城区 asks for a link, opens it from the mail, presses 确认登录 and lands on 我的待办 with
+//!   the hostile enterprise name shown as text; a reload keeps the session, 退出 ends it;
+//! - 李副市长 signs in the same way and answers the 南湖 case through its form, the markup typed
+//!   shown as text;
+//! - downloads their 反馈表 with the browser's session, fills the row of their other case (a
+//!   `=HYPERLINK(` and a `<script>` in 情况说明) as Excel would save it, and uploads it through
+//!   the page's file input: the page lists the row as applied, the case is answered, and its
+//!   page shows the typed text literally, inert;
+//! - 申请销号 on the 南湖 case through its form;
+//! - 退出; 王局长 (the city) signs in, opens 待销号, presses 同意销号: the case is closed and its
+//!   page says 已销号.
+//!
+//! Skipped with a NOTICE where chromium or chromedriver is not installed (`.ci/run` installs
+//! both).
 
+#[path = "common/browser.rs"]
+mod browser;
 mod common;
 #[path = "common/console.rs"]
 mod console_support;
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
+use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
 use common::TestDb;
-use common::mail::{EVIL, NANHU, seed};
+use common::mail::{EVIL, NANHU, apply, finding, open, seed};
 use common::smtp::SmtpServer;
-use console_support::{Serve, config, free_port, link_in_mail};
-use fantoccini::{ClientBuilder, Locator};
+use console_support::{Serve, config, free_port};
+use fantoccini::{Client, Locator};
+use indmon::cases::CaseState;
+use indmon::feedback::workbook::{Col, SHEET, index};
+use indmon::rules::Severity;
+use indmon::store::Store;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-/// chromedriver on a loopback port, killed when dropped.
-struct Driver(Child, u16);
-
-impl Driver {
-    async fn start() -> Driver {
-        let port = free_port();
-        let child = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn chromedriver");
-        let until = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < until, "chromedriver did not listen");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Driver(child, port)
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use browser::{
+    Driver, click_id, cookie_header, has_script, sign_in, sign_out, type_into, wait_text,
+};
 
 /// What the browser types in 情况说明.
 const TYPED: &str = "订单减少<script>alert(3)</script>停产";
+/// What the official types in 情况说明 of the 反馈表: a formula and markup, both to stay text.
+const FILLED: &str = "=HYPERLINK(\"http://x\",\"y\")<script>alert(4)</script>设备检修";
+/// 李副市长's second case, an enterprise of 西城区 (so 东城区's 待办 stays as it was).
+const XIHU: &str = "913307826601234567";
 
-/// Signs `email` in through the forms and the mailed link, landing on 我的待办.
-async fn sign_in(b: &fantoccini::Client, serve: &Serve, smtp: &SmtpServer, email: &str) {
-    b.goto(&serve.url("/signin")).await.expect("goto");
-    b.find(Locator::Css("input[name=email]"))
-        .await
-        .expect("form")
-        .send_keys(email)
-        .await
-        .expect("type");
-    b.find(Locator::Css("main button[type=submit]"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("click");
-    b.wait()
-        .for_element(Locator::XPath("//h1[normalize-space()='请查收邮件']"))
-        .await
-        .expect("answer");
-    let link = link_in_mail(smtp, email, 0).await;
-    b.goto(&link).await.expect("open link");
-    b.find(Locator::Id("confirm"))
-        .await
-        .expect("确认登录")
-        .click()
-        .await
-        .expect("click");
-    let want = serve.url("/todo");
-    let until = Instant::now() + Duration::from_secs(20);
-    while b.current_url().await.expect("url").as_str() != want {
-        assert!(Instant::now() < until, "did not land on 我的待办");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// The case's state as stored.
+async fn state(store: &Store, id: i64) -> CaseState {
+    store.case(id).await.expect("case").expect("exists").state
 }
 
 #[tokio::test]
-async fn an_official_signs_in_from_the_mail_in_headless_chromium() {
-    if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
+async fn an_official_runs_the_case_loop_in_headless_chromium() {
+    if !browser::installed() {
         eprintln!("NOTICE: chromium or chromedriver not installed; browser test skipped");
         return;
     }
     let db = TestDb::sqlite().await;
     common::registry(&db.store).await;
     seed(&db.store).await;
-    let cases = console_support::open_cases(&db.store).await;
+    let second = finding(
+        "enterprise_stalled",
+        XIHU,
+        "西湖纺织有限公司",
+        "330782",
+        Some("li"),
+        Severity::Red,
+        2,
+    );
+    apply(&db.store, vec![open(second)], common::now()).await;
+    let opened = console_support::open_cases(&db.store).await;
+    let id_of = |subject: &str| {
+        opened
+            .iter()
+            .find(|c| c.subject == subject)
+            .expect(subject)
+            .id
+    };
+    let (nanhu, xihu) = (id_of(NANHU), id_of(XIHU));
     let smtp = SmtpServer::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let serve = Serve::start(dir.path(), &db.url, &config(smtp.port, port, ""), port).await;
     let driver = Driver::start().await;
+    let b = driver.session().await;
 
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": CHROMIUM,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=390,844"],
-        }),
-    );
-    let b = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.1))
-        .await
-        .expect("a Chromium session");
+    first_sign_in(&b, &serve, &smtp).await;
+    sign_in(&b, &serve, &smtp, "li@example.cn").await;
+    answer_in_the_form(&b, &serve, &db.store, nanhu).await;
+    upload_the_workbook(&b, &serve, &db.store, dir.path(), xihu).await;
+    request_closing(&b, &serve, &db.store, nanhu).await;
+    sign_out(&b).await;
+    sign_in(&b, &serve, &smtp, "city@gxj.example.cn").await;
+    approve_as_the_city(&b, &serve, &db.store, nanhu).await;
 
-    // A page without a session shows the sign-in form.
+    b.close().await.expect("close");
+    drop(driver);
+    drop(serve);
+    db.cleanup().await;
+}
+
+/// 东城区 from a page without a session: the sign-in form, the mailed link, 确认登录, 我的待办
+/// with the hostile name as text; a reload keeps the session, 退出 ends it.
+async fn first_sign_in(b: &Client, serve: &Serve, smtp: &SmtpServer) {
     b.goto(&serve.url("/todo")).await.expect("goto");
-    let email = b
-        .find(Locator::Css("input[name=email]"))
-        .await
-        .expect("form");
-    email.send_keys("dc@example.cn").await.expect("type");
+    type_into(b, "input[name=email]", "dc@example.cn").await;
     b.find(Locator::Css("button[type=submit]"))
         .await
         .expect("button")
@@ -132,55 +114,31 @@ async fn an_official_signs_in_from_the_mail_in_headless_chromium() {
         .expect("click");
     // The form's own page has an <h1> too: wait for the answer's, not whichever is there
     // (the old one goes stale when the answer arrives).
-    let h1 = b
-        .wait()
-        .for_element(Locator::XPath("//h1[normalize-space()='请查收邮件']"))
-        .await
-        .expect("answer");
+    let h1 = wait_text(b, "h1", "请查收邮件").await;
     assert_eq!(h1.text().await.expect("text"), "请查收邮件");
 
     // The link from the mail opens the confirmation; its button signs in.
-    let link = link_in_mail(&smtp, "dc@example.cn", 0).await;
+    let link = console_support::link_in_mail(smtp, "dc@example.cn", 0).await;
     b.goto(&link).await.expect("open link");
-    b.find(Locator::Id("confirm"))
-        .await
-        .expect("确认登录")
-        .click()
-        .await
-        .expect("click");
-    let want = serve.url("/todo");
-    let until = Instant::now() + Duration::from_secs(20);
-    while b.current_url().await.expect("url").as_str() != want {
-        assert!(Instant::now() < until, "did not land on 我的待办");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    click_id(b, "confirm").await;
+    browser::wait_url(b, &serve.url("/todo")).await;
     let h1 = b.find(Locator::Css("h1")).await.expect("h1");
     assert!(h1.text().await.expect("text").starts_with("我的待办"));
 
     // The hostile name is text on the page, not a script that ran.
     let first = b.find(Locator::Css(".card a")).await.expect("an item");
     assert_eq!(first.text().await.expect("text"), EVIL);
-    let scripts = b.find_all(Locator::Css("script")).await.expect("scripts");
-    assert!(scripts.is_empty(), "no script element on the page");
+    assert!(!has_script(b).await, "no script element on the page");
 
     // Reloading keeps the session (the cookie was stored); signing out ends it.
     b.refresh().await.expect("reload");
-    b.find(Locator::Css("header form button"))
-        .await
-        .expect("退出")
-        .click()
-        .await
-        .expect("click");
-    b.wait()
-        .for_element(Locator::Css("input[name=email]"))
-        .await
-        .expect("back to the sign-in form");
+    sign_out(b).await;
     b.goto(&serve.url("/todo")).await.expect("goto");
     assert!(b.find(Locator::Css("input[name=email]")).await.is_ok());
+}
 
-    // 李副市长 answers the 南湖 case through its form, with markup typed in 情况说明.
-    let nanhu = cases.iter().find(|c| c.subject == NANHU).expect("case").id;
-    sign_in(&b, &serve, &smtp, "li@example.cn").await;
+/// 李副市长 answers the 南湖 case through its form, with markup typed in 情况说明.
+async fn answer_in_the_form(b: &Client, serve: &Serve, store: &Store, nanhu: i64) {
     b.goto(&serve.url(&format!("/cases/{nanhu}")))
         .await
         .expect("goto");
@@ -190,42 +148,170 @@ async fn an_official_signs_in_from_the_mail_in_headless_chromium() {
         .select_by_value("资金紧张")
         .await
         .expect("select");
-    for (field, text) in [
-        ("textarea[name=situation]", TYPED),
-        ("textarea[name=measures]", "协调银行续贷"),
-        ("input[name=resume_month]", "2027-01"),
-    ] {
-        b.find(Locator::Css(field))
-            .await
-            .expect(field)
-            .send_keys(text)
-            .await
-            .expect("type");
-    }
-    b.find(Locator::Id("submit-answer"))
-        .await
-        .expect("提交反馈")
-        .click()
-        .await
-        .expect("click");
-    let notice = b
-        .wait()
-        .for_element(Locator::Css("p.notice"))
-        .await
-        .expect("the case page again");
-    assert_eq!(notice.text().await.expect("text"), "反馈已提交。");
+    type_into(b, "textarea[name=situation]", TYPED).await;
+    type_into(b, "textarea[name=measures]", "协调银行续贷").await;
+    type_into(b, "input[name=resume_month]", "2027-01").await;
+    click_id(b, "submit-answer").await;
+    wait_text(b, "p", "反馈已提交。").await;
     let shown = b.find(Locator::Css(".card .text")).await.expect("情况说明");
     assert_eq!(
         shown.text().await.expect("text"),
         format!("情况说明：{TYPED}")
     );
-    let scripts = b.find_all(Locator::Css("script")).await.expect("scripts");
-    assert!(scripts.is_empty(), "the typed markup is text");
-    let case = db.store.case(nanhu).await.expect("case").expect("exists");
-    assert_eq!(case.state, indmon::cases::CaseState::Answered);
+    assert!(!has_script(b).await, "the typed markup is text");
+    assert_eq!(state(store, nanhu).await, CaseState::Answered);
+}
 
-    b.close().await.expect("close");
-    drop(driver);
-    drop(serve);
-    db.cleanup().await;
+/// 李副市长 downloads their 反馈表 with the browser's session, fills the row of the 西湖 case and
+/// uploads the file through the page's file input; the page lists the row as applied, and the
+/// case page shows the formula and the markup as text.
+async fn upload_the_workbook(b: &Client, serve: &Serve, store: &Store, dir: &Path, xihu: i64) {
+    let r = reqwest::Client::new()
+        .get(serve.url("/cases/workbook"))
+        .header("cookie", cookie_header(b).await)
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(r.status().as_u16(), 200);
+    let book = r.bytes().await.expect("workbook").to_vec();
+    let rows = cells(&book);
+    let listed: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert!(listed.contains(&xihu.to_string().as_str()), "{listed:?}");
+
+    let file = dir.join("李副市长反馈表.xlsx");
+    std::fs::write(&file, filled(&book, xihu)).expect("write the filled workbook");
+    b.goto(&serve.url("/cases/upload")).await.expect("goto");
+    b.find(Locator::Css("input[type=file]"))
+        .await
+        .expect("file input")
+        .send_keys(&file.display().to_string())
+        .await
+        .expect("choose the file");
+    click_id(b, "upload").await;
+    wait_text(b, "h2", "已采纳").await;
+    let summary = b.find(Locator::Css("main .card p")).await.expect("summary");
+    let summary = summary.text().await.expect("text");
+    assert!(summary.starts_with("李副市长反馈表.xlsx"), "{summary}");
+    assert!(
+        summary.contains("采纳 1 行") && summary.contains("拒收 0 行"),
+        "{summary}"
+    );
+    let row = b
+        .find(Locator::Css("#accepted tr:nth-child(2) td:nth-child(2)"))
+        .await
+        .expect("the applied row");
+    assert_eq!(row.text().await.expect("text"), xihu.to_string());
+    assert_eq!(state(store, xihu).await, CaseState::Answered);
+
+    b.goto(&serve.url(&format!("/cases/{xihu}")))
+        .await
+        .expect("goto");
+    let shown = b.find(Locator::Css(".card .text")).await.expect("情况说明");
+    assert_eq!(
+        shown.text().await.expect("text"),
+        format!("情况说明：{FILLED}")
+    );
+    let via = b.find(Locator::Css("h2 + .card .muted")).await.expect("by");
+    assert!(via.text().await.expect("text").contains("反馈表上传"));
+    assert!(!has_script(b).await, "the workbook's markup is text");
+    let links = b
+        .find_all(Locator::Css("a[href^='http://x']"))
+        .await
+        .expect("links");
+    assert!(links.is_empty(), "the formula is no link");
+}
+
+/// 李副市长 asks to close the answered 南湖 case through its form.
+async fn request_closing(b: &Client, serve: &Serve, store: &Store, nanhu: i64) {
+    b.goto(&serve.url(&format!("/cases/{nanhu}")))
+        .await
+        .expect("goto");
+    type_into(b, "textarea[name=note]", "已续贷，恢复生产").await;
+    click_id(b, "request-close").await;
+    wait_text(b, "p", "已申请销号，等待市工信局审核。").await;
+    assert_eq!(state(store, nanhu).await, CaseState::CloseRequested);
+}
+
+/// 王局长 finds the request on 待销号 and presses 同意销号: the case is closed.
+async fn approve_as_the_city(b: &Client, serve: &Serve, store: &Store, nanhu: i64) {
+    b.goto(&serve.url("/city/requests")).await.expect("goto");
+    let h1 = b.find(Locator::Css("h1")).await.expect("h1");
+    assert!(h1.text().await.expect("text").starts_with("待销号"));
+    let shown = b.find(Locator::Css(".card .text")).await.expect("情况说明");
+    assert_eq!(
+        shown.text().await.expect("text"),
+        format!("情况说明：{TYPED}")
+    );
+    b.find(Locator::Css(&format!(
+        "form[action='/cases/{nanhu}/approve'] button"
+    )))
+    .await
+    .expect("同意销号")
+    .click()
+    .await
+    .expect("click");
+    wait_text(b, "p", "已销号。").await;
+    let h1 = b.find(Locator::Css("h1 .muted")).await.expect("h1");
+    assert_eq!(
+        h1.text().await.expect("text"),
+        format!("第{nanhu}号 · 已销号")
+    );
+    assert_eq!(state(store, nanhu).await, CaseState::Closed);
+    b.goto(&serve.url("/city/requests")).await.expect("goto");
+    wait_text(b, "p", "没有等待销号的事项。").await;
+}
+
+/// The cells of sheet 反馈表 as text.
+fn cells(book: &[u8]) -> Vec<Vec<String>> {
+    let mut wb: Xlsx<_> =
+        open_workbook_from_rs(std::io::Cursor::new(book.to_vec())).expect("a workbook");
+    let range = wb.worksheet_range(SHEET).expect("sheet 反馈表");
+    let (h, w) = range.end().expect("cells");
+    (0..=h)
+        .map(|r| {
+            (0..=w)
+                .map(|c| match range.get_value((r, c)) {
+                    Some(Data::Empty) | None => String::new(),
+                    Some(v) => v.to_string(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// `book` as an official saves it from Excel after typing an answer ([`FILLED`] in 情况说明)
+/// into the row of `case`: every cell as read, the case and version columns as numbers.
+fn filled(book: &[u8], case: i64) -> Vec<u8> {
+    let mut rows = cells(book);
+    let head = rows
+        .iter()
+        .position(|r| r[0] == "事项编号")
+        .expect("the heading row");
+    let row = rows
+        .iter_mut()
+        .skip(head + 1)
+        .find(|r| r[0] == case.to_string())
+        .expect("the case's row");
+    for (col, v) in [
+        (Col::Cause, "设备检修或技改"),
+        (Col::Situation, FILLED),
+        (Col::Measures, "协调电力增容"),
+        (Col::ResumeMonth, "2027-02"),
+    ] {
+        row[index(col) as usize] = v.to_string();
+    }
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet().set_name(SHEET).expect("sheet");
+    for (i, r) in rows.iter().enumerate() {
+        for (j, v) in r.iter().enumerate() {
+            let (i, j) = (i as u32, j as u16);
+            match v.parse::<f64>() {
+                Ok(n) if i as usize > head && j < 2 => ws.write_number(i, j, n),
+                _ if v.is_empty() => continue,
+                _ => ws.write_string(i, j, v),
+            }
+            .expect("write");
+        }
+    }
+    wb.save_to_buffer().expect("save")
 }
