@@ -53,7 +53,13 @@ async fn prepare(url: &str, n: usize) -> anyhow::Result<()> {
 /// Deletes every alert and evaluation, so that the first round opens every alert again (a
 /// database kept with `INDMON_BENCH_DB` holds the previous run's).
 async fn clear_alerts(label: &str, url: &str) -> anyhow::Result<()> {
+    // Children first: the cases the evaluation opened refer to its alerts.
     let sql = [
+        "DELETE FROM case_chase",
+        "DELETE FROM case_answer",
+        "DELETE FROM case_event",
+        "DELETE FROM alert_case",
+        "DELETE FROM notified",
         "DELETE FROM alert_event",
         "DELETE FROM alert",
         "DELETE FROM evaluation_run",
