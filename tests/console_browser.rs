@@ -24,7 +24,6 @@ mod console_support;
 
 use std::path::Path;
 
-use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
 use common::TestDb;
 use common::mail::{EVIL, NANHU, apply, finding, open, seed};
 use common::smtp::SmtpServer;
@@ -263,20 +262,7 @@ async fn approve_as_the_city(b: &Client, serve: &Serve, store: &Store, nanhu: i6
 
 /// The cells of sheet 反馈表 as text.
 fn cells(book: &[u8]) -> Vec<Vec<String>> {
-    let mut wb: Xlsx<_> =
-        open_workbook_from_rs(std::io::Cursor::new(book.to_vec())).expect("a workbook");
-    let range = wb.worksheet_range(SHEET).expect("sheet 反馈表");
-    let (h, w) = range.end().expect("cells");
-    (0..=h)
-        .map(|r| {
-            (0..=w)
-                .map(|c| match range.get_value((r, c)) {
-                    Some(Data::Empty) | None => String::new(),
-                    Some(v) => v.to_string(),
-                })
-                .collect()
-        })
-        .collect()
+    common::xlsx::first_sheet_cells(book, SHEET)
 }
 
 /// `book` as an official saves it from Excel after typing an answer ([`FILLED`] in 情况说明)

@@ -13,7 +13,6 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::sync::Arc;
 
-use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Asia::Shanghai;
 use common::TestDb;
@@ -142,20 +141,7 @@ async fn seeded(store: &Store, d: &Desk) -> HashMap<String, i64> {
 
 /// The cells of sheet 反馈表 as text.
 fn cells(book: &[u8]) -> Vec<Vec<String>> {
-    let mut wb: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(book.to_vec())).unwrap();
-    assert_eq!(wb.sheet_names()[0], SHEET, "the 反馈表 is the first sheet");
-    let range = wb.worksheet_range(SHEET).unwrap();
-    let (h, w) = range.end().unwrap();
-    (0..=h)
-        .map(|r| {
-            (0..=w)
-                .map(|c| match range.get_value((r, c)) {
-                    Some(Data::Empty) | None => String::new(),
-                    Some(v) => v.to_string(),
-                })
-                .collect()
-        })
-        .collect()
+    common::xlsx::first_sheet_cells(book, SHEET)
 }
 
 /// What an official types into one row: the answer columns by case id, the version as given

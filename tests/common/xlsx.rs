@@ -59,3 +59,23 @@ pub fn row(r: u32, cells: &[(&str, &str)]) -> String {
     }
     out + "</row>"
 }
+
+/// The cells of `sheet`, the workbook's first, as text (empty cells as "").
+pub fn first_sheet_cells(book: &[u8], sheet: &str) -> Vec<Vec<String>> {
+    use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+    let mut wb: Xlsx<_> =
+        open_workbook_from_rs(std::io::Cursor::new(book.to_vec())).expect("a workbook");
+    assert_eq!(wb.sheet_names()[0], sheet, "{sheet} is the first sheet");
+    let range = wb.worksheet_range(sheet).expect("the sheet");
+    let (h, w) = range.end().expect("cells");
+    (0..=h)
+        .map(|r| {
+            (0..=w)
+                .map(|c| match range.get_value((r, c)) {
+                    Some(Data::Empty) | None => String::new(),
+                    Some(v) => v.to_string(),
+                })
+                .collect()
+        })
+        .collect()
+}
