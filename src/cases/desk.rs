@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::notify::{RecipientConfig, Role};
 use crate::rules::Rule;
 use crate::store::Store;
-use crate::store::cases::{CaseQuery, Transition};
+use crate::store::cases::{CaseQuery, Transition, Within};
 
 /// Which of an actor's cases to list.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -216,7 +216,7 @@ impl Desk {
     }
 
     /// The limit of `who`'s lists as [`CaseQuery::within`] puts it; `None` when they see nothing.
-    fn within(&self, who: &Who) -> Option<Option<(String, Vec<String>, Vec<String>)>> {
+    fn within(&self, who: &Who) -> Option<Option<Within>> {
         match list_scope(&self.recipients, &who.actor) {
             ListScope::Nothing => None,
             ListScope::Everything => Some(None),

@@ -12,6 +12,10 @@ use crate::rules::Severity;
 const CASE_COLUMNS: &str = "c.id, c.alert_id, c.rule, c.subject, c.subject_name, c.unit_code, c.owner, c.state, c.severity, c.period, c.opened_at, c.answer_days, c.escalate_days, c.delivered_at, c.due_at, c.escalate_at, c.answered_at, c.late, c.closed_at, c.closed_by, c.close_reason, c.closed_period, c.previous_case, c.version, c.updated_at,
     (SELECT string_agg(s.unit_code, ',' ORDER BY s.ordinal) FROM alert_scope s WHERE s.alert_id = c.alert_id)";
 
+/// An official's part of the cases: their own, those counted in their units, those about their
+/// enterprises (see [`CaseQuery::within`]).
+pub type Within = (String, Vec<String>, Vec<String>);
+
 /// Which cases to read.
 #[derive(Clone, Debug, Default)]
 pub struct CaseQuery {
@@ -23,7 +27,7 @@ pub struct CaseQuery {
     /// Only cases in this state.
     pub state: Option<CaseState>,
     /// Limits the cases to those owned by `.0`, counted in one of `.1`, or about one of `.2`.
-    pub within: Option<(String, Vec<String>, Vec<String>)>,
+    pub within: Option<Within>,
     /// With a time (ms): ordered as an official's list (open first, overdue at that time
     /// first, then by due time); without, by id.
     pub worklist_at: Option<i64>,
