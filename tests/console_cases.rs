@@ -15,7 +15,8 @@ use common::TestDb;
 use common::mail::{BEIGANG, NANHU, seed};
 use common::smtp::SmtpServer;
 use console_support::{Answer, Browser, Serve, config, free_port, link_in_mail, open_cases};
-use indmon::cases::{Case, CaseState};
+use indmon::cases::{Case, CaseError, CaseState, Desk, UnitCounts, Who, by_unit};
+use indmon::config::Config;
 use indmon::store::Store;
 
 struct Cases {
@@ -502,6 +503,212 @@ async fn snapshots_are_served_from_the_database_to_city_officials() {
                 .await
                 .0,
             404
+        );
+
+        drop(serve);
+        db.cleanup().await;
+    }
+}
+
+const DAY: i64 = 86_400_000;
+
+/// Seeds `n` more firing alerts with a case each, over three units and one the registry lacks
+/// (330799), by alert id: overdue, overdue past 督办, returned and overdue, answered late or on
+/// time, awaiting 销号, closed, or due later; a few delivered but not dated yet (the desk dates
+/// them before it counts).
+async fn bulk_cases(store: &Store, n: u32, now: i64) {
+    let unit =
+        "CASE i % 5 WHEN 1 THEN '330782' WHEN 2 THEN 'ZK01' WHEN 3 THEN '330799' ELSE '330781' END";
+    exec(store, &format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})
+         INSERT INTO alert (rule, subject, indicator, subject_name, unit_code, state, severity, consecutive, period, message, values_json, opened_at, updated_at)
+         SELECT 'enterprise_stalled', 'BULK' || i, 'output', '批量企业' || i, {unit}, 'firing', 'yellow', 1, '2026-10', '', '{{}}', {now}, {now} FROM n"
+    )).await;
+    exec(store, "INSERT INTO alert_scope (alert_id, unit_code, ordinal) SELECT id, unit_code, 0 FROM alert WHERE subject LIKE 'BULK%'").await;
+    let k = "id % 8";
+    exec(store, &format!(
+        "INSERT INTO alert_case (alert_id, rule, subject, subject_name, unit_code, state, severity, period, opened_at, answer_days, escalate_days, delivered_at, due_at, escalate_at, answered_at, late, closed_at, close_reason, updated_at)
+         SELECT id, rule, subject, subject_name, unit_code,
+           CASE {k} WHEN 0 THEN 'assigned' WHEN 1 THEN 'assigned' WHEN 2 THEN 'returned' WHEN 3 THEN 'answered'
+             WHEN 4 THEN 'answered' WHEN 5 THEN 'close_requested' WHEN 6 THEN 'closed' ELSE 'assigned' END,
+           severity, period, {now}, 5, 3, {now} - 9 * {DAY},
+           {now} + (CASE {k} WHEN 0 THEN -2 WHEN 1 THEN -5 WHEN 2 THEN -1 WHEN 3 THEN -5 WHEN 4 THEN 3 WHEN 5 THEN -10 WHEN 6 THEN -10 ELSE 4 END) * {DAY},
+           {now} + (CASE {k} WHEN 0 THEN 1 WHEN 1 THEN -2 WHEN 2 THEN 2 WHEN 3 THEN -2 WHEN 4 THEN 6 WHEN 5 THEN -7 WHEN 6 THEN -7 ELSE 7 END) * {DAY},
+           CASE WHEN {k} IN (3, 4, 5, 6) THEN {now} - 4 * {DAY} END,
+           CASE WHEN {k} = 3 THEN 1 ELSE 0 END,
+           CASE WHEN {k} = 6 THEN {now} - {DAY} END,
+           CASE WHEN {k} = 6 THEN 'approved' END,
+           {now}
+         FROM alert WHERE subject LIKE 'BULK%'"
+    )).await;
+    exec(
+        store,
+        &format!(
+        "UPDATE alert_case SET delivered_at = {now} - 3 * {DAY}, due_at = NULL, escalate_at = NULL
+         WHERE subject LIKE 'BULK%' AND state = 'assigned' AND id % 500 = 7"
+    ),
+    )
+    .await;
+}
+
+/// `n` audit lines, `批量[1]` oldest, a millisecond apart before `now`.
+async fn bulk_audit(store: &Store, n: u32, now: i64) {
+    exec(
+        store,
+        &format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})
+         INSERT INTO audit (at, actor, action, case_id, client_addr, detail)
+         SELECT {now} - {n} + i, 'li', 'answered', NULL, '127.0.0.1', '批量[' || i || ']' FROM n"
+        ),
+    )
+    .await;
+}
+
+/// The cells of a unit's row of `/city`: open, overdue, 督办, awaiting 销号.
+fn city_row(u: &UnitCounts) -> String {
+    [u.open, u.overdue, u.escalated, u.close_requested]
+        .map(|n| format!("<td class=\"n\">{n}</td>"))
+        .concat()
+}
+
+async fn timed(b: &mut Browser, path: &str) -> (Answer, std::time::Duration) {
+    let t = std::time::Instant::now();
+    let page = b.get(path).await;
+    let took = t.elapsed();
+    assert_eq!(page.status, 200, "{path}: {}", page.body);
+    (page, took)
+}
+
+#[tokio::test]
+async fn the_city_counts_and_the_audit_log_hold_a_province() {
+    const N: u32 = 20_000;
+    for db in TestDb::all().await {
+        seeded(&db).await;
+        let now = chrono::Utc::now();
+        let seeding = std::time::Instant::now();
+        bulk_cases(&db.store, N, now.timestamp_millis()).await;
+        bulk_audit(&db.store, N, now.timestamp_millis()).await;
+        eprintln!(
+            "{}: {N} cases and audit lines seeded in {:?}",
+            db.name,
+            seeding.elapsed()
+        );
+        let smtp = SmtpServer::start().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let text = config(smtp.port, port, "");
+        let serve = Serve::start(dir.path(), &db.url, &text, port).await;
+        let mut city = signed_in(&serve, &smtp, "city@gxj.example.cn", 0).await;
+
+        // /city counts every unit's open cases as the list of them does, at the same time.
+        let (_, first) = timed(&mut city, "/city").await;
+        let (page, again) = timed(&mut city, "/city").await;
+        let desk =
+            Desk::new(db.store.clone(), &Config::parse(&text).expect("config")).expect("desk");
+        let who = Who::recipient("city", None);
+        let open = desk.list(&who, None, true, now).await.expect("list");
+        let expected = by_unit(&open, now.timestamp_millis());
+        assert_eq!(expected.len(), 4, "{}: {expected:?}", db.name);
+        assert!(
+            expected
+                .iter()
+                .all(|u| u.overdue > 0 && u.escalated > 0 && u.close_requested > 0)
+        );
+        let counted = desk.unit_counts(&who, true, now).await.expect("counts");
+        assert_eq!(
+            counted, expected,
+            "{}: the grouped query counts as by_unit",
+            db.name
+        );
+        let all = desk.list(&who, None, false, now).await.expect("all");
+        let counted = desk
+            .unit_counts(&who, false, now)
+            .await
+            .expect("all counts");
+        assert_eq!(
+            counted,
+            by_unit(&all, now.timestamp_millis()),
+            "{}",
+            db.name
+        );
+        // A district official's counts are of the cases their list holds.
+        let dc = Who::recipient("dongcheng", None);
+        let theirs = desk.list(&dc, None, true, now).await.expect("theirs");
+        assert!(!theirs.is_empty() && theirs.len() < open.len());
+        let counted = desk
+            .unit_counts(&dc, true, now)
+            .await
+            .expect("their counts");
+        assert_eq!(
+            counted,
+            by_unit(&theirs, now.timestamp_millis()),
+            "{}",
+            db.name
+        );
+        assert!(matches!(
+            desk.audit_page(&dc, (0, 100)).await,
+            Err(CaseError::Forbidden)
+        ));
+        for u in &expected {
+            let name = match u.unit.as_str() {
+                "330781" => "东岭区",
+                "330782" => "西湖县",
+                "ZK01" => "示例经济开发区",
+                other => other,
+            };
+            let row = &page.body[page.body.find(&format!(">{name}</a>")).expect(name)..];
+            let row = &row[..row.find("</tr>").expect("row end")];
+            assert!(row.contains(&city_row(u)), "{}: {u:?}: {row}", db.name);
+        }
+
+        // /audit: the newest hundred first, the next hundred on page 2, every line counted.
+        let mut log = db.store.audit_log(None).await.expect("audit");
+        log.reverse();
+        let (one, audit_took) = timed(&mut city, "/audit").await;
+        let (two, _) = timed(&mut city, "/audit?page=2").await;
+        let pages = log.len().div_ceil(100);
+        assert!(
+            one.body.contains(&format!("共{}条", log.len())),
+            "{}",
+            db.name
+        );
+        assert!(one.body.contains(&format!("第1/{pages}页")), "{}", db.name);
+        assert!(two.body.contains(&format!("第2/{pages}页")), "{}", db.name);
+        let shown = |body: &str, e: &indmon::cases::AuditEntry| {
+            body.contains(&format!("<td>{}</td>", e.detail))
+        };
+        let bulk: Vec<_> = log
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.detail.starts_with("批量["))
+            .collect();
+        for (i, e) in &bulk {
+            let (on_one, on_two) = (*i < 100, (100..200).contains(i));
+            if *i < 210 {
+                assert_eq!(shown(&one.body, e), on_one, "{}: line {i}", db.name);
+                assert_eq!(shown(&two.body, e), on_two, "{}: line {i}", db.name);
+            }
+        }
+        let beyond = timed(&mut city, &format!("/audit?page={}", u64::MAX))
+            .await
+            .0;
+        assert!(
+            !beyond.body.contains("批量["),
+            "{}: nothing past the end",
+            db.name
+        );
+        let newest = one
+            .body
+            .find(&format!("<td>{}</td>", bulk[0].1.detail))
+            .expect("newest");
+        let next = one
+            .body
+            .find(&format!("<td>{}</td>", bulk[1].1.detail))
+            .expect("next");
+        assert!(newest < next, "{}: newest first", db.name);
+        eprintln!(
+            "{}: {N} cases: /city {first:?} first, {again:?} again; /audit {audit_took:?}",
+            db.name
         );
 
         drop(serve);

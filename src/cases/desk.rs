@@ -10,13 +10,15 @@ use serde::Serialize;
 
 use super::config::CasesConfig;
 use super::scope::{ListScope, access, list_scope};
-use super::{Actor, AnswerInput, AuditEntry, Case, CaseDetail, CaseError, CaseState, Who};
+use super::{
+    Actor, AnswerInput, AuditEntry, Case, CaseDetail, CaseError, CaseState, UnitCounts, Who,
+};
 use crate::calendar::{Calendar, at_due_hour};
 use crate::config::Config;
 use crate::notify::{RecipientConfig, Role};
 use crate::rules::Rule;
 use crate::store::Store;
-use crate::store::cases::{CaseQuery, Transition};
+use crate::store::cases::{CaseQuery, Transition, Within};
 
 /// Which of an actor's cases to list.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -37,6 +39,13 @@ pub struct ListFilter {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Page {
     pub cases: Vec<Case>,
+    pub total: u64,
+}
+
+/// A page of the audit log, newest first, and how many lines it has in all.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
     pub total: u64,
 }
 
@@ -153,14 +162,8 @@ impl Desk {
         now: DateTime<Utc>,
     ) -> Result<Page, CaseError> {
         super::settle_due(&self.store, &self.calendar, now).await?;
-        let within = match list_scope(&self.recipients, &who.actor) {
-            ListScope::Nothing => return Ok(Page::default()),
-            ListScope::Everything => None,
-            ListScope::Within {
-                owner,
-                units,
-                subjects,
-            } => Some((owner, units, subjects)),
+        let Some(within) = self.within(who) else {
+            return Ok(Page::default());
         };
         let q = CaseQuery {
             unit: filter.unit.clone(),
@@ -190,6 +193,39 @@ impl Desk {
             cases.len() as u64
         };
         Ok(Page { cases, total })
+    }
+
+    /// The cases `who` may see (only those not closed with `open`) counted by unit at `now`,
+    /// as [`super::by_unit`] counts the list of them, by one grouped query.
+    pub async fn unit_counts(
+        &self,
+        who: &Who,
+        open: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<UnitCounts>, CaseError> {
+        super::settle_due(&self.store, &self.calendar, now).await?;
+        let Some(within) = self.within(who) else {
+            return Ok(Vec::new());
+        };
+        let q = CaseQuery {
+            open,
+            within,
+            ..CaseQuery::default()
+        };
+        Ok(self.store.case_counts(&q, ms(now)).await?)
+    }
+
+    /// The limit of `who`'s lists as [`CaseQuery::within`] puts it; `None` when they see nothing.
+    fn within(&self, who: &Who) -> Option<Option<Within>> {
+        match list_scope(&self.recipients, &who.actor) {
+            ListScope::Nothing => None,
+            ListScope::Everything => Some(None),
+            ListScope::Within {
+                owner,
+                units,
+                subjects,
+            } => Some(Some((owner, units, subjects))),
+        }
     }
 
     /// A case with its history and answers, if `who` may see it.
@@ -367,6 +403,20 @@ impl Desk {
         who: &Who,
         case_id: Option<i64>,
     ) -> Result<Vec<AuditEntry>, CaseError> {
+        self.may_audit(who)?;
+        Ok(self.store.audit_log(case_id).await?)
+    }
+
+    /// One page `(offset, limit)` of the audit log, newest first, with how many lines it has
+    /// (city officials and operators).
+    pub async fn audit_page(&self, who: &Who, page: (u64, u64)) -> Result<AuditPage, CaseError> {
+        self.may_audit(who)?;
+        let (entries, total) = self.store.audit_page(page).await?;
+        Ok(AuditPage { entries, total })
+    }
+
+    /// Only city officials and the command line read the audit log.
+    fn may_audit(&self, who: &Who) -> Result<(), CaseError> {
         let allowed = match &who.actor {
             Actor::Operator(_) | Actor::System => true,
             Actor::Inbox { .. } => false,
@@ -375,10 +425,11 @@ impl Desk {
                 .iter()
                 .any(|r| &r.id == id && r.role == Role::City),
         };
-        if !allowed {
-            return Err(CaseError::Forbidden);
+        if allowed {
+            Ok(())
+        } else {
+            Err(CaseError::Forbidden)
         }
-        Ok(self.store.audit_log(case_id).await?)
     }
 
     fn transition<'a>(

@@ -14,7 +14,7 @@ use super::pages::{Me, not_found_page};
 use super::session::{self, Signed};
 use super::view::{self, Pager, when};
 use super::{Console, Shared};
-use crate::cases::{CaseError, CaseState, ListFilter, UnitCounts, Who};
+use crate::cases::{AuditEntry, CaseError, CaseState, ListFilter, UnitCounts, Who};
 
 /// Audit lines on one page.
 pub const AUDIT_PER_PAGE: u64 = 100;
@@ -194,7 +194,8 @@ fn action_zh(action: &str) -> String {
     .to_string()
 }
 
-/// `GET /audit?page=`: the audit log, newest first (city officials; the desk refuses others).
+/// `GET /audit?page=`: the audit log, newest first, one page read (city officials; the desk
+/// refuses others).
 pub async fn audit(
     State(c): State<Shared>,
     headers: HeaderMap,
@@ -204,31 +205,22 @@ pub async fn audit(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let desk = match c.desk() {
-        Ok(d) => d,
+    let page = view::page_number(q.page.as_deref());
+    let window = (
+        page.saturating_sub(1).saturating_mul(AUDIT_PER_PAGE),
+        AUDIT_PER_PAGE,
+    );
+    let log = match c.desk() {
+        Ok(desk) => desk.audit_page(&who(&s), window).await,
         Err(e) => return session::internal(&c, &e),
     };
-    let log = match desk.audit_log(&who(&s), None).await {
+    let log = match log {
         Ok(log) => log,
         Err(CaseError::Forbidden) => return not_found_page(&c),
         Err(e) => return session::internal(&c, &e.into()),
     };
-    let page = view::page_number(q.page.as_deref());
-    let lines: Vec<AuditLine> = log
-        .iter()
-        .rev()
-        .skip(usize::try_from((page - 1) * AUDIT_PER_PAGE).unwrap_or(usize::MAX))
-        .take(AUDIT_PER_PAGE as usize)
-        .map(|e| AuditLine {
-            at: when(e.at),
-            actor: view::person(&c, &e.actor),
-            action_zh: action_zh(&e.action),
-            case_id: e.case_id,
-            client: e.client_addr.clone().unwrap_or_default(),
-            detail: e.detail.clone(),
-        })
-        .collect();
-    let pager = Pager::new(page, log.len() as u64, AUDIT_PER_PAGE, |n| {
+    let lines: Vec<AuditLine> = log.entries.iter().map(|e| audit_line(&c, e)).collect();
+    let pager = Pager::new(page, log.total, AUDIT_PER_PAGE, |n| {
         format!("/audit?page={n}")
     });
     c.templates.page(
@@ -238,17 +230,27 @@ pub async fn audit(
     )
 }
 
-/// The open cases of every unit counted at `now` (for `/city`), the units with overdue cases
-/// first, with their names.
+fn audit_line(c: &Console, e: &AuditEntry) -> AuditLine {
+    AuditLine {
+        at: when(e.at),
+        actor: view::person(c, &e.actor),
+        action_zh: action_zh(&e.action),
+        case_id: e.case_id,
+        client: e.client_addr.clone().unwrap_or_default(),
+        detail: e.detail.clone(),
+    }
+}
+
+/// The open cases of every unit counted at `now` (for `/city`) by one grouped query, the units
+/// with overdue cases first, with their names.
 pub async fn counts(c: &Console, s: &Signed) -> anyhow::Result<Vec<(String, UnitCounts)>> {
     let now = c.ctx.clock.now();
-    let open = c.desk()?.list(&who(s), None, true, now).await?;
+    let counted = c.desk()?.unit_counts(&who(s), true, now).await?;
     let (_, names) = c.open_alerts().await?;
-    let mut counted: Vec<(String, UnitCounts)> =
-        crate::cases::by_unit(&open, now.timestamp_millis())
-            .into_iter()
-            .map(|u| (name(&names, &u.unit), u))
-            .collect();
+    let mut counted: Vec<(String, UnitCounts)> = counted
+        .into_iter()
+        .map(|u| (name(&names, &u.unit), u))
+        .collect();
     counted.sort_by_key(|(_, u)| std::cmp::Reverse((u.overdue, u.escalated, u.open)));
     Ok(counted)
 }

@@ -6,11 +6,15 @@
 use sqlx::Row;
 
 use super::{Store, on_pool};
-use crate::cases::{Answer, AnswerInput, AuditEntry, Case, CaseEvent, CaseState};
+use crate::cases::{Answer, AnswerInput, AuditEntry, Case, CaseEvent, CaseState, UnitCounts};
 use crate::rules::Severity;
 
 const CASE_COLUMNS: &str = "c.id, c.alert_id, c.rule, c.subject, c.subject_name, c.unit_code, c.owner, c.state, c.severity, c.period, c.opened_at, c.answer_days, c.escalate_days, c.delivered_at, c.due_at, c.escalate_at, c.answered_at, c.late, c.closed_at, c.closed_by, c.close_reason, c.closed_period, c.previous_case, c.version, c.updated_at,
     (SELECT string_agg(s.unit_code, ',' ORDER BY s.ordinal) FROM alert_scope s WHERE s.alert_id = c.alert_id)";
+
+/// An official's part of the cases: their own, those counted in their units, those about their
+/// enterprises (see [`CaseQuery::within`]).
+pub type Within = (String, Vec<String>, Vec<String>);
 
 /// Which cases to read.
 #[derive(Clone, Debug, Default)]
@@ -23,7 +27,7 @@ pub struct CaseQuery {
     /// Only cases in this state.
     pub state: Option<CaseState>,
     /// Limits the cases to those owned by `.0`, counted in one of `.1`, or about one of `.2`.
-    pub within: Option<(String, Vec<String>, Vec<String>)>,
+    pub within: Option<Within>,
     /// With a time (ms): ordered as an official's list (open first, overdue at that time
     /// first, then by due time); without, by id.
     pub worklist_at: Option<i64>,
@@ -136,6 +140,64 @@ where
             .filter(|s| !s.is_empty())
             .map(String::from)
             .collect(),
+    })
+}
+
+const AUDIT_COLUMNS: &str = "id, at, actor, action, case_id, client_addr, detail";
+
+fn decode_audit<R: Row>(r: &R) -> Result<AuditEntry, sqlx::Error>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(AuditEntry {
+        id: r.try_get(0)?,
+        at: r.try_get(1)?,
+        actor: r.try_get(2)?,
+        action: r.try_get(3)?,
+        case_id: r.try_get(4)?,
+        client_addr: r.try_get(5)?,
+        detail: r.try_get(6)?,
+    })
+}
+
+/// The sums of [`UnitCounts`] at `now` (ms), in its field order, by the rules of
+/// [`crate::cases::by_unit`]: overdue and 督办 only while an answer is owed, past the time (a
+/// case not dated yet is neither); answered on time or late once answered.
+fn counted_sql(now: i64) -> String {
+    let owing = "c.state IN ('assigned', 'returned')";
+    [
+        "c.state <> 'closed'".to_string(),
+        format!("{owing} AND c.due_at < {now}"),
+        format!("{owing} AND c.escalate_at < {now}"),
+        "c.answered_at IS NOT NULL AND c.late = 0".to_string(),
+        "c.answered_at IS NOT NULL AND c.late <> 0".to_string(),
+        "c.state = 'close_requested'".to_string(),
+        "c.state = 'closed'".to_string(),
+    ]
+    .map(|when| format!("SUM(CASE WHEN {when} THEN 1 ELSE 0 END)"))
+    .join(", ")
+}
+
+fn decode_counts<R: Row>(r: &R) -> Result<UnitCounts, sqlx::Error>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    let n = |i: usize| -> Result<usize, sqlx::Error> {
+        Ok(usize::try_from(r.try_get::<i64, _>(i)?).unwrap_or(0))
+    };
+    Ok(UnitCounts {
+        unit: r.try_get(0)?,
+        open: n(1)?,
+        overdue: n(2)?,
+        escalated: n(3)?,
+        answered_on_time: n(4)?,
+        answered_late: n(5)?,
+        close_requested: n(6)?,
+        closed: n(7)?,
     })
 }
 
@@ -294,27 +356,48 @@ impl Store {
     /// The audit log, oldest first; `case_id` limits it to one case.
     pub async fn audit_log(&self, case_id: Option<i64>) -> anyhow::Result<Vec<AuditEntry>> {
         let sql = match case_id {
-            Some(id) => format!(
-                "SELECT id, at, actor, action, case_id, client_addr, detail FROM audit WHERE case_id = {id} ORDER BY id"
-            ),
-            None => {
-                "SELECT id, at, actor, action, case_id, client_addr, detail FROM audit ORDER BY id"
-                    .to_string()
+            Some(id) => {
+                format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE case_id = {id} ORDER BY id")
             }
+            None => format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY id"),
         };
         Ok(
-            on_pool!(self, p => sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(p).await?.iter().map(|r| {
-            Ok(AuditEntry {
-                id: r.try_get(0)?,
-                at: r.try_get(1)?,
-                actor: r.try_get(2)?,
-                action: r.try_get(3)?,
-                case_id: r.try_get(4)?,
-                client_addr: r.try_get(5)?,
-                detail: r.try_get(6)?,
-            })
-        }).collect::<Result<Vec<_>, sqlx::Error>>()?),
+            on_pool!(self, p => sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .fetch_all(p).await?.iter().map(decode_audit).collect::<Result<Vec<_>, sqlx::Error>>()?),
         )
+    }
+
+    /// One page `(offset, limit)` of the audit log, newest first, and how many lines it has.
+    pub async fn audit_page(&self, page: (u64, u64)) -> anyhow::Result<(Vec<AuditEntry>, u64)> {
+        let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY id DESC LIMIT $1 OFFSET $2");
+        let big = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let (offset, limit) = (big(page.0), big(page.1));
+        let (lines, total): (Vec<AuditEntry>, i64) = on_pool!(self, p => {
+            let lines = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(limit).bind(offset)
+                .fetch_all(p).await?.iter().map(decode_audit).collect::<Result<Vec<_>, sqlx::Error>>()?;
+            (lines, sqlx::query_scalar("SELECT COUNT(*) FROM audit").fetch_one(p).await?)
+        });
+        Ok((lines, u64::try_from(total).unwrap_or(0)))
+    }
+
+    /// The cases matching `q` counted by the unit they report under at `now_ms`, as
+    /// [`crate::cases::by_unit`] counts a list of them, units in code order; one grouped query.
+    pub async fn case_counts(&self, q: &CaseQuery, now_ms: i64) -> anyhow::Result<Vec<UnitCounts>> {
+        let (filter, binds) = filter_sql(q);
+        let sql = format!(
+            "SELECT c.unit_code, {} FROM alert_case c WHERE {filter} GROUP BY c.unit_code",
+            counted_sql(now_ms)
+        );
+        let mut counts = on_pool!(self, p => {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            for b in &binds {
+                query = query.bind(b);
+            }
+            query.fetch_all(p).await?.iter().map(decode_counts).collect::<Result<Vec<_>, sqlx::Error>>()?
+        });
+        // By bytes, as `by_unit`'s map orders them, whatever the database's collation.
+        counts.sort_by(|a, b| a.unit.cmp(&b.unit));
+        Ok(counts)
     }
 
     /// Writes an official's action: the guarded UPDATE, the answer if any, the event and the
