@@ -20,6 +20,8 @@ mod locator;
 mod outbox;
 mod pack_tx;
 pub mod packed;
+#[cfg(test)]
+mod plans;
 mod power;
 mod projects;
 mod rebuild;
