@@ -403,6 +403,16 @@ async fn copy_opened_postgres(
     Ok(())
 }
 
+/// The events of one alert after an id, oldest first (by index `alert_event_alert`).
+pub(super) const EVENTS_OF_ALERT: &str =
+    "SELECT id, alert_id, at, period, kind, severity, consecutive, message, actor, note
+     FROM alert_event WHERE alert_id = $2 AND id > $1 ORDER BY id";
+
+/// Every alert's events after an id, oldest first. (`$2` is bound, NULL, and unused.)
+pub(super) const EVENTS_AFTER: &str =
+    "SELECT id, alert_id, at, period, kind, severity, consecutive, message, actor, note
+     FROM alert_event WHERE id > $1 AND $2 IS NULL ORDER BY id";
+
 impl Store {
     /// Records the start of an evaluation.
     pub async fn begin_evaluation(&self, period: Period, now_ms: i64) -> anyhow::Result<i64> {
@@ -691,8 +701,12 @@ impl Store {
         after: i64,
         alert_id: Option<i64>,
     ) -> anyhow::Result<Vec<Event>> {
-        let sql = "SELECT id, alert_id, at, period, kind, severity, consecutive, message, actor, note FROM alert_event
-                   WHERE id > $1 AND ($2 IS NULL OR alert_id = $2) ORDER BY id";
+        // One text per case: `($2 IS NULL OR alert_id = $2)` kept SQLite from the alert's
+        // index, and every alert page scanned all the events after `after`.
+        let sql = match alert_id {
+            Some(_) => EVENTS_OF_ALERT,
+            None => EVENTS_AFTER,
+        };
         let rows = on_pool!(self, p => sqlx::query(sql).bind(after).bind(alert_id).fetch_all(p).await?.iter().map(|r| {
             let kind: String = r.try_get(4)?;
             let severity: String = r.try_get(5)?;
