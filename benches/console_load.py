@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 # Console load measurement (tests the officials' console of a running `indmon serve`):
-#   python3 benches/console_load.py DB.sqlite PORT SESSIONS REQUESTS_PER_SESSION
+#   python3 benches/console_load.py DB.sqlite PORT SESSIONS REQUESTS_PER_SESSION [THINK_MS]
 # Inserts SESSIONS signed-in sessions (spread over the recipients that have mail in the outbox)
 # straight into console_session, then runs one keep-alive connection per session alternating
 # GET /todo and GET /alerts/{random open alert}; prints p50/p99 per page, errors and throughput.
+# Without THINK_MS every session asks again as soon as it has its answer (a closed loop: all
+# SESSIONS requests in flight at once); with it, each waits a random 0–2×THINK_MS between pages,
+# as an official reading the page would.
 # SQLite only (it writes the sessions with Python's sqlite3). See the console note for a run.
 import hashlib, base64, os, sqlite3, sys, threading, time, http.client, random, re
 
 db, port, n, per = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+think = int(sys.argv[5]) / 1000 if len(sys.argv) > 5 else 0
 con = sqlite3.connect(db)
 recips = [r[0] for r in con.execute("SELECT DISTINCT recipient FROM outbox")]
 ids = [r[0] for r in con.execute("SELECT id FROM alert WHERE state != 'resolved' LIMIT 2000")]
@@ -24,6 +28,8 @@ lat, errs, lock = [], [], threading.Lock()
 def worker(sid):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     for k in range(per):
+        if think:
+            time.sleep(random.uniform(0, 2 * think))
         path = "/todo" if k % 2 == 0 else "/alerts/%d" % random.choice(ids)
         t = time.perf_counter()
         try:
