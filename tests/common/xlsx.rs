@@ -1,6 +1,8 @@
 //! Workbooks written byte by byte, as other tools write them (openpyxl saves formulas without
 //! their results) or as a hostile file would be made.
 
+#![allow(dead_code)]
+
 use std::io::Write;
 
 const NS: &str = r#"xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships""#;
