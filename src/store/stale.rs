@@ -13,7 +13,8 @@
 //! trigger's `WHEN` tests, so no row event is even queued; SQLite: a row in `pack_writer`,
 //! and the triggers dropped for the transaction, both undone by [`unmark_indmon_writer`]
 //! before the commit — DDL is transactional there, so no other connection ever sees the
-//! table without its triggers, and migration 0021 keeps their text to create them again). `TRUNCATE` on PostgreSQL marks every pack.
+//! table without its triggers, and migration 0021 keeps their text to create them again).
+//! `TRUNCATE` on PostgreSQL marks every pack.
 //! Before an evaluation reads its window, [`Store::refresh_stale_years`] asks whether any mark
 //! exists — one probe of an index, the whole cost on the evaluation's path when nothing is
 //! stale — and rebuilds the marked packs from their rows, deleting the marks it rebuilt in the
