@@ -143,6 +143,32 @@ where
     })
 }
 
+/// The columns [`decode_answer`] reads, in its order.
+pub(super) const ANSWER_COLUMNS: &str = "id, case_id, cause, situation, measures, resume_month, coordination, answered_by, answered_at, late, via, client_addr";
+
+pub(super) fn decode_answer<R: Row>(r: &R) -> Result<Answer, sqlx::Error>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(Answer {
+        id: r.try_get(0)?,
+        case_id: r.try_get(1)?,
+        cause: r.try_get(2)?,
+        situation: r.try_get(3)?,
+        measures: r.try_get(4)?,
+        resume_month: r.try_get(5)?,
+        coordination: r.try_get(6)?,
+        answered_by: r.try_get(7)?,
+        answered_at: r.try_get(8)?,
+        late: r.try_get::<i64, _>(9)? != 0,
+        via: r.try_get(10)?,
+        client_addr: r.try_get(11)?,
+    })
+}
+
 const AUDIT_COLUMNS: &str = "id, at, actor, action, case_id, client_addr, detail";
 
 fn decode_audit<R: Row>(r: &R) -> Result<AuditEntry, sqlx::Error>
@@ -332,24 +358,12 @@ impl Store {
 
     /// A case's answers, oldest first.
     pub async fn case_answers(&self, case_id: i64) -> anyhow::Result<Vec<Answer>> {
-        let sql = "SELECT id, case_id, cause, situation, measures, resume_month, coordination, answered_by, answered_at, late, via, client_addr FROM case_answer WHERE case_id = $1 ORDER BY id";
+        let sql =
+            format!("SELECT {ANSWER_COLUMNS} FROM case_answer WHERE case_id = $1 ORDER BY id");
+        let sql = sqlx::AssertSqlSafe(sql);
         Ok(
-            on_pool!(self, p => sqlx::query(sql).bind(case_id).fetch_all(p).await?.iter().map(|r| {
-            Ok(Answer {
-                id: r.try_get(0)?,
-                case_id: r.try_get(1)?,
-                cause: r.try_get(2)?,
-                situation: r.try_get(3)?,
-                measures: r.try_get(4)?,
-                resume_month: r.try_get(5)?,
-                coordination: r.try_get(6)?,
-                answered_by: r.try_get(7)?,
-                answered_at: r.try_get(8)?,
-                late: r.try_get::<i64, _>(9)? != 0,
-                via: r.try_get(10)?,
-                client_addr: r.try_get(11)?,
-            })
-        }).collect::<Result<Vec<_>, sqlx::Error>>()?),
+            on_pool!(self, p => sqlx::query(sql).bind(case_id).fetch_all(p).await?.iter()
+                .map(decode_answer).collect::<Result<Vec<_>, sqlx::Error>>()?),
         )
     }
 

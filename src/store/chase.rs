@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use super::cases::{ANSWER_COLUMNS, decode_answer};
 use super::{Store, on_pool};
 
 impl Store {
@@ -109,26 +110,12 @@ impl Store {
     /// Every answer given before `until_ms`, oldest first (the snapshot's 反馈办理 reads the
     /// newest of each case).
     pub async fn answers_before(&self, until_ms: i64) -> anyhow::Result<Vec<crate::cases::Answer>> {
-        use sqlx::Row;
-        let sql = "SELECT id, case_id, cause, situation, measures, resume_month, coordination, answered_by, answered_at, late, via, client_addr
-                   FROM case_answer WHERE answered_at < $1 ORDER BY id";
+        let sql =
+            format!("SELECT {ANSWER_COLUMNS} FROM case_answer WHERE answered_at < $1 ORDER BY id");
+        let sql = sqlx::AssertSqlSafe(sql);
         Ok(
-            on_pool!(self, p => sqlx::query(sql).bind(until_ms).fetch_all(p).await?.iter().map(|r| {
-            Ok(crate::cases::Answer {
-                id: r.try_get(0)?,
-                case_id: r.try_get(1)?,
-                cause: r.try_get(2)?,
-                situation: r.try_get(3)?,
-                measures: r.try_get(4)?,
-                resume_month: r.try_get(5)?,
-                coordination: r.try_get(6)?,
-                answered_by: r.try_get(7)?,
-                answered_at: r.try_get(8)?,
-                late: r.try_get::<i64, _>(9)? != 0,
-                via: r.try_get(10)?,
-                client_addr: r.try_get(11)?,
-            })
-        }).collect::<Result<Vec<_>, sqlx::Error>>()?),
+            on_pool!(self, p => sqlx::query(sql).bind(until_ms).fetch_all(p).await?.iter()
+                .map(decode_answer).collect::<Result<Vec<_>, sqlx::Error>>()?),
         )
     }
 }
