@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use super::cases::{ANSWER_COLUMNS, decode_answer};
+use super::outbox::OUTBOX_INSERT;
 use super::{Store, on_pool};
 
 impl Store {
@@ -76,8 +77,7 @@ impl Store {
             for c in chases {
                 let d = &c.message;
                 let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO outbox (recipient, to_addr, from_addr, subject, message, message_id, items, created_at, status, attempts, next_attempt_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $8) RETURNING id")
+                    OUTBOX_INSERT)
                     .bind(&d.recipient).bind(&d.to_addr).bind(&d.from_addr).bind(&d.subject).bind(&d.message)
                     .bind(&d.message_id).bind(d.items as i64).bind(now_ms)
                     .fetch_one(&mut *tx).await?;

@@ -12,6 +12,10 @@ use super::{Store, on_pool};
 use crate::notify::outbox::{Claimed, Delayed, Notified, OutboxRow, OutboxWrite, Undelivered};
 use crate::rules::Severity;
 
+/// Queues one message (an [`OutboxWrite`]: `$1`–`$7` its fields, `$8` the time); returns its id.
+pub(super) const OUTBOX_INSERT: &str = "INSERT INTO outbox (recipient, to_addr, from_addr, subject, message, message_id, items, created_at, status, attempts, next_attempt_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $8) RETURNING id";
+
 impl Store {
     /// What each recipient counts as told when a dispatch decides: what was delivered
     /// (`notified`), overlaid with what messages still in flight (`pending`, `sending`) cover,
@@ -91,8 +95,7 @@ impl Store {
             let mut tx = p.begin().await?;
             for d in digests {
                 let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO outbox (recipient, to_addr, from_addr, subject, message, message_id, items, created_at, status, attempts, next_attempt_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $8) RETURNING id")
+                    OUTBOX_INSERT)
                     .bind(&d.recipient).bind(&d.to_addr).bind(&d.from_addr).bind(&d.subject).bind(&d.message)
                     .bind(&d.message_id).bind(d.items as i64).bind(now_ms)
                     .fetch_one(&mut *tx).await?;
