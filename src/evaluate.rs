@@ -18,7 +18,9 @@ use crate::registry::Project;
 use crate::rules::{self, Context, Finding, num, wan};
 use crate::store::{EvaluationEnd, Store};
 
+pub mod release;
 pub mod xun;
+pub mod xun_check;
 
 /// Why a period cannot be evaluated.
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +153,21 @@ pub async fn run(
             }
         }
     };
+    if !dry_run && !historic {
+        let absent = &outcome.coverage.absent;
+        let is_absent = |c: &str| {
+            c.parse::<crate::credit_code::CreditCode>()
+                .is_ok_and(|c| absent.contains(&c))
+        };
+        // January's 旬s are judged by the combined 1—2月 when the bureau publishes them so.
+        let mut months = vec![period];
+        if config.general.jan_feb_combined && period.month() == 2 {
+            months.push(period.prev());
+        }
+        for m in months {
+            xun_check::check_month(store, m, &outcome.findings, is_absent, now_ms).await?;
+        }
+    }
     lap("write", &mut timings);
     let cases = if dry_run || historic {
         None

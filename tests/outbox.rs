@@ -783,7 +783,7 @@ async fn the_daemon_drains_the_outbox_on_its_own_and_shows_what_is_undelivered()
             .expect("addr")
             .port();
         let mut cfg = config_text(port, "");
-        for job in ["evaluate", "dispatch", "snapshot", "reminder"] {
+        for job in ["evaluate", "dispatch", "snapshot", "reminder", "xun"] {
             cfg.push_str(&format!("\n[jobs.{job}]\nenabled = false\n"));
         }
         let url = db_url(&db);

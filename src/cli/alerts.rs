@@ -27,6 +27,10 @@ pub struct EvaluateArgs {
     /// Evaluate a 旬 on metered electricity instead (疑似停产, 用电大幅下降, 复产), e.g. 2026-10-D1.
     #[arg(long, conflicts_with = "period")]
     pub xun: Option<crate::power::Xun>,
+    /// Release the 旬s that are due, as the daemon's xun job does: each recent 旬 whose data
+    /// is complete enough ([power] complete_share) or whose cut-off has passed, once.
+    #[arg(long, conflicts_with_all = ["period", "xun", "dry_run"])]
+    pub xun_due: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,6 +147,16 @@ pub async fn evaluate(
     args: EvaluateArgs,
     now: DateTime<Utc>,
 ) -> anyhow::Result<ExitCode> {
+    if args.xun_due {
+        let r = evaluate::release::release_due(store, config, now).await?;
+        if args.format == "json" {
+            out!("{}", serde_json::to_string_pretty(&r)?);
+        } else {
+            let table = evaluate::release::to_table(&r, &config.power);
+            out!("{}", table.strip_suffix('\n').unwrap_or(&table));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(x) = args.xun {
         let report = evaluate::xun::run(store, config, x, now, args.dry_run).await?;
         if args.format == "json" {

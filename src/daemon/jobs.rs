@@ -24,6 +24,9 @@ pub enum JobKind {
     Snapshot,
     /// Remind the enterprises that have not reported before the deadline.
     Reminder,
+    /// Release the 旬s whose electricity is complete enough or past its cut-off, and send
+    /// their 旬 digest (`evaluate::release`).
+    Xun,
 }
 
 impl JobKind {
@@ -36,6 +39,7 @@ impl JobKind {
             JobKind::Dispatch => "dispatch".into(),
             JobKind::Snapshot => "snapshot".into(),
             JobKind::Reminder => "reminder".into(),
+            JobKind::Xun => "xun".into(),
         }
     }
 }
@@ -165,6 +169,7 @@ pub async fn run(
                 ..Outcome::default()
             })
         }
+        JobKind::Xun => xun(store, config, now).await,
         JobKind::Reminder => {
             let Some(mail) = &config.mail else {
                 return Ok(skipped_without_mail());
@@ -180,6 +185,29 @@ pub async fn run(
             })
         }
     }
+}
+
+/// The `xun` job: release what is due, then, when something went out and mail is configured,
+/// the digests at once, so that the 旬 warning reaches officials the day its data is complete.
+async fn xun(store: &Store, config: &Config, now: DateTime<Utc>) -> anyhow::Result<Outcome> {
+    let r = crate::evaluate::release::release_due(store, config, now).await?;
+    let mut counts = json!({
+        "released": r.released.iter().map(|(x, _)| x.xun.to_string()).collect::<Vec<_>>(),
+        "waiting": r.waiting.iter().map(|(x, _)| x.to_string()).collect::<Vec<_>>(),
+        "empty": r.empty.iter().map(|x| x.to_string()).collect::<Vec<_>>(),
+        "reevaluated": r.reevaluated.iter().map(|x| x.to_string()).collect::<Vec<_>>(),
+        "pruned": r.pruned,
+    });
+    let nothing_new = r.released.is_empty() && r.reevaluated.is_empty();
+    if let (Some(mail), false) = (&config.mail, nothing_new) {
+        let d = crate::notify::dispatch(store, config, now).await?;
+        counts["digests"] = json!(d.digests.len());
+        counts["mail"] = send_due(store, mail, now).await?;
+    }
+    Ok(Outcome {
+        counts,
+        ..Outcome::default()
+    })
 }
 
 fn skipped_without_mail() -> Outcome {

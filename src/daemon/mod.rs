@@ -109,6 +109,9 @@ pub struct JobsConfig {
     pub snapshot: JobConfig,
     /// Remind officials of the enterprises that have not reported before the deadline day.
     pub reminder: JobConfig,
+    /// Release each 旬's electricity warnings once its data is complete enough or its cut-off
+    /// has passed, and send the 旬 digest; does nothing without power accounts.
+    pub xun: JobConfig,
 }
 
 /// Default schedules (Asia/Shanghai unless `general.timezone` says otherwise).
@@ -116,6 +119,8 @@ pub const DEFAULT_EVALUATE_SCHEDULE: &str = "0 30 8 * * *";
 pub const DEFAULT_DISPATCH_SCHEDULE: &str = "0 0 9 * * *";
 pub const DEFAULT_SNAPSHOT_SCHEDULE: &str = "0 0 8 1,16 * *";
 pub const DEFAULT_REMINDER_SCHEDULE: &str = "0 0 9 8 * *";
+/// After the morning pulls; every day, since a 旬 goes out the day its data is complete.
+pub const DEFAULT_XUN_SCHEDULE: &str = "0 30 10 * * *";
 
 /// A source's pull schedule when it names none: every two hours, on the hour.
 pub const DEFAULT_PULL_SCHEDULE: &str = "0 0 */2 * * *";
@@ -205,6 +210,7 @@ pub fn job_specs(config: &Config) -> Result<Vec<JobSpec>, Vec<(String, String)>>
             &j.reminder,
             DEFAULT_REMINDER_SCHEDULE,
         ),
+        ("xun", JobKind::Xun, &j.xun, DEFAULT_XUN_SCHEDULE),
     ] {
         if c.enabled {
             let text = c.schedule.as_deref().unwrap_or(default);
@@ -281,6 +287,7 @@ mod tests {
                 ("dispatch".to_string(), "0 0 9 * * *"),
                 ("snapshot".to_string(), "0 0 8 1,16 * *"),
                 ("reminder".to_string(), "0 0 9 8 * *"),
+                ("xun".to_string(), "0 30 10 * * *"),
             ]
         );
         let off = Config::parse("[jobs.reminder]\nenabled = false\n").expect("parses");

@@ -123,6 +123,12 @@ pub async fn run(
         };
         store.finish_evaluation(id, &end, now_ms).await?;
         result?;
+        let warned: Vec<&Finding> = outcome
+            .findings
+            .iter()
+            .filter(|f| super::xun_check::is_checked(f.rule))
+            .collect();
+        store.record_xun_warnings(xun, &warned, now_ms).await?;
         super::sync_cases(store, config, now).await?;
         (applied, Some(id))
     };

@@ -16,6 +16,7 @@ use super::config::{AttachmentKind, RecipientConfig};
 use super::outbox::{Delayed, OutboxWrite};
 use super::plan::{Item, ItemKind};
 use super::summary::{Summary, case_link};
+use crate::power::Xun;
 use crate::rules::{Severity, rule_zh};
 
 /// Names to print instead of codes.
@@ -40,6 +41,9 @@ pub struct Context<'a> {
     /// The recipient's 反馈表 ([`attachment::feedback_workbooks`]), attached beside the detail.
     pub feedback: Option<&'a [u8]>,
     pub answer: Loop<'a>,
+    /// How the 旬s of the 旬 warnings among the items were released
+    /// (`power::release::Release::sentence`), oldest first; empty in a monthly digest.
+    pub xun: &'a [String],
 }
 
 /// The answer loop in a digest: the console's address (each item links to its case page), each
@@ -74,12 +78,18 @@ impl Loop<'_> {
 
 /// The subject: `【工业运行预警】1—10月 东城区：红色2项 橙色3项`.
 pub fn subject(r: &RecipientConfig, items: &[Item]) -> String {
-    let period = items
-        .iter()
-        .map(|i| i.alert.period)
-        .max()
-        .map(|p| format!("{} ", p.ytd_label()))
-        .unwrap_or_default();
+    let (tag, period) = match only_xun(items) {
+        Some(x) => ("旬预警", format!("{} ", x.label())),
+        None => (
+            "工业运行预警",
+            items
+                .iter()
+                .map(|i| i.alert.period)
+                .max()
+                .map(|p| format!("{} ", p.ytd_label()))
+                .unwrap_or_default(),
+        ),
+    };
     let label = r.label.as_deref().unwrap_or(&r.name);
     let mut counts: BTreeMap<std::cmp::Reverse<Severity>, usize> = BTreeMap::new();
     let mut resolved = 0;
@@ -99,7 +109,18 @@ pub fn subject(r: &RecipientConfig, items: &[Item]) -> String {
     if resolved > 0 {
         parts.push(format!("销号{resolved}项"));
     }
-    format!("【工业运行预警】{period}{label}：{}", parts.join(" "))
+    format!("【{tag}】{period}{label}：{}", parts.join(" "))
+}
+
+/// The 旬 of a 旬 rule's item (its finding's `xun` value).
+pub fn item_xun(i: &Item) -> Option<Xun> {
+    i.alert.values.get("xun")?.as_str()?.parse().ok()
+}
+
+/// The newest 旬 of the items when every one is a 旬 warning: a 旬 digest (`【旬预警】`).
+fn only_xun(items: &[Item]) -> Option<Xun> {
+    let xuns: Option<Vec<Xun>> = items.iter().map(item_xun).collect();
+    xuns?.into_iter().max()
 }
 
 /// Who should act on an alert: its 包抓领导 when there is one, and its unit. A 包抓领导 is named;
@@ -195,8 +216,15 @@ pub fn text(
     names: &Names,
     delayed: &[Delayed],
     answer: &Loop<'_>,
+    xun: &[String],
 ) -> String {
     let mut s = format!("{}：\n\n", r.name);
+    for l in xun {
+        let _ = writeln!(s, "【旬预警】{l}");
+    }
+    if !xun.is_empty() {
+        s.push('\n');
+    }
     if let Some(sum) = answer.summary.filter(|s| !s.is_empty()) {
         s.push_str("【概况】\n");
         for l in sum.text_lines() {
@@ -305,6 +333,7 @@ pub fn html(
     names: &Names,
     delayed: &[Delayed],
     answer: &Loop<'_>,
+    xun: &[String],
 ) -> anyhow::Result<String> {
     let tables: Vec<Group> = groups(items)
         .into_iter()
@@ -322,6 +351,7 @@ pub fn html(
         .get_template("digest.html")?
         .render(minijinja::context! {
             name => r.name,
+            xun => xun,
             delayed => delay_lines(delayed),
             groups => tables,
             summary => summary,
@@ -460,8 +490,8 @@ pub fn build(
     };
     let mut body = MultiPart::mixed()
         .multipart(MultiPart::alternative_plain_html(
-            text(r, items, ctx.names, ctx.delayed, &ctx.answer),
-            html(r, items, ctx.names, ctx.delayed, &ctx.answer)?,
+            text(r, items, ctx.names, ctx.delayed, &ctx.answer, ctx.xun),
+            html(r, items, ctx.names, ctx.delayed, &ctx.answer, ctx.xun)?,
         ))
         .singlepart(Attachment::new(file).body(bytes, ContentType::parse(mime)?));
     if let Some(book) = ctx.feedback {
@@ -588,17 +618,17 @@ mod tests {
     #[test]
     fn the_html_of_a_fixed_digest_is_unchanged() {
         let (r, items, names, delayed) = fixed();
-        let got = html(&r, &items, &names, &delayed, &Loop::default()).unwrap();
+        let got = html(&r, &items, &names, &delayed, &Loop::default(), &[]).unwrap();
         assert_eq!(got, GOLDEN);
         let (r, items, names, _) = fixed();
-        let got = html(&r, &items, &names, &[], &Loop::default()).unwrap();
+        let got = html(&r, &items, &names, &[], &Loop::default(), &[]).unwrap();
         assert!(!got.contains("延迟送达"), "{got}");
     }
 
     #[test]
     fn a_leader_is_named_and_an_unknown_id_is_never_shown() {
         let (r, items, names, delayed) = fixed();
-        let got = html(&r, &items, &names, &delayed, &Loop::default()).unwrap();
+        let got = html(&r, &items, &names, &delayed, &Loop::default(), &[]).unwrap();
         assert!(got.contains("包抓领导 王&lt;副&gt;市长"), "{got}");
         assert!(!got.contains("unknown"), "{got}");
         assert!(!got.contains("leader1"), "{got}");
@@ -607,7 +637,7 @@ mod tests {
     #[test]
     fn everything_typed_outside_is_escaped_in_the_html() {
         let (r, items, names, delayed) = fixed();
-        let got = html(&r, &items, &names, &delayed, &Loop::default()).unwrap();
+        let got = html(&r, &items, &names, &delayed, &Loop::default(), &[]).unwrap();
         for raw in [
             "<script>",
             "<工信局>",
@@ -649,7 +679,7 @@ mod tests {
             cases: Some(&cases),
             summary: Some(&summary),
         };
-        let got = html(&r, &items, &names, &[], &answer).unwrap();
+        let got = html(&r, &items, &names, &[], &answer, &[]).unwrap();
         assert!(got.contains("<th>办理</th>"), "{got}");
         assert!(
             got.contains("<a href=\"https://jc.example.cn/cases/12\">办理</a>"),
@@ -662,7 +692,7 @@ mod tests {
         assert!(got.contains("https://jc.example.cn/todo"), "{got}");
         let at = |s: &str| got.find(s).unwrap();
         assert!(at("【概况】") < at("自上次通报以来"));
-        let t = text(&r, &items, &names, &[], &answer);
+        let t = text(&r, &items, &names, &[], &answer, &[]);
         assert!(t.contains("办理：https://jc.example.cn/cases/12\n"), "{t}");
         assert!(
             t.contains(

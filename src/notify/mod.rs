@@ -137,9 +137,11 @@ pub async fn dispatch(
     } else {
         casework::read(store, config, period, now).await
     };
+    let releases = xun_releases(store, &planned).await?;
     let mut writes = Vec::new();
     for p in &planned {
         let r = &config.recipients[p.recipient];
+        let xun = xun_notes(&p.items, &releases, &config.power);
         let late: Vec<_> = delayed
             .iter()
             .filter(|d| d.recipient == r.id)
@@ -159,6 +161,7 @@ pub async fn dispatch(
                 cases: Some(&work.cases),
                 summary: Some(&summary),
             },
+            xun: &xun,
         };
         let mut w = digest::build(r, &p.items, &ctx)?;
         w.covers = p.covers.clone();
@@ -196,4 +199,31 @@ pub async fn dispatch(
             .collect(),
         chases,
     })
+}
+
+/// The releases of the 旬s the planned 旬 warnings belong to.
+async fn xun_releases(
+    store: &Store,
+    planned: &[plan::Planned],
+) -> anyhow::Result<HashMap<crate::power::Xun, crate::power::release::Release>> {
+    let xuns: std::collections::BTreeSet<_> = planned
+        .iter()
+        .flat_map(|p| p.items.iter().filter_map(digest::item_xun))
+        .collect();
+    store
+        .xun_releases(&xuns.into_iter().collect::<Vec<_>>())
+        .await
+}
+
+/// The 旬 digest's opening sentences: how each 旬 among `items` was released, oldest first.
+fn xun_notes(
+    items: &[Item],
+    releases: &HashMap<crate::power::Xun, crate::power::release::Release>,
+    pc: &crate::power::PowerConfig,
+) -> Vec<String> {
+    let xuns: std::collections::BTreeSet<_> = items.iter().filter_map(digest::item_xun).collect();
+    xuns.iter()
+        .filter_map(|x| releases.get(x))
+        .map(|r| r.sentence(pc))
+        .collect()
 }

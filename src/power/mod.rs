@@ -3,7 +3,9 @@
 //! (`rules::power`). Pure: the store reads and writes the rows (`store::power`), the import
 //! parses the files (`ingest::power`).
 
+pub mod confirm;
 pub mod level;
+pub mod release;
 pub mod xun;
 
 pub use level::{Basis, Days, Level};
@@ -79,6 +81,10 @@ impl Reference {
     }
 }
 
+/// The shortest retention of daily rows: the 旬 rules of a 下旬 read last December, up to 23
+/// months before, and the same 旬 last year; two full years leave a margin.
+pub const MIN_RETENTION_MONTHS: u32 = 25;
+
 /// `[power]`: the thresholds of the 旬 rules. Severities and switches are `[rules.severity]`
 /// and `[rules.disabled]`, by the rules' names, as for every other rule.
 #[derive(Clone, Debug, Deserialize)]
@@ -94,6 +100,13 @@ pub struct PowerConfig {
     pub min_coverage: f64,
     /// What 疑似停产 and 复产 compare with.
     pub reference: Reference,
+    /// A 旬's warning goes out once this share of the mapped enterprises have all its days…
+    pub complete_share: f64,
+    /// …or this many days after the 旬 ended, whichever comes first (`power::release`).
+    pub cutoff_days: u32,
+    /// Daily rows are kept for this many months (the current one included), then summed by
+    /// enterprise and 旬 (`power_xun_total`) and deleted by the `xun` job; unset keeps them all.
+    pub daily_retention_months: Option<u32>,
 }
 
 impl Default for PowerConfig {
@@ -104,6 +117,9 @@ impl Default for PowerConfig {
             resumed_ratio: 0.5,
             min_coverage: 0.8,
             reference: Reference::SameXunLastYear,
+            complete_share: 0.95,
+            cutoff_days: 5,
+            daily_retention_months: None,
         }
     }
 }
@@ -117,10 +133,28 @@ impl PowerConfig {
             ("power.drop_ratio", self.drop_ratio),
             ("power.resumed_ratio", self.resumed_ratio),
             ("power.min_coverage", self.min_coverage),
+            ("power.complete_share", self.complete_share),
         ] {
             if !(x > 0.0 && x <= 1.0) {
                 out.push((key.into(), "应在 0 到 1 之间 (must be within 0..1)".into()));
             }
+        }
+        if !(1..=20).contains(&self.cutoff_days) {
+            out.push((
+                "power.cutoff_days".into(),
+                "应在1到20天之间 (must be 1–20 days)".into(),
+            ));
+        }
+        if self
+            .daily_retention_months
+            .is_some_and(|m| m < MIN_RETENTION_MONTHS)
+        {
+            out.push((
+                "power.daily_retention_months".into(),
+                format!(
+                    "至少{MIN_RETENTION_MONTHS}个月：旬规则要比较上年同旬和上年12月 (at least {MIN_RETENTION_MONTHS} months: the 旬 rules read last year's 旬 and last December)"
+                ),
+            ));
         }
         if self.resumed_ratio < self.stalled_ratio {
             out.push((

@@ -23,6 +23,7 @@ pub mod packed;
 #[cfg(test)]
 mod plans;
 mod power;
+mod power_prune;
 mod projects;
 mod rebuild;
 mod registry;
@@ -37,6 +38,7 @@ mod sqlite_raw;
 mod stale;
 mod submissions;
 mod window;
+mod xun_release;
 mod years;
 
 use std::str::FromStr;
@@ -52,6 +54,7 @@ pub use alerts::EvaluationEnd;
 pub use console::SessionRow;
 pub use export::{SubmissionRow, Vintage};
 pub use jobs::JobStat;
+pub use power_prune::Pruned;
 pub use rebuild::{
     BATCH_ROWS as REBUILD_BATCH_ROWS, Difference, PackDifference, RebuildScope, RebuildSummary,
 };
@@ -263,6 +266,9 @@ const TABLES: &[&str] = &[
     "power_daily_history",
     "xun_report",
     "xun_report_history",
+    "xun_release",
+    "xun_warning",
+    "power_xun_total",
 ];
 
 /// A database URL with its password replaced, for messages.

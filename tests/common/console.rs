@@ -31,7 +31,7 @@ pub fn config(smtp_port: u16, port: u16, console_extra: &str) -> String {
         "\n[daemon]\nlisten = \"127.0.0.1:{op}\"\n\n[console]\nlisten = \"127.0.0.1:{port}\"\n{console_extra}\n",
         op = free_port()
     ));
-    for job in ["evaluate", "dispatch", "snapshot", "reminder"] {
+    for job in ["evaluate", "dispatch", "snapshot", "reminder", "xun"] {
         c.push_str(&format!("\n[jobs.{job}]\nenabled = false\n"));
     }
     c
