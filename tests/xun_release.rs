@@ -239,6 +239,54 @@ async fn the_month_confirms_a_xun_warning_and_a_revision_clears_it() {
                 db.name
             );
         }
+
+        // The snapshot: the latest 旬 released before its moment by unit — 南湖 at 100 and 北港
+        // at 1000 against 1000 each: (100 + 1000) / 2000 − 1 = −45% in 东岭区 and the city, 0% in
+        // the zone — and the warnings issued in the half with what the month showed.
+        indmon::evaluate::release::release_due(s, &c, slot("2026-09-21"))
+            .await
+            .expect("release");
+        let half: indmon::report::Half = "2026-11-H2".parse().expect("half");
+        let snap = indmon::report::build_since_at(s, &c, half, None, now())
+            .await
+            .expect("snapshot");
+        let x = &snap.xun;
+        assert_eq!(x.xun.as_deref(), Some("2026-09-D2"), "{}", db.name);
+        let units: Vec<(&str, u32, Option<f64>)> = x
+            .units
+            .iter()
+            .map(|u| (u.code.as_str(), u.enterprises, u.growth_pct))
+            .collect();
+        assert_eq!(
+            units,
+            [
+                ("3307", 2, Some(-45.0)),
+                ("330781", 2, Some(-45.0)),
+                ("ZK01", 1, Some(0.0))
+            ]
+        );
+        let told: Vec<(&str, &str, &str)> = x
+            .warnings
+            .iter()
+            .map(|w| {
+                (
+                    w.xun_zh.as_str(),
+                    w.subject_name.as_str(),
+                    w.outcome_zh.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            told,
+            [
+                ("9月上旬", "南湖纺织股份有限公司", "月度数据未证实"),
+                ("9月上旬", "北港化工有限公司", "月度数据未证实"),
+                ("9月中旬", "南湖纺织股份有限公司", "月度数据未证实"),
+            ],
+            "{}",
+            db.name
+        );
+        assert!(x.paragraphs[0].starts_with("9月中旬，全市2户可比企业日均用电量同比下降45.0%"));
         db.cleanup().await;
     }
 }

@@ -39,6 +39,18 @@ impl Outcome {
     }
 }
 
+/// A 旬 warning as stored (`xun_warning`), with its enterprise's and unit's names.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct IssuedWarning {
+    pub xun: String,
+    pub credit_code: String,
+    pub name: Option<String>,
+    pub unit_name: Option<String>,
+    pub rule: String,
+    pub outcome: Option<String>,
+    pub monthly_rule: Option<String>,
+}
+
 /// The 旬 rules whose warnings are checked against the month.
 pub fn is_checked(rule: Rule) -> bool {
     matches!(

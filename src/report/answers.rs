@@ -650,8 +650,7 @@ mod tests {
             "{shared}"
         );
         let doc = crate::report::docx::content::sections(&s, &[]);
-        let last = doc.last().unwrap();
-        assert_eq!(last.heading, "反馈办理情况");
+        let last = doc.iter().find(|d| d.heading == "反馈办理情况").unwrap();
         assert_eq!(last.paragraphs, s.text.answers);
         assert_eq!(
             last.tables[0].rows[0][1..],

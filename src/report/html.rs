@@ -165,6 +165,7 @@ pub fn render(s: &Snapshot, city_name: &str) -> anyhow::Result<String> {
         sheet_quality => SHEET_QUALITY,
         sheet_industries => super::xlsx::SHEET_INDUSTRIES,
         sheet_answers => super::xlsx::SHEET_ANSWERS,
+        sheet_xun => super::xlsx::SHEET_XUN,
     })?;
     Ok(html)
 }

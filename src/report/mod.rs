@@ -25,6 +25,7 @@ pub mod sheet;
 pub mod text;
 pub mod write;
 pub mod xlsx;
+pub mod xun;
 
 use std::fmt;
 use std::path::Path;
@@ -198,6 +199,7 @@ pub async fn build_since_at(
         .format("%Y-%m-%d")
         .to_string();
     snap.answer_loop = answer_loop(store, half, loop_as_of(half, now)).await?;
+    snap.xun = xun_watch(store, config, half, loop_as_of(half, now)).await?;
     let silences = store.silences(None).await?;
     snap.overhaul = sections::overhauls(&snap, &silences, half.start().timestamp_millis());
     // The text marks the enterprises on a planned overhaul it names.
@@ -232,6 +234,39 @@ async fn answer_loop(
         as_of,
         half.month.next(),
     ))
+}
+
+/// 按旬监测 at `as_of`: the latest 旬 released before it (its units' growth recomputed without
+/// touching alerts) and the 旬 warnings issued since the half began.
+async fn xun_watch(
+    store: &Store,
+    config: &Config,
+    half: Half,
+    as_of: DateTime<Utc>,
+) -> anyhow::Result<xun::XunWatch> {
+    let at = as_of.timestamp_millis();
+    let units = store.units().await?;
+    let names: std::collections::HashMap<String, String> = units
+        .iter()
+        .map(|u| (u.code.clone(), u.name.clone()))
+        .collect();
+    let city = units
+        .iter()
+        .find(|u| u.kind == crate::registry::UnitKind::City)
+        .map(|u| u.code.as_str());
+    let latest = match store.latest_release_before(at).await? {
+        Some(x) => Some((
+            x,
+            evaluate::xun::run(store, config, x, as_of, true)
+                .await?
+                .units,
+        )),
+        None => None,
+    };
+    let warnings = store
+        .xun_warnings_between(half.start().timestamp_millis(), at)
+        .await?;
+    Ok(xun::build(latest, &names, city, warnings))
 }
 
 /// The last alert event the previous half's snapshot in `out` counted, if it was written there.

@@ -65,6 +65,9 @@ pub struct Snapshot {
     /// [`super::answers::build`].
     #[serde(rename = "loop")]
     pub answer_loop: super::answers::AnswerLoop,
+    /// 按旬监测: the latest 旬's growth by unit and the 旬 warnings since the last snapshot,
+    /// filled in by [`super::xun::build`].
+    pub xun: super::xun::XunWatch,
     /// The evaluation's own unit objects (the JSON contract), for machines.
     pub units: Vec<Value>,
     /// The analysed period the changes compare with ("2026-09"; December of last year for 1—2月),
@@ -588,6 +591,7 @@ pub fn build(
         overhaul: Vec::new(),
         advice: Default::default(),
         answer_loop: Default::default(),
+        xun: Default::default(),
         units: report.units.iter().map(unit_json).collect(),
         prev_period: prev.as_ref().map(|p| p.period.to_string()),
         prev_period_label: labels.prev_period_label,

@@ -29,9 +29,10 @@ pub const SHEET_INDUSTRIES: &str = "表8 分行业";
 pub const SHEET_EFFICIENCY: &str = "表9 效益";
 pub const SHEET_INVESTMENT: &str = "表10 工业投资";
 pub const SHEET_ANSWERS: &str = "表11 反馈办理";
+pub const SHEET_XUN: &str = "表12 旬监测";
 
 /// The sheets in the order of the workbook; the page refers to them by these names.
-pub const SHEETS: [&str; 12] = [
+pub const SHEETS: [&str; 13] = [
     SHEET_OVERVIEW,
     SHEET_DISTRICTS,
     SHEET_STATES,
@@ -44,6 +45,7 @@ pub const SHEETS: [&str; 12] = [
     SHEET_EFFICIENCY,
     SHEET_INVESTMENT,
     SHEET_ANSWERS,
+    SHEET_XUN,
 ];
 
 /// A sheet: its name, its header and its rows.
@@ -75,7 +77,7 @@ pub fn render(s: &Snapshot, half: Half, city_name: &str) -> anyhow::Result<Vec<u
             .set_creation_datetime(&created),
     );
     let [industries, efficiency, investment] = super::industry::sheet::sheets(s);
-    let sheets: [Sheet; 12] = [
+    let sheets: [Sheet; 13] = [
         (SHEET_OVERVIEW, &["项目", "数值"], overview_rows(s, half)),
         (
             SHEET_DISTRICTS,
@@ -99,6 +101,11 @@ pub fn render(s: &Snapshot, half: Half, city_name: &str) -> anyhow::Result<Vec<u
             SHEET_ANSWERS,
             &super::answers::SHEET_HEAD,
             super::answers::sheet_rows(&s.answer_loop),
+        ),
+        (
+            SHEET_XUN,
+            &super::xun::SHEET_HEAD,
+            super::xun::sheet_rows(&s.xun),
         ),
     ];
     for (name, head, rows) in &sheets {

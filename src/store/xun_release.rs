@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::{Store, on_pool};
 use crate::period::Period;
 use crate::power::Xun;
-use crate::power::confirm::Outcome;
+use crate::power::confirm::{IssuedWarning, Outcome};
 use crate::power::release::{Completeness, Release, Trigger};
 use crate::rules::Finding;
 
@@ -153,5 +153,32 @@ impl Store {
             tx.commit().await?;
         });
         Ok(())
+    }
+}
+
+impl Store {
+    /// The newest 旬 released before `before_ms`.
+    pub async fn latest_release_before(&self, before_ms: i64) -> anyhow::Result<Option<Xun>> {
+        let sql = "SELECT xun FROM xun_release WHERE released_at < $1 ORDER BY xun DESC LIMIT 1";
+        let x: Option<String> =
+            on_pool!(self, p => sqlx::query_scalar(sql).bind(before_ms).fetch_optional(p).await?);
+        Ok(x.and_then(|x| x.parse().ok()))
+    }
+
+    /// The 旬 warnings first issued in `[from_ms, to_ms)`, in 旬, unit and enterprise order,
+    /// with names and what the month showed.
+    pub async fn xun_warnings_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> anyhow::Result<Vec<IssuedWarning>> {
+        let sql = "SELECT w.xun, w.credit_code, e.name AS name, u.name AS unit_name, w.rule, w.outcome, w.monthly_rule
+                   FROM xun_warning w
+                   LEFT JOIN enterprise e ON e.credit_code = w.credit_code
+                   LEFT JOIN unit u ON u.code = w.unit_code
+                   WHERE w.issued_at >= $1 AND w.issued_at < $2
+                   ORDER BY w.xun, w.unit_code, w.credit_code, w.rule";
+        Ok(on_pool!(self, p => sqlx::query_as(sql)
+            .bind(from_ms).bind(to_ms).fetch_all(p).await?))
     }
 }

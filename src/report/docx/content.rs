@@ -39,7 +39,7 @@ pub struct Table {
 }
 
 /// The sections, in the order of the page.
-const HEADINGS: [&str; 8] = [
+const HEADINGS: [&str; 9] = [
     "总体运行",
     "分县区",
     "分行业",
@@ -48,6 +48,7 @@ const HEADINGS: [&str; 8] = [
     "存在问题",
     "下步工作建议",
     "反馈办理情况",
+    "按旬监测",
 ];
 const OVERALL: usize = 0;
 const DISTRICTS: usize = 1;
@@ -57,6 +58,7 @@ const PROJECTS: usize = 4;
 const PROBLEMS: usize = 5;
 const STEPS: usize = 6;
 const ANSWERS: usize = 7;
+const XUN: usize = 8;
 
 /// The section a chart belongs to, by its title.
 fn part_of_chart(title: &str) -> usize {
@@ -109,6 +111,8 @@ pub fn sections(s: &Snapshot, charts: &[Chart]) -> Vec<Section> {
     out[ENTERPRISES].tables.extend(states_by_unit(s));
     out[PROJECTS].tables.extend(projects(s));
     out[ANSWERS].tables.extend(answers(s));
+    out[XUN].paragraphs = s.xun.paragraphs.clone();
+    out[XUN].tables.extend(xun(s));
     out[PROBLEMS].paragraphs.push(format!(
         "停产半停产减产企业、预警和重点项目的完整名单见同期工作簿 report.xlsx 的“{}”“{}”“{}”，均可按县区筛选。",
         xlsx::SHEET_STATES,
@@ -292,6 +296,32 @@ fn states_by_unit(s: &Snapshot) -> Option<Table> {
         rows,
         widths: vec![5, 2, 2, 2, 2, 3, 2, 2, 2],
         numeric: vec![false, true, true, true, true, true, true, true, true],
+    })
+}
+
+/// 按旬监测: each unit's electricity growth in the latest 旬, the city first.
+fn xun(s: &Snapshot) -> Option<Table> {
+    let x = &s.xun;
+    if x.units.is_empty() {
+        return None;
+    }
+    let rows = x
+        .units
+        .iter()
+        .map(|u| {
+            vec![
+                u.name.clone(),
+                u.enterprises.to_string(),
+                u.growth_pct.map_or_else(|| "—".into(), fmt_pct),
+            ]
+        })
+        .collect();
+    Some(Table {
+        caption: format!("{}日均用电量同比（单位：户、%）", x.xun_zh),
+        head: vec!["单位", "可比企业", "增速"],
+        rows,
+        widths: vec![3, 2, 2],
+        numeric: vec![false, true, true],
     })
 }
 
