@@ -1,7 +1,8 @@
 //! `indmon demo`: the synthetic city run through the real pipeline on embedded SQLite — data
-//! generated, served from a local HTTP source on loopback, pulled, evaluated, digests written
-//! (.eml files) and the semimonthly snapshot written — so that a newcomer sees in a minute what
-//! indmon does for a bureau.
+//! generated, served from a local HTTP source on loopback, pulled, the power company's files
+//! imported and the last month's 旬 evaluated on their own days ([`super::xun`]), the month
+//! evaluated, digests written (.eml files) and the semimonthly snapshot written — so that a
+//! newcomer sees in a minute what indmon does for a bureau.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
