@@ -127,6 +127,10 @@ pub struct DemoArgs {
     /// Above-scale enterprises in the synthetic city.
     #[arg(long, default_value_t = 765)]
     pub enterprises: usize,
+    /// Import all four years of daily electricity (about a million enterprise-days; a minute
+    /// or more in a debug build), not only the months October's 旬 are compared with.
+    #[arg(long)]
+    pub power_history: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -142,8 +146,8 @@ pub struct DemoDataArgs {
     /// Below-scale enterprises near the threshold (cultivation pool).
     #[arg(long, default_value_t = 150)]
     pub below_scale: usize,
-    /// First month, e.g. 2025-01.
-    #[arg(long, default_value = "2025-01")]
+    /// First month, e.g. 2023-11.
+    #[arg(long, default_value = "2023-11")]
     pub from: Period,
     /// Last month, e.g. 2026-10.
     #[arg(long, default_value = "2026-10")]
@@ -151,6 +155,12 @@ pub struct DemoDataArgs {
     /// Do not write the JSON pages of the HTTP source (for huge benchmark provinces).
     #[arg(long)]
     pub no_http: bool,
+    /// First month of daily electricity (power/), e.g. 2022-11.
+    #[arg(long, default_value = "2022-11")]
+    pub power_from: Period,
+    /// Do not write the power accounts and daily electricity.
+    #[arg(long)]
+    pub no_power: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -309,6 +319,7 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         out: args.out.clone(),
         seed: args.seed,
         enterprises: args.enterprises,
+        power_history: args.power_history,
     };
     let started = std::time::Instant::now();
     let s = crate::demo::run::run(&opts, &|line| out!("{line}")).await?;
@@ -328,6 +339,7 @@ fn demo_data(args: &DemoDataArgs) -> anyhow::Result<ExitCode> {
         months_from: args.from,
         months_to: args.to,
         http_pages: !args.no_http,
+        power_from: (!args.no_power).then_some(args.power_from),
         ..crate::demo::GenSpec::default()
     };
     let started = std::time::Instant::now();

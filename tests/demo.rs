@@ -13,6 +13,7 @@ async fn the_demo_finds_what_the_generator_planted_and_writes_readable_emails_an
         out: dir.path().join("demo"),
         seed: 2026,
         enterprises: 765,
+        power_history: false,
     };
     let lines = std::sync::Mutex::new(Vec::new());
     let s = run(&opts, &|l| lines.lock().unwrap().push(l.to_string()))
@@ -92,6 +93,7 @@ async fn the_demo_finds_what_the_generator_planted_and_writes_readable_emails_an
         assert_eq!(fired, *planted, "{rule}");
         assert_eq!(count(rule), planted.len(), "{rule}");
     }
+    early_stops_are_warned_after_the_first_xun(&store, &s, &alerts).await;
     store.close().await;
 
     // The emails: one file per digest, each parsing as Chinese HTML + text with an attachment,
@@ -216,4 +218,85 @@ async fn the_demo_finds_what_the_generator_planted_and_writes_readable_emails_an
     assert_eq!(l["closed"].as_array().unwrap().len(), 1, "{l}");
     assert!(html.contains("八、反馈办理情况"), "the loop's section");
     assert!(html.contains("预计下月（12月）复产2户"), "the loop's text");
+}
+
+/// A plant that stops on the 3rd of October: its days in the database show it, the 旬
+/// evaluation of 10月上旬 (13 October) warns 疑似停产, and the monthly evaluation of 20 November
+/// confirms the stall — five weeks later.
+async fn early_stops_are_warned_after_the_first_xun(
+    store: &Store,
+    s: &indmon::demo::run::DemoSummary,
+    alerts: &[indmon::alerts::Alert],
+) {
+    use chrono::NaiveDate;
+    use indmon::demo::xun::evaluated_at;
+    use indmon::power::Xun;
+
+    let october = "2026-10".parse().unwrap();
+    let first_xun = evaluated_at(Xun::new(october, 1).unwrap());
+    assert_eq!(first_xun.to_rfc3339(), "2026-10-13T02:00:00+00:00");
+    let now = indmon::demo::run::demo_now().timestamp_millis();
+    let mut early = Vec::new();
+    for warned in alerts.iter().filter(|a| {
+        a.rule == "enterprise_power_stalled" && a.opened_at == first_xun.timestamp_millis()
+    }) {
+        let Some(stall) = alerts
+            .iter()
+            .find(|a| a.rule == "enterprise_stalled" && a.subject == warned.subject)
+        else {
+            continue;
+        };
+        assert_eq!(
+            stall.opened_at, now,
+            "the monthly stall comes with the monthly data"
+        );
+        if stall.consecutive == 1 {
+            early.push(warned.subject.clone());
+        }
+    }
+    assert!(early.len() >= 3, "{early:?}");
+    let from_summary: Vec<&str> = s
+        .confirmed
+        .iter()
+        .filter(|c| c.new_this_month && c.xun == "10月上旬")
+        .map(|c| c.credit_code.as_str())
+        .collect();
+    early.sort();
+    let mut listed = from_summary.clone();
+    listed.sort();
+    assert_eq!(listed, early);
+    // Their days: the 1st and 2nd (holidays, at the holiday level) well above every day from
+    // the 3rd, the working days 8–10 included (a 10% base load).
+    let day = |d: u32| NaiveDate::from_ymd_opt(2026, 10, d).unwrap();
+    let stored = store.power_days(&[day(1)..=day(10)]).await.unwrap();
+    for code in &early {
+        let days = stored
+            .iter()
+            .find(|(c, _)| c.as_str() == code)
+            .map(|(_, d)| d)
+            .expect("metered");
+        let before = days[&day(1)].min(days[&day(2)]);
+        let after = (3..=10).map(|d| days[&day(d)]).max().unwrap();
+        assert!(before > 3 * after, "{code}: {days:?}");
+    }
+    // Every 疑似停产 warned in a 旬 whose month is a stall is counted once.
+    let stalled: std::collections::HashSet<&str> = alerts
+        .iter()
+        .filter(|a| a.rule == "enterprise_stalled")
+        .map(|a| a.subject.as_str())
+        .collect();
+    let warned: std::collections::HashSet<&str> = alerts
+        .iter()
+        .filter(|a| a.rule == "enterprise_power_stalled")
+        .map(|a| a.subject.as_str())
+        .collect();
+    assert_eq!(s.confirmed.len(), warned.intersection(&stalled).count());
+    // The window the 旬 rules read: October 2025 and October 2026 (31 days each).
+    assert_eq!(s.power.files, 2);
+    let (accounts, days) = (s.power.accounts, s.power.days);
+    assert!(
+        accounts > 700 && days % 62 == 0 && days / 62 > 650,
+        "{:?}",
+        s.power
+    );
 }

@@ -53,7 +53,13 @@ fn the_same_seed_gives_byte_identical_files_and_another_seed_another_city() {
     for (k, v) in &ta {
         assert!(tb[k] == *v, "{} differs between two runs", k.display());
     }
-    for f in ["enterprises.csv", "submissions/2026-10.csv", "plan.json"] {
+    for f in [
+        "enterprises.csv",
+        "submissions/2026-10.csv",
+        "plan.json",
+        "power/accounts.csv",
+        "power/daily/2026-10.csv",
+    ] {
         assert_ne!(ta[Path::new(f)], tc[Path::new(f)], "{f}");
     }
     // The units are the city's, whatever the seed.
@@ -120,7 +126,11 @@ async fn every_file_imports_cleanly_and_the_plan_matches_the_database() {
         let name = p.file_name().unwrap().to_string_lossy().to_string();
         (name.contains("revision"), name.contains("late"), name)
     });
-    assert_eq!(months.len(), 24);
+    assert_eq!(
+        months.len(),
+        38,
+        "36 months, the late rows and the revision"
+    );
     files.extend(months);
     let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let reports = import_ok(s, &refs).await;
@@ -170,7 +180,7 @@ async fn every_file_imports_cleanly_and_the_plan_matches_the_database() {
     assert_eq!(missing, planned);
     assert!((765 / 100..=765 * 4 / 100).contains(&(missing + plan.late_count)));
     let all_rows = scalar_i64(s, "SELECT COUNT(*) FROM submission_rows").await as usize;
-    assert_eq!(all_rows, (765 + 150) * 22 - plan.missing_count);
+    assert_eq!(all_rows, (765 + 150) * 36 - plan.missing_count);
 
     // The revision replaced the first row sent, which is kept in the history.
     let r = plan.revision.as_ref().unwrap();
@@ -259,7 +269,7 @@ async fn every_file_imports_cleanly_and_the_plan_matches_the_database() {
     let unchanged: u64 = import_ok(s, &refs).await.iter().map(|r| r.unchanged).sum();
     assert_eq!(
         unchanged,
-        reports[4 + 20].unchanged + reports[4 + 20].accepted
+        reports[4 + 34].unchanged + reports[4 + 34].accepted
     );
 
     // Key projects and their progress import without a reject, as the generator wrote them.
@@ -355,6 +365,9 @@ fn a_province_is_generated_with_flat_memory() {
         enterprises: 50_000,
         below_scale: 5_000,
         http_pages: false,
+        // 70 million daily lines would take the test minutes; the power files are written
+        // enterprise by enterprise like the months, one open writer per month.
+        power_from: None,
         ..GenSpec::default()
     };
     let plan = generate(&spec, dir.path()).unwrap();

@@ -191,6 +191,13 @@ impl Calendar {
         })
     }
 
+    /// Whether `date` is a day off inside an official holiday period (放假), weekends in the
+    /// period included; an ordinary weekend is not.
+    pub fn is_holiday(&self, date: NaiveDate) -> Result<bool, NotCovered> {
+        self.check(date)?;
+        Ok(self.special.get(&date) == Some(&DayKind::Holiday))
+    }
+
     /// The `n`-th working day after `from` (`from` is day 0, worked or not; `n = 0` is `from`).
     pub fn add_workdays(&self, from: NaiveDate, n: u32) -> Result<NaiveDate, NotCovered> {
         self.check(from)?;

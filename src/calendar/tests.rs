@@ -12,10 +12,37 @@ fn official() -> Calendar {
 }
 
 #[test]
-fn the_shipped_calendar_covers_2024_to_2026() {
+fn the_shipped_calendar_covers_2022_to_2026() {
     let c = official();
-    assert_eq!(c.covered_from(), d("2024-01-01"));
+    assert_eq!(c.covered_from(), d("2022-01-01"));
     assert_eq!(c.covered_through(), d("2026-12-31"));
+}
+
+#[test]
+fn spring_festival_2022_and_2023_with_their_weekends_worked() {
+    let c = official();
+    // 2022 (国办发明电〔2021〕11号): 1月31日至2月6日放假，1月29日（六）、30日（日）上班.
+    assert!(c.is_workday(d("2022-01-29")).unwrap() && c.is_workday(d("2022-01-30")).unwrap());
+    assert!(!c.is_workday(d("2022-01-31")).unwrap() && !c.is_workday(d("2022-02-06")).unwrap());
+    assert_eq!(c.add_workdays(d("2022-01-28"), 3).unwrap(), d("2022-02-07"));
+    // 2023 (国办发明电〔2022〕16号): 元旦 from Saturday 31 December 2022, 春节 1月21日至27日,
+    // Saturday 28 and Sunday 29 January worked.
+    assert!(c.is_workday(d("2022-12-30")).unwrap(), "a Friday");
+    assert!(!c.is_workday(d("2023-01-02")).unwrap(), "元旦 Monday off");
+    assert_eq!(c.add_workdays(d("2022-12-30"), 1).unwrap(), d("2023-01-03"));
+    assert_eq!(c.add_workdays(d("2023-01-20"), 1).unwrap(), d("2023-01-28"));
+    assert_eq!(c.add_workdays(d("2023-01-20"), 2).unwrap(), d("2023-01-29"));
+    // 中秋节、国庆节 2023: 9月29日至10月6日, Saturday 7 and Sunday 8 October worked.
+    assert_eq!(c.add_workdays(d("2023-09-28"), 1).unwrap(), d("2023-10-07"));
+    assert_eq!(c.add_workdays(d("2023-10-08"), 1).unwrap(), d("2023-10-09"));
+    // A weekend inside a holiday period is a holiday; an ordinary weekend is not.
+    assert!(
+        c.is_holiday(d("2022-12-31")).unwrap(),
+        "Saturday, 元旦 2023"
+    );
+    assert!(!c.is_holiday(d("2022-12-24")).unwrap());
+    assert!(!c.is_holiday(d("2023-01-28")).unwrap(), "worked");
+    assert!(c.is_holiday(d("2021-12-31")).is_err());
 }
 
 #[test]
@@ -100,7 +127,7 @@ fn running_past_the_covered_years_is_an_error_not_a_guess() {
     assert_eq!(e.date, d("2027-01-01"));
     assert_eq!(e.through, d("2026-12-31"));
     assert!(e.to_string().contains("[calendar] extra"), "{e}");
-    assert!(c.is_workday(d("2023-12-29")).is_err());
+    assert!(c.is_workday(d("2021-12-31")).is_err());
     assert_eq!(c.add_workdays(d("2026-12-28"), 3).unwrap(), d("2026-12-31"));
 }
 

@@ -20,6 +20,10 @@ const ONE: i64 = 10_000;
 /// Stream kinds, so that the draws of one purpose never shift those of another.
 const PROFILE: u64 = 1;
 const MONTHS: u64 = 2;
+/// The months of one year before last year (one stream per year, so that where generation
+/// starts never shifts a month's draws), and the growth of those years.
+const EARLY_MONTHS: u64 = 3;
+const EARLY_GROWTH: u64 = 4;
 
 /// Everything drawn once per enterprise.
 #[derive(Clone, Debug)]
@@ -76,6 +80,9 @@ pub struct Month {
     pub period: Period,
     pub figures: Figures,
     pub arrival: Arrival,
+    /// The bad spell's factor this month (1 = normal): electricity runs at 0.1 + 0.9 × factor
+    /// of its normal level.
+    pub factor: f64,
 }
 
 fn round_to(x: f64, step: i64) -> i64 {
@@ -161,14 +168,36 @@ impl Profile {
     /// The enterprise's months from January of `months_from`'s year to `months_to` (earlier
     /// months are generated only so that the first year-to-date figures are whole).
     pub fn months(&self, spec: &GenSpec) -> Vec<Month> {
-        let mut r = Rng::stream(spec.seed, MONTHS, self.index);
+        self.months_since(spec, spec.months_from)
+    }
+
+    /// The enterprise's months from `first` to `months_to`. Last year and this year come from
+    /// one stream, as they always have; each earlier year from its own: a month's figures
+    /// depend on (seed, index, `months_to`) only, never on `first`.
+    pub fn months_since(&self, spec: &GenSpec, first: Period) -> Vec<Month> {
         let this_year = spec.months_to.year();
+        let mut r = Rng::stream(spec.seed, MONTHS, self.index);
+        let main_from = this_year - 1;
+        let past_growth = {
+            let mut g = Rng::stream(spec.seed, EARLY_GROWTH, self.index);
+            (UNITS[self.unit].growth + g.noise(8.0)) / 100.0
+        };
         let last = spec.months_to;
         let season_sum: f64 = SEASON.iter().sum();
         let mut out: Vec<Month> = Vec::new();
-        let mut p = Period::new(spec.months_from.year(), 1).unwrap_or(spec.months_from);
+        let mut p = Period::new(first.year().min(main_from), 1).unwrap_or(first);
         let mut ytd = Figures::default();
+        let mut early = Rng::new(0);
         while p <= last {
+            if p.month() == 1 && p.year() < main_from {
+                let back = (this_year - 1 - p.year()) as u64;
+                early = Rng::stream(spec.seed, EARLY_MONTHS, self.index.wrapping_mul(64) + back);
+            }
+            let r = if p.year() < main_from {
+                &mut early
+            } else {
+                &mut r
+            };
             // The same number of draws every month keeps the stream aligned whatever happens.
             let (n_out, n_el, n_sales, n_emp, miss) = (
                 r.noise(0.05),
@@ -184,6 +213,9 @@ impl Profile {
             let mut level = self.annual;
             for _ in this_year - 1..p.year() {
                 level *= 1.0 + self.growth;
+            }
+            for _ in p.year()..this_year - 1 {
+                level /= 1.0 + past_growth;
             }
             if p.year() >= this_year {
                 level *= self.calibration;
@@ -254,10 +286,10 @@ impl Profile {
                 period: p,
                 figures,
                 arrival,
+                factor,
             });
             p = p.next();
         }
-        let first = spec.months_from;
         out.retain(|m| m.period >= first);
         out
     }
@@ -295,10 +327,11 @@ mod tests {
         let mut by_month = [0i64; 12];
         for e in &all {
             let months = e.months(&spec);
-            let december = &months[11];
+            // November 2023 and December, 2024, then 2025.
+            let december = &months[25];
             assert_eq!(december.period.to_string(), "2025-12");
             assert!(december.figures.revenue_ytd >= 2_000 * 10_000, "{}", e.name);
-            for m in &months[..12] {
+            for m in &months[14..26] {
                 by_month[m.period.month() as usize - 1] += m.figures.output;
             }
         }
@@ -316,16 +349,53 @@ mod tests {
             (&all[300].credit_code, &all[300].name)
         );
         let (a, b) = (again.months(&spec), all[300].months(&spec));
-        assert_eq!(a.len(), 22);
+        assert_eq!(a.len(), 36);
         assert!(
             a.iter()
                 .zip(&b)
                 .all(|(x, y)| x.figures == y.figures && x.arrival == y.arrival)
         );
         // Year to date is the sum of the months and restarts in January.
-        let sum: i64 = a[12..].iter().map(|m| m.figures.output).sum();
-        assert_eq!(a[21].figures.output_ytd, sum);
-        assert_eq!(a[12].figures.output_ytd, a[12].figures.output);
+        let sum: i64 = a[26..].iter().map(|m| m.figures.output).sum();
+        assert_eq!(a[35].figures.output_ytd, sum);
+        assert_eq!(a[26].figures.output_ytd, a[26].figures.output);
+    }
+
+    #[test]
+    fn a_month_does_not_depend_on_where_generation_starts() {
+        let (spec, all) = city(2026);
+        let from = |y, m| Period::new(y, m).unwrap();
+        for e in all.iter().step_by(37) {
+            let long = e.months_since(&spec, from(2022, 11));
+            let short = e.months_since(&spec, from(2025, 1));
+            let mid = e.months(&spec);
+            assert_eq!((long.len(), short.len(), mid.len()), (48, 22, 36));
+            for (x, y) in long[26..]
+                .iter()
+                .zip(&short)
+                .chain(long[12..].iter().zip(&mid))
+            {
+                assert_eq!(
+                    (x.period, x.figures, x.arrival),
+                    (y.period, y.figures, y.arrival)
+                );
+            }
+            // The years before last grow into it: 2023's output below 2024's below 2025's, on
+            // the year's sum (the noise of a month is ±5%, the growth some points a year).
+            let year = |y: i32| -> i64 {
+                long.iter()
+                    .filter(|m| m.period.year() == y)
+                    .map(|m| m.figures.output)
+                    .sum()
+            };
+            let g = |a: i64, b: i64| a as f64 / b as f64 - 1.0;
+            assert!(g(year(2024), year(2023)) > -0.07, "{}", e.name);
+            assert!(g(year(2025), year(2024)) > -0.07, "{}", e.name);
+            assert!(
+                long.iter()
+                    .all(|m| m.period.year() == 2026 || m.factor == 1.0)
+            );
+        }
     }
 
     #[test]
@@ -337,8 +407,9 @@ mod tests {
         assert_eq!(roles[76], Role::Revision);
         assert_eq!(all[2].industry, city::REFINERY);
         let months = all[2].months(&spec);
-        assert_eq!(months[20].figures.output, 0);
-        assert_eq!(months[21].figures.output, 0);
+        assert_eq!(months[34].figures.output, 0);
+        assert_eq!(months[35].figures.output, 0);
+        assert_eq!((months[34].factor, months[33].factor), (0.0, 1.0));
         assert!(all.iter().take(100).all(|e| e.key && e.owner.is_some()));
         assert!(all.iter().skip(100).all(|e| !e.key && e.owner.is_none()));
     }

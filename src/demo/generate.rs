@@ -11,6 +11,7 @@ use super::GenSpec;
 use super::city::{self, INDUSTRIES, UNITS};
 use super::enterprise::{Arrival, Profile, Role};
 use super::plan::{Plan, PlanBuilder, Revision, target_for};
+use super::power::PowerFiles;
 use super::projects::{self, ProjectPlan};
 use super::write::SubmissionFile;
 use crate::amount::Amount;
@@ -54,6 +55,13 @@ pub fn generate(spec: &GenSpec, out: &Path) -> anyhow::Result<Plan> {
         reg,
         "credit_code,name,unit_code,zone_code,industry_code,scale,key,owner"
     )?;
+    let mut power = match spec.power_from {
+        Some(from) => Some(PowerFiles::create(out, from, last)?),
+        None => None,
+    };
+    let earliest = spec
+        .power_from
+        .map_or(spec.months_from, |p| p.min(spec.months_from));
     let calibration = calibrate(spec)?;
     let mut plan = PlanBuilder::new(spec);
     for index in 0..(spec.enterprises + spec.below_scale) as u64 {
@@ -71,7 +79,14 @@ pub fn generate(spec: &GenSpec, out: &Path) -> anyhow::Result<Plan> {
             if e.key { "是" } else { "否" },
             e.owner.as_deref().unwrap_or("")
         )?;
-        let series = e.months(spec);
+        let all = e.months_since(spec, earliest);
+        if let Some(power) = &mut power {
+            power.add(spec, &e, &all)?;
+        }
+        let series: Vec<_> = all
+            .into_iter()
+            .filter(|m| m.period >= spec.months_from)
+            .collect();
         for (m, f) in series.iter().zip(months.iter_mut()) {
             match m.arrival {
                 Arrival::Never => {}
@@ -98,6 +113,9 @@ pub fn generate(spec: &GenSpec, out: &Path) -> anyhow::Result<Plan> {
         plan.add(&e, &series);
     }
     reg.flush()?;
+    if let Some(power) = power {
+        power.finish()?;
+    }
     for f in months {
         f.finish()?;
     }

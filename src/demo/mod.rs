@@ -15,13 +15,16 @@
 //! submissions/<last>-revision.csv                     one corrected row of the last month
 //! http/<stem>/page-0001.json …                        each submissions/<stem>.csv as JSON pages
 //! plan.json                                           what was planted (see [`plan::Plan`])
+//! power/accounts.csv                                  power accounts → credit codes (power-accounts)
+//! power/daily/YYYY-MM.csv                             metered kWh per account and day (power-daily)
 //! ```
 //!
 //! A JSON page is `{"submissions":[…],"next_cursor":"<stem>/page-0002","has_more":true}`; the
 //! last page has `"next_cursor":null,"has_more":false`. A demo HTTP server serves the page at
 //! `http/<cursor>.json`, starting from `http/<stem>/page-0001.json`. Import order: units,
 //! enterprises, targets, unit indicators, then the month files in order, then `-late`, then
-//! `-revision`.
+//! `-revision`; the power accounts after the enterprises, then the daily files in any order.
+//! The daily electricity ([`power`]) follows each enterprise's monthly figures.
 //!
 //! # How
 //!
@@ -43,11 +46,13 @@ pub mod draws;
 pub mod enterprise;
 mod generate;
 pub mod plan;
+pub mod power;
 pub mod projects;
 pub mod rng;
 pub mod run;
 pub mod summary;
 mod write;
+pub mod xun;
 
 pub use generate::generate;
 pub use plan::Plan;
@@ -71,6 +76,8 @@ pub struct GenSpec {
     pub months_from: Period,
     /// The last period: states, lags and missing reports are planted for it.
     pub months_to: Period,
+    /// The first month of metered daily electricity (`power/`), none for no power files.
+    pub power_from: Option<Period>,
     /// Key projects.
     pub projects: usize,
     /// Rows per JSON page.
@@ -80,14 +87,18 @@ pub struct GenSpec {
 }
 
 impl Default for GenSpec {
-    /// The demo city: 765 enterprises, 150 in the pool, January last year to October this year.
+    /// The demo city: 765 enterprises, 150 in the pool, 36 months of submissions (November
+    /// 2023 to October 2026, so that 12 backtest months each have 24 months before them) and
+    /// daily electricity from a year earlier (November 2022), so that every submission month
+    /// has its electricity of the year before.
     fn default() -> GenSpec {
         GenSpec {
             seed: 2026,
             enterprises: 765,
             below_scale: 150,
-            months_from: Period::new(2025, 1).unwrap_or_else(|| unreachable!()),
+            months_from: Period::new(2023, 11).unwrap_or_else(|| unreachable!()),
             months_to: Period::new(2026, 10).unwrap_or_else(|| unreachable!()),
+            power_from: Period::new(2022, 11),
             projects: 154,
             page_size: 500,
             http_pages: true,
@@ -109,6 +120,13 @@ impl GenSpec {
             self.months_to.year() - self.months_from.year() <= 10,
             "at most ten years of months"
         );
+        if let Some(p) = self.power_from {
+            anyhow::ensure!(
+                p <= self.months_to && self.months_to.year() - p.year() <= 10,
+                "daily electricity from {p}: after {} or more than ten years before it",
+                self.months_to
+            );
+        }
         anyhow::ensure!(self.page_size >= 1, "page size must be at least 1");
         Ok(())
     }

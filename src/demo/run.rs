@@ -1,7 +1,8 @@
 //! `indmon demo`: the synthetic city run through the real pipeline on embedded SQLite — data
-//! generated, served from a local HTTP source on loopback, pulled, evaluated, digests written
-//! (.eml files) and the semimonthly snapshot written — so that a newcomer sees in a minute what
-//! indmon does for a bureau.
+//! generated, served from a local HTTP source on loopback, pulled, the power company's files
+//! imported and the last month's 旬 evaluated on their own days ([`super::xun`]), the month
+//! evaluated, digests written (.eml files) and the semimonthly snapshot written — so that a
+//! newcomer sees in a minute what indmon does for a bureau.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,6 +28,9 @@ pub struct DemoOptions {
     pub out: PathBuf,
     pub seed: u64,
     pub enterprises: usize,
+    /// Import every month of daily electricity (2022-11 on, ~1M enterprise-days), not only
+    /// the two months the 旬 rules read for October ([`super::xun::xun_window`]).
+    pub power_history: bool,
 }
 
 /// What the demo produced, for the closing summary and for tests.
@@ -53,6 +57,14 @@ pub struct DemoSummary {
     pub planted: super::answers::Planted,
     /// 督办 messages written for the overdue case (the reminder and the escalation).
     pub chases: usize,
+    /// The power company's files imported.
+    pub power: super::xun::PowerImport,
+    /// The last month's three 旬 evaluations, in order.
+    pub xuns: Vec<crate::evaluate::xun::XunReport>,
+    /// 旬 warnings by rule, each subject once.
+    pub xun_by_rule: Vec<(String, usize)>,
+    /// 疑似停产 warnings the monthly stall confirmed.
+    pub confirmed: Vec<super::xun::Confirmed>,
 }
 
 /// The demo's clock: 20 November 2026, 10:00 in Shanghai — after October's reporting deadline.
@@ -195,7 +207,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
     let plan = generate(&spec, &data)?;
 
     progress(
-        "[2/8] 建立数据库并导入名录、目标、重点项目 (registry, targets and key projects into SQLite)",
+        "[2/8] 建立数据库并导入名录、目标、重点项目、用电户号和日用电量 (registry, targets, key projects and daily electricity into SQLite)",
     );
     let store = Store::connect(&format!("sqlite://{}", database.display())).await?;
     store.migrate().await?;
@@ -213,6 +225,9 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
             crate::ingest::summary_line(&r)
         );
     }
+    let window = super::xun::xun_window(spec.months_to);
+    let months = (!opts.power_history).then_some(window.as_slice());
+    let power = super::xun::import_power(&store, &data, months, now).await?;
 
     progress("[3/8] 启动本地数据接口并拉取报表 (serving the data on loopback and pulling it)");
     let pages = Arc::new(pages(&data)?);
@@ -257,9 +272,14 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
             .await?;
     }
 
-    progress("[4/8] 评估 2026年1—10月 (evaluating October)");
+    progress(
+        "[4/8] 按旬评估10月用电（上、中、下旬），再评估 2026年1—10月 (the 旬 of October, then the month)",
+    );
     let period = spec.months_to;
+    let xuns = super::xun::evaluate_month(&store, &config, period).await?;
     let (report, _) = crate::evaluate::run(&store, &config, period, now, false).await?;
+    let confirmed = super::xun::confirmed(&xuns, &report.findings);
+    let xun_by_rule = super::xun::warned_by_rule(&xuns);
     let mut by_rule: std::collections::BTreeMap<String, usize> = Default::default();
     for f in &report.findings {
         *by_rule.entry(f.rule.to_string()).or_default() += 1;
@@ -321,5 +341,9 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
         snapshot_dir: written.dir,
         planted,
         chases: chased.chases.len(),
+        power,
+        xuns,
+        xun_by_rule,
+        confirmed,
     })
 }

@@ -46,6 +46,7 @@ pub fn closing_lines(s: &DemoSummary, secs: f64, program: &str) -> Vec<String> {
         }
     }
     out.extend(count_table(&s.by_rule));
+    out.extend(xun_lines(s));
     out.push(format!(
         "  反馈办理：预置 {} 条反馈（其中 {} 件已销号），1 件超期事项已发督办邮件 {} 封。",
         s.planted.answered.len(),
@@ -79,6 +80,45 @@ pub fn closing_lines(s: &DemoSummary, secs: f64, program: &str) -> Vec<String> {
             super::run::DEMO_CONSOLE
         ));
     }
+    out
+}
+
+/// The 旬 warnings of the last month and which of them the monthly stall confirmed.
+fn xun_lines(s: &DemoSummary) -> Vec<String> {
+    if s.xuns.is_empty() {
+        return Vec::new();
+    }
+    let total: usize = s.xun_by_rule.iter().map(|(_, n)| n).sum();
+    let mut out = vec![format!(
+        "  按旬预警（{}月上、中、下旬日用电，{} 个户号 {} 户日数据）：{} 户企业，其中 {} 户疑似停产经月报确认停产。",
+        s.plan
+            .months_to
+            .get(5..)
+            .unwrap_or_default()
+            .trim_start_matches('0'),
+        s.power.accounts,
+        s.power.days,
+        total,
+        s.confirmed.len()
+    )];
+    out.extend(count_table(&s.xun_by_rule));
+    let early: Vec<&super::xun::Confirmed> =
+        s.confirmed.iter().filter(|c| c.new_this_month).collect();
+    if let Some(first) = early.first() {
+        let shanghai = first.warned_at.with_timezone(&chrono_tz::Asia::Shanghai);
+        out.push(format!(
+            "  本月新停产 {} 户在{}数据后即预警（如{}，{}预警），月报数据到齐后才确认停产。",
+            early.len(),
+            first.xun,
+            first.name,
+            shanghai.format("%-m月%-d日")
+        ));
+    }
+    out.push(format!(
+        "  旬 warnings: {total} enterprises; {} 疑似停产 confirmed by the monthly stall, {} of them new this month and warned after the first 旬.",
+        s.confirmed.len(),
+        early.len()
+    ));
     out
 }
 
