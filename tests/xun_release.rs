@@ -252,19 +252,18 @@ async fn the_month_confirms_a_xun_warning_and_a_revision_clears_it() {
             .expect("snapshot");
         let x = &snap.xun;
         assert_eq!(x.xun.as_deref(), Some("2026-09-D2"), "{}", db.name);
-        let units: Vec<(&str, u32, Option<f64>)> = x
-            .units
-            .iter()
-            .map(|u| (u.code.as_str(), u.enterprises, u.growth_pct))
-            .collect();
+        let row =
+            |u: &indmon::report::xun::XunUnitRow| (u.code.clone(), u.enterprises, u.growth_pct);
+        let units: Vec<_> = x.units.iter().chain(&x.zones).map(row).collect();
         assert_eq!(
             units,
             [
-                ("3307", 2, Some(-45.0)),
-                ("330781", 2, Some(-45.0)),
-                ("ZK01", 1, Some(0.0))
+                ("3307".to_string(), 2, Some(-45.0)),
+                ("330781".to_string(), 2, Some(-45.0)),
+                ("ZK01".to_string(), 1, Some(0.0))
             ]
         );
+        assert_eq!(x.zones.len(), 1, "the zone apart from the districts");
         let told: Vec<(&str, &str, &str)> = x
             .warnings
             .iter()

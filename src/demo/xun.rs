@@ -13,6 +13,7 @@ use crate::evaluate::xun::{self, XunReport};
 use crate::ingest::{ImportOptions, import_file};
 use crate::period::Period;
 use crate::power::Xun;
+use crate::power::release::{Release, decide};
 use crate::rules::{Finding, Rule};
 use crate::store::Store;
 
@@ -89,7 +90,9 @@ pub fn evaluated_at(x: Xun) -> DateTime<Utc> {
         .map_or_else(|| t.and_utc(), |d| d.with_timezone(&Utc))
 }
 
-/// Evaluates the three 旬 of `period`, in order, each at [`evaluated_at`].
+/// Evaluates and releases the three 旬 of `period`, in order, each at [`evaluated_at`] (as the
+/// daemon's `xun` job releases a 旬 whose data is complete; a 旬 short of data is evaluated
+/// without a release).
 pub async fn evaluate_month(
     store: &Store,
     config: &Config,
@@ -98,7 +101,21 @@ pub async fn evaluate_month(
     let mut out = Vec::new();
     for part in 1..=3 {
         let x = Xun::new(period, part).ok_or_else(|| anyhow::anyhow!("旬 {part}"))?;
-        out.push(xun::run(store, config, x, evaluated_at(x), false).await?);
+        let at = evaluated_at(x);
+        let completeness = store.xun_completeness(x).await?;
+        let today = at.with_timezone(&Shanghai).date_naive();
+        let report = match decide(x, completeness, today, &config.power) {
+            Some(trigger) => {
+                let release = Release {
+                    xun: x,
+                    trigger,
+                    completeness,
+                };
+                crate::evaluate::release::release_one(store, config, &release, at).await?
+            }
+            None => xun::run(store, config, x, at, false).await?,
+        };
+        out.push(report);
     }
     Ok(out)
 }

@@ -65,26 +65,37 @@ pub async fn release_due(
             }
             continue;
         };
-        let report = super::xun::run(store, config, xun, now, false).await?;
         let release = Release {
             xun,
             trigger,
             completeness,
         };
-        store
-            .record_xun_release(&release, report.evaluation_id, now.timestamp_millis())
-            .await?;
-        tracing::info!(
-            xun = %xun, trigger = trigger.as_str(), share = %completeness.share_text(),
-            opened = report.applied.opened,
-            "旬预警已发布 (xun released)"
-        );
-        let a = report.applied;
+        let a = release_one(store, config, &release, now).await?.applied;
         out.released
             .push((release, [a.opened, a.changed, a.resolved]));
     }
     out.pruned = prune(store, config, today, now).await?;
     Ok(out)
+}
+
+/// Evaluates the 旬 of `release` and records its release (once): what `release_due` does with
+/// each 旬 that is due.
+pub async fn release_one(
+    store: &Store,
+    config: &Config,
+    release: &Release,
+    now: DateTime<Utc>,
+) -> anyhow::Result<super::xun::XunReport> {
+    let report = super::xun::run(store, config, release.xun, now, false).await?;
+    store
+        .record_xun_release(release, report.evaluation_id, now.timestamp_millis())
+        .await?;
+    tracing::info!(
+        xun = %release.xun, trigger = release.trigger.as_str(),
+        share = %release.completeness.share_text(), opened = report.applied.opened,
+        "旬预警已发布 (xun released)"
+    );
+    Ok(report)
 }
 
 /// Sums and deletes the daily rows older than the retention, when one is configured.

@@ -246,14 +246,6 @@ async fn xun_watch(
 ) -> anyhow::Result<xun::XunWatch> {
     let at = as_of.timestamp_millis();
     let units = store.units().await?;
-    let names: std::collections::HashMap<String, String> = units
-        .iter()
-        .map(|u| (u.code.clone(), u.name.clone()))
-        .collect();
-    let city = units
-        .iter()
-        .find(|u| u.kind == crate::registry::UnitKind::City)
-        .map(|u| u.code.as_str());
     let latest = match store.latest_release_before(at).await? {
         Some(x) => Some((
             x,
@@ -266,7 +258,7 @@ async fn xun_watch(
     let warnings = store
         .xun_warnings_between(half.start().timestamp_millis(), at)
         .await?;
-    Ok(xun::build(latest, &names, city, warnings))
+    Ok(xun::build(latest, &units, warnings))
 }
 
 /// The last alert event the previous half's snapshot in `out` counted, if it was written there.

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::analysis::fmt_pct;
 use crate::power::Xun;
 use crate::power::confirm::IssuedWarning;
+use crate::registry::{Unit, UnitKind};
 use crate::rules::power::UnitXun;
 
 /// One unit's electricity growth in the 旬.
@@ -46,8 +47,10 @@ pub struct XunWatch {
     /// The latest 旬 released before the snapshot's moment (`2026-10-D3`), if any.
     pub xun: Option<String>,
     pub xun_zh: String,
-    /// The city first, then its districts and zones in code order.
+    /// The city first, then its districts in code order.
     pub units: Vec<XunUnitRow>,
+    /// The zones (园区) in code order, ranked among themselves (the workbook lists them).
+    pub zones: Vec<XunUnitRow>,
     /// Warnings issued since the last snapshot, in 旬 then unit order.
     pub warnings: Vec<XunWarningRow>,
     pub confirmed: usize,
@@ -92,8 +95,7 @@ impl From<IssuedWarning> for XunWarningRow {
 /// warnings issued since the last snapshot.
 pub fn build(
     latest: Option<(Xun, Vec<UnitXun>)>,
-    names: &HashMap<String, String>,
-    city: Option<&str>,
+    registry: &[Unit],
     warnings: Vec<IssuedWarning>,
 ) -> XunWatch {
     let warnings: Vec<XunWarningRow> = warnings.into_iter().map(XunWarningRow::from).collect();
@@ -101,19 +103,26 @@ pub fn build(
     if let Some((xun, mut units)) = latest {
         w.xun = Some(xun.to_string());
         w.xun_zh = xun.label();
-        units.sort_by_key(|u| (Some(u.code.as_str()) != city, u.code.clone()));
-        w.units = units
-            .into_iter()
-            .map(|u| XunUnitRow {
-                name: names
-                    .get(&u.code)
-                    .cloned()
-                    .unwrap_or_else(|| u.code.clone()),
+        let kinds: HashMap<&str, (&Unit, u8)> = registry
+            .iter()
+            .map(|u| (u.code.as_str(), (u, u.kind as u8)))
+            .collect();
+        units.sort_by_key(|u| (kinds.get(u.code.as_str()).map(|k| k.1), u.code.clone()));
+        for u in units {
+            let Some((unit, _)) = kinds.get(u.code.as_str()) else {
+                continue;
+            };
+            let row = XunUnitRow {
+                name: unit.name.clone(),
                 code: u.code,
                 enterprises: u.enterprises,
                 growth_pct: u.growth_pct,
-            })
-            .collect();
+            };
+            match unit.kind {
+                UnitKind::Zone => w.zones.push(row),
+                UnitKind::City | UnitKind::District => w.units.push(row),
+            }
+        }
     }
     for r in &warnings {
         match r.outcome.as_str() {
@@ -197,6 +206,7 @@ pub fn sheet_rows(w: &XunWatch) -> Vec<Vec<crate::report::sheet::Cell>> {
     let mut rows: Vec<Vec<Cell>> = w
         .units
         .iter()
+        .chain(&w.zones)
         .map(|u| {
             vec![
                 text(&w.xun_zh),
@@ -249,13 +259,21 @@ mod tests {
 
     #[test]
     fn the_city_leads_and_the_text_counts_what_the_months_showed() {
-        let names = HashMap::from([
-            ("3307".to_string(), "全市".to_string()),
-            ("330781".to_string(), "东城区".to_string()),
-            ("330782".to_string(), "西湖县".to_string()),
-        ]);
+        let registry = [
+            ("ZK01", "开发区", UnitKind::Zone),
+            ("330782", "西湖县", UnitKind::District),
+            ("3307", "全市", UnitKind::City),
+            ("330781", "东城区", UnitKind::District),
+        ]
+        .map(|(code, name, kind)| Unit {
+            code: code.into(),
+            name: name.into(),
+            kind,
+            parent: None,
+        });
         let units = vec![
             unit("330782", 40, Some(-3.25)),
+            unit("ZK01", 10, Some(9.0)),
             unit("3307", 100, Some(2.0)),
             unit("330781", 60, Some(5.5)),
         ];
@@ -265,9 +283,13 @@ mod tests {
             warning("enterprise_power_drop", ""),
         ];
         let xun: Xun = "2026-10-D3".parse().unwrap();
-        let w = build(Some((xun, units)), &names, Some("3307"), warnings);
+        let w = build(Some((xun, units)), &registry, warnings);
         let codes: Vec<&str> = w.units.iter().map(|u| u.code.as_str()).collect();
         assert_eq!(codes, ["3307", "330781", "330782"]);
+        assert_eq!(
+            w.zones[0].code, "ZK01",
+            "a zone is not ranked with the districts"
+        );
         assert_eq!(
             (w.confirmed, w.cleared, w.unreported, w.pending),
             (1, 1, 0, 1)
