@@ -15,6 +15,7 @@ mod copy;
 mod enterprises;
 mod evaluation;
 mod export;
+mod forecast;
 mod jobs;
 mod locator;
 mod outbox;
@@ -51,6 +52,7 @@ use sqlx::{PgPool, Row, SqlitePool};
 pub use alerts::EvaluationEnd;
 pub use console::SessionRow;
 pub use export::{SubmissionRow, Vintage};
+pub use forecast::month_start_ms;
 pub use jobs::JobStat;
 pub use rebuild::{
     BATCH_ROWS as REBUILD_BATCH_ROWS, Difference, PackDifference, RebuildScope, RebuildSummary,
