@@ -285,6 +285,7 @@ async fn forecast_command_prints_each_unit_with_its_error() {
             "{text}"
         );
         assert!(text.contains("按10月上中旬用电"), "{text}");
+        assert!(text.starts_with("2026年10月规上工业产值增长估算 (nowcast of output growth), 截至 (as of) 2026-10-21 09:00"), "{text}");
         assert!(text.contains("回测 (backtest) 12个月"), "{text}");
         assert!(
             text.contains("历史不足24个月 (fewer than 24 months of paired history)"),

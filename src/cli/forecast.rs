@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Asia::Shanghai;
 
 use super::output::out;
 use crate::analysis::rounding::{fixed, signed};
@@ -47,10 +48,10 @@ pub async fn forecast(
         return Ok(ExitCode::SUCCESS);
     }
     out!(
-        "{}{}产值增长估算 (nowcast of output growth), 截至 (as of) {}",
+        "{}年{}规上工业产值增长估算 (nowcast of output growth), 截至 (as of) {}",
         span.last.year(),
         span.label(),
-        as_of.to_rfc3339()
+        as_of.with_timezone(&Shanghai).format("%Y-%m-%d %H:%M")
     );
     for u in &units {
         for line in table_lines(u) {
