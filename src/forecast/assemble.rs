@@ -171,19 +171,31 @@ fn averages(
 }
 
 /// Each unit's months: output and output a year earlier over the enterprises with both, and the
-/// year to date likewise, in 万元.
+/// year to date likewise, in 万元. A year earlier is the form's 上年同期 figure where given, else
+/// the enterprise's own report of that month a year before (同口径: the same enterprises).
 fn months_by_unit(
     reading: &Reading,
     members: &HashMap<String, Vec<String>>,
 ) -> BTreeMap<String, Vec<Month>> {
     // (unit, period) → [output, prev, ytd, ytd_prev, months counted, ytd counted].
     let mut acc: BTreeMap<(&str, Period), [i64; 6]> = BTreeMap::new();
+    let by_key: HashMap<(&str, Period), &OutputRow> = reading
+        .outputs
+        .iter()
+        .map(|r| ((r.credit_code.as_str(), r.period), r))
+        .collect();
     for r in &reading.outputs {
         let Some(units) = members.get(&r.credit_code) else {
             continue;
         };
-        let month = r.output.zip(r.output_prev);
-        let ytd = r.output_ytd.zip(r.output_ytd_prev);
+        // The form's 上年同期 where given, else the enterprise's own report a year earlier.
+        let year_ago = by_key.get(&(r.credit_code.as_str(), r.period.year_ago()));
+        let prev = r.output_prev.or_else(|| year_ago.and_then(|y| y.output));
+        let ytd_prev = r
+            .output_ytd_prev
+            .or_else(|| year_ago.and_then(|y| y.output_ytd));
+        let month = r.output.zip(prev);
+        let ytd = r.output_ytd.zip(ytd_prev);
         if month.is_none() && ytd.is_none() {
             continue;
         }

@@ -418,3 +418,40 @@ fn units_sum_enterprises_with_both_years_and_four_fifths_of_their_days() {
     assert_eq!(d1.months[0].ytd, Some((1500.0, 1350.0)));
     assert_eq!(known["CITY"], known["D1"]);
 }
+
+#[test]
+fn without_the_forms_prior_year_figure_the_enterprises_own_report_a_year_earlier_is_the_base() {
+    use super::assemble::{OutputRow, Reading, known_by_unit};
+    use std::collections::HashMap;
+    let row = |c: &str, per: &str, o: i64, op: Option<i64>, y: i64| OutputRow {
+        credit_code: c.into(),
+        period: p(per),
+        output: Some(o * 10_000),
+        output_prev: op.map(|v| v * 10_000),
+        output_ytd: Some(y * 10_000),
+        output_ytd_prev: None,
+    };
+    // A reported September both years (108 on 100; 1—9月 950 on 900); B only this year: out.
+    let reading = Reading {
+        outputs: vec![
+            row("A", "2025-09", 100, None, 900),
+            row("A", "2026-09", 108, None, 950),
+            row("B", "2026-09", 40, None, 300),
+        ],
+        power: Vec::new(),
+    };
+    let members: HashMap<String, Vec<String>> = ["A", "B"]
+        .iter()
+        .map(|c| (c.to_string(), vec!["D1".to_string()]))
+        .collect();
+    let cut = chrono::NaiveDate::from_ymd_opt(2026, 10, 21).unwrap();
+    let known = known_by_unit(Span::of(p("2026-10")), cut, &reading, &members);
+    let sep = known["D1"]
+        .months
+        .iter()
+        .find(|m| m.period == p("2026-09"))
+        .unwrap();
+    close(sep.output, 108.0);
+    close(sep.output_prev, 100.0);
+    assert_eq!(sep.ytd, Some((950.0, 900.0)));
+}

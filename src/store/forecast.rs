@@ -67,8 +67,9 @@ fn local_day(ms: i64) -> NaiveDate {
 }
 
 impl Store {
-    /// Output of the periods `from..=to` and electricity of their days and of the year before,
-    /// as known at `cutoff_ms`.
+    /// Output and daily electricity of the periods `from..=to` as known at `cutoff_ms`. (The
+    /// nowcast reads from a year before its history: the base of its first months — the reports
+    /// that give a month without 上年同期 its base, and last year's days.)
     pub async fn forecast_reading(
         &self,
         from: Period,
@@ -91,7 +92,7 @@ impl Store {
                 output_ytd_prev,
             });
         }
-        let first = Xun::new(from.offset(-12), 1).map_or(NaiveDate::MIN, Xun::first_day);
+        let first = Xun::new(from, 1).map_or(NaiveDate::MIN, Xun::first_day);
         let last = Xun::new(to, 3).map_or(NaiveDate::MIN, Xun::last_day);
         let power = on_pool!(self, p => sqlx::query(POWER)
             .bind(first.to_string()).bind(last.to_string()).bind(cutoff_ms).fetch_all(p).await?
@@ -138,7 +139,11 @@ impl Store {
                 month_start_ms(anchor(*s)) + offset
             };
             let reading = self
-                .forecast_reading(s.first.offset(-(HISTORY_MONTHS as i32)), s.last, cutoff)
+                .forecast_reading(
+                    s.first.offset(-(HISTORY_MONTHS as i32) - 12),
+                    s.last,
+                    cutoff,
+                )
                 .await?;
             let known = assemble::known_by_unit(*s, local_day(cutoff), &reading, &members);
             for (unit, k) in known {
