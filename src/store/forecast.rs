@@ -2,7 +2,8 @@
 //! known at a cut-off. A figure's revision known at a cut-off is the one with the largest
 //! `received_at` not after it: the current row when it was received by then, else the
 //! history row received by then and superseded after it (a revision is superseded when the
-//! next one is received, so at most one row of an enterprise-month or -day qualifies).
+//! next one is received, so at most one row of an enterprise-month or -day qualifies). The
+//! nowcast reads every revision once ([`Stock`]) and cuts it at each of its cut-offs.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -17,25 +18,79 @@ use crate::period::Period;
 use crate::power::Xun;
 use crate::registry::{Scale, TargetKind, UnitKind};
 
-/// Output figures of the periods `$1..=$2` as known at `$3`.
-const OUTPUTS: &str = "SELECT credit_code, period, output, output_prev, output_ytd, output_ytd_prev FROM submission
+/// Output figures of the periods `$1..=$2` received by `$3`, with when each was received and,
+/// for an earlier revision, superseded.
+const OUTPUTS: &str =
+    "SELECT credit_code, period, output, output_prev, output_ytd, output_ytd_prev,
+       received_at, CAST(NULL AS BIGINT) FROM submission
      WHERE period >= $1 AND period <= $2 AND received_at <= $3
      UNION ALL
-     SELECT credit_code, period, output, output_prev, output_ytd, output_ytd_prev FROM submission_history
-     WHERE period >= $1 AND period <= $2 AND received_at <= $3 AND superseded_at > $3";
+     SELECT credit_code, period, output, output_prev, output_ytd, output_ytd_prev,
+       received_at, superseded_at FROM submission_history
+     WHERE period >= $1 AND period <= $2 AND received_at <= $3";
 
-/// Daily electricity of the days `$1..=$2` as known at `$3`, summed by enterprise and 旬.
+/// Daily electricity of the days `$1..=$2` received by `$3`, summed by enterprise, 旬 and
+/// revision's receipt (and supersession).
 const POWER: &str = "SELECT credit_code, substr(day, 1, 7) AS period,
        CAST(CASE WHEN substr(day, 9, 2) <= '10' THEN 1 WHEN substr(day, 9, 2) <= '20' THEN 2 ELSE 3 END AS BIGINT) AS xun,
-       CAST(COUNT(*) AS BIGINT), CAST(SUM(kwh) AS BIGINT)
-     FROM (
-       SELECT credit_code, day, kwh FROM power_daily WHERE day >= $1 AND day <= $2 AND received_at <= $3
-       UNION ALL
-       SELECT credit_code, day, kwh FROM power_daily_history
-       WHERE day >= $1 AND day <= $2 AND received_at <= $3 AND superseded_at > $3
-     ) v
+       CAST(COUNT(*) AS BIGINT), CAST(SUM(kwh) AS BIGINT), received_at, CAST(NULL AS BIGINT)
+     FROM power_daily WHERE day >= $1 AND day <= $2 AND received_at <= $3
      GROUP BY credit_code, substr(day, 1, 7),
-       CASE WHEN substr(day, 9, 2) <= '10' THEN 1 WHEN substr(day, 9, 2) <= '20' THEN 2 ELSE 3 END";
+       CASE WHEN substr(day, 9, 2) <= '10' THEN 1 WHEN substr(day, 9, 2) <= '20' THEN 2 ELSE 3 END, received_at
+     UNION ALL
+     SELECT credit_code, substr(day, 1, 7) AS period,
+       CAST(CASE WHEN substr(day, 9, 2) <= '10' THEN 1 WHEN substr(day, 9, 2) <= '20' THEN 2 ELSE 3 END AS BIGINT) AS xun,
+       CAST(COUNT(*) AS BIGINT), CAST(SUM(kwh) AS BIGINT), received_at, superseded_at
+     FROM power_daily_history WHERE day >= $1 AND day <= $2 AND received_at <= $3
+     GROUP BY credit_code, substr(day, 1, 7),
+       CASE WHEN substr(day, 9, 2) <= '10' THEN 1 WHEN substr(day, 9, 2) <= '20' THEN 2 ELSE 3 END,
+       received_at, superseded_at";
+
+/// When a figure was known: received, and superseded (none for the current revision).
+type When = (i64, Option<i64>);
+
+/// Whether a revision was the one known at `cutoff`.
+fn known_at((received, superseded): When, cutoff: i64) -> bool {
+    received <= cutoff && superseded.is_none_or(|s| s > cutoff)
+}
+
+/// What the nowcast may read, read once and cut at each cut-off ([`Stock::at`]).
+#[derive(Clone, Debug, Default)]
+pub struct Stock {
+    outputs: Vec<(OutputRow, When)>,
+    power: Vec<(XunPower, When)>,
+}
+
+impl Stock {
+    /// The figures of the periods `from..=to` as known at `cutoff`.
+    pub fn at(&self, from: Period, to: Period, cutoff: i64) -> Reading {
+        let within = |p: Period| from <= p && p <= to;
+        let outputs = self
+            .outputs
+            .iter()
+            .filter(|(r, w)| within(r.period) && known_at(*w, cutoff))
+            .map(|(r, _)| r.clone())
+            .collect();
+        let mut sums: BTreeMap<(&str, Xun), (u32, i64)> = BTreeMap::new();
+        for (r, w) in &self.power {
+            if within(r.xun.period()) && known_at(*w, cutoff) {
+                let e = sums.entry((r.credit_code.as_str(), r.xun)).or_default();
+                e.0 += r.days;
+                e.1 += r.kwh;
+            }
+        }
+        let power = sums
+            .into_iter()
+            .map(|((c, xun), (days, kwh))| XunPower {
+                credit_code: c.to_string(),
+                xun,
+                days,
+                kwh,
+            })
+            .collect();
+        Reading { outputs, power }
+    }
+}
 
 type OutputTuple = (
     String,
@@ -43,6 +98,8 @@ type OutputTuple = (
     Option<i64>,
     Option<i64>,
     Option<i64>,
+    Option<i64>,
+    i64,
     Option<i64>,
 );
 
@@ -76,42 +133,59 @@ impl Store {
         to: Period,
         cutoff_ms: i64,
     ) -> anyhow::Result<Reading> {
+        Ok(self
+            .forecast_stock(from, to, cutoff_ms)
+            .await?
+            .at(from, to, cutoff_ms))
+    }
+
+    /// Every revision of output and daily electricity of the periods `from..=to` received by
+    /// `until_ms`, with when it was received and superseded.
+    pub async fn forecast_stock(
+        &self,
+        from: Period,
+        to: Period,
+        until_ms: i64,
+    ) -> anyhow::Result<Stock> {
         let rows: Vec<OutputTuple> = on_pool!(self, p => sqlx::query_as(OUTPUTS)
-            .bind(from.to_string()).bind(to.to_string()).bind(cutoff_ms).fetch_all(p).await?);
+            .bind(from.to_string()).bind(to.to_string()).bind(until_ms).fetch_all(p).await?);
         let mut outputs = Vec::with_capacity(rows.len());
-        for (code, period, output, output_prev, output_ytd, output_ytd_prev) in rows {
+        for (code, period, output, output_prev, output_ytd, output_ytd_prev, rec, sup) in rows {
             let period: Period = period
                 .parse()
                 .map_err(|e| anyhow::anyhow!("submission.period {period}: {e}"))?;
-            outputs.push(OutputRow {
+            let row = OutputRow {
                 credit_code: code,
                 period,
                 output,
                 output_prev,
                 output_ytd,
                 output_ytd_prev,
-            });
+            };
+            outputs.push((row, (rec, sup)));
         }
         let first = Xun::new(from, 1).map_or(NaiveDate::MIN, Xun::first_day);
         let last = Xun::new(to, 3).map_or(NaiveDate::MIN, Xun::last_day);
         let power = on_pool!(self, p => sqlx::query(POWER)
-            .bind(first.to_string()).bind(last.to_string()).bind(cutoff_ms).fetch_all(p).await?
+            .bind(first.to_string()).bind(last.to_string()).bind(until_ms).fetch_all(p).await?
             .iter().map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?,
-                r.try_get::<i64, _>(2)?, r.try_get::<i64, _>(3)?, r.try_get::<i64, _>(4)?)))
+                r.try_get::<i64, _>(2)?, r.try_get::<i64, _>(3)?, r.try_get::<i64, _>(4)?,
+                r.try_get::<i64, _>(5)?, r.try_get::<Option<i64>, _>(6)?)))
             .collect::<Result<Vec<_>, sqlx::Error>>()?);
         let power = power
             .into_iter()
-            .filter_map(|(code, period, part, days, kwh)| {
+            .filter_map(|(code, period, part, days, kwh, rec, sup)| {
                 let xun = Xun::new(period.parse().ok()?, u8::try_from(part).ok()?)?;
-                Some(XunPower {
+                let row = XunPower {
                     credit_code: code,
                     xun,
                     days: u32::try_from(days).ok()?,
                     kwh,
-                })
+                };
+                Some((row, (rec, sup)))
             })
             .collect();
-        Ok(Reading { outputs, power })
+        Ok(Stock { outputs, power })
     }
 
     /// Every unit's input to the nowcast of the span containing `period` as of `as_of_ms`: the
@@ -132,19 +206,16 @@ impl Store {
             spans.push(before);
         }
         let mut inputs: BTreeMap<String, UnitInput> = BTreeMap::new();
+        let back = |s: Span| s.first.offset(-(HISTORY_MONTHS as i32) - 12);
+        let oldest = spans.iter().map(|s| back(*s)).min().unwrap_or(target.first);
+        let stock = self.forecast_stock(oldest, target.last, as_of_ms).await?;
         for s in &spans {
             let cutoff = if *s == target {
                 as_of_ms
             } else {
-                month_start_ms(anchor(*s)) + offset
+                (month_start_ms(anchor(*s)) + offset).min(as_of_ms)
             };
-            let reading = self
-                .forecast_reading(
-                    s.first.offset(-(HISTORY_MONTHS as i32) - 12),
-                    s.last,
-                    cutoff,
-                )
-                .await?;
+            let reading = stock.at(back(*s), s.last, cutoff);
             let known = assemble::known_by_unit(*s, local_day(cutoff), &reading, &members);
             for (unit, k) in known {
                 let input = inputs.entry(unit.clone()).or_default();

@@ -52,7 +52,7 @@ use sqlx::{PgPool, Row, SqlitePool};
 pub use alerts::EvaluationEnd;
 pub use console::SessionRow;
 pub use export::{SubmissionRow, Vintage};
-pub use forecast::month_start_ms;
+pub use forecast::{Stock as ForecastStock, month_start_ms};
 pub use jobs::JobStat;
 pub use rebuild::{
     BATCH_ROWS as REBUILD_BATCH_ROWS, Difference, PackDifference, RebuildScope, RebuildSummary,
