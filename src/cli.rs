@@ -4,6 +4,7 @@
 mod alerts;
 mod cases;
 mod export;
+mod forecast;
 pub mod logging;
 mod notify;
 pub mod output;
@@ -99,6 +100,8 @@ pub enum Command {
     Cases(cases::CasesCommand),
     /// The audit log: who did what to which case, when, from which address.
     Audit(cases::AuditArgs),
+    /// 预测 (nowcast): each unit's month output growth from its 旬 electricity, with the backtest's error.
+    Forecast(forecast::ForecastArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -279,6 +282,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => export::export(&store, &config, args, now).await?,
         Command::Cases(cmd) => cases::cases(&store, &config, cmd, now).await?,
         Command::Audit(args) => cases::audit(&store, &config, args).await?,
+        Command::Forecast(args) => forecast::forecast(&store, args, now).await?,
     };
     store.close().await;
     Ok(code)

@@ -31,6 +31,7 @@ pub mod demo;
 pub mod evaluate;
 pub mod export;
 pub mod feedback;
+pub mod forecast;
 pub mod indicator;
 pub mod ingest;
 pub mod notify;

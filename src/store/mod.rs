@@ -15,6 +15,7 @@ mod copy;
 mod enterprises;
 mod evaluation;
 mod export;
+mod forecast;
 mod jobs;
 mod locator;
 mod outbox;
@@ -53,6 +54,7 @@ use sqlx::{PgPool, Row, SqlitePool};
 pub use alerts::EvaluationEnd;
 pub use console::SessionRow;
 pub use export::{SubmissionRow, Vintage};
+pub use forecast::{Stock as ForecastStock, month_start_ms};
 pub use jobs::JobStat;
 pub use power_prune::Pruned;
 pub use rebuild::{
