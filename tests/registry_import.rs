@@ -7,7 +7,7 @@ mod common;
 use chrono::Duration;
 use common::{TestDb, fixture, import_ok, now, write};
 use indmon::ingest::{ImportOptions, import_file};
-use indmon::store::Store;
+use indmon::store::{BUFFER_LIMIT, Store};
 
 const HEADER: &str = "credit_code,name,unit_code,zone_code,industry_code,scale,key,owner\n";
 
@@ -43,6 +43,15 @@ const E3E: &str = r#"{"credit_code":"91330781462819483E","name":"西山建材有
 const H4H: &str = r#"{"credit_code":"91330781190937864H","name":"北港化工有限公司","unit_code":"330781","zone_code":"ZK01","industry_code":null,"scale":"above","key":false,"owner":"leader03"}"#;
 const M8M: &str = r#"{"credit_code":"91330781319487578M","name":"中泰食品有限公司","unit_code":"330781","zone_code":null,"industry_code":"C1391","scale":"above","key":false,"owner":"leader00"}"#;
 
+/// Each backend's database twice: for the default batches, and for batches of one enterprise.
+async fn batch_limits() -> Vec<(usize, TestDb)> {
+    let mut all = Vec::new();
+    for limit in [BUFFER_LIMIT, 1] {
+        all.extend(TestDb::all().await.into_iter().map(|db| (limit, db)));
+    }
+    all
+}
+
 #[tokio::test]
 async fn new_and_changed_enterprises_are_recorded_once_and_unchanged_ones_not_at_all() {
     let dir = tempfile::tempdir().unwrap();
@@ -70,7 +79,12 @@ async fn new_and_changed_enterprises_are_recorded_once_and_unchanged_ones_not_at
         ),
     );
     let (t1, t2) = (at(0).now.timestamp_millis(), at(1).now.timestamp_millis());
-    for db in TestDb::all().await {
+    // Written as one batch, and one enterprise a batch: the same rows and changes.
+    for (limit, db) in batch_limits().await {
+        let at = |hours| ImportOptions {
+            buffer_limit: limit,
+            ..at(hours)
+        };
         let s = &db.store;
         import_ok(s, &[&fixture("units.csv")]).await;
         let r1 = import_file(s, &first, &at(0)).await.unwrap();
@@ -94,7 +108,12 @@ async fn new_and_changed_enterprises_are_recorded_once_and_unchanged_ones_not_at
             change("91330781462819483E", None, E3E, run1, t1),
             change("91330781190937864H", None, H4H, run1, t1),
         ];
-        assert_eq!(changes(s).await, want, "{}: new enterprises", db.name);
+        assert_eq!(
+            changes(s).await,
+            want,
+            "{} {limit}: new enterprises",
+            db.name
+        );
 
         let r2 = import_file(s, &second, &at(1)).await.unwrap();
         assert!(r2.committed && r2.rejected == 0, "{:?}", r2.rejects);
@@ -170,6 +189,60 @@ async fn a_registry_with_a_rejected_row_commits_nothing_unless_partial() {
         assert_eq!((r.accepted, r.revised, r.unchanged), (1, 0, 0));
         assert_eq!(changes(s).await.len(), 1, "{}", db.name);
         assert_eq!(changes(s).await[0].3, XT);
+        db.cleanup().await;
+    }
+}
+
+/// Batches of one: those written before a later row is rejected are rolled back with it, and a
+/// credit code given again batches later is a duplicate of its first line.
+#[tokio::test]
+async fn earlier_batches_are_rolled_back_with_a_later_reject() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        &dir,
+        "dup.csv",
+        format!(
+            "{HEADER}9133078152601815XT,东岭精密机械有限公司,330781,ZK01,C3411,above,是,leader00\n\
+             913307811860913921,\"南湖\"\"纺织\"\"\\股份\",330781,,C1711,规下,否,\n\
+             91330781462819483E,西山建材有限公司,330782,,C3021,above,是,leader02\n\
+             9133078152601815XT,东岭精密机械,330782,,C3411,above,是,leader00\n"
+        ),
+    );
+    let one = |partial| ImportOptions {
+        buffer_limit: 1,
+        partial,
+        ..at(0)
+    };
+    for db in TestDb::all().await {
+        let s = &db.store;
+        import_ok(s, &[&fixture("units.csv")]).await;
+        let r = import_file(s, &file, &one(false)).await.unwrap();
+        assert!(
+            !r.committed && r.rejected == 1,
+            "{}: {:?}",
+            db.name,
+            r.rejects
+        );
+        assert_eq!(r.rejects[0].line, 5);
+        assert!(
+            r.rejects[0].reason.contains("duplicate of line 2"),
+            "{}",
+            r.rejects[0].reason
+        );
+        assert_eq!(s.count("enterprise").await.unwrap(), 0, "{}", db.name);
+        assert!(changes(s).await.is_empty());
+        let r = import_file(s, &file, &one(true)).await.unwrap();
+        assert!(r.committed && r.rejected == 1);
+        assert_eq!((r.accepted, r.revised, r.unchanged), (3, 0, 0));
+        let keys: Vec<String> = changes(s).await.into_iter().map(|c| c.1).collect();
+        assert_eq!(
+            keys,
+            [
+                "9133078152601815XT",
+                "913307811860913921",
+                "91330781462819483E"
+            ]
+        );
         db.cleanup().await;
     }
 }

@@ -4,6 +4,7 @@
 //! `reject` table with the run it came from.
 
 pub mod decode;
+mod enterprises;
 pub mod error;
 pub mod headers;
 pub mod json;
@@ -537,6 +538,8 @@ async fn read_and_store(
         power::store_power(store, kind, &ctx, line, &mut rows, opts, &hash, report).await?;
     } else if kind == Kind::Submissions {
         store_submissions(store, &ctx, rows, opts, &hash, report).await?;
+    } else if kind == Kind::Enterprises {
+        enterprises::store_enterprises(store, &ctx, &mut rows, opts, &hash, report).await?;
     } else {
         store_registry(store, kind, &ctx, &mut rows, opts, &hash, report).await?;
     }
@@ -925,6 +928,19 @@ async fn store_registry(
     Ok(())
 }
 
+/// Whether unit `code` exists and is of one of the kinds `ok`; else why not.
+fn unit_is(units: &HashMap<String, UnitKind>, code: &str, ok: &[UnitKind]) -> Result<(), String> {
+    match units.get(code) {
+        None => Err(format!("单位“{code}”不存在，请先导入单位 (unknown unit)")),
+        Some(k) if !ok.contains(k) => Err(format!(
+            "单位“{code}”是{}，此处应为{} (wrong kind of unit)",
+            k.as_str(),
+            ok.iter().map(|k| k.as_str()).collect::<Vec<_>>().join("/")
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
 /// What registry rows may refer to: the stored units, the stored projects and the configured
 /// indicators.
 pub struct Known<'a> {
@@ -961,15 +977,7 @@ pub fn check_references(
             value: value.into(),
             reason,
         };
-        let unit_is = |code: &str, ok: &[UnitKind]| match units.get(code) {
-            None => Err(format!("单位“{code}”不存在，请先导入单位 (unknown unit)")),
-            Some(k) if !ok.contains(k) => Err(format!(
-                "单位“{code}”是{}，此处应为{} (wrong kind of unit)",
-                k.as_str(),
-                ok.iter().map(|k| k.as_str()).collect::<Vec<_>>().join("/")
-            )),
-            Some(_) => Ok(()),
-        };
+        let unit_is = |code: &str, ok: &[UnitKind]| unit_is(&units, code, ok);
         let (key, problem) = match &r {
             Record::Unit(u) => (
                 u.code.clone(),
@@ -981,16 +989,7 @@ pub fn check_references(
             ),
             Record::Enterprise(e) => (
                 e.credit_code.to_string(),
-                unit_is(&e.unit_code, &[UnitKind::District, UnitKind::Zone])
-                    .err()
-                    .map(|m| reject("unit_code", &e.unit_code, m))
-                    .or_else(|| {
-                        e.zone_code.as_deref().and_then(|z| {
-                            unit_is(z, &[UnitKind::Zone])
-                                .err()
-                                .map(|m| reject("zone_code", z, m))
-                        })
-                    }),
+                enterprises::enterprise_problem(&units, e).map(|(f, v, m)| reject(f, &v, m)),
             ),
             Record::Target(t) => (
                 format!(

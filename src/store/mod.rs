@@ -12,6 +12,7 @@ pub mod cases;
 pub mod chase;
 mod console;
 mod copy;
+mod enterprise_import;
 mod enterprises;
 mod evaluation;
 mod export;
@@ -53,6 +54,7 @@ use sqlx::{PgPool, Row, SqlitePool};
 
 pub use alerts::EvaluationEnd;
 pub use console::SessionRow;
+pub use enterprise_import::{ENTERPRISE_BATCH, EnterpriseImport};
 pub use export::{SubmissionRow, Vintage};
 pub use forecast::{Stock as ForecastStock, month_start_ms};
 pub use jobs::JobStat;
