@@ -3,7 +3,7 @@
 //! reports, the earlier revision in `project_progress_history`, as submissions keep theirs.
 //! All but the enterprises are small (a few thousand projects), so they are compared in memory
 //! and written row by row; the enterprises (~50k a province, ~500k a nation) are written in
-//! bulk (`enterprises.rs`).
+//! bulk, in batches as their file is read (`enterprise_import.rs`, `enterprises.rs`).
 
 use std::collections::HashMap;
 
@@ -11,7 +11,6 @@ use anyhow::Context;
 use serde_json::json;
 use sqlx::Row;
 
-use super::enterprises::WriteEnterprises;
 use super::runs::write_run_end;
 use super::{RunEnd, Store, on_pool};
 use crate::record::Record;
@@ -260,7 +259,8 @@ impl Store {
         Ok(out)
     }
 
-    /// Writes registry records in one transaction: new ones inserted, changed ones updated and
+    /// Writes registry records other than enterprises (those are written in batches as their
+    /// file is read: [`super::EnterpriseImport`]) in one transaction: new ones inserted, changed ones updated and
     /// logged in `registry_change` (in the order given), identical ones left alone. The same
     /// transaction stores a pulled page's `cursor` (`(source, cursor)`) and closes import run
     /// `run_id` with `end(counts)`, so that the run and its source's cursor say exactly what was
@@ -273,13 +273,6 @@ impl Store {
         cursor: Option<(&str, &str)>,
         end: impl Fn(Applied) -> RunEnd<'e>,
     ) -> anyhow::Result<Applied> {
-        let enterprises: Vec<&Enterprise> = records
-            .iter()
-            .filter_map(|r| match r {
-                Record::Enterprise(e) => Some(e),
-                _ => None,
-            })
-            .collect();
         let stored = match records.iter().find_map(image) {
             Some(first) => self.stored_images(first.entity).await?,
             None => HashMap::new(),
@@ -287,9 +280,6 @@ impl Store {
         let mut applied = Applied::default();
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            if !enterprises.is_empty() {
-                applied = tx.write_enterprises(run_id, &enterprises, now_ms).await?;
-            }
             for r in records {
                 let filled;
                 let r = match r {
