@@ -81,70 +81,125 @@ pub fn known_by_unit(
     reading: &Reading,
     members: &HashMap<String, Vec<String>>,
 ) -> BTreeMap<String, Known> {
+    let mut power = PowerSums::new(span);
+    power.add(&reading.power, members);
+    known_from(cutoff_day, months_by_unit(reading, members), &power)
+}
+
+/// Each unit's [`Known`] from its months and the electricity sums of its enterprises.
+pub fn known_from(
+    cutoff_day: NaiveDate,
+    months: BTreeMap<String, Vec<Month>>,
+    power: &PowerSums,
+) -> BTreeMap<String, Known> {
     let mut out: BTreeMap<String, Known> = BTreeMap::new();
-    for (unit, months) in months_by_unit(reading, members) {
+    for (unit, months) in months {
         out.entry(unit).or_default().months = months;
     }
-    let table: HashMap<(&str, Xun), (u32, i64)> = reading
-        .power
-        .iter()
-        .map(|r| ((r.credit_code.as_str(), r.xun), (r.days, r.kwh)))
-        .collect();
-    let seen: BTreeSet<Xun> = reading.power.iter().map(|r| r.xun).collect();
-    let partial = present_xuns(span, cutoff_day, &seen);
-    let mut spans: Vec<(Option<Period>, Vec<Xun>)> = span
-        .trailing(HISTORY_MONTHS)
-        .into_iter()
-        .map(|s| (Some(s.last), xuns(s)))
-        .collect();
-    if !partial.is_empty() {
-        spans.push((None, partial.clone()));
+    power.apply(cutoff_day, &mut out);
+    out
+}
+
+/// The electricity of a span's units summed over enterprises, as the 旬 rules sum it: each
+/// enterprise's average daily consumption this year and the same days last year. Sums over
+/// disjoint sets of enterprises add up ([`PowerSums::add`] once per set), so that the
+/// enterprises can be read a slice at a time.
+#[derive(Clone, Debug)]
+pub struct PowerSums {
+    span: Span,
+    /// The trailing spans (by their last month) and then every leading part of `span` (its
+    /// first 旬, its first two, …): which of these is the span's partial depends on the 旬s
+    /// seen over all enterprises, known only when all are added.
+    spans: Vec<(Option<Period>, Vec<Xun>)>,
+    /// 旬s with some electricity.
+    seen: BTreeSet<Xun>,
+    /// unit → span index → (Σ this year's daily averages, Σ last year's, enterprises).
+    by_unit: HashMap<String, Vec<(f64, f64, u32)>>,
+}
+
+impl PowerSums {
+    pub fn new(span: Span) -> PowerSums {
+        let mut spans: Vec<(Option<Period>, Vec<Xun>)> = span
+            .trailing(HISTORY_MONTHS)
+            .into_iter()
+            .map(|s| (Some(s.last), xuns(s)))
+            .collect();
+        let all = xuns(span);
+        for n in 1..=all.len() {
+            spans.push((None, all[..n].to_vec()));
+        }
+        PowerSums {
+            span,
+            spans,
+            seen: BTreeSet::new(),
+            by_unit: HashMap::new(),
+        }
     }
-    let codes: BTreeSet<&str> = reading
-        .power
-        .iter()
-        .map(|r| r.credit_code.as_str())
-        .collect();
-    // unit → span index → (Σ this year's daily averages, Σ last year's).
-    let mut sums: HashMap<&str, Vec<(f64, f64)>> = HashMap::new();
-    for code in codes {
-        let Some(units) = members.get(code) else {
-            continue;
-        };
-        for (i, (_, xs)) in spans.iter().enumerate() {
-            let Some((a, b)) = averages(code, xs, &table) else {
+
+    /// Adds the enterprises of `power` (each enterprise's 旬s all in it).
+    pub fn add(&mut self, power: &[XunPower], members: &HashMap<String, Vec<String>>) {
+        let table: HashMap<(&str, Xun), (u32, i64)> = power
+            .iter()
+            .map(|r| ((r.credit_code.as_str(), r.xun), (r.days, r.kwh)))
+            .collect();
+        self.seen.extend(power.iter().map(|r| r.xun));
+        let codes: BTreeSet<&str> = power.iter().map(|r| r.credit_code.as_str()).collect();
+        let n = self.spans.len();
+        for code in codes {
+            let Some(units) = members.get(code) else {
                 continue;
             };
-            for u in units {
-                let v = sums
-                    .entry(u.as_str())
-                    .or_insert_with(|| vec![(0.0, 0.0); spans.len()]);
-                v[i].0 += a;
-                v[i].1 += b;
+            for (i, (_, xs)) in self.spans.iter().enumerate() {
+                let Some((a, b)) = averages(code, xs, &table) else {
+                    continue;
+                };
+                for u in units {
+                    let v = self
+                        .by_unit
+                        .entry(u.clone())
+                        .or_insert_with(|| vec![(0.0, 0.0, 0); n]);
+                    v[i].0 += a;
+                    v[i].1 += b;
+                    v[i].2 += 1;
+                }
             }
         }
     }
-    for (unit, v) in sums {
-        let k = out.entry(unit.to_string()).or_default();
-        for ((key, _), (a, b)) in spans.iter().zip(v) {
-            if b <= 0.0 {
+
+    /// Each unit's electricity growth of the trailing spans and of the span's 旬s present
+    /// before `cutoff_day`, into `out`.
+    pub fn apply(&self, cutoff_day: NaiveDate, out: &mut BTreeMap<String, Known>) {
+        let partial = present_xuns(self.span, cutoff_day, &self.seen);
+        let trailing = self.spans.iter().filter(|s| s.0.is_some()).count();
+        let mut used: Vec<usize> = (0..trailing).collect();
+        if !partial.is_empty() {
+            used.push(trailing + partial.len() - 1);
+        }
+        for (unit, v) in &self.by_unit {
+            if used.iter().all(|i| v[*i].2 == 0) {
                 continue;
             }
-            let g = (a / b - 1.0) * 100.0;
-            match key {
-                Some(last) => {
-                    k.power.insert(*last, g);
+            let k = out.entry(unit.clone()).or_default();
+            for i in &used {
+                let (a, b, _) = v[*i];
+                if b <= 0.0 {
+                    continue;
                 }
-                None => {
-                    k.partial = Some(Partial {
-                        growth_pct: g,
-                        label: xuns_label(&partial),
-                    })
+                let g = (a / b - 1.0) * 100.0;
+                match self.spans[*i].0 {
+                    Some(last) => {
+                        k.power.insert(last, g);
+                    }
+                    None => {
+                        k.partial = Some(Partial {
+                            growth_pct: g,
+                            label: xuns_label(&partial),
+                        })
+                    }
                 }
             }
         }
     }
-    out
 }
 
 /// An enterprise's average daily kWh over the 旬s `xs` and over the same 旬s a year earlier,
@@ -178,7 +233,7 @@ fn months_by_unit(
     members: &HashMap<String, Vec<String>>,
 ) -> BTreeMap<String, Vec<Month>> {
     // (unit, period) → [output, prev, ytd, ytd_prev, months counted, ytd counted].
-    let mut acc: BTreeMap<(&str, Period), [i64; 6]> = BTreeMap::new();
+    let mut acc: BTreeMap<(&str, Period), MonthSums> = BTreeMap::new();
     let by_key: HashMap<(&str, Period), &OutputRow> = reading
         .outputs
         .iter()
@@ -213,13 +268,26 @@ fn months_by_unit(
             }
         }
     }
+    months_from_sums(acc.into_iter().map(|((u, p), a)| ((u.to_string(), p), a)))
+}
+
+/// Sums of enterprise figures of a unit and period: output, output a year earlier, 1—N月 output
+/// this and last year, the enterprises counted in the first two and in the last two
+/// (ten-thousandths of 万元).
+pub type MonthSums = [i64; 6];
+
+/// Each unit's months from its sums, in period order: a month needs an enterprise with both
+/// years' output; its 1—N月 figures one with both years' 1—N月 output.
+pub fn months_from_sums(
+    sums: impl IntoIterator<Item = ((String, Period), MonthSums)>,
+) -> BTreeMap<String, Vec<Month>> {
     let mut out: BTreeMap<String, Vec<Month>> = BTreeMap::new();
     let wan = |raw: i64| raw as f64 / 10_000.0;
-    for ((unit, period), a) in acc {
+    for ((unit, period), a) in sums {
         if a[4] == 0 {
             continue;
         }
-        out.entry(unit.to_string()).or_default().push(Month {
+        out.entry(unit).or_default().push(Month {
             period,
             output: wan(a[0]),
             output_prev: wan(a[1]),

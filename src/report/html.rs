@@ -166,6 +166,7 @@ pub fn render(s: &Snapshot, city_name: &str) -> anyhow::Result<String> {
         sheet_industries => super::xlsx::SHEET_INDUSTRIES,
         sheet_answers => super::xlsx::SHEET_ANSWERS,
         sheet_xun => super::xlsx::SHEET_XUN,
+        sheet_forecast => super::xlsx::SHEET_FORECAST,
     })?;
     Ok(html)
 }

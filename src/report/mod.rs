@@ -15,6 +15,7 @@ pub mod answers;
 pub mod change;
 pub mod charts;
 pub mod docx;
+pub mod forecast;
 pub mod html;
 pub mod industry;
 pub mod model;
@@ -200,6 +201,7 @@ pub async fn build_since_at(
         .to_string();
     snap.answer_loop = answer_loop(store, half, loop_as_of(half, now)).await?;
     snap.xun = xun_watch(store, config, half, loop_as_of(half, now)).await?;
+    snap.forecast = forecast_watch(store, period, loop_as_of(half, now)).await?;
     let silences = store.silences(None).await?;
     snap.overhaul = sections::overhauls(&snap, &silences, half.start().timestamp_millis());
     // The text marks the enterprises on a planned overhaul it names.
@@ -234,6 +236,27 @@ async fn answer_loop(
         as_of,
         half.month.next(),
     ))
+}
+
+/// 预测预警 at `as_of`: the nowcast of the month after the period analysed (its statistics not
+/// yet in) from what was known at `as_of`.
+async fn forecast_watch(
+    store: &Store,
+    period: Period,
+    as_of: DateTime<Utc>,
+) -> anyhow::Result<forecast::ForecastWatch> {
+    let (span, inputs) = store
+        .nowcast_inputs(period.next(), as_of.timestamp_millis())
+        .await?;
+    let units: Vec<_> = inputs
+        .iter()
+        .map(|u| crate::forecast::forecast_unit(span, u))
+        .collect();
+    let as_of = as_of
+        .with_timezone(&Shanghai)
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    Ok(forecast::build(units, &store.units().await?, as_of))
 }
 
 /// 按旬监测 at `as_of`: the latest 旬 released before it (its units' growth recomputed without

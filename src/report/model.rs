@@ -68,6 +68,9 @@ pub struct Snapshot {
     /// 按旬监测: the latest 旬's growth by unit and the 旬 warnings since the last snapshot,
     /// filled in by [`super::xun::build`].
     pub xun: super::xun::XunWatch,
+    /// 预测预警: the nowcast of the month after the period, its error and the year end against
+    /// the targets, filled in by [`super::forecast::build`].
+    pub forecast: super::forecast::ForecastWatch,
     /// The evaluation's own unit objects (the JSON contract), for machines.
     pub units: Vec<Value>,
     /// The analysed period the changes compare with ("2026-09"; December of last year for 1—2月),
@@ -592,6 +595,7 @@ pub fn build(
         advice: Default::default(),
         answer_loop: Default::default(),
         xun: Default::default(),
+        forecast: Default::default(),
         units: report.units.iter().map(unit_json).collect(),
         prev_period: prev.as_ref().map(|p| p.period.to_string()),
         prev_period_label: labels.prev_period_label,

@@ -30,9 +30,10 @@ pub const SHEET_EFFICIENCY: &str = "表9 效益";
 pub const SHEET_INVESTMENT: &str = "表10 工业投资";
 pub const SHEET_ANSWERS: &str = "表11 反馈办理";
 pub const SHEET_XUN: &str = "表12 旬监测";
+pub const SHEET_FORECAST: &str = "表13 预测预警";
 
 /// The sheets in the order of the workbook; the page refers to them by these names.
-pub const SHEETS: [&str; 13] = [
+pub const SHEETS: [&str; 14] = [
     SHEET_OVERVIEW,
     SHEET_DISTRICTS,
     SHEET_STATES,
@@ -46,6 +47,7 @@ pub const SHEETS: [&str; 13] = [
     SHEET_INVESTMENT,
     SHEET_ANSWERS,
     SHEET_XUN,
+    SHEET_FORECAST,
 ];
 
 /// A sheet: its name, its header and its rows.
@@ -77,7 +79,7 @@ pub fn render(s: &Snapshot, half: Half, city_name: &str) -> anyhow::Result<Vec<u
             .set_creation_datetime(&created),
     );
     let [industries, efficiency, investment] = super::industry::sheet::sheets(s);
-    let sheets: [Sheet; 13] = [
+    let sheets: [Sheet; 14] = [
         (SHEET_OVERVIEW, &["项目", "数值"], overview_rows(s, half)),
         (
             SHEET_DISTRICTS,
@@ -106,6 +108,11 @@ pub fn render(s: &Snapshot, half: Half, city_name: &str) -> anyhow::Result<Vec<u
             SHEET_XUN,
             &super::xun::SHEET_HEAD,
             super::xun::sheet_rows(&s.xun),
+        ),
+        (
+            SHEET_FORECAST,
+            &super::forecast::SHEET_HEAD,
+            super::forecast::sheet_rows(&s.forecast),
         ),
     ];
     for (name, head, rows) in &sheets {

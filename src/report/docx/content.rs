@@ -39,7 +39,7 @@ pub struct Table {
 }
 
 /// The sections, in the order of the page.
-const HEADINGS: [&str; 9] = [
+const HEADINGS: [&str; 10] = [
     "总体运行",
     "分县区",
     "分行业",
@@ -49,6 +49,7 @@ const HEADINGS: [&str; 9] = [
     "下步工作建议",
     "反馈办理情况",
     "按旬监测",
+    "预测预警",
 ];
 const OVERALL: usize = 0;
 const DISTRICTS: usize = 1;
@@ -59,6 +60,7 @@ const PROBLEMS: usize = 5;
 const STEPS: usize = 6;
 const ANSWERS: usize = 7;
 const XUN: usize = 8;
+const FORECAST: usize = 9;
 
 /// The section a chart belongs to, by its title.
 fn part_of_chart(title: &str) -> usize {
@@ -113,6 +115,8 @@ pub fn sections(s: &Snapshot, charts: &[Chart]) -> Vec<Section> {
     out[ANSWERS].tables.extend(answers(s));
     out[XUN].paragraphs = s.xun.paragraphs.clone();
     out[XUN].tables.extend(xun(s));
+    out[FORECAST].paragraphs = s.forecast.paragraphs.clone();
+    out[FORECAST].tables.extend(forecast(s));
     out[PROBLEMS].paragraphs.push(format!(
         "停产半停产减产企业、预警和重点项目的完整名单见同期工作簿 report.xlsx 的“{}”“{}”“{}”，均可按县区筛选。",
         xlsx::SHEET_STATES,
@@ -322,6 +326,44 @@ fn xun(s: &Snapshot) -> Option<Table> {
         rows,
         widths: vec![3, 2, 2],
         numeric: vec![false, true, true],
+    })
+}
+
+/// 预测预警: each unit's estimate of the month, its interval and method, the year end against
+/// the target; the city first.
+fn forecast(s: &Snapshot) -> Option<Table> {
+    let f = &s.forecast;
+    f.units.first()?.month?;
+    let pct = |v: Option<f64>| v.map_or_else(|| "—".into(), fmt_pct);
+    let rows = f
+        .units
+        .iter()
+        .map(|u| {
+            let band = match u.month.map(|m| (m.low, m.high)) {
+                Some((Some(l), Some(h))) => format!("{}—{}", fmt_pct(l), fmt_pct(h)),
+                _ => "—".into(),
+            };
+            vec![
+                u.name.clone(),
+                pct(u.month.map(|m| m.pct)),
+                band,
+                if u.month.is_some() {
+                    u.method_zh.clone()
+                } else {
+                    "不作预测".into()
+                },
+                pct(u.year_end_pct),
+                pct(u.target_pct),
+                u.gap_pp.map_or_else(|| "—".into(), |g| signed(g, 1)),
+            ]
+        })
+        .collect();
+    Some(Table {
+        caption: format!("{}产值增速估算及全年预计（单位：%、百分点）", f.span_zh),
+        head: vec!["单位", "估算", "区间", "方法", "全年预计", "目标", "差距"],
+        rows,
+        widths: vec![3, 2, 4, 2, 2, 2, 2],
+        numeric: vec![false, true, true, false, true, true, true],
     })
 }
 
