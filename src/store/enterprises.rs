@@ -209,6 +209,15 @@ impl WriteEnterprises for PgConnection {
         now_ms: i64,
     ) -> anyhow::Result<Applied> {
         stage_postgres(self, enterprises).await?;
+        // The batch is probed into `enterprise` by its key. The planner would hash-join
+        // instead, reading the whole table once a statement and batch (its statistics do not
+        // know of the rows this transaction inserted): 3.5× slower a batch at 500,000.
+        sqlx::query("SET LOCAL enable_hashjoin = off")
+            .execute(&mut *self)
+            .await?;
+        sqlx::query("SET LOCAL enable_mergejoin = off")
+            .execute(&mut *self)
+            .await?;
         let changes = changes_postgres(self, enterprises).await?;
         let accepted = changes.iter().filter(|c| c.1.is_none()).count() as u64;
         let applied = Applied {
@@ -240,6 +249,12 @@ impl WriteEnterprises for PgConnection {
         sqlx::query("DROP TABLE enterprise_stage")
             .execute(&mut *self)
             .await?;
+        for reset in [
+            "SET LOCAL enable_hashjoin TO DEFAULT",
+            "SET LOCAL enable_mergejoin TO DEFAULT",
+        ] {
+            sqlx::query(reset).execute(&mut *self).await?;
+        }
         Ok(applied)
     }
 }
