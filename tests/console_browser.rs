@@ -11,7 +11,11 @@
 //!   page shows the typed text literally, inert;
 //! - 申请销号 on the 南湖 case through its form;
 //! - 退出; 王局长 (the city) signs in, opens 待销号, presses 同意销号: the case is closed and its
-//!   page says 已销号.
+//!   page says 已销号;
+//! - 王局长 sends the 西湖 case back (退回) with a note typed with markup: the case is returned
+//!   with a new due date, the note shown as text in its history.
+//!
+//! On SQLite, and on PostgreSQL too when `INDMON_TEST_POSTGRES_URL` is set.
 //!
 //! Skipped with a NOTICE where chromium or chromedriver is not installed (`.ci/run` installs
 //! both).
@@ -56,7 +60,14 @@ async fn an_official_runs_the_case_loop_in_headless_chromium() {
         eprintln!("NOTICE: chromium or chromedriver not installed; browser test skipped");
         return;
     }
-    let db = TestDb::sqlite().await;
+    for db in TestDb::all().await {
+        run_the_loop(&db).await;
+        db.cleanup().await;
+    }
+}
+
+/// The loop on one backend, every step in one browser session.
+async fn run_the_loop(db: &TestDb) {
     common::registry(&db.store).await;
     seed(&db.store).await;
     let second = finding(
@@ -93,11 +104,11 @@ async fn an_official_runs_the_case_loop_in_headless_chromium() {
     sign_out(&b).await;
     sign_in(&b, &serve, &smtp, "city@gxj.example.cn").await;
     approve_as_the_city(&b, &serve, &db.store, nanhu).await;
+    return_as_the_city(&b, &serve, &db.store, xihu).await;
 
     b.close().await.expect("close");
     drop(driver);
     drop(serve);
-    db.cleanup().await;
 }
 
 /// 东城区 from a page without a session: the sign-in form, the mailed link, 确认登录, 我的待办
@@ -258,6 +269,35 @@ async fn approve_as_the_city(b: &Client, serve: &Serve, store: &Store, nanhu: i6
     assert_eq!(state(store, nanhu).await, CaseState::Closed);
     b.goto(&serve.url("/city/requests")).await.expect("goto");
     wait_text(b, "p", "没有等待销号的事项。").await;
+}
+
+/// What the city types when it sends an answer back: markup to stay text.
+const RETURNED: &str = "请补充复产时间<script>alert(5)</script>";
+
+/// 王局长 opens the 西湖 case answered through the 反馈表 and presses 退回 with a note: the
+/// case is returned with a new due date, and its history shows the note as text.
+async fn return_as_the_city(b: &Client, serve: &Serve, store: &Store, xihu: i64) {
+    b.goto(&serve.url(&format!("/cases/{xihu}")))
+        .await
+        .expect("goto");
+    type_into(b, "form[action$='/return'] textarea[name=note]", RETURNED).await;
+    click_id(b, "return-case").await;
+    wait_text(b, "p", "已退回责任人重新反馈。").await;
+    let case = store.case(xihu).await.expect("case").expect("exists");
+    assert_eq!(case.state, CaseState::Returned);
+    assert!(case.due_at.is_some(), "a new due date");
+    let rows = b.find_all(Locator::Css("table tr")).await.expect("history");
+    let mut shown = Vec::new();
+    for r in rows {
+        shown.push(r.text().await.expect("text"));
+    }
+    assert!(
+        shown
+            .iter()
+            .any(|r| r.contains("退回") && r.contains(RETURNED)),
+        "the note in the history: {shown:?}"
+    );
+    assert!(!has_script(b).await, "the note's markup is text");
 }
 
 /// The cells of sheet 反馈表 as text.

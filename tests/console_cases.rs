@@ -17,6 +17,8 @@ use common::smtp::SmtpServer;
 use console_support::{Answer, Browser, Serve, config, free_port, link_in_mail, open_cases};
 use indmon::cases::{Case, CaseError, CaseState, Desk, UnitCounts, Who, by_unit};
 use indmon::config::Config;
+use indmon::console::{Console, secret};
+use indmon::daemon::runner::{Clock, Ctx};
 use indmon::store::Store;
 
 struct Cases {
@@ -714,4 +716,277 @@ async fn the_city_counts_and_the_audit_log_hold_a_province() {
         drop(serve);
         db.cleanup().await;
     }
+}
+
+/// The console of `store` (with its read pool) served in this process on a loopback port, as
+/// `indmon serve` serves it; the shutdown sender stops it when dropped.
+async fn console_in_process(
+    store: &Store,
+) -> (
+    String,
+    tokio::sync::watch::Sender<bool>,
+    std::sync::Arc<Ctx>,
+) {
+    indmon::notify::transport::install_crypto_provider();
+    let text = config(1, free_port(), "");
+    let config = Config::parse(&text).expect("config");
+    let limits = config.daemon.limits();
+    let ctx = std::sync::Arc::new(Ctx::new(config, Vec::new(), Clock::default()));
+    let reads = store.open_reads().await.expect("read pool");
+    ctx.reads.set(reads).expect("reads set once");
+    ctx.store.set(store.clone()).expect("store set once");
+    let console = std::sync::Arc::new(Console::new(ctx.clone()).expect("console"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(indmon::daemon::listen::serve(
+        listener,
+        indmon::console::router(console),
+        limits,
+        stopped,
+    ));
+    (base, stop, ctx)
+}
+
+/// A session of `recipient` written as sign-in writes it, last seen `idle_ms` ago; its cookie.
+async fn session_of(store: &Store, recipient: &str, idle_ms: i64) -> String {
+    let id = secret::random().expect("random");
+    let now = chrono::Utc::now().timestamp_millis();
+    store
+        .insert_session(
+            &secret::hash(&id),
+            recipient,
+            "127.0.0.1",
+            now - idle_ms,
+            now + 86_400_000,
+        )
+        .await
+        .expect("session");
+    format!("indmon_session={id}")
+}
+
+/// GETs `base` + `path` with `cookie`, within 5 s (a page waiting for the writer would take
+/// the 30 s of the pool's acquire timeout).
+async fn get_soon(base: &str, path: &str, cookie: &str) -> (u16, String) {
+    let asked = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .header("Cookie", cookie)
+        .send();
+    let r = tokio::time::timeout(std::time::Duration::from_secs(5), asked)
+        .await
+        .unwrap_or_else(|_| panic!("{path} waited for the writer"))
+        .expect("request");
+    let status = r.status().as_u16();
+    (status, r.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn reads_proceed_while_the_writer_is_in_a_transaction_and_see_each_commit() {
+    let db = TestDb::sqlite().await;
+    let cases = seeded(&db).await;
+    let reads = db.store.open_reads().await.expect("read pool");
+    let Store::Sqlite(writer) = &db.store else {
+        unreachable!("TestDb::sqlite")
+    };
+
+    // The writer's only connection is in a transaction with an uncommitted change, as a long
+    // import or evaluation holds it: reads answer at once, without that change.
+    let mut tx = writer.begin().await.expect("begin");
+    exec_in(
+        &mut tx,
+        &format!(
+            "UPDATE alert_case SET subject_name = '未提交' WHERE id = {}",
+            cases.nanhu.id
+        ),
+    )
+    .await;
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        reads.case(cases.nanhu.id),
+    )
+    .await
+    .expect("a read does not wait for the writer")
+    .expect("read")
+    .expect("case");
+    assert_eq!(read.subject_name, cases.nanhu.subject_name);
+    // A write sent to the read pool is refused, never queued behind the writer.
+    let refused = reads
+        .touch_session("0".repeat(64).as_str(), 1)
+        .await
+        .expect_err("the read pool is read-only");
+    assert!(format!("{refused:#}").contains("readonly"), "{refused:#}");
+    tx.commit().await.expect("commit");
+    // Every read that begins after the commit sees it, on each of the pool's connections.
+    for _ in 0..2 * indmon::store::READ_CONNECTIONS {
+        let read = reads
+            .case(cases.nanhu.id)
+            .await
+            .expect("read")
+            .expect("case");
+        assert_eq!(read.subject_name, "未提交");
+    }
+    db.cleanup().await;
+}
+
+async fn exec_in(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, sql: &str) {
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(&mut **tx)
+        .await
+        .expect("exec");
+}
+
+#[tokio::test]
+async fn console_pages_answer_while_the_writer_is_held_and_show_what_was_just_written() {
+    let db = TestDb::sqlite().await;
+    let cases = seeded(&db).await;
+    let (base, stop, _ctx) = console_in_process(&db.store).await;
+    // Last seen two minutes ago: the page also records the session's activity (a write).
+    let dc = session_of(&db.store, "dongcheng", 120_000).await;
+    let li = session_of(&db.store, "li", 120_000).await;
+    let Store::Sqlite(writer) = &db.store else {
+        unreachable!("TestDb::sqlite")
+    };
+    let tx = writer.begin().await.expect("begin");
+    let (status, todo) = get_soon(&base, "/todo", &dc).await;
+    assert_eq!(status, 200, "{todo}");
+    assert!(
+        todo.contains(&format!("/cases/{}\"", cases.unit.id)),
+        "{todo}"
+    );
+    let (status, page) = get_soon(&base, &format!("/cases/{}", cases.nanhu.id), &li).await;
+    assert_eq!(status, 200, "{page}");
+    let (status, page) = get_soon(&base, &format!("/alerts/{}", cases.nanhu.alert_id), &li).await;
+    assert_eq!(status, 200, "{page}");
+    let (status, _) = get_soon(&base, &format!("/cases/{}", cases.beigang.id), &li).await;
+    assert_eq!(status, 404, "another unit's case is still refused");
+    tx.rollback().await.expect("rollback");
+
+    // Delivered just now and not dated yet: the page's own request dates it on the writer and
+    // shows the due time it read back on the read pool.
+    let delivered = chrono::Utc::now().timestamp_millis() - 60_000;
+    exec(
+        &db.store,
+        &format!(
+            "UPDATE alert_case SET delivered_at = {delivered}, due_at = NULL, escalate_at = NULL WHERE id = {}",
+            cases.nanhu.id
+        ),
+    )
+    .await;
+    let (status, page) = get_soon(&base, &format!("/cases/{}", cases.nanhu.id), &li).await;
+    assert_eq!(status, 200, "{page}");
+    let due = case(&db.store, cases.nanhu.id)
+        .await
+        .due_at
+        .expect("dated by the page");
+    assert!(page.contains(&indmon::console::view::when(due)), "{page}");
+
+    // An answer posted, then the pages read right after it show it.
+    let csrf = field_of(&page, "csrf");
+    let version = field_of(&page, "version");
+    let posted = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .post(format!("{base}/cases/{}/answer", cases.nanhu.id))
+        .header("Cookie", &li)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form(&[
+            ("csrf", csrf.as_str()),
+            ("version", version.as_str()),
+            ("cause", "资金紧张"),
+            ("situation", "刚刚写入的情况说明"),
+            ("measures", "协调银行续贷"),
+            ("resume_month", "2027-01"),
+            ("coordination", ""),
+        ]))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(
+        posted.status().as_u16(),
+        303,
+        "{}",
+        posted.text().await.unwrap_or_default()
+    );
+    let (_, page) = get_soon(&base, &format!("/cases/{}", cases.nanhu.id), &li).await;
+    assert!(page.contains("刚刚写入的情况说明"), "{page}");
+    let (_, todo) = get_soon(&base, "/todo", &li).await;
+    let line = &todo[todo
+        .find(&format!("/cases/{}\"", cases.nanhu.id))
+        .expect("listed")..];
+    assert!(
+        line[..line.find("</div>").unwrap_or(line.len())].contains("已反馈"),
+        "{todo}"
+    );
+    drop(stop);
+    db.cleanup().await;
+}
+
+/// The value of the hidden field `name` in `page`.
+fn field_of(page: &str, name: &str) -> String {
+    let key = format!("name=\"{name}\" value=\"");
+    let start = page.find(&key).map(|i| i + key.len()).expect("field");
+    page[start..start + page[start..].find('"').expect("end")].to_string()
+}
+
+#[tokio::test]
+async fn a_city_officials_todo_puts_the_answers_awaiting_closing_first() {
+    for db in TestDb::all().await {
+        let cases = seeded(&db).await;
+        let now = chrono::Utc::now().timestamp_millis();
+        let day = 86_400_000;
+        // The unit case is overdue; the 北港 case is answered and awaits 销号.
+        exec(
+            &db.store,
+            &format!(
+                "UPDATE alert_case SET due_at = {}, escalate_at = {} WHERE id = {}",
+                now - 2 * day,
+                now + day,
+                cases.unit.id
+            ),
+        )
+        .await;
+        exec(
+            &db.store,
+            &format!(
+                "UPDATE alert_case SET state = 'close_requested', answered_at = {now} WHERE id = {}",
+                cases.beigang.id
+            ),
+        )
+        .await;
+        let (base, stop, _ctx) = console_in_process(&db.store).await;
+        let city = session_of(&db.store, "city", 0).await;
+        let (status, todo) = get_soon(&base, "/todo", &city).await;
+        assert_eq!(status, 200, "{todo}");
+        let at = |id: i64| {
+            todo.find(&format!("/cases/{id}\""))
+                .unwrap_or_else(|| panic!("{}: case {id} listed: {todo}", db.name))
+        };
+        assert!(
+            at(cases.beigang.id) < at(cases.unit.id) && at(cases.unit.id) < at(cases.nanhu.id),
+            "{}: awaiting 销号, then overdue, then the rest: {todo}",
+            db.name
+        );
+        assert!(
+            todo.contains("其中超期1项，待销号1项"),
+            "{}: {todo}",
+            db.name
+        );
+        assert_eq!(todo.matches("待您销号").count(), 1, "{}", db.name);
+        // A district official's list keeps overdue first and has no 销号 to give.
+        let dc = session_of(&db.store, "dongcheng", 0).await;
+        let (_, theirs) = get_soon(&base, "/todo", &dc).await;
+        assert!(
+            !theirs.contains("待销号") && !theirs.contains("待您销号"),
+            "{theirs}"
+        );
+        drop(stop);
+        db.cleanup().await;
+    }
+}
+
+fn form(fields: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(fields).expect("form")
 }

@@ -42,6 +42,15 @@ pub struct Page {
     pub total: u64,
 }
 
+/// 我的待办: a page of open cases, how many are open in all and how many of them overdue.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Todo {
+    pub page: Page,
+    pub overdue: u64,
+    /// Answers awaiting 销号 among them.
+    pub close_requested: u64,
+}
+
 /// A page of the audit log, newest first, and how many lines it has in all.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct AuditPage {
@@ -52,7 +61,10 @@ pub struct AuditPage {
 /// The cases of one configuration and store.
 #[derive(Clone, Debug)]
 pub struct Desk {
+    /// Every write, and the reads of an action (the case it checks, the case it returns).
     store: Store,
+    /// The reads of the lists and pages ([`Desk::reading_from`]); `store` unless set.
+    reads: Store,
     calendar: Arc<Calendar>,
     cases: CasesConfig,
     recipients: Vec<RecipientConfig>,
@@ -87,11 +99,18 @@ impl Desk {
         calendar: Arc<Calendar>,
     ) -> Desk {
         Desk {
+            reads: store.clone(),
             store,
             calendar,
             cases,
             recipients,
         }
+    }
+
+    /// The desk reading its lists and pages from `reads` (the console's read pool,
+    /// [`Store::open_reads`]); its writes stay on the store it was made with.
+    pub fn reading_from(self, reads: Store) -> Desk {
+        Desk { reads, ..self }
     }
 
     pub fn calendar(&self) -> &Calendar {
@@ -100,6 +119,21 @@ impl Desk {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The store the lists and pages read from.
+    pub fn reads(&self) -> &Store {
+        &self.reads
+    }
+
+    /// Dates the delivered cases that have no due time yet, before a list or a page shows them.
+    /// Looked for on the read pool (one indexed probe, and mostly none), written on the store;
+    /// the reads that follow begin after that commit and so see it.
+    async fn settle(&self, now: DateTime<Utc>) -> anyhow::Result<()> {
+        if self.reads.any_undated_case().await? {
+            super::settle_due(&self.store, &self.calendar, now).await?;
+        }
+        Ok(())
     }
 
     /// The officials whose scopes the desk checks.
@@ -161,7 +195,7 @@ impl Desk {
         filter: &ListFilter,
         now: DateTime<Utc>,
     ) -> Result<Page, CaseError> {
-        super::settle_due(&self.store, &self.calendar, now).await?;
+        self.settle(now).await?;
         let Some(within) = self.within(who) else {
             return Ok(Page::default());
         };
@@ -176,12 +210,12 @@ impl Desk {
             ..CaseQuery::default()
         };
         let total = match filter.page {
-            Some(_) => self.store.count_cases(&q).await?,
+            Some(_) => self.reads.count_cases(&q).await?,
             None => 0,
         };
         // The query is limited to the actor's scope already; the check is kept per case.
         let cases: Vec<Case> = self
-            .store
+            .reads
             .cases(&q)
             .await?
             .into_iter()
@@ -195,6 +229,49 @@ impl Desk {
         Ok(Page { cases, total })
     }
 
+    /// 我的待办: one page `(offset, limit)` of the open cases `who` may see, in the order of
+    /// [`Desk::list_for`] — for a city official the answers awaiting their 销号 first — with
+    /// how many are open, overdue and awaiting 销号 (counted in one pass; the due times settled
+    /// once).
+    pub async fn todo(
+        &self,
+        who: &Who,
+        page: (u64, u64),
+        now: DateTime<Utc>,
+    ) -> Result<Todo, CaseError> {
+        self.settle(now).await?;
+        let Some(within) = self.within(who) else {
+            return Ok(Todo::default());
+        };
+        let q = CaseQuery {
+            open: true,
+            within,
+            worklist_at: Some(ms(now)),
+            requests_first: self.decides(who),
+            page: Some(page),
+            ..CaseQuery::default()
+        };
+        let (total, overdue, close_requested) = self.reads.count_worklist(&q).await?;
+        let cases = self
+            .reads
+            .cases(&q)
+            .await?
+            .into_iter()
+            .filter(|c| access(&self.recipients, &who.actor, c).see)
+            .collect();
+        Ok(Todo {
+            page: Page { cases, total },
+            overdue,
+            close_requested,
+        })
+    }
+
+    /// Whether `who` is a city official (who approves or returns the answers).
+    fn decides(&self, who: &Who) -> bool {
+        matches!(&who.actor, Actor::Recipient(id)
+            if self.recipients.iter().any(|r| &r.id == id && r.role == Role::City))
+    }
+
     /// The cases `who` may see (only those not closed with `open`) counted by unit at `now`,
     /// as [`super::by_unit`] counts the list of them, by one grouped query.
     pub async fn unit_counts(
@@ -203,7 +280,7 @@ impl Desk {
         open: bool,
         now: DateTime<Utc>,
     ) -> Result<Vec<UnitCounts>, CaseError> {
-        super::settle_due(&self.store, &self.calendar, now).await?;
+        self.settle(now).await?;
         let Some(within) = self.within(who) else {
             return Ok(Vec::new());
         };
@@ -212,7 +289,7 @@ impl Desk {
             within,
             ..CaseQuery::default()
         };
-        Ok(self.store.case_counts(&q, ms(now)).await?)
+        Ok(self.reads.case_counts(&q, ms(now)).await?)
     }
 
     /// The limit of `who`'s lists as [`CaseQuery::within`] puts it; `None` when they see nothing.
@@ -235,10 +312,10 @@ impl Desk {
         id: i64,
         now: DateTime<Utc>,
     ) -> Result<CaseDetail, CaseError> {
-        super::settle_due(&self.store, &self.calendar, now).await?;
-        let case = self.visible(who, id).await?;
-        let events = self.store.case_events(id).await?;
-        let answers = self.store.case_answers(id).await?;
+        self.settle(now).await?;
+        let case = self.seen_in(&self.reads, who, id).await?;
+        let events = self.reads.case_events(id).await?;
+        let answers = self.reads.case_answers(id).await?;
         Ok(CaseDetail {
             case,
             events,
@@ -246,8 +323,13 @@ impl Desk {
         })
     }
 
+    /// The case as the store that writes it has it, if `who` may see it (an action's check).
     async fn visible(&self, who: &Who, id: i64) -> Result<Case, CaseError> {
-        let case = self.store.case(id).await?.ok_or(CaseError::NotFound(id))?;
+        self.seen_in(&self.store, who, id).await
+    }
+
+    async fn seen_in(&self, store: &Store, who: &Who, id: i64) -> Result<Case, CaseError> {
+        let case = store.case(id).await?.ok_or(CaseError::NotFound(id))?;
         if !access(&self.recipients, &who.actor, &case).see {
             return Err(CaseError::Forbidden);
         }
@@ -404,14 +486,14 @@ impl Desk {
         case_id: Option<i64>,
     ) -> Result<Vec<AuditEntry>, CaseError> {
         self.may_audit(who)?;
-        Ok(self.store.audit_log(case_id).await?)
+        Ok(self.reads.audit_log(case_id).await?)
     }
 
     /// One page `(offset, limit)` of the audit log, newest first, with how many lines it has
     /// (city officials and operators).
     pub async fn audit_page(&self, who: &Who, page: (u64, u64)) -> Result<AuditPage, CaseError> {
         self.may_audit(who)?;
-        let (entries, total) = self.store.audit_page(page).await?;
+        let (entries, total) = self.reads.audit_page(page).await?;
         Ok(AuditPage { entries, total })
     }
 
@@ -420,10 +502,7 @@ impl Desk {
         let allowed = match &who.actor {
             Actor::Operator(_) | Actor::System => true,
             Actor::Inbox { .. } => false,
-            Actor::Recipient(id) => self
-                .recipients
-                .iter()
-                .any(|r| &r.id == id && r.role == Role::City),
+            Actor::Recipient(_) => self.decides(who),
         };
         if allowed {
             Ok(())

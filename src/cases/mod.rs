@@ -22,7 +22,7 @@ use serde::Serialize;
 pub use answer::{AnswerInput, MAX_TEXT};
 pub use config::{CasePolicy, CasesConfig, ENTERPRISE_CAUSES, PROJECT_CAUSES, RuleCases};
 pub use counts::{UnitCounts, by_unit};
-pub use desk::{AuditPage, Desk, ListFilter, Page};
+pub use desk::{AuditPage, Desk, ListFilter, Page, Todo};
 pub use scope::{Access, access};
 pub use sync::{SyncReport, settle_due, sync};
 

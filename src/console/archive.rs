@@ -75,7 +75,7 @@ pub async fn list(State(c): State<Shared>, headers: HeaderMap) -> Response {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let Some(store) = c.ctx.store.get() else {
+    let Some(store) = c.ctx.reads() else {
         return session::unavailable(&c);
     };
     let kept = match store.kept_snapshots().await {
@@ -128,7 +128,7 @@ pub async fn file(
     let Ok(half) = half.parse::<crate::report::Half>() else {
         return not_found_page(&c);
     };
-    let Some(store) = c.ctx.store.get() else {
+    let Some(store) = c.ctx.reads() else {
         return session::unavailable(&c);
     };
     let kept = match store.kept_file(&half.to_string(), name).await {

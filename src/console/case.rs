@@ -162,7 +162,7 @@ async fn render(
     let desk = c.desk()?;
     let now = c.ctx.clock.now();
     let (_, units) = c.open_alerts().await?;
-    let alert = match c.ctx.store.get() {
+    let alert = match c.ctx.reads() {
         Some(store) => store.alert(d.case.alert_id).await?,
         None => None,
     };

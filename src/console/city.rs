@@ -139,8 +139,7 @@ async fn requests_page(c: &Console, s: &Signed, page: u64) -> anyhow::Result<Res
     let lines = view::lines(c, s, &listed.cases, now.timestamp_millis()).await?;
     let store = c
         .ctx
-        .store
-        .get()
+        .reads()
         .ok_or_else(|| anyhow::anyhow!("数据库未连接 (no database)"))?;
     let mut items = Vec::with_capacity(lines.len());
     for line in lines {

@@ -13,8 +13,8 @@
 //! - `GET /signin`, `POST /signin` (email) — ask for a link; the same answer for any address
 //! - `GET /signin/confirm?token=…` — the confirmation page; `POST /signin/confirm` signs in
 //! - `POST /signout`
-//! - `GET /` → `/todo`; `GET /todo?page=` 我的待办: the open cases the official sees, overdue
-//!   first, then by due time
+//! - `GET /` → `/todo`; `GET /todo?page=` 我的待办: the open cases the official sees (a city
+//!   official's answers awaiting 销号 first), overdue first, then by due time
 //! - `GET /cases/{id}`: the case, its warning, history and answers, and the forms its
 //!   official may use; `POST /cases/{id}/answer` (反馈: cause, situation, measures,
 //!   resume_month, coordination, version), `POST /cases/{id}/close-request` (申请销号: note,
@@ -125,7 +125,8 @@ impl Console {
     }
 
     /// The cases desk (every read and write of a case goes through it, with the official's
-    /// scope checked there); an error while the database is not reached yet.
+    /// scope checked there; its lists and pages read from the read pool, its actions write on
+    /// the writer); an error while the database is not reached yet.
     pub fn desk(&self) -> anyhow::Result<&crate::cases::Desk> {
         if let Some(d) = self.desk.get() {
             return Ok(d);
@@ -135,8 +136,10 @@ impl Console {
             .store
             .get()
             .ok_or_else(|| anyhow::anyhow!("数据库未连接 (no database)"))?;
+        let reads = self.ctx.reads().unwrap_or(store).clone();
         let desk = crate::cases::Desk::new(store.clone(), &self.ctx.config)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .reading_from(reads);
         Ok(self.desk.get_or_init(|| desk))
     }
 
@@ -151,8 +154,7 @@ impl Console {
         }
         let store = self
             .ctx
-            .store
-            .get()
+            .reads()
             .ok_or_else(|| anyhow::anyhow!("数据库未连接 (no database)"))?;
         let filter = crate::alerts::AlertFilter {
             states: vec![

@@ -148,7 +148,7 @@ pub async fn alert(
     let Ok(id) = id.parse::<i64>() else {
         return not_found_page(&c);
     };
-    let Some(store) = c.ctx.store.get() else {
+    let Some(store) = c.ctx.reads() else {
         return session::unavailable(&c);
     };
     let loaded = async {

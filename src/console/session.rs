@@ -101,8 +101,9 @@ pub async fn signed(c: &super::Console, headers: &HeaderMap) -> Result<Signed, N
         return Err(NotSigned::Anonymous { expired: false });
     };
     let store: &Store = c.ctx.store.get().ok_or(NotSigned::Unavailable)?;
+    let reads = c.ctx.reads().unwrap_or(store);
     let id_hash = secret::hash(id);
-    let row = store.session(&id_hash).await.map_err(NotSigned::Error)?;
+    let row = reads.session(&id_hash).await.map_err(NotSigned::Error)?;
     let Some(row) = row else {
         return Err(NotSigned::Anonymous { expired: true });
     };
@@ -117,16 +118,23 @@ pub async fn signed(c: &super::Console, headers: &HeaderMap) -> Result<Signed, N
         return Err(NotSigned::Anonymous { expired: true });
     };
     if now - row.last_seen_at >= TOUCH_EVERY_MS {
-        store
-            .touch_session(&id_hash, now)
-            .await
-            .map_err(NotSigned::Error)?;
+        touch_later(store.clone(), id_hash.clone(), now);
     }
     Ok(Signed {
         scope,
         csrf: secret::csrf_for(id),
         id_hash,
     })
+}
+
+/// Writes a session's activity without making its page wait: the single writer may be in a
+/// long transaction (an import, an evaluation), and the idle deadline is hours away.
+fn touch_later(store: Store, id_hash: String, now: i64) {
+    tokio::spawn(async move {
+        if let Err(e) = store.touch_session(&id_hash, now).await {
+            tracing::warn!(error = %format!("{e:#}"), "无法记录会话活动 (cannot record session activity)");
+        }
+    });
 }
 
 /// The answer to a request that needs a signed-in official and has none: 401 with the sign-in

@@ -1,5 +1,6 @@
-//! 我的待办: the open cases the signed-in official sees ([`crate::cases::Desk::page`], the
-//! scope decided there), overdue first, then by due time; the ones they owe an answer marked.
+//! 我的待办: the open cases the signed-in official sees ([`crate::cases::Desk::todo`], the
+//! scope decided there) — a city official's answers awaiting 销号 first — overdue first, then
+//! by due time; the ones they owe an answer, or a 销号, marked.
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -10,7 +11,7 @@ use super::pages::Me;
 use super::session;
 use super::view::{self, Pager};
 use super::{Console, Shared};
-use crate::cases::{ListFilter, Who};
+use crate::cases::Who;
 
 /// `?page=`.
 #[derive(Deserialize)]
@@ -39,19 +40,8 @@ async fn render(c: &Console, s: &session::Signed, page: u64) -> anyhow::Result<R
     let desk = c.desk()?;
     let who = Who::recipient(s.scope.id(), None);
     let now = c.ctx.clock.now();
-    let filter = ListFilter {
-        open: true,
-        page: Some(Pager::window(page)),
-        ..ListFilter::default()
-    };
-    let listed = desk.page(&who, &filter, now).await?;
-    let overdue = ListFilter {
-        open: true,
-        overdue: true,
-        page: Some((0, 0)),
-        ..ListFilter::default()
-    };
-    let overdue = desk.page(&who, &overdue, now).await?.total;
+    let todo = desk.todo(&who, Pager::window(page), now).await?;
+    let listed = todo.page;
     let items = view::lines(c, s, &listed.cases, now.timestamp_millis()).await?;
     let pager = Pager::new(page, listed.total, view::PER_PAGE, |n| {
         format!("/todo?page={n}")
@@ -61,7 +51,7 @@ async fn render(c: &Console, s: &session::Signed, page: u64) -> anyhow::Result<R
         "todo.html",
         minijinja::context! {
             me => Me::of(s), csrf => s.csrf, items => items, total => listed.total,
-            overdue => overdue, pager => pager,
+            overdue => todo.overdue, requested => todo.close_requested, pager => pager,
         },
     ))
 }

@@ -79,6 +79,8 @@ pub struct CaseLine {
     pub late: bool,
     /// The signed-in official owns it and owes an answer.
     pub mine: bool,
+    /// The signed-in official is of the city and the answer awaits their 销号.
+    pub decide: bool,
     pub owner_name: String,
     pub version: i64,
     /// The warning (its message and numbers), while its alert can be read.
@@ -117,6 +119,7 @@ pub fn line(
         escalated: case.escalated(now_ms),
         late: case.late,
         mine: case.owner.as_deref() == Some(s.scope.id()) && case.state.awaits_answer(),
+        decide: s.scope.is_city() && case.state == crate::cases::CaseState::CloseRequested,
         owner_name: case
             .owner
             .as_deref()
@@ -142,7 +145,7 @@ pub async fn lines(
         .filter(|a| wanted.contains(&a.id))
         .map(|a| (a.id, a.clone()))
         .collect();
-    if let Some(store) = c.ctx.store.get() {
+    if let Some(store) = c.ctx.reads() {
         for k in cases {
             if !found.contains_key(&k.alert_id)
                 && let Some(a) = store.alert(k.alert_id).await?

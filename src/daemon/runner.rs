@@ -42,8 +42,11 @@ impl Clock {
 pub struct Ctx {
     pub config: Config,
     pub specs: Vec<JobSpec>,
-    /// Set once the database has been reached.
+    /// Set once the database has been reached: every write goes through it.
     pub store: OnceLock<Store>,
+    /// The store the console's pages read from ([`Store::open_reads`]: read-only connections
+    /// on SQLite, the same pool on PostgreSQL); set just before `store`.
+    pub reads: OnceLock<Store>,
     pub clock: Clock,
     pub leader: watch::Sender<bool>,
     pub shutdown: watch::Sender<bool>,
@@ -65,6 +68,7 @@ impl Ctx {
             config,
             specs,
             store: OnceLock::new(),
+            reads: OnceLock::new(),
             clock,
             leader: watch::channel(false).0,
             shutdown: watch::channel(false).0,
@@ -74,6 +78,12 @@ impl Ctx {
             host,
             pid: i64::from(std::process::id()),
         }
+    }
+
+    /// The store to read pages from: the read pool once connected, else the writer (a context
+    /// whose reads were never set, as in tests).
+    pub fn reads(&self) -> Option<&Store> {
+        self.reads.get().or_else(|| self.store.get())
     }
 
     fn is_leader(&self) -> bool {

@@ -157,11 +157,13 @@ async fn connect(ctx: Arc<Ctx>, url: String, password: Option<SecretString>) {
         let attempt = async {
             let store = Store::connect_with_password(&url, password.as_ref()).await?;
             store.migrate().await?;
-            anyhow::Ok(store)
+            let reads = store.open_reads().await?;
+            anyhow::Ok((store, reads))
         };
         match attempt.await {
-            Ok(store) => {
+            Ok((store, reads)) => {
                 info!(database = %redact_url(&url), "数据库已连接 (database connected)");
+                let _ = ctx.reads.set(reads);
                 let _ = ctx.store.set(store);
                 return;
             }

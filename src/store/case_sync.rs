@@ -230,6 +230,16 @@ impl Store {
         )
     }
 
+    /// Whether any case waits for its due time ([`Store::undated_cases`] would list one): one
+    /// probe of the partial index `alert_case_undated`, as every page asks it first.
+    pub async fn any_undated_case(&self) -> anyhow::Result<bool> {
+        let sql = "SELECT COUNT(*) FROM (SELECT 1 FROM alert_case
+                     WHERE due_at IS NULL AND delivered_at IS NOT NULL AND state <> 'closed' LIMIT 1) u";
+        let any: bool =
+            on_pool!(self, p => sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await? != 0);
+        Ok(any)
+    }
+
     /// Sets the due and 督办 times of a delivered case, with a `delivered` event.
     pub async fn set_case_due(
         &self,

@@ -33,6 +33,9 @@ pub struct CaseQuery {
     pub worklist_at: Option<i64>,
     /// Only cases owing an answer past their due time at `worklist_at`.
     pub overdue: bool,
+    /// In the worklist order, the cases awaiting 销号 (申请销号) before all others: a city
+    /// official's 我的待办, where those are theirs to decide.
+    pub requests_first: bool,
     /// A page: (offset, limit).
     pub page: Option<(u64, u64)>,
 }
@@ -245,9 +248,14 @@ fn query_sql(q: &CaseQuery) -> (String, Vec<String>) {
     let mut sql = format!("SELECT {CASE_COLUMNS} FROM alert_case c WHERE {filter}");
     match q.worklist_at {
         Some(now) => sql.push_str(&format!(
-            " ORDER BY CASE WHEN c.state = 'closed' THEN 1 ELSE 0 END,
+            " ORDER BY {}CASE WHEN c.state = 'closed' THEN 1 ELSE 0 END,
                        CASE WHEN c.state IN ('assigned', 'returned') AND c.due_at < {now} THEN 0 ELSE 1 END,
                        COALESCE(c.due_at, {}), c.id",
+            if q.requests_first {
+                "CASE WHEN c.state = 'close_requested' THEN 0 ELSE 1 END, "
+            } else {
+                ""
+            },
             i64::MAX
         )),
         None => sql.push_str(" ORDER BY c.id"),
@@ -324,6 +332,30 @@ impl Store {
             query.fetch_one(p).await?
         });
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// How many cases match `q` (its page aside), how many of them owe an answer past their
+    /// due time at `q.worklist_at` (超期) and how many await 销号, in one pass.
+    pub async fn count_worklist(&self, q: &CaseQuery) -> anyhow::Result<(u64, u64, u64)> {
+        let (filter, binds) = filter_sql(q);
+        let now = q.worklist_at.unwrap_or(i64::MAX);
+        let sum = |when: &str| format!("COALESCE(SUM(CASE WHEN {when} THEN 1 ELSE 0 END), 0)");
+        let sql = format!(
+            "SELECT COUNT(*), {}, {} FROM alert_case c WHERE {filter}",
+            sum(&format!(
+                "c.state IN ('assigned', 'returned') AND c.due_at < {now}"
+            )),
+            sum("c.state = 'close_requested'")
+        );
+        let (n, overdue, requested): (i64, i64, i64) = on_pool!(self, p => {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+            for b in &binds {
+                query = query.bind(b);
+            }
+            query.fetch_one(p).await?
+        });
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok((count(n), count(overdue), count(requested)))
     }
 
     /// One case by id.

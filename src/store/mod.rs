@@ -98,6 +98,10 @@ pub enum Backend {
     Postgres,
 }
 
+/// Read-only connections of a SQLite file's read pool ([`Store::open_reads`]): the console's
+/// pages read on them while the single writer connection writes.
+pub const READ_CONNECTIONS: u32 = 4;
+
 /// The default database: a SQLite file in the working directory.
 pub const DEFAULT_URL: &str = "sqlite://indmon.db";
 
@@ -159,6 +163,41 @@ impl Store {
                 redact_url(url)
             )
         }
+    }
+
+    /// A store for reads beside this one: on a SQLite file, a pool of [`READ_CONNECTIONS`]
+    /// read-only connections to the same file, which WAL lets read while this store's single
+    /// connection writes (each read sees every transaction committed before it began, so a
+    /// read after a write in the same request sees it); on PostgreSQL and an in-memory SQLite
+    /// database (one connection is the whole database), this store itself. Any write through a
+    /// read-only connection fails, so a write mistakenly sent there cannot go unnoticed.
+    pub async fn open_reads(&self) -> anyhow::Result<Store> {
+        let Store::Sqlite(writer) = self else {
+            return Ok(self.clone());
+        };
+        // The main database's file as SQLite names it: empty for an in-memory database.
+        let file: String =
+            sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                .fetch_one(writer)
+                .await?;
+        if file.is_empty() {
+            return Ok(self.clone());
+        }
+        let opts = (*writer.connect_options())
+            .clone()
+            .filename(&file)
+            .read_only(true)
+            .create_if_missing(false)
+            .pragma("cache_size", "-16384");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(READ_CONNECTIONS)
+            .min_connections(1)
+            .connect_with(opts)
+            .await
+            .with_context(|| {
+                format!("无法以只读方式打开 SQLite 数据库 (cannot open SQLite database read-only) {file}")
+            })?;
+        Ok(Store::Sqlite(pool))
     }
 
     pub fn backend(&self) -> Backend {
