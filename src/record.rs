@@ -42,6 +42,17 @@ pub const SHOWN_CHARS: usize = 200;
 const REASON_CHARS: usize = 1_000;
 
 impl Reject {
+    /// A reject of `line` for `field` holding `value`, its column not named yet.
+    pub fn of_field(line: u64, field: &str, value: &str, reason: String) -> Reject {
+        Reject {
+            line,
+            column: String::new(),
+            field: field.into(),
+            value: value.into(),
+            reason,
+        }
+    }
+
     /// The reject as it is kept and shown: a value or header longer than [`SHOWN_CHARS`]
     /// characters is cut to them and its size in bytes (`…（共N字节）`), also where the reason
     /// quotes it, so that a 10 MB cell is neither stored nor printed whole. Every reject passes

@@ -7,9 +7,8 @@ mod common;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use chrono_tz::Asia::Shanghai;
-use common::TestDb;
+use chrono::{DateTime, NaiveDate, Utc};
+use common::{TestDb, shanghai};
 use indmon::alerts::{Change, EventKind};
 use indmon::calendar::Calendar;
 use indmon::cases::{AnswerInput, CaseError, CaseState, Desk, ListFilter, Who};
@@ -54,13 +53,6 @@ units = ["ZK01"]
 const E1: &str = "91330100MA2AAAAA1X";
 const E2: &str = "91330200MA2BBBBB2Y";
 const E3: &str = "91330100MA2CCCCC3Z";
-
-fn shanghai(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
-    Shanghai
-        .with_ymd_and_hms(y, m, d, h, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
 
 fn finding(rule: Rule, subject: &str, unit: &str, severity: Severity, period: &str) -> Finding {
     let mut scope = vec![unit.to_string()];

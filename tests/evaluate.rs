@@ -106,10 +106,6 @@ async fn load_world(store: &Store, dir: &tempfile::TempDir) {
     import_ok(store, &refs).await;
 }
 
-fn period(s: &str) -> indmon::period::Period {
-    s.parse().unwrap()
-}
-
 fn unit<'a>(json: &'a Value, code: &str) -> &'a Value {
     json["units"]
         .as_array()

@@ -7,8 +7,8 @@ mod common;
 use std::fmt::Write as _;
 use std::process::Command;
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
-use chrono_tz::Asia::Shanghai;
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use common::shanghai as at;
 use common::*;
 use indmon::forecast::{Method, Span, forecast_unit};
 use indmon::ingest::{ImportOptions, import_file};
@@ -19,17 +19,6 @@ use indmon::store::Store;
 /// 南湖纺织, district 东岭区 (330781), city 示例市 (3307).
 const NANHU: &str = "913307811860913921";
 const MAPPING: &str = "户号,统一社会信用代码,户名\n3300001,913307811860913921,南湖纺织\n";
-
-fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
-    Shanghai
-        .with_ymd_and_hms(y, m, d, h, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-fn period(s: &str) -> Period {
-    s.parse().unwrap()
-}
 
 /// Electricity growth of a month: 0, 1, 2, 3, 4 by its ordinal.
 fn x(p: Period) -> f64 {

@@ -8,8 +8,8 @@ mod common;
 
 use std::fmt::Write as _;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
-use chrono_tz::Asia::Shanghai;
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use common::shanghai as at;
 use common::*;
 use indmon::forecast::Span;
 use indmon::forecast::assemble::known_by_unit;
@@ -23,17 +23,6 @@ const B: &str = "9133078152601815XT";
 const C: &str = "91330781190937864H";
 const D: &str = "91330781462819483E";
 const MAPPING: &str = "户号,统一社会信用代码,户名\n3300001,913307811860913921,南湖纺织\n3300002,9133078152601815XT,东岭精密\n3300003,91330781190937864H,北港化工\n3300004,91330781462819483E,西山建材\n";
-
-fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
-    Shanghai
-        .with_ymd_and_hms(y, m, d, h, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-fn period(s: &str) -> Period {
-    s.parse().unwrap()
-}
 
 async fn import_at(
     store: &Store,

@@ -8,24 +8,15 @@ mod common;
 
 use std::fmt::Write as _;
 
-use chrono::{DateTime, TimeZone, Utc};
-use chrono_tz::Asia::Shanghai;
 use common::mail::{BEIGANG, EVIL, NANHU, apply, dispatch_and_send, finding, open, parsed, to_of};
 use common::smtp::SmtpServer;
-use common::{TestDb, fixture, import_ok, write};
+use common::{TestDb, fixture, import_ok, shanghai, write};
 use indmon::cases::{AnswerInput, Desk, Who};
 use indmon::config::Config;
 use indmon::credit_code::CreditCode;
 use indmon::evaluate;
 use indmon::rules::Severity;
 use indmon::store::cases::CaseQuery;
-
-fn shanghai(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
-    Shanghai
-        .with_ymd_and_hms(y, m, d, h, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
 
 const MAIL: &str = r#"
 [mail]

@@ -10,12 +10,7 @@ use indmon::alerts::AlertFilter;
 use indmon::config::Config;
 use indmon::evaluate;
 use indmon::ingest::{ImportOptions, Kind, import_file};
-use indmon::period::Period;
 use indmon::store::Store;
-
-fn period(s: &str) -> Period {
-    s.parse().unwrap()
-}
 
 async fn scalar(store: &Store, sql: &str) -> i64 {
     match store {

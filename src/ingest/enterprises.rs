@@ -41,13 +41,8 @@ fn check(
     line: u64,
     e: &Enterprise,
 ) -> Option<Reject> {
-    let reject = |field: &str, value: &str, reason: String| Reject {
-        line,
-        column: String::new(),
-        field: field.into(),
-        value: value.into(),
-        reason,
-    };
+    let reject =
+        |field: &str, value: &str, reason: String| Reject::of_field(line, field, value, reason);
     if let Some((field, value, reason)) = enterprise_problem(units, e) {
         return Some(reject(field, &value, reason));
     }

@@ -970,13 +970,8 @@ pub fn check_references(
     let mut kept = Vec::with_capacity(records.len());
     let mut rejects = Vec::new();
     for (line, r) in records {
-        let reject = |field: &str, value: &str, reason: String| Reject {
-            line,
-            column: String::new(),
-            field: field.into(),
-            value: value.into(),
-            reason,
-        };
+        let reject =
+            |field: &str, value: &str, reason: String| Reject::of_field(line, field, value, reason);
         let unit_is = |code: &str, ok: &[UnitKind]| unit_is(&units, code, ok);
         let (key, problem) = match &r {
             Record::Unit(u) => (

@@ -113,6 +113,19 @@ fn rand_suffix() -> u64 {
 }
 
 /// The fixed "now" of the tests: 2026-11-22 10:00 in Shanghai.
+/// `y-m-d h:00` Shanghai time.
+pub fn shanghai(y: i32, m: u32, d: u32, h: u32) -> chrono::DateTime<Utc> {
+    chrono_tz::Asia::Shanghai
+        .with_ymd_and_hms(y, m, d, h, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// A period written `YYYY-MM`.
+pub fn period(s: &str) -> indmon::period::Period {
+    s.parse().unwrap()
+}
+
 pub fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).unwrap()
 }
