@@ -11,7 +11,6 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use common::shanghai as at;
 use common::*;
 use indmon::forecast::{Method, Span, forecast_unit};
-use indmon::ingest::{ImportOptions, import_file};
 use indmon::period::Period;
 use indmon::power::Xun;
 use indmon::store::Store;
@@ -37,20 +36,6 @@ fn daily_kwh(p: Period) -> f64 {
 /// Output of a month (万元): 100 a year earlier, `1 + x` percent more, ± 0.5.
 fn output(p: Period) -> f64 {
     100.0 + 1.0 + x(p) + 0.5 * ((p.ordinal() % 3) as f64 - 1.0)
-}
-
-async fn import_at(
-    store: &Store,
-    dir: &tempfile::TempDir,
-    name: &str,
-    text: &str,
-    now: DateTime<Utc>,
-) {
-    let file = write(dir, name, text);
-    let r = import_file(store, &file, &ImportOptions::new(now))
-        .await
-        .unwrap();
-    assert!(r.committed && r.rejected == 0, "{name}: {:?}", r.rejects);
 }
 
 /// Each 旬's days delivered the morning after it ends, from September 2022 to 2026-10-20; each

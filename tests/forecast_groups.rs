@@ -13,7 +13,6 @@ use common::shanghai as at;
 use common::*;
 use indmon::forecast::Span;
 use indmon::forecast::assemble::known_by_unit;
-use indmon::ingest::{ImportOptions, import_file};
 use indmon::period::Period;
 use indmon::store::Store;
 
@@ -23,20 +22,6 @@ const B: &str = "9133078152601815XT";
 const C: &str = "91330781190937864H";
 const D: &str = "91330781462819483E";
 const MAPPING: &str = "户号,统一社会信用代码,户名\n3300001,913307811860913921,南湖纺织\n3300002,9133078152601815XT,东岭精密\n3300003,91330781190937864H,北港化工\n3300004,91330781462819483E,西山建材\n";
-
-async fn import_at(
-    store: &Store,
-    dir: &tempfile::TempDir,
-    name: &str,
-    text: &str,
-    now: DateTime<Utc>,
-) {
-    let file = write(dir, name, text);
-    let r = import_file(store, &file, &ImportOptions::new(now))
-        .await
-        .unwrap();
-    assert!(r.committed && r.rejected == 0, "{name}: {:?}", r.rejects);
-}
 
 /// Output of an enterprise (index `e`) in a month, 万元.
 fn output(e: usize, p: Period) -> f64 {

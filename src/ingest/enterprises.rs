@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use super::rows::RowContext;
 use super::{
     DataRows, Hash, ImportOptions, ImportReport, Kind, Next, digest, file_reject, push_rejects,
-    run_end, unit_is,
+    run_end, unit_is, unit_kinds,
 };
 use crate::credit_code::CreditCode;
 use crate::record::{Record, Reject};
@@ -77,12 +77,7 @@ pub(super) async fn store_enterprises(
     hash: &Hash,
     report: &mut ImportReport,
 ) -> anyhow::Result<()> {
-    let units: HashMap<String, UnitKind> = store
-        .units()
-        .await?
-        .into_iter()
-        .map(|u| (u.code, u.kind))
-        .collect();
+    let units = unit_kinds(store).await?;
     let mut import = store
         .begin_enterprises(report.run_id, opts.now.timestamp_millis())
         .await?;

@@ -873,12 +873,7 @@ async fn store_registry(
             },
         }
     }
-    let units: HashMap<String, UnitKind> = store
-        .units()
-        .await?
-        .into_iter()
-        .map(|u| (u.code, u.kind))
-        .collect();
+    let units = unit_kinds(store).await?;
     let projects: HashSet<String> = if kind == Kind::ProjectProgress {
         store.project_ids().await?.into_iter().collect()
     } else {
@@ -926,6 +921,16 @@ async fn store_registry(
     report.revised = applied.revised;
     report.unchanged = applied.unchanged;
     Ok(())
+}
+
+/// The stored units' kinds, by code: what registry rows may refer to.
+async fn unit_kinds(store: &Store) -> anyhow::Result<HashMap<String, UnitKind>> {
+    Ok(store
+        .units()
+        .await?
+        .into_iter()
+        .map(|u| (u.code, u.kind))
+        .collect())
 }
 
 /// Whether unit `code` exists and is of one of the kinds `ok`; else why not.

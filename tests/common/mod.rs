@@ -126,6 +126,21 @@ pub fn period(s: &str) -> indmon::period::Period {
     s.parse().unwrap()
 }
 
+/// Writes `text` to `name` in `dir` and imports it as received at `now`: every row accepted.
+pub async fn import_at(
+    store: &Store,
+    dir: &tempfile::TempDir,
+    name: &str,
+    text: &str,
+    now: chrono::DateTime<Utc>,
+) {
+    let file = write(dir, name, text);
+    let r = import_file(store, &file, &ImportOptions::new(now))
+        .await
+        .unwrap();
+    assert!(r.committed && r.rejected == 0, "{name}: {:?}", r.rejects);
+}
+
 pub fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 2, 0, 0).unwrap()
 }
