@@ -32,15 +32,14 @@ mod registry;
 mod robots;
 mod rows;
 mod runs;
-mod seen;
 mod snapshots;
 mod sources;
-mod spill;
 mod sqlite_raw;
 mod stale;
 mod submissions;
 mod window;
 mod xun_release;
+mod year_runs;
 mod years;
 
 use std::str::FromStr;

@@ -4,18 +4,15 @@
 //! `submission_history`, one row per superseded month.
 //!
 //! An import holds the file's rows in memory, compactly and grouped by enterprise-year, while
-//! they are parsed, rejecting a second occurrence of an enterprise-month at once. It then merges
-//! them year by year with the stored packs — new months, revised months (the earlier figures
-//! go to history), unchanged months — and writes the rows of the months that changed and the
-//! packs of the years that did. All of it runs in
-//! one transaction: nothing is visible to other readers until it commits, and a rejected file
-//! is rolled back whole. When the held rows pass [`BUFFER_LIMIT`] they are merged early, inside
-//! the same transaction, so memory stays bounded whatever the file's size: an early merge
-//! writes rows (and history) only, and the packs of every enterprise-year the file touched are
-//! made once from the rows when the file ends — a year spread over several merges is packed
-//! once, not once a merge. What stays in memory for the whole file is one bitmap an enterprise
-//! ([`super::seen`]) to catch a month given twice; the lines of merged months go to a temporary
-//! file ([`super::spill`]), read only to name the first row of such a duplicate.
+//! they are parsed. When the file ends it merges them year by year with the stored packs — new
+//! months, revised months (the earlier figures go to history), unchanged months — and writes
+//! the rows of the months that changed and the packs of the years that did, in key order. All
+//! of it runs in one transaction: nothing is visible to other readers until it commits, and a
+//! rejected file is rolled back whole. When the held rows pass [`BUFFER_LIMIT`] they are
+//! written out sorted to a temporary file ([`super::year_runs`]), so memory stays bounded
+//! whatever the file's size; when the file ends the runs are merged back in key order, a
+//! buffer's worth at a time, so that each enterprise-year is still merged once and whole and
+//! the tables are written in the order of their keys, as for a small file.
 
 use std::collections::{HashMap, HashSet};
 
@@ -23,18 +20,16 @@ use futures_util::TryStreamExt;
 use sqlx::{Postgres, Sqlite, Transaction};
 
 use super::copy::BinaryCopyWriter;
-use super::pack_tx::lit;
 use super::packed::{self, Figures, Merged, Month, REVISION, RUN_ID, YearMerge};
 use super::rows::{OnConflict, SqliteRows, Stored, copy_row, upsert_postgres};
 use super::runs::write_run_end;
-use super::seen::{Code, Seen};
-use super::spill::LineSpill;
 use super::sqlite_raw::{Statement, with_handle};
 use super::stale::{mark_indmon_writer, unmark_indmon_writer};
+use super::year_runs::{Code, FileYear, Repeat, Runs, YearKey};
 use super::{RunEnd, Store, on_pool};
 use crate::indicator::N_FIELDS;
 use crate::period::Period;
-use crate::record::{Reject, Submission};
+use crate::record::{Reject, Rejects, Submission};
 
 /// What a merge did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -59,29 +54,6 @@ pub const REFRESH_STATISTICS_AFTER: u64 = 10_000;
 /// without the other's month, and the later commit would win. (The mode conflicts with itself,
 /// not with readers.)
 pub(super) const LOCK_POSTGRES: &str = "LOCK TABLE submission_year IN SHARE ROW EXCLUSIVE MODE";
-
-/// One enterprise-year, ordered by enterprise, then year: a merge in that order writes the rows
-/// of `submission` in the order of its key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-struct YearKey {
-    code: Code,
-    year: i32,
-}
-
-impl YearKey {
-    fn code(&self) -> anyhow::Result<&str> {
-        Ok(std::str::from_utf8(&self.code)?)
-    }
-}
-
-/// The file's rows for one enterprise-year not merged yet.
-#[derive(Default)]
-struct FileYear {
-    /// The file line of each month (index `month − 1`), 0 when the file has none.
-    lines: [u32; 12],
-    /// Months not merged yet, in [`packed::push_figures`] form.
-    rows: Vec<u8>,
-}
 
 /// A month a merge wrote, new or revised: its fields as they now stand.
 struct Written {
@@ -119,16 +91,9 @@ pub struct SubmissionImport {
     years: HashMap<YearKey, FileYear, foldhash::fast::RandomState>,
     /// Bytes held in `years`, rows and entries.
     held: usize,
-    /// Every enterprise-month of the file so far.
-    seen: Seen,
-    /// The lines of the months merged early.
-    spill: LineSpill,
-    /// Rows repeating a month merged early (key, month, line): named when the file ends.
-    repeats: Vec<(YearKey, u32, u64)>,
-    /// Whether rows were merged before the file ended: the packs are then made from the rows,
-    /// once, when it ends.
-    merged_early: bool,
-    rejects: Vec<Reject>,
+    /// The held rows written out, sorted, each time they passed the buffer.
+    runs: Runs,
+    rejects: Rejects,
     out: MergeOutcome,
 }
 
@@ -137,10 +102,6 @@ const UNKNOWN: &str = "企业不在名录中，请先导入企业名录 (enterpr
 /// Bytes an entry of the held rows' map takes, beside its rows (the table's spare room
 /// included).
 const ENTRY_BYTES: usize = std::mem::size_of::<(YearKey, FileYear)>() * 8 / 7 + 1;
-
-/// Enterprises whose packs are made from their rows at a time, at the end of an import that
-/// merged early (some 50,000 rows at two years a file).
-const PACK_CODES: usize = 2_000;
 
 /// The row on `line` that gives an enterprise-month a second time, after line `first`.
 fn duplicate(line: u64, code: &str, period: &str, first: Option<u64>) -> Reject {
@@ -234,47 +195,37 @@ impl Store {
             buffer_limit,
             years: HashMap::default(),
             held: 0,
-            seen: Seen::default(),
-            spill: LineSpill::default(),
-            repeats: Vec::new(),
-            merged_early: false,
-            rejects: Vec::new(),
+            runs: Runs::default(),
+            rejects: Rejects::default(),
             out: MergeOutcome::default(),
         })
     }
 }
 
 impl SubmissionImport {
-    /// Takes parsed rows. A second row for one enterprise-month is rejected here (the first
-    /// stands); enterprises not in the registry are found when the rows are merged.
+    /// Takes parsed rows. A second row for one enterprise-month is rejected (the first
+    /// stands): here when the first is still held, else when the runs are merged; enterprises
+    /// not in the registry are found when the rows are merged.
     pub async fn add(&mut self, rows: &[Submission]) -> anyhow::Result<()> {
         for s in rows {
             let key = YearKey {
                 year: s.period.year(),
                 code: *s.credit_code.as_bytes(),
             };
-            let month = s.period.month();
-            if !self.seen.insert(&key.code, key.year, month) {
-                let held = self
-                    .years
-                    .get(&key)
-                    .map_or(0, |y| y.lines[month as usize - 1]);
-                if held == 0 {
-                    // Merged early: its line is found in the spill when the file ends.
-                    self.repeats.push((key, month, s.line));
-                } else {
-                    let (code, period) = (s.credit_code.as_str(), s.period.to_string());
-                    self.rejects
-                        .push(duplicate(s.line, code, &period, Some(u64::from(held))));
-                }
-                continue;
-            }
+            let month = s.period.month() as usize;
             let held = &mut self.held;
             let year = self.years.entry(key).or_insert_with(|| {
                 *held += ENTRY_BYTES;
                 FileYear::default()
             });
-            year.lines[month as usize - 1] = u32::try_from(s.line).unwrap_or(u32::MAX).max(1);
+            let first = year.lines[month - 1];
+            if first != 0 {
+                let (code, period) = (s.credit_code.as_str(), s.period.to_string());
+                self.rejects
+                    .push(duplicate(s.line, code, &period, Some(u64::from(first))));
+                continue;
+            }
+            year.lines[month - 1] = u32::try_from(s.line).unwrap_or(u32::MAX).max(1);
             let mut figures: Figures = [None; N_FIELDS];
             for (f, v) in figures.iter_mut().zip(&s.values) {
                 *f = v.map(|a| a.raw());
@@ -284,92 +235,79 @@ impl SubmissionImport {
                 // A month takes some 40 bytes: skip the smallest steps of growth.
                 year.rows.reserve(64);
             }
-            packed::push_figures(&mut year.rows, month, &figures);
+            packed::push_figures(&mut year.rows, month as u32, &figures);
             self.held += year.rows.capacity() - before;
             if self.held > self.buffer_limit {
-                tracing::debug!(bytes = self.held, "merging the rows held so far");
-                let write = self.partial || self.clean();
-                self.merged_early = true;
+                self.write_run()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the held rows out as a sorted run, and lets them go.
+    fn write_run(&mut self) -> anyhow::Result<()> {
+        let started = std::time::Instant::now();
+        let mut keys: Vec<&YearKey> = self.years.keys().collect();
+        keys.sort_unstable();
+        let years = keys.into_iter().filter_map(|k| self.years.get_key_value(k));
+        let mut repeats = Vec::new();
+        self.runs.write(years, &mut repeats)?;
+        self.reject_repeats(repeats)?;
+        tracing::debug!(
+            bytes = self.held,
+            ms = started.elapsed().as_millis() as u64,
+            "held rows written out as a sorted run"
+        );
+        // The map keeps its room for the next rows.
+        self.years.clear();
+        self.held = 0;
+        Ok(())
+    }
+
+    /// Merges the rows still held, after the last [`SubmissionImport::add`]. `others` is the
+    /// count of rows rejected elsewhere (by the parser). Returns the rows rejected here
+    /// (duplicates, enterprises not registered). Unless the import is partial, nothing is
+    /// written once a row is rejected: the import will be rolled back.
+    pub async fn finish_rows(&mut self, others: u64) -> anyhow::Result<Rejects> {
+        let write = self.partial || others == 0;
+        if !self.runs.is_empty() {
+            self.merge_runs(write).await?;
+        }
+        self.merge_held(write).await?;
+        Ok(std::mem::take(&mut self.rejects))
+    }
+
+    /// Merges the runs and the rows still held, in key order, a buffer's worth at a time:
+    /// each enterprise-year reaches the database once, whole.
+    async fn merge_runs(&mut self, write: bool) -> anyhow::Result<()> {
+        self.write_run()?;
+        let mut merged = std::mem::take(&mut self.runs).merge()?;
+        let mut repeats = Vec::new();
+        while let Some((key, year)) = merged.next(&mut repeats)? {
+            self.reject_repeats(std::mem::take(&mut repeats))?;
+            self.held += ENTRY_BYTES + year.rows.capacity();
+            self.years.insert(key, year);
+            if self.held > self.buffer_limit {
                 self.merge_held(write).await?;
             }
         }
         Ok(())
     }
 
-    /// Merges the rows still held, after the last [`SubmissionImport::add`]. `others` is the
-    /// count of rows rejected elsewhere (by the parser). Returns every row rejected here
-    /// (duplicates, enterprises not registered). Unless the import is partial, nothing is
-    /// written once a row is rejected: the import will be rolled back.
-    pub async fn finish_rows(&mut self, others: u64) -> anyhow::Result<Vec<Reject>> {
-        let write = self.partial || (others == 0 && self.clean());
-        self.merge_held(write).await?;
-        if self.merged_early && write {
-            self.pack_seen_years().await?;
+    /// Rejects the rows that gave a month a second time, naming the line of the first.
+    fn reject_repeats(&mut self, repeats: Vec<Repeat>) -> anyhow::Result<()> {
+        for r in repeats {
+            let period = period_of(&r.key, r.month);
+            let line = u64::from(r.line);
+            let reject = duplicate(line, r.key.code()?, &period, Some(u64::from(r.first)));
+            self.rejects.push(reject);
         }
-        self.name_repeats()?;
-        Ok(std::mem::take(&mut self.rejects))
+        Ok(())
     }
 
     /// Whether no row was rejected here so far.
     fn clean(&self) -> bool {
-        self.rejects.is_empty() && self.repeats.is_empty()
-    }
-
-    /// Rejects the rows that repeated a month merged early, naming the line of the first.
-    fn name_repeats(&mut self) -> anyhow::Result<()> {
-        if self.repeats.is_empty() {
-            return Ok(());
-        }
-        let wanted = self
-            .repeats
-            .iter()
-            .map(|(k, m, _)| (k.code, k.year, *m))
-            .collect();
-        let lines = self.spill.lines(&wanted)?;
-        for (key, month, line) in std::mem::take(&mut self.repeats) {
-            let first = lines
-                .get(&(key.code, key.year, month))
-                .map(|l| u64::from(*l));
-            let period = period_of(&key, month);
-            self.rejects
-                .push(duplicate(line, key.code()?, &period, first));
-        }
-        Ok(())
-    }
-
-    /// Makes the packs of every enterprise-year of the file from its rows, after merges that
-    /// wrote rows only: enterprises in credit-code order, [`PACK_CODES`] at a time.
-    async fn pack_seen_years(&mut self) -> anyhow::Result<()> {
-        let started = std::time::Instant::now();
-        let codes = self.seen.codes();
-        let mut packs = 0usize;
-        for chunk in codes.chunks(PACK_CODES) {
-            let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
-                continue;
-            };
-            let filter = format!(
-                "credit_code >= {} AND credit_code <= {}",
-                lit(std::str::from_utf8(first)?),
-                lit(std::str::from_utf8(last)?)
-            );
-            let (made, _) = self.tx.derive(&filter).await?;
-            let mut put = Vec::with_capacity(made.len());
-            for ((code, year), pack) in made {
-                if let Ok(c) = Code::try_from(code.as_bytes())
-                    && self.seen.has_year(&c, year)
-                {
-                    put.push((year, code, pack));
-                }
-            }
-            packs += put.len();
-            self.tx.apply(&put, &[]).await?;
-        }
-        tracing::debug!(
-            packs,
-            ms = started.elapsed().as_millis() as u64,
-            "packs made from the rows merged early"
-        );
-        Ok(())
+        self.rejects.is_empty()
     }
 
     /// What the merges did so far: after [`SubmissionImport::finish_rows`], what the commit
@@ -407,8 +345,8 @@ impl SubmissionImport {
     }
 
     /// Merges every held row (when `write`), or only finds the rows of enterprises not
-    /// registered (when not: the import is rolled back anyway), and lets the rows go. The packs
-    /// are written too unless the import merged early (see the module's doc).
+    /// registered (when not: the import is rolled back anyway), and lets the rows go. Each
+    /// enterprise-year held is whole: its pack is written with its rows.
     async fn merge_held(&mut self, write: bool) -> anyhow::Result<()> {
         let mut keys: Vec<YearKey> = self.years.keys().copied().collect();
         if keys.is_empty() {
@@ -424,7 +362,6 @@ impl SubmissionImport {
             out: &mut self.out,
             written: Vec::new(),
             superseded: Vec::new(),
-            packs: !self.merged_early,
         };
         let unknown = match &mut self.tx {
             ImportTx::Sqlite(tx) => with_handle(tx, |h| unknown_sqlite(h, &keys)).await?,
@@ -463,13 +400,6 @@ impl SubmissionImport {
                     })
                 })?;
             }
-            if self.merged_early {
-                for (m, line) in (1..).zip(year.lines) {
-                    if line != 0 {
-                        self.spill.push(&key.code, key.year, m, line)?;
-                    }
-                }
-            }
         }
         // The map keeps its room for the next rows.
         self.years.clear();
@@ -493,8 +423,6 @@ struct Merge<'a> {
     /// The months the last [`Merge::year`] wrote.
     written: Vec<Written>,
     superseded: Vec<Superseded>,
-    /// Whether the merge writes packs (else rows only: the packs are made at the end).
-    packs: bool,
 }
 
 impl Merge<'_> {
@@ -597,7 +525,7 @@ fn merge_sqlite(
             let stored = if w.new { Stored::New } else { Stored::Maybe };
             rows.write(code, key.year, w.month, &w.fields, merge.now_ms, stored)?;
         }
-        if let Some(pack) = pack.filter(|_| merge.packs) {
+        if let Some(pack) = pack {
             write.bind_int(1, i64::from(key.year))?;
             write.bind_text(2, code)?;
             write.bind_blob(3, &pack)?;
@@ -709,9 +637,6 @@ async fn merge_postgres(
     }
     copy_new_rows(tx, &known, &stored, &replaced, years, merge).await?;
     upsert_revised_rows(tx, &replaced, merge.now_ms).await?;
-    if !merge.packs {
-        return Ok(());
-    }
     // The packs go in in key order, replaced and new alike, so that the table keeps roughly the
     // order of its key: an evaluation reads it front to back, and finds each enterprise's
     // figures next to the previous one's in memory (in hash order it took twice as long).
@@ -788,7 +713,7 @@ async fn merge_stored_postgres(
         }
     }
     drop((key_years, key_codes));
-    if !replaced_years.is_empty() && merge.packs {
+    if !replaced_years.is_empty() {
         sqlx::query(
             "DELETE FROM submission_year y USING unnest($1::INTEGER[], $2::TEXT[]) AS k (year, credit_code)
              WHERE y.year = k.year AND y.credit_code = k.credit_code",
@@ -814,7 +739,7 @@ fn months_in(pack: &[u8], mask: u16) -> anyhow::Result<Vec<(u32, Month)>> {
 
 /// COPYs the rows of the new months straight into `submission`, in key order: those of the
 /// stored years from their new packs, those of years not stored before made again from the
-/// file's rows (counted by the pass that writes their packs, or here when there is none).
+/// file's rows (counted by the pass that writes their packs).
 async fn copy_new_rows(
     tx: &mut Transaction<'static, Postgres>,
     known: &[&YearKey],
@@ -829,14 +754,9 @@ async fn copy_new_rows(
         present: merge.present,
         run_id: merge.run_id,
         now_ms,
-        out: if merge.packs {
-            &mut uncounted
-        } else {
-            &mut *merge.out
-        },
+        out: &mut uncounted,
         written: Vec::new(),
         superseded: Vec::new(),
-        packs: merge.packs,
     };
     let mut copy = BinaryCopyWriter::default();
     let mut sink = tx

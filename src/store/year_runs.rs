@@ -1,0 +1,359 @@
+//! The held enterprise-years of an import larger than its buffer, written out in key order to
+//! temporary files ("runs") whenever the buffer fills, and merged back in key order when the
+//! file ends: an external merge sort. Each enterprise-year then reaches the database once and
+//! whole, in the order of the tables' keys, however the file is ordered (a period-major file
+//! of 500,000 enterprises holds every enterprise in every run); the database is never written
+//! in several passes over its whole key range.
+//!
+//! A month given twice in two runs is found where the runs are merged: the earlier line (runs
+//! are in file order) stands, and the later is returned as a [`Repeat`].
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, ErrorKind, Read, Seek, Write};
+
+use super::packed::{self, Figures};
+
+/// An enterprise's credit code, as its 18 ASCII characters.
+pub(super) type Code = [u8; 18];
+
+/// One enterprise-year, ordered by enterprise, then year: a merge in that order writes the rows
+/// of `submission` in the order of its key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(super) struct YearKey {
+    pub(super) code: Code,
+    pub(super) year: i32,
+}
+
+impl YearKey {
+    pub(super) fn code(&self) -> anyhow::Result<&str> {
+        Ok(std::str::from_utf8(&self.code)?)
+    }
+}
+
+/// The file's rows for one enterprise-year not merged yet.
+#[derive(Default)]
+pub(super) struct FileYear {
+    /// The file line of each month (index `month − 1`), 0 when the file has none.
+    pub(super) lines: [u32; 12],
+    /// Months not merged yet, in [`packed::push_figures`] form.
+    pub(super) rows: Vec<u8>,
+}
+
+impl FileYear {
+    /// Bit `m − 1` for each month `m` the file has.
+    fn mask(&self) -> u16 {
+        (0..12)
+            .filter(|&i| self.lines[i] != 0)
+            .fold(0, |mask, i| mask | 1 << i)
+    }
+
+    /// Adds the months of `later` (from later in the file). A month both have keeps this one's
+    /// figures; the later line is returned in `repeats`.
+    fn absorb(
+        &mut self,
+        key: YearKey,
+        later: FileYear,
+        repeats: &mut Vec<Repeat>,
+    ) -> anyhow::Result<()> {
+        let both = self.mask() & later.mask();
+        if both == 0 {
+            self.rows.extend_from_slice(&later.rows);
+        } else {
+            let mut kept = Vec::with_capacity(later.rows.len());
+            packed::each_figures(&later.rows, |month, figures: &Figures| {
+                if both & 1 << (month - 1) == 0 {
+                    packed::push_figures(&mut kept, month, figures);
+                }
+            })?;
+            self.rows.extend_from_slice(&kept);
+        }
+        for (i, line) in later.lines.into_iter().enumerate() {
+            if line == 0 {
+                continue;
+            }
+            if self.lines[i] == 0 {
+                self.lines[i] = line;
+            } else {
+                repeats.push(Repeat {
+                    key,
+                    month: i as u32 + 1,
+                    line,
+                    first: self.lines[i],
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A month given a second time: its enterprise-year and month, the later line and the first.
+pub(super) struct Repeat {
+    pub(super) key: YearKey,
+    pub(super) month: u32,
+    pub(super) line: u32,
+    pub(super) first: u32,
+}
+
+/// Runs kept before they are merged into one, so that open files stay few.
+const MAX_RUNS: usize = 64;
+
+/// Bytes buffered for each run's file, written or read.
+const RUN_BUFFER: usize = 1 << 16;
+
+/// The runs written so far, in file order.
+#[derive(Default)]
+pub(super) struct Runs {
+    files: Vec<File>,
+}
+
+impl Runs {
+    pub(super) fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Writes `years`, given in key order, as the next run. Past [`MAX_RUNS`] the runs are
+    /// merged into one first; months repeated between them go to `repeats`.
+    pub(super) fn write<'a>(
+        &mut self,
+        years: impl IntoIterator<Item = (&'a YearKey, &'a FileYear)>,
+        repeats: &mut Vec<Repeat>,
+    ) -> anyhow::Result<()> {
+        if self.files.len() >= MAX_RUNS {
+            let merged = std::mem::take(self).merge()?;
+            self.files.push(merged.into_run(repeats)?);
+        }
+        let mut out = BufWriter::with_capacity(RUN_BUFFER, tempfile::tempfile()?);
+        for (key, year) in years {
+            write_year(&mut out, key, year)?;
+        }
+        self.files.push(finish(out)?);
+        Ok(())
+    }
+
+    /// The runs merged: every enterprise-year once, in key order.
+    pub(super) fn merge(self) -> anyhow::Result<Merged> {
+        let mut merged = Merged {
+            readers: Vec::with_capacity(self.files.len()),
+            heads: Vec::with_capacity(self.files.len()),
+            heap: BinaryHeap::new(),
+        };
+        for (i, mut file) in self.files.into_iter().enumerate() {
+            file.rewind()?;
+            let mut reader = BufReader::with_capacity(RUN_BUFFER, file);
+            let head = read_year(&mut reader)?;
+            if let Some((key, _)) = &head {
+                merged.heap.push(Reverse((*key, i)));
+            }
+            merged.readers.push(reader);
+            merged.heads.push(head);
+        }
+        Ok(merged)
+    }
+}
+
+/// The runs being merged: each run's next enterprise-year, and a heap of their keys (the
+/// earlier run first among equal keys).
+pub(super) struct Merged {
+    readers: Vec<BufReader<File>>,
+    heads: Vec<Option<(YearKey, FileYear)>>,
+    heap: BinaryHeap<Reverse<(YearKey, usize)>>,
+}
+
+impl Merged {
+    /// The next enterprise-year, with the months of every run that has it; months repeated
+    /// between runs go to `repeats`.
+    pub(super) fn next(
+        &mut self,
+        repeats: &mut Vec<Repeat>,
+    ) -> anyhow::Result<Option<(YearKey, FileYear)>> {
+        let Some(Reverse((key, run))) = self.heap.pop() else {
+            return Ok(None);
+        };
+        let mut year = self.advance(run)?;
+        while let Some(Reverse((next, later))) = self.heap.peek().copied()
+            && next == key
+        {
+            self.heap.pop();
+            let more = self.advance(later)?;
+            year.absorb(key, more, repeats)?;
+        }
+        Ok(Some((key, year)))
+    }
+
+    /// Takes run `run`'s head and reads its next.
+    fn advance(&mut self, run: usize) -> anyhow::Result<FileYear> {
+        let next = read_year(&mut self.readers[run])?;
+        if let Some((key, _)) = &next {
+            self.heap.push(Reverse((*key, run)));
+        }
+        let head = std::mem::replace(&mut self.heads[run], next);
+        let (_, year) = head.ok_or_else(|| anyhow::anyhow!("run {run} ended early"))?;
+        Ok(year)
+    }
+
+    /// Writes the merge out as one run.
+    fn into_run(mut self, repeats: &mut Vec<Repeat>) -> anyhow::Result<File> {
+        let mut out = BufWriter::with_capacity(RUN_BUFFER, tempfile::tempfile()?);
+        while let Some((key, year)) = self.next(repeats)? {
+            write_year(&mut out, &key, &year)?;
+        }
+        finish(out)
+    }
+}
+
+fn finish(out: BufWriter<File>) -> anyhow::Result<File> {
+    out.into_inner()
+        .map_err(|e| anyhow::Error::new(e.into_error()))
+}
+
+/// An enterprise-year in a run: code, year, the mask of its months, their lines, the length of
+/// its rows and the rows.
+fn write_year(out: &mut impl Write, key: &YearKey, year: &FileYear) -> anyhow::Result<()> {
+    out.write_all(&key.code)?;
+    out.write_all(&key.year.to_le_bytes())?;
+    out.write_all(&year.mask().to_le_bytes())?;
+    for line in year.lines.iter().filter(|l| **l != 0) {
+        out.write_all(&line.to_le_bytes())?;
+    }
+    out.write_all(&u32::try_from(year.rows.len())?.to_le_bytes())?;
+    out.write_all(&year.rows)?;
+    Ok(())
+}
+
+/// The next enterprise-year of a run, or `None` at its end.
+fn read_year(r: &mut impl Read) -> anyhow::Result<Option<(YearKey, FileYear)>> {
+    let mut code = [0u8; 18];
+    match r.read_exact(&mut code) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    let mut word = [0u8; 4];
+    r.read_exact(&mut word)?;
+    let key = YearKey {
+        code,
+        year: i32::from_le_bytes(word),
+    };
+    let mut mask = [0u8; 2];
+    r.read_exact(&mut mask)?;
+    let mask = u16::from_le_bytes(mask);
+    let mut year = FileYear::default();
+    for (i, line) in year.lines.iter_mut().enumerate() {
+        if mask & 1 << i != 0 {
+            r.read_exact(&mut word)?;
+            *line = u32::from_le_bytes(word);
+        }
+    }
+    r.read_exact(&mut word)?;
+    year.rows = vec![0; u32::from_le_bytes(word) as usize];
+    r.read_exact(&mut year.rows)?;
+    Ok(Some((key, year)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(c: u8, year: i32) -> YearKey {
+        YearKey {
+            code: [c; 18],
+            year,
+        }
+    }
+
+    fn year(months: &[(u32, u32, i64)]) -> FileYear {
+        let mut y = FileYear::default();
+        for &(month, line, output) in months {
+            y.lines[month as usize - 1] = line;
+            let mut figures: Figures = [None; crate::indicator::N_FIELDS];
+            figures[0] = Some(output);
+            packed::push_figures(&mut y.rows, month, &figures);
+        }
+        y
+    }
+
+    fn months(y: &FileYear) -> Vec<(u32, Option<i64>)> {
+        let mut out = Vec::new();
+        packed::each_figures(&y.rows, |m, f| out.push((m, f[0]))).unwrap();
+        out.sort_unstable();
+        out
+    }
+
+    fn write_run(runs: &mut Runs, years: Vec<(YearKey, FileYear)>, repeats: &mut Vec<Repeat>) {
+        runs.write(years.iter().map(|(k, y)| (k, y)), repeats)
+            .unwrap();
+    }
+
+    #[test]
+    fn runs_merge_in_key_order_and_keep_the_first_of_a_repeated_month() {
+        let mut runs = Runs::default();
+        let mut repeats = Vec::new();
+        write_run(
+            &mut runs,
+            vec![
+                (key(b'A', 2025), year(&[(1, 2, 10)])),
+                (key(b'B', 2025), year(&[(1, 3, 20)])),
+            ],
+            &mut repeats,
+        );
+        write_run(
+            &mut runs,
+            vec![
+                (key(b'A', 2024), year(&[(12, 4, 5)])),
+                (key(b'A', 2025), year(&[(2, 5, 11), (1, 6, 99)])),
+            ],
+            &mut repeats,
+        );
+        let mut merged = runs.merge().unwrap();
+        let mut out = Vec::new();
+        while let Some((k, y)) = merged.next(&mut repeats).unwrap() {
+            out.push((k, y.lines, months(&y)));
+        }
+        let mut lines_a = [0; 12];
+        (lines_a[0], lines_a[1]) = (2, 5);
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[0].0, key(b'A', 2024));
+        assert_eq!((out[1].0, out[1].1), (key(b'A', 2025), lines_a));
+        assert_eq!(out[1].2, vec![(1, Some(10)), (2, Some(11))]);
+        assert_eq!(out[2].0, key(b'B', 2025));
+        let r: Vec<_> = repeats
+            .iter()
+            .map(|r| (r.key, r.month, r.line, r.first))
+            .collect();
+        assert_eq!(r, vec![(key(b'A', 2025), 1, 6, 2)]);
+    }
+
+    #[test]
+    fn past_the_run_limit_runs_are_merged_into_one() {
+        let mut runs = Runs::default();
+        let mut repeats = Vec::new();
+        for i in 0..MAX_RUNS as u32 + 3 {
+            let month = i % 12 + 1;
+            let line = i + 2;
+            write_run(
+                &mut runs,
+                vec![(key(b'C', 2026), year(&[(month, line, i.into())]))],
+                &mut repeats,
+            );
+        }
+        assert!(runs.files.len() < MAX_RUNS);
+        let mut merged = runs.merge().unwrap();
+        let (_, y) = merged.next(&mut repeats).unwrap().unwrap();
+        assert!(merged.next(&mut repeats).unwrap().is_none());
+        // Twelve months, each the first given; every later one a repeat of it.
+        assert_eq!(
+            months(&y),
+            (1..=12)
+                .map(|m| (m, Some(i64::from(m) - 1)))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(repeats.len(), MAX_RUNS + 3 - 12);
+        assert!(
+            repeats
+                .iter()
+                .all(|r| r.first == r.month + 1 && r.line > r.first)
+        );
+    }
+}
