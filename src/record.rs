@@ -20,6 +20,30 @@ pub struct Reject {
     pub reason: String,
 }
 
+/// How many rejects are kept in memory and in the `reject` table per file; the count is exact.
+pub const MAX_KEPT_REJECTS: usize = 10_000;
+
+/// The rejects one side of an import found: all counted, the first [`MAX_KEPT_REJECTS`] kept,
+/// so that a file of millions of bad rows costs no more memory than one of ten thousand.
+#[derive(Debug, Default)]
+pub struct Rejects {
+    pub kept: Vec<Reject>,
+    pub count: u64,
+}
+
+impl Rejects {
+    pub fn push(&mut self, r: Reject) {
+        self.count += 1;
+        if self.kept.len() < MAX_KEPT_REJECTS {
+            self.kept.push(r);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
 impl std::fmt::Display for Reject {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "第{}行", self.line)?;

@@ -67,10 +67,15 @@ pub struct ImportOptions {
     /// A cursor of source `source` to store in the same transaction as the rows (a pulled
     /// page's `next_cursor`), so that it is stored exactly when they are.
     pub commit_cursor: Option<String>,
-    /// Bytes of parsed submission rows held in memory before they are merged into the store,
-    /// inside the import's transaction (about 60 a row; [`crate::store::BUFFER_LIMIT`] by
-    /// default). Bounds an import's memory whatever the file's size.
+    /// Bytes of parsed submission rows held in memory before they are written out, sorted, to
+    /// a temporary file, to be merged into the store in key order when the file ends (about 60
+    /// a row; [`crate::store::BUFFER_LIMIT`] by default). Bounds an import's memory whatever
+    /// the file's size.
     pub buffer_limit: usize,
+    /// Enterprises a registry file may hold ([`MAX_ENTERPRISES`] by default): the import keeps
+    /// each one's credit code to catch one given twice, so a file of endless rows is refused
+    /// at the first row past the limit rather than let grow.
+    pub max_enterprises: usize,
     /// How much of an XLSX workbook may be read (`[import.xlsx]`).
     pub xlsx_limits: xlsx::XlsxLimits,
 }
@@ -90,6 +95,7 @@ impl ImportOptions {
             now,
             commit_cursor: None,
             buffer_limit: crate::store::BUFFER_LIMIT,
+            max_enterprises: MAX_ENTERPRISES,
             xlsx_limits: xlsx::XlsxLimits::default(),
         }
     }
@@ -117,8 +123,10 @@ pub struct ImportReport {
     pub sha256: String,
 }
 
-/// How many rejects are kept in memory and in the `reject` table per file; the count is exact.
-pub const MAX_KEPT_REJECTS: usize = 10_000;
+pub use crate::record::MAX_KEPT_REJECTS;
+/// Enterprises a registry file may hold by default: four times the nation's above-scale
+/// industrial enterprises (some 500,000), some 100 MiB of credit codes kept while it is read.
+pub const MAX_ENTERPRISES: usize = 2_000_000;
 /// Parsed rows handed to the importing side at a time.
 const PARSE_BATCH: usize = 8_192;
 
@@ -819,8 +827,7 @@ async fn store_submissions(
         return Ok(());
     }
     let set_rejects = import.finish_rows(report.rejected).await?;
-    let n = set_rejects.len() as u64;
-    push_rejects(report, set_rejects, n);
+    push_rejects(report, set_rejects.kept, set_rejects.count);
     report.rejects.sort_by_key(|r| r.line);
     if report.rejected > 0 && !opts.partial {
         import.rollback().await?;
