@@ -246,3 +246,41 @@ async fn earlier_batches_are_rolled_back_with_a_later_reject() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_registry_past_its_enterprise_limit_is_refused_whole_even_partial() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        &dir,
+        "many.csv",
+        format!(
+            "{HEADER}9133078152601815XT,东岭精密机械有限公司,330781,ZK01,C3411,above,是,leader00\n\
+             913307811860913921,南湖纺织股份有限公司,330781,,C1711,above,否,\n\
+             91330781462819483E,西山建材有限公司,330782,,C3021,above,是,leader02\n"
+        ),
+    );
+    let limited = |max_enterprises, partial| ImportOptions {
+        max_enterprises,
+        partial,
+        buffer_limit: 1,
+        ..at(0)
+    };
+    for db in TestDb::all().await {
+        let s = &db.store;
+        import_ok(s, &[&fixture("units.csv")]).await;
+        let r = import_file(s, &file, &limited(2, true)).await.unwrap();
+        assert!(!r.committed, "{}", db.name);
+        assert_eq!(r.rejects.len(), 1, "{:?}", r.rejects);
+        assert_eq!(r.rejects[0].line, 4);
+        assert!(
+            r.rejects[0].reason.contains("上限"),
+            "{}",
+            r.rejects[0].reason
+        );
+        assert_eq!(s.count("enterprise").await.unwrap(), 0, "{}", db.name);
+        assert!(changes(s).await.is_empty());
+        let r = import_file(s, &file, &limited(3, false)).await.unwrap();
+        assert!(r.committed && r.accepted == 3, "{:?}", r.rejects);
+        db.cleanup().await;
+    }
+}

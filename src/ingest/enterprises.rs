@@ -114,6 +114,15 @@ pub(super) async fn store_enterprises(
                 continue;
             }
         };
+        if lines.len() >= opts.max_enterprises {
+            let max = opts.max_enterprises;
+            let reason = format!(
+                "企业名录超过{max}家企业的上限，整个文件未导入 (a registry holds at most {max} enterprises)"
+            );
+            file_reject(report, row.line, reason);
+            import.rollback().await?;
+            return Ok(());
+        }
         if let Some(mut r) = check(&units, &mut lines, row.line, &e) {
             r.column = ctx.column_of(&r.field).unwrap_or_default();
             push_rejects(report, [r], 1);
