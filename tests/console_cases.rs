@@ -55,6 +55,17 @@ async fn exec(store: &Store, sql: &str) {
     done.expect("exec");
 }
 
+/// Dates case `id`: due at `due_at`, 督办 at `escalate_at` (ms).
+async fn set_due(store: &Store, id: i64, due_at: i64, escalate_at: i64) {
+    exec(
+        store,
+        &format!(
+            "UPDATE alert_case SET due_at = {due_at}, escalate_at = {escalate_at} WHERE id = {id}"
+        ),
+    )
+    .await;
+}
+
 async fn case(store: &Store, id: i64) -> Case {
     store.case(id).await.expect("case").expect("exists")
 }
@@ -360,26 +371,8 @@ async fn overdue_cases_come_first_and_the_city_counts_them_by_unit() {
         // The unit case was due two days ago; the 南湖 case is due in a week.
         let now = chrono::Utc::now().timestamp_millis();
         let day = 86_400_000;
-        exec(
-            &db.store,
-            &format!(
-                "UPDATE alert_case SET due_at = {}, escalate_at = {} WHERE id = {}",
-                now - 2 * day,
-                now + day,
-                cases.unit.id
-            ),
-        )
-        .await;
-        exec(
-            &db.store,
-            &format!(
-                "UPDATE alert_case SET due_at = {}, escalate_at = {} WHERE id = {}",
-                now + 7 * day,
-                now + 10 * day,
-                cases.nanhu.id
-            ),
-        )
-        .await;
+        set_due(&db.store, cases.unit.id, now - 2 * day, now + day).await;
+        set_due(&db.store, cases.nanhu.id, now + 7 * day, now + 10 * day).await;
         let smtp = SmtpServer::start().await;
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
@@ -938,16 +931,7 @@ async fn a_city_officials_todo_puts_the_answers_awaiting_closing_first() {
         let now = chrono::Utc::now().timestamp_millis();
         let day = 86_400_000;
         // The unit case is overdue; the 北港 case is answered and awaits 销号.
-        exec(
-            &db.store,
-            &format!(
-                "UPDATE alert_case SET due_at = {}, escalate_at = {} WHERE id = {}",
-                now - 2 * day,
-                now + day,
-                cases.unit.id
-            ),
-        )
-        .await;
+        set_due(&db.store, cases.unit.id, now - 2 * day, now + day).await;
         exec(
             &db.store,
             &format!(

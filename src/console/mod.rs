@@ -7,6 +7,7 @@
 //! link), [`view`] (what the case pages share), [`todo`] (我的待办), [`case`] (a case's page),
 //! [`actions`] (its POSTs), [`city`] (the city's case lists and the audit log), [`archive`]
 //! (the snapshots kept in the database), [`pages`] (the alert page, the city overview),
+//! [`shared_read`] (the open alerts every page reads, refreshed in the background),
 //! [`render`] (templates).
 //!
 //! Routes (stable: digests link to `/cases/{id}`):
@@ -46,6 +47,7 @@ pub mod render;
 pub mod scope;
 pub mod secret;
 pub mod session;
+pub mod shared_read;
 pub mod signin;
 pub mod todo;
 pub mod upload;
@@ -76,9 +78,9 @@ pub const LIMIT_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// How long a sign-in link is valid.
 pub const LINK_VALID_MS: i64 = 15 * 60_000;
 
-/// How long the open alerts read for the pages are reused: they change only when an evaluation
-/// runs, and reading a province's thousands of alerts on every page view would be the cost of
-/// the page.
+/// How long the open alerts read for the pages are reused before a page starts a refresh in the
+/// background ([`shared_read`]): they change only when an evaluation runs, and reading a
+/// province's thousands of alerts on every page view would be the cost of the page.
 pub const OPEN_ALERTS_TTL: Duration = Duration::from_secs(10);
 
 /// The open alerts and the unit names, as read at one moment.
@@ -95,8 +97,8 @@ pub struct Console {
     pub proxies: Vec<IpAddr>,
     pub per_client: Limiter,
     pub per_address: Limiter,
-    /// The open alerts read last, and when (one reader refreshes; the others wait for it).
-    open: tokio::sync::Mutex<Option<(std::time::Instant, OpenAlerts)>>,
+    /// The open alerts read last (refreshed in the background; no page waits for it).
+    open: shared_read::SharedRead<OpenAlerts>,
     /// The cases desk, made once the database is reached.
     desk: std::sync::OnceLock<crate::cases::Desk>,
 }
@@ -119,7 +121,7 @@ impl Console {
             templates: render::Templates::new()?,
             per_client: Limiter::new(LIMIT_PER_CLIENT, LIMIT_WINDOW),
             per_address: Limiter::new(LIMIT_PER_ADDRESS, LIMIT_WINDOW),
-            open: tokio::sync::Mutex::new(None),
+            open: shared_read::SharedRead::new(OPEN_ALERTS_TTL),
             desk: std::sync::OnceLock::new(),
         })
     }
@@ -144,36 +146,34 @@ impl Console {
     }
 
     /// The open (firing or acknowledged) alerts and the unit names, read at most every
-    /// [`OPEN_ALERTS_TTL`]; scope is applied by the caller.
+    /// [`OPEN_ALERTS_TTL`] and then refreshed in the background while pages are served the
+    /// previous read ([`shared_read`]); scope is applied by the caller.
     pub async fn open_alerts(&self) -> anyhow::Result<OpenAlerts> {
-        let mut held = self.open.lock().await;
-        if let Some((at, data)) = held.as_ref()
-            && at.elapsed() < OPEN_ALERTS_TTL
-        {
-            return Ok(data.clone());
-        }
-        let store = self
-            .ctx
-            .reads()
-            .ok_or_else(|| anyhow::anyhow!("数据库未连接 (no database)"))?;
-        let filter = crate::alerts::AlertFilter {
-            states: vec![
-                crate::alerts::AlertState::Firing,
-                crate::alerts::AlertState::Acknowledged,
-            ],
-            ..crate::alerts::AlertFilter::default()
-        };
-        let alerts = store.alerts(&filter).await?;
-        let units = store
-            .units()
-            .await?
-            .into_iter()
-            .map(|u| (u.code, u.name))
-            .collect();
-        let data = (Arc::new(alerts), Arc::new(units));
-        *held = Some((std::time::Instant::now(), data.clone()));
-        Ok(data)
+        let ctx = self.ctx.clone();
+        self.open.get(move || read_open_alerts(ctx)).await
     }
+}
+
+/// Reads the open alerts and the unit names from the read pool.
+async fn read_open_alerts(ctx: Arc<Ctx>) -> anyhow::Result<OpenAlerts> {
+    let store = ctx
+        .reads()
+        .ok_or_else(|| anyhow::anyhow!("数据库未连接 (no database)"))?;
+    let filter = crate::alerts::AlertFilter {
+        states: vec![
+            crate::alerts::AlertState::Firing,
+            crate::alerts::AlertState::Acknowledged,
+        ],
+        ..crate::alerts::AlertFilter::default()
+    };
+    let alerts = store.alerts(&filter).await?;
+    let units = store
+        .units()
+        .await?
+        .into_iter()
+        .map(|u| (u.code, u.name))
+        .collect();
+    Ok((Arc::new(alerts), Arc::new(units)))
 }
 
 /// The console's router: its routes, the CSRF guard on every POST and the security headers on

@@ -8,6 +8,10 @@ use super::cases::{ANSWER_COLUMNS, decode_answer};
 use super::outbox::OUTBOX_INSERT;
 use super::{Store, on_pool};
 
+/// The newest case of one alert (by index `alert_case_alert`: the alert page asks it).
+pub(super) const NEWEST_CASE_OF: &str =
+    "SELECT CAST(MAX(id) AS BIGINT) FROM alert_case WHERE alert_id = $1";
+
 impl Store {
     /// Alert id → the id of its newest case, for every alert that has one.
     pub async fn newest_case_ids(&self) -> anyhow::Result<HashMap<i64, i64>> {
@@ -18,8 +22,7 @@ impl Store {
 
     /// The newest case of one alert, if it has become one (the alert page links to it).
     pub async fn newest_case_of(&self, alert_id: i64) -> anyhow::Result<Option<i64>> {
-        let sql = "SELECT CAST(MAX(id) AS BIGINT) FROM alert_case WHERE alert_id = $1";
-        let row = on_pool!(self, p => sqlx::query_as::<_, (Option<i64>,)>(sql).bind(alert_id).fetch_one(p).await?);
+        let row = on_pool!(self, p => sqlx::query_as::<_, (Option<i64>,)>(NEWEST_CASE_OF).bind(alert_id).fetch_one(p).await?);
         Ok(row.0)
     }
 }

@@ -36,3 +36,54 @@ async fn an_alerts_events_are_read_through_its_index() {
         "{plan:?}"
     );
 }
+
+/// The plan's lines that read a whole table ("SCAN t"; SQLite's "SCAN CONSTANT ROW" aside).
+fn scans(plan: &[String]) -> Vec<&String> {
+    plan.iter()
+        .filter(|d| d.starts_with("SCAN") && !d.contains("CONSTANT ROW"))
+        .collect()
+}
+
+fn worklist(within: Option<super::cases::Within>) -> String {
+    let q = super::cases::CaseQuery {
+        open: true,
+        within,
+        worklist_at: Some(0),
+        page: Some((0, 50)),
+        ..super::cases::CaseQuery::default()
+    };
+    super::cases::query_sql(&q).0
+}
+
+#[tokio::test]
+async fn an_officials_list_reads_each_part_of_their_scope_by_an_index() {
+    let within = (
+        "owner".to_string(),
+        vec!["330781".to_string(), "ZK01".to_string()],
+        vec!["91330781MA2XXXXXX1".to_string()],
+    );
+    let lines = plan(&worklist(Some(within))).await;
+    assert!(scans(&lines).is_empty(), "{lines:?}");
+    for index in ["alert_case_owner", "alert_scope_unit", "alert_case_subject"] {
+        assert!(
+            lines.iter().any(|d| d.contains(index)),
+            "{index}: {lines:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_case_and_an_alerts_newest_case_are_read_by_their_keys() {
+    let q = super::cases::CaseQuery {
+        id: Some(1),
+        ..super::cases::CaseQuery::default()
+    };
+    let by_id = plan(&super::cases::query_sql(&q).0).await;
+    assert!(scans(&by_id).is_empty(), "{by_id:?}");
+    let newest = plan(super::chase::NEWEST_CASE_OF).await;
+    assert!(scans(&newest).is_empty(), "{newest:?}");
+    assert!(
+        newest.iter().any(|d| d.contains("alert_case_alert")),
+        "{newest:?}"
+    );
+}
