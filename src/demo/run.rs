@@ -1,8 +1,11 @@
 //! `indmon demo`: the synthetic city run through the real pipeline on embedded SQLite — data
-//! generated, served from a local HTTP source on loopback, pulled, the power company's files
-//! imported and the last month's 旬 evaluated on their own days ([`super::xun`]), the month
-//! evaluated, digests written (.eml files) and the semimonthly snapshot written — so that a
-//! newcomer sees in a minute what indmon does for a bureau.
+//! generated, the power company's files imported one 旬 at a time as they would have arrived
+//! ([`super::xun`]), the submissions served from a local HTTP source on loopback and pulled one
+//! month at a time as they would have arrived ([`published_at`]) — so that every row's receipt
+//! is what the nowcast's backtest cuts at —, the last month's 旬 evaluated on their own days, the
+//! month evaluated, digests written (.eml files) and the semimonthly snapshot written, its
+//! 十、预测预警 nowcasting the current month — so that a newcomer sees in a minute what indmon
+//! does for a bureau.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,5 +1,6 @@
 //! The demo's 旬 part (issue 21): the power company's mapping and daily files imported as
-//! `indmon import` imports them, the three 旬 of the last month evaluated each on the day its
+//! `indmon import` imports them, one 旬 at a time received three days after it ended, the three
+//! 旬 of the last month evaluated each on the day its
 //! data would be complete (three days after it ends), and the 疑似停产 warnings matched with the
 //! monthly stall that confirms them weeks later.
 
