@@ -130,10 +130,6 @@ pub struct DemoArgs {
     /// Above-scale enterprises in the synthetic city.
     #[arg(long, default_value_t = 765)]
     pub enterprises: usize,
-    /// Import all four years of daily electricity (about a million enterprise-days; a minute
-    /// or more in a debug build), not only the months October's 旬 are compared with.
-    #[arg(long)]
-    pub power_history: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -149,8 +145,8 @@ pub struct DemoDataArgs {
     /// Below-scale enterprises near the threshold (cultivation pool).
     #[arg(long, default_value_t = 150)]
     pub below_scale: usize,
-    /// First month, e.g. 2023-11.
-    #[arg(long, default_value = "2023-11")]
+    /// First month, e.g. 2022-10.
+    #[arg(long, default_value = "2022-10")]
     pub from: Period,
     /// Last month, e.g. 2026-10.
     #[arg(long, default_value = "2026-10")]
@@ -158,9 +154,13 @@ pub struct DemoDataArgs {
     /// Do not write the JSON pages of the HTTP source (for huge benchmark provinces).
     #[arg(long)]
     pub no_http: bool,
-    /// First month of daily electricity (power/), e.g. 2022-11.
-    #[arg(long, default_value = "2022-11")]
+    /// First month of daily electricity (power/), e.g. 2022-10.
+    #[arg(long, default_value = "2022-10")]
     pub power_from: Period,
+    /// Days of the month after the last with daily electricity (the current month's 旬 a
+    /// nowcast reads), 0 to 28.
+    #[arg(long, default_value_t = 10)]
+    pub power_days_after: u32,
     /// Do not write the power accounts and daily electricity.
     #[arg(long)]
     pub no_power: bool,
@@ -265,11 +265,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             ExitCode::SUCCESS
         }
-        Command::Import(args) => import(&store, &config, args).await?,
+        Command::Import(args) => import(&store, &config, args, now).await?,
         Command::Evaluate(args) => alerts::evaluate(&store, &config, args, now).await?,
         Command::Alerts(cmd) => alerts::alerts(&store, cmd, now).await?,
         Command::Silence(cmd) => alerts::silence(&store, cmd, now).await?,
-        Command::Pull(args) => pull(&store, &config, args).await?,
+        Command::Pull(args) => pull(&store, &config, args, now).await?,
         Command::Sources {
             command: SourcesCommand::Status,
         } => sources_status(&store, &config).await?,
@@ -323,7 +323,6 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         out: args.out.clone(),
         seed: args.seed,
         enterprises: args.enterprises,
-        power_history: args.power_history,
     };
     let started = std::time::Instant::now();
     let s = crate::demo::run::run(&opts, &|line| out!("{line}")).await?;
@@ -344,6 +343,7 @@ fn demo_data(args: &DemoDataArgs) -> anyhow::Result<ExitCode> {
         months_to: args.to,
         http_pages: !args.no_http,
         power_from: (!args.no_power).then_some(args.power_from),
+        power_days_after: args.power_days_after,
         ..crate::demo::GenSpec::default()
     };
     let started = std::time::Instant::now();
@@ -366,8 +366,14 @@ fn demo_data(args: &DemoDataArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn import(store: &Store, config: &Config, args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let mut opts = ImportOptions::new(Utc::now());
+/// Imports the files of `args`, received at `now` (`--now`, else the clock).
+async fn import(
+    store: &Store,
+    config: &Config,
+    args: ImportArgs,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<ExitCode> {
+    let mut opts = ImportOptions::new(now);
     opts.kind = args.kind;
     opts.partial = args.partial;
     opts.period = args.period;
@@ -460,17 +466,23 @@ fn print_report(r: &ingest::ImportReport, took: std::time::Duration) {
     }
 }
 
-async fn pull(store: &Store, config: &Config, args: PullArgs) -> anyhow::Result<ExitCode> {
+/// Pulls the configured sources, the rows received at `now` (`--now`, else the clock).
+async fn pull(
+    store: &Store,
+    config: &Config,
+    args: PullArgs,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<ExitCode> {
     if args.source.is_none() && config.sources.is_empty() && config.feedback_inbox.is_empty() {
         out!("配置中没有来源 (no sources configured)");
         return Ok(ExitCode::SUCCESS);
     }
     let only = args.source.as_deref();
-    let books = crate::feedback::inbox::pull(store, config, only, Utc::now()).await;
+    let books = crate::feedback::inbox::pull(store, config, only, now).await;
     let reports = match (&books, only) {
         // `--source` names a 反馈表 inbox: that one only.
         (Some(_), Some(_)) => Vec::new(),
-        _ => crate::sources::pull(store, config, only, Utc::now()).await?,
+        _ => crate::sources::pull(store, config, only, now).await?,
     };
     let books = books.unwrap_or_default();
     if args.format == "json" {

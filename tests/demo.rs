@@ -1,6 +1,8 @@
 //! The demo end to end: the synthetic city is served on loopback, pulled, evaluated and
 //! digested; what it produced must match what the generator planted.
 
+mod common;
+
 use std::collections::HashMap;
 
 use indmon::demo::run::{DemoOptions, run};
@@ -13,7 +15,6 @@ async fn the_demo_finds_what_the_generator_planted_and_writes_readable_emails_an
         out: dir.path().join("demo"),
         seed: 2026,
         enterprises: 765,
-        power_history: false,
     };
     let lines = std::sync::Mutex::new(Vec::new());
     let s = run(&opts, &|l| lines.lock().unwrap().push(l.to_string()))
@@ -218,6 +219,44 @@ async fn the_demo_finds_what_the_generator_planted_and_writes_readable_emails_an
     assert_eq!(l["closed"].as_array().unwrap().len(), 1, "{l}");
     assert!(html.contains("八、反馈办理情况"), "the loop's section");
     assert!(html.contains("预计下月（12月）复产2户"), "the loop's text");
+    nowcast_of_november_shows_with_its_measured_error(&json, &html);
+}
+
+/// 十、预测预警: November nowcast as of the snapshot (20 November) from 11月上旬's electricity,
+/// twelve backtest months each with 24 months of paired history, the forecast shown chosen on
+/// the earlier six and its error measured on the later six.
+fn nowcast_of_november_shows_with_its_measured_error(json: &serde_json::Value, html: &str) {
+    let f = &json["forecast"];
+    assert_eq!(f["span_zh"], "2026年11月", "{f}");
+    let city = &f["detail"][0];
+    assert_eq!(city["partial"]["label"], "11月上旬", "{city}");
+    assert!(city["reason"].is_null(), "{}", city["reason"]);
+    let bt = &city["backtest"];
+    assert_eq!(bt["months"].as_array().unwrap().len(), 12, "{bt}");
+    assert_eq!(bt["months"][0]["label"], "10月", "October 2025 first: {bt}");
+    let (model, naive) = (
+        bt["model"]["mae_earlier"].as_f64().unwrap(),
+        bt["naive"]["mae_earlier"].as_f64().unwrap(),
+    );
+    let shown = if model < naive { "model" } else { "naive" };
+    assert_eq!(city["shown"], shown, "chosen on the earlier half: {bt}");
+    let row = &f["units"][0];
+    let month = &row["month"];
+    assert!(
+        month["low"].as_f64().unwrap() <= month["pct"].as_f64().unwrap()
+            && month["pct"].as_f64().unwrap() <= month["high"].as_f64().unwrap(),
+        "{row}"
+    );
+    assert_eq!(row["error_pp"], bt["chosen_mae"], "{row}");
+    assert!(html.contains("十、预测预警"), "the nowcast's section");
+    let basis = if shown == "model" {
+        "按11月上旬用电测算，11月全市规上工业产值"
+    } else {
+        "按上月增速推算，11月全市规上工业产值"
+    };
+    assert!(html.contains(basis), "{basis}");
+    assert!(html.contains("近6个月平均误差"), "its measured error");
+    assert!(html.contains("回测近12个月"), "both methods' errors");
 }
 
 /// A plant that stops on the 3rd of October: its days in the database show it, the 旬
@@ -291,12 +330,83 @@ async fn early_stops_are_warned_after_the_first_xun(
         .map(|a| a.subject.as_str())
         .collect();
     assert_eq!(s.confirmed.len(), warned.intersection(&stalled).count());
-    // The window the 旬 rules read: October 2025 and October 2026 (31 days each).
-    assert_eq!(s.power.files, 2);
+    // The summary read the stored warnings: each early stop's 10月上旬 warning, issued on 13
+    // October, was set confirmed (停产) by the monthly evaluation.
+    let issued = store.xun_warnings_between(0, i64::MAX).await.unwrap();
+    for code in &early {
+        let w = issued
+            .iter()
+            .find(|w| w.xun == "2026-10-D1" && &w.credit_code == code)
+            .expect("stored");
+        assert_eq!(w.rule, "enterprise_power_stalled");
+        assert_eq!(w.issued_at, first_xun.timestamp_millis());
+        assert_eq!(w.outcome.as_deref(), Some("confirmed"), "{code}");
+        assert_eq!(
+            w.monthly_rule.as_deref(),
+            Some("enterprise_stalled"),
+            "{code}"
+        );
+    }
+    let stored_rules: std::collections::BTreeSet<&str> =
+        issued.iter().map(|w| w.rule.as_str()).collect();
+    let summary_rules: std::collections::BTreeSet<&str> =
+        s.xun_by_rule.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(stored_rules, summary_rules);
+    // Every 旬 from 2022-10 上旬 to 2026-11 上旬 delivered three days after it ended: 148
+    // deliveries, 1,502 days of each metered enterprise.
+    assert_eq!(s.power.files, 49 * 3 + 1);
     let (accounts, days) = (s.power.accounts, s.power.days);
     assert!(
-        accounts > 700 && days % 62 == 0 && days / 62 > 650,
+        accounts > 700 && days % 1502 == 0 && days / 1502 > 650,
         "{:?}",
         s.power
     );
+    staged_arrivals(store).await;
+}
+
+/// Rows carry when they would have arrived: each month's submissions on the 9th of the next
+/// month, each 旬's days three days after it ended — what the nowcast's backtest cuts at.
+async fn staged_arrivals(store: &Store) {
+    use indmon::demo::run::published_at;
+    use indmon::demo::xun::delivered_at;
+    use indmon::power::Xun;
+
+    let now = indmon::demo::run::demo_now();
+    let sept = published_at("2025-09", now).timestamp_millis();
+    assert_eq!(
+        sept,
+        common::shanghai(2025, 10, 9, 10).timestamp_millis(),
+        "the 9th of October, 10:00"
+    );
+    let q = "SELECT MIN(received_at) FROM submission WHERE period = '2025-09'";
+    assert_eq!(scalar(store, q).await, sept);
+    let q = "SELECT MAX(received_at) FROM submission WHERE period = '2025-09'";
+    assert_eq!(scalar(store, q).await, sept);
+    let months = "SELECT COUNT(DISTINCT received_at) FROM submission WHERE period < '2026-10'";
+    assert_eq!(scalar(store, months).await, 48, "one arrival per month");
+    let first = delivered_at(Xun::new("2025-10".parse().unwrap(), 1).unwrap());
+    assert_eq!(first.to_rfc3339(), "2025-10-13T00:00:00+00:00");
+    let q = "SELECT MIN(received_at) FROM power_daily WHERE day >= '2025-10-01' AND day <= '2025-10-10'";
+    assert_eq!(scalar(store, q).await, first.timestamp_millis());
+    let q = "SELECT MAX(received_at) FROM power_daily WHERE day >= '2025-10-01' AND day <= '2025-10-10'";
+    assert_eq!(scalar(store, q).await, first.timestamp_millis());
+    // November: its 上旬 only (the 中旬 arrives on the 23rd, after the demo's clock).
+    let q = "SELECT COUNT(*) FROM power_daily WHERE day > '2026-11-10'";
+    assert_eq!(scalar(store, q).await, 0);
+    let q = "SELECT COUNT(*) FROM power_daily WHERE day >= '2026-11-01'";
+    assert!(scalar(store, q).await > 650 * 10);
+}
+
+/// One integer from either backend.
+async fn scalar(store: &Store, sql: &str) -> i64 {
+    match store {
+        Store::Sqlite(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_one(p)
+            .await
+            .unwrap(),
+        Store::Postgres(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_one(p)
+            .await
+            .unwrap(),
+    }
 }

@@ -417,3 +417,54 @@ fn the_command_line_imports_by_kind_and_evaluates_a_xun() {
     let (code, out) = run(&["evaluate", "--xun", "2026-10-D3", "--period", "2026-10"]);
     assert_eq!(code, 2, "{out}");
 }
+
+/// `--now` is the time an import records as received: a day imported at one moment and corrected
+/// at a later one keeps both, the first in history superseded when the second came — on both
+/// backends (what the nowcast's cut-offs read).
+#[tokio::test]
+async fn an_import_records_the_now_it_is_given() {
+    let first = shanghai(2026, 10, 13, 8);
+    let second = shanghai(2026, 10, 20, 9);
+    for db in TestDb::all().await {
+        let dir = tempfile::tempdir().unwrap();
+        let run = |now: chrono::DateTime<chrono::Utc>, args: &[&str]| {
+            let now = now.to_rfc3339();
+            let mut all = vec!["--database", db.url.as_str(), "--now", now.as_str()];
+            all.extend_from_slice(args);
+            indmon(dir.path(), &all)
+        };
+        write(&dir, "accounts.csv", MAPPING);
+        let header = "户号,日期,用电量\n";
+        write(
+            &dir,
+            "daily.csv",
+            header.to_owned() + &lines("3300003", "2026-10-01", 10, 100),
+        );
+        write(
+            &dir,
+            "fixed.csv",
+            header.to_owned() + &lines("3300003", "2026-10-10", 1, 90),
+        );
+        let (units, enterprises) = (fixture("units.csv"), fixture("enterprises.csv"));
+        let (units, enterprises) = (units.to_string_lossy(), enterprises.to_string_lossy());
+        let (code, out) = run(first, &["import", &units, &enterprises, "accounts.csv"]);
+        assert_eq!(code, 0, "{out}");
+        let (code, out) = run(first, &["import", "--kind", "power-daily", "daily.csv"]);
+        assert_eq!(code, 0, "{out}");
+        let (code, out) = run(second, &["import", "--kind", "power-daily", "fixed.csv"]);
+        assert_eq!(code, 0, "{out}");
+        let s = &db.store;
+        let (t1, t2) = (first.timestamp_millis(), second.timestamp_millis());
+        let q = "SELECT MIN(received_at) FROM power_daily WHERE day < '2026-10-10'";
+        assert_eq!(scalar(s, q).await, t1, "{}", db.name);
+        let q = "SELECT MAX(received_at) FROM power_daily WHERE day < '2026-10-10'";
+        assert_eq!(scalar(s, q).await, t1, "{}", db.name);
+        let q = "SELECT received_at FROM power_daily WHERE day = '2026-10-10'";
+        assert_eq!(scalar(s, q).await, t2, "{}", db.name);
+        let q = "SELECT received_at FROM power_daily_history WHERE day = '2026-10-10'";
+        assert_eq!(scalar(s, q).await, t1, "{}", db.name);
+        let q = "SELECT superseded_at FROM power_daily_history WHERE day = '2026-10-10'";
+        assert_eq!(scalar(s, q).await, t2, "{}", db.name);
+        db.cleanup().await;
+    }
+}

@@ -198,7 +198,6 @@ async fn demo(dir: &Path) -> DemoSummary {
         out: dir.join("demo"),
         seed: 2026,
         enterprises: 765,
-        power_history: false,
     };
     run(&opts, &|_| {}).await.expect("demo runs")
 }

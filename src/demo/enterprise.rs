@@ -175,6 +175,14 @@ impl Profile {
     /// one stream, as they always have; each earlier year from its own: a month's figures
     /// depend on (seed, index, `months_to`) only, never on `first`.
     pub fn months_since(&self, spec: &GenSpec, first: Period) -> Vec<Month> {
+        self.months_between(spec, first, spec.months_to)
+    }
+
+    /// The enterprise's months from `first` to `through`, which may lie after `months_to` in
+    /// its year (the current month, whose metered days arrive before its statistics): such a
+    /// month continues the year's stream and the bad spell (a spell's last month may lie after
+    /// `months_to`), and never arrives as a submission.
+    pub fn months_between(&self, spec: &GenSpec, first: Period, through: Period) -> Vec<Month> {
         let this_year = spec.months_to.year();
         let mut r = Rng::stream(spec.seed, MONTHS, self.index);
         let main_from = this_year - 1;
@@ -183,12 +191,13 @@ impl Profile {
             (UNITS[self.unit].growth + g.noise(8.0)) / 100.0
         };
         let last = spec.months_to;
+        let through = through.min(Period::new(this_year, 12).unwrap_or(last));
         let season_sum: f64 = SEASON.iter().sum();
         let mut out: Vec<Month> = Vec::new();
         let mut p = Period::new(first.year().min(main_from), 1).unwrap_or(first);
         let mut ytd = Figures::default();
         let mut early = Rng::new(0);
-        while p <= last {
+        while p <= through {
             if p.month() == 1 && p.year() < main_from {
                 let back = (this_year - 1 - p.year()) as u64;
                 early = Rng::stream(spec.seed, EARLY_MONTHS, self.index.wrapping_mul(64) + back);
@@ -269,7 +278,9 @@ impl Profile {
                 employees: staff as i64 * ONE,
                 export_ytd: ytd.export_ytd,
             };
-            let arrival = if self.role != Role::Ordinary || !self.above || p.year() < this_year {
+            let arrival = if p > last {
+                Arrival::Never
+            } else if self.role != Role::Ordinary || !self.above || p.year() < this_year {
                 Arrival::OnTime
             } else if p == last && miss < 0.025 {
                 if miss < 0.012 {
@@ -327,11 +338,11 @@ mod tests {
         let mut by_month = [0i64; 12];
         for e in &all {
             let months = e.months(&spec);
-            // November 2023 and December, 2024, then 2025.
-            let december = &months[25];
+            // October 2022 to December, 2023, 2024, then 2025.
+            let december = &months[38];
             assert_eq!(december.period.to_string(), "2025-12");
             assert!(december.figures.revenue_ytd >= 2_000 * 10_000, "{}", e.name);
-            for m in &months[14..26] {
+            for m in &months[27..39] {
                 by_month[m.period.month() as usize - 1] += m.figures.output;
             }
         }
@@ -349,16 +360,16 @@ mod tests {
             (&all[300].credit_code, &all[300].name)
         );
         let (a, b) = (again.months(&spec), all[300].months(&spec));
-        assert_eq!(a.len(), 36);
+        assert_eq!(a.len(), 49);
         assert!(
             a.iter()
                 .zip(&b)
                 .all(|(x, y)| x.figures == y.figures && x.arrival == y.arrival)
         );
         // Year to date is the sum of the months and restarts in January.
-        let sum: i64 = a[26..].iter().map(|m| m.figures.output).sum();
-        assert_eq!(a[35].figures.output_ytd, sum);
-        assert_eq!(a[26].figures.output_ytd, a[26].figures.output);
+        let sum: i64 = a[39..].iter().map(|m| m.figures.output).sum();
+        assert_eq!(a[48].figures.output_ytd, sum);
+        assert_eq!(a[39].figures.output_ytd, a[39].figures.output);
     }
 
     #[test]
@@ -366,14 +377,14 @@ mod tests {
         let (spec, all) = city(2026);
         let from = |y, m| Period::new(y, m).unwrap();
         for e in all.iter().step_by(37) {
-            let long = e.months_since(&spec, from(2022, 11));
+            let long = e.months_since(&spec, from(2021, 11));
             let short = e.months_since(&spec, from(2025, 1));
             let mid = e.months(&spec);
-            assert_eq!((long.len(), short.len(), mid.len()), (48, 22, 36));
-            for (x, y) in long[26..]
+            assert_eq!((long.len(), short.len(), mid.len()), (60, 22, 49));
+            for (x, y) in long[38..]
                 .iter()
                 .zip(&short)
-                .chain(long[12..].iter().zip(&mid))
+                .chain(long[11..].iter().zip(&mid))
             {
                 assert_eq!(
                     (x.period, x.figures, x.arrival),
@@ -407,9 +418,9 @@ mod tests {
         assert_eq!(roles[76], Role::Revision);
         assert_eq!(all[2].industry, city::REFINERY);
         let months = all[2].months(&spec);
-        assert_eq!(months[34].figures.output, 0);
-        assert_eq!(months[35].figures.output, 0);
-        assert_eq!((months[34].factor, months[33].factor), (0.0, 1.0));
+        assert_eq!(months[47].figures.output, 0);
+        assert_eq!(months[48].figures.output, 0);
+        assert_eq!((months[47].factor, months[46].factor), (0.0, 1.0));
         assert!(all.iter().take(100).all(|e| e.key && e.owner.is_some()));
         assert!(all.iter().skip(100).all(|e| !e.key && e.owner.is_none()));
     }

@@ -55,8 +55,18 @@ pub fn generate(spec: &GenSpec, out: &Path) -> anyhow::Result<Plan> {
         reg,
         "credit_code,name,unit_code,zone_code,industry_code,scale,key,owner"
     )?;
+    // The month after the last, when its first days are metered.
+    let through = match spec.power_from {
+        Some(_) if spec.power_days_after > 0 => last.next(),
+        _ => last,
+    };
     let mut power = match spec.power_from {
-        Some(from) => Some(PowerFiles::create(out, from, last)?),
+        Some(from) => Some(PowerFiles::create(
+            out,
+            from,
+            through,
+            spec.power_days_after,
+        )?),
         None => None,
     };
     let earliest = spec
@@ -79,13 +89,13 @@ pub fn generate(spec: &GenSpec, out: &Path) -> anyhow::Result<Plan> {
             if e.key { "是" } else { "否" },
             e.owner.as_deref().unwrap_or("")
         )?;
-        let all = e.months_since(spec, earliest);
+        let all = e.months_between(spec, earliest, through);
         if let Some(power) = &mut power {
             power.add(spec, &e, &all)?;
         }
         let series: Vec<_> = all
             .into_iter()
-            .filter(|m| m.period >= spec.months_from)
+            .filter(|m| m.period >= spec.months_from && m.period <= last)
             .collect();
         for (m, f) in series.iter().zip(months.iter_mut()) {
             match m.arrival {

@@ -16,7 +16,9 @@
 //! http/<stem>/page-0001.json …                        each submissions/<stem>.csv as JSON pages
 //! plan.json                                           what was planted (see [`plan::Plan`])
 //! power/accounts.csv                                  power accounts → credit codes (power-accounts)
-//! power/daily/YYYY-MM.csv                             metered kWh per account and day (power-daily)
+//! power/daily/YYYY-MM.csv                             metered kWh per account and day (power-daily),
+//!                                                     the month after the last up to its day
+//!                                                     `power_days_after`
 //! ```
 //!
 //! A JSON page is `{"submissions":[…],"next_cursor":"<stem>/page-0002","has_more":true}`; the
@@ -78,6 +80,9 @@ pub struct GenSpec {
     pub months_to: Period,
     /// The first month of metered daily electricity (`power/`), none for no power files.
     pub power_from: Option<Period>,
+    /// Days of the month after `months_to` with metered electricity (the current month's days
+    /// delivered before its statistics: the nowcast's 旬), 0 for none.
+    pub power_days_after: u32,
     /// Key projects.
     pub projects: usize,
     /// Rows per JSON page.
@@ -87,18 +92,19 @@ pub struct GenSpec {
 }
 
 impl Default for GenSpec {
-    /// The demo city: 765 enterprises, 150 in the pool, 36 months of submissions (November
-    /// 2023 to October 2026, so that 12 backtest months each have 24 months before them) and
-    /// daily electricity from a year earlier (November 2022), so that every submission month
-    /// has its electricity of the year before.
+    /// The demo city: 765 enterprises, 150 in the pool, 49 months of submissions and daily
+    /// electricity (October 2022 to October 2026) and November 2026's 上旬: a growth needs the
+    /// month a year before, so the nowcast of November has 36 months of paired growth
+    /// (October 2023 on) — each of its 12 backtest months (October 2025 on) 24 before it.
     fn default() -> GenSpec {
         GenSpec {
             seed: 2026,
             enterprises: 765,
             below_scale: 150,
-            months_from: Period::new(2023, 11).unwrap_or_else(|| unreachable!()),
+            months_from: Period::new(2022, 10).unwrap_or_else(|| unreachable!()),
             months_to: Period::new(2026, 10).unwrap_or_else(|| unreachable!()),
-            power_from: Period::new(2022, 11),
+            power_from: Period::new(2022, 10),
+            power_days_after: 10,
             projects: 154,
             page_size: 500,
             http_pages: true,
@@ -127,6 +133,10 @@ impl GenSpec {
                 self.months_to
             );
         }
+        anyhow::ensure!(
+            self.power_days_after <= 28,
+            "at most 28 days of the month after the last"
+        );
         anyhow::ensure!(self.page_size >= 1, "page size must be at least 1");
         Ok(())
     }

@@ -288,6 +288,8 @@ fn create(path: &Path) -> anyhow::Result<BufWriter<File>> {
 /// The power files being written: the mapping and one daily file per month from `from`.
 pub struct PowerFiles {
     from: Period,
+    /// The last day written (the days after it have not happened yet).
+    until: NaiveDate,
     accounts: BufWriter<File>,
     months: Vec<BufWriter<File>>,
     shape: DayShape,
@@ -296,7 +298,14 @@ pub struct PowerFiles {
 }
 
 impl PowerFiles {
-    pub fn create(out: &Path, from: Period, to: Period) -> anyhow::Result<PowerFiles> {
+    /// Files for the months `from..=to`, `to` written up to its day `to_days` (its whole
+    /// month when beyond it, 0 meaning whole as well: the last month of submissions).
+    pub fn create(
+        out: &Path,
+        from: Period,
+        to: Period,
+        to_days: u32,
+    ) -> anyhow::Result<PowerFiles> {
         let dir = out.join("power").join("daily");
         std::fs::create_dir_all(&dir)?;
         let mut accounts = create(&out.join("power").join("accounts.csv"))?;
@@ -309,8 +318,16 @@ impl PowerFiles {
             months.push(w);
             p = p.next();
         }
+        let to_end = *crate::power::level::month_span(to).end();
+        let until = match to_days {
+            0 => to_end,
+            d => {
+                NaiveDate::from_ymd_opt(to.year(), to.month(), d).map_or(to_end, |u| u.min(to_end))
+            }
+        };
         Ok(PowerFiles {
             from,
+            until,
             accounts,
             months,
             shape: DayShape::official().cached(
@@ -337,6 +354,9 @@ impl PowerFiles {
             let with_stop: Vec<(&Month, u32)> =
                 span.iter().map(|m| (*m, stop_day(spec, e, m))).collect();
             for (day, kwh) in span_days(&self.shape, &with_stop, meter.factor, &mut r) {
+                if day > self.until {
+                    continue;
+                }
                 let Some(p) = Period::new(day.year(), day.month()) else {
                     continue;
                 };

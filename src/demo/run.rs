@@ -1,17 +1,22 @@
 //! `indmon demo`: the synthetic city run through the real pipeline on embedded SQLite — data
-//! generated, served from a local HTTP source on loopback, pulled, the power company's files
-//! imported and the last month's 旬 evaluated on their own days ([`super::xun`]), the month
-//! evaluated, digests written (.eml files) and the semimonthly snapshot written — so that a
-//! newcomer sees in a minute what indmon does for a bureau.
+//! generated, the power company's files imported one 旬 at a time as they would have arrived
+//! ([`super::xun`]), the submissions served from a local HTTP source on loopback and pulled one
+//! month at a time as they would have arrived ([`published_at`]) — so that every row's receipt
+//! is what the nowcast's backtest cuts at —, the last month's 旬 evaluated on their own days, the
+//! month evaluated, digests written (.eml files) and the semimonthly snapshot written, its
+//! 十、预测预警 nowcasting the current month — so that a newcomer sees in a minute what indmon
+//! does for a bureau.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::Context;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Asia::Shanghai;
 use serde::Deserialize;
 
 use super::{GenSpec, Plan, generate};
@@ -28,9 +33,6 @@ pub struct DemoOptions {
     pub out: PathBuf,
     pub seed: u64,
     pub enterprises: usize,
-    /// Import every month of daily electricity (2022-11 on, ~1M enterprise-days), not only
-    /// the two months the 旬 rules read for October ([`super::xun::xun_window`]).
-    pub power_history: bool,
 }
 
 /// What the demo produced, for the closing summary and for tests.
@@ -65,6 +67,22 @@ pub struct DemoSummary {
     pub xun_by_rule: Vec<(String, usize)>,
     /// 疑似停产 warnings the monthly stall confirmed.
     pub confirmed: Vec<super::xun::Confirmed>,
+    /// The snapshot's 十、预测预警 text (the nowcast, both methods' errors, the year end).
+    pub nowcast: Vec<String>,
+}
+
+/// The paragraphs of 十、预测预警 in the snapshot written into `dir`.
+fn nowcast_text(dir: &Path) -> anyhow::Result<Vec<String>> {
+    let bytes = std::fs::read(dir.join("snapshot.json"))?;
+    let json: serde_json::Value = serde_json::from_slice(&bytes)?;
+    Ok(json["forecast"]["paragraphs"]
+        .as_array()
+        .map(|ps| {
+            ps.iter()
+                .filter_map(|p| p.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 /// The demo's clock: 20 November 2026, 10:00 in Shanghai — after October's reporting deadline.
@@ -74,9 +92,9 @@ pub fn demo_now() -> DateTime<Utc> {
         .unwrap_or_else(Utc::now)
 }
 
-/// The JSON pages of the generated HTTP source, in delivery order: the months' submissions, then
-/// the key projects' progress (`project-progress` sorts after every month).
-fn pages(data: &Path) -> anyhow::Result<Vec<PathBuf>> {
+/// The JSON pages of the generated HTTP source by stem, in delivery order: the months'
+/// submissions, then the key projects' progress (`project-progress` sorts after every month).
+fn pages(data: &Path) -> anyhow::Result<Vec<(String, Vec<PathBuf>)>> {
     let mut stems: Vec<PathBuf> = std::fs::read_dir(data.join("http"))
         .context("no http pages were generated")?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -91,9 +109,33 @@ fn pages(data: &Path) -> anyhow::Result<Vec<PathBuf>> {
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
             .collect();
         files.sort();
-        out.extend(files);
+        let stem = s
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        out.push((stem, files));
     }
     Ok(out)
+}
+
+/// When the reporting platform has the pages of `stem` in the demo: a month's submissions on
+/// the 9th of the next month (before the deadline of the 10th), its late rows on the 15th, its
+/// revision on the 18th, 10:00 Shanghai time; anything else (the projects' progress) at `now`.
+/// Never after `now`.
+pub fn published_at(stem: &str, now: DateTime<Utc>) -> DateTime<Utc> {
+    let (month, day) = match stem.split_once("-late").or(stem.split_once("-revision")) {
+        Some((m, _)) if stem.ends_with("-late") => (m, 15),
+        Some((m, _)) => (m, 18),
+        None => (stem, 9),
+    };
+    let Ok(p) = month.parse::<crate::period::Period>() else {
+        return now;
+    };
+    let next = p.next();
+    Shanghai
+        .with_ymd_and_hms(next.year(), next.month(), day, 10, 0, 0)
+        .single()
+        .map_or(now, |t| t.with_timezone(&Utc).min(now))
 }
 
 #[derive(Deserialize)]
@@ -101,14 +143,24 @@ struct CursorQuery {
     cursor: Option<usize>,
 }
 
+/// The pages the demo's platform serves: the first `released` of them so far.
+struct Served {
+    pages: Vec<PathBuf>,
+    released: AtomicUsize,
+}
+
 /// Serves page `cursor` (0 when absent) with the cursor of the next one, like a reporting
-/// platform's API.
+/// platform's API; a cursor past the pages released so far gets an empty page that keeps it.
 async fn page(
-    State(pages): State<Arc<Vec<PathBuf>>>,
+    State(served): State<Arc<Served>>,
     Query(q): Query<CursorQuery>,
 ) -> impl IntoResponse {
     let i = q.cursor.unwrap_or(0);
-    let Some(path) = pages.get(i) else {
+    let released = served
+        .released
+        .load(Ordering::SeqCst)
+        .min(served.pages.len());
+    let Some(path) = served.pages[..released].get(i) else {
         let empty =
             serde_json::json!({"submissions": [], "next_cursor": i.to_string(), "has_more": false});
         return (StatusCode::OK, empty.to_string());
@@ -120,8 +172,32 @@ async fn page(
         return (StatusCode::INTERNAL_SERVER_ERROR, String::new());
     };
     json["next_cursor"] = (i + 1).to_string().into();
-    json["has_more"] = (i + 1 < pages.len()).into();
+    json["has_more"] = (i + 1 < released).into();
     (StatusCode::OK, json.to_string())
+}
+
+/// Pulls the platform's pages as they are published: each stem's pages released, then pulled
+/// at [`published_at`], so that every row's `received_at` is when it would have arrived.
+async fn pull_staged(
+    store: &Store,
+    config: &Config,
+    served: &Served,
+    stems: &[(String, usize)],
+    now: DateTime<Utc>,
+) -> anyhow::Result<u64> {
+    let mut rows = 0;
+    for (stem, n) in stems {
+        served.released.fetch_add(*n, Ordering::SeqCst);
+        for r in crate::sources::pull(store, config, None, published_at(stem, now)).await? {
+            anyhow::ensure!(
+                r.error.is_none(),
+                "pull failed: {}",
+                crate::sources::summary_line(&r)
+            );
+            rows += r.accepted + r.revised + r.unchanged;
+        }
+    }
+    Ok(rows)
 }
 
 /// Where `indmon serve` with the demo's configuration opens the officials' console.
@@ -225,16 +301,21 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
             crate::ingest::summary_line(&r)
         );
     }
-    let window = super::xun::xun_window(spec.months_to);
-    let months = (!opts.power_history).then_some(window.as_slice());
-    let power = super::xun::import_power(&store, &data, months, now).await?;
+    let power = super::xun::import_power(&store, &data, now).await?;
 
-    progress("[3/8] 启动本地数据接口并拉取报表 (serving the data on loopback and pulling it)");
-    let pages = Arc::new(pages(&data)?);
-    let n_pages = pages.len() as u64;
+    progress(
+        "[3/8] 启动本地数据接口，按月拉取报表（每月10日前到达） (serving the data on loopback and pulling each month as it arrives)",
+    );
+    let by_stem = pages(&data)?;
+    let stems: Vec<(String, usize)> = by_stem.iter().map(|(s, p)| (s.clone(), p.len())).collect();
+    let served = Arc::new(Served {
+        pages: by_stem.into_iter().flat_map(|(_, p)| p).collect(),
+        released: AtomicUsize::new(0),
+    });
+    let n_pages = served.pages.len() as u64;
     let app = axum::Router::new()
         .route("/submissions", axum::routing::get(page))
-        .with_state(pages);
+        .with_state(served.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/submissions", listener.local_addr()?);
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
@@ -242,17 +323,9 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
     let text = config_text(&data, &url, &mail_dir)?;
     std::fs::write(&config_file, &text)?;
     let config = Config::parse(&text).map_err(|p| anyhow::anyhow!("demo config: {p}"))?;
-    let reports = crate::sources::pull(&store, &config, None, now).await?;
+    let rows = pull_staged(&store, &config, &served, &stems, now).await;
     server.abort();
-    let mut rows = 0;
-    for r in &reports {
-        anyhow::ensure!(
-            r.error.is_none(),
-            "pull failed: {}",
-            crate::sources::summary_line(r)
-        );
-        rows += r.accepted + r.revised + r.unchanged;
-    }
+    let rows = rows?;
 
     if let Some(m) = &plan.maintenance {
         let matcher = SilenceMatcher {
@@ -278,8 +351,10 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
     let period = spec.months_to;
     let xuns = super::xun::evaluate_month(&store, &config, period).await?;
     let (report, _) = crate::evaluate::run(&store, &config, period, now, false).await?;
-    let confirmed = super::xun::confirmed(&xuns, &report.findings);
-    let xun_by_rule = super::xun::warned_by_rule(&xuns);
+    // What the summary says of the 旬 warnings is what was stored: issued, and checked by the month.
+    let issued = store.xun_warnings_between(0, i64::MAX).await?;
+    let confirmed = super::xun::confirmed(&issued, period, &report.findings);
+    let xun_by_rule = super::xun::warned_by_rule(&issued, period);
     let mut by_rule: std::collections::BTreeMap<String, usize> = Default::default();
     for f in &report.findings {
         *by_rule.entry(f.rule.to_string()).or_default() += 1;
@@ -320,6 +395,7 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
     )
     .await?;
     let snapshot_mails = notify::snapshot::enqueue(&store, &config, &written.dir, now).await?;
+    let nowcast = nowcast_text(&written.dir)?;
     notify::drain(&store, &transport, &notify::policy(mail), now).await?;
 
     progress("[8/8] 完成 (done)");
@@ -345,5 +421,6 @@ pub async fn run(opts: &DemoOptions, progress: &dyn Fn(&str)) -> anyhow::Result<
         xuns,
         xun_by_rule,
         confirmed,
+        nowcast,
     })
 }

@@ -47,6 +47,10 @@ pub fn closing_lines(s: &DemoSummary, secs: f64, program: &str) -> Vec<String> {
     }
     out.extend(count_table(&s.by_rule));
     out.extend(xun_lines(s));
+    for (i, p) in s.nowcast.iter().enumerate() {
+        let head = if i == 0 { "预测预警：" } else { "" };
+        out.push(format!("  {head}{p}"));
+    }
     out.push(format!(
         "  反馈办理：预置 {} 条反馈（其中 {} 件已销号），1 件超期事项已发督办邮件 {} 封。",
         s.planted.answered.len(),
@@ -90,13 +94,14 @@ fn xun_lines(s: &DemoSummary) -> Vec<String> {
     }
     let total: usize = s.xun_by_rule.iter().map(|(_, n)| n).sum();
     let mut out = vec![format!(
-        "  按旬预警（{}月上、中、下旬日用电，{} 个户号 {} 户日数据）：{} 户企业，其中 {} 户疑似停产经月报确认停产。",
+        "  按旬预警（{}月上、中、下旬；用电户号 {} 个，按旬到达 {} 批共 {} 户日用电）：{} 户次，其中 {} 户疑似停产经月报确认停产。",
         s.plan
             .months_to
             .get(5..)
             .unwrap_or_default()
             .trim_start_matches('0'),
         s.power.accounts,
+        s.power.files,
         s.power.days,
         total,
         s.confirmed.len()

@@ -1,5 +1,6 @@
 //! The demo's 旬 part (issue 21): the power company's mapping and daily files imported as
-//! `indmon import` imports them, the three 旬 of the last month evaluated each on the day its
+//! `indmon import` imports them, one 旬 at a time received three days after it ended, the three
+//! 旬 of the last month evaluated each on the day its
 //! data would be complete (three days after it ends), and the 疑似停产 warnings matched with the
 //! monthly stall that confirms them weeks later.
 
@@ -10,9 +11,10 @@ use chrono_tz::Asia::Shanghai;
 
 use crate::config::Config;
 use crate::evaluate::xun::{self, XunReport};
-use crate::ingest::{ImportOptions, import_file};
+use crate::ingest::{Format, ImportOptions, ImportReport, import_bytes, import_file};
 use crate::period::Period;
 use crate::power::Xun;
+use crate::power::confirm::IssuedWarning;
 use crate::power::release::{Release, decide};
 use crate::rules::{Finding, Rule};
 use crate::store::Store;
@@ -21,23 +23,52 @@ use crate::store::Store;
 #[derive(Clone, Debug, Default)]
 pub struct PowerImport {
     pub accounts: u64,
+    /// The 旬 deliveries imported (each 旬's days, received when [`delivered_at`] says).
     pub files: usize,
     /// Enterprise-days stored (an enterprise's accounts summed per day).
     pub days: u64,
 }
 
-/// The daily files the 旬 rules read for the 旬 of `last` with the default reference (the
-/// same 旬 last year): its month and the same month a year earlier.
-pub fn xun_window(last: Period) -> Vec<Period> {
-    vec![last.year_ago(), last]
+/// When the power company's file of a 旬's days reaches the bureau in the demo: 08:00 Shanghai
+/// time three days after the 旬 ends, two hours before it is evaluated ([`evaluated_at`]).
+pub fn delivered_at(x: Xun) -> DateTime<Utc> {
+    evaluated_at(x) - chrono::Duration::hours(2)
 }
 
-/// Imports `power/accounts.csv`, then the `power/daily/*.csv` of `months` (every one when
-/// none) in month order.
+/// A month's daily file split by 旬 (the header on each part), in 旬 order.
+fn by_xun(text: &str) -> Vec<(Xun, String)> {
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    let mut parts: Vec<(Xun, String)> = Vec::new();
+    for line in lines {
+        let day = line
+            .split(',')
+            .nth(1)
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+        let Some(x) = day.and_then(Xun::containing) else {
+            continue;
+        };
+        let i = match parts.iter().position(|(p, _)| *p == x) {
+            Some(i) => i,
+            None => {
+                parts.push((x, format!("{header}\n")));
+                parts.len() - 1
+            }
+        };
+        parts[i].1.push_str(line);
+        parts[i].1.push('\n');
+    }
+    parts.sort_by_key(|(x, _)| *x);
+    parts
+}
+
+/// Imports `power/accounts.csv`, then the days of `power/daily/*.csv` one 旬 at a time, each
+/// received when the power company delivers it ([`delivered_at`]) — those delivered by `now`
+/// only —, as `indmon import` imports them: what the nowcast's backtest reads as known at each
+/// cut-off.
 pub async fn import_power(
     store: &Store,
     data: &Path,
-    months: Option<&[Period]>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<PowerImport> {
     let power = data.join("power");
@@ -45,35 +76,43 @@ pub async fn import_power(
     if !power.exists() {
         return Ok(out);
     }
-    let mut files = vec![power.join("accounts.csv")];
     let mut daily: Vec<_> = std::fs::read_dir(power.join("daily"))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "csv"))
-        .filter(|p| {
-            let month = p
-                .file_stem()
-                .and_then(|s| s.to_str()?.parse::<Period>().ok());
-            months.is_none_or(|ms| month.is_some_and(|m| ms.contains(&m)))
-        })
         .collect();
     daily.sort();
-    files.extend(daily);
-    for (i, f) in files.iter().enumerate() {
-        let r = import_file(store, f, &ImportOptions::new(now)).await?;
-        anyhow::ensure!(
-            r.committed && r.rejected == 0,
-            "{}: {}",
-            f.display(),
-            crate::ingest::summary_line(&r)
-        );
-        if i == 0 {
-            out.accounts = r.accepted;
-        } else {
-            out.files += 1;
-            out.days += r.accepted + r.revised + r.unchanged;
+    let mut deliveries = Vec::new();
+    for f in &daily {
+        let text = std::fs::read_to_string(f)?;
+        for (x, part) in by_xun(&text) {
+            if delivered_at(x) <= now {
+                deliveries.push((format!("{}（{}）", f.display(), x.label()), x, part));
+            }
         }
     }
+    let first = deliveries.first().map_or(now, |d| delivered_at(d.1));
+    let accounts = power.join("accounts.csv");
+    let r = import_file(store, &accounts, &ImportOptions::new(first)).await?;
+    ensure_clean(&accounts.display().to_string(), &r)?;
+    out.accounts = r.accepted;
+    for (name, x, part) in deliveries {
+        let opts = ImportOptions::new(delivered_at(x));
+        let r = import_bytes(store, &name, part.into_bytes(), Some(Format::Csv), &opts).await?;
+        ensure_clean(&name, &r)?;
+        out.files += 1;
+        out.days += r.accepted + r.revised + r.unchanged;
+    }
     Ok(out)
+}
+
+/// Fails unless every row of the import was committed.
+fn ensure_clean(name: &str, r: &ImportReport) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        r.committed && r.rejected == 0,
+        "{name}: {}",
+        crate::ingest::summary_line(r)
+    );
+    Ok(())
 }
 
 /// When a 旬 is evaluated in the demo: 10:00 Shanghai time three days after its last day, when
@@ -133,44 +172,51 @@ pub struct Confirmed {
     pub new_this_month: bool,
 }
 
-/// The 疑似停产 warnings of `xuns` (in order) confirmed by an `enterprise_stalled` finding of
-/// the monthly evaluation, each with the first 旬 that warned.
-pub fn confirmed(xuns: &[XunReport], monthly: &[Finding]) -> Vec<Confirmed> {
+/// The 疑似停产 warnings of `period`'s 旬s as stored (`xun_warning`, 旬 order) whose outcome the
+/// monthly evaluation set to confirmed by 停产, each with the first 旬 that warned; new this
+/// month when the monthly finding of `monthly` is its first month in a row.
+pub fn confirmed(
+    warnings: &[IssuedWarning],
+    period: Period,
+    monthly: &[Finding],
+) -> Vec<Confirmed> {
     let mut out: Vec<Confirmed> = Vec::new();
-    for x in xuns {
-        for f in x
-            .findings
-            .iter()
-            .filter(|f| f.rule == Rule::EnterprisePowerStalled)
+    for w in of_period(warnings, period) {
+        let stall = Rule::EnterpriseStalled.as_str();
+        if w.rule != Rule::EnterprisePowerStalled.as_str()
+            || w.outcome.as_deref() != Some("confirmed")
+            || w.monthly_rule.as_deref() != Some(stall)
+            || out.iter().any(|c| c.credit_code == w.credit_code)
         {
-            if out.iter().any(|c| c.credit_code == f.subject) {
-                continue;
-            }
-            let Some(m) = monthly
-                .iter()
-                .find(|m| m.rule == Rule::EnterpriseStalled && m.subject == f.subject)
-            else {
-                continue;
-            };
-            out.push(Confirmed {
-                credit_code: f.subject.clone(),
-                name: f.subject_name.clone(),
-                xun: x.xun.label(),
-                warned_at: evaluated_at(x.xun),
-                new_this_month: m.consecutive == 1,
-            });
+            continue;
         }
+        let new_this_month = monthly.iter().any(|m| {
+            m.rule == Rule::EnterpriseStalled && m.subject == w.credit_code && m.consecutive == 1
+        });
+        out.push(Confirmed {
+            credit_code: w.credit_code.clone(),
+            name: w.name.clone().unwrap_or_default(),
+            xun: w.xun.parse::<Xun>().map_or(w.xun.clone(), |x| x.label()),
+            warned_at: DateTime::from_timestamp_millis(w.issued_at).unwrap_or_default(),
+            new_this_month,
+        });
     }
     out
 }
 
-/// The enterprises (or units) the 旬 evaluations warned about, by rule, each counted once.
-pub fn warned_by_rule(xuns: &[XunReport]) -> Vec<(String, usize)> {
+/// The stored warnings of `period`'s 旬s.
+fn of_period(warnings: &[IssuedWarning], period: Period) -> impl Iterator<Item = &IssuedWarning> {
+    let prefix = format!("{period}-");
+    warnings.iter().filter(move |w| w.xun.starts_with(&prefix))
+}
+
+/// The enterprises the 旬 warnings of `period` (as stored) name, by rule, each counted once.
+pub fn warned_by_rule(warnings: &[IssuedWarning], period: Period) -> Vec<(String, usize)> {
     let mut seen = std::collections::HashSet::new();
     let mut by_rule: std::collections::BTreeMap<String, usize> = Default::default();
-    for f in xuns.iter().flat_map(|x| &x.findings) {
-        if seen.insert((f.rule.as_str(), f.subject.as_str())) {
-            *by_rule.entry(f.rule.to_string()).or_default() += 1;
+    for w in of_period(warnings, period) {
+        if seen.insert((w.rule.as_str(), w.credit_code.as_str())) {
+            *by_rule.entry(w.rule.clone()).or_default() += 1;
         }
     }
     by_rule.into_iter().collect()

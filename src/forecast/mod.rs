@@ -38,16 +38,20 @@ pub use unit::{
     Estimate, NoForecast, UnitForecast, YearEnd, forecast_unit, model_forecast, naive_forecast,
 };
 
-/// Months of paired history (output and electricity growth) the model needs before a month.
+/// Months of paired history (output and electricity growth) the model needs before a month:
+/// issue 21's "a per-unit regression over the last 24 months" and "no forecast is shown with
+/// fewer than 24 months of paired history" (DESIGN.md, "Every ten days": no forecast without
+/// enough history).
 pub const HISTORY_MONTHS: u32 = 24;
 
-/// Backtest months at most.
+/// Backtest months at most: the report's "近12个月平均误差" (issue 21).
 pub const BACKTEST_MONTHS: usize = 12;
 
 /// Earlier errors an interval needs: from fewer, its percentiles would be a guess.
 pub const MIN_ERRORS: usize = 5;
 
-/// The interval's percentiles of the errors: 10th and 90th (an 80% interval).
+/// The interval's percentiles of the errors: 10th and 90th (issue 21's "an 80% interval from
+/// its backtest errors"; DESIGN.md, "Every ten days": each figure with an interval).
 pub const INTERVAL: (f64, f64) = (0.1, 0.9);
 
 /// One month of a unit as published (as known at some cut-off): output summed over its

@@ -49,6 +49,8 @@ pub struct IssuedWarning {
     pub rule: String,
     pub outcome: Option<String>,
     pub monthly_rule: Option<String>,
+    /// When it was first issued, epoch milliseconds.
+    pub issued_at: i64,
 }
 
 /// The 旬 rules whose warnings are checked against the month.

@@ -254,6 +254,7 @@ mod tests {
             rule: rule.into(),
             outcome: (!outcome.is_empty()).then(|| outcome.into()),
             monthly_rule: None,
+            issued_at: 0,
         }
     }
 

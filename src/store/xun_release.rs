@@ -172,7 +172,7 @@ impl Store {
         from_ms: i64,
         to_ms: i64,
     ) -> anyhow::Result<Vec<IssuedWarning>> {
-        let sql = "SELECT w.xun, w.credit_code, e.name AS name, u.name AS unit_name, w.rule, w.outcome, w.monthly_rule
+        let sql = "SELECT w.xun, w.credit_code, e.name AS name, u.name AS unit_name, w.rule, w.outcome, w.monthly_rule, w.issued_at
                    FROM xun_warning w
                    LEFT JOIN enterprise e ON e.credit_code = w.credit_code
                    LEFT JOIN unit u ON u.code = w.unit_code
