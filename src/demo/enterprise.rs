@@ -180,6 +180,9 @@ impl Profile {
         if year >= this_year {
             return self.episode;
         }
+        if self.role != Role::Ordinary {
+            return None;
+        }
         let back = (this_year - year) as u64;
         let mut r = Rng::stream(spec.seed, EARLY_SPELLS, self.index.wrapping_mul(64) + back);
         draw_episode(&mut r, 12, self.risk, Role::Ordinary)
@@ -358,16 +361,23 @@ mod tests {
     fn above_scale_revenue_clears_the_threshold_and_output_is_seasonal() {
         let (spec, all) = city(2026);
         let mut by_month = [0i64; 12];
+        let mut below = 0;
         for e in &all {
             let months = e.months(&spec);
             // October 2022 to December, 2023, 2024, then 2025.
             let december = &months[38];
             assert_eq!(december.period.to_string(), "2025-12");
-            assert!(december.figures.revenue_ytd >= 2_000 * 10_000, "{}", e.name);
+            // A bad spell last year may take a small one below the threshold (a 退库 candidate
+            // the registry still lists); a year without one never does.
+            if december.figures.revenue_ytd < 2_000 * 10_000 {
+                assert!(e.episode_in(&spec, 2025).is_some(), "{}", e.name);
+                below += 1;
+            }
             for m in &months[27..39] {
                 by_month[m.period.month() as usize - 1] += m.figures.output;
             }
         }
+        assert!(below < all.len() / 10, "{below} below the threshold");
         let mean = by_month.iter().sum::<i64>() / 12;
         assert!(by_month[0] < mean * 8 / 10 && by_month[1] < mean * 8 / 10);
         assert_eq!(by_month.iter().max(), Some(&by_month[11]));
