@@ -282,7 +282,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => export::export(&store, &config, args, now).await?,
         Command::Cases(cmd) => cases::cases(&store, &config, cmd, now).await?,
         Command::Audit(args) => cases::audit(&store, &config, args).await?,
-        Command::Forecast(args) => forecast::forecast(&store, args, now).await?,
+        Command::Forecast(args) => forecast::forecast(&store, &config, args, now).await?,
     };
     store.close().await;
     Ok(code)

@@ -95,7 +95,7 @@ async fn history(store: &Store, dir: &tempfile::TempDir) {
 /// The nowcast of October 2026 as of the 21st, 09:00 (上中旬 in): every unit, as JSON.
 async fn nowcast(store: &Store, as_of: DateTime<Utc>) -> serde_json::Value {
     let (span, inputs) = store
-        .nowcast_inputs(period("2026-10"), as_of.timestamp_millis())
+        .nowcast_inputs(period("2026-10"), as_of.timestamp_millis(), None)
         .await
         .unwrap();
     assert_eq!(span, Span::of(period("2026-10")));
@@ -176,6 +176,7 @@ async fn a_revision_received_after_the_cut_off_is_not_used() {
                 period("2026-09"),
                 period("2026-10"),
                 as_of.timestamp_millis(),
+                None,
             )
             .await
             .unwrap();
@@ -184,6 +185,7 @@ async fn a_revision_received_after_the_cut_off_is_not_used() {
                 period("2026-09"),
                 period("2026-10"),
                 later.timestamp_millis(),
+                None,
             )
             .await
             .unwrap();
@@ -266,6 +268,71 @@ async fn forecast_command_prints_each_unit_with_its_error() {
             "{text}"
         );
         assert!(text.contains("全年预计 (year end)"), "{text}");
+        db.cleanup().await;
+    }
+}
+
+/// Issue 21: "a 旬 with public-holiday days is compared by the average over working days". 6月上旬
+/// 2025 holds the Dragon Boat holiday (Sun 1 and Mon 2 June off, Sat 7 and Sun 8 too: 6 working
+/// days), 6月上旬 2026 none (Sat 6 and Sun 7 off: 8 working days). Working days at 1000 kWh in
+/// 2025 and 1100 in 2026, days off at 200: all days 6800/10 = 680 against 9200/10 = 920, +35.3%;
+/// working days 1000 against 1100, +10% — the partial the nowcast takes.
+#[tokio::test]
+async fn a_partial_with_a_holiday_in_one_year_is_compared_on_working_days() {
+    let cal = indmon::calendar::Calendar::official().unwrap();
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let dir = tempfile::tempdir().unwrap();
+        registry(s).await;
+        import_at(s, &dir, "accounts.csv", MAPPING, at(2025, 5, 1, 8)).await;
+        for (year, work) in [(2025, 1000), (2026, 1100)] {
+            let mut text = String::from("户号,日期,日用电量(千瓦时)\n");
+            for d in Xun::new(Period::new(year, 6).unwrap(), 1).unwrap().days() {
+                let kwh = if cal.is_workday(d).unwrap() {
+                    work
+                } else {
+                    200
+                };
+                writeln!(text, "3300001,{d},{kwh}").unwrap();
+            }
+            let name = format!("daily_{year}.csv");
+            import_at(s, &dir, &name, &text, at(year, 6, 11, 8)).await;
+        }
+        let cutoff = at(2026, 6, 12, 9).timestamp_millis();
+        let reading = s
+            .forecast_reading(period("2025-06"), period("2026-06"), cutoff, Some(&cal))
+            .await
+            .unwrap();
+        let figures: Vec<_> = reading
+            .power
+            .iter()
+            .map(|p| (p.xun.to_string(), p.days, p.kwh, p.work_days, p.work_kwh))
+            .collect();
+        let kwh = |k: i64| k * 10_000;
+        assert_eq!(
+            figures,
+            [
+                ("2025-06-D1".into(), 10, kwh(6800), 6, kwh(6000)),
+                ("2026-06-D1".into(), 10, kwh(9200), 8, kwh(8800)),
+            ],
+            "{}",
+            db.name
+        );
+        let cuts = [(Span::of(period("2026-06")), period("2025-06"), cutoff)];
+        for (calendar, growth) in [(Some(&cal), 10.0), (None, (920.0 / 680.0 - 1.0) * 100.0)] {
+            let known = s
+                .nowcast_known(&cuts, cutoff, 5_000, calendar)
+                .await
+                .unwrap();
+            let partial = known[0]["330781"].partial.clone().unwrap();
+            assert_eq!(partial.label, "6月上旬", "{}", db.name);
+            assert!(
+                (partial.growth_pct - growth).abs() < 1e-9,
+                "{}: {} against {growth}",
+                db.name,
+                partial.growth_pct
+            );
+        }
         db.cleanup().await;
     }
 }

@@ -183,18 +183,22 @@ async fn sums_by_unit_equal_the_enterprise_rows_at_every_cut_off() {
             }
         }
         let members = s.forecast_members().await.unwrap();
+        let cal = indmon::calendar::Calendar::official().ok();
         for chunk in [1, 2, 5_000] {
             let sums = s
-                .nowcast_known(&cuts, until.timestamp_millis(), chunk)
+                .nowcast_known(&cuts, until.timestamp_millis(), chunk, cal.as_ref())
                 .await
                 .unwrap();
             assert_eq!(sums.len(), cuts.len());
             for ((span, from, cutoff), known) in cuts.iter().zip(&sums) {
-                let reading = s.forecast_reading(*from, span.last, *cutoff).await.unwrap();
+                let reading = s
+                    .forecast_reading(*from, span.last, *cutoff, cal.as_ref())
+                    .await
+                    .unwrap();
                 let day = (DateTime::<Utc>::from_timestamp_millis(*cutoff).unwrap()
                     + Duration::hours(8))
                 .date_naive();
-                let rows = known_by_unit(*span, day, &reading, &members);
+                let rows = known_by_unit(*span, day, &reading, &members, cal.as_ref());
                 assert_eq!(
                     known, &rows,
                     "{} {span:?} from {from} at {cutoff}, {chunk} a slice",
@@ -204,7 +208,7 @@ async fn sums_by_unit_equal_the_enterprise_rows_at_every_cut_off() {
         }
         // The figures do move between cut-offs: the comparison could fail.
         let sums = s
-            .nowcast_known(&cuts, until.timestamp_millis(), 2)
+            .nowcast_known(&cuts, until.timestamp_millis(), 2, cal.as_ref())
             .await
             .unwrap();
         let unit = |i: usize| sums[i].get("330781").cloned().unwrap_or_default();

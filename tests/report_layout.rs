@@ -429,7 +429,12 @@ async fn the_demo_report_reads_like_the_bureaus_and_points_to_the_workbook_for_l
     assert_eq!(json["overhaul"][0]["credit_code"], m.credit_code.as_str());
     let mut seen = 0;
     for (at, _) in html.match_indices(m.name.as_str()) {
-        let after = &html[at..(at + 120).min(html.len())];
+        // 120 bytes on, back to a character's start (the name may sit anywhere in the text).
+        let mut end = (at + 120).min(html.len());
+        while !html.is_char_boundary(end) {
+            end -= 1;
+        }
+        let after = &html[at..end];
         assert!(after.contains("计划检修"), "unmarked: {after}");
         seen += 1;
     }

@@ -52,6 +52,21 @@ impl CalendarConfig {
         Calendar::load(self.extra.as_deref())
     }
 
+    /// The calendar, or none (weekends alone are days off) when the extra file cannot be read —
+    /// logged: what the 旬 rules and the nowcast judge holidays by.
+    pub fn load_or_weekdays(&self) -> Option<Calendar> {
+        match self.load() {
+            Ok(c) => Some(c),
+            Err(problems) => {
+                tracing::warn!(
+                    problems = problems.len(),
+                    "工作日历无法读取，按周末判断工作日 (calendar unreadable; weekdays used)"
+                );
+                None
+            }
+        }
+    }
+
     /// Problems of the extra file, keyed as configuration problems.
     pub fn problems(&self) -> Vec<(String, String)> {
         match self.load() {

@@ -9,6 +9,7 @@ use chrono_tz::Asia::Shanghai;
 
 use super::output::out;
 use crate::analysis::rounding::{fixed, signed};
+use crate::config::Config;
 use crate::forecast::{Estimate, UnitForecast, forecast_unit};
 use crate::period::Period;
 use crate::store::Store;
@@ -28,12 +29,14 @@ pub struct ForecastArgs {
 
 pub async fn forecast(
     store: &Store,
+    config: &Config,
     args: ForecastArgs,
     now: DateTime<Utc>,
 ) -> anyhow::Result<ExitCode> {
     let as_of = args.as_of.unwrap_or(now);
+    let calendar = config.calendar.load_or_weekdays();
     let (span, inputs) = store
-        .nowcast_inputs(args.period, as_of.timestamp_millis())
+        .nowcast_inputs(args.period, as_of.timestamp_millis(), calendar.as_ref())
         .await?;
     let units: Vec<UnitForecast> = inputs.iter().map(|u| forecast_unit(span, u)).collect();
     if args.format == "json" {

@@ -138,6 +138,28 @@ pub fn state(v: i64, b: i64) -> Option<&'static str> {
     }
 }
 
+/// The state of month `p` as the rules settle it (`analysis::series`, DESIGN.md, Rules): a zero
+/// on a zero base is 停产 when the month before it is (a stall outlives its own zero base; a
+/// plant stopped last October and this October too), else no state. `outputs` gives a month's
+/// output and its base, none without both.
+pub fn settled(outputs: &impl Fn(Period) -> Option<(i64, i64)>, p: Period) -> Option<&'static str> {
+    let (mut t, mut zeros) = (p, 0u32);
+    loop {
+        let (v, b) = outputs(t)?;
+        if v == 0 && b == 0 {
+            zeros += 1;
+            t = t.prev();
+            continue;
+        }
+        let s = state(v, b);
+        return if zeros > 0 && s != Some("stalled") {
+            None
+        } else {
+            s
+        };
+    }
+}
+
 /// Target for a unit in a period: its milestone for that month if any, else the annual one.
 pub fn target_for(unit: usize, month: u32) -> f64 {
     let t = UNITS[unit].target;
@@ -226,15 +248,15 @@ impl PlanBuilder {
         let (first, last) = (self.first, self.last);
         let at = |p: Period| arrived(months, first, last, p);
         let base_of = |p: Period| Some((at(p)?, at(p.year_ago())?));
-        let state_at =
-            |p: Period| base_of(p).and_then(|(m, b)| state(m.figures.output, b.figures.output));
+        let outputs = |p: Period| base_of(p).map(|(m, b)| (m.figures.output, b.figures.output));
+        let state_at = |p: Period| settled(&outputs, p);
         let counts = if e.above {
             &mut self.plan.states
         } else {
             &mut self.plan.states_below_scale
         };
         if let Some((m, b)) = base_of(last) {
-            match state(m.figures.output, b.figures.output) {
+            match state_at(last) {
                 Some(s) => {
                     let mut streak = 0u32;
                     let mut p = last;
@@ -396,5 +418,20 @@ mod tests {
         assert_eq!(state(89, 100), Some("reduced"));
         // Exactly 90% of the base is not reduced.
         assert_eq!(state(90, 100), None);
+        // Zeros on zero bases take the state of the month before them.
+        let months = |outputs: Vec<(i64, i64)>| {
+            move |p: Period| {
+                let i = usize::try_from(p.ordinal() - Period::new(2026, 1)?.ordinal()).ok()?;
+                outputs.get(i).copied()
+            }
+        };
+        let p = |m| Period::new(2026, m).unwrap();
+        let stalled_then_zero = months(vec![(0, 100), (0, 0), (0, 0)]);
+        assert_eq!(settled(&stalled_then_zero, p(3)), Some("stalled"));
+        let reduced_then_zero = months(vec![(80, 100), (0, 0)]);
+        assert_eq!(settled(&reduced_then_zero, p(2)), None);
+        assert_eq!(settled(&reduced_then_zero, p(1)), Some("reduced"));
+        let only_zeros = months(vec![(0, 0), (0, 0)]);
+        assert_eq!(settled(&only_zeros, p(2)), None);
     }
 }

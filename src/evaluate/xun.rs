@@ -58,16 +58,7 @@ pub async fn run(
         })
         .map(|a| a.subject.clone())
         .collect();
-    let calendar = match config.calendar.load() {
-        Ok(c) => Some(c),
-        Err(problems) => {
-            tracing::warn!(
-                problems = problems.len(),
-                "工作日历无法读取，按周末判断工作日 (calendar unreadable; weekdays used)"
-            );
-            None
-        }
-    };
+    let calendar = config.calendar.load_or_weekdays();
     let data = XunData {
         xun,
         enterprises: &enterprises,

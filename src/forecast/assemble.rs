@@ -2,6 +2,13 @@
 //! enterprises that reported both years (同口径), and electricity growth summed as the 旬 rules
 //! sum it — each enterprise's average daily consumption over the days present, this year and
 //! the same days last year, both with at least 80% of their days (a missing day is no zero).
+//!
+//! The partial (the span's 旬s present at the cut-off) is compared as the 旬 rules compare a 旬
+//! (`rules::power`): when one of its 旬s, or the same 旬 last year, has a public holiday, by the
+//! average over working days on both sides (issue 21: "a 旬 with public-holiday days is
+//! compared by the average over working days"), so that a holiday falling in last year's 上旬
+//! and this year's 中旬 does not swing the month's estimate. Whole months (the regression's
+//! history) stay on all days: a month's output carries its holidays, and so do all its days.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -9,8 +16,10 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::{HISTORY_MONTHS, Known, Month, Partial, Span};
+use crate::calendar::Calendar;
 use crate::period::Period;
 use crate::power::Xun;
+use crate::power::level::{self, Basis};
 
 /// Share of a span's days an enterprise needs on both sides to count, in tenths.
 const COVERAGE_TENTHS: u32 = 8;
@@ -27,13 +36,41 @@ pub struct OutputRow {
 }
 
 /// One enterprise's metered electricity of one 旬 as known at a cut-off: the days present and
-/// their sum (ten-thousandths of kWh).
+/// their sum (ten-thousandths of kWh), and the working days among them and their sum (by the
+/// working-day calendar: [`off_days`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct XunPower {
     pub credit_code: String,
     pub xun: Xun,
     pub days: u32,
     pub kwh: i64,
+    pub work_days: u32,
+    pub work_kwh: i64,
+}
+
+/// The days of `first..=last` not worked (weekends, public holidays; not the weekend days worked
+/// in exchange), by `calendar` where it covers them and by the weekday elsewhere — the days
+/// [`XunPower::work_days`] leaves out.
+pub fn off_days(first: NaiveDate, last: NaiveDate, calendar: Option<&Calendar>) -> Vec<NaiveDate> {
+    first
+        .iter_days()
+        .take_while(|d| *d <= last)
+        .filter(|d| !level::is_workday(calendar, *d))
+        .collect()
+}
+
+/// Whether the 旬s `xs` are compared on working days: one of them or the same 旬 last year has
+/// a public holiday (as `rules::power` decides for a 旬).
+pub fn basis_of(xs: &[Xun], calendar: Option<&Calendar>) -> Basis {
+    let holiday = xs.iter().any(|x| {
+        level::has_holiday(calendar, &level::xun_span(*x))
+            || level::has_holiday(calendar, &level::xun_span(x.year_ago()))
+    });
+    if holiday {
+        Basis::WorkingDays
+    } else {
+        Basis::AllDays
+    }
 }
 
 /// What the store read at one cut-off.
@@ -74,14 +111,15 @@ pub fn xuns_label(xs: &[Xun]) -> String {
 }
 
 /// Each unit's [`Known`] for the span `span` at a cut-off on `cutoff_day` (Asia/Shanghai):
-/// `members` gives the units each enterprise counts in.
+/// `members` gives the units each enterprise counts in, `calendar` the holidays.
 pub fn known_by_unit(
     span: Span,
     cutoff_day: NaiveDate,
     reading: &Reading,
     members: &HashMap<String, Vec<String>>,
+    calendar: Option<&Calendar>,
 ) -> BTreeMap<String, Known> {
-    let mut power = PowerSums::new(span);
+    let mut power = PowerSums::new(span, calendar);
     power.add(&reading.power, members);
     known_from(cutoff_day, months_by_unit(reading, members), &power)
 }
@@ -109,8 +147,9 @@ pub struct PowerSums {
     span: Span,
     /// The trailing spans (by their last month) and then every leading part of `span` (its
     /// first 旬, its first two, …): which of these is the span's partial depends on the 旬s
-    /// seen over all enterprises, known only when all are added.
-    spans: Vec<(Option<Period>, Vec<Xun>)>,
+    /// seen over all enterprises, known only when all are added. Each with the days its
+    /// averages are over: all for the trailing spans, [`basis_of`] for the leading parts.
+    spans: Vec<(Option<Period>, Vec<Xun>, Basis)>,
     /// 旬s with some electricity.
     seen: BTreeSet<Xun>,
     /// unit → span index → (Σ this year's daily averages, Σ last year's, enterprises).
@@ -118,15 +157,17 @@ pub struct PowerSums {
 }
 
 impl PowerSums {
-    pub fn new(span: Span) -> PowerSums {
-        let mut spans: Vec<(Option<Period>, Vec<Xun>)> = span
+    pub fn new(span: Span, calendar: Option<&Calendar>) -> PowerSums {
+        let mut spans: Vec<(Option<Period>, Vec<Xun>, Basis)> = span
             .trailing(HISTORY_MONTHS)
             .into_iter()
-            .map(|s| (Some(s.last), xuns(s)))
+            .map(|s| (Some(s.last), xuns(s), Basis::AllDays))
             .collect();
         let all = xuns(span);
         for n in 1..=all.len() {
-            spans.push((None, all[..n].to_vec()));
+            let part = all[..n].to_vec();
+            let basis = basis_of(&part, calendar);
+            spans.push((None, part, basis));
         }
         PowerSums {
             span,
@@ -138,9 +179,9 @@ impl PowerSums {
 
     /// Adds the enterprises of `power` (each enterprise's 旬s all in it).
     pub fn add(&mut self, power: &[XunPower], members: &HashMap<String, Vec<String>>) {
-        let table: HashMap<(&str, Xun), (u32, i64)> = power
+        let table: HashMap<(&str, Xun), &XunPower> = power
             .iter()
-            .map(|r| ((r.credit_code.as_str(), r.xun), (r.days, r.kwh)))
+            .map(|r| ((r.credit_code.as_str(), r.xun), r))
             .collect();
         self.seen.extend(power.iter().map(|r| r.xun));
         let codes: BTreeSet<&str> = power.iter().map(|r| r.credit_code.as_str()).collect();
@@ -149,8 +190,8 @@ impl PowerSums {
             let Some(units) = members.get(code) else {
                 continue;
             };
-            for (i, (_, xs)) in self.spans.iter().enumerate() {
-                let Some((a, b)) = averages(code, xs, &table) else {
+            for (i, (_, xs, basis)) in self.spans.iter().enumerate() {
+                let Some((a, b)) = averages(code, xs, *basis, &table) else {
                     continue;
                 };
                 for u in units {
@@ -203,23 +244,31 @@ impl PowerSums {
 }
 
 /// An enterprise's average daily kWh over the 旬s `xs` and over the same 旬s a year earlier,
-/// when both have 80% of their days and last year's is above zero.
+/// over all the days present or the working days among them (`basis`), when both have 80% of
+/// their days present and last year's is above zero.
 fn averages(
     code: &str,
     xs: &[Xun],
-    table: &HashMap<(&str, Xun), (u32, i64)>,
+    basis: Basis,
+    table: &HashMap<(&str, Xun), &XunPower>,
 ) -> Option<(f64, f64)> {
     let level = |year_ago: bool| {
-        let (mut span_days, mut days, mut kwh) = (0u32, 0u32, 0i64);
+        let (mut span_days, mut present, mut used, mut kwh) = (0u32, 0u32, 0u32, 0i64);
         for x in xs {
             let x = if year_ago { x.year_ago() } else { *x };
             span_days += x.len();
-            if let Some((d, k)) = table.get(&(code, x)) {
-                days += d;
+            if let Some(r) = table.get(&(code, x)) {
+                present += r.days;
+                let (d, k) = match basis {
+                    Basis::AllDays => (r.days, r.kwh),
+                    Basis::WorkingDays => (r.work_days, r.work_kwh),
+                };
+                used += d;
                 kwh += k;
             }
         }
-        (days > 0 && days * 10 >= COVERAGE_TENTHS * span_days).then(|| kwh as f64 / f64::from(days))
+        (used > 0 && present * 10 >= COVERAGE_TENTHS * span_days)
+            .then(|| kwh as f64 / f64::from(used))
     };
     let (a, b) = (level(false)?, level(true)?);
     (b > 0.0).then_some((a, b))

@@ -370,6 +370,8 @@ fn units_sum_enterprises_with_both_years_and_four_fifths_of_their_days() {
         xun,
         days,
         kwh: per_day * i64::from(days),
+        work_days: days,
+        work_kwh: per_day * i64::from(days),
     };
     let mut power = Vec::new();
     for k in [1, 2] {
@@ -405,7 +407,7 @@ fn units_sum_enterprises_with_both_years_and_four_fifths_of_their_days() {
         .map(|c| (c.to_string(), both.clone()))
         .collect();
     let cut = chrono::NaiveDate::from_ymd_opt(2026, 10, 21).unwrap();
-    let known = known_by_unit(Span::of(p("2026-10")), cut, &reading, &members);
+    let known = known_by_unit(Span::of(p("2026-10")), cut, &reading, &members, None);
     let d1 = &known["D1"];
     let partial = d1.partial.as_ref().unwrap();
     assert_eq!(partial.label, "10月上中旬");
@@ -445,7 +447,7 @@ fn without_the_forms_prior_year_figure_the_enterprises_own_report_a_year_earlier
         .map(|c| (c.to_string(), vec!["D1".to_string()]))
         .collect();
     let cut = chrono::NaiveDate::from_ymd_opt(2026, 10, 21).unwrap();
-    let known = known_by_unit(Span::of(p("2026-10")), cut, &reading, &members);
+    let known = known_by_unit(Span::of(p("2026-10")), cut, &reading, &members, None);
     let sep = known["D1"]
         .months
         .iter()

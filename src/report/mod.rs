@@ -201,7 +201,7 @@ pub async fn build_since_at(
         .to_string();
     snap.answer_loop = answer_loop(store, half, loop_as_of(half, now)).await?;
     snap.xun = xun_watch(store, config, half, loop_as_of(half, now)).await?;
-    snap.forecast = forecast_watch(store, period, loop_as_of(half, now)).await?;
+    snap.forecast = forecast_watch(store, config, period, loop_as_of(half, now)).await?;
     let silences = store.silences(None).await?;
     snap.overhaul = sections::overhauls(&snap, &silences, half.start().timestamp_millis());
     // The text marks the enterprises on a planned overhaul it names.
@@ -242,11 +242,13 @@ async fn answer_loop(
 /// yet in) from what was known at `as_of`.
 async fn forecast_watch(
     store: &Store,
+    config: &Config,
     period: Period,
     as_of: DateTime<Utc>,
 ) -> anyhow::Result<forecast::ForecastWatch> {
+    let calendar = config.calendar.load_or_weekdays();
     let (span, inputs) = store
-        .nowcast_inputs(period.next(), as_of.timestamp_millis())
+        .nowcast_inputs(period.next(), as_of.timestamp_millis(), calendar.as_ref())
         .await?;
     let units: Vec<_> = inputs
         .iter()

@@ -22,6 +22,7 @@ use chrono_tz::Asia::Shanghai;
 use sqlx::Row;
 
 use super::{Store, on_pool};
+use crate::calendar::Calendar;
 use crate::forecast::assemble::{self, MonthSums, OutputRow, PowerSums, Reading, XunPower};
 use crate::forecast::{HISTORY_MONTHS, Known, Span, UnitInput};
 use crate::period::Period;
@@ -40,12 +41,17 @@ const OUTPUTS: &str =
      WHERE period >= $1 AND period <= $2 AND received_at <= $3";
 
 /// Daily electricity of the days `$1..=$2` received by `$3` of the enterprises after `$4`
-/// (`{upto}`: and up to `$5`), summed by enterprise, 旬 and revision's receipt (and
-/// supersession). `{day}` is the day column, `+day` on SQLite: the slice of enterprises is read
-/// by the key (credit code, day), not by the index of days over every enterprise.
+/// (`{upto}`: and up to `$6`), summed by enterprise, 旬 and revision's receipt (and
+/// supersession): all days, and the working days — those not in `$5`, a JSON array of the days
+/// off (`assemble::off_days`). `{day}` is the day column, `+day` on SQLite: the slice of
+/// enterprises is read by the key (credit code, day), not by the index of days over every
+/// enterprise. `{off}` is the days off as a set, for each backend.
 const POWER: &str = "SELECT credit_code, substr(day, 1, 7) AS period,
        CAST(CASE WHEN substr(day, 9, 2) <= '10' THEN 1 WHEN substr(day, 9, 2) <= '20' THEN 2 ELSE 3 END AS BIGINT) AS xun,
-       CAST(COUNT(*) AS BIGINT), CAST(SUM(kwh) AS BIGINT), received_at, CAST(NULL AS BIGINT)
+       CAST(COUNT(*) AS BIGINT), CAST(SUM(kwh) AS BIGINT),
+       CAST(SUM(CASE WHEN day IN ({off}) THEN 0 ELSE 1 END) AS BIGINT),
+       CAST(SUM(CASE WHEN day IN ({off}) THEN 0 ELSE kwh END) AS BIGINT),
+       received_at, CAST(NULL AS BIGINT)
      FROM power_daily WHERE {day} >= $1 AND {day} <= $2 AND received_at <= $3
        AND credit_code > $4{upto}
      GROUP BY credit_code, substr(day, 1, 7),
@@ -53,7 +59,10 @@ const POWER: &str = "SELECT credit_code, substr(day, 1, 7) AS period,
      UNION ALL
      SELECT credit_code, substr(day, 1, 7) AS period,
        CAST(CASE WHEN substr(day, 9, 2) <= '10' THEN 1 WHEN substr(day, 9, 2) <= '20' THEN 2 ELSE 3 END AS BIGINT) AS xun,
-       CAST(COUNT(*) AS BIGINT), CAST(SUM(kwh) AS BIGINT), received_at, superseded_at
+       CAST(COUNT(*) AS BIGINT), CAST(SUM(kwh) AS BIGINT),
+       CAST(SUM(CASE WHEN day IN ({off}) THEN 0 ELSE 1 END) AS BIGINT),
+       CAST(SUM(CASE WHEN day IN ({off}) THEN 0 ELSE kwh END) AS BIGINT),
+       received_at, superseded_at
      FROM power_daily_history WHERE {day} >= $1 AND {day} <= $2 AND received_at <= $3
        AND credit_code > $4{upto}
      GROUP BY credit_code, substr(day, 1, 7),
@@ -65,16 +74,24 @@ fn power_sql(sqlite: bool, bounded: bool) -> String {
     POWER
         .replace("{day}", if sqlite { "+day" } else { "day" })
         .replace(
+            "{off}",
+            if sqlite {
+                "SELECT value FROM json_each($5)"
+            } else {
+                "SELECT jsonb_array_elements_text(CAST($5 AS JSONB))"
+            },
+        )
+        .replace(
             "{upto}",
             if bounded {
-                " AND credit_code <= $5"
+                " AND credit_code <= $6"
             } else {
                 ""
             },
         )
 }
 
-type PowerTuple = (String, String, i64, i64, i64, i64, Option<i64>);
+type PowerTuple = (String, String, i64, i64, i64, i64, i64, i64, Option<i64>);
 
 /// When a figure was known: received, and superseded (none for the current revision).
 type When = (i64, Option<i64>);
@@ -113,20 +130,24 @@ impl Stock {
 /// then summed (a 旬's days may come in several deliveries).
 fn power_at(rows: &[(XunPower, When)], from: Period, to: Period, cutoff: i64) -> Vec<XunPower> {
     let within = |p: Period| from <= p && p <= to;
-    let mut sums: BTreeMap<(&str, Xun), (u32, i64)> = BTreeMap::new();
+    let mut sums: BTreeMap<(&str, Xun), (u32, i64, u32, i64)> = BTreeMap::new();
     for (r, w) in rows {
         if within(r.xun.period()) && known_at(*w, cutoff) {
             let e = sums.entry((r.credit_code.as_str(), r.xun)).or_default();
             e.0 += r.days;
             e.1 += r.kwh;
+            e.2 += r.work_days;
+            e.3 += r.work_kwh;
         }
     }
     sums.into_iter()
-        .map(|((c, xun), (days, kwh))| XunPower {
+        .map(|((c, xun), (days, kwh, work_days, work_kwh))| XunPower {
             credit_code: c.to_string(),
             xun,
             days,
             kwh,
+            work_days,
+            work_kwh,
         })
         .collect()
 }
@@ -258,6 +279,24 @@ pub fn month_start_ms(p: Period) -> i64 {
         .map_or(0, |t| t.timestamp_millis())
 }
 
+/// The first and last day of the periods `from..=to`.
+fn days_of(from: Period, to: Period) -> (NaiveDate, NaiveDate) {
+    let first = Xun::new(from, 1).map_or(NaiveDate::MIN, Xun::first_day);
+    let last = Xun::new(to, 3).map_or(NaiveDate::MIN, Xun::last_day);
+    (first, last)
+}
+
+/// The days off of the periods `from..=to` (`assemble::off_days`) as a JSON array of
+/// `YYYY-MM-DD`: [`POWER`]'s `$5`.
+fn off_days_json(from: Period, to: Period, calendar: Option<&Calendar>) -> anyhow::Result<String> {
+    let (first, last) = days_of(from, to);
+    let days: Vec<String> = assemble::off_days(first, last, calendar)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    Ok(serde_json::to_string(&days)?)
+}
+
 /// The day (Asia/Shanghai) of an epoch-milliseconds instant.
 fn local_day(ms: i64) -> NaiveDate {
     Shanghai
@@ -267,17 +306,19 @@ fn local_day(ms: i64) -> NaiveDate {
 }
 
 impl Store {
-    /// Output and daily electricity of the periods `from..=to` as known at `cutoff_ms`. (The
-    /// nowcast reads from a year before its history: the base of its first months — the reports
-    /// that give a month without 上年同期 its base, and last year's days.)
+    /// Output and daily electricity of the periods `from..=to` as known at `cutoff_ms`, working
+    /// days by `calendar`. (The nowcast reads from a year before its history: the base of its
+    /// first months — the reports that give a month without 上年同期 its base, and last year's
+    /// days.)
     pub async fn forecast_reading(
         &self,
         from: Period,
         to: Period,
         cutoff_ms: i64,
+        calendar: Option<&Calendar>,
     ) -> anyhow::Result<Reading> {
         Ok(self
-            .forecast_stock(from, to, cutoff_ms)
+            .forecast_stock(from, to, cutoff_ms, calendar)
             .await?
             .at(from, to, cutoff_ms))
     }
@@ -289,6 +330,7 @@ impl Store {
         from: Period,
         to: Period,
         until_ms: i64,
+        calendar: Option<&Calendar>,
     ) -> anyhow::Result<Stock> {
         let rows: Vec<OutputTuple> = on_pool!(self, p => sqlx::query_as(OUTPUTS)
             .bind(from.to_string()).bind(to.to_string()).bind(until_ms).fetch_all(p).await?);
@@ -304,27 +346,31 @@ impl Store {
             };
             outputs.push((row, (rec, sup)));
         }
-        let power = self.power_revisions(from, to, until_ms, "", None).await?;
+        let off = off_days_json(from, to, calendar)?;
+        let power = self
+            .power_revisions(from, to, until_ms, &off, "", None)
+            .await?;
         Ok(Stock { outputs, power })
     }
 
     /// Every revision of the 旬 electricity of the periods `from..=to` received by `until_ms`
-    /// of the enterprises after `after` up to `upto` (none: all after `after`).
+    /// of the enterprises after `after` up to `upto` (none: all after `after`), the days `off`
+    /// ([`off_days_json`]) left out of the working days' figures.
     async fn power_revisions(
         &self,
         from: Period,
         to: Period,
         until_ms: i64,
+        off: &str,
         after: &str,
         upto: Option<&str>,
     ) -> anyhow::Result<Vec<(XunPower, When)>> {
-        let first = Xun::new(from, 1).map_or(NaiveDate::MIN, Xun::first_day);
-        let last = Xun::new(to, 3).map_or(NaiveDate::MIN, Xun::last_day);
+        let (first, last) = days_of(from, to);
         let sql = power_sql(matches!(self, Store::Sqlite(_)), upto.is_some());
         let power: Vec<PowerTuple> = on_pool!(self, p => {
             let q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(first.to_string()).bind(last.to_string()).bind(until_ms)
-                .bind(after.to_string());
+                .bind(after.to_string()).bind(off.to_string());
             match upto {
                 Some(u) => q.bind(u.to_string()).fetch_all(p).await?,
                 None => q.fetch_all(p).await?,
@@ -332,13 +378,15 @@ impl Store {
         });
         Ok(power
             .into_iter()
-            .filter_map(|(code, period, part, days, kwh, rec, sup)| {
+            .filter_map(|(code, period, part, days, kwh, wdays, wkwh, rec, sup)| {
                 let xun = Xun::new(period.parse().ok()?, u8::try_from(part).ok()?)?;
                 let row = XunPower {
                     credit_code: code,
                     xun,
                     days: u32::try_from(days).ok()?,
                     kwh,
+                    work_days: u32::try_from(wdays).ok()?,
+                    work_kwh: wkwh,
                 };
                 Some((row, (rec, sup)))
             })
@@ -380,11 +428,13 @@ impl Store {
 
     /// Every unit's input to the nowcast of the span containing `period` as of `as_of_ms`: the
     /// span and the [`SPANS_BACK`] spans before it, each read at its own cut-off — as far into
-    /// its month as `as_of_ms` is into `period` (into January for a January forecast of 1—2月).
+    /// its month as `as_of_ms` is into `period` (into January for a January forecast of 1—2月);
+    /// the partials' holidays and working days by `calendar`.
     pub async fn nowcast_inputs(
         &self,
         period: Period,
         as_of_ms: i64,
+        calendar: Option<&Calendar>,
     ) -> anyhow::Result<(Span, Vec<UnitInput>)> {
         let target = Span::of(period);
         let offset = as_of_ms - month_start_ms(period);
@@ -407,7 +457,7 @@ impl Store {
                 (*s, back(*s), cutoff)
             })
             .collect();
-        let known = self.nowcast_known(&cuts, as_of_ms, CHUNK).await?;
+        let known = self.nowcast_known(&cuts, as_of_ms, CHUNK, calendar).await?;
         let mut inputs: BTreeMap<String, UnitInput> = BTreeMap::new();
         for ((s, _, _), known) in cuts.iter().zip(known) {
             for (unit, k) in known {
@@ -444,6 +494,7 @@ impl Store {
         cuts: &[(Span, Period, i64)],
         until_ms: i64,
         chunk: usize,
+        calendar: Option<&Calendar>,
     ) -> anyhow::Result<Vec<BTreeMap<String, Known>>> {
         let (Some(from), Some(to)) = (
             cuts.iter().map(|c| c.1).min(),
@@ -453,7 +504,7 @@ impl Store {
         };
         let outputs = self.forecast_output_groups(from, to, until_ms).await?;
         let power = self
-            .forecast_power_sums(cuts, from, to, until_ms, chunk)
+            .forecast_power_sums(cuts, (from, to), until_ms, chunk, calendar)
             .await?;
         Ok(cuts
             .iter()
@@ -470,18 +521,19 @@ impl Store {
     async fn forecast_power_sums(
         &self,
         cuts: &[(Span, Period, i64)],
-        from: Period,
-        to: Period,
+        (from, to): (Period, Period),
         until_ms: i64,
         chunk: usize,
+        calendar: Option<&Calendar>,
     ) -> anyhow::Result<Vec<PowerSums>> {
         let members = self.forecast_members().await?;
-        let mut sums: Vec<PowerSums> = cuts.iter().map(|c| PowerSums::new(c.0)).collect();
+        let mut sums: Vec<PowerSums> = cuts.iter().map(|c| PowerSums::new(c.0, calendar)).collect();
         let bounds = self.forecast_chunk_bounds(chunk).await?;
+        let off = off_days_json(from, to, calendar)?;
         let mut after = String::new();
         for upto in bounds.iter().map(Some).chain([None]) {
             let rows = self
-                .power_revisions(from, to, until_ms, &after, upto.map(String::as_str))
+                .power_revisions(from, to, until_ms, &off, &after, upto.map(String::as_str))
                 .await?;
             for ((s, first, cutoff), acc) in cuts.iter().zip(&mut sums) {
                 acc.add(&power_at(&rows, *first, s.last, *cutoff), &members);
