@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use indmon::demo::run::{DemoOptions, run};
 use indmon::store::Store;
 
+use common::scalar;
+
 #[tokio::test]
 async fn the_demo_finds_what_the_generator_planted_and_writes_readable_emails_and_a_report() {
     let dir = tempfile::tempdir().unwrap();
@@ -411,18 +413,4 @@ async fn staged_arrivals(store: &Store) {
     assert_eq!(scalar(store, q).await, 0);
     let q = "SELECT COUNT(*) FROM power_daily WHERE day >= '2026-11-01'";
     assert!(scalar(store, q).await > 650 * 10);
-}
-
-/// One integer from either backend.
-async fn scalar(store: &Store, sql: &str) -> i64 {
-    match store {
-        Store::Sqlite(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
-            .fetch_one(p)
-            .await
-            .unwrap(),
-        Store::Postgres(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
-            .fetch_one(p)
-            .await
-            .unwrap(),
-    }
 }

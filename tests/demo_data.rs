@@ -70,19 +70,6 @@ fn the_same_seed_gives_byte_identical_files_and_another_seed_another_city() {
     assert_eq!(ta[Path::new("units.csv")], tc[Path::new("units.csv")]);
 }
 
-async fn scalar_i64(store: &Store, sql: &str) -> i64 {
-    match store {
-        Store::Sqlite(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
-            .fetch_one(p)
-            .await
-            .unwrap(),
-        Store::Postgres(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
-            .fetch_one(p)
-            .await
-            .unwrap(),
-    }
-}
-
 async fn rows(store: &Store, sql: &str) -> Vec<(String, i64, i64)> {
     match store {
         Store::Sqlite(p) => sqlx::query_as(sqlx::AssertSqlSafe(sql.to_string()))
@@ -179,7 +166,7 @@ async fn every_file_imports_cleanly_and_the_plan_matches_the_database() {
     assert_eq!(ps.list.len(), troubled);
 
     // Missing reports of the last period: registered above-scale enterprises with no row.
-    let missing = scalar_i64(
+    let missing = scalar(
         s,
         "SELECT COUNT(*) FROM enterprise e WHERE e.scale = 'above' AND NOT EXISTS
            (SELECT 1 FROM submission_rows s WHERE s.credit_code = e.credit_code AND s.period = '2026-10')",
@@ -192,12 +179,12 @@ async fn every_file_imports_cleanly_and_the_plan_matches_the_database() {
         .count();
     assert_eq!(missing, planned);
     assert!((765 / 100..=765 * 4 / 100).contains(&(missing + plan.late_count)));
-    let all_rows = scalar_i64(s, "SELECT COUNT(*) FROM submission_rows").await as usize;
+    let all_rows = scalar(s, "SELECT COUNT(*) FROM submission_rows").await as usize;
     assert_eq!(all_rows, (765 + 150) * 49 - plan.missing_count);
 
     // The revision replaced the first row sent, which is kept in the history.
     let r = plan.revision.as_ref().unwrap();
-    let history = scalar_i64(s, "SELECT COUNT(*) FROM submission_history").await;
+    let history = scalar(s, "SELECT COUNT(*) FROM submission_history").await;
     assert_eq!(history, 1);
     assert_eq!(
         value(s, &r.credit_code, "2026-10", "output").await.unwrap(),
@@ -277,7 +264,7 @@ async fn every_file_imports_cleanly_and_the_plan_matches_the_database() {
     assert!((25.0..=35.0).contains(&share), "{share}");
 
     // Upgrade candidates in the cultivation pool: annualised revenue ytd ≥ 2000 万元.
-    let upgrade = scalar_i64(
+    let upgrade = scalar(
         s,
         "SELECT COUNT(*) FROM submission_rows s JOIN enterprise e ON e.credit_code = s.credit_code
           WHERE s.period = '2026-10' AND e.scale = 'below' AND s.revenue_ytd * 12 >= 20000000 * 10",
@@ -285,7 +272,7 @@ async fn every_file_imports_cleanly_and_the_plan_matches_the_database() {
     .await as usize;
     assert_eq!(upgrade, plan.upgrade_candidate_count);
     assert!((5..=60).contains(&upgrade), "{upgrade}");
-    let key = scalar_i64(s, "SELECT COUNT(*) FROM enterprise WHERE is_key = 1").await;
+    let key = scalar(s, "SELECT COUNT(*) FROM enterprise WHERE is_key = 1").await;
     assert_eq!(key, 100);
 
     // The JSON pages hold the same rows as the CSV of their month.
@@ -411,12 +398,7 @@ fn a_province_is_generated_with_flat_memory() {
         .map(|u| u.code)
         .collect();
     assert_eq!(lagging, ["339904", "339921", "339922", "339981"]);
-    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
-        let peak_kb: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0);
+    if let Some(peak_kb) = vm_hwm_kib() {
         assert!(peak_kb < 200_000, "peak resident set {peak_kb} kB");
     }
 }

@@ -8,22 +8,11 @@ mod common;
 
 use std::io::{BufWriter, Write};
 
-use common::{TestDb, opts, registry};
+use common::{TestDb, opts, registry, vm_hwm_kib};
 use indmon::ingest::{MAX_KEPT_REJECTS, import_file};
 
 const N: u64 = 400_000;
 const DONGLING: &str = "9133078152601815XT";
-
-fn vm_hwm_kib() -> Option<u64> {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
 
 #[tokio::test]
 async fn a_file_of_repeated_rows_is_refused_in_bounded_memory() {

@@ -9,7 +9,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{TestDb, dump, import_ok, opts, registry, write};
+use common::{TestDb, dump, import_ok, opts, registry, scalar, write};
 use indmon::ingest::{ImportOptions, ImportReport, import_file};
 use indmon::store::Store;
 use indmon::store::packed::{self, N_FIELDS, REVISION, RUN_ID};
@@ -26,15 +26,6 @@ async fn exec(store: &Store, sql: &str) {
         Store::Postgres(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
     }
     .unwrap_or_else(|e| panic!("{e}"));
-}
-
-async fn scalar(store: &Store, sql: &str) -> i64 {
-    let sql = sqlx::AssertSqlSafe(sql.to_string());
-    match store {
-        Store::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await,
-        Store::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await,
-    }
-    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The raw packs, for "nothing was written" checks.

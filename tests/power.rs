@@ -20,23 +20,6 @@ const BEIGANG: &str = "91330781190937864H";
 
 const MAPPING: &str = "户号,统一社会信用代码,户名\n3300001,913307811860913921,南湖纺织一厂\n3300002,913307811860913921,南湖纺织二厂\n3300003,91330781190937864H,北港化工\n";
 
-/// Runs a query returning one integer on either backend.
-async fn scalar(store: &Store, sql: &str) -> i64 {
-    match store {
-        Store::Sqlite(p) => {
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                .fetch_one(p)
-                .await
-        }
-        Store::Postgres(p) => {
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                .fetch_one(p)
-                .await
-        }
-    }
-    .expect(sql)
-}
-
 async fn mapped(store: &Store, dir: &tempfile::TempDir) {
     registry(store).await;
     let r = import_ok(store, &[&write(dir, "accounts.csv", MAPPING)]).await;

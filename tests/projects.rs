@@ -12,19 +12,6 @@ use indmon::evaluate;
 use indmon::ingest::{ImportOptions, Kind, import_file};
 use indmon::store::Store;
 
-async fn scalar(store: &Store, sql: &str) -> i64 {
-    match store {
-        Store::Sqlite(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
-            .fetch_one(p)
-            .await
-            .unwrap(),
-        Store::Postgres(p) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
-            .fetch_one(p)
-            .await
-            .unwrap(),
-    }
-}
-
 const PROJECTS_ZH: &str = "\
 项目编号,项目名称,所属县区,责任单位/包抓领导,总投资（万元）,年度计划投资,计划开工,计划竣工,计划投产,项目状态
 XM-A,东岭年产5万吨新材料项目,330781,leader01,50000,1200,2026-02,2027-06,2027-09,在建

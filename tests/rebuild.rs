@@ -8,7 +8,7 @@ mod common;
 use std::fmt::Write as _;
 use std::process::Command;
 
-use common::{TestDb, import_ok, registry, write};
+use common::{TestDb, import_ok, registry, scalar, write};
 use indmon::analysis::WINDOW;
 use indmon::config::Config;
 use indmon::store::{
@@ -28,15 +28,6 @@ async fn exec(store: &Store, sql: &str) {
         Store::Postgres(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
     }
     .unwrap_or_else(|e| panic!("{e}"));
-}
-
-async fn scalar(store: &Store, sql: &str) -> i64 {
-    let sql = sqlx::AssertSqlSafe(sql.to_string());
-    match store {
-        Store::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await,
-        Store::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await,
-    }
-    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 async fn packs(store: &Store) -> Vec<(i32, String, Vec<u8>)> {

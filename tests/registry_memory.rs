@@ -8,23 +8,11 @@ mod common;
 
 use std::io::{BufWriter, Write};
 
-use common::{TestDb, fixture, import_ok, opts};
+use common::{TestDb, fixture, import_ok, opts, vm_hwm_kib};
 use indmon::credit_code::CreditCode;
 use indmon::ingest::import_file;
 
 const N: usize = 150_000;
-
-/// The process's peak resident set in KiB, when the kernel tells it.
-fn vm_hwm_kib() -> Option<u64> {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
 
 #[tokio::test]
 async fn a_large_registry_is_imported_in_bounded_memory() {

@@ -284,3 +284,25 @@ pub async fn submission_rows(store: &Store) {
         Store::Postgres(p) => fill!(p),
     }
 }
+
+/// One integer from either backend (a count, a sum, a flag).
+pub async fn scalar(store: &Store, sql: &str) -> i64 {
+    let q = sqlx::AssertSqlSafe(sql.to_string());
+    match store {
+        Store::Sqlite(p) => sqlx::query_scalar(q).fetch_one(p).await,
+        Store::Postgres(p) => sqlx::query_scalar(q).fetch_one(p).await,
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// The process's peak resident set in KiB (`VmHWM`), when the kernel tells it.
+pub fn vm_hwm_kib() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
