@@ -1,7 +1,7 @@
 //! Submissions are stored packed by enterprise and year (`submission_year`): imports merge
 //! into the packs directly, keep earlier revisions in `submission_history`, and give the same
-//! store whether their rows are merged at the end or early, several times (a file larger than
-//! the import's buffer). `migrate` packs the row table of a database from before, and keeps it
+//! store whether their rows are merged from memory or from sorted runs on disk (a file larger
+//! than the import's buffer). `migrate` packs the row table of a database from before, and keeps it
 //! (since migration 0012 the rows are the record again).
 //! All on both backends.
 
@@ -42,7 +42,7 @@ async fn import(store: &Store, file: &Path, o: &ImportOptions) -> ImportReport {
     import_file(store, file, o).await.expect("import")
 }
 
-/// Options whose buffer holds less than one row: the held rows are merged after every row.
+/// Options whose buffer holds less than one row: every row is written out as a run of its own.
 fn merging_every_row() -> ImportOptions {
     ImportOptions {
         buffer_limit: 1,

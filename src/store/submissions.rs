@@ -84,7 +84,7 @@ pub struct SubmissionImport {
     now_ms: i64,
     /// Whether rejected rows are left out (`--partial`) rather than failing the file.
     partial: bool,
-    /// Bytes of held rows after which they are merged early.
+    /// Bytes of held rows after which they are written out as a sorted run.
     buffer_limit: usize,
     /// The rows not merged yet. Keyed with foldhash: SipHash cost a tenth of an import's time
     /// here.
@@ -158,7 +158,7 @@ impl Store {
     /// Opens the transaction of an import of submissions for import run `run_id`.
     /// `present[i]` says whether the file has a column for `FIELDS[i]`; `partial`, whether
     /// rejected rows are to be left out rather than fail the file; `buffer_limit`, the bytes of
-    /// rows held before they are merged early.
+    /// rows held before they are written out as a sorted run.
     pub async fn begin_submissions(
         &self,
         present: [bool; N_FIELDS],
