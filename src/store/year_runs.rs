@@ -325,6 +325,28 @@ mod tests {
         assert_eq!(r, vec![(key(b'A', 2025), 1, 6, 2)]);
     }
 
+    /// A run has no name in the file system from the start: an import killed mid-way leaves
+    /// no file behind.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn runs_are_unlinked_files() {
+        use std::os::fd::AsRawFd;
+        let mut runs = Runs::default();
+        write_run(
+            &mut runs,
+            vec![(key(b'D', 2026), year(&[(1, 2, 1)]))],
+            &mut Vec::new(),
+        );
+        for file in &runs.files {
+            let link = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).unwrap();
+            assert!(
+                link.to_string_lossy().ends_with("(deleted)"),
+                "{}",
+                link.display()
+            );
+        }
+    }
+
     #[test]
     fn past_the_run_limit_runs_are_merged_into_one() {
         let mut runs = Runs::default();
