@@ -16,7 +16,7 @@ use super::{
 };
 use crate::credit_code::CreditCode;
 use crate::power::{DailyLine, PowerAccount, PowerDay, Xun, XunReport};
-use crate::record::Reject;
+use crate::record::{Reject, Rejects};
 use crate::store::Store;
 
 /// The figures of a 旬报 column whose header says it is cumulative are refused: a 旬报 carries
@@ -102,8 +102,7 @@ pub(super) async fn store_power(
         Kind::PowerDaily => {
             let mapping = store.power_accounts().await?;
             let (days, rejects) = map_days(lines, &mapping, ctx);
-            let n = rejects.len() as u64;
-            push_rejects(report, rejects, n);
+            push_rejects(report, rejects.kept, rejects.count);
             days
         }
         _ => Vec::new(),
@@ -156,15 +155,16 @@ pub(super) async fn store_power(
 }
 
 /// Maps each daily line's account to its enterprise and sums an enterprise's accounts per day.
-/// An unmapped account, or an account given twice for a day, rejects its line.
+/// An unmapped account, or an account given twice for a day, rejects its line (all counted,
+/// the first [`crate::record::MAX_KEPT_REJECTS`] kept).
 fn map_days(
     lines: Vec<DailyLine>,
     mapping: &HashMap<String, String>,
     ctx: &rows::RowContext<'_>,
-) -> (Vec<PowerDay>, Vec<Reject>) {
+) -> (Vec<PowerDay>, Rejects) {
     let mut seen: HashMap<(&str, NaiveDate), u64> = HashMap::new();
     let mut sums: HashMap<(CreditCode, NaiveDate), i64> = HashMap::new();
-    let mut rejects = Vec::new();
+    let mut rejects = Rejects::default();
     // Each account's credit code parsed and checked once, not once a line: a file holds each
     // account's every day (the per-line parse showed as 8% of the demo's debug profile).
     let mut codes: HashMap<&str, Option<CreditCode>> = HashMap::new();
