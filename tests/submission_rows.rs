@@ -299,6 +299,79 @@ async fn early_merges_partial_and_refused_imports_keep_rows_and_packs_equal() {
     }
 }
 
+/// A file of 2025 for `MANY` enterprises (twelve months each: several chunks of PostgreSQL's
+/// early rows, `early_rows.rs`), with an enterprise not in the registry among them and one
+/// enterprise-month given twice; and the registry of the `MANY`.
+fn fresh_year_files(dir: &tempfile::TempDir) -> (std::path::PathBuf, std::path::PathBuf) {
+    let mut registry_csv = String::from("credit_code,name,unit_code,scale\n");
+    let mut months = String::from("credit_code,period,output,electricity\n");
+    for n in 0..MANY {
+        let code = credit_code(n);
+        registry_csv.push_str(&format!("{code},企业{n},330781,above\n"));
+        for m in 1..=12 {
+            months.push_str(&format!("{code},2025-{m:02},{},{m}\n", n * 100 + m));
+        }
+        if n == MANY / 2 {
+            months.push_str("91330700000000001B,2025-03,5,5\n91330700000000001B,2025-04,6,6\n");
+            months.push_str(&format!("{},2025-01,999999,1\n", credit_code(3)));
+        }
+    }
+    (
+        write(dir, "enterprises.csv", registry_csv),
+        write(dir, "fresh.csv", months),
+    )
+}
+
+#[tokio::test]
+async fn rows_written_while_a_fresh_year_is_read_are_those_the_merge_would_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let (enterprises, fresh) = fresh_year_files(&dir);
+    let n = MANY * 12;
+    for (what, buffer_limit) in [("held whole", opts().buffer_limit), ("with runs", 64 << 10)] {
+        for db in TestDb::all().await {
+            let s = &db.store;
+            import_ok(s, &[&fixture("units.csv"), &enterprises]).await;
+            let refused = ImportOptions {
+                buffer_limit,
+                ..opts()
+            };
+            let r = import_file(s, &fresh, &refused).await.unwrap();
+            assert!(!r.committed && r.rejected == 3, "{what} {}: {r:?}", db.name);
+            assert!(
+                rows(s).await.is_empty(),
+                "{what} {}: refused whole",
+                db.name
+            );
+
+            let partial = ImportOptions {
+                partial: true,
+                ..refused
+            };
+            let r = import_file(s, &fresh, &partial).await.unwrap();
+            assert!(r.committed, "{what} {}: {r:?}", db.name);
+            assert_eq!(
+                (r.accepted, r.rejected),
+                (n as u64, 3),
+                "{what} {}",
+                db.name
+            );
+            assert_rows_are_the_packs(s, n, &format!("{what} {}", db.name)).await;
+            let got = rows(s).await;
+            assert!(
+                got.iter().all(|r| r.code != "91330700000000001B"),
+                "{what} {}",
+                db.name
+            );
+            // The first of a repeated month stands.
+            assert_eq!(
+                figure(&got, &credit_code(3), "2025-01", "output"),
+                Some(301 * 10_000)
+            );
+            db.cleanup().await;
+        }
+    }
+}
+
 /// Enterprises for the unpacking test: more than one batch of the unpacking.
 const MANY: usize = 4_100;
 
