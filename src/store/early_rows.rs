@@ -4,17 +4,19 @@
 //! time) then follows the parse instead of running beside it.
 //!
 //! A row is written early when nothing about it can change by the file's end: its year has no
-//! stored month of any enterprise (so the row is new, revision 1, whatever else the file holds),
-//! its month is the first for its enterprise-year in the file (a repeat is rejected, the first
-//! stands), and no sorted run has been written yet (once the held rows have gone to a run, a
-//! later line cannot be checked against them before it is sent). A row of an enterprise not in
-//! the registry may be written early too: the import is then rolled back, or when partial the
-//! run's rows of those enterprises are deleted before it commits ([`delete_unknown`]).
+//! stored month of any enterprise (so the row is new, revision 1, whatever else the file holds)
+//! and its month is surely the first for its enterprise-year in the file (a repeat is rejected,
+//! the first stands): the rows held show that for their own months, and [`RunMonths`] for the
+//! months already written out to sorted runs — a Bloom filter, so a month it only may have seen
+//! is held for the merge rather than sent. A row of an enterprise not in the registry may be
+//! written early too: the import is then rolled back, or when partial the run's rows of those
+//! enterprises are deleted before it commits ([`delete_unknown`]).
 //!
 //! The rows go through one `COPY` on the import's transaction, run by a task of its own while
 //! the import goes on; the transaction comes back when the copy ends ([`EarlyRows::close`]).
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::mpsc;
@@ -24,6 +26,7 @@ use super::copy::BinaryCopyWriter;
 use super::packed::Month;
 use super::rows::copy_row;
 use super::submissions::ImportTx;
+use super::year_runs::YearKey;
 
 /// Bytes of rows sent to the copy at a time.
 const CHUNK: usize = 1 << 20;
@@ -47,8 +50,10 @@ pub(super) struct EarlyRows {
     fresh: HashMap<i32, bool>,
     copy: BinaryCopyWriter,
     copying: Option<Copying>,
-    /// False once a run has been written: no row is written early after that.
+    /// False once the file has ended.
     open: bool,
+    /// The months written out to runs, once there are runs.
+    in_runs: Option<RunMonths>,
     /// Rows sent.
     pub(super) rows: u64,
 }
@@ -61,18 +66,28 @@ impl EarlyRows {
             copy: BinaryCopyWriter::default(),
             copying: None,
             open: true,
+            in_runs: None,
             rows: 0,
         }
     }
 
-    /// No row is written early from now on (a run is being written).
-    pub(super) fn stop(&mut self) {
-        self.open = false;
+    /// Notes the months of a run being written.
+    pub(super) fn written_out(&mut self, key: &YearKey, months: u16) {
+        let seen = self.in_runs.get_or_insert_with(RunMonths::new);
+        for m in (1..=12).filter(|m| months & 1 << (m - 1) != 0) {
+            seen.insert(key, m);
+        }
     }
 
-    /// Whether a first month of `year` is to be written early.
-    pub(super) async fn takes(&mut self, year: i32) -> anyhow::Result<bool> {
-        if !self.open {
+    /// Whether `month` of `key`, the first in the rows held, is to be written early.
+    pub(super) async fn takes(&mut self, key: &YearKey, month: u32) -> anyhow::Result<bool> {
+        let year = key.year;
+        if !self.open
+            || self
+                .in_runs
+                .as_ref()
+                .is_some_and(|r| r.may_hold(key, month))
+        {
             return Ok(false);
         }
         if let Some(fresh) = self.fresh.get(&year) {
@@ -144,6 +159,45 @@ impl EarlyRows {
     }
 }
 
+/// Bits of [`RunMonths`]: 16 MiB, taken only by a file larger than the import's buffer. For
+/// 12.5M months (500,000 enterprises × 25) one in a hundred is held back for nothing.
+const RUN_MONTH_BITS: usize = 1 << 27;
+
+/// Bits set for each month.
+const RUN_MONTH_HASHES: u64 = 4;
+
+/// The months written out to runs, as a Bloom filter: a month it has not seen is surely not
+/// in a run.
+struct RunMonths {
+    bits: Vec<u64>,
+}
+
+impl RunMonths {
+    fn new() -> RunMonths {
+        RunMonths {
+            bits: vec![0; RUN_MONTH_BITS / 64],
+        }
+    }
+
+    /// The bits of `month` of `key`, by double hashing.
+    fn bits(key: &YearKey, month: u32) -> impl Iterator<Item = usize> {
+        let h1 = foldhash::fast::FixedState::with_seed(1).hash_one((key, month));
+        let h2 = foldhash::fast::FixedState::with_seed(2).hash_one((key, month)) | 1;
+        (0..RUN_MONTH_HASHES)
+            .map(move |i| (h1.wrapping_add(i.wrapping_mul(h2)) as usize) % RUN_MONTH_BITS)
+    }
+
+    fn insert(&mut self, key: &YearKey, month: u32) {
+        for b in RunMonths::bits(key, month) {
+            self.bits[b / 64] |= 1 << (b % 64);
+        }
+    }
+
+    fn may_hold(&self, key: &YearKey, month: u32) -> bool {
+        RunMonths::bits(key, month).all(|b| self.bits[b / 64] & 1 << (b % 64) != 0)
+    }
+}
+
 /// Takes the import's PostgreSQL transaction out of `tx`, for the copy's task.
 fn lend(tx: &mut Option<ImportTx>) -> anyhow::Result<Transaction<'static, Postgres>> {
     match tx.take() {
@@ -188,4 +242,28 @@ pub(super) async fn delete_unknown(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u32) -> YearKey {
+        let mut code = *b"913307810000000000";
+        code[9..].copy_from_slice(format!("{n:09}").as_bytes());
+        YearKey { code, year: 2025 }
+    }
+
+    #[test]
+    fn run_months_never_miss_a_month_they_saw_and_rarely_claim_one_they_did_not() {
+        let mut seen = RunMonths::new();
+        for n in 0..200_000 {
+            seen.insert(&key(n), n % 12 + 1);
+        }
+        assert!((0..200_000).all(|n| seen.may_hold(&key(n), n % 12 + 1)));
+        let claimed = (0..200_000)
+            .filter(|&n| seen.may_hold(&key(n), (n + 1) % 12 + 1))
+            .count();
+        assert!(claimed < 20, "{claimed} of 200,000 months claimed wrongly");
+    }
 }

@@ -238,7 +238,7 @@ impl SubmissionImport {
                 *f = v.map(|a| a.raw());
             }
             if let Some(early) = &mut self.early
-                && early.takes(key.year).await?
+                && early.takes(&key, month as u32).await?
             {
                 let fields = packed::new_month(&figures, &self.present, self.run_id);
                 let (m, now_ms) = (month as u32, self.now_ms);
@@ -265,7 +265,9 @@ impl SubmissionImport {
     /// (a buffer's worth, ~0.5 s) run on a blocking thread, off the runtime.
     async fn write_run(&mut self) -> anyhow::Result<()> {
         if let Some(early) = &mut self.early {
-            early.stop();
+            for (key, year) in &self.years {
+                early.written_out(key, year.mask());
+            }
         }
         let started = std::time::Instant::now();
         let (mut years, mut runs) = (

@@ -46,7 +46,7 @@ pub(super) struct FileYear {
 
 impl FileYear {
     /// Bit `m − 1` for each month `m` the file has.
-    fn mask(&self) -> u16 {
+    pub(super) fn mask(&self) -> u16 {
         (0..12)
             .filter(|&i| self.lines[i] != 0)
             .fold(0, |mask, i| mask | 1 << i)
