@@ -12,7 +12,9 @@
 //! written out sorted to a temporary file ([`super::year_runs`]), so memory stays bounded
 //! whatever the file's size; when the file ends the runs are merged back in key order, a
 //! buffer's worth at a time, so that each enterprise-year is still merged once and whole and
-//! the tables are written in the order of their keys, as for a small file.
+//! the tables are written in the order of their keys, as for a small file. On PostgreSQL the
+//! rows of a year with no stored month are sent to the server while the file is still read
+//! ([`super::early_rows`]), so that storing them runs beside the parse rather than after it.
 
 use std::collections::{HashMap, HashSet};
 
