@@ -5,6 +5,7 @@
 use super::city::{self, INDUSTRIES, UNITS};
 use super::draws::draw_episode;
 pub use super::draws::{Episode, Role, role_of, size_at};
+use super::power::month_factor;
 use super::rng::Rng;
 use super::{GenSpec, SEASON};
 use crate::credit_code::CreditCode;
@@ -256,7 +257,10 @@ impl Profile {
             if p.year() >= this_year {
                 level *= self.calibration;
             }
-            let normal = level * SEASON[p.month() as usize - 1] / season_sum * (1.0 + n_out);
+            // The season's rate on the month's days: fewer made in a month with more days off.
+            let normal = level * SEASON[p.month() as usize - 1] / season_sum
+                * month_factor(p)
+                * (1.0 + n_out);
             let factor = match episode {
                 Some(e) if (e.first..=e.last).contains(&p.month()) => e.factor,
                 _ => 1.0,

@@ -61,8 +61,9 @@ pub use plan::Plan;
 
 use crate::period::Period;
 
-/// Monthly weights of output: January and February low (Spring Festival), December high
-/// (year-end push), normalised by their sum.
+/// Monthly weights of output in an average year: January and February low (Spring Festival),
+/// December high (year-end push), normalised by their sum; each month's days off move it
+/// further (`power::month_factor`).
 pub const SEASON: [f64; 12] = [
     0.70, 0.62, 1.00, 0.98, 1.00, 1.06, 0.96, 0.97, 1.05, 1.00, 1.08, 1.28,
 ];

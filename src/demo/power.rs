@@ -5,18 +5,22 @@
 //!
 //! Most above-scale enterprises have an account, a few two; every account is mapped. A month's
 //! metered kWh is the enterprise's reported electricity times its own meter factor (so
-//! electricity ≈ output × an enterprise-specific intensity), spread over the days by
+//! electricity ≈ output × an enterprise-specific intensity), spread over the month's days by
 //! [`DayShape`]: Sundays and Saturdays lower, public holidays low, the Spring Festival lowest
 //! with a ramp around it, all from the working-day calendar, so the dip moves with the
-//! festival; then ±[`DAY_NOISE`] per day. January and February are spread together
-//! ([`span_days`]). A bad spell runs at 0.1 + 0.9 × its factor of the
-//! normal level (a stalled plant keeps a 10% base load); one that starts in the last month
-//! starts on [`STOP_DAY`], so the 上旬 already shows it.
+//! festival; then ±[`DAY_NOISE`] per day ([`month_days`]). The month's output follows the same
+//! days ([`month_factor`], `enterprise`): a month with more days off makes less, the Spring
+//! Festival's month least, so that the month's electricity and output carry the same holidays
+//! and a plant's working day runs at its season's rate whichever year it is. A bad spell runs
+//! at 0.1 + 0.9 × its factor of the normal level (a stalled plant keeps a 10% base load); one
+//! that starts in the last month starts on [`STOP_DAY`], so the 上旬 already shows it.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::ops::RangeInclusive;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use chrono::{Datelike, NaiveDate, Weekday};
 
@@ -148,6 +152,42 @@ impl DayShape {
     }
 }
 
+/// How much a month makes against its season for where its days off fall: the sum of its days'
+/// [`DayShape`] weights over the mean of the same calendar month's sums in the years the shipped
+/// calendar covers (a January with the Spring Festival well below 1, the February after a
+/// January festival above); 1 outside those years, where the days' weights know no holidays.
+pub fn month_factor(p: Period) -> f64 {
+    static FACTORS: OnceLock<HashMap<Period, f64>> = OnceLock::new();
+    FACTORS
+        .get_or_init(month_factors)
+        .get(&p)
+        .copied()
+        .unwrap_or(1.0)
+}
+
+/// [`month_factor`] of every month of the shipped calendar's years.
+fn month_factors() -> HashMap<Period, f64> {
+    let shape = DayShape::official();
+    let Some(calendar) = &shape.calendar else {
+        return HashMap::new();
+    };
+    let years = calendar.covered_from().year()..=calendar.covered_through().year();
+    let weight = |p: Period| -> f64 { days_of(p).into_iter().map(|d| shape.weight(d)).sum() };
+    let mut out = HashMap::new();
+    for month in 1..=12 {
+        let sums: Vec<(Period, f64)> = years
+            .clone()
+            .filter_map(|y| Period::new(y, month))
+            .map(|p| (p, weight(p)))
+            .collect();
+        let mean = sums.iter().map(|s| s.1).sum::<f64>() / sums.len().max(1) as f64;
+        if mean > 0.0 {
+            out.extend(sums.into_iter().map(|(p, w)| (p, w / mean)));
+        }
+    }
+    out
+}
+
 /// The Spring Festival's days off of each covered year: the holidays between 15 January and
 /// the end of February (元旦 ends by 3 January).
 fn spring_festivals(c: &Calendar) -> Vec<RangeInclusive<NaiveDate>> {
@@ -180,31 +220,24 @@ pub fn days_of(p: Period) -> Vec<NaiveDate> {
         .collect()
 }
 
-/// An enterprise's metered kWh per day of `months` (one month, or January and February
-/// together): their reported electricity times `factor` at the normal level, spread over their
-/// days by `shape` — over both months at once for January and February, so that the Spring
-/// Festival's dip lands where the calendar puts it whichever month that is (their sum, not
-/// each month's, follows the reported figures, as statisticians combine 1—2月) —; a month's
-/// days from its stop day (see [`stop_day`]) on at its spell's level. One draw per day.
-pub fn span_days(
+/// An enterprise's metered kWh per day of month `m`: its reported electricity times `factor`
+/// at the normal level, spread over its days by `shape` (the reported figure already carries
+/// the month's days off: [`month_factor`]); the days from `stop` on (see [`stop_day`]) at its
+/// spell's level. One draw per day.
+pub fn month_days(
     shape: &DayShape,
-    months: &[(&Month, u32)],
+    m: &Month,
+    stop: u32,
     factor: f64,
     r: &mut Rng,
 ) -> Vec<(NaiveDate, i64)> {
     // Reported electricity is in raw 万千瓦时 units: ten-thousandths of 万 kWh, i.e. kWh.
-    let normal: f64 = months
-        .iter()
-        .map(|(m, _)| m.figures.electricity as f64 / spell(m))
-        .sum::<f64>()
-        * factor;
-    let days: Vec<(NaiveDate, f64, f64)> = months
-        .iter()
-        .flat_map(|(m, stop)| {
-            days_of(m.period).into_iter().map(move |d| {
-                let level = if d.day() < *stop { 1.0 } else { spell(m) };
-                (d, shape.weight(d), level)
-            })
+    let normal = m.figures.electricity as f64 / spell(m) * factor;
+    let days: Vec<(NaiveDate, f64, f64)> = days_of(m.period)
+        .into_iter()
+        .map(|d| {
+            let level = if d.day() < stop { 1.0 } else { spell(m) };
+            (d, shape.weight(d), level)
         })
         .collect();
     let sum: f64 = days.iter().map(|(_, w, _)| w).sum();
@@ -235,25 +268,6 @@ pub fn stop_day(spec: &GenSpec, e: &Profile, m: &Month) -> u32 {
         }
         _ => 1,
     }
-}
-
-/// The months spread together: January with the February after it, else each alone.
-pub fn spans<'a>(months: &[&'a Month]) -> Vec<Vec<&'a Month>> {
-    let mut out: Vec<Vec<&Month>> = Vec::new();
-    for m in months {
-        match out.last_mut() {
-            Some(last)
-                if m.period.month() == 2
-                    && last.len() == 1
-                    && last[0].period.month() == 1
-                    && last[0].period.year() == m.period.year() =>
-            {
-                last.push(m);
-            }
-            _ => out.push(vec![m]),
-        }
-    }
-    out
 }
 
 /// One day's kWh split over the accounts by their shares (the last takes the rest).
@@ -349,11 +363,9 @@ impl PowerFiles {
             writeln!(self.accounts, "{account},{},{}", e.credit_code, e.name)?;
         }
         let mut r = Rng::stream(spec.seed, DAILY, e.index);
-        let mine: Vec<&Month> = months.iter().filter(|m| m.period >= self.from).collect();
-        for span in spans(&mine) {
-            let with_stop: Vec<(&Month, u32)> =
-                span.iter().map(|m| (*m, stop_day(spec, e, m))).collect();
-            for (day, kwh) in span_days(&self.shape, &with_stop, meter.factor, &mut r) {
+        for m in months.iter().filter(|m| m.period >= self.from) {
+            let stop = stop_day(spec, e, m);
+            for (day, kwh) in month_days(&self.shape, m, stop, meter.factor, &mut r) {
                 if day > self.until {
                     continue;
                 }

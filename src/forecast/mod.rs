@@ -14,6 +14,10 @@
 //!   what was known at its own cut-off, and compares with the final figure; it gives the
 //!   intervals (the 10th and 90th percentiles of earlier errors), the mean absolute errors and
 //!   the choice of the forecast shown (decided on its earlier half, reported on its later half).
+//!   Months whose daily electricity was pruned (`[power] daily_retention_months`) enter as
+//!   their 旬 sums, each known from the day after its 旬 ended (`store::forecast`): every
+//!   cut-off that reads one is months after it, so the nowcast and its backtest are the same
+//!   with or without the days.
 //! - [`year`]: the 1—N月 estimate and the year-end projection.
 
 pub mod assemble;

@@ -14,6 +14,15 @@
 //!   ([`CHUNK`]) and summed by unit at each cut-off ([`PowerSums`]): a unit's electricity growth
 //!   sums each enterprise's average over the days present, with four fifths of the days on both
 //!   sides, which a sum by unit in SQL cannot give.
+//!
+//! Months past `[power] daily_retention_months` have no days left: their 旬s are read from
+//! `power_xun_total` ([`PRUNED`]) as the same sums by enterprise and 旬 — the days present and
+//! their kWh, the working days and theirs — each the 旬's final revision, known from the day
+//! after the 旬 ended ([`pruned_known_ms`]: the retention keeps at least 24 months before the
+//! current one, so the nowcast's cut-offs, at most 16 spans back, read a pruned month only
+//! months after it, when its days had long been in). The working days of a pruned 旬 are those
+//! of the calendar when it was pruned (`[calendar]` then); the partial compares working days
+//! only for 旬s with public holidays, whose official calendar was published years before.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -93,8 +102,53 @@ fn power_sql(sqlite: bool, bounded: bool) -> String {
 
 type PowerTuple = (String, String, i64, i64, i64, i64, i64, i64, Option<i64>);
 
+/// The pruned 旬s (`power_xun_total`, `store::power_prune`) of the periods `$1..=$2` of the
+/// enterprises after `$3` (`{upto}`: and up to `$4`): the same sums [`POWER`] gives of days, the
+/// working days' as the calendar stood when they were pruned.
+const PRUNED: &str =
+    "SELECT credit_code, period, CAST(xun AS BIGINT), CAST(days_present AS BIGINT),
+       kwh, CAST(workdays_present AS BIGINT), workday_kwh
+     FROM power_xun_total WHERE period >= $1 AND period <= $2 AND credit_code > $3{upto}";
+
+type PrunedTuple = (String, String, i64, i64, i64, i64, i64);
+
+/// When a pruned 旬 counts as known: from the start (Asia/Shanghai) of the day after it ended,
+/// the earliest its electricity could be known, as its final revision. Its days, and so when
+/// they were received and revised, are gone; and a month is pruned only past the retention (at
+/// least 25 months with the current one: `power::MIN_RETENTION_MONTHS`), while the nowcast's
+/// cut-offs lie at most [`SPANS_BACK`] + 1 spans before its as-of time, so that every cut-off
+/// reading a pruned month came at least eight months after it ended — long after its days
+/// and, but for a rare late correction, their last revision had been received.
+pub fn pruned_known_ms(xun: Xun) -> i64 {
+    let next = xun.last_day().succ_opt().unwrap_or(NaiveDate::MAX);
+    Shanghai
+        .from_local_datetime(&next.and_time(chrono::NaiveTime::MIN))
+        .earliest()
+        .map_or(i64::MAX, |t| t.timestamp_millis())
+}
+
 /// When a figure was known: received, and superseded (none for the current revision).
 type When = (i64, Option<i64>);
+
+/// One enterprise's 旬 from a row of [`POWER`] or [`PRUNED`]; none when a figure is out of range.
+fn xun_power(
+    credit_code: String,
+    period: &str,
+    part: i64,
+    days: i64,
+    kwh: i64,
+    work_days: i64,
+    work_kwh: i64,
+) -> Option<XunPower> {
+    Some(XunPower {
+        credit_code,
+        xun: Xun::new(period.parse().ok()?, u8::try_from(part).ok()?)?,
+        days: u32::try_from(days).ok()?,
+        kwh,
+        work_days: u32::try_from(work_days).ok()?,
+        work_kwh,
+    })
+}
 
 /// Whether a revision was the one known at `cutoff`.
 fn known_at((received, superseded): When, cutoff: i64) -> bool {
@@ -376,19 +430,49 @@ impl Store {
                 None => q.fetch_all(p).await?,
             }
         });
-        Ok(power
+        let mut out: Vec<(XunPower, When)> = power
             .into_iter()
             .filter_map(|(code, period, part, days, kwh, wdays, wkwh, rec, sup)| {
-                let xun = Xun::new(period.parse().ok()?, u8::try_from(part).ok()?)?;
-                let row = XunPower {
-                    credit_code: code,
-                    xun,
-                    days: u32::try_from(days).ok()?,
-                    kwh,
-                    work_days: u32::try_from(wdays).ok()?,
-                    work_kwh: wkwh,
-                };
+                let row = xun_power(code, &period, part, days, kwh, wdays, wkwh)?;
                 Some((row, (rec, sup)))
+            })
+            .collect();
+        out.extend(self.pruned_xuns(from, to, until_ms, after, upto).await?);
+        Ok(out)
+    }
+
+    /// The pruned 旬s of the periods `from..=to` known by `until_ms` ([`pruned_known_ms`]) of
+    /// the enterprises after `after` up to `upto`, each as one final revision.
+    async fn pruned_xuns(
+        &self,
+        from: Period,
+        to: Period,
+        until_ms: i64,
+        after: &str,
+        upto: Option<&str>,
+    ) -> anyhow::Result<Vec<(XunPower, When)>> {
+        let sql = PRUNED.replace(
+            "{upto}",
+            if upto.is_some() {
+                " AND credit_code <= $4"
+            } else {
+                ""
+            },
+        );
+        let rows: Vec<PrunedTuple> = on_pool!(self, p => {
+            let q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(from.to_string()).bind(to.to_string()).bind(after.to_string());
+            match upto {
+                Some(u) => q.bind(u.to_string()).fetch_all(p).await?,
+                None => q.fetch_all(p).await?,
+            }
+        });
+        Ok(rows
+            .into_iter()
+            .filter_map(|(code, period, part, days, kwh, wdays, wkwh)| {
+                let row = xun_power(code, &period, part, days, kwh, wdays, wkwh)?;
+                let known = pruned_known_ms(row.xun);
+                (known <= until_ms).then_some((row, (known, None)))
             })
             .collect())
     }
