@@ -25,6 +25,7 @@ pub mod packed;
 #[cfg(test)]
 mod plans;
 mod power;
+mod power_import;
 mod power_prune;
 mod projects;
 mod rebuild;
@@ -57,6 +58,7 @@ pub use enterprise_import::{ENTERPRISE_BATCH, EnterpriseImport};
 pub use export::{SubmissionRow, Vintage};
 pub use forecast::{Stock as ForecastStock, month_start_ms};
 pub use jobs::JobStat;
+pub use power_import::{PowerDaysImport, Repeated, Repeats};
 pub use power_prune::Pruned;
 pub use rebuild::{
     BATCH_ROWS as REBUILD_BATCH_ROWS, Difference, PackDifference, RebuildScope, RebuildSummary,
