@@ -48,6 +48,7 @@ async fn a_large_power_daily_file_imports_in_bounded_memory() {
     let lines = ACCOUNTS as u64 * u64::from(DAYS);
     assert_eq!(r.accepted, lines);
     let grown_mib = (vm_hwm_kib().unwrap_or(0).saturating_sub(before)) / 1024;
+    eprintln!("the peak grew by {grown_mib} MiB for {lines} lines");
     assert!(
         grown_mib < BOUND_MIB,
         "the peak grew by {grown_mib} MiB for {lines} lines"
