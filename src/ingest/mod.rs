@@ -10,6 +10,7 @@ pub mod headers;
 pub mod json;
 pub mod lines;
 mod power;
+mod power_daily;
 pub mod rows;
 pub mod table;
 pub mod xlsx;

@@ -15,8 +15,8 @@ use super::{
     run_end, summary,
 };
 use crate::credit_code::CreditCode;
-use crate::power::{DailyLine, PowerAccount, PowerDay, Xun, XunReport};
-use crate::record::{Reject, Rejects};
+use crate::power::{PowerAccount, Xun, XunReport};
+use crate::record::Reject;
 use crate::store::Store;
 
 /// The figures of a 旬报 column whose header says it is cumulative are refused: a 旬报 carries
@@ -34,7 +34,13 @@ fn cumulative_columns(ctx: &rows::RowContext<'_>) -> Vec<String> {
 }
 
 /// A reject of a whole row at `line`, in column `key`.
-fn reject(ctx: &rows::RowContext<'_>, line: u64, key: &str, value: &str, reason: String) -> Reject {
+pub(super) fn reject(
+    ctx: &rows::RowContext<'_>,
+    line: u64,
+    key: &str,
+    value: &str,
+    reason: String,
+) -> Reject {
     Reject {
         line,
         column: ctx.column_of(key).unwrap_or_default(),
@@ -44,7 +50,7 @@ fn reject(ctx: &rows::RowContext<'_>, line: u64, key: &str, value: &str, reason:
     }
 }
 
-fn duplicate(first: u64) -> String {
+pub(super) fn duplicate(first: u64) -> String {
     format!("与第{first}行重复 (duplicate of line {first})")
 }
 
@@ -73,8 +79,11 @@ pub(super) async fn store_power(
     let Some(now_xun) = Xun::containing(today) else {
         anyhow::bail!("当前日期 {today} 超出范围 (today is out of range)");
     };
+    if kind == Kind::PowerDaily {
+        return super::power_daily::store_power_days(store, ctx, rows, opts, hash, report, today)
+            .await;
+    }
     let mut accounts = Vec::new();
-    let mut lines = Vec::new();
     let mut reports = Vec::new();
     loop {
         match rows.next_row() {
@@ -89,7 +98,6 @@ pub(super) async fn store_power(
             Ok(Next::Row(row)) => {
                 let parsed = match kind {
                     Kind::PowerAccounts => ctx.power_account(&row).map(|a| accounts.push(a)),
-                    Kind::PowerDaily => ctx.daily_line(&row, today).map(|l| lines.push(l)),
                     _ => ctx.xun_report(&row, now_xun).map(|r| reports.push(r)),
                 };
                 if let Err(rejects) = parsed {
@@ -98,15 +106,6 @@ pub(super) async fn store_power(
             }
         }
     }
-    let days = match kind {
-        Kind::PowerDaily => {
-            let mapping = store.power_accounts().await?;
-            let (days, rejects) = map_days(lines, &mapping, ctx);
-            push_rejects(report, rejects.kept, rejects.count);
-            days
-        }
-        _ => Vec::new(),
-    };
     let (accounts, account_rejects) = unique_accounts(accounts, ctx);
     let (reports, report_rejects) = unique_reports(reports, ctx);
     for rejects in [account_rejects, report_rejects] {
@@ -136,11 +135,6 @@ pub(super) async fn store_power(
                 .apply_power_accounts(report.run_id, &accounts, now_ms, cursor, end)
                 .await?
         }
-        Kind::PowerDaily => {
-            store
-                .apply_power_days(report.run_id, &days, now_ms, cursor, end)
-                .await?
-        }
         _ => {
             store
                 .apply_xun_reports(report.run_id, &reports, now_ms, cursor, end)
@@ -152,56 +146,6 @@ pub(super) async fn store_power(
     report.revised = applied.revised;
     report.unchanged = applied.unchanged;
     Ok(())
-}
-
-/// Maps each daily line's account to its enterprise and sums an enterprise's accounts per day.
-/// An unmapped account, or an account given twice for a day, rejects its line (all counted,
-/// the first [`crate::record::MAX_KEPT_REJECTS`] kept).
-fn map_days(
-    lines: Vec<DailyLine>,
-    mapping: &HashMap<String, String>,
-    ctx: &rows::RowContext<'_>,
-) -> (Vec<PowerDay>, Rejects) {
-    let mut seen: HashMap<(&str, NaiveDate), u64> = HashMap::new();
-    let mut sums: HashMap<(CreditCode, NaiveDate), i64> = HashMap::new();
-    let mut rejects = Rejects::default();
-    // Each account's credit code parsed and checked once, not once a line: a file holds each
-    // account's every day (the per-line parse showed as 8% of the demo's debug profile).
-    let mut codes: HashMap<&str, Option<CreditCode>> = HashMap::new();
-    for l in &lines {
-        let code = *codes.entry(l.account.as_str()).or_insert_with(|| {
-            mapping
-                .get(&l.account)
-                .and_then(|c| c.parse::<CreditCode>().ok())
-        });
-        let Some(code) = code else {
-            rejects.push(reject(ctx, l.line, "account", &l.account,
-                format!("户号“{}”不在用电户号对照表中，请先导入对照表 (power account not mapped to an enterprise)", l.account)));
-            continue;
-        };
-        if let Some(first) = seen.get(&(l.account.as_str(), l.day)) {
-            rejects.push(reject(
-                ctx,
-                l.line,
-                "day",
-                &l.day.to_string(),
-                duplicate(*first),
-            ));
-            continue;
-        }
-        seen.insert((l.account.as_str(), l.day), l.line);
-        *sums.entry((code, l.day)).or_default() += l.kwh;
-    }
-    let mut days: Vec<PowerDay> = sums
-        .into_iter()
-        .map(|((credit_code, day), kwh)| PowerDay {
-            credit_code,
-            day,
-            kwh,
-        })
-        .collect();
-    days.sort_by(|a, b| (a.day, a.credit_code.as_str()).cmp(&(b.day, b.credit_code.as_str())));
-    (days, rejects)
 }
 
 fn unique_accounts(

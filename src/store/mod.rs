@@ -26,6 +26,7 @@ pub mod packed;
 #[cfg(test)]
 mod plans;
 mod power;
+mod power_import;
 mod power_prune;
 mod projects;
 mod rebuild;
@@ -58,6 +59,7 @@ pub use enterprise_import::{ENTERPRISE_BATCH, EnterpriseImport};
 pub use export::{SubmissionRow, Vintage};
 pub use forecast::{Stock as ForecastStock, month_start_ms};
 pub use jobs::JobStat;
+pub use power_import::{PowerDaysImport, Repeated, Repeats};
 pub use power_prune::Pruned;
 pub use rebuild::{
     BATCH_ROWS as REBUILD_BATCH_ROWS, Difference, PackDifference, RebuildScope, RebuildSummary,

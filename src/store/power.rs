@@ -8,15 +8,14 @@
 use std::collections::{BTreeSet, HashMap};
 use std::ops::RangeInclusive;
 
-use chrono::{Datelike, NaiveDate};
-use sqlx::Row;
+use chrono::NaiveDate;
 
 use super::registry::Applied;
 use super::runs::write_run_end;
-use super::{Backend, RunEnd, Store, on_pool};
+use super::{RunEnd, Store, on_pool};
 use crate::amount::Amount;
 use crate::credit_code::CreditCode;
-use crate::power::{Days, PowerAccount, PowerDay, Xun, XunReport};
+use crate::power::{Days, PowerAccount, Xun, XunReport};
 
 /// Stores a pulled page's cursor in the transaction `$tx`, when there is one.
 macro_rules! save_cursor {
@@ -36,12 +35,7 @@ macro_rules! save_cursor {
         }
     };
 }
-
-/// Rows per multi-row statement (six parameters each: within both engines' limits).
-const CHUNK: usize = 1_000;
-
-/// A stored day: its figure, revision, run and arrival.
-type StoredDay = (i64, i64, i64, i64);
+pub(super) use save_cursor;
 
 /// A stored 旬报: output, sales, electricity.
 type StoredXun = [Option<i64>; 3];
@@ -53,7 +47,7 @@ type XunRow = (String, Option<i64>, Option<i64>, Option<i64>);
 type XunRevisionRow = (String, Option<i64>, Option<i64>, Option<i64>, i64);
 
 /// The partition of `power_daily` holding `day`'s month, and the statement creating it.
-fn partition_ddl(year: i32, month: u32) -> String {
+pub(super) fn partition_ddl(year: i32, month: u32) -> String {
     let (ny, nm) = if month == 12 {
         (year + 1, 1)
     } else {
@@ -104,98 +98,6 @@ impl Store {
                 sqlx::query("INSERT INTO registry_change (run_id, entity, entity_key, before_json, after_json, changed_at) VALUES ($1, 'power_account', $2, $3, $4, $5)")
                     .bind(run_id).bind(&a.account).bind(before.map(|b| image(b))).bind(image(&code)).bind(now_ms)
                     .execute(&mut *tx).await?;
-            }
-            save_cursor!(tx, cursor, now_ms);
-            write_run_end!(tx, run_id, &end(applied));
-            tx.commit().await?;
-        });
-        Ok(applied)
-    }
-
-    /// The stored days between the first and last of `days`.
-    async fn stored_days(
-        &self,
-        days: &[PowerDay],
-    ) -> anyhow::Result<HashMap<(CreditCode, NaiveDate), StoredDay>> {
-        let (Some(first), Some(last)) = (
-            days.iter().map(|d| d.day).min(),
-            days.iter().map(|d| d.day).max(),
-        ) else {
-            return Ok(HashMap::new());
-        };
-        let sql = "SELECT credit_code, day, kwh, CAST(revision AS BIGINT), run_id, received_at FROM power_daily WHERE day >= $1 AND day <= $2";
-        let rows = on_pool!(self, p => sqlx::query(sql).bind(first.to_string()).bind(last.to_string()).fetch_all(p).await?
-            .iter().map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?,
-                (r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?))))
-            .collect::<Result<Vec<(String, String, StoredDay)>, sqlx::Error>>()?);
-        Ok(rows
-            .into_iter()
-            .filter_map(|(c, d, v)| Some(((c.parse().ok()?, d.parse().ok()?), v)))
-            .collect())
-    }
-
-    /// Writes an enterprise's days in one transaction: new days inserted, changed ones
-    /// updated with the figure they replace kept in `power_daily_history`, identical ones left
-    /// alone; then the cursor and the run's end, as [`Store::apply_power_accounts`].
-    pub async fn apply_power_days<'e>(
-        &self,
-        run_id: i64,
-        days: &[PowerDay],
-        now_ms: i64,
-        cursor: Option<(&str, &str)>,
-        end: impl Fn(Applied) -> RunEnd<'e>,
-    ) -> anyhow::Result<Applied> {
-        let stored = self.stored_days(days).await?;
-        let mut applied = Applied::default();
-        let mut history = Vec::new();
-        let mut write = Vec::new();
-        for d in days {
-            match stored.get(&(d.credit_code, d.day)) {
-                Some(s) if s.0 == d.kwh => applied.unchanged += 1,
-                Some(s) => {
-                    applied.revised += 1;
-                    history.push((d, *s));
-                    write.push((d, s.1 + 1));
-                }
-                None => {
-                    applied.accepted += 1;
-                    write.push((d, 1));
-                }
-            }
-        }
-        let months: BTreeSet<(i32, u32)> = write
-            .iter()
-            .map(|(d, _)| (d.day.year(), d.day.month()))
-            .collect();
-        let postgres = self.backend() == Backend::Postgres;
-        on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            if postgres {
-                for (y, m) in &months {
-                    let ddl = partition_ddl(*y, *m);
-                    sqlx::query(sqlx::AssertSqlSafe(ddl.as_str())).execute(&mut *tx).await?;
-                }
-            }
-            for chunk in history.chunks(CHUNK) {
-                let mut q = sqlx::QueryBuilder::new(
-                    "INSERT INTO power_daily_history (credit_code, day, kwh, revision, run_id, received_at, superseded_at, superseded_by) ",
-                );
-                q.push_values(chunk, |mut b, (d, s)| {
-                    b.push_bind(d.credit_code.to_string()).push_bind(d.day.to_string()).push_bind(s.0)
-                        .push_bind(s.1).push_bind(s.2).push_bind(s.3).push_bind(now_ms).push_bind(run_id);
-                });
-                q.build().execute(&mut *tx).await?;
-            }
-            for chunk in write.chunks(CHUNK) {
-                let mut q = sqlx::QueryBuilder::new(
-                    "INSERT INTO power_daily (credit_code, day, kwh, revision, run_id, received_at) ",
-                );
-                q.push_values(chunk, |mut b, (d, rev)| {
-                    b.push_bind(d.credit_code.to_string()).push_bind(d.day.to_string()).push_bind(d.kwh)
-                        .push_bind(*rev).push_bind(run_id).push_bind(now_ms);
-                });
-                q.push(" ON CONFLICT (credit_code, day) DO UPDATE SET kwh = excluded.kwh, revision = excluded.revision, run_id = excluded.run_id, received_at = excluded.received_at");
-                q.build().execute(&mut *tx).await?;
             }
             save_cursor!(tx, cursor, now_ms);
             write_run_end!(tx, run_id, &end(applied));

@@ -1,0 +1,103 @@
+//! Importing the power company's daily electricity (`power-daily`, issue 21) in bounded memory:
+//! each line is mapped through the stored mapping as it is read and handed to the store's
+//! staging table ([`crate::store::PowerDaysImport`]); only the mapping, a batch of lines and
+//! the first [`crate::record::MAX_KEPT_REJECTS`] rejects are held, whatever the file's size.
+//! An unmapped account rejects its line; an account given twice for a day rejects the later
+//! line, naming the first; a file with rejects commits nothing unless the import is `partial`.
+
+use chrono::NaiveDate;
+
+use super::power::{duplicate, reject};
+use super::{
+    DataRows, Hash, ImportOptions, ImportReport, Next, digest, file_reject, push_rejects, rows,
+    run_end, summary,
+};
+use crate::record::{MAX_KEPT_REJECTS, Reject, Rejects};
+use crate::store::{PowerDaysImport, Repeats, Store};
+
+/// Reads a power-daily file's rows and stores their days in one transaction.
+pub(super) async fn store_power_days(
+    store: &Store,
+    ctx: &rows::RowContext<'_>,
+    rows: &mut DataRows,
+    opts: &ImportOptions,
+    hash: &Hash,
+    report: &mut ImportReport,
+    today: NaiveDate,
+) -> anyhow::Result<()> {
+    let mut import = store
+        .begin_power_days(report.run_id, opts.now.timestamp_millis())
+        .await?;
+    let mut unmapped = Rejects::default();
+    loop {
+        match rows.next_row() {
+            Err(e) => {
+                file_reject(report, e.line, e.reason);
+                return import.rollback().await;
+            }
+            Ok(Next::End) => break,
+            Ok(Next::Skipped(s)) => report.skipped.push(s),
+            Ok(Next::Rejected(r)) => push_rejects(report, [r], 1),
+            Ok(Next::Unreadable(r)) => push_rejects(report, r, 1),
+            Ok(Next::Row(row)) => match ctx.daily_line(&row, today) {
+                Err(rejects) => push_rejects(report, rejects, 1),
+                Ok(l) => {
+                    if !import.add(&l).await? {
+                        unmapped.push(reject(ctx, l.line, "account", &l.account,
+                            format!("户号“{}”不在用电户号对照表中，请先导入对照表 (power account not mapped to an enterprise)", l.account)));
+                    }
+                }
+            },
+        }
+    }
+    let repeats = import.finish_lines().await?;
+    let count = unmapped.count + repeats.count;
+    push_rejects(report, first_by_line(unmapped.kept, repeats, ctx), count);
+    report.rejects.sort_by_key(|r| r.line);
+    if report.rejected > 0 && !opts.partial {
+        return import.rollback().await;
+    }
+    commit(import, opts, hash, report).await
+}
+
+/// The unmapped and repeated lines in line order, the first [`MAX_KEPT_REJECTS`] of them.
+fn first_by_line(
+    unmapped: Vec<Reject>,
+    repeats: Repeats,
+    ctx: &rows::RowContext<'_>,
+) -> Vec<Reject> {
+    let repeated = repeats
+        .kept
+        .into_iter()
+        .map(|r| reject(ctx, r.line, "day", &r.day, duplicate(r.first)));
+    let mut all: Vec<Reject> = unmapped.into_iter().chain(repeated).collect();
+    all.sort_by_key(|r| r.line);
+    all.truncate(MAX_KEPT_REJECTS);
+    all
+}
+
+async fn commit(
+    import: PowerDaysImport,
+    opts: &ImportOptions,
+    hash: &Hash,
+    report: &mut ImportReport,
+) -> anyhow::Result<()> {
+    report.sha256 = digest(hash);
+    let cursor = opts
+        .commit_cursor
+        .as_deref()
+        .map(|c| (opts.source.as_str(), c));
+    let shown = &*report;
+    let end = |a: crate::store::RegistryApplied| {
+        let mut end = run_end(shown);
+        (end.accepted, end.revised, end.unchanged) = (a.accepted, a.revised, a.unchanged);
+        end.message = summary(a.accepted, a.revised, a.unchanged, end.rejected, true);
+        end
+    };
+    let applied = import.commit(cursor, end).await?;
+    report.committed = true;
+    report.accepted = applied.accepted;
+    report.revised = applied.revised;
+    report.unchanged = applied.unchanged;
+    Ok(())
+}

@@ -1,0 +1,421 @@
+//! The import of a power-daily file in bounded memory (issue 21: 5M lines a 旬 at 500,000
+//! enterprises). The lines are mapped to enterprises as they are read (the mapping, one entry
+//! an account, is the only state that grows, and with the registry, not the file) and sent in
+//! batches of [`BATCH`] to a staging table on the import's own transaction (SQLite: a TEMP
+//! table filled through prepared statements; PostgreSQL: `COPY` into a TEMP table). Repeated
+//! accounts, the sums per enterprise and day, the history of changed days and the writes are
+//! then found set-based in SQL, and the run's end is written in the same transaction: a killed
+//! import leaves all or nothing.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{Datelike, NaiveDate};
+use futures_util::TryStreamExt;
+use sqlx::Row;
+
+use super::copy::BinaryCopyWriter;
+use super::power::{partition_ddl, save_cursor};
+use super::registry::Applied;
+use super::runs::write_run_end;
+use super::sqlite_raw::{Statement, with_handle};
+use super::submissions::ImportTx;
+use super::{RunEnd, Store};
+use crate::credit_code::CreditCode;
+use crate::power::DailyLine;
+use crate::record::MAX_KEPT_REJECTS;
+
+/// Lines held before they are sent to the staging table.
+const BATCH: usize = 16_384;
+
+/// A mapped account: its number in this import, and its enterprise.
+struct Mapped {
+    id: u32,
+    code: CreditCode,
+}
+
+/// A line as staged.
+struct Staged {
+    line: u64,
+    account: u32,
+    code: CreditCode,
+    day: NaiveDate,
+    kwh: i64,
+}
+
+/// A line that repeats an earlier line's account and day: its line, day and the first line.
+pub struct Repeated {
+    pub line: u64,
+    pub day: String,
+    pub first: u64,
+}
+
+/// The repeated lines of a file: all counted, the first [`MAX_KEPT_REJECTS`] (by line) kept.
+#[derive(Default)]
+pub struct Repeats {
+    pub kept: Vec<Repeated>,
+    pub count: u64,
+}
+
+/// An import of a power-daily file in progress: its open transaction, the mapping and the
+/// lines not yet staged.
+pub struct PowerDaysImport {
+    tx: ImportTx,
+    mapping: HashMap<String, Mapped>,
+    /// Each account's latest day so far (days from the common era): while every account's
+    /// days only grow, line by line, no account can repeat a day, and the search for repeats
+    /// in the staged lines is skipped.
+    last_day: Vec<i32>,
+    increasing: bool,
+    held: Vec<Staged>,
+    months: BTreeSet<(i32, u32)>,
+    span: Option<(NaiveDate, NaiveDate)>,
+    run_id: i64,
+    now_ms: i64,
+}
+
+const STAGE_SQLITE: &str = "CREATE TEMP TABLE power_stage (line INTEGER PRIMARY KEY, account INTEGER NOT NULL, credit_code TEXT NOT NULL, day TEXT NOT NULL, kwh BIGINT NOT NULL)";
+const STAGE_POSTGRES: &str = "CREATE TEMP TABLE power_stage (line BIGINT NOT NULL, account INTEGER NOT NULL, credit_code TEXT NOT NULL, day TEXT NOT NULL, kwh BIGINT NOT NULL) ON COMMIT DROP";
+const SUM_SQLITE: &str = "CREATE TEMP TABLE power_sum (credit_code TEXT NOT NULL, day TEXT NOT NULL, kwh BIGINT NOT NULL, PRIMARY KEY (credit_code, day)) WITHOUT ROWID";
+const SUM_POSTGRES: &str = "CREATE TEMP TABLE power_sum (credit_code TEXT NOT NULL, day TEXT NOT NULL, kwh BIGINT NOT NULL) ON COMMIT DROP";
+const CHANGED_TABLE: &str = "(credit_code TEXT NOT NULL, day TEXT NOT NULL, kwh BIGINT NOT NULL, old_kwh BIGINT, old_revision INTEGER, old_run_id BIGINT, old_received_at BIGINT)";
+const INSERT_STAGE: &str = "INSERT INTO temp.power_stage (line, account, credit_code, day, kwh) VALUES (?1, ?2, ?3, ?4, ?5)";
+const COPY_STAGE: &str =
+    "COPY power_stage (line, account, credit_code, day, kwh) FROM STDIN (FORMAT binary)";
+/// The staged lines whose account and day an earlier line gave, in line order.
+const REPEATS: &str = "SELECT line, day, first FROM (SELECT line, day, MIN(line) OVER (PARTITION BY account, day) AS first FROM power_stage) t WHERE line > first ORDER BY line";
+const DROP_REPEATS: &str = "DELETE FROM power_stage WHERE line IN (SELECT line FROM (SELECT line, MIN(line) OVER (PARTITION BY account, day) AS first FROM power_stage) t WHERE line > first)";
+const SUMS: &str = "INSERT INTO power_sum (credit_code, day, kwh) SELECT credit_code, day, SUM(kwh) FROM power_stage GROUP BY credit_code, day";
+const ANY_STORED: &str =
+    "SELECT COUNT(*) FROM (SELECT 1 FROM power_daily WHERE day >= $1 AND day <= $2 LIMIT 1) t";
+/// The summed days that are new or changed, with the stored figure each replaces (NULL when
+/// new): one pass over the stored days for both the history and the writes.
+const CHANGED: &str = "INSERT INTO power_changed (credit_code, day, kwh, old_kwh, old_revision, old_run_id, old_received_at)
+     SELECT s.credit_code, s.day, s.kwh, d.kwh, d.revision, d.run_id, d.received_at
+     FROM power_sum s LEFT JOIN power_daily d ON d.credit_code = s.credit_code AND d.day = s.day
+     WHERE d.kwh IS NULL OR d.kwh <> s.kwh";
+const HISTORY: &str = "INSERT INTO power_daily_history (credit_code, day, kwh, revision, run_id, received_at, superseded_at, superseded_by)
+     SELECT credit_code, day, old_kwh, old_revision, old_run_id, old_received_at, $1, $2
+     FROM power_changed WHERE old_kwh IS NOT NULL";
+const UPSERT: &str = "INSERT INTO power_daily (credit_code, day, kwh, revision, run_id, received_at)
+     SELECT credit_code, day, kwh, COALESCE(old_revision + 1, 1), $1, $2 FROM power_changed WHERE true
+     ON CONFLICT (credit_code, day) DO UPDATE SET kwh = excluded.kwh, revision = excluded.revision,
+       run_id = excluded.run_id, received_at = excluded.received_at";
+const INSERT_ALL: &str =
+    "INSERT INTO power_daily (credit_code, day, kwh, revision, run_id, received_at)
+     SELECT credit_code, day, kwh, 1, $1, $2 FROM power_sum";
+
+impl Store {
+    /// Opens the transaction of a power-daily import for run `run_id`, with the stored mapping
+    /// of accounts and an empty staging table.
+    pub async fn begin_power_days(
+        &self,
+        run_id: i64,
+        now_ms: i64,
+    ) -> anyhow::Result<PowerDaysImport> {
+        let mut tx = match self {
+            // The write lock at once, as for submissions.
+            Store::Sqlite(p) => ImportTx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Store::Postgres(p) => ImportTx::Postgres(p.begin().await?),
+        };
+        let mapping = match &mut tx {
+            ImportTx::Sqlite(tx) => {
+                for sql in ["DROP TABLE IF EXISTS temp.power_stage", STAGE_SQLITE] {
+                    sqlx::query(sql).execute(&mut **tx).await?;
+                }
+                with_handle(tx, mapping_sqlite).await?
+            }
+            ImportTx::Postgres(tx) => {
+                // The sorts and joins of millions of rows: in memory rather than in files.
+                for sql in [STAGE_POSTGRES, "SET LOCAL work_mem = '256MB'"] {
+                    sqlx::query(sql).execute(&mut **tx).await?;
+                }
+                let mut mapping = HashMap::new();
+                let mut rows = sqlx::query_as::<_, (String, String)>(MAPPING).fetch(&mut **tx);
+                while let Some((account, code)) = rows.try_next().await? {
+                    map(&mut mapping, account, &code);
+                }
+                mapping
+            }
+        };
+        Ok(PowerDaysImport {
+            tx,
+            last_day: vec![i32::MIN; mapping.len()],
+            mapping,
+            increasing: true,
+            held: Vec::with_capacity(BATCH),
+            months: BTreeSet::new(),
+            span: None,
+            run_id,
+            now_ms,
+        })
+    }
+}
+
+const MAPPING: &str = "SELECT account, credit_code FROM power_account";
+
+/// Adds an account to the mapping; a stored code that does not parse maps nothing (its lines
+/// are rejected as unmapped).
+fn map(mapping: &mut HashMap<String, Mapped>, account: String, code: &str) {
+    if let Ok(code) = code.parse::<CreditCode>() {
+        let id = u32::try_from(mapping.len()).unwrap_or(u32::MAX);
+        mapping.insert(account, Mapped { id, code });
+    }
+}
+
+fn mapping_sqlite(
+    h: &mut super::sqlite_raw::Handle<'_>,
+) -> anyhow::Result<HashMap<String, Mapped>> {
+    let mut st = Statement::prepare(h, MAPPING)?;
+    let mut mapping = HashMap::new();
+    while st.step()? {
+        let account = st.str(0)?.to_string();
+        let code = st.str(1)?.to_string();
+        map(&mut mapping, account, &code);
+    }
+    Ok(mapping)
+}
+
+/// A day as stored, `YYYY-MM-DD`, formatted once for a run of lines of the same day.
+struct DayText(Option<(NaiveDate, String)>);
+
+impl DayText {
+    fn of(&mut self, d: NaiveDate) -> &str {
+        if self.0.as_ref().is_none_or(|(k, _)| *k != d) {
+            self.0 = Some((d, d.format("%Y-%m-%d").to_string()));
+        }
+        self.0.as_ref().map_or("", |(_, s)| s.as_str())
+    }
+}
+
+/// Sums the staged lines per enterprise and day into `power_sum` and writes them to
+/// `power_daily` in the open transaction `$tx`; the counts.
+macro_rules! write_days {
+    ($tx:expr, $span:expr, $run_id:expr, $now_ms:expr, $analyze:expr) => {{
+        let total = sqlx::query(SUMS).execute(&mut *$tx).await?.rows_affected();
+        if $analyze {
+            // The planner's choice of join wants the table's size.
+            sqlx::query("ANALYZE power_sum").execute(&mut *$tx).await?;
+        }
+        let stored = match &$span {
+            Some((first, last)) => {
+                sqlx::query_scalar::<_, i64>(ANY_STORED)
+                    .bind(first)
+                    .bind(last)
+                    .fetch_one(&mut *$tx)
+                    .await?
+                    > 0
+            }
+            None => false,
+        };
+        let (revised, written) = if stored {
+            sqlx::query(CHANGED).execute(&mut *$tx).await?;
+            let revised = sqlx::query(HISTORY)
+                .bind($now_ms)
+                .bind($run_id)
+                .execute(&mut *$tx)
+                .await?
+                .rows_affected();
+            let written = sqlx::query(UPSERT)
+                .bind($run_id)
+                .bind($now_ms)
+                .execute(&mut *$tx)
+                .await?
+                .rows_affected();
+            (revised, written)
+        } else {
+            let written = sqlx::query(INSERT_ALL)
+                .bind($run_id)
+                .bind($now_ms)
+                .execute(&mut *$tx)
+                .await?
+                .rows_affected();
+            (0, written)
+        };
+        Applied {
+            accepted: written - revised,
+            revised,
+            unchanged: total - written,
+        }
+    }};
+}
+
+impl PowerDaysImport {
+    /// Takes a parsed line: `false` when its account is not in the mapping (the caller rejects
+    /// it), else it is staged.
+    pub async fn add(&mut self, l: &DailyLine) -> anyhow::Result<bool> {
+        let Some(m) = self.mapping.get(l.account.as_str()) else {
+            return Ok(false);
+        };
+        let day = l.day.num_days_from_ce();
+        if let Some(last) = self.last_day.get_mut(m.id as usize) {
+            if day <= *last {
+                self.increasing = false;
+            }
+            *last = day;
+        }
+        self.span = Some(match self.span {
+            None => (l.day, l.day),
+            Some((a, b)) => (a.min(l.day), b.max(l.day)),
+        });
+        self.months.insert((l.day.year(), l.day.month()));
+        self.held.push(Staged {
+            line: l.line,
+            account: m.id,
+            code: m.code,
+            day: l.day,
+            kwh: l.kwh,
+        });
+        if self.held.len() >= BATCH {
+            self.send().await?;
+        }
+        Ok(true)
+    }
+
+    /// Sends the held lines to the staging table.
+    async fn send(&mut self) -> anyhow::Result<()> {
+        let held = &mut self.held;
+        let mut days = DayText(None);
+        match &mut self.tx {
+            ImportTx::Sqlite(tx) => {
+                with_handle(tx, |h| {
+                    let mut st = Statement::prepare(h, INSERT_STAGE)?;
+                    for s in held.iter() {
+                        st.bind_int(1, i64::try_from(s.line)?)?;
+                        st.bind_int(2, i64::from(s.account))?;
+                        st.bind_text(3, s.code.as_str())?;
+                        st.bind_text(4, days.of(s.day))?;
+                        st.bind_int(5, s.kwh)?;
+                        st.step()?;
+                        st.reset()?;
+                    }
+                    Ok(())
+                })
+                .await?
+            }
+            ImportTx::Postgres(tx) => {
+                let mut copy = BinaryCopyWriter::default();
+                for s in held.iter() {
+                    copy.row(5);
+                    copy.int8(i64::try_from(s.line)?);
+                    copy.int4(i32::try_from(s.account)?);
+                    copy.bytes(s.code.as_str().as_bytes())?;
+                    copy.bytes(days.of(s.day).as_bytes())?;
+                    copy.int8(s.kwh);
+                }
+                let mut sink = tx.copy_in_raw(COPY_STAGE).await?;
+                sink.send(copy.finish()).await?;
+                sink.finish().await?;
+            }
+        }
+        held.clear();
+        Ok(())
+    }
+
+    /// Stages the last lines and finds the lines that repeat an account's day (and leaves
+    /// them out of the sums).
+    pub async fn finish_lines(&mut self) -> anyhow::Result<Repeats> {
+        self.send().await?;
+        let mut repeats = Repeats::default();
+        if self.increasing {
+            return Ok(repeats);
+        }
+        macro_rules! find {
+            ($tx:expr) => {{
+                {
+                    let mut rows = sqlx::query(REPEATS).fetch(&mut **$tx);
+                    while let Some(r) = rows.try_next().await? {
+                        repeats.count += 1;
+                        if repeats.kept.len() < MAX_KEPT_REJECTS {
+                            repeats.kept.push(Repeated {
+                                line: u64::try_from(r.try_get::<i64, _>(0)?)?,
+                                day: r.try_get(1)?,
+                                first: u64::try_from(r.try_get::<i64, _>(2)?)?,
+                            });
+                        }
+                    }
+                }
+                if repeats.count > 0 {
+                    sqlx::query(DROP_REPEATS).execute(&mut **$tx).await?;
+                }
+            }};
+        }
+        match &mut self.tx {
+            ImportTx::Sqlite(tx) => find!(tx),
+            ImportTx::Postgres(tx) => find!(tx),
+        }
+        Ok(repeats)
+    }
+
+    /// Writes the staged days: new ones inserted with revision 1, changed ones updated with the
+    /// figure they replace kept in `power_daily_history`, identical ones left alone; then the
+    /// cursor and the run's end (`end(counts)`), and commits.
+    pub async fn commit<'e>(
+        self,
+        cursor: Option<(&str, &str)>,
+        end: impl Fn(Applied) -> RunEnd<'e>,
+    ) -> anyhow::Result<Applied> {
+        let (run_id, now_ms) = (self.run_id, self.now_ms);
+        let span = self.span.map(|(a, b)| {
+            (
+                a.format("%Y-%m-%d").to_string(),
+                b.format("%Y-%m-%d").to_string(),
+            )
+        });
+        let applied;
+        match self.tx {
+            ImportTx::Sqlite(mut tx) => {
+                let changed = format!("CREATE TEMP TABLE power_changed {CHANGED_TABLE}");
+                for sql in [
+                    "DROP TABLE IF EXISTS temp.power_sum",
+                    "DROP TABLE IF EXISTS temp.power_changed",
+                    SUM_SQLITE,
+                    changed.as_str(),
+                ] {
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                applied = write_days!(tx, span, run_id, now_ms, false);
+                for sql in [
+                    "DROP TABLE temp.power_sum",
+                    "DROP TABLE temp.power_changed",
+                    "DROP TABLE temp.power_stage",
+                ] {
+                    sqlx::query(sql).execute(&mut *tx).await?;
+                }
+                save_cursor!(tx, cursor, now_ms);
+                write_run_end!(tx, run_id, &end(applied));
+                tx.commit().await?;
+            }
+            ImportTx::Postgres(mut tx) => {
+                let changed =
+                    format!("CREATE TEMP TABLE power_changed {CHANGED_TABLE} ON COMMIT DROP");
+                for sql in [SUM_POSTGRES, changed.as_str()] {
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for (y, m) in &self.months {
+                    let ddl = partition_ddl(*y, *m);
+                    sqlx::query(sqlx::AssertSqlSafe(ddl.as_str()))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                applied = write_days!(tx, span, run_id, now_ms, true);
+                save_cursor!(tx, cursor, now_ms);
+                write_run_end!(tx, run_id, &end(applied));
+                tx.commit().await?;
+            }
+        }
+        Ok(applied)
+    }
+
+    /// Gives up the import: nothing it staged is kept.
+    pub async fn rollback(self) -> anyhow::Result<()> {
+        match self.tx {
+            ImportTx::Sqlite(tx) => tx.rollback().await?,
+            ImportTx::Postgres(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
+}
