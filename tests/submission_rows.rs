@@ -299,9 +299,8 @@ async fn early_merges_partial_and_refused_imports_keep_rows_and_packs_equal() {
     }
 }
 
-/// A file of 2025 for `MANY` enterprises (twelve months each: several chunks of PostgreSQL's
-/// early rows, `early_rows.rs`), with an enterprise not in the registry among them and one
-/// enterprise-month given twice; and the registry of the `MANY`.
+/// A file of 2025 for `MANY` enterprises (twelve months each), with an enterprise not in the
+/// registry among them and one enterprise-month given twice; and the registry of the `MANY`.
 fn fresh_year_files(dir: &tempfile::TempDir) -> (std::path::PathBuf, std::path::PathBuf) {
     let mut registry_csv = String::from("credit_code,name,unit_code,scale\n");
     let mut months = String::from("credit_code,period,output,electricity\n");
@@ -323,7 +322,8 @@ fn fresh_year_files(dir: &tempfile::TempDir) -> (std::path::PathBuf, std::path::
 }
 
 #[tokio::test]
-async fn rows_written_while_a_fresh_year_is_read_are_those_the_merge_would_write() {
+async fn a_new_year_with_an_unknown_enterprise_and_a_repeat_is_refused_or_partial_alike_held_or_in_runs()
+ {
     let dir = tempfile::tempdir().unwrap();
     let (enterprises, fresh) = fresh_year_files(&dir);
     let n = MANY * 12;

@@ -12,7 +12,6 @@ pub mod cases;
 pub mod chase;
 mod console;
 mod copy;
-mod early_rows;
 mod enterprise_import;
 mod enterprises;
 mod evaluation;

@@ -315,24 +315,6 @@ pub struct YearMerge {
     written: bool,
 }
 
-/// A month not stored before as a merge stores it: the figures the file carries, revision 1,
-/// written by run `run_id`.
-pub fn new_month(
-    staged: &Figures,
-    present: &[bool; crate::indicator::N_FIELDS],
-    run_id: i64,
-) -> Month {
-    let mut f: Month = [None; N_FIELDS];
-    for i in 0..crate::indicator::N_FIELDS {
-        if present[i] {
-            f[i] = staged[i];
-        }
-    }
-    f[REVISION] = Some(1);
-    f[RUN_ID] = Some(run_id);
-    f
-}
-
 impl YearMerge {
     /// Starts from the year's earlier pack, if it has one.
     pub fn new(old: Option<&[u8]>) -> anyhow::Result<YearMerge> {
@@ -358,8 +340,15 @@ impl YearMerge {
         let figures = crate::indicator::N_FIELDS;
         match self.months.iter_mut().find(|(m, _)| *m == month) {
             None => {
-                self.months
-                    .push((month, new_month(staged, present, run_id)));
+                let mut f: Month = [None; N_FIELDS];
+                for i in 0..figures {
+                    if present[i] {
+                        f[i] = staged[i];
+                    }
+                }
+                f[REVISION] = Some(1);
+                f[RUN_ID] = Some(run_id);
+                self.months.push((month, f));
                 self.written = true;
                 Merged::New
             }

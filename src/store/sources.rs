@@ -226,9 +226,8 @@ impl SubmissionImport {
         now_ms: i64,
     ) -> anyhow::Result<()> {
         let update = "UPDATE source_state SET cursor = $1, updated_at = $2 WHERE source = $3";
-        match self.tx.as_mut() {
-            None => anyhow::bail!("导入事务不可用 (the import's transaction is busy)"),
-            Some(ImportTx::Sqlite(tx)) => {
+        match &mut self.tx {
+            ImportTx::Sqlite(tx) => {
                 sqlx::query(ENSURE)
                     .bind(source)
                     .bind(now_ms)
@@ -241,7 +240,7 @@ impl SubmissionImport {
                     .execute(&mut **tx)
                     .await?;
             }
-            Some(ImportTx::Postgres(tx)) => {
+            ImportTx::Postgres(tx) => {
                 sqlx::query(ENSURE)
                     .bind(source)
                     .bind(now_ms)

@@ -12,9 +12,7 @@
 //! written out sorted to a temporary file ([`super::year_runs`]), so memory stays bounded
 //! whatever the file's size; when the file ends the runs are merged back in key order, a
 //! buffer's worth at a time, so that each enterprise-year is still merged once and whole and
-//! the tables are written in the order of their keys, as for a small file. On PostgreSQL the
-//! rows of a year with no stored month are sent to the server while the file is still read
-//! ([`super::early_rows`]), so that storing them runs beside the parse rather than after it.
+//! the tables are written in the order of their keys, as for a small file.
 
 use std::collections::{HashMap, HashSet};
 
@@ -22,7 +20,6 @@ use futures_util::TryStreamExt;
 use sqlx::{Postgres, Sqlite, Transaction};
 
 use super::copy::BinaryCopyWriter;
-use super::early_rows::{self, EarlyRows};
 use super::packed::{self, Figures, Merged, Month, REVISION, RUN_ID, YearMerge};
 use super::rows::{OnConflict, SqliteRows, Stored, copy_row, upsert_postgres};
 use super::runs::write_run_end;
@@ -80,10 +77,7 @@ pub(super) enum ImportTx {
 
 /// An import of submissions in progress: an open transaction and the rows held so far.
 pub struct SubmissionImport {
-    /// The transaction; `None` while it is lent to the copy of early rows.
-    pub(super) tx: Option<ImportTx>,
-    /// On PostgreSQL, the rows written while the file is still being read.
-    early: Option<EarlyRows>,
+    pub(super) tx: ImportTx,
     /// Which figures the file carries: those it lacks keep their stored values.
     present: [bool; N_FIELDS],
     run_id: i64,
@@ -176,7 +170,6 @@ impl Store {
         // The merge starts from the stored packs: those whose rows changed behind indmon's back
         // are made again from the rows first (see `stale.rs`; one small query when none).
         self.refresh_stale_years().await?;
-        let mut early = None;
         let tx = match self {
             // The write lock at once: a deferred transaction that reads first could not take it
             // later if another writer committed meanwhile.
@@ -190,13 +183,11 @@ impl Store {
                 let mut tx = p.begin().await?;
                 sqlx::query(LOCK_POSTGRES).execute(&mut *tx).await?;
                 mark_indmon_writer(&mut *tx).await?;
-                early = Some(EarlyRows::new(p.clone()));
                 ImportTx::Postgres(tx)
             }
         };
         Ok(SubmissionImport {
-            tx: Some(tx),
-            early,
+            tx,
             present,
             run_id,
             now_ms,
@@ -239,16 +230,6 @@ impl SubmissionImport {
             for (f, v) in figures.iter_mut().zip(&s.values) {
                 *f = v.map(|a| a.raw());
             }
-            if let Some(early) = &mut self.early
-                && early.takes(&key, month as u32).await?
-            {
-                let fields = packed::new_month(&figures, &self.present, self.run_id);
-                let (m, now_ms) = (month as u32, self.now_ms);
-                early
-                    .send(&mut self.tx, &key.code, key.year, m, &fields, now_ms)
-                    .await?;
-                year.sent |= 1 << (month - 1);
-            }
             let before = year.rows.capacity();
             if before == 0 {
                 // A month takes some 40 bytes: skip the smallest steps of growth.
@@ -266,11 +247,6 @@ impl SubmissionImport {
     /// Writes the held rows out as a sorted run, and lets them go. The sort and the writing
     /// (a buffer's worth, ~0.5 s) run on a blocking thread, off the runtime.
     async fn write_run(&mut self) -> anyhow::Result<()> {
-        if let Some(early) = &mut self.early {
-            for (key, year) in &self.years {
-                early.written_out(key, year.mask());
-            }
-        }
         let started = std::time::Instant::now();
         let (mut years, mut runs) = (
             std::mem::take(&mut self.years),
@@ -304,7 +280,6 @@ impl SubmissionImport {
     /// written once a row is rejected: the import will be rolled back.
     pub async fn finish_rows(&mut self, others: u64) -> anyhow::Result<Rejects> {
         let write = self.partial || others == 0;
-        self.close_early().await?;
         if !self.runs.is_empty() {
             self.merge_runs(write).await?;
         }
@@ -340,14 +315,6 @@ impl SubmissionImport {
         Ok(())
     }
 
-    /// Ends the copy of early rows, if one runs, and takes the transaction back.
-    async fn close_early(&mut self) -> anyhow::Result<()> {
-        if let Some(early) = &mut self.early {
-            early.close(&mut self.tx).await?;
-        }
-        Ok(())
-    }
-
     /// Whether no row was rejected here so far.
     fn clean(&self) -> bool {
         self.rejects.is_empty()
@@ -361,10 +328,9 @@ impl SubmissionImport {
 
     /// Commits the import together with the end of its run (`end`: status, counts, rejects),
     /// so that the run is closed exactly when its rows are stored.
-    pub async fn commit(mut self, end: &RunEnd<'_>) -> anyhow::Result<MergeOutcome> {
+    pub async fn commit(self, end: &RunEnd<'_>) -> anyhow::Result<MergeOutcome> {
         let run_id = self.run_id;
-        self.close_early().await?;
-        match self.tx.ok_or_else(gone)? {
+        match self.tx {
             ImportTx::Sqlite(mut tx) => {
                 write_run_end!(tx, run_id, end);
                 unmark_indmon_writer(&mut *tx).await?;
@@ -380,15 +346,10 @@ impl SubmissionImport {
     }
 
     /// Abandons the import: nothing of it reaches the database.
-    pub async fn rollback(mut self) -> anyhow::Result<()> {
-        // A copy that failed has dropped the transaction already: rolled back.
-        if self.close_early().await.is_err() {
-            return Ok(());
-        }
+    pub async fn rollback(self) -> anyhow::Result<()> {
         match self.tx {
-            Some(ImportTx::Sqlite(tx)) => tx.rollback().await?,
-            Some(ImportTx::Postgres(tx)) => tx.rollback().await?,
-            None => {}
+            ImportTx::Sqlite(tx) => tx.rollback().await?,
+            ImportTx::Postgres(tx) => tx.rollback().await?,
         }
         Ok(())
     }
@@ -412,14 +373,14 @@ impl SubmissionImport {
             written: Vec::new(),
             superseded: Vec::new(),
         };
-        let unknown = match tx_mut(&mut self.tx)? {
+        let unknown = match &mut self.tx {
             ImportTx::Sqlite(tx) => with_handle(tx, |h| unknown_sqlite(h, &keys)).await?,
             ImportTx::Postgres(tx) => unknown_postgres(tx, &keys).await?,
         };
         // Once a row is rejected, only a partial import writes anything.
         if write && (self.partial || (unknown.is_empty() && clean)) {
             let (years, now_ms, run_id) = (&self.years, self.now_ms, self.run_id);
-            match tx_mut(&mut self.tx)? {
+            match &mut self.tx {
                 ImportTx::Sqlite(tx) => {
                     with_handle(tx, |h| {
                         merge_sqlite(h, &keys, &unknown, years, &mut merge)?;
@@ -428,14 +389,6 @@ impl SubmissionImport {
                     .await?
                 }
                 ImportTx::Postgres(tx) => {
-                    if !unknown.is_empty() {
-                        // Rows of theirs may have been written early.
-                        let codes: Vec<String> = unknown
-                            .iter()
-                            .map(|c| String::from_utf8_lossy(c).into_owned())
-                            .collect();
-                        early_rows::delete_unknown(tx, &codes, run_id).await?;
-                    }
                     merge_postgres(tx, &keys, &unknown, years, &mut merge).await?;
                     history_postgres(tx, &merge.superseded, now_ms, run_id).await?;
                 }
@@ -468,15 +421,6 @@ impl SubmissionImport {
         );
         Ok(())
     }
-}
-
-/// The import's transaction, when it is not lent to the copy of early rows.
-fn tx_mut(tx: &mut Option<ImportTx>) -> anyhow::Result<&mut ImportTx> {
-    tx.as_mut().ok_or_else(gone)
-}
-
-fn gone() -> anyhow::Error {
-    anyhow::anyhow!("导入事务正被提前写入占用 (the import's transaction is busy with early rows)")
 }
 
 /// The rules applied to each held enterprise-year, and what they did.
@@ -840,12 +784,7 @@ async fn copy_new_rows(
             && let Some(file) = years.get(*key)
         {
             fresh.year(**key, file, None)?;
-            // Months written early are there already.
-            for w in fresh
-                .written
-                .iter()
-                .filter(|w| file.sent & 1 << (w.month - 1) == 0)
-            {
+            for w in &fresh.written {
                 copy_row(&mut copy, &key.code, key.year, w.month, &w.fields, now_ms)?;
             }
         }

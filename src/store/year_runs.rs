@@ -39,14 +39,11 @@ pub(super) struct FileYear {
     pub(super) lines: [u32; 12],
     /// Months not merged yet, in [`packed::push_figures`] form.
     pub(super) rows: Vec<u8>,
-    /// Months already written to `submission` while the file was read (bit `m − 1` for month
-    /// `m`; see `early_rows`): the merge makes their pack but does not write them again.
-    pub(super) sent: u16,
 }
 
 impl FileYear {
     /// Bit `m − 1` for each month `m` the file has.
-    pub(super) fn mask(&self) -> u16 {
+    fn mask(&self) -> u16 {
         (0..12)
             .filter(|&i| self.lines[i] != 0)
             .fold(0, |mask, i| mask | 1 << i)
@@ -72,7 +69,6 @@ impl FileYear {
             })?;
             self.rows.extend_from_slice(&kept);
         }
-        self.sent |= later.sent;
         for (i, line) in later.lines.into_iter().enumerate() {
             if line == 0 {
                 continue;
@@ -218,7 +214,6 @@ fn write_year(out: &mut impl Write, key: &YearKey, year: &FileYear) -> anyhow::R
     out.write_all(&key.code)?;
     out.write_all(&key.year.to_le_bytes())?;
     out.write_all(&year.mask().to_le_bytes())?;
-    out.write_all(&year.sent.to_le_bytes())?;
     for line in year.lines.iter().filter(|l| **l != 0) {
         out.write_all(&line.to_le_bytes())?;
     }
@@ -243,13 +238,8 @@ fn read_year(r: &mut impl Read) -> anyhow::Result<Option<(YearKey, FileYear)>> {
     };
     let mut mask = [0u8; 2];
     r.read_exact(&mut mask)?;
-    let mut sent = [0u8; 2];
-    r.read_exact(&mut sent)?;
     let mask = u16::from_le_bytes(mask);
-    let mut year = FileYear {
-        sent: u16::from_le_bytes(sent),
-        ..FileYear::default()
-    };
+    let mut year = FileYear::default();
     for (i, line) in year.lines.iter_mut().enumerate() {
         if mask & 1 << i != 0 {
             r.read_exact(&mut word)?;
