@@ -26,6 +26,7 @@ pub mod packed;
 mod plans;
 mod power;
 mod power_prune;
+mod power_read;
 mod projects;
 mod rebuild;
 mod registry;

@@ -6,7 +6,6 @@
 //! first import that writes to it.
 
 use std::collections::{BTreeSet, HashMap};
-use std::ops::RangeInclusive;
 
 use chrono::{Datelike, NaiveDate};
 use sqlx::Row;
@@ -16,7 +15,7 @@ use super::runs::write_run_end;
 use super::{Backend, RunEnd, Store, on_pool};
 use crate::amount::Amount;
 use crate::credit_code::CreditCode;
-use crate::power::{Days, PowerAccount, PowerDay, Xun, XunReport};
+use crate::power::{PowerAccount, PowerDay, Xun, XunReport};
 
 /// Stores a pulled page's cursor in the transaction `$tx`, when there is one.
 macro_rules! save_cursor {
@@ -202,25 +201,6 @@ impl Store {
             tx.commit().await?;
         });
         Ok(applied)
-    }
-
-    /// Daily electricity of every enterprise on the days of `spans`.
-    pub async fn power_days(
-        &self,
-        spans: &[RangeInclusive<NaiveDate>],
-    ) -> anyhow::Result<HashMap<CreditCode, Days>> {
-        let mut out: HashMap<CreditCode, Days> = HashMap::new();
-        let sql = "SELECT credit_code, day, kwh FROM power_daily WHERE day >= $1 AND day <= $2";
-        for span in spans {
-            let rows: Vec<(String, String, i64)> = on_pool!(self, p => sqlx::query_as(sql)
-                .bind(span.start().to_string()).bind(span.end().to_string()).fetch_all(p).await?);
-            for (c, d, kwh) in rows {
-                if let (Ok(c), Ok(d)) = (c.parse::<CreditCode>(), d.parse::<NaiveDate>()) {
-                    out.entry(c).or_default().insert(d, kwh);
-                }
-            }
-        }
-        Ok(out)
     }
 
     /// The stored 旬报 of the 旬s `reports` name, by enterprise and 旬.
