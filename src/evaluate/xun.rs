@@ -15,7 +15,7 @@ use crate::alerts::{self, AlertFilter, AlertState, Applied as AlertsApplied, Cha
 use crate::config::Config;
 use crate::power::Xun;
 use crate::registry::UnitKind;
-use crate::rules::power::{UnitXun, XunData, findings, spans};
+use crate::rules::power::{UnitXun, XunData, findings, spans_read};
 use crate::rules::{Coverage, Finding, Rule};
 use crate::store::{EvaluationEnd, Store};
 
@@ -39,7 +39,15 @@ pub async fn run(
     now: DateTime<Utc>,
     dry_run: bool,
 ) -> anyhow::Result<XunReport> {
+    let started = std::time::Instant::now();
+    let lap = |what: &str| {
+        tracing::debug!(
+            ms = started.elapsed().as_millis() as u64,
+            "xun evaluation: {what}"
+        )
+    };
     let enterprises = store.enterprises().await?;
+    lap("registry read");
     let units = store.units().await?;
     let names: HashMap<String, String> = units
         .iter()
@@ -49,8 +57,10 @@ pub async fn run(
         .iter()
         .find(|u| u.kind == UnitKind::City)
         .map(|u| u.code.as_str());
-    let daily = store.power_days(&spans(xun)).await?;
+    let daily = store.power_days(&spans_read(xun, &config.power)).await?;
+    lap("days read");
     let existing = store.alerts(&AlertFilter::default()).await?;
+    lap("alerts read");
     let stalled_before: HashSet<String> = existing
         .iter()
         .filter(|a| {
@@ -69,6 +79,7 @@ pub async fn run(
         calendar: calendar.as_ref(),
     };
     let outcome = findings(&data, &config.power, &config.rules);
+    lap("rules run");
     let coverage = Coverage {
         deadline_passed: true,
         enterprises: enterprises.iter().map(|e| e.credit_code).collect(),
@@ -101,6 +112,7 @@ pub async fn run(
     } else {
         let id = store.begin_xun_evaluation(xun, now_ms).await?;
         let result = store.apply_changes(id, &changes, now_ms).await;
+        lap("alerts written");
         let (status, applied, message) = match &result {
             Ok(a) => ("xun_ok", *a, String::new()),
             Err(e) => ("xun_failed", AlertsApplied::default(), format!("{e:#}")),
@@ -120,7 +132,9 @@ pub async fn run(
             .filter(|f| super::xun_check::is_checked(f.rule))
             .collect();
         store.record_xun_warnings(xun, &warned, now_ms).await?;
+        lap("warnings recorded");
         super::sync_cases(store, config, now).await?;
+        lap("cases synced");
         (applied, Some(id))
     };
     Ok(XunReport {

@@ -267,3 +267,52 @@ fn disabled_rules_are_left_out() {
     assert!(o.findings.is_empty());
     assert_eq!(o.judged.len(), 1);
 }
+
+#[test]
+fn the_spans_read_are_all_the_rules_look_at() {
+    // Each enterprise has days in every span of `spans` and outside them; the rules on only
+    // the days of `spans_read` find what they find on all, under either reference, and last
+    // December is read only when it is the reference.
+    for reference in [Reference::SameXunLastYear, Reference::LastDecember] {
+        let mut c = Case::new();
+        c.pc.reference = reference;
+        for (n, (dec, prev, cur)) in [
+            (1000, 1000, 250),
+            (200, 1000, 900),
+            (1000, 1000, 650),
+            (1000, 0, 1000),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let n = n as u32 + 1;
+            put(c.days(n), "2025-11-20", 60, dec);
+            if prev > 0 {
+                put(c.days(n), "2025-10-01", 10, prev);
+            }
+            put(c.days(n), "2026-09-25", 16, cur);
+        }
+        c.stalled_before.insert(code(4).to_string());
+        let all = c.run("2026-10-D1");
+        let read = spans_read(x("2026-10-D1"), &c.pc);
+        assert_eq!(
+            read.len(),
+            if reference == Reference::LastDecember {
+                3
+            } else {
+                2
+            }
+        );
+        for days in c.daily.values_mut() {
+            days.retain(|d, _| read.iter().any(|s| s.contains(d)));
+        }
+        let only = c.run("2026-10-D1");
+        assert_eq!(
+            format!("{:?}", only.findings),
+            format!("{:?}", all.findings)
+        );
+        assert_eq!(only.judged, all.judged);
+        assert_eq!(only.units, all.units);
+        assert!(!all.findings.is_empty(), "{reference:?}");
+    }
+}

@@ -27,6 +27,7 @@ mod plans;
 mod power;
 mod power_import;
 mod power_prune;
+mod power_read;
 mod projects;
 mod rebuild;
 mod registry;

@@ -6,16 +6,12 @@
 //! first import that writes to it.
 
 use std::collections::{BTreeSet, HashMap};
-use std::ops::RangeInclusive;
-
-use chrono::NaiveDate;
 
 use super::registry::Applied;
 use super::runs::write_run_end;
 use super::{RunEnd, Store, on_pool};
 use crate::amount::Amount;
-use crate::credit_code::CreditCode;
-use crate::power::{Days, PowerAccount, Xun, XunReport};
+use crate::power::{PowerAccount, Xun, XunReport};
 
 /// Stores a pulled page's cursor in the transaction `$tx`, when there is one.
 macro_rules! save_cursor {
@@ -106,25 +102,6 @@ impl Store {
         Ok(applied)
     }
 
-    /// Daily electricity of every enterprise on the days of `spans`.
-    pub async fn power_days(
-        &self,
-        spans: &[RangeInclusive<NaiveDate>],
-    ) -> anyhow::Result<HashMap<CreditCode, Days>> {
-        let mut out: HashMap<CreditCode, Days> = HashMap::new();
-        let sql = "SELECT credit_code, day, kwh FROM power_daily WHERE day >= $1 AND day <= $2";
-        for span in spans {
-            let rows: Vec<(String, String, i64)> = on_pool!(self, p => sqlx::query_as(sql)
-                .bind(span.start().to_string()).bind(span.end().to_string()).fetch_all(p).await?);
-            for (c, d, kwh) in rows {
-                if let (Ok(c), Ok(d)) = (c.parse::<CreditCode>(), d.parse::<NaiveDate>()) {
-                    out.entry(c).or_default().insert(d, kwh);
-                }
-            }
-        }
-        Ok(out)
-    }
-
     /// The stored 旬报 of the 旬s `reports` name, by enterprise and 旬.
     async fn stored_xun(
         &self,
@@ -143,7 +120,7 @@ impl Store {
         Ok(out)
     }
 
-    /// Writes 旬报 in one transaction, as [`Store::apply_power_days`] writes days.
+    /// Writes 旬报 in one transaction: a changed 旬报 keeps the one it replaces in `xun_report_history`.
     pub async fn apply_xun_reports<'e>(
         &self,
         run_id: i64,

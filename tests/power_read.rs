@@ -1,0 +1,140 @@
+//! `Store::power_days`, the 旬 evaluation's bulk read of daily electricity (stepped directly on
+//! SQLite, binary COPY on PostgreSQL), returns what the plain sqlx read it replaced returned:
+//! days across a month end, an enterprise with gaps, a revised day once with its current
+//! figure, rows stored in no particular order, a row whose code does not parse left out.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::RangeInclusive;
+
+use chrono::NaiveDate;
+use common::TestDb;
+use indmon::credit_code::CreditCode;
+use indmon::store::{Backend, Store};
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn code(n: u32) -> String {
+    CreditCode::with_check(&format!("91330781MA2X{n:05}"))
+        .unwrap()
+        .to_string()
+}
+
+async fn exec(store: &Store, sql: &str) {
+    match store {
+        Store::Sqlite(p) => sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()),
+        Store::Postgres(p) => sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()),
+    }
+    .unwrap();
+}
+
+/// The read as it was before (sqlx rows, each code and day parsed).
+async fn plain_read(
+    store: &Store,
+    spans: &[RangeInclusive<NaiveDate>],
+) -> HashMap<CreditCode, BTreeMap<NaiveDate, i64>> {
+    let sql = "SELECT credit_code, day, kwh FROM power_daily WHERE day >= $1 AND day <= $2";
+    let mut out: HashMap<CreditCode, BTreeMap<NaiveDate, i64>> = HashMap::new();
+    for span in spans {
+        let (a, b) = (span.start().to_string(), span.end().to_string());
+        let rows: Vec<(String, String, i64)> = match store {
+            Store::Sqlite(p) => sqlx::query_as(sql).bind(a).bind(b).fetch_all(p).await,
+            Store::Postgres(p) => sqlx::query_as(sql).bind(a).bind(b).fetch_all(p).await,
+        }
+        .unwrap();
+        for (c, d, kwh) in rows {
+            if let (Ok(c), Ok(d)) = (c.parse::<CreditCode>(), d.parse::<NaiveDate>()) {
+                out.entry(c).or_default().insert(d, kwh);
+            }
+        }
+    }
+    out
+}
+
+/// Stores the rows: enterprise 1 every day 2026-10-25..=11-05 (kWh 100 + day index), 2 with
+/// gaps (only every third day), 3 with one day revised (history kept), 4..=300 on 10-29..11-02
+/// inserted in an order that changes from day to day, and a row with an invalid code.
+async fn seed(store: &Store) {
+    if store.backend() == Backend::Postgres {
+        for (m, next) in [
+            ("2025-10", "2025-11"),
+            ("2026-10", "2026-11"),
+            ("2026-11", "2026-12"),
+        ] {
+            let name = m.replace('-', "m");
+            exec(store, &format!("CREATE TABLE IF NOT EXISTS power_daily_y{name} PARTITION OF power_daily FOR VALUES FROM ('{m}-01') TO ('{next}-01')")).await;
+        }
+    }
+    let mut rows: Vec<(String, String, i64, i64)> = Vec::new();
+    for (k, day) in d("2026-10-25").iter_days().take(12).enumerate() {
+        rows.push((code(1), day.to_string(), 1_000_000 + k as i64, 1));
+        if k % 3 == 0 {
+            rows.push((code(2), day.to_string(), 2_000_000 + k as i64, 1));
+        }
+    }
+    rows.push((code(3), "2026-10-31".into(), 3_000_001, 2));
+    rows.push((code(3), "2025-10-02".into(), 3_000_002, 1));
+    for (k, day) in d("2026-10-29").iter_days().take(5).enumerate() {
+        let mut ns: Vec<u32> = (4..=300).collect();
+        ns.rotate_left(k * 37);
+        if k % 2 == 1 {
+            ns.reverse();
+        }
+        for n in ns {
+            rows.push((code(n), day.to_string(), i64::from(n) * 100 + k as i64, 1));
+        }
+    }
+    rows.push(("NOT-A-CODE".into(), "2026-10-31".into(), 5, 1));
+    for chunk in rows.chunks(200) {
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|(c, d, k, r)| format!("('{c}', '{d}', {k}, {r}, 1, 0)"))
+            .collect();
+        exec(store, &format!("INSERT INTO power_daily (credit_code, day, kwh, revision, run_id, received_at) VALUES {}", values.join(", "))).await;
+    }
+    exec(store, &format!("INSERT INTO power_daily_history (credit_code, day, kwh, revision, run_id, received_at, superseded_at, superseded_by) VALUES ('{}', '2026-10-31', 999, 1, 1, 0, 0, 1)", code(3))).await;
+}
+
+#[tokio::test]
+async fn the_bulk_read_returns_what_the_plain_read_did() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        seed(s).await;
+        let spans = [
+            d("2026-10-28")..=d("2026-11-03"),
+            d("2025-10-01")..=d("2025-10-10"),
+            d("2026-10-31")..=d("2026-11-01"),
+        ];
+        let fast = s.power_days(&spans).await.unwrap();
+        let plain = plain_read(s, &spans).await;
+        assert_eq!(fast, plain, "{}", db.name);
+        // By hand: enterprise 1 across the month end, 2 with its gaps, 3 revised once.
+        let one = &fast[&code(1).parse::<CreditCode>().unwrap()];
+        assert_eq!(one.len(), 7, "{}", db.name);
+        assert_eq!(one[&d("2026-10-31")], 1_000_006);
+        assert_eq!(one[&d("2026-11-01")], 1_000_007);
+        let two: Vec<NaiveDate> = fast[&code(2).parse::<CreditCode>().unwrap()]
+            .keys()
+            .copied()
+            .collect();
+        assert_eq!(two, [d("2026-10-28"), d("2026-10-31"), d("2026-11-03")]);
+        let three = &fast[&code(3).parse::<CreditCode>().unwrap()];
+        assert_eq!(
+            three.iter().map(|(d, k)| (*d, *k)).collect::<Vec<_>>(),
+            [(d("2025-10-02"), 3_000_002), (d("2026-10-31"), 3_000_001)]
+        );
+        assert_eq!(fast.len(), 300, "{}", db.name);
+        assert_eq!(fast[&code(150).parse::<CreditCode>().unwrap()].len(), 5);
+        assert!(s.power_days(&[]).await.unwrap().is_empty());
+        db.cleanup().await;
+    }
+}
