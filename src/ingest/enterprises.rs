@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use super::rows::RowContext;
 use super::{
-    DataRows, Hash, ImportOptions, ImportReport, Kind, Next, digest, file_reject, push_rejects,
-    run_end, unit_is, unit_kinds,
+    DataRows, Hash, ImportOptions, ImportReport, Kind, Next, commit_cursor, digest, file_reject,
+    push_rejects, run_end, unit_is, unit_kinds,
 };
 use crate::credit_code::CreditCode;
 use crate::record::{Record, Reject};
@@ -145,10 +145,7 @@ pub(super) async fn store_enterprises(
     let a = import.applied();
     (report.accepted, report.revised, report.unchanged) = (a.accepted, a.revised, a.unchanged);
     report.committed = true;
-    let cursor = opts
-        .commit_cursor
-        .as_deref()
-        .map(|c| (opts.source.as_str(), c));
+    let cursor = commit_cursor(opts);
     if let Err(e) = import.commit(cursor, &run_end(report)).await {
         report.committed = false;
         (report.accepted, report.revised, report.unchanged) = (0, 0, 0);

@@ -235,6 +235,22 @@ fn run_end(report: &ImportReport) -> RunEnd<'_> {
     }
 }
 
+/// The end of `report`'s run once the store has applied its rows with counts `a` (a registry,
+/// mapping, power-daily or 旬报 import).
+fn applied_end(report: &ImportReport, a: crate::store::RegistryApplied) -> RunEnd<'_> {
+    let mut end = run_end(report);
+    (end.accepted, end.revised, end.unchanged) = (a.accepted, a.revised, a.unchanged);
+    end.message = summary(a.accepted, a.revised, a.unchanged, end.rejected, true);
+    end
+}
+
+/// The source's cursor to store with the rows, when the import is a pulled page.
+fn commit_cursor(opts: &ImportOptions) -> Option<(&str, &str)> {
+    opts.commit_cursor
+        .as_deref()
+        .map(|c| (opts.source.as_str(), c))
+}
+
 /// The SHA-256 of what was read so far, in hex.
 fn digest(hash: &Hash) -> String {
     hash.lock()
@@ -905,10 +921,7 @@ async fn store_registry(
         return Ok(());
     }
     report.sha256 = digest(hash);
-    let cursor = opts
-        .commit_cursor
-        .as_deref()
-        .map(|c| (opts.source.as_str(), c));
+    let cursor = commit_cursor(opts);
     let shown = &*report;
     let applied = store
         .apply_registry(
@@ -916,12 +929,7 @@ async fn store_registry(
             &kept,
             opts.now.timestamp_millis(),
             cursor,
-            |a| {
-                let mut end = run_end(shown);
-                (end.accepted, end.revised, end.unchanged) = (a.accepted, a.revised, a.unchanged);
-                end.message = summary(a.accepted, a.revised, a.unchanged, end.rejected, true);
-                end
-            },
+            |a| applied_end(shown, a),
         )
         .await?;
     report.committed = true;

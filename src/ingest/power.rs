@@ -11,8 +11,8 @@ use chrono_tz::Asia::Shanghai;
 
 use super::headers::{Col, Kind, normalize};
 use super::{
-    DataRows, Hash, ImportOptions, ImportReport, Next, digest, file_reject, push_rejects, rows,
-    run_end, summary,
+    DataRows, Hash, ImportOptions, ImportReport, Next, applied_end, commit_cursor, digest,
+    file_reject, push_rejects, rows,
 };
 use crate::credit_code::CreditCode;
 use crate::power::{PowerAccount, Xun, XunReport};
@@ -117,18 +117,10 @@ pub(super) async fn store_power(
         return Ok(());
     }
     report.sha256 = digest(hash);
-    let cursor = opts
-        .commit_cursor
-        .as_deref()
-        .map(|c| (opts.source.as_str(), c));
+    let cursor = commit_cursor(opts);
     let now_ms = opts.now.timestamp_millis();
     let shown = &*report;
-    let end = |a: crate::store::RegistryApplied| {
-        let mut end = run_end(shown);
-        (end.accepted, end.revised, end.unchanged) = (a.accepted, a.revised, a.unchanged);
-        end.message = summary(a.accepted, a.revised, a.unchanged, end.rejected, true);
-        end
-    };
+    let end = |a| applied_end(shown, a);
     let applied = match kind {
         Kind::PowerAccounts => {
             store

@@ -9,8 +9,8 @@ use chrono::NaiveDate;
 
 use super::power::{duplicate, reject};
 use super::{
-    DataRows, Hash, ImportOptions, ImportReport, Next, digest, file_reject, push_rejects, rows,
-    run_end, summary,
+    DataRows, Hash, ImportOptions, ImportReport, Next, applied_end, commit_cursor, digest,
+    file_reject, push_rejects, rows,
 };
 use crate::record::{MAX_KEPT_REJECTS, Reject, Rejects};
 use crate::store::{PowerDaysImport, Repeats, Store};
@@ -83,17 +83,9 @@ async fn commit(
     report: &mut ImportReport,
 ) -> anyhow::Result<()> {
     report.sha256 = digest(hash);
-    let cursor = opts
-        .commit_cursor
-        .as_deref()
-        .map(|c| (opts.source.as_str(), c));
+    let cursor = commit_cursor(opts);
     let shown = &*report;
-    let end = |a: crate::store::RegistryApplied| {
-        let mut end = run_end(shown);
-        (end.accepted, end.revised, end.unchanged) = (a.accepted, a.revised, a.unchanged);
-        end.message = summary(a.accepted, a.revised, a.unchanged, end.rejected, true);
-        end
-    };
+    let end = |a| applied_end(shown, a);
     let applied = import.commit(cursor, end).await?;
     report.committed = true;
     report.accepted = applied.accepted;
