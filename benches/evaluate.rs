@@ -162,20 +162,8 @@ async fn main() -> anyhow::Result<()> {
         match std::env::var("INDMON_BENCH_POSTGRES_URL") {
             Ok(admin_url) if !admin_url.is_empty() => {
                 if let Some(db) = &reuse {
-                    let admin = sqlx::PgPool::connect(&admin_url).await?;
-                    let exists: bool = sqlx::query_scalar(
-                        "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)",
-                    )
-                    .bind(db)
-                    .fetch_one(&admin)
-                    .await?;
-                    let url = common::with_database(&admin_url, db);
-                    if exists {
-                        println!("reusing database {db}");
-                    } else {
-                        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
-                            .execute(&admin)
-                            .await?;
+                    let (url, made) = common::kept_database(&admin_url, db).await?;
+                    if made {
                         prepare(&url, n).await?;
                     }
                     child("postgres", &url)?;

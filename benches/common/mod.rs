@@ -183,6 +183,25 @@ pub fn with_database(url: &str, db: &str) -> String {
     format!("{root}/{db}{query}")
 }
 
+/// The kept PostgreSQL database `db` on the server of `admin_url` (`INDMON_BENCH_DB`), made
+/// if it is not there: its URL, and whether it was made (and so is still to be prepared).
+pub async fn kept_database(admin_url: &str, db: &str) -> anyhow::Result<(String, bool)> {
+    let admin = sqlx::PgPool::connect(admin_url).await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(db)
+            .fetch_one(&admin)
+            .await?;
+    if exists {
+        println!("reusing database {db}");
+    } else {
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+            .execute(&admin)
+            .await?;
+    }
+    Ok((with_database(admin_url, db), !exists))
+}
+
 /// A fresh PostgreSQL database `<prefix>_<pid>` on the server of `admin_url`: returns the admin
 /// pool (to drop it with [`drop_scratch`]), its name and its URL.
 pub async fn create_scratch(
