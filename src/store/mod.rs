@@ -59,7 +59,7 @@ pub use enterprise_import::{ENTERPRISE_BATCH, EnterpriseImport};
 pub use export::{SubmissionRow, Vintage};
 pub use forecast::{Stock as ForecastStock, month_start_ms};
 pub use jobs::JobStat;
-pub use power_import::{PowerDaysImport, Repeated, Repeats};
+pub use power_import::{Added, PowerDaysImport, Repeated, Repeats};
 pub use power_prune::Pruned;
 pub use rebuild::{
     BATCH_ROWS as REBUILD_BATCH_ROWS, Difference, PackDifference, RebuildScope, RebuildSummary,
@@ -314,6 +314,7 @@ const TABLES: &[&str] = &[
     "xun_release",
     "xun_warning",
     "power_xun_total",
+    "power_pruned_month",
 ];
 
 /// A database URL with its password replaced, for messages.

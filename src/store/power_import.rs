@@ -5,9 +5,10 @@
 //! table filled through prepared statements; PostgreSQL: `COPY` into a TEMP table). Repeated
 //! accounts, the sums per enterprise and day, the history of changed days and the writes are
 //! then found set-based in SQL, and the run's end is written in the same transaction: a killed
-//! import leaves all or nothing.
+//! import leaves all or nothing. A line of a month already pruned (`power_pruned_month`) is
+//! refused: the month is kept only as sums by 旬.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
 use futures_util::TryStreamExt;
@@ -15,12 +16,14 @@ use sqlx::Row;
 
 use super::copy::BinaryCopyWriter;
 use super::power::{partition_ddl, save_cursor};
+use super::power_prune::POWER_DAYS_LOCK;
 use super::registry::Applied;
 use super::runs::write_run_end;
 use super::sqlite_raw::{Statement, with_handle};
 use super::submissions::ImportTx;
 use super::{RunEnd, Store};
 use crate::credit_code::CreditCode;
+use crate::period::Period;
 use crate::power::DailyLine;
 use crate::record::MAX_KEPT_REJECTS;
 
@@ -31,6 +34,16 @@ const BATCH: usize = 16_384;
 struct Mapped {
     id: u32,
     code: CreditCode,
+}
+
+/// What became of a line given to [`PowerDaysImport::add`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Added {
+    Staged,
+    /// Its account is not in the mapping.
+    Unmapped,
+    /// Its month's days were summed by 旬 and deleted (the retention).
+    Pruned(Period),
 }
 
 /// A line as staged.
@@ -61,6 +74,7 @@ pub struct Repeats {
 pub struct PowerDaysImport {
     tx: ImportTx,
     mapping: HashMap<String, Mapped>,
+    pruned: HashSet<Period>,
     /// Each account's latest day so far (days from the common era): while every account's
     /// days only grow, line by line, no account can repeat a day, and the search for repeats
     /// in the staged lines is skipped.
@@ -125,6 +139,10 @@ impl Store {
                 with_handle(tx, mapping_sqlite).await?
             }
             ImportTx::Postgres(tx) => {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(POWER_DAYS_LOCK)
+                    .execute(&mut **tx)
+                    .await?;
                 // The sorts and joins of millions of rows: in memory rather than in files.
                 for sql in [STAGE_POSTGRES, "SET LOCAL work_mem = '256MB'"] {
                     sqlx::query(sql).execute(&mut **tx).await?;
@@ -137,10 +155,18 @@ impl Store {
                 mapping
             }
         };
+        let pruned = match &mut tx {
+            ImportTx::Sqlite(tx) => sqlx::query_scalar(PRUNED).fetch_all(&mut **tx).await?,
+            ImportTx::Postgres(tx) => sqlx::query_scalar(PRUNED).fetch_all(&mut **tx).await?,
+        };
         Ok(PowerDaysImport {
             tx,
             last_day: vec![i32::MIN; mapping.len()],
             mapping,
+            pruned: pruned
+                .iter()
+                .filter_map(|m: &String| m.parse().ok())
+                .collect(),
             increasing: true,
             held: Vec::with_capacity(BATCH),
             months: BTreeSet::new(),
@@ -152,6 +178,7 @@ impl Store {
 }
 
 const MAPPING: &str = "SELECT account, credit_code FROM power_account";
+const PRUNED: &str = "SELECT period FROM power_pruned_month";
 
 /// Adds an account to the mapping; a stored code that does not parse maps nothing (its lines
 /// are rejected as unmapped).
@@ -240,12 +267,18 @@ macro_rules! write_days {
 }
 
 impl PowerDaysImport {
-    /// Takes a parsed line: `false` when its account is not in the mapping (the caller rejects
-    /// it), else it is staged.
-    pub async fn add(&mut self, l: &DailyLine) -> anyhow::Result<bool> {
+    /// Takes a parsed line: staged, or not (the caller rejects it) when its account is not in
+    /// the mapping or its month was pruned.
+    pub async fn add(&mut self, l: &DailyLine) -> anyhow::Result<Added> {
         let Some(m) = self.mapping.get(l.account.as_str()) else {
-            return Ok(false);
+            return Ok(Added::Unmapped);
         };
+        if !self.pruned.is_empty() {
+            let month = Period::new(l.day.year(), l.day.month());
+            if let Some(month) = month.filter(|p| self.pruned.contains(p)) {
+                return Ok(Added::Pruned(month));
+            }
+        }
         let day = l.day.num_days_from_ce();
         if let Some(last) = self.last_day.get_mut(m.id as usize) {
             if day <= *last {
@@ -268,7 +301,7 @@ impl PowerDaysImport {
         if self.held.len() >= BATCH {
             self.send().await?;
         }
-        Ok(true)
+        Ok(Added::Staged)
     }
 
     /// Sends the held lines to the staging table.

@@ -1,6 +1,8 @@
 //! Retention of daily electricity (`[power] daily_retention_months`): a month of days older than
 //! the retention is summed by enterprise and 旬 into `power_xun_total` and deleted with its
-//! history, in one transaction per month; on PostgreSQL the month's partition is dropped.
+//! history, in one transaction per month; on PostgreSQL the month's partition is dropped. The
+//! month is recorded in `power_pruned_month`, and the import refuses its lines from then on
+//! ([`POWER_DAYS_LOCK`] keeps a prune and a PostgreSQL import from overlapping).
 //! Daily rows grow ~30× faster than monthly ones (~180M a year at 500,000 enterprises).
 
 use chrono::NaiveDate;
@@ -18,9 +20,19 @@ pub struct Pruned {
     pub days: u64,
 }
 
+/// The PostgreSQL advisory lock (`pg_advisory_xact_lock`) that a month's prune and a
+/// power-daily import hold for their transactions: an import that began before a prune
+/// committed would otherwise store days of the month just pruned.
+pub(super) const POWER_DAYS_LOCK: i64 = 0x696e_646d_6f6e_0021;
+
+/// Records a pruned month (`$1`, at `$2`).
+const PRUNED_MONTH: &str = "INSERT INTO power_pruned_month (period, pruned_at) VALUES ($1, $2)
+     ON CONFLICT (period) DO UPDATE SET pruned_at = excluded.pruned_at";
+
 /// The statement summing a month's days into `power_xun_total`; `$1`/`$2` its first day and
 /// the next month's, `$3` the time; `off` the month's days not worked (weekends and holidays,
-/// less the make-up days), written as literals since they are dates formatted here.
+/// less the make-up days), written as literals since they are dates formatted here. Days the
+/// month's sums already hold are added to (they reached the month before 0028 refused them).
 fn total_sql(off: &[NaiveDate]) -> String {
     let list: Vec<String> = off.iter().map(|d| format!("'{d}'")).collect();
     let worked = if list.is_empty() {
@@ -36,9 +48,12 @@ fn total_sql(off: &[NaiveDate]) -> String {
                 SUM(CASE WHEN {worked} THEN 1 ELSE 0 END), SUM(CASE WHEN {worked} THEN kwh ELSE 0 END), $3
          FROM power_daily WHERE day >= $1 AND day < $2
          GROUP BY credit_code, substr(day, 1, 7), part
-         ON CONFLICT (credit_code, period, xun) DO UPDATE SET days_present = excluded.days_present,
-           kwh = excluded.kwh, workdays_present = excluded.workdays_present,
-           workday_kwh = excluded.workday_kwh, pruned_at = excluded.pruned_at"
+         ON CONFLICT (credit_code, period, xun) DO UPDATE SET
+           days_present = power_xun_total.days_present + excluded.days_present,
+           kwh = power_xun_total.kwh + excluded.kwh,
+           workdays_present = power_xun_total.workdays_present + excluded.workdays_present,
+           workday_kwh = power_xun_total.workday_kwh + excluded.workday_kwh,
+           pruned_at = excluded.pruned_at"
     )
 }
 
@@ -101,6 +116,11 @@ impl Store {
         let postgres = self.backend() == Backend::Postgres;
         let days: i64 = on_pool!(self, p => {
             let mut tx = p.begin().await?;
+            if postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(POWER_DAYS_LOCK)
+                    .execute(&mut *tx).await?;
+            }
+            sqlx::query(PRUNED_MONTH).bind(month.to_string()).bind(now_ms).execute(&mut *tx).await?;
             sqlx::query(sqlx::AssertSqlSafe(total)).bind(first).bind(next).bind(now_ms)
                 .execute(&mut *tx).await?;
             sqlx::query(history).bind(first).bind(next).execute(&mut *tx).await?;
