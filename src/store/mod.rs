@@ -16,6 +16,7 @@ mod enterprise_import;
 mod enterprises;
 mod evaluation;
 mod export;
+mod first_load;
 mod forecast;
 mod jobs;
 mod locator;

@@ -20,6 +20,7 @@ use futures_util::TryStreamExt;
 use sqlx::{Postgres, Sqlite, Transaction};
 
 use super::copy::BinaryCopyWriter;
+use super::first_load::FirstLoad;
 use super::packed::{self, Figures, Merged, Month, REVISION, RUN_ID, YearMerge};
 use super::rows::{OnConflict, SqliteRows, Stored, copy_row, upsert_postgres};
 use super::runs::write_run_end;
@@ -95,6 +96,8 @@ pub struct SubmissionImport {
     runs: Runs,
     rejects: Rejects,
     out: MergeOutcome,
+    /// PostgreSQL's first load into an empty `submission`: its key built at the commit.
+    first_load: Option<FirstLoad>,
 }
 
 const UNKNOWN: &str = "企业不在名录中，请先导入企业名录 (enterprise not registered)";
@@ -170,6 +173,7 @@ impl Store {
         // The merge starts from the stored packs: those whose rows changed behind indmon's back
         // are made again from the rows first (see `stale.rs`; one small query when none).
         self.refresh_stale_years().await?;
+        let mut first_load = None;
         let tx = match self {
             // The write lock at once: a deferred transaction that reads first could not take it
             // later if another writer committed meanwhile.
@@ -183,6 +187,7 @@ impl Store {
                 let mut tx = p.begin().await?;
                 sqlx::query(LOCK_POSTGRES).execute(&mut *tx).await?;
                 mark_indmon_writer(&mut *tx).await?;
+                first_load = FirstLoad::begin(&mut tx).await?;
                 ImportTx::Postgres(tx)
             }
         };
@@ -198,6 +203,7 @@ impl Store {
             runs: Runs::default(),
             rejects: Rejects::default(),
             out: MergeOutcome::default(),
+            first_load,
         })
     }
 }
@@ -337,6 +343,9 @@ impl SubmissionImport {
                 tx.commit().await?
             }
             ImportTx::Postgres(mut tx) => {
+                if let Some(first_load) = self.first_load {
+                    first_load.finish(&mut tx).await?;
+                }
                 write_run_end!(tx, run_id, end);
                 unmark_indmon_writer(&mut *tx).await?;
                 tx.commit().await?
