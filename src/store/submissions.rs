@@ -389,6 +389,7 @@ impl SubmissionImport {
         // Once a row is rejected, only a partial import writes anything.
         if write && (self.partial || (unknown.is_empty() && clean)) {
             let (years, now_ms, run_id) = (&self.years, self.now_ms, self.run_id);
+            let nothing_stored = self.first_load.is_some();
             match &mut self.tx {
                 ImportTx::Sqlite(tx) => {
                     with_handle(tx, |h| {
@@ -398,7 +399,8 @@ impl SubmissionImport {
                     .await?
                 }
                 ImportTx::Postgres(tx) => {
-                    merge_postgres(tx, &keys, &unknown, years, &mut merge).await?;
+                    let stored = !nothing_stored;
+                    merge_postgres(tx, &keys, &unknown, years, &mut merge, stored).await?;
                     history_postgres(tx, &merge.superseded, now_ms, run_id).await?;
                 }
             }
@@ -642,15 +644,22 @@ struct Replaced {
 /// merged as they arrive, and the new rows and packs are sent in chunks while the next are
 /// made. One COPY runs at a time on a connection, so the rows and the packs go in passes over
 /// the keys; the packs of years not stored before are made once for each pass rather than held.
+/// `any_stored` is false in a first load ([`FirstLoad`]): no year was stored when it began, and
+/// each reaches the database once, so none is looked up.
 async fn merge_postgres(
     tx: &mut Transaction<'static, Postgres>,
     keys: &[YearKey],
     unknown: &HashSet<Code>,
     years: &HashMap<YearKey, FileYear, foldhash::fast::RandomState>,
     merge: &mut Merge<'_>,
+    any_stored: bool,
 ) -> anyhow::Result<()> {
     let known: Vec<&YearKey> = keys.iter().filter(|k| !unknown.contains(&k.code)).collect();
-    let (stored, mut replaced) = merge_stored_postgres(tx, &known, years, merge).await?;
+    let (stored, mut replaced) = if any_stored {
+        merge_stored_postgres(tx, &known, years, merge).await?
+    } else {
+        (HashSet::new(), HashMap::new())
+    };
     if replaced.is_empty() && known.iter().all(|k| stored.contains(*k)) {
         return Ok(());
     }
