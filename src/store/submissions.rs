@@ -389,7 +389,7 @@ impl SubmissionImport {
         // Once a row is rejected, only a partial import writes anything.
         if write && (self.partial || (unknown.is_empty() && clean)) {
             let (years, now_ms, run_id) = (&self.years, self.now_ms, self.run_id);
-            let nothing_stored = self.first_load.is_some();
+            let any_stored = self.first_load.is_none();
             match &mut self.tx {
                 ImportTx::Sqlite(tx) => {
                     with_handle(tx, |h| {
@@ -399,8 +399,7 @@ impl SubmissionImport {
                     .await?
                 }
                 ImportTx::Postgres(tx) => {
-                    let stored = !nothing_stored;
-                    merge_postgres(tx, &keys, &unknown, years, &mut merge, stored).await?;
+                    merge_postgres(tx, &keys, &unknown, years, &mut merge, any_stored).await?;
                     history_postgres(tx, &merge.superseded, now_ms, run_id).await?;
                 }
             }
