@@ -2,9 +2,9 @@
 //! each line is mapped through the stored mapping as it is read and handed to the store's
 //! staging table ([`crate::store::PowerDaysImport`]); only the mapping, a batch of lines and
 //! the first [`crate::record::MAX_KEPT_REJECTS`] rejects are held, whatever the file's size.
-//! An refused account rejects its line, and so does a day of a month already pruned (kept only
-//! as sums by 旬); an account given twice for a day rejects the later
-//! line, naming the first; a file with rejects commits nothing unless the import is `partial`.
+//! An unmapped account rejects its line, and so does a day of a month already pruned (kept only
+//! as sums by 旬); an account given twice for a day rejects the later line, naming the first; a
+//! file with rejects commits nothing unless the import is `partial`.
 
 use chrono::NaiveDate;
 
