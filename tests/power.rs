@@ -239,8 +239,11 @@ async fn the_xun_rules_judge_stored_days_across_the_month_end() {
         csv += &lines("3300003", "2026-10-24", 8, 900);
         import_ok(s, &[&write(&dir, "daily.csv", csv)]).await;
         let xun: Xun = "2026-10-D3".parse().unwrap();
-        let daily = s.power_days(&spans(xun)).await.unwrap();
         let enterprises = s.enterprises().await.unwrap();
+        let daily = s
+            .power_day_table(&spans(xun), enterprises.iter().map(|e| e.credit_code))
+            .await
+            .unwrap();
         let names = HashMap::from([("330781".to_string(), "东岭区".to_string())]);
         let calendar = Calendar::official().unwrap();
         let none = HashSet::new();
@@ -264,7 +267,7 @@ async fn the_xun_rules_judge_stored_days_across_the_month_end() {
         assert_eq!(f.values["days_present"], serde_json::json!(9));
         assert_eq!(f.values["kwh_per_day"], serde_json::json!(250.0));
         assert_eq!(f.scope, ["330781", "3307"]);
-        assert!(!o.judged.contains(BEIGANG));
+        assert!(!o.judged.contains(&BEIGANG.parse::<CreditCode>().unwrap()));
         // The view agrees: 9 days present in 南湖's 2026-10 下旬, 1000 kWh a day a year before.
         let view = if db.name == "postgres" {
             "indmon_read.v_power_xun"

@@ -1,7 +1,8 @@
 //! `Store::power_days`, the 旬 evaluation's bulk read of daily electricity (stepped directly on
 //! SQLite, binary COPY on PostgreSQL), returns what the plain sqlx read it replaced returned:
 //! days across a month end, an enterprise with gaps, a revised day once with its current
-//! figure, rows stored in no particular order, a row whose code does not parse left out.
+//! figure, rows stored in no particular order, a row whose code does not parse left out; and
+//! `Store::power_day_table` read for a registry gives the same days, its enterprises first.
 
 mod common;
 
@@ -134,6 +135,22 @@ async fn the_bulk_read_returns_what_the_plain_read_did() {
         );
         assert_eq!(fast.len(), 300, "{}", db.name);
         assert_eq!(fast[&code(150).parse::<CreditCode>().unwrap()].len(), 5);
+        // Read for a registry that knows some of them (in its own order) and one with no
+        // days: every enterprise's days are the same, the registry's come first in its order.
+        let known: Vec<CreditCode> = [150, 2, 999, 1]
+            .into_iter()
+            .map(|n| code(n).parse().unwrap())
+            .collect();
+        let table = s.power_day_table(&spans, known.clone()).await.unwrap();
+        let order: Vec<CreditCode> = table.iter().map(|(c, _)| *c).take(4).collect();
+        assert_eq!(order, known, "{}", db.name);
+        assert_eq!(table.get(&known[2]).unwrap().all().count(), 0);
+        let by_table: HashMap<CreditCode, BTreeMap<NaiveDate, i64>> = table
+            .iter()
+            .map(|(c, days)| (*c, days.all().collect::<BTreeMap<_, _>>()))
+            .filter(|(_, days)| !days.is_empty())
+            .collect();
+        assert_eq!(by_table, plain, "{}", db.name);
         assert!(s.power_days(&[]).await.unwrap().is_empty());
         db.cleanup().await;
     }

@@ -57,7 +57,12 @@ pub async fn run(
         .iter()
         .find(|u| u.kind == UnitKind::City)
         .map(|u| u.code.as_str());
-    let daily = store.power_days(&spans_read(xun, &config.power)).await?;
+    let daily = store
+        .power_day_table(
+            &spans_read(xun, &config.power),
+            enterprises.iter().map(|e| e.credit_code),
+        )
+        .await?;
     lap("days read");
     let existing = store.alerts(&AlertFilter::default()).await?;
     lap("alerts read");
@@ -78,7 +83,8 @@ pub async fn run(
         stalled_before: &stalled_before,
         calendar: calendar.as_ref(),
     };
-    let outcome = findings(&data, &config.power, &config.rules);
+    let mut outcome = findings(&data, &config.power, &config.rules);
+    let judged = outcome.judged.len();
     lap("rules run");
     let coverage = Coverage {
         deadline_passed: true,
@@ -88,7 +94,7 @@ pub async fn run(
             .filter(|r| !r.is_xun())
             .chain(config.rules.disabled_rules())
             .collect(),
-        xun_judged: outcome.judged.clone(),
+        xun_judged: std::mem::take(&mut outcome.judged),
         ..Coverage::default()
     };
     let changes = alerts::reconcile(
@@ -139,7 +145,7 @@ pub async fn run(
     };
     Ok(XunReport {
         xun,
-        judged: outcome.judged.len(),
+        judged,
         findings: outcome.findings,
         units: outcome.units,
         applied,

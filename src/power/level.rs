@@ -8,6 +8,7 @@ use std::ops::RangeInclusive;
 
 use chrono::{Datelike, NaiveDate, Weekday};
 
+use super::table::Day;
 use super::xun::Xun;
 use crate::calendar::Calendar;
 
@@ -102,6 +103,18 @@ pub fn level(
     basis: Basis,
     calendar: Option<&Calendar>,
 ) -> Level {
+    let within = days.range(span.clone()).map(|(d, k)| (*d, *k));
+    level_of(within, span, basis, |d| is_workday(calendar, d))
+}
+
+/// The level over `span` of `days`, the days within it; working days told by `worked` (a
+/// [`Workdays`] for many enterprises).
+pub fn level_of(
+    days: impl IntoIterator<Item = Day>,
+    span: &RangeInclusive<NaiveDate>,
+    basis: Basis,
+    worked: impl Fn(NaiveDate) -> bool,
+) -> Level {
     let days_in_span = (*span.end() - *span.start()).num_days().max(-1) as u32 + 1;
     let mut out = Level {
         days_in_span,
@@ -109,14 +122,44 @@ pub fn level(
         days_used: 0,
         total: 0,
     };
-    for (day, kwh) in days.range(span.clone()) {
+    for (day, kwh) in days {
         out.days_present += 1;
-        if basis == Basis::AllDays || is_workday(calendar, *day) {
+        if basis == Basis::AllDays || worked(day) {
             out.days_used += 1;
             out.total += kwh;
         }
     }
     out
+}
+
+/// Which days of a few spans are worked, looked up in the calendar once a day rather than once
+/// an enterprise and day; days outside the spans are looked up as they come.
+pub struct Workdays<'a> {
+    calendar: Option<&'a Calendar>,
+    worked: Vec<(NaiveDate, bool)>,
+}
+
+impl<'a> Workdays<'a> {
+    pub fn new(
+        calendar: Option<&'a Calendar>,
+        spans: &[RangeInclusive<NaiveDate>],
+    ) -> Workdays<'a> {
+        let mut worked: Vec<(NaiveDate, bool)> = spans
+            .iter()
+            .flat_map(|s| s.start().iter_days().take_while(|d| d <= s.end()))
+            .map(|d| (d, is_workday(calendar, d)))
+            .collect();
+        worked.sort_unstable();
+        worked.dedup();
+        Workdays { calendar, worked }
+    }
+
+    pub fn is_worked(&self, day: NaiveDate) -> bool {
+        match self.worked.binary_search_by_key(&day, |w| w.0) {
+            Ok(i) => self.worked[i].1,
+            Err(_) => is_workday(self.calendar, day),
+        }
+    }
 }
 
 /// The days of a 旬 as a span.

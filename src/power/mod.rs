@@ -6,9 +6,11 @@
 pub mod confirm;
 pub mod level;
 pub mod release;
+pub mod table;
 pub mod xun;
 
 pub use level::{Basis, Days, Level};
+pub use table::{DailyTable, Day, EnterpriseDays};
 pub use xun::{Xun, XunError};
 
 use chrono::NaiveDate;

@@ -62,7 +62,7 @@ pub struct Coverage {
     pub disabled: HashSet<Rule>,
     /// Enterprises (credit codes) whose 旬 could be judged (`rules::power`): the 旬 rules'
     /// alerts of others are neither kept nor resolved. Empty for a monthly evaluation.
-    pub xun_judged: HashSet<String>,
+    pub xun_judged: HashSet<CreditCode, foldhash::fast::RandomState>,
 }
 
 impl Coverage {
@@ -107,7 +107,9 @@ impl Coverage {
             | Rule::DataInconsistent => !absent,
             Rule::EnterprisePowerStalled
             | Rule::EnterprisePowerDrop
-            | Rule::EnterprisePowerResumed => self.xun_judged.contains(subject),
+            | Rule::EnterprisePowerResumed => {
+                enterprise.is_some_and(|c| self.xun_judged.contains(c))
+            }
         }
     }
 }

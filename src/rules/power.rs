@@ -24,7 +24,8 @@ use crate::analysis::fmt_pct;
 use crate::calendar::Calendar;
 use crate::credit_code::CreditCode;
 use crate::period::Period;
-use crate::power::level::{self, Basis, Days, Level};
+use crate::power::level::{self, Basis, Level, Workdays};
+use crate::power::{DailyTable, EnterpriseDays};
 use crate::power::{PowerConfig, Reference, Xun};
 use crate::registry::Enterprise;
 
@@ -37,7 +38,7 @@ pub struct XunData<'a> {
     /// The city's unit code, added to every finding's scope.
     pub city: Option<&'a str>,
     /// Daily electricity by enterprise: the 旬, the same 旬 last year and last December.
-    pub daily: &'a HashMap<CreditCode, Days>,
+    pub daily: &'a DailyTable,
     /// Enterprises with a firing or acknowledged `enterprise_power_stalled` alert.
     pub stalled_before: &'a HashSet<String>,
     pub calendar: Option<&'a Calendar>,
@@ -58,8 +59,8 @@ pub struct UnitXun {
 #[derive(Clone, Debug, Default)]
 pub struct XunOutcome {
     pub findings: Vec<Finding>,
-    /// Credit codes of the enterprises whose 旬 had enough days to be judged.
-    pub judged: HashSet<String>,
+    /// The enterprises whose 旬 had enough days to be judged.
+    pub judged: HashSet<CreditCode, foldhash::fast::RandomState>,
     pub units: Vec<UnitXun>,
 }
 
@@ -88,34 +89,64 @@ struct Judged {
     reference: Option<Level>,
 }
 
-fn judge(
-    days: &Days,
-    spans: &[RangeInclusive<NaiveDate>; 3],
+/// What every enterprise of a 旬 is judged over: the spans, the basis of the averages (working
+/// days when the 旬, the same 旬 last year or the reference has a public holiday) and the
+/// calendar's working days, looked up once a run.
+struct Frame<'a> {
+    spans: [RangeInclusive<NaiveDate>; 3],
+    basis: Basis,
+    worked: Workdays<'a>,
+}
+
+impl Frame<'_> {
+    fn new<'a>(x: Xun, pc: &PowerConfig, cal: Option<&'a Calendar>) -> Frame<'a> {
+        let spans = spans(x);
+        let ref_span = reference_span(&spans, pc);
+        let holidays = level::has_holiday(cal, &spans[0])
+            || level::has_holiday(cal, &spans[1])
+            || level::has_holiday(cal, ref_span);
+        let basis = if holidays {
+            Basis::WorkingDays
+        } else {
+            Basis::AllDays
+        };
+        let worked = Workdays::new(cal, &spans);
+        Frame {
+            spans,
+            basis,
+            worked,
+        }
+    }
+
+    fn level(&self, days: EnterpriseDays<'_>, span: &RangeInclusive<NaiveDate>) -> Level {
+        level::level_of(days.within(span), span, self.basis, |d| {
+            self.worked.is_worked(d)
+        })
+    }
+}
+
+fn reference_span<'s>(
+    spans: &'s [RangeInclusive<NaiveDate>; 3],
     pc: &PowerConfig,
-    cal: Option<&Calendar>,
-) -> Option<Judged> {
-    let ref_span = match pc.reference {
+) -> &'s RangeInclusive<NaiveDate> {
+    match pc.reference {
         Reference::SameXunLastYear => &spans[1],
         Reference::LastDecember => &spans[2],
-    };
-    let holidays = level::has_holiday(cal, &spans[0])
-        || level::has_holiday(cal, &spans[1])
-        || level::has_holiday(cal, ref_span);
-    let basis = if holidays {
-        Basis::WorkingDays
-    } else {
-        Basis::AllDays
-    };
+    }
+}
+
+fn judge(days: EnterpriseDays<'_>, f: &Frame<'_>, pc: &PowerConfig) -> Option<Judged> {
+    let basis = f.basis;
     let min = basis_points(pc.min_coverage);
-    let cur = level::level(days, &spans[0], basis, cal);
+    let cur = f.level(days, &f.spans[0]);
     if !cur.covered(min) {
         return None;
     }
     let usable = |l: Level| (l.covered(min) && l.total > 0).then_some(l);
-    let yoy = usable(level::level(days, &spans[1], basis, cal));
+    let yoy = usable(f.level(days, &f.spans[1]));
     let reference = match pc.reference {
         Reference::SameXunLastYear => yoy,
-        Reference::LastDecember => usable(level::level(days, ref_span, basis, cal)),
+        Reference::LastDecember => usable(f.level(days, reference_span(&f.spans, pc))),
     };
     Some(Judged {
         basis,
@@ -127,18 +158,17 @@ fn judge(
 
 /// Evaluates the 旬 rules for every registered enterprise with electricity in the 旬.
 pub fn findings(data: &XunData<'_>, pc: &PowerConfig, cfg: &RulesConfig) -> XunOutcome {
-    let spans = spans(data.xun);
+    let frame = Frame::new(data.xun, pc, data.calendar);
     let mut out = XunOutcome::default();
-    let mut units: HashMap<&str, (u32, f64, f64)> = HashMap::new();
+    let mut units: HashMap<&str, (u32, f64, f64), foldhash::fast::RandomState> = HashMap::default();
     for e in data.enterprises {
         let Some(days) = data.daily.get(&e.credit_code) else {
             continue;
         };
-        let Some(j) = judge(days, &spans, pc, data.calendar) else {
+        let Some(j) = judge(days, &frame, pc) else {
             continue;
         };
-        let code = e.credit_code.to_string();
-        out.judged.insert(code.clone());
+        out.judged.insert(e.credit_code);
         if let (Some(a), Some(b)) = (j.cur.average_kwh(), j.yoy.and_then(|y| y.average_kwh())) {
             for u in scope(e, data.city) {
                 let entry = units.entry(u).or_default();
@@ -148,10 +178,10 @@ pub fn findings(data: &XunData<'_>, pc: &PowerConfig, cfg: &RulesConfig) -> XunO
             }
         }
         let subject = Subject { e, data, j: &j, pc };
-        let was_stalled = data.stalled_before.contains(&code);
+        let was_stalled = data.stalled_before.contains(e.credit_code.as_str());
         if let Some(r) = &j.reference {
             let below = j.cur.below(basis_points(pc.stalled_ratio), r);
-            let resumed = was_stalled && every_day_above(days, &spans[0], &j, r, pc, data.calendar);
+            let resumed = was_stalled && every_day_above(days, &frame, r, pc);
             if resumed {
                 out.findings
                     .push(subject.finding(Rule::EnterprisePowerResumed, r, cfg));
@@ -192,25 +222,22 @@ pub fn findings(data: &XunData<'_>, pc: &PowerConfig, cfg: &RulesConfig) -> XunO
 
 /// Whether every day used of the 旬 is above `resumed_ratio` of the reference's average.
 fn every_day_above(
-    days: &Days,
-    span: &RangeInclusive<NaiveDate>,
-    j: &Judged,
+    days: EnterpriseDays<'_>,
+    f: &Frame<'_>,
     reference: &Level,
     pc: &PowerConfig,
-    cal: Option<&Calendar>,
 ) -> bool {
     let ratio = basis_points(pc.resumed_ratio);
-    days.range(span.clone())
-        .filter(|(d, _)| j.basis == Basis::AllDays || level::is_workday(cal, **d))
-        .all(|(_, kwh)| reference.day_above(*kwh, ratio))
+    days.within(&f.spans[0])
+        .filter(|(d, _)| f.basis == Basis::AllDays || f.worked.is_worked(*d))
+        .all(|(_, kwh)| reference.day_above(kwh, ratio))
 }
 
 /// The units whose officials see an enterprise's 旬 findings: its own, its zone, the city.
-fn scope<'a>(e: &'a Enterprise, city: Option<&'a str>) -> Vec<&'a str> {
-    let mut s = vec![e.unit_code.as_str()];
-    s.extend(e.zone_code.as_deref());
-    s.extend(city);
-    s
+fn scope<'a>(e: &'a Enterprise, city: Option<&'a str>) -> impl Iterator<Item = &'a str> {
+    [Some(e.unit_code.as_str()), e.zone_code.as_deref(), city]
+        .into_iter()
+        .flatten()
 }
 
 struct Subject<'a> {
@@ -293,10 +320,7 @@ impl Subject<'_> {
             subject_name: self.e.name.clone(),
             indicator: "electricity".into(),
             unit: self.e.unit_code.clone(),
-            scope: scope(self.e, self.data.city)
-                .into_iter()
-                .map(String::from)
-                .collect(),
+            scope: scope(self.e, self.data.city).map(String::from).collect(),
             owner: self.e.owner.clone(),
             period: x.period(),
             consecutive: 1,

@@ -1,121 +1,225 @@
 //! The 旬 evaluation's read of daily electricity: every enterprise's days of a few spans
 //! (millions of rows at 500,000 enterprises). Stepped directly on SQLite (`sqlite_raw`) and
 //! read as binary COPY on PostgreSQL (`copy`): through sqlx every row cost ~4 µs. A row's
-//! credit code is matched by its bytes (the rows of a day come in the order of the day
-//! before, so the next enterprise is tried first) and parsed once an enterprise; a day's text
-//! is parsed once while it repeats.
+//! credit code is matched by its bytes (the rows come by day in the order of the day before,
+//! or by enterprise, so the last row's enterprise and the next are tried first) and parsed
+//! once an enterprise; a day's text is parsed once while it repeats. Each row's figure goes
+//! into its day's column of a `power::DailyTable`, at its enterprise's index in the registry.
 
 use std::collections::HashMap;
 use std::ops::RangeInclusive;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 
 use super::Store;
 use crate::credit_code::CreditCode;
-use crate::power::Days;
+use crate::power::{DailyTable, Days};
 
-/// The days read so far, by enterprise in the order first met.
-#[derive(Default)]
-struct DaysBuilder {
-    index: HashMap<Vec<u8>, u32>,
-    codes: Vec<Vec<u8>>,
-    days: Vec<Vec<(NaiveDate, i64)>>,
-    /// The enterprise after the last row's: the likeliest next.
-    next: usize,
-    /// The last day's text and what it parsed to.
+/// One span's rows as read: a column per day of the span, by the table's enterprise index.
+struct SpanColumns {
+    first: NaiveDate,
+    columns: Vec<Vec<i64>>,
+    /// The table as the read began (let go when it ends, so that the table can grow).
+    known: Option<Arc<DailyTable>>,
+    /// How many enterprises it knew.
+    base: usize,
+    /// Enterprises met here that the table did not know, numbered after its own.
+    extra: Vec<CreditCode>,
+    /// The enterprises met, in the order first met, with their index in the columns.
+    met: Vec<(CreditCode, u32)>,
+    met_index: HashMap<CreditCode, u32, foldhash::fast::RandomState>,
+    /// The last row's enterprise (in `met`): its next day (rows by enterprise), or the
+    /// enterprise after it (rows by day), likely comes next.
+    last: usize,
+    /// The last day's text and the column it named.
     day_text: Vec<u8>,
-    day: Option<NaiveDate>,
+    day: Option<usize>,
 }
 
-impl DaysBuilder {
-    /// The index of the enterprise with credit code `code` (its text's bytes).
-    fn enterprise(&mut self, code: &[u8]) -> usize {
-        let i = match self.codes.get(self.next) {
-            Some(c) if c.as_slice() == code => self.next,
-            _ => match self.index.get(code) {
-                Some(i) => *i as usize,
-                None => {
-                    let i = self.codes.len();
-                    self.index.insert(code.to_vec(), i as u32);
-                    self.codes.push(code.to_vec());
-                    self.days.push(Vec::with_capacity(16));
-                    i
-                }
-            },
-        };
-        self.next = i + 1;
-        i
+impl SpanColumns {
+    fn new(known: Arc<DailyTable>, span: &RangeInclusive<NaiveDate>) -> SpanColumns {
+        let days = (*span.end() - *span.start()).num_days().max(-1) + 1;
+        let base = known.len();
+        let columns = (0..days)
+            .map(|_| vec![DailyTable::missing(); base])
+            .collect();
+        SpanColumns {
+            first: *span.start(),
+            columns,
+            known: Some(known),
+            base,
+            extra: Vec::new(),
+            met: Vec::new(),
+            met_index: HashMap::default(),
+            last: 0,
+            day_text: Vec::new(),
+            day: None,
+        }
     }
 
-    /// `text` as a day; none if it is not one.
-    fn day(&mut self, text: &[u8]) -> Option<NaiveDate> {
+    /// The column index of the enterprise with credit code `code` (its text's bytes); none if
+    /// the code does not parse (its rows are left out).
+    fn enterprise(&mut self, code: &[u8]) -> Option<u32> {
+        for l in [self.last, self.last + 1] {
+            if let Some((c, i)) = self.met.get(l)
+                && c.as_bytes() == code
+            {
+                self.last = l;
+                return Some(*i);
+            }
+        }
+        let parsed: CreditCode = std::str::from_utf8(code).ok()?.parse().ok()?;
+        let l = match self.met_index.get(&parsed) {
+            Some(l) => *l as usize,
+            None => {
+                let known = self.known.as_ref().and_then(|k| k.position(&parsed));
+                let i = known.unwrap_or_else(|| {
+                    self.extra.push(parsed);
+                    (self.base + self.extra.len() - 1) as u32
+                });
+                self.met_index.insert(parsed, self.met.len() as u32);
+                self.met.push((parsed, i));
+                self.met.len() - 1
+            }
+        };
+        self.last = l;
+        self.met.get(l).map(|m| m.1)
+    }
+
+    /// The column of the day `text`; none if it is not a day of the span.
+    fn day(&mut self, text: &[u8]) -> Option<usize> {
         if text != self.day_text.as_slice() {
             self.day_text.clear();
             self.day_text.extend_from_slice(text);
-            self.day = std::str::from_utf8(text).ok().and_then(|t| t.parse().ok());
+            let day = std::str::from_utf8(text)
+                .ok()
+                .and_then(|t| t.parse::<NaiveDate>().ok());
+            self.day = day
+                .and_then(|d| usize::try_from((d - self.first).num_days()).ok())
+                .filter(|k| *k < self.columns.len());
         }
         self.day
     }
 
-    /// Adds a row: enterprise `i`'s figure of `day`.
-    fn push(&mut self, i: usize, day: Option<NaiveDate>, kwh: Option<i64>) {
-        if let (Some(d), Some(k), Some(days)) = (day, kwh, self.days.get_mut(i)) {
-            days.push((d, k));
+    /// Adds a row: enterprise `i`'s figure on the day of column `day`.
+    fn push(&mut self, i: Option<u32>, day: Option<usize>, kwh: Option<i64>) {
+        let (Some(i), Some(day), Some(kwh)) = (i, day, kwh) else {
+            return;
+        };
+        if let Some(col) = self.columns.get_mut(day) {
+            let i = i as usize;
+            if col.len() <= i {
+                col.resize(i + 1, DailyTable::missing());
+            }
+            col[i] = kwh;
         }
     }
 
-    /// Adds every day of `other` (another span's read).
-    fn merge(&mut self, other: DaysBuilder) {
-        for (code, days) in other.codes.iter().zip(other.days) {
-            let i = self.enterprise(code);
-            if let Some(mine) = self.days.get_mut(i) {
-                mine.extend(days);
+    /// Adds the columns to `table` (the one the read began with, perhaps grown by another
+    /// span's enterprises), moving the figures of enterprises it did not know to their index.
+    fn add_to(self, table: &mut DailyTable) {
+        let base = self.base;
+        let moves: Vec<(usize, usize)> = self
+            .extra
+            .iter()
+            .enumerate()
+            .map(|(e, c)| (base + e, table.enterprise(*c) as usize))
+            .filter(|(from, to)| from != to)
+            .collect();
+        for (k, mut col) in self.columns.into_iter().enumerate() {
+            move_figures(&mut col, &moves);
+            if let Some(day) = self.first.checked_add_days(chrono::Days::new(k as u64)) {
+                table.add_column(day, col);
             }
         }
-    }
-
-    /// The days by enterprise; rows of a code that does not parse are left out.
-    fn finish(self) -> HashMap<CreditCode, Days> {
-        let mut out = HashMap::with_capacity(self.codes.len());
-        for (code, days) in self.codes.into_iter().zip(self.days) {
-            let Some(code) = std::str::from_utf8(&code)
-                .ok()
-                .and_then(|c| c.parse::<CreditCode>().ok())
-            else {
-                continue;
-            };
-            if !days.is_empty() {
-                out.insert(code, days.into_iter().collect());
-            }
-        }
-        out
     }
 }
 
+/// Moves each figure of `col` from one index to another (all read before any is written).
+fn move_figures(col: &mut Vec<i64>, moves: &[(usize, usize)]) {
+    let none = DailyTable::missing();
+    let moved: Vec<(usize, i64)> = moves
+        .iter()
+        .filter_map(|(from, to)| col.get(*from).filter(|v| **v != none).map(|v| (*to, *v)))
+        .collect();
+    for (from, _) in moves {
+        if let Some(v) = col.get_mut(*from) {
+            *v = none;
+        }
+    }
+    for (to, v) in moved {
+        if col.len() <= to {
+            col.resize(to + 1, none);
+        }
+        col[to] = v;
+    }
+}
+
+/// `spans` in order, overlapping ones joined, so that no day is read twice.
+fn disjoint(spans: &[RangeInclusive<NaiveDate>]) -> Vec<RangeInclusive<NaiveDate>> {
+    let mut sorted: Vec<_> = spans.iter().filter(|s| !s.is_empty()).cloned().collect();
+    sorted.sort_by_key(|s| *s.start());
+    let mut out: Vec<RangeInclusive<NaiveDate>> = Vec::with_capacity(sorted.len());
+    for s in sorted {
+        match out.last_mut() {
+            Some(last) if s.start() <= last.end() => {
+                *last = *last.start()..=(*last.end()).max(*s.end());
+            }
+            _ => out.push(s),
+        }
+    }
+    out
+}
+
 impl Store {
-    /// Daily electricity of every enterprise on the days of `spans`. Each span is read on a
-    /// connection of its own, at once (a SQLite file through [`Store::open_reads`]), so that
-    /// the two spans of a 旬's evaluation take both cores.
+    /// Daily electricity on the days of `spans` of the enterprises `known` (in this order: the
+    /// registry's, which the rules walk) and of any other enterprise with days there. Each span
+    /// is read on a connection of its own, at once (a SQLite file through
+    /// [`Store::open_reads`]), so that the two spans of a 旬's evaluation take both cores.
+    pub async fn power_day_table(
+        &self,
+        spans: &[RangeInclusive<NaiveDate>],
+        known: impl IntoIterator<Item = CreditCode>,
+    ) -> anyhow::Result<DailyTable> {
+        let reads = self.open_reads().await?;
+        let table = Arc::new(DailyTable::new(known));
+        let tasks: Vec<_> = disjoint(spans)
+            .into_iter()
+            .map(|span| tokio::spawn(read_span(reads.clone(), table.clone(), span)))
+            .collect();
+        let mut read = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            read.push(t.await??);
+        }
+        let mut table = Arc::unwrap_or_clone(table);
+        for span in read {
+            span.add_to(&mut table);
+        }
+        Ok(table)
+    }
+
+    /// Every enterprise's days on `spans`, as a map (the plain form, for tests and small reads).
     pub async fn power_days(
         &self,
         spans: &[RangeInclusive<NaiveDate>],
     ) -> anyhow::Result<HashMap<CreditCode, Days>> {
-        let reads = self.open_reads().await?;
-        let tasks: Vec<_> = spans
+        let table = self.power_day_table(spans, []).await?;
+        Ok(table
             .iter()
-            .map(|span| tokio::spawn(read_span(reads.clone(), span.clone())))
-            .collect();
-        let mut all = DaysBuilder::default();
-        for t in tasks {
-            all.merge(t.await??);
-        }
-        Ok(all.finish())
+            .map(|(c, days)| (*c, days.all().collect::<Days>()))
+            .filter(|(_, days)| !days.is_empty())
+            .collect())
     }
 }
 
 /// One span's rows: stepped directly on SQLite, binary COPY on PostgreSQL.
-async fn read_span(store: Store, span: RangeInclusive<NaiveDate>) -> anyhow::Result<DaysBuilder> {
-    let mut b = DaysBuilder::default();
+async fn read_span(
+    store: Store,
+    known: Arc<DailyTable>,
+    span: RangeInclusive<NaiveDate>,
+) -> anyhow::Result<SpanColumns> {
+    let mut b = SpanColumns::new(known, &span);
     let (first, last) = (span.start().to_string(), span.end().to_string());
     match &store {
         Store::Sqlite(p) => {
@@ -150,5 +254,6 @@ async fn read_span(store: Store, span: RangeInclusive<NaiveDate>) -> anyhow::Res
             .await?;
         }
     }
+    b.known = None;
     Ok(b)
 }
