@@ -132,33 +132,39 @@ pub fn level_of(
     out
 }
 
-/// Which days of a few spans are worked, looked up in the calendar once a day rather than once
-/// an enterprise and day; days outside the spans are looked up as they come.
+/// Which days of a few spans (a 旬, a month) are worked, looked up in the calendar once a day
+/// rather than once an enterprise and day; days outside them are looked up as they come.
 pub struct Workdays<'a> {
     calendar: Option<&'a Calendar>,
-    worked: Vec<(NaiveDate, bool)>,
+    /// Each span's first day and whether each of its days is worked.
+    spans: Vec<(NaiveDate, Vec<bool>)>,
 }
 
 impl<'a> Workdays<'a> {
+    /// Spans longer than a year are left to the calendar.
     pub fn new(
         calendar: Option<&'a Calendar>,
         spans: &[RangeInclusive<NaiveDate>],
     ) -> Workdays<'a> {
-        let mut worked: Vec<(NaiveDate, bool)> = spans
+        let spans = spans
             .iter()
-            .flat_map(|s| s.start().iter_days().take_while(|d| d <= s.end()))
-            .map(|d| (d, is_workday(calendar, d)))
+            .filter(|s| (*s.end() - *s.start()).num_days() < 366)
+            .map(|s| {
+                let days = s.start().iter_days().take_while(|d| d <= s.end());
+                (*s.start(), days.map(|d| is_workday(calendar, d)).collect())
+            })
             .collect();
-        worked.sort_unstable();
-        worked.dedup();
-        Workdays { calendar, worked }
+        Workdays { calendar, spans }
     }
 
     pub fn is_worked(&self, day: NaiveDate) -> bool {
-        match self.worked.binary_search_by_key(&day, |w| w.0) {
-            Ok(i) => self.worked[i].1,
-            Err(_) => is_workday(self.calendar, day),
+        for (first, worked) in &self.spans {
+            let k = usize::try_from((day - *first).num_days()).ok();
+            if let Some(w) = k.and_then(|k| worked.get(k)) {
+                return *w;
+            }
         }
+        is_workday(self.calendar, day)
     }
 }
 
@@ -287,6 +293,23 @@ mod tests {
         assert!(under.below(3_000, &reference));
         assert!(reference.day_above(500 * 10_000 + 1, 5_000));
         assert!(!reference.day_above(500 * 10_000, 5_000));
+    }
+
+    #[test]
+    fn workdays_answer_as_the_calendar_inside_and_outside_their_spans() {
+        let cal = Calendar::official().unwrap();
+        let spans = [
+            xun_span(x("2026-10-D1")),
+            xun_span(x("2025-10-D1")),
+            NaiveDate::MIN..=d("2026-10-10"),
+        ];
+        let w = Workdays::new(Some(&cal), &spans);
+        for day in d("2025-09-20").iter_days().take(420) {
+            assert_eq!(w.is_worked(day), is_workday(Some(&cal), day), "{day}");
+        }
+        assert!(!w.is_worked(d("2026-10-01")) && w.is_worked(d("2026-10-10")));
+        let none = Workdays::new(None, &[]);
+        assert!(none.is_worked(d("2026-10-01")) && !none.is_worked(d("2026-10-03")));
     }
 
     #[test]

@@ -104,6 +104,15 @@ impl DailyTable {
         })
     }
 
+    /// The days of `code`, expected at index `i` (the table was made in the order the caller
+    /// walks), else looked up.
+    pub fn get_at(&self, i: usize, code: &CreditCode) -> Option<EnterpriseDays<'_>> {
+        if self.codes.get(i) == Some(code) {
+            return Some(EnterpriseDays { table: self, i });
+        }
+        self.get(code)
+    }
+
     /// Every enterprise known, in order, with its days.
     pub fn iter(&self) -> impl Iterator<Item = (&CreditCode, EnterpriseDays<'_>)> {
         self.codes
@@ -187,6 +196,10 @@ mod tests {
         let two: Vec<Day> = t.get(&code(2)).unwrap().within(&oct).collect();
         assert_eq!(two, [(d("2026-10-01"), 21), (d("2026-10-02"), 22)]);
         assert!(t.get(&code(4)).is_none());
+        let at = |i, n| t.get_at(i, &code(n)).map(|e| e.all().collect::<Vec<_>>());
+        assert_eq!(at(1, 2), Some(days(&t, 2)));
+        assert_eq!(at(0, 2), Some(days(&t, 2)));
+        assert_eq!(at(9, 4), None);
         let order: Vec<CreditCode> = t.iter().map(|(c, _)| *c).collect();
         assert_eq!(order, [code(1), code(2), code(3)]);
         // A day added again keeps its figures where the new column has none.

@@ -37,7 +37,8 @@ pub struct XunData<'a> {
     pub unit_names: &'a HashMap<String, String>,
     /// The city's unit code, added to every finding's scope.
     pub city: Option<&'a str>,
-    /// Daily electricity by enterprise: the 旬, the same 旬 last year and last December.
+    /// Daily electricity by enterprise: the 旬, the same 旬 last year and last December; made
+    /// in the order of `enterprises` (any other order is looked up).
     pub daily: &'a DailyTable,
     /// Enterprises with a firing or acknowledged `enterprise_power_stalled` alert.
     pub stalled_before: &'a HashSet<String>,
@@ -161,8 +162,8 @@ pub fn findings(data: &XunData<'_>, pc: &PowerConfig, cfg: &RulesConfig) -> XunO
     let frame = Frame::new(data.xun, pc, data.calendar);
     let mut out = XunOutcome::default();
     let mut units: HashMap<&str, (u32, f64, f64), foldhash::fast::RandomState> = HashMap::default();
-    for e in data.enterprises {
-        let Some(days) = data.daily.get(&e.credit_code) else {
+    for (i, e) in data.enterprises.iter().enumerate() {
+        let Some(days) = data.daily.get_at(i, &e.credit_code) else {
             continue;
         };
         let Some(j) = judge(days, &frame, pc) else {

@@ -26,12 +26,12 @@ struct SpanColumns {
     base: usize,
     /// Enterprises met here that the table did not know, numbered after its own.
     extra: Vec<CreditCode>,
-    /// The enterprises met, in the order first met, with their index in the columns.
-    met: Vec<(CreditCode, u32)>,
-    met_index: HashMap<CreditCode, u32, foldhash::fast::RandomState>,
-    /// The last row's enterprise (in `met`): its next day (rows by enterprise), or the
-    /// enterprise after it (rows by day), likely comes next.
-    last: usize,
+    extra_index: HashMap<CreditCode, u32, foldhash::fast::RandomState>,
+    /// By enterprise index, the enterprise whose row came after its last one (rows come by
+    /// day in the order of the day before), `u32::MAX` before any.
+    next: Vec<u32>,
+    /// The last row's enterprise.
+    last: Option<u32>,
     /// The last day's text and the column it named.
     day_text: Vec<u8>,
     day: Option<usize>,
@@ -50,41 +50,72 @@ impl SpanColumns {
             known: Some(known),
             base,
             extra: Vec::new(),
-            met: Vec::new(),
-            met_index: HashMap::default(),
-            last: 0,
+            extra_index: HashMap::default(),
+            next: vec![u32::MAX; base],
+            last: None,
             day_text: Vec::new(),
             day: None,
         }
     }
 
     /// The column index of the enterprise with credit code `code` (its text's bytes); none if
-    /// the code does not parse (its rows are left out).
+    /// the code does not parse (its rows are left out). Tried first, without parsing or
+    /// hashing: the enterprise after the last one the time before, the last one itself (rows
+    /// by enterprise), the next in the table's order (rows in the registry's order).
     fn enterprise(&mut self, code: &[u8]) -> Option<u32> {
-        for l in [self.last, self.last + 1] {
-            if let Some((c, i)) = self.met.get(l)
-                && c.as_bytes() == code
+        if let Some(last) = self.last {
+            let after = self.next.get(last as usize).copied();
+            for i in [after, Some(last), last.checked_add(1)]
+                .into_iter()
+                .flatten()
             {
-                self.last = l;
-                return Some(*i);
+                if self
+                    .code_of(i)
+                    .is_some_and(|c| c.as_bytes().as_slice() == code)
+                {
+                    return Some(self.met(last, i));
+                }
             }
         }
         let parsed: CreditCode = std::str::from_utf8(code).ok()?.parse().ok()?;
-        let l = match self.met_index.get(&parsed) {
-            Some(l) => *l as usize,
+        let known = self.known.as_ref().and_then(|k| k.position(&parsed));
+        let i = match known {
+            Some(i) => i,
             None => {
-                let known = self.known.as_ref().and_then(|k| k.position(&parsed));
-                let i = known.unwrap_or_else(|| {
+                let n = (self.base + self.extra.len()) as u32;
+                let i = *self.extra_index.entry(parsed).or_insert(n);
+                if i == n {
                     self.extra.push(parsed);
-                    (self.base + self.extra.len() - 1) as u32
-                });
-                self.met_index.insert(parsed, self.met.len() as u32);
-                self.met.push((parsed, i));
-                self.met.len() - 1
+                    self.next.push(u32::MAX);
+                }
+                i
             }
         };
-        self.last = l;
-        self.met.get(l).map(|m| m.1)
+        Some(match self.last {
+            Some(last) => self.met(last, i),
+            None => {
+                self.last = Some(i);
+                i
+            }
+        })
+    }
+
+    /// Notes that enterprise `i`'s row came after `last`'s; `i`.
+    fn met(&mut self, last: u32, i: u32) -> u32 {
+        if let Some(n) = self.next.get_mut(last as usize) {
+            *n = i;
+        }
+        self.last = Some(i);
+        i
+    }
+
+    /// The credit code of enterprise `i`: the table's, or one met here.
+    fn code_of(&self, i: u32) -> Option<&CreditCode> {
+        let i = i as usize;
+        match i.checked_sub(self.base) {
+            None => self.known.as_ref().and_then(|k| k.code(i as u32)),
+            Some(e) => self.extra.get(e),
+        }
     }
 
     /// The column of the day `text`; none if it is not a day of the span.
