@@ -1,10 +1,10 @@
 //! The 旬 evaluation's read of daily electricity: every enterprise's days of a few spans
 //! (millions of rows at 500,000 enterprises). Stepped directly on SQLite (`sqlite_raw`) and
 //! read as binary COPY on PostgreSQL (`copy`): through sqlx every row cost ~4 µs. A row's
-//! credit code is matched by its bytes (the rows come by day in the order of the day before,
-//! or by enterprise, so the last row's enterprise and the next are tried first) and parsed
-//! once an enterprise; a day's text is parsed once while it repeats. Each row's figure goes
-//! into its day's column of a `power::DailyTable`, at its enterprise's index in the registry.
+//! enterprise is guessed by comparing its credit code's bytes (`SpanColumns::enterprise`), and
+//! its code parsed and looked up only when the guess fails; a day's text is parsed once while
+//! it repeats. Each row's figure goes into its day's column of a `power::DailyTable`, at its
+//! enterprise's index in the registry; a day with no row costs nothing.
 
 use std::collections::HashMap;
 use std::ops::RangeInclusive;
@@ -41,9 +41,7 @@ impl SpanColumns {
     fn new(known: Arc<DailyTable>, span: &RangeInclusive<NaiveDate>) -> SpanColumns {
         let days = (*span.end() - *span.start()).num_days().max(-1) + 1;
         let base = known.len();
-        let columns = (0..days)
-            .map(|_| vec![DailyTable::missing(); base])
-            .collect();
+        let columns = (0..days).map(|_| Vec::new()).collect();
         SpanColumns {
             first: *span.start(),
             columns,
@@ -141,6 +139,9 @@ impl SpanColumns {
         if let Some(col) = self.columns.get_mut(day) {
             let i = i as usize;
             if col.len() <= i {
+                if col.capacity() == 0 {
+                    col.reserve(self.base.max(i + 1));
+                }
                 col.resize(i + 1, DailyTable::missing());
             }
             col[i] = kwh;
