@@ -352,3 +352,41 @@ async fn days_past_the_retention_are_summed_by_xun_over_working_days_and_deleted
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn warnings_recorded_again_keep_their_first_issue_time() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let x: indmon::power::Xun = "2026-10-D1".parse().unwrap();
+        let f = |code: &str| {
+            common::mail::finding(
+                "enterprise_power_stalled",
+                code,
+                "甲厂",
+                "330702",
+                None,
+                indmon::rules::Severity::Orange,
+                1,
+            )
+        };
+        let (a, b) = (f("913307811860913921"), f("91330781MA2X000013"));
+        s.record_xun_warnings(x, &[&a], 1_000).await.unwrap();
+        s.record_xun_warnings(x, &[&a, &b], 2_000).await.unwrap();
+        let sql = "SELECT credit_code, issued_at FROM xun_warning ORDER BY credit_code";
+        let got: Vec<(String, i64)> = match s {
+            indmon::store::Store::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await,
+            indmon::store::Store::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await,
+        }
+        .unwrap();
+        assert_eq!(
+            got,
+            [
+                ("913307811860913921".to_string(), 1_000),
+                ("91330781MA2X000013".to_string(), 2_000)
+            ],
+            "{}",
+            db.name
+        );
+        db.cleanup().await;
+    }
+}

@@ -111,23 +111,33 @@ impl Store {
         findings: &[&Finding],
         now_ms: i64,
     ) -> anyhow::Result<()> {
-        // Multi-row statements: at 500,000 enterprises a 旬 warns of tens of thousands.
+        // At 500,000 enterprises a 旬 warns of tens of thousands: multi-row statements on
+        // SQLite, one statement of arrays on PostgreSQL (35,000 warnings: 0.6–0.7 s in chunks).
         let xun = x.to_string();
-        on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            for chunk in findings.chunks(WARNING_CHUNK) {
-                let mut q = sqlx::QueryBuilder::new(
-                    "INSERT INTO xun_warning (xun, credit_code, rule, unit_code, severity, message, issued_at) ",
-                );
-                q.push_values(chunk, |mut b, f| {
-                    b.push_bind(&xun).push_bind(&f.subject).push_bind(f.rule.as_str()).push_bind(&f.unit)
-                        .push_bind(f.severity.as_str()).push_bind(&f.message).push_bind(now_ms);
-                });
-                q.push(" ON CONFLICT (xun, credit_code, rule) DO NOTHING");
-                q.build().execute(&mut *tx).await?;
+        let p = match self {
+            Store::Sqlite(p) => p,
+            Store::Postgres(p) => {
+                return record_warnings_postgres(p, &xun, findings, now_ms).await;
             }
-            tx.commit().await?;
-        });
+        };
+        let mut tx = p.begin().await?;
+        for chunk in findings.chunks(WARNING_CHUNK) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO xun_warning (xun, credit_code, rule, unit_code, severity, message, issued_at) ",
+            );
+            q.push_values(chunk, |mut b, f| {
+                b.push_bind(&xun)
+                    .push_bind(&f.subject)
+                    .push_bind(f.rule.as_str())
+                    .push_bind(&f.unit)
+                    .push_bind(f.severity.as_str())
+                    .push_bind(&f.message)
+                    .push_bind(now_ms);
+            });
+            q.push(" ON CONFLICT (xun, credit_code, rule) DO NOTHING");
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -189,4 +199,29 @@ impl Store {
         Ok(on_pool!(self, p => sqlx::query_as(sql)
             .bind(from_ms).bind(to_ms).fetch_all(p).await?))
     }
+}
+
+/// [`Store::record_xun_warnings`] on PostgreSQL: one statement of arrays.
+async fn record_warnings_postgres(
+    p: &sqlx::PgPool,
+    xun: &str,
+    findings: &[&Finding],
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    let column = |f: fn(&Finding) -> &str| findings.iter().map(|w| f(w)).collect::<Vec<_>>();
+    let sql = "INSERT INTO xun_warning (xun, credit_code, rule, unit_code, severity, message, issued_at)
+               SELECT $1, c, r, u, s, m, $2
+               FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS t (c, r, u, s, m)
+               ON CONFLICT (xun, credit_code, rule) DO NOTHING";
+    sqlx::query(sql)
+        .bind(xun)
+        .bind(now_ms)
+        .bind(column(|f| &f.subject))
+        .bind(column(|f| f.rule.as_str()))
+        .bind(column(|f| &f.unit))
+        .bind(column(|f| f.severity.as_str()))
+        .bind(column(|f| &f.message))
+        .execute(p)
+        .await?;
+    Ok(())
 }
