@@ -19,6 +19,9 @@ use crate::power::{DailyTable, Days};
 /// One span's rows as read: a column per day of the span, by the table's enterprise index.
 struct SpanColumns {
     first: NaiveDate,
+    /// Days in the span.
+    days: usize,
+    /// By day of the span, up to the last with a row.
     columns: Vec<Vec<i64>>,
     /// The table as the read began (let go when it ends, so that the table can grow).
     known: Option<Arc<DailyTable>>,
@@ -41,10 +44,10 @@ impl SpanColumns {
     fn new(known: Arc<DailyTable>, span: &RangeInclusive<NaiveDate>) -> SpanColumns {
         let days = (*span.end() - *span.start()).num_days().max(-1) + 1;
         let base = known.len();
-        let columns = (0..days).map(|_| Vec::new()).collect();
         SpanColumns {
             first: *span.start(),
-            columns,
+            days: usize::try_from(days).unwrap_or(0),
+            columns: Vec::new(),
             known: Some(known),
             base,
             extra: Vec::new(),
@@ -126,7 +129,7 @@ impl SpanColumns {
                 .and_then(|t| t.parse::<NaiveDate>().ok());
             self.day = day
                 .and_then(|d| usize::try_from((d - self.first).num_days()).ok())
-                .filter(|k| *k < self.columns.len());
+                .filter(|k| *k < self.days);
         }
         self.day
     }
@@ -136,6 +139,9 @@ impl SpanColumns {
         let (Some(i), Some(day), Some(kwh)) = (i, day, kwh) else {
             return;
         };
+        if self.columns.len() <= day {
+            self.columns.resize_with(day + 1, Vec::new);
+        }
         if let Some(col) = self.columns.get_mut(day) {
             let i = i as usize;
             if col.len() <= i {
