@@ -27,9 +27,17 @@ pub(super) async fn store_power_days(
     report: &mut ImportReport,
     today: NaiveDate,
 ) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let lap = |what: &str| {
+        tracing::debug!(
+            ms = started.elapsed().as_millis() as u64,
+            "power-daily import: {what}"
+        )
+    };
     let mut import = store
         .begin_power_days(report.run_id, opts.now.timestamp_millis())
         .await?;
+    lap("mapping read");
     let mut refused = Rejects::default();
     loop {
         match rows.next_row() {
@@ -51,14 +59,18 @@ pub(super) async fn store_power_days(
             },
         }
     }
+    lap("lines read and staged");
     let repeats = import.finish_lines().await?;
+    lap("repeats found");
     let count = refused.count + repeats.count;
     push_rejects(report, first_by_line(refused.kept, repeats, ctx), count);
     report.rejects.sort_by_key(|r| r.line);
     if report.rejected > 0 && !opts.partial {
         return import.rollback().await;
     }
-    commit(import, opts, hash, report).await
+    commit(import, opts, hash, report).await?;
+    lap("days written and committed");
+    Ok(())
 }
 
 /// The reject of a line the import did not stage: its account unmapped or its month pruned.
