@@ -52,16 +52,17 @@ const OUTPUTS: &str =
 /// Daily electricity of the days `$1..=$2` received by `$3` of the enterprises after `$4`
 /// (`{upto}`: and up to `$6`), summed by enterprise, 旬 and revision's receipt (and
 /// supersession): all days, and the working days — those not in `$5`, a JSON array of the days
-/// off (`assemble::off_days`). `{day}` is the day column, `+day` on SQLite: the slice of
-/// enterprises is read by the key (credit code, day), not by the index of days over every
-/// enterprise. `{off}` is the days off as a set, for each backend.
+/// off (`assemble::off_days`). `{days}` and `{history_days}` pick the days: on SQLite, whose
+/// `power_daily` is keyed by (day, credit code), each day of `$1..=$2` in turn with the slice of
+/// enterprises under it, and the history by its key (credit code, day) rather than by scanning
+/// the days of every enterprise. `{off}` is the days off as a set, for each backend.
 const POWER: &str = "SELECT credit_code, substr(day, 1, 7) AS period,
        CAST(CASE WHEN substr(day, 9, 2) <= '10' THEN 1 WHEN substr(day, 9, 2) <= '20' THEN 2 ELSE 3 END AS BIGINT) AS xun,
        CAST(COUNT(*) AS BIGINT), CAST(SUM(kwh) AS BIGINT),
        CAST(SUM(CASE WHEN day IN ({off}) THEN 0 ELSE 1 END) AS BIGINT),
        CAST(SUM(CASE WHEN day IN ({off}) THEN 0 ELSE kwh END) AS BIGINT),
        received_at, CAST(NULL AS BIGINT)
-     FROM power_daily WHERE {day} >= $1 AND {day} <= $2 AND received_at <= $3
+     FROM power_daily WHERE {days} AND received_at <= $3
        AND credit_code > $4{upto}
      GROUP BY credit_code, substr(day, 1, 7),
        CASE WHEN substr(day, 9, 2) <= '10' THEN 1 WHEN substr(day, 9, 2) <= '20' THEN 2 ELSE 3 END, received_at
@@ -72,16 +73,32 @@ const POWER: &str = "SELECT credit_code, substr(day, 1, 7) AS period,
        CAST(SUM(CASE WHEN day IN ({off}) THEN 0 ELSE 1 END) AS BIGINT),
        CAST(SUM(CASE WHEN day IN ({off}) THEN 0 ELSE kwh END) AS BIGINT),
        received_at, superseded_at
-     FROM power_daily_history WHERE {day} >= $1 AND {day} <= $2 AND received_at <= $3
+     FROM power_daily_history WHERE {history_days} AND received_at <= $3
        AND credit_code > $4{upto}
      GROUP BY credit_code, substr(day, 1, 7),
        CASE WHEN substr(day, 9, 2) <= '10' THEN 1 WHEN substr(day, 9, 2) <= '20' THEN 2 ELSE 3 END,
        received_at, superseded_at";
 
 /// [`POWER`] for a backend, with an upper end of the slice or without.
-fn power_sql(sqlite: bool, bounded: bool) -> String {
+pub(super) fn power_sql(sqlite: bool, bounded: bool) -> String {
     POWER
-        .replace("{day}", if sqlite { "+day" } else { "day" })
+        .replace(
+            "{days}",
+            if sqlite {
+                "day IN (WITH RECURSIVE d(day) AS (SELECT $1 UNION ALL
+                   SELECT date(day, '+1 day') FROM d WHERE day < $2) SELECT day FROM d)"
+            } else {
+                "day >= $1 AND day <= $2"
+            },
+        )
+        .replace(
+            "{history_days}",
+            if sqlite {
+                "+day >= $1 AND +day <= $2"
+            } else {
+                "day >= $1 AND day <= $2"
+            },
+        )
         .replace(
             "{off}",
             if sqlite {

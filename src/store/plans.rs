@@ -87,3 +87,55 @@ async fn a_case_and_an_alerts_newest_case_are_read_by_their_keys() {
         "{newest:?}"
     );
 }
+
+/// The plan's lines that read the table `table` whole.
+fn scans_of<'a>(plan: &'a [String], table: &str) -> Vec<&'a String> {
+    plan.iter()
+        .filter(|d| d.starts_with(&format!("SCAN {table}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_nowcast_reads_a_slice_of_enterprises_day_by_day_by_the_key() {
+    let lines = plan(&super::forecast::power_sql(true, true)).await;
+    for table in ["power_daily", "power_daily_history"] {
+        assert!(scans_of(&lines, table).is_empty(), "{lines:?}");
+    }
+    let by_day = "SEARCH power_daily USING PRIMARY KEY (day=? AND credit_code>? AND credit_code<?)";
+    assert!(lines.iter().any(|d| d == by_day), "{lines:?}");
+    let history = |d: &String| {
+        d.starts_with("SEARCH power_daily_history USING INDEX")
+            && d.ends_with("(credit_code>? AND credit_code<?)")
+    };
+    assert!(lines.iter().any(history), "{lines:?}");
+}
+
+#[tokio::test]
+async fn an_import_finds_each_stored_day_by_the_key() {
+    let store = Store::connect("sqlite::memory:").await.expect("store");
+    store.migrate().await.expect("migrate");
+    let Store::Sqlite(p) = &store else {
+        unreachable!("a SQLite URL")
+    };
+    let mut conn = p.acquire().await.expect("connection");
+    let changed = format!(
+        "CREATE TEMP TABLE power_changed {}",
+        super::power_import::CHANGED_TABLE
+    );
+    for sql in [super::power_import::SUM_SQLITE, changed.as_str()] {
+        let sql = sqlx::AssertSqlSafe(sql);
+        sqlx::query(sql)
+            .execute(&mut *conn)
+            .await
+            .expect("temp table");
+    }
+    let sql = format!("EXPLAIN QUERY PLAN {}", super::power_import::CHANGED);
+    let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&mut *conn)
+        .await
+        .expect("plan");
+    let lines: Vec<String> = rows.into_iter().map(|r| r.3).collect();
+    assert!(scans_of(&lines, "power_daily").is_empty(), "{lines:?}");
+    let by_key = "SEARCH d USING PRIMARY KEY (day=? AND credit_code=?)";
+    assert!(lines.iter().any(|d| d.starts_with(by_key)), "{lines:?}");
+}

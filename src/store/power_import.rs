@@ -89,21 +89,21 @@ pub struct PowerDaysImport {
 
 const STAGE_SQLITE: &str = "CREATE TEMP TABLE power_stage (line INTEGER PRIMARY KEY, account INTEGER NOT NULL, credit_code TEXT NOT NULL, day TEXT NOT NULL, kwh BIGINT NOT NULL)";
 const STAGE_POSTGRES: &str = "CREATE TEMP TABLE power_stage (line BIGINT NOT NULL, account INTEGER NOT NULL, credit_code TEXT NOT NULL, day TEXT NOT NULL, kwh BIGINT NOT NULL) ON COMMIT DROP";
-const SUM_SQLITE: &str = "CREATE TEMP TABLE power_sum (credit_code TEXT NOT NULL, day TEXT NOT NULL, kwh BIGINT NOT NULL, PRIMARY KEY (credit_code, day)) WITHOUT ROWID";
+pub(super) const SUM_SQLITE: &str = "CREATE TEMP TABLE power_sum (credit_code TEXT NOT NULL, day TEXT NOT NULL, kwh BIGINT NOT NULL, PRIMARY KEY (day, credit_code)) WITHOUT ROWID";
 const SUM_POSTGRES: &str = "CREATE TEMP TABLE power_sum (credit_code TEXT NOT NULL, day TEXT NOT NULL, kwh BIGINT NOT NULL) ON COMMIT DROP";
-const CHANGED_TABLE: &str = "(credit_code TEXT NOT NULL, day TEXT NOT NULL, kwh BIGINT NOT NULL, old_kwh BIGINT, old_revision INTEGER, old_run_id BIGINT, old_received_at BIGINT)";
+pub(super) const CHANGED_TABLE: &str = "(credit_code TEXT NOT NULL, day TEXT NOT NULL, kwh BIGINT NOT NULL, old_kwh BIGINT, old_revision INTEGER, old_run_id BIGINT, old_received_at BIGINT)";
 const INSERT_STAGE: &str = "INSERT INTO temp.power_stage (line, account, credit_code, day, kwh) VALUES (?1, ?2, ?3, ?4, ?5)";
 const COPY_STAGE: &str =
     "COPY power_stage (line, account, credit_code, day, kwh) FROM STDIN (FORMAT binary)";
 /// The staged lines whose account and day an earlier line gave, in line order.
 const REPEATS: &str = "SELECT line, day, first FROM (SELECT line, day, MIN(line) OVER (PARTITION BY account, day) AS first FROM power_stage) t WHERE line > first ORDER BY line";
 const DROP_REPEATS: &str = "DELETE FROM power_stage WHERE line IN (SELECT line FROM (SELECT line, MIN(line) OVER (PARTITION BY account, day) AS first FROM power_stage) t WHERE line > first)";
-const SUMS: &str = "INSERT INTO power_sum (credit_code, day, kwh) SELECT credit_code, day, SUM(kwh) FROM power_stage GROUP BY credit_code, day";
+const SUMS: &str = "INSERT INTO power_sum (credit_code, day, kwh) SELECT credit_code, day, SUM(kwh) FROM power_stage GROUP BY day, credit_code";
 const ANY_STORED: &str =
     "SELECT COUNT(*) FROM (SELECT 1 FROM power_daily WHERE day >= $1 AND day <= $2 LIMIT 1) t";
 /// The summed days that are new or changed, with the stored figure each replaces (NULL when
 /// new): one pass over the stored days for both the history and the writes.
-const CHANGED: &str = "INSERT INTO power_changed (credit_code, day, kwh, old_kwh, old_revision, old_run_id, old_received_at)
+pub(super) const CHANGED: &str = "INSERT INTO power_changed (credit_code, day, kwh, old_kwh, old_revision, old_run_id, old_received_at)
      SELECT s.credit_code, s.day, s.kwh, d.kwh, d.revision, d.run_id, d.received_at
      FROM power_sum s LEFT JOIN power_daily d ON d.credit_code = s.credit_code AND d.day = s.day
      WHERE d.kwh IS NULL OR d.kwh <> s.kwh";
