@@ -30,6 +30,7 @@ use chrono::{NaiveDate, TimeZone};
 use chrono_tz::Asia::Shanghai;
 use sqlx::Row;
 
+use super::forecast_power::{self, XunSum};
 use super::{Store, on_pool};
 use crate::calendar::Calendar;
 use crate::forecast::assemble::{self, MonthSums, OutputRow, PowerSums, Reading, XunPower};
@@ -52,17 +53,15 @@ const OUTPUTS: &str =
 /// Daily electricity of the days `$1..=$2` received by `$3` of the enterprises after `$4`
 /// (`{upto}`: and up to `$6`), summed by enterprise, 旬 and revision's receipt (and
 /// supersession): all days, and the working days — those not in `$5`, a JSON array of the days
-/// off (`assemble::off_days`). `{days}` and `{history_days}` pick the days: on SQLite, whose
-/// `power_daily` is keyed by (day, credit code), each day of `$1..=$2` in turn with the slice of
-/// enterprises under it, and the history by its key (credit code, day) rather than by scanning
-/// the days of every enterprise. `{off}` is the days off as a set, for each backend.
+/// off (`assemble::off_days`). PostgreSQL's; SQLite's days are summed as they are read
+/// (`forecast_power`), which its sorter would take far longer to group.
 const POWER: &str = "SELECT credit_code, substr(day, 1, 7) AS period,
        CAST(CASE WHEN substr(day, 9, 2) <= '10' THEN 1 WHEN substr(day, 9, 2) <= '20' THEN 2 ELSE 3 END AS BIGINT) AS xun,
        CAST(COUNT(*) AS BIGINT), CAST(SUM(kwh) AS BIGINT),
        CAST(SUM(CASE WHEN day IN ({off}) THEN 0 ELSE 1 END) AS BIGINT),
        CAST(SUM(CASE WHEN day IN ({off}) THEN 0 ELSE kwh END) AS BIGINT),
        received_at, CAST(NULL AS BIGINT)
-     FROM power_daily WHERE {days} AND received_at <= $3
+     FROM power_daily WHERE day >= $1 AND day <= $2 AND received_at <= $3
        AND credit_code > $4{upto}
      GROUP BY credit_code, substr(day, 1, 7),
        CASE WHEN substr(day, 9, 2) <= '10' THEN 1 WHEN substr(day, 9, 2) <= '20' THEN 2 ELSE 3 END, received_at
@@ -73,39 +72,18 @@ const POWER: &str = "SELECT credit_code, substr(day, 1, 7) AS period,
        CAST(SUM(CASE WHEN day IN ({off}) THEN 0 ELSE 1 END) AS BIGINT),
        CAST(SUM(CASE WHEN day IN ({off}) THEN 0 ELSE kwh END) AS BIGINT),
        received_at, superseded_at
-     FROM power_daily_history WHERE {history_days} AND received_at <= $3
+     FROM power_daily_history WHERE day >= $1 AND day <= $2 AND received_at <= $3
        AND credit_code > $4{upto}
      GROUP BY credit_code, substr(day, 1, 7),
        CASE WHEN substr(day, 9, 2) <= '10' THEN 1 WHEN substr(day, 9, 2) <= '20' THEN 2 ELSE 3 END,
        received_at, superseded_at";
 
-/// [`POWER`] for a backend, with an upper end of the slice or without.
-pub(super) fn power_sql(sqlite: bool, bounded: bool) -> String {
+/// [`POWER`] with an upper end of the slice or without.
+fn power_sql(bounded: bool) -> String {
     POWER
         .replace(
-            "{days}",
-            if sqlite {
-                "day IN (WITH RECURSIVE d(day) AS (SELECT $1 UNION ALL
-                   SELECT date(day, '+1 day') FROM d WHERE day < $2) SELECT day FROM d)"
-            } else {
-                "day >= $1 AND day <= $2"
-            },
-        )
-        .replace(
-            "{history_days}",
-            if sqlite {
-                "+day >= $1 AND +day <= $2"
-            } else {
-                "day >= $1 AND day <= $2"
-            },
-        )
-        .replace(
             "{off}",
-            if sqlite {
-                "SELECT value FROM json_each($5)"
-            } else {
-                "SELECT jsonb_array_elements_text(CAST($5 AS JSONB))"
-            },
+            "SELECT jsonb_array_elements_text(CAST($5 AS JSONB))",
         )
         .replace(
             "{upto}",
@@ -116,8 +94,6 @@ pub(super) fn power_sql(sqlite: bool, bounded: bool) -> String {
             },
         )
 }
-
-type PowerTuple = (String, String, i64, i64, i64, i64, i64, i64, Option<i64>);
 
 /// The pruned 旬s (`power_xun_total`, `store::power_prune`) of the periods `$1..=$2` of the
 /// enterprises after `$3` (`{upto}`: and up to `$4`): the same sums [`POWER`] gives of days, the
@@ -357,15 +333,13 @@ fn days_of(from: Period, to: Period) -> (NaiveDate, NaiveDate) {
     (first, last)
 }
 
-/// The days off of the periods `from..=to` (`assemble::off_days`) as a JSON array of
-/// `YYYY-MM-DD`: [`POWER`]'s `$5`.
-fn off_days_json(from: Period, to: Period, calendar: Option<&Calendar>) -> anyhow::Result<String> {
+/// The days off of the periods `from..=to` (`assemble::off_days`) as `YYYY-MM-DD`.
+fn off_days(from: Period, to: Period, calendar: Option<&Calendar>) -> Vec<String> {
     let (first, last) = days_of(from, to);
-    let days: Vec<String> = assemble::off_days(first, last, calendar)
+    assemble::off_days(first, last, calendar)
         .iter()
         .map(ToString::to_string)
-        .collect();
-    Ok(serde_json::to_string(&days)?)
+        .collect()
 }
 
 /// The day (Asia/Shanghai) of an epoch-milliseconds instant.
@@ -417,7 +391,7 @@ impl Store {
             };
             outputs.push((row, (rec, sup)));
         }
-        let off = off_days_json(from, to, calendar)?;
+        let off = off_days(from, to, calendar);
         let power = self
             .power_revisions(from, to, until_ms, &off, "", None)
             .await?;
@@ -426,27 +400,43 @@ impl Store {
 
     /// Every revision of the 旬 electricity of the periods `from..=to` received by `until_ms`
     /// of the enterprises after `after` up to `upto` (none: all after `after`), the days `off`
-    /// ([`off_days_json`]) left out of the working days' figures.
+    /// ([`off_days`]) left out of the working days' figures.
     async fn power_revisions(
         &self,
         from: Period,
         to: Period,
         until_ms: i64,
-        off: &str,
+        off: &[String],
         after: &str,
         upto: Option<&str>,
     ) -> anyhow::Result<Vec<(XunPower, When)>> {
         let (first, last) = days_of(from, to);
-        let sql = power_sql(matches!(self, Store::Sqlite(_)), upto.is_some());
-        let power: Vec<PowerTuple> = on_pool!(self, p => {
-            let q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(first.to_string()).bind(last.to_string()).bind(until_ms)
-                .bind(after.to_string()).bind(off.to_string());
-            match upto {
-                Some(u) => q.bind(u.to_string()).fetch_all(p).await?,
-                None => q.fetch_all(p).await?,
+        let (first, last) = (first.to_string(), last.to_string());
+        let power: Vec<XunSum> = match self {
+            Store::Sqlite(p) => {
+                let slice = forecast_power::Slice {
+                    first: &first,
+                    last: &last,
+                    until_ms,
+                    after,
+                    upto,
+                };
+                forecast_power::read(&mut *p.acquire().await?, &slice, off).await?
             }
-        });
+            Store::Postgres(p) => {
+                let sql = power_sql(upto.is_some());
+                let q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                    .bind(first)
+                    .bind(last)
+                    .bind(until_ms)
+                    .bind(after.to_string())
+                    .bind(serde_json::to_string(off)?);
+                match upto {
+                    Some(u) => q.bind(u.to_string()).fetch_all(p).await?,
+                    None => q.fetch_all(p).await?,
+                }
+            }
+        };
         let mut out: Vec<(XunPower, When)> = power
             .into_iter()
             .filter_map(|(code, period, part, days, kwh, wdays, wkwh, rec, sup)| {
@@ -630,7 +620,7 @@ impl Store {
         let members = self.forecast_members().await?;
         let mut sums: Vec<PowerSums> = cuts.iter().map(|c| PowerSums::new(c.0, calendar)).collect();
         let bounds = self.forecast_chunk_bounds(chunk).await?;
-        let off = off_days_json(from, to, calendar)?;
+        let off = off_days(from, to, calendar);
         let mut after = String::new();
         for upto in bounds.iter().map(Some).chain([None]) {
             let rows = self

@@ -18,6 +18,7 @@ mod evaluation;
 mod export;
 mod first_load;
 mod forecast;
+mod forecast_power;
 mod jobs;
 mod locator;
 mod outbox;

@@ -97,17 +97,21 @@ fn scans_of<'a>(plan: &'a [String], table: &str) -> Vec<&'a String> {
 
 #[tokio::test]
 async fn the_nowcast_reads_a_slice_of_enterprises_day_by_day_by_the_key() {
-    let lines = plan(&super::forecast::power_sql(true, true)).await;
-    for table in ["power_daily", "power_daily_history"] {
-        assert!(scans_of(&lines, table).is_empty(), "{lines:?}");
-    }
+    let [current, history] = super::forecast_power::statements(true);
+    let lines = plan(&current).await;
+    assert!(scans_of(&lines, "power_daily").is_empty(), "{lines:?}");
     let by_day = "SEARCH power_daily USING PRIMARY KEY (day=? AND credit_code>? AND credit_code<?)";
     assert!(lines.iter().any(|d| d == by_day), "{lines:?}");
-    let history = |d: &String| {
+    let lines = plan(&history).await;
+    assert!(
+        scans_of(&lines, "power_daily_history").is_empty(),
+        "{lines:?}"
+    );
+    let by_code = |d: &String| {
         d.starts_with("SEARCH power_daily_history USING INDEX")
             && d.ends_with("(credit_code>? AND credit_code<?)")
     };
-    assert!(lines.iter().any(history), "{lines:?}");
+    assert!(lines.iter().any(by_code), "{lines:?}");
 }
 
 #[tokio::test]
