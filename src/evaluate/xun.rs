@@ -46,9 +46,18 @@ pub async fn run(
             "xun evaluation: {what}"
         )
     };
-    let enterprises = store.enterprises().await?;
-    lap("registry read");
-    let units = store.units().await?;
+    // The registry, the units and the alerts are read side by side (a province's alerts take
+    // as long as its registry), on SQLite through read connections beside the writer's one.
+    let reads = store.open_reads().await?;
+    let alerts_read = tokio::spawn({
+        let reads = reads.clone();
+        async move { reads.alerts(&AlertFilter::default()).await }
+    });
+    let enterprises = reads.enterprises().await?;
+    let units = reads.units().await?;
+    let existing = alerts_read.await??;
+    drop(reads);
+    lap("registry and alerts read");
     let names: HashMap<String, String> = units
         .iter()
         .map(|u| (u.code.clone(), u.name.clone()))
@@ -64,8 +73,6 @@ pub async fn run(
         )
         .await?;
     lap("days read");
-    let existing = store.alerts(&AlertFilter::default()).await?;
-    lap("alerts read");
     let stalled_before: HashSet<String> = existing
         .iter()
         .filter(|a| {
@@ -104,6 +111,7 @@ pub async fn run(
         xun.period(),
         config.rules.escalate_after,
     );
+    lap("changes reconciled");
     let now_ms = now.timestamp_millis();
     let (applied, evaluation_id) = if dry_run {
         let mut a = AlertsApplied::default();

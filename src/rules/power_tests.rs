@@ -70,6 +70,11 @@ impl Case {
     }
 
     fn run(&self, xun: &str) -> XunOutcome {
+        self.run_in_parts(xun, usize::MAX)
+    }
+
+    /// [`Case::run`] with the registry judged in parts of `part_len` enterprises.
+    fn run_in_parts(&self, xun: &str, part_len: usize) -> XunOutcome {
         let table = self.table();
         let names = HashMap::from([("330781".to_string(), "东岭区".to_string())]);
         let data = XunData {
@@ -81,7 +86,7 @@ impl Case {
             stalled_before: &self.stalled_before,
             calendar: Some(&self.calendar),
         };
-        findings(&data, &self.pc, &RulesConfig::default())
+        findings_in_parts(&data, &self.pc, &RulesConfig::default(), part_len)
     }
 }
 
@@ -323,4 +328,44 @@ fn the_spans_read_are_all_the_rules_look_at() {
         assert_eq!(only.units, all.units);
         assert!(!all.findings.is_empty(), "{reference:?}");
     }
+}
+
+#[test]
+fn the_registry_judged_in_parts_gives_what_one_part_gives() {
+    // Seven enterprises of every kind (stalled, stalled before and resumed, dropping, not
+    // judged, growing) in two districts and a zone: judged one, two, three or all at a time,
+    // the findings, the judged set and the units' sums (their order of addition kept) agree.
+    let mut c = Case::new();
+    for (n, prev, cur, days) in [
+        (1, 1000, 250, 10),
+        (2, 1000, 900, 10),
+        (3, 1000, 650, 10),
+        (4, 1000, 1000, 5),
+        (5, 333, 777, 10),
+        (6, 1000, 1000, 10),
+        (7, 1234, 456, 9),
+    ] {
+        put(c.days(n), "2025-10-01", 10, prev);
+        put(c.days(n), "2026-10-01", days, cur);
+    }
+    c.enterprises[1].unit_code = "330782".into();
+    c.enterprises[4].zone_code = Some("330781Z1".into());
+    c.stalled_before.insert(code(6).to_string());
+    let whole = c.run("2026-10-D1");
+    assert_eq!(whole.judged.len(), 6);
+    assert_eq!(rules_of(&whole, 1), vec![Rule::EnterprisePowerStalled]);
+    assert_eq!(rules_of(&whole, 6), vec![Rule::EnterprisePowerResumed]);
+    assert_eq!(rules_of(&whole, 3), vec![Rule::EnterprisePowerDrop]);
+    for part_len in [1, 2, 3, 7, 0] {
+        let parted = c.run_in_parts("2026-10-D1", part_len);
+        assert_eq!(
+            format!("{:?}", parted.findings),
+            format!("{:?}", whole.findings),
+            "parts of {part_len}"
+        );
+        assert_eq!(parted.judged, whole.judged, "parts of {part_len}");
+        assert_eq!(parted.units, whole.units, "parts of {part_len}");
+    }
+    assert_eq!(parts(7, 3), vec![0..3, 3..6, 6..7]);
+    assert_eq!(parts(0, 3), Vec::<std::ops::Range<usize>>::new());
 }
