@@ -181,23 +181,22 @@ fn findings_in_parts(
     let frame = Frame::new(data.xun, pc, data.calendar);
     let ranges = parts(data.enterprises.len(), part_len);
     let judged_parts: Vec<Part> = std::thread::scope(|scope| {
-        let spawned: Vec<_> = ranges[1.min(ranges.len())..]
+        let Some((first, rest)) = ranges.split_first() else {
+            return Vec::new();
+        };
+        let others: Vec<_> = rest
             .iter()
             .map(|r| {
                 let (r, frame) = (r.clone(), &frame);
                 scope.spawn(move || judge_part(data, frame, pc, cfg, r))
             })
             .collect();
-        let first = ranges
-            .first()
-            .map(|r| judge_part(data, &frame, pc, cfg, r.clone()));
-        first
-            .into_iter()
-            .chain(spawned.into_iter().map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            }))
-            .collect()
+        let mut all = vec![judge_part(data, &frame, pc, cfg, first.clone())];
+        all.extend(others.into_iter().map(|h| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        }));
+        all
     });
     gather(data, cfg, judged_parts)
 }
@@ -238,8 +237,8 @@ fn judge_part(
             out.averages.push((i, a, b));
         }
         let subject = Subject { e, data, j: &j, pc };
-        if let Some(f) = subject.rule(days, frame) {
-            out.findings.push(subject.finding(f.0, f.1, cfg));
+        if let Some((rule, against)) = subject.rule(days, frame) {
+            out.findings.push(subject.finding(rule, against, cfg));
         }
     }
     out
