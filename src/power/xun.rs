@@ -32,12 +32,10 @@ impl Xun {
     /// The 旬 a day falls in.
     pub fn containing(day: NaiveDate) -> Option<Xun> {
         let period = Period::new(day.year(), day.month())?;
-        let part = match day.day() {
-            1..=10 => 1,
-            11..=20 => 2,
-            _ => 3,
-        };
-        Some(Xun { period, part })
+        Some(Xun {
+            period,
+            part: part_of_day(day.day()),
+        })
     }
 
     pub fn period(self) -> Period {
@@ -135,6 +133,15 @@ impl fmt::Display for Xun {
 impl serde::Serialize for Xun {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
+    }
+}
+
+/// The 旬 (1 上旬, 2 中旬, 3 下旬) of a day of the month: 1–10, 11–20, 21 to the end.
+pub fn part_of_day(day: u32) -> u8 {
+    match day {
+        ..=10 => 1,
+        11..=20 => 2,
+        _ => 3,
     }
 }
 

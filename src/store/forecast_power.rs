@@ -58,11 +58,7 @@ impl Sums {
             Some(id) => *id,
             None => *self.codes.entry(code.to_string()).or_insert(next),
         };
-        let xun = match d {
-            ..=10 => 1,
-            11..=20 => 2,
-            _ => 3,
-        };
+        let xun = crate::power::xun::part_of_day(u32::try_from(d)?);
         let working = !off.contains(&(y * 10_000 + m * 100 + d));
         let s = self
             .by_key
