@@ -184,3 +184,51 @@ async fn a_day_revised_twice_keeps_both_figures_it_replaced() {
         db.cleanup().await;
     }
 }
+
+/// 2,000 accounts of one enterprise over ten days (20,000 lines: more than a batch is staged,
+/// and on PostgreSQL sent to the staging `COPY`, before the end), then a line that is not
+/// UTF-8: the file is refused naming that line, nothing of it is kept, and the next file
+/// imports as if it had never been.
+#[tokio::test]
+async fn a_file_refused_after_lines_were_staged_keeps_nothing_and_the_next_imports() {
+    let accounts = 2_000;
+    let mut mapping = String::from("户号,统一社会信用代码,户名\n");
+    for a in 0..accounts {
+        mapping.push_str(&format!("44{a:05},{NANHU},南湖纺织{a}号表\n"));
+    }
+    let mut days = String::from("户号,日期,用电量\n");
+    for d in 1..=10 {
+        for a in 0..accounts {
+            days.push_str(&format!("44{a:05},2026-10-{d:02},{}\n", a % 7 + 1));
+        }
+    }
+    let lines = accounts * 10;
+    let mut broken = days.clone().into_bytes();
+    broken.extend_from_slice(b"4400000,2026-10-11,\xff\n");
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let dir = tempfile::tempdir().unwrap();
+        registry(s).await;
+        import_ok(s, &[&write(&dir, "accounts.csv", &mapping)]).await;
+        let r = import_file(s, &write(&dir, "broken.csv", &broken), &opts())
+            .await
+            .unwrap();
+        assert!(!r.committed, "{}", db.name);
+        let refusal = r.rejects.iter().find(|x| x.line == lines as u64 + 2);
+        assert!(
+            refusal.is_some_and(|x| x.reason.contains("UTF-8")),
+            "{}: {:?}",
+            db.name,
+            r.rejects
+        );
+        assert_eq!(s.count("power_daily").await.unwrap(), 0, "{}", db.name);
+        let r = import_ok(s, &[&write(&dir, "days.csv", &days)])
+            .await
+            .remove(0);
+        assert_eq!((r.accepted, r.revised), (10, 0), "{}", db.name);
+        // Each day the sum of the 2,000 accounts: 285 × (1 + … + 7) + 1 + 2 + 3 + 4 + 5 kWh.
+        let kwh = scalar(s, "SELECT kwh FROM power_daily WHERE day = '2026-10-05'").await;
+        assert_eq!(kwh, (285 * 28 + 15) * 10_000, "{}", db.name);
+        db.cleanup().await;
+    }
+}

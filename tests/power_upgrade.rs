@@ -1,7 +1,7 @@
-//! SQLite's `power_daily` keyed by day (migration 0030): a database whose table is laid out as
-//! migration 0020 made it (a rowid table keyed by enterprise and day, with an index of days)
-//! keeps every day, its revision and its history through the upgrade, the views read the same,
-//! and imports and revisions go on as before.
+//! `power_daily` keyed by day, then enterprise (migration 0030 on both backends): a database
+//! whose table is laid out as migration 0020 made it (keyed by enterprise and day, with an index
+//! of days; on SQLite a rowid table) keeps every day, its revision and its history through the
+//! upgrade, the views read the same, and imports and revisions go on as before.
 
 mod common;
 
@@ -40,24 +40,40 @@ CREATE VIEW v_power_month AS SELECT credit_code, substr(day, 1, 7) AS period, CO
 DELETE FROM _sqlx_migrations WHERE version = 30;
 ";
 
+/// … and PostgreSQL's, partitioned by month: the key and the index of days of 0020.
+const BEFORE_0030_POSTGRES: &str = "
+ALTER TABLE power_daily DROP CONSTRAINT power_daily_pkey;
+ALTER TABLE power_daily ADD PRIMARY KEY (credit_code, day);
+CREATE INDEX power_daily_day ON power_daily (day);
+DELETE FROM _sqlx_migrations WHERE version = 30;
+";
+
+/// How `power_daily` is keyed and indexed, as the database describes it.
+const LAYOUT_SQLITE: &str = "SELECT sql FROM sqlite_master WHERE tbl_name = 'power_daily' AND sql IS NOT NULL ORDER BY name";
+const LAYOUT_POSTGRES: &str =
+    "SELECT indexdef FROM pg_indexes WHERE tablename = 'power_daily' ORDER BY indexname";
+
+/// The rows of `sql` as text; PostgreSQL's views are in the schema `indmon_read`.
 async fn texts(store: &Store, sql: &str) -> Vec<String> {
-    let Store::Sqlite(p) = store else {
-        unreachable!("SQLite only")
+    let sql = match store {
+        Store::Sqlite(_) => sql.to_string(),
+        Store::Postgres(_) => sql.replace(" FROM v_", " FROM indmon_read.v_"),
     };
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .fetch_all(p)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    let q = sqlx::AssertSqlSafe(sql.as_str());
+    match store {
+        Store::Sqlite(p) => sqlx::query_scalar(q).fetch_all(p).await,
+        Store::Postgres(p) => sqlx::query_scalar(q).fetch_all(p).await,
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 async fn run(store: &Store, sql: &str) {
-    let Store::Sqlite(p) = store else {
-        unreachable!("SQLite only")
-    };
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-        .execute(p)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let q = sqlx::AssertSqlSafe(sql);
+    match store {
+        Store::Sqlite(p) => sqlx::raw_sql(q).execute(p).await.map(|_| ()),
+        Store::Postgres(p) => sqlx::raw_sql(q).execute(p).await.map(|_| ()),
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 fn lines(account: &str, days: std::ops::RangeInclusive<u32>, month: &str, kwh: u32) -> String {
@@ -67,8 +83,19 @@ fn lines(account: &str, days: std::ops::RangeInclusive<u32>, month: &str, kwh: u
 
 #[tokio::test]
 async fn a_database_keyed_by_enterprise_keeps_every_day_and_its_history_through_the_upgrade() {
-    let db = TestDb::sqlite().await;
-    let s = &db.store;
+    for db in TestDb::all().await {
+        upgrade(&db.store).await;
+        db.cleanup().await;
+    }
+}
+
+async fn upgrade(s: &Store) {
+    let postgres = matches!(s, Store::Postgres(_));
+    let (before_0030, layout) = if postgres {
+        (BEFORE_0030_POSTGRES, LAYOUT_POSTGRES)
+    } else {
+        (BEFORE_0030, LAYOUT_SQLITE)
+    };
     let dir = tempfile::tempdir().unwrap();
     registry(s).await;
     import_ok(s, &[&write(&dir, "accounts.csv", MAPPING)]).await;
@@ -82,30 +109,34 @@ async fn a_database_keyed_by_enterprise_keeps_every_day_and_its_history_through_
     // Two days delivered again with other figures: their first revisions go to the history.
     let again = format!("{head}3300001,2025-10-02,900\n3300003,2025-10-30,410\n");
     import_ok(s, &[&write(&dir, "b.csv", again)]).await;
-    run(s, BEFORE_0030).await;
+    run(s, before_0030).await;
     let before = (
         texts(s, DAYS).await,
         texts(s, XUNS).await,
         texts(s, MONTHS).await,
     );
     assert_eq!(before.0.len(), 31 + 11 + 2);
-    let old = texts(
-        s,
-        "SELECT sql FROM sqlite_master WHERE name = 'power_daily'",
-    )
-    .await;
-    assert!(!old[0].contains("WITHOUT ROWID"), "{old:?}");
+    let old = texts(s, layout).await.join("\n");
+    assert!(
+        old.contains("power_daily_day") && !old.contains("WITHOUT ROWID"),
+        "{old}"
+    );
+    assert!(!old.contains("(day, credit_code)"), "{old}");
 
     s.migrate().await.unwrap();
-    let new = texts(
-        s,
-        "SELECT sql FROM sqlite_master WHERE name = 'power_daily'",
-    )
-    .await;
-    assert!(
-        new[0].contains("PRIMARY KEY (day, credit_code)") && new[0].contains("WITHOUT ROWID"),
-        "{new:?}"
-    );
+    let new = texts(s, layout).await.join("\n");
+    assert!(!new.contains("power_daily_day"), "{new}");
+    if postgres {
+        assert_eq!(
+            new,
+            "CREATE UNIQUE INDEX power_daily_pkey ON ONLY public.power_daily USING btree (day, credit_code)"
+        );
+    } else {
+        assert!(
+            new.contains("PRIMARY KEY (day, credit_code)") && new.contains("WITHOUT ROWID"),
+            "{new}"
+        );
+    }
     let after = (
         texts(s, DAYS).await,
         texts(s, XUNS).await,
@@ -130,5 +161,4 @@ async fn a_database_keyed_by_enterprise_keeps_every_day_and_its_history_through_
         revised.iter().any(|d| d.contains(" 9500000 r3 ")),
         "{revised:?}"
     );
-    db.cleanup().await;
 }

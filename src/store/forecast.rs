@@ -54,15 +54,21 @@ const OUTPUTS: &str =
 /// (`{upto}`: and up to `$6`), summed by enterprise, 旬 and revision's receipt (and
 /// supersession): all days, and the working days — those not in `$5`, a JSON array of the days
 /// off (`assemble::off_days`). PostgreSQL's; SQLite's days are summed as they are read
-/// (`forecast_power`), which its sorter would take far longer to group.
+/// (`forecast_power`), which its sorter would take far longer to group. The key of the days is
+/// (day, credit code): the slice is looked up under each day of the span in turn (`LATERAL`, in
+/// that day's month's partition alone), as a nested loop ([`SLICE_PLAN`]) — by a hash or merge
+/// join the planner would read every day of the span (4 years, 3 months' partitions at 500,000
+/// enterprises: 1.7 s a slice against 0.2 s); naming the days in one array (`day = ANY`) looked
+/// each of them up in every month's partition.
 const POWER: &str = "SELECT credit_code, substr(day, 1, 7) AS period,
        CAST(CASE WHEN substr(day, 9, 2) <= '10' THEN 1 WHEN substr(day, 9, 2) <= '20' THEN 2 ELSE 3 END AS BIGINT) AS xun,
        CAST(COUNT(*) AS BIGINT), CAST(SUM(kwh) AS BIGINT),
        CAST(SUM(CASE WHEN day IN ({off}) THEN 0 ELSE 1 END) AS BIGINT),
        CAST(SUM(CASE WHEN day IN ({off}) THEN 0 ELSE kwh END) AS BIGINT),
        received_at, CAST(NULL AS BIGINT)
-     FROM power_daily WHERE day >= $1 AND day <= $2 AND received_at <= $3
-       AND credit_code > $4{upto}
+     FROM generate_series(CAST($1 AS DATE), CAST($2 AS DATE), INTERVAL '1 day') AS g,
+       LATERAL (SELECT credit_code, day, kwh, received_at FROM power_daily
+         WHERE day = to_char(g, 'YYYY-MM-DD') AND received_at <= $3 AND credit_code > $4{upto}) AS d
      GROUP BY credit_code, substr(day, 1, 7),
        CASE WHEN substr(day, 9, 2) <= '10' THEN 1 WHEN substr(day, 9, 2) <= '20' THEN 2 ELSE 3 END, received_at
      UNION ALL
@@ -77,6 +83,16 @@ const POWER: &str = "SELECT credit_code, substr(day, 1, 7) AS period,
      GROUP BY credit_code, substr(day, 1, 7),
        CASE WHEN substr(day, 9, 2) <= '10' THEN 1 WHEN substr(day, 9, 2) <= '20' THEN 2 ELSE 3 END,
        received_at, superseded_at";
+
+/// How [`POWER`] is planned: a nested loop over the days of the span, its sums in memory
+/// (25,000 groups a slice), and not compiled (the JIT spent 0.25 s a slice; without it a
+/// 4-year slice of 5,000 enterprises takes 0.33 s, 0.43 s before the key changed).
+const SLICE_PLAN: [&str; 4] = [
+    "SET LOCAL enable_hashjoin = off",
+    "SET LOCAL enable_mergejoin = off",
+    "SET LOCAL work_mem = '64MB'",
+    "SET LOCAL jit = off",
+];
 
 /// [`POWER`] with an upper end of the slice or without.
 fn power_sql(bounded: bool) -> String {
@@ -431,10 +447,16 @@ impl Store {
                     .bind(until_ms)
                     .bind(after.to_string())
                     .bind(serde_json::to_string(off)?);
-                match upto {
-                    Some(u) => q.bind(u.to_string()).fetch_all(p).await?,
-                    None => q.fetch_all(p).await?,
+                let mut tx = p.begin().await?;
+                for set in SLICE_PLAN {
+                    sqlx::query(set).execute(&mut *tx).await?;
                 }
+                let rows = match upto {
+                    Some(u) => q.bind(u.to_string()).fetch_all(&mut *tx).await?,
+                    None => q.fetch_all(&mut *tx).await?,
+                };
+                tx.commit().await?;
+                rows
             }
         };
         let mut out: Vec<(XunPower, When)> = power

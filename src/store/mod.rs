@@ -12,6 +12,7 @@ pub mod cases;
 pub mod chase;
 mod console;
 mod copy;
+mod copy_feed;
 mod enterprise_import;
 mod enterprises;
 mod evaluation;
