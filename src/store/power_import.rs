@@ -2,7 +2,8 @@
 //! enterprises). The lines are mapped to enterprises as they are read (the mapping, one entry
 //! an account, is the only state that grows, and with the registry, not the file) and sent in
 //! batches of [`BATCH`] to a staging table on the import's own transaction (SQLite: a TEMP
-//! table filled through prepared statements; PostgreSQL: `COPY` into a TEMP table). Repeated
+//! table filled through prepared statements; PostgreSQL: one `COPY` into a TEMP table from the
+//! first batch to the last, fed while the file is read, `store::copy_feed`). Repeated
 //! accounts, the sums per enterprise and day, the history of changed days and the writes are
 //! then found set-based in SQL, and the run's end is written in the same transaction: a killed
 //! import leaves all or nothing. A line of a month already pruned (`power_pruned_month`) is
@@ -116,7 +117,7 @@ impl Store {
             Store::Sqlite(p) => ImportTx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Store::Postgres(p) => ImportTx::Postgres(p.begin().await?),
         };
-        let mapping = match &mut tx {
+        let mut mapping = match &mut tx {
             ImportTx::Sqlite(tx) => {
                 for sql in ["DROP TABLE IF EXISTS temp.power_stage", STAGE_SQLITE] {
                     sqlx::query(sql).execute(&mut **tx).await?;
@@ -148,7 +149,6 @@ impl Store {
                 mapping
             }
         };
-        let mut mapping = mapping;
         mark_shared(&mut mapping);
         let pruned = match &mut tx {
             ImportTx::Sqlite(tx) => sqlx::query_scalar(PRUNED).fetch_all(&mut **tx).await?,
@@ -183,6 +183,7 @@ const PRUNED: &str = "SELECT period FROM power_pruned_month";
 fn map(mapping: &mut HashMap<String, Mapped>, account: String, code: &str) {
     if let Ok(code) = code.parse::<CreditCode>() {
         let id = u32::try_from(mapping.len()).unwrap_or(u32::MAX);
+        // Whether its enterprise has other accounts is known once all are read (`mark_shared`).
         let shared = false;
         mapping.insert(account, Mapped { id, code, shared });
     }

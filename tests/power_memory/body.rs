@@ -35,7 +35,10 @@ pub async fn import_in_bounded_memory(db: TestDb, bound_mib: u64) {
     registry(&db.store).await;
     let r = import_file(&db.store, &accounts, &opts()).await.unwrap();
     assert!(r.committed && r.rejected == 0, "{:?}", r.rejects.first());
-    let Some(before) = vm_hwm_kib() else { return };
+    let Some(before) = vm_hwm_kib() else {
+        db.cleanup().await;
+        return;
+    };
     let r = import_file(&db.store, &daily, &opts()).await.unwrap();
     assert!(r.committed, "{:?}", r.rejects.first());
     let lines = ACCOUNTS as u64 * u64::from(DAYS);
