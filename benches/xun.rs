@@ -103,6 +103,10 @@ fn days() -> anyhow::Result<Vec<(String, i64, i64)>> {
 async fn seed_sqlite(url: &str) -> anyhow::Result<u64> {
     let pool = sqlx::SqlitePool::connect(url).await?;
     let mut tx = pool.begin().await?;
+    // Written as indmon writes: migration 0031's triggers leave the rows alone.
+    sqlx::query("INSERT OR IGNORE INTO pack_writer (id) VALUES (1)")
+        .execute(&mut *tx)
+        .await?;
     let mut rows = 0;
     for (day, k, this) in days()? {
         rows += sqlx::query(SEED)
@@ -113,6 +117,9 @@ async fn seed_sqlite(url: &str) -> anyhow::Result<u64> {
             .await?
             .rows_affected();
     }
+    sqlx::query("DELETE FROM pack_writer")
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     sqlx::query("ANALYZE").execute(&pool).await?;
     pool.close().await;
@@ -131,16 +138,22 @@ async fn seed_postgres(url: &str) -> anyhow::Result<u64> {
         );
         sqlx::query(sqlx::AssertSqlSafe(ddl)).execute(&pool).await?;
     }
+    // Written as indmon writes: migration 0031's trigger leaves the rows alone.
+    let mut conn = pool.acquire().await?;
+    sqlx::query("SELECT set_config('indmon.writer', 'on', false)")
+        .execute(&mut *conn)
+        .await?;
     let mut rows = 0;
     for (day, k, this) in days()? {
         rows += sqlx::query(SEED)
             .bind(&day)
             .bind(k)
             .bind(this)
-            .execute(&pool)
+            .execute(&mut *conn)
             .await?
             .rows_affected();
     }
+    drop(conn);
     sqlx::query("VACUUM ANALYZE power_daily")
         .execute(&pool)
         .await?;

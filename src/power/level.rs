@@ -173,6 +173,22 @@ pub fn xun_span(x: Xun) -> RangeInclusive<NaiveDate> {
     x.first_day()..=x.last_day()
 }
 
+/// The 旬s wholly inside `spans`, in their order.
+pub fn whole_xuns(spans: &[RangeInclusive<NaiveDate>]) -> Vec<Xun> {
+    let mut out = Vec::new();
+    for span in spans {
+        let mut x = Xun::containing(*span.start());
+        while let Some(cur) = x.filter(|c| c.last_day() <= *span.end()) {
+            if cur.first_day() >= *span.start() {
+                out.push(cur);
+            }
+            x = cur.last_day().succ_opt().and_then(Xun::containing);
+        }
+    }
+    out.dedup();
+    out
+}
+
 /// The days of a month as a span.
 pub fn month_span(p: crate::period::Period) -> RangeInclusive<NaiveDate> {
     Xun::new(p, 1).map_or(NaiveDate::MIN..=NaiveDate::MIN, |first| {
@@ -221,6 +237,26 @@ mod tests {
             .take(n as usize)
             .map(|day| (day, kwh * 10_000))
             .collect()
+    }
+
+    #[test]
+    fn whole_xuns_are_those_every_day_of_which_is_in_a_span() {
+        let spans = [
+            d("2025-12-01")..=d("2025-12-31"),
+            d("2026-02-15")..=d("2026-02-28"),
+            d("2025-10-01")..=d("2025-10-10"),
+            d("2025-10-01")..=d("2025-10-10"),
+        ];
+        let got = whole_xuns(&spans);
+        let want = [
+            "2025-12-D1",
+            "2025-12-D2",
+            "2025-12-D3",
+            "2026-02-D3",
+            "2025-10-D1",
+        ];
+        assert_eq!(got, want.map(x));
+        assert!(whole_xuns(&[d("2026-10-02")..=d("2026-10-20")]) == [x("2026-10-D2")]);
     }
 
     #[test]

@@ -262,6 +262,57 @@ pub async fn copy_out_on(
     reader.finish()
 }
 
+/// On PostgreSQL, a transaction whose snapshot every read of a `Store::power_day_table` takes
+/// (`pg_export_snapshot`), so that they all see the same days: two halves of a partition read
+/// from different moments could each miss the other's version of a day revised in between.
+pub struct SharedSnapshot {
+    pub tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    pub id: std::sync::Arc<str>,
+}
+
+impl SharedSnapshot {
+    pub async fn begin(pool: &sqlx::PgPool) -> anyhow::Result<SharedSnapshot> {
+        let mut tx = pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .execute(&mut *tx)
+            .await?;
+        let id: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+            .fetch_one(&mut *tx)
+            .await?;
+        // Formatted into `SET TRANSACTION SNAPSHOT`: hexadecimal digits and dashes only.
+        anyhow::ensure!(
+            id.chars().all(|c| c.is_ascii_hexdigit() || c == '-'),
+            "unexpected snapshot id {id:?}"
+        );
+        Ok(SharedSnapshot { tx, id: id.into() })
+    }
+}
+
+/// `select` as binary COPY, in `snapshot` when given.
+pub async fn copy_out_in(
+    pool: &sqlx::PgPool,
+    snapshot: Option<&str>,
+    select: &str,
+    columns: usize,
+    row: impl FnMut(&Fields<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let Some(id) = snapshot else {
+        return copy_out(pool, select, columns, row).await;
+    };
+    let mut tx = pool.begin().await?;
+    for sql in [
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ".to_string(),
+        format!("SET TRANSACTION SNAPSHOT '{id}'"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut *tx)
+            .await?;
+    }
+    copy_out_on(&mut tx, select, columns, row).await?;
+    tx.rollback().await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

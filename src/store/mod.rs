@@ -29,6 +29,7 @@ pub mod packed;
 mod plans;
 mod power;
 mod power_import;
+mod power_pieces;
 mod power_prune;
 mod power_read;
 mod projects;
@@ -43,6 +44,7 @@ mod sqlite_raw;
 mod stale;
 mod submissions;
 mod window;
+mod xun_days;
 mod xun_release;
 mod year_runs;
 mod years;
@@ -318,6 +320,8 @@ const TABLES: &[&str] = &[
     "xun_warning",
     "power_xun_total",
     "power_pruned_month",
+    "power_xun_days",
+    "power_xun_packed",
 ];
 
 /// A database URL with its password replaced, for messages.

@@ -21,7 +21,9 @@ use super::power_prune::POWER_DAYS_LOCK;
 use super::registry::Applied;
 use super::runs::write_run_end;
 use super::sqlite_raw::{Statement, with_handle};
+use super::stale::{mark_indmon_writer, unmark_indmon_writer};
 use super::submissions::ImportTx;
+use super::xun_days::unpack_months_sql;
 use super::{RunEnd, Store};
 use crate::credit_code::CreditCode;
 use crate::period::Period;
@@ -117,6 +119,12 @@ impl Store {
             Store::Sqlite(p) => ImportTx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Store::Postgres(p) => ImportTx::Postgres(p.begin().await?),
         };
+        // indmon's own write of `power_daily`: migration 0031's triggers leave it alone, and
+        // the commit takes the months it changed out of `power_xun_packed` itself.
+        match &mut tx {
+            ImportTx::Sqlite(tx) => mark_indmon_writer(&mut **tx).await?,
+            ImportTx::Postgres(tx) => mark_indmon_writer(&mut **tx).await?,
+        }
         let mut mapping = match &mut tx {
             ImportTx::Sqlite(tx) => {
                 for sql in ["DROP TABLE IF EXISTS temp.power_stage", STAGE_SQLITE] {
@@ -297,6 +305,21 @@ macro_rules! write_days {
     }};
 }
 
+/// Takes the months of the file's span out of `power_xun_packed` when a day was written
+/// (`store::xun_days`), in the import's transaction `$tx`.
+macro_rules! unpack {
+    ($tx:expr, $span:expr, $applied:expr) => {
+        if let Some((first, last)) = $span
+            && $applied.accepted + $applied.revised > 0
+        {
+            let sql = unpack_months_sql(first, last);
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *$tx)
+                .await?;
+        }
+    };
+}
+
 impl PowerDaysImport {
     /// Takes a parsed line: staged, or not (the caller rejects it) when its account is not in
     /// the mapping or its month was pruned.
@@ -463,6 +486,7 @@ impl PowerDaysImport {
                         .await?;
                 }
                 applied = write_days!(tx, span, run_id, now_ms, false, self.summed);
+                unpack!(tx, self.span, applied);
                 for sql in [
                     "DROP TABLE temp.power_sum",
                     "DROP TABLE temp.power_changed",
@@ -472,6 +496,7 @@ impl PowerDaysImport {
                 }
                 save_cursor!(tx, cursor, now_ms);
                 write_run_end!(tx, run_id, &end(applied));
+                unmark_indmon_writer(&mut *tx).await?;
                 tx.commit().await?;
             }
             Tx::Open(ImportTx::Postgres(mut tx)) => {
@@ -489,8 +514,10 @@ impl PowerDaysImport {
                         .await?;
                 }
                 applied = write_days!(tx, span, run_id, now_ms, true, self.summed);
+                unpack!(tx, self.span, applied);
                 save_cursor!(tx, cursor, now_ms);
                 write_run_end!(tx, run_id, &end(applied));
+                unmark_indmon_writer(&mut *tx).await?;
                 tx.commit().await?;
             }
         }

@@ -7,6 +7,7 @@
 
 use chrono::NaiveDate;
 
+use super::stale::{mark_indmon_writer, unmark_indmon_writer};
 use super::{Backend, Store, on_pool};
 use crate::period::Period;
 use crate::power::level;
@@ -120,6 +121,14 @@ impl Store {
                 sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(POWER_DAYS_LOCK)
                     .execute(&mut *tx).await?;
             }
+            // indmon's own delete: the packed 旬s of the month go with their days, here.
+            mark_indmon_writer(&mut *tx).await?;
+            for sql in [
+                "DELETE FROM power_xun_packed WHERE period = $1",
+                "DELETE FROM power_xun_days WHERE period = $1",
+            ] {
+                sqlx::query(sql).bind(month.to_string()).execute(&mut *tx).await?;
+            }
             sqlx::query(PRUNED_MONTH).bind(month.to_string()).bind(now_ms).execute(&mut *tx).await?;
             sqlx::query(sqlx::AssertSqlSafe(total)).bind(first).bind(next).bind(now_ms)
                 .execute(&mut *tx).await?;
@@ -131,6 +140,7 @@ impl Store {
                 sqlx::query(sqlx::AssertSqlSafe(drop.as_str())).execute(&mut *tx).await?;
             }
             sqlx::query(delete).bind(first).bind(next).execute(&mut *tx).await?;
+            unmark_indmon_writer(&mut *tx).await?;
             tx.commit().await?;
             n
         });

@@ -13,8 +13,11 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use super::Store;
+use super::copy::{SharedSnapshot, copy_out_in};
+use super::power_pieces::{Piece, Split};
+use super::xun_days::{DAY_COLUMNS, READ};
 use crate::credit_code::CreditCode;
-use crate::power::{DailyTable, Days};
+use crate::power::{DailyTable, Days, Xun, level};
 
 /// One span's rows as read: a column per day of the span, by the table's enterprise index.
 struct SpanColumns {
@@ -213,22 +216,38 @@ fn disjoint(spans: &[RangeInclusive<NaiveDate>]) -> Vec<RangeInclusive<NaiveDate
 impl Store {
     /// Daily electricity on the days of `spans` of the enterprises `known` (in this order: the
     /// registry's, which the rules walk) and of any other enterprise with days there. Each span
-    /// is read on a connection of its own, at once (a SQLite file through
-    /// [`Store::open_reads`]), so that the two spans of a 旬's evaluation take both cores.
+    /// [`Piece`] is read on a connection of its own, at once (a SQLite file through
+    /// [`Store::open_reads`]), so that a 旬's evaluation takes both cores: the 旬's days (in
+    /// two halves on SQLite), the same 旬 last year packed when it is (`store::xun_days`).
     pub async fn power_day_table(
         &self,
         spans: &[RangeInclusive<NaiveDate>],
         known: impl IntoIterator<Item = CreditCode>,
     ) -> anyhow::Result<DailyTable> {
+        let spans = disjoint(spans);
+        let packed = self.packed_xuns(&level::whole_xuns(&spans)).await?;
+        let shared = match self {
+            Store::Postgres(p) => Some(SharedSnapshot::begin(p).await?),
+            Store::Sqlite(_) => None,
+        };
+        let snapshot = shared.as_ref().map(|s| s.id.clone());
         let reads = self.open_reads().await?;
         let table = Arc::new(DailyTable::new(known));
-        let tasks: Vec<_> = disjoint(spans)
+        let tasks: Vec<_> = self
+            .pieces(&spans, &packed)
+            .await?
             .into_iter()
-            .map(|span| tokio::spawn(read_span(reads.clone(), table.clone(), span)))
+            .map(|piece| {
+                let read = read_piece(reads.clone(), table.clone(), piece, snapshot.clone());
+                tokio::spawn(read)
+            })
             .collect();
         let mut read = Vec::with_capacity(tasks.len());
         for t in tasks {
             read.push(t.await??);
+        }
+        if let Some(s) = shared {
+            s.tx.rollback().await?;
         }
         let mut table = Arc::unwrap_or_clone(table);
         for span in read {
@@ -251,11 +270,87 @@ impl Store {
     }
 }
 
+async fn read_piece(
+    store: Store,
+    known: Arc<DailyTable>,
+    piece: Piece,
+    snapshot: Option<Arc<str>>,
+) -> anyhow::Result<SpanColumns> {
+    let snapshot = snapshot.as_deref();
+    let started = std::time::Instant::now();
+    let what = format!("{piece:?}");
+    let read = match piece {
+        Piece::Days(span, split) => read_span(store, known, span, split, snapshot).await,
+        Piece::Packed(x) => read_packed(store, known, x, snapshot).await,
+    };
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "power days read: {what}"
+    );
+    read
+}
+
+/// A packed 旬's rows: the credit code, then a column a day (`store::xun_days`); its days read
+/// from `power_daily` if it was unpacked since the read was planned.
+async fn read_packed(
+    store: Store,
+    known: Arc<DailyTable>,
+    x: Xun,
+    snapshot: Option<&str>,
+) -> anyhow::Result<SpanColumns> {
+    let mut b = SpanColumns::new(known.clone(), &level::xun_span(x));
+    let days = b.days.min(DAY_COLUMNS);
+    let (period, part) = (x.period().to_string(), i64::from(x.part()));
+    let mut packed = false;
+    match &store {
+        Store::Sqlite(p) => {
+            let mut conn = p.acquire().await?;
+            super::sqlite_raw::with_handle(&mut conn, |h| {
+                let mut q = super::sqlite_raw::Statement::prepare(h, READ)?;
+                q.bind_text(1, &period)?;
+                q.bind_int(2, part)?;
+                while q.step()? {
+                    packed = true;
+                    let i = b.enterprise(q.text(0));
+                    for k in 0..days {
+                        let kwh = q.int(k as i32 + 1);
+                        b.push(i, Some(k), kwh);
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+        }
+        Store::Postgres(p) => {
+            // The period and 旬 formatted here (COPY takes no parameters): `YYYY-MM` and 1–3.
+            let sql = READ
+                .replace("$1", &format!("'{period}'"))
+                .replace("$2", &part.to_string());
+            copy_out_in(p, snapshot, &sql, 1 + DAY_COLUMNS, |f| {
+                packed = true;
+                let i = b.enterprise(f[0].unwrap_or_default());
+                for k in 0..days {
+                    b.push(i, Some(k), super::copy::int_field(f[k + 1])?);
+                }
+                Ok(())
+            })
+            .await?;
+        }
+    }
+    if !packed {
+        return read_span(store, known, level::xun_span(x), Split::Whole, snapshot).await;
+    }
+    b.known = None;
+    Ok(b)
+}
+
 /// One span's rows: stepped directly on SQLite, binary COPY on PostgreSQL.
 async fn read_span(
     store: Store,
     known: Arc<DailyTable>,
     span: RangeInclusive<NaiveDate>,
+    split: Split,
+    snapshot: Option<&str>,
 ) -> anyhow::Result<SpanColumns> {
     let mut b = SpanColumns::new(known, &span);
     let (first, last) = (span.start().to_string(), span.end().to_string());
@@ -280,9 +375,10 @@ async fn read_span(
         Store::Postgres(p) => {
             // Days formatted here (COPY takes no parameters): `YYYY-MM-DD`, nothing else.
             let sql = format!(
-                "SELECT credit_code, day, kwh FROM power_daily WHERE day >= '{first}' AND day <= '{last}'"
+                "SELECT credit_code, day, kwh FROM power_daily WHERE day >= '{first}' AND day <= '{last}'{}",
+                split.condition()
             );
-            super::copy::copy_out(p, &sql, 3, |f| {
+            copy_out_in(p, snapshot, &sql, 3, |f| {
                 let kwh = super::copy::int_field(f[2])?;
                 let i = b.enterprise(f[0].unwrap_or_default());
                 let day = b.day(f[1].unwrap_or_default());

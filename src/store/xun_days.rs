@@ -1,0 +1,133 @@
+//! Settled 旬s packed one row an enterprise (`power_xun_days`, migration 0031): the 旬
+//! evaluation reads the same 旬 last year (and last December) 500,000 rows at a time instead
+//! of 5M days. A cache of `power_daily`, which stays the record:
+//! - a 旬 is packed from its days at once ([`Store::pack_xuns`]), by the first evaluation that
+//!   reads it as a reference, and its rows are read only while it is in `power_xun_packed`;
+//! - any change to a month's days takes its 旬s out of `power_xun_packed` in the same
+//!   transaction: the power-daily import ([`unpack_months`]), the prune, and migration 0031's
+//!   triggers for a change made behind indmon's back;
+//! - a packing locks `power_xun_packed` (PostgreSQL: `SHARE ROW EXCLUSIVE`, which every
+//!   `DELETE` from it waits for) before it reads the days, so a change that removed the mark
+//!   before the lock is committed and seen, and one that removes it after finds the new mark.
+//!
+//! The days are kept one column each (`d1` the 旬's first day, `d11` the 31st), not as sums,
+//! so that the working-day averages follow the calendar as it is when they are read.
+
+use std::collections::HashSet;
+
+use chrono::NaiveDate;
+
+use super::{Store, on_pool};
+use crate::power::Xun;
+
+/// The most days of a 旬, and the day columns of `power_xun_days`.
+pub(super) const DAY_COLUMNS: usize = 11;
+
+/// The statement packing one 旬: each enterprise's days as columns. Days are formatted here
+/// (`YYYY-MM-DD`, nothing else); `$1` the period, `$2` the 旬, `$3..=$4` its first and last day.
+fn pack_sql(x: Xun) -> String {
+    let columns: Vec<String> = x
+        .days()
+        .map(|d| format!("MAX(CASE WHEN day = '{d}' THEN kwh END)"))
+        .chain(std::iter::repeat_n("NULL".to_string(), DAY_COLUMNS))
+        .take(DAY_COLUMNS)
+        .collect();
+    format!(
+        "INSERT INTO power_xun_days (period, xun, credit_code, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11)
+         SELECT $1, $2, credit_code, {} FROM power_daily WHERE day >= $3 AND day <= $4 GROUP BY credit_code ORDER BY credit_code",
+        columns.join(", ")
+    )
+}
+
+/// The statement reading one packed 旬: the credit code, then the day columns — none if the 旬
+/// is not packed, one row without a code if it is but has no days. Its mark and its rows read
+/// in one statement, so in one snapshot: a change committed after [`Store::packed_xuns`] said
+/// it was packed is not read stale. Rows come in the heap's order, the key's as packed (the
+/// registry's, so that the read finds each enterprise without a lookup).
+pub(super) const READ: &str =
+    "SELECT d.credit_code, d.d1, d.d2, d.d3, d.d4, d.d5, d.d6, d.d7, d.d8, d.d9, d.d10, d.d11
+     FROM power_xun_packed m LEFT JOIN power_xun_days d ON d.period = m.period AND d.xun = m.xun
+     WHERE m.period = $1 AND m.xun = $2";
+
+/// Takes the months of `first..=last` out of `power_xun_packed`, in the transaction of the
+/// import that changed their days.
+pub(super) fn unpack_months_sql(first: NaiveDate, last: NaiveDate) -> String {
+    let months: Vec<String> = first
+        .iter_days()
+        .take_while(|d| *d <= last)
+        .map(|d| format!("'{}'", d.format("%Y-%m")))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    format!(
+        "DELETE FROM power_xun_packed WHERE period IN ({})",
+        months.join(", ")
+    )
+}
+
+impl Store {
+    /// Which of `xuns` are packed.
+    pub async fn packed_xuns(&self, xuns: &[Xun]) -> anyhow::Result<HashSet<Xun>> {
+        let sql = "SELECT COUNT(*) FROM power_xun_packed WHERE period = $1 AND xun = $2";
+        let mut out = HashSet::new();
+        for x in xuns {
+            let (period, part) = (x.period().to_string(), i32::from(x.part()));
+            let n: i64 = on_pool!(self, p => sqlx::query_scalar(sql).bind(&period).bind(part).fetch_one(p).await?);
+            if n > 0 {
+                out.insert(*x);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Packs each of `xuns` not packed yet from its days; returns the enterprises packed.
+    pub async fn pack_xuns(&self, xuns: &[Xun], now_ms: i64) -> anyhow::Result<u64> {
+        let packed = self.packed_xuns(xuns).await?;
+        let mut rows = 0;
+        for x in xuns.iter().filter(|x| !packed.contains(x)) {
+            let started = std::time::Instant::now();
+            let n = self.pack_xun(*x, now_ms).await?;
+            tracing::debug!(
+                xun = %x,
+                enterprises = n,
+                ms = started.elapsed().as_millis() as u64,
+                "{} 的日用电已按企业打包，供此后的旬评估读取 (packed the 旬's days by enterprise)",
+                x.label()
+            );
+            rows += n;
+        }
+        Ok(rows)
+    }
+
+    /// Packs one 旬 from its days, replacing its rows, and marks it packed.
+    async fn pack_xun(&self, x: Xun, now_ms: i64) -> anyhow::Result<u64> {
+        let (period, part) = (x.period().to_string(), i32::from(x.part()));
+        let (first, last) = (x.first_day().to_string(), x.last_day().to_string());
+        let pack = pack_sql(x);
+        let delete = "DELETE FROM power_xun_days WHERE period = $1 AND xun = $2";
+        let mark = "INSERT INTO power_xun_packed (period, xun, packed_at) VALUES ($1, $2, $3)
+                    ON CONFLICT (period, xun) DO UPDATE SET packed_at = excluded.packed_at";
+        let postgres = self.backend() == super::Backend::Postgres;
+        let n = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            if postgres {
+                for sql in [
+                    "LOCK TABLE power_xun_packed IN SHARE ROW EXCLUSIVE MODE",
+                    // 500,000 enterprises' groups in memory rather than spilled.
+                    "SET LOCAL work_mem = '256MB'",
+                ] {
+                    sqlx::query(sql).execute(&mut *tx).await?;
+                }
+            }
+            // On SQLite the first write takes the write lock, before the days are read.
+            sqlx::query(delete).bind(&period).bind(part).execute(&mut *tx).await?;
+            let n = sqlx::query(sqlx::AssertSqlSafe(pack))
+                .bind(&period).bind(part).bind(&first).bind(&last)
+                .execute(&mut *tx).await?.rows_affected();
+            sqlx::query(mark).bind(&period).bind(part).bind(now_ms).execute(&mut *tx).await?;
+            tx.commit().await?;
+            n
+        });
+        Ok(n)
+    }
+}
