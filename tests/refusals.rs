@@ -65,21 +65,6 @@ async fn pull(store: &Store, config: &Config) -> PullReport {
         .remove(0)
 }
 
-/// Runs one statement on either backend (to break the database on purpose).
-async fn exec(store: &Store, sql: &str) {
-    match store {
-        Store::Sqlite(p) => sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(p)
-            .await
-            .map(|_| ()),
-        Store::Postgres(p) => sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(p)
-            .await
-            .map(|_| ()),
-    }
-    .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
 /// A queued message: recipient, Message-ID, subject and plain-text body.
 #[derive(Debug)]
 struct Queued {

@@ -38,20 +38,6 @@ fn lines(account: &str, from: &str, n: usize, kwh: u32) -> String {
         .collect()
 }
 
-async fn exec(store: &Store, sql: &str) {
-    match store {
-        Store::Sqlite(p) => sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(p)
-            .await
-            .map(|_| ()),
-        Store::Postgres(p) => sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(p)
-            .await
-            .map(|_| ()),
-    }
-    .unwrap();
-}
-
 /// The stored days of `span`, read plainly from `power_daily`.
 async fn plain(
     store: &Store,

@@ -306,3 +306,18 @@ pub fn vm_hwm_kib() -> Option<u64> {
         .parse()
         .ok()
 }
+
+/// Runs one statement on either backend, as a person would in psql or sqlite3.
+pub async fn exec(store: &Store, sql: &str) {
+    match store {
+        Store::Sqlite(p) => sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(p)
+            .await
+            .map(|_| ()),
+        Store::Postgres(p) => sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(p)
+            .await
+            .map(|_| ()),
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
