@@ -12,7 +12,10 @@
 //! is kept and reused, as `benches/evaluate.rs` does.
 //!
 //! Each of `INDMON_BENCH_ROUNDS` (default 3) fresh child processes deletes every alert, then
-//! evaluates twice: with every alert new, then again with nothing changed. The medians over the
+//! evaluates twice: with every alert new, then again with nothing changed. The first evaluation
+//! on a new database also packs last year's 旬 (`power_xun_days`, once a 旬), so the first
+//! child's first figure is that of a 旬's first evaluation; `INDMON_LOG=indmon=debug` shows the
+//! packing and each read apart. The medians over the
 //! children are printed, with the peak RSS (`VmHWM`) of the child after each round.
 //!
 //! With `INDMON_BENCH_XUN_PLAIN=1` a last child reads the days as `Store::power_days` did
