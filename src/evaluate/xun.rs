@@ -69,7 +69,7 @@ pub async fn run(
     let spans = spans_read(xun, &config.power);
     if !dry_run {
         // Last year's 旬 (and last December) packed one row an enterprise, once: every later
-        // evaluation reads them tenfold faster (`store::xun_days`).
+        // evaluation reads a tenth of the rows for them (`store::xun_days`).
         let settled = crate::power::level::whole_xuns(spans.get(1..).unwrap_or_default());
         store.pack_xuns(&settled, now.timestamp_millis()).await?;
         lap("reference 旬s packed");

@@ -23,7 +23,7 @@ use super::runs::write_run_end;
 use super::sqlite_raw::{Statement, with_handle};
 use super::stale::{mark_indmon_writer, unmark_indmon_writer};
 use super::submissions::ImportTx;
-use super::xun_days::unpack_months_sql;
+use super::xun_days::UNPACK_MONTHS;
 use super::{RunEnd, Store};
 use crate::credit_code::CreditCode;
 use crate::period::Period;
@@ -309,11 +309,12 @@ macro_rules! write_days {
 /// (`store::xun_days`), in the import's transaction `$tx`.
 macro_rules! unpack {
     ($tx:expr, $span:expr, $applied:expr) => {
-        if let Some((first, last)) = $span
+        if let Some((first, last)) = &$span
             && $applied.accepted + $applied.revised > 0
         {
-            let sql = unpack_months_sql(first, last);
-            sqlx::query(sqlx::AssertSqlSafe(sql))
+            sqlx::query(UNPACK_MONTHS)
+                .bind(first)
+                .bind(last)
                 .execute(&mut *$tx)
                 .await?;
         }
@@ -486,7 +487,7 @@ impl PowerDaysImport {
                         .await?;
                 }
                 applied = write_days!(tx, span, run_id, now_ms, false, self.summed);
-                unpack!(tx, self.span, applied);
+                unpack!(tx, span, applied);
                 for sql in [
                     "DROP TABLE temp.power_sum",
                     "DROP TABLE temp.power_changed",
@@ -514,7 +515,7 @@ impl PowerDaysImport {
                         .await?;
                 }
                 applied = write_days!(tx, span, run_id, now_ms, true, self.summed);
-                unpack!(tx, self.span, applied);
+                unpack!(tx, span, applied);
                 save_cursor!(tx, cursor, now_ms);
                 write_run_end!(tx, run_id, &end(applied));
                 unmark_indmon_writer(&mut *tx).await?;

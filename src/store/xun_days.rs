@@ -2,9 +2,10 @@
 //! evaluation reads the same 旬 last year (and last December) 500,000 rows at a time instead
 //! of 5M days. A cache of `power_daily`, which stays the record:
 //! - a 旬 is packed from its days at once ([`Store::pack_xuns`]), by the first evaluation that
-//!   reads it as a reference, and its rows are read only while it is in `power_xun_packed`;
+//!   reads it as a reference, and its rows are read only while it is in `power_xun_packed`
+//!   (the mark and the rows in one statement, [`READ`]);
 //! - any change to a month's days takes its 旬s out of `power_xun_packed` in the same
-//!   transaction: the power-daily import ([`unpack_months`]), the prune, and migration 0031's
+//!   transaction: the power-daily import ([`UNPACK_MONTHS`]), the prune, and migration 0031's
 //!   triggers for a change made behind indmon's back;
 //! - a packing locks `power_xun_packed` (PostgreSQL: `SHARE ROW EXCLUSIVE`, which every
 //!   `DELETE` from it waits for) before it reads the days, so a change that removed the mark
@@ -14,8 +15,6 @@
 //! so that the working-day averages follow the calendar as it is when they are read.
 
 use std::collections::HashSet;
-
-use chrono::NaiveDate;
 
 use super::{Store, on_pool};
 use crate::power::Xun;
@@ -49,21 +48,11 @@ pub(super) const READ: &str =
      FROM power_xun_packed m LEFT JOIN power_xun_days d ON d.period = m.period AND d.xun = m.xun
      WHERE m.period = $1 AND m.xun = $2";
 
-/// Takes the months of `first..=last` out of `power_xun_packed`, in the transaction of the
-/// import that changed their days.
-pub(super) fn unpack_months_sql(first: NaiveDate, last: NaiveDate) -> String {
-    let months: Vec<String> = first
-        .iter_days()
-        .take_while(|d| *d <= last)
-        .map(|d| format!("'{}'", d.format("%Y-%m")))
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    format!(
-        "DELETE FROM power_xun_packed WHERE period IN ({})",
-        months.join(", ")
-    )
-}
+/// Takes the months of the file's span (`$1..=$2`, its first and last day) out of
+/// `power_xun_packed`, in the transaction of the import that changed their days. Months of the
+/// span the file has no day of are taken out too: they are packed again when next read.
+pub(super) const UNPACK_MONTHS: &str =
+    "DELETE FROM power_xun_packed WHERE period >= substr($1, 1, 7) AND period <= substr($2, 1, 7)";
 
 impl Store {
     /// Which of `xuns` are packed.
