@@ -2,8 +2,8 @@
 //! evaluation packs last year's 旬 once and reads it from there after, with the same result; a
 //! packed 旬 reads as its days; and every change to a month's days — an import's revision, an
 //! `UPDATE`, `DELETE` or `INSERT` made behind indmon's back, a `TRUNCATE` — takes its 旬s out of
-//! the packed ones in the same transaction, so that a pack is never read stale. On SQLite and
-//! PostgreSQL.
+//! the packed ones in the same transaction, so that a pack is never read stale; a pruned
+//! month's packs go with its days. On SQLite and PostgreSQL.
 
 mod common;
 
@@ -154,6 +154,35 @@ async fn a_packed_xun_reads_as_its_days_and_any_change_to_its_month_unpacks_it()
             exec(s, "TRUNCATE power_daily").await;
             assert!(!packed_and_read_right(s, name).await, "{name}");
         }
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_pruned_month_takes_its_packed_xuns_with_its_days() {
+    for db in TestDb::all().await {
+        let (s, name) = (&db.store, db.name);
+        let dir = tempfile::tempdir().unwrap();
+        registry(s).await;
+        import_ok(s, &[&write(&dir, "accounts.csv", MAPPING)]).await;
+        let mut csv = String::from("户号,日期,用电量\n");
+        csv += &lines("3300003", "2025-10-01", 31, 1000);
+        csv += &lines("3300003", "2026-10-01", 10, 900);
+        import_ok(s, &[&write(&dir, "daily.csv", csv)]).await;
+        let kept = x("2026-10-D1");
+        let pruned = [x("2025-10-D1"), x("2025-10-D2"), x("2025-10-D3")];
+        s.pack_xuns(&pruned, 0).await.unwrap();
+        s.pack_xuns(&[kept], 0).await.unwrap();
+        assert_eq!(s.count("power_xun_days").await.unwrap(), 4, "{name}");
+        let keep_from: indmon::period::Period = "2026-01".parse().unwrap();
+        s.prune_power_days(keep_from, |_| true, 0).await.unwrap();
+        // The pruned month's 旬s are neither packed nor kept; the later month's stay packed.
+        assert!(s.packed_xuns(&pruned).await.unwrap().is_empty(), "{name}");
+        assert_eq!(s.count("power_xun_days").await.unwrap(), 1, "{name}");
+        assert!(
+            s.packed_xuns(&[kept]).await.unwrap().contains(&kept),
+            "{name}"
+        );
         db.cleanup().await;
     }
 }

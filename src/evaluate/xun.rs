@@ -70,8 +70,14 @@ pub async fn run(
     if !dry_run {
         // Last year's 旬 (and last December) packed one row an enterprise, once: every later
         // evaluation reads a tenth of the rows for them (`store::xun_days`).
+        // A cache only: if it cannot be written, the days are read as they are.
         let settled = crate::power::level::whole_xuns(spans.get(1..).unwrap_or_default());
-        store.pack_xuns(&settled, now.timestamp_millis()).await?;
+        if let Err(e) = store.pack_xuns(&settled, now.timestamp_millis()).await {
+            tracing::warn!(
+                xun = %xun,
+                "上年同期旬日用电打包失败，本次改读日数据 (could not pack the reference 旬s; reading their days): {e:#}"
+            );
+        }
         lap("reference 旬s packed");
     }
     let daily = store

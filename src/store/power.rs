@@ -42,6 +42,11 @@ type XunRow = (String, Option<i64>, Option<i64>, Option<i64>);
 /// … with its revision.
 type XunRevisionRow = (String, Option<i64>, Option<i64>, Option<i64>, i64);
 
+/// The name of the partition of `power_daily` holding a month's days.
+pub(super) fn partition_name(year: i32, month: u32) -> String {
+    format!("power_daily_y{year:04}m{month:02}")
+}
+
 /// The partition of `power_daily` holding `day`'s month, and the statement creating it.
 pub(super) fn partition_ddl(year: i32, month: u32) -> String {
     let (ny, nm) = if month == 12 {
@@ -50,7 +55,8 @@ pub(super) fn partition_ddl(year: i32, month: u32) -> String {
         (year, month + 1)
     };
     format!(
-        "CREATE TABLE IF NOT EXISTS power_daily_y{year:04}m{month:02} PARTITION OF power_daily FOR VALUES FROM ('{year:04}-{month:02}-01') TO ('{ny:04}-{nm:02}-01')"
+        "CREATE TABLE IF NOT EXISTS {} PARTITION OF power_daily FOR VALUES FROM ('{year:04}-{month:02}-01') TO ('{ny:04}-{nm:02}-01')",
+        partition_name(year, month)
     )
 }
 

@@ -111,7 +111,7 @@ impl Store {
                 out.push(piece);
                 continue;
             }
-            let name = format!("power_daily_y{:04}m{:02}", a.year(), a.month());
+            let name = super::power::partition_name(a.year(), a.month());
             let blocks: i64 = sqlx::query_scalar(sql).bind(name).fetch_one(p).await?;
             let half = u64::try_from(blocks).unwrap_or(0) / 2;
             if half * 2 < HALVED_FROM_BLOCKS {

@@ -110,9 +110,8 @@ impl Store {
         let count = "SELECT COUNT(*) FROM power_daily WHERE day >= $1 AND day < $2";
         let delete = "DELETE FROM power_daily WHERE day >= $1 AND day < $2";
         let drop = format!(
-            "DROP TABLE IF EXISTS power_daily_y{:04}m{:02}",
-            month.year(),
-            month.month()
+            "DROP TABLE IF EXISTS {}",
+            super::power::partition_name(month.year(), month.month())
         );
         let postgres = self.backend() == Backend::Postgres;
         let days: i64 = on_pool!(self, p => {
