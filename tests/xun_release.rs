@@ -9,6 +9,7 @@ use common::mail::{config, parsed, to_of};
 use common::smtp::SmtpServer;
 use common::*;
 use indmon::daemon::jobs::{self, JobKind};
+use indmon::store::XunWarnings;
 
 /// 南湖 has two accounts, 北港 one: two mapped enterprises.
 const MAPPING: &str = "户号,统一社会信用代码\n3300001,913307811860913921\n3300002,913307811860913921\n3300003,91330781190937864H\n";
@@ -370,8 +371,12 @@ async fn warnings_recorded_again_keep_their_first_issue_time() {
             )
         };
         let (a, b) = (f("913307811860913921"), f("91330781MA2X000013"));
-        s.record_xun_warnings(x, &[&a], 1_000).await.unwrap();
-        s.record_xun_warnings(x, &[&a, &b], 2_000).await.unwrap();
+        s.record_xun_warnings(XunWarnings::of(x, &[&a], 1_000))
+            .await
+            .unwrap();
+        s.record_xun_warnings(XunWarnings::of(x, &[&a, &b], 2_000))
+            .await
+            .unwrap();
         let sql = "SELECT credit_code, issued_at FROM xun_warning ORDER BY credit_code";
         let got: Vec<(String, i64)> = match s {
             indmon::store::Store::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await,
@@ -384,6 +389,52 @@ async fn warnings_recorded_again_keep_their_first_issue_time() {
                 ("913307811860913921".to_string(), 1_000),
                 ("91330781MA2X000013".to_string(), 2_000)
             ],
+            "{}",
+            db.name
+        );
+        db.cleanup().await;
+    }
+}
+
+/// Staged warnings (written beside the alerts) are seen by no one until committed, and
+/// dropped ones — an evaluation whose alerts could not be written — are not recorded.
+#[tokio::test]
+async fn staged_warnings_are_recorded_only_when_committed() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let x: indmon::power::Xun = "2026-10-D2".parse().unwrap();
+        let f = |code: &str| {
+            common::mail::finding(
+                "enterprise_power_drop",
+                code,
+                "乙厂",
+                "330702",
+                None,
+                indmon::rules::Severity::Yellow,
+                1,
+            )
+        };
+        let (a, b) = (f("913307811860913921"), f("91330781MA2X000013"));
+        let dropped = s
+            .stage_xun_warnings(XunWarnings::of(x, &[&a], 1_000))
+            .await
+            .unwrap();
+        drop(dropped);
+        let staged = s
+            .stage_xun_warnings(XunWarnings::of(x, &[&b], 2_000))
+            .await
+            .unwrap();
+        assert_eq!(s.count("xun_warning").await.unwrap(), 0, "{}", db.name);
+        staged.commit().await.unwrap();
+        let sql = "SELECT credit_code, issued_at FROM xun_warning";
+        let got: Vec<(String, i64)> = match s {
+            indmon::store::Store::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await,
+            indmon::store::Store::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await,
+        }
+        .unwrap();
+        assert_eq!(
+            got,
+            [("91330781MA2X000013".to_string(), 2_000)],
             "{}",
             db.name
         );

@@ -17,7 +17,7 @@ use crate::power::Xun;
 use crate::registry::UnitKind;
 use crate::rules::power::{UnitXun, XunData, findings, spans_read};
 use crate::rules::{Coverage, Finding, Rule};
-use crate::store::{EvaluationEnd, Store};
+use crate::store::{EvaluationEnd, StagedWarnings, Store, XunWarnings};
 
 /// What one 旬's evaluation found and did.
 #[derive(Clone, Debug)]
@@ -104,6 +104,19 @@ pub async fn run(
     let mut outcome = findings(&data, &config.power, &config.rules);
     let judged = outcome.judged.len();
     lap("rules run");
+    let now_ms = now.timestamp_millis();
+    // The 旬 warnings are written while the alerts are reconciled and written (committed
+    // after them: `store::xun_warnings`).
+    let staging = (!dry_run).then(|| {
+        let warned: Vec<&Finding> = outcome
+            .findings
+            .iter()
+            .filter(|f| super::xun_check::is_checked(f.rule))
+            .collect();
+        let warnings = XunWarnings::of(xun, &warned, now_ms);
+        let store = store.clone();
+        tokio::spawn(async move { store.stage_xun_warnings(warnings).await })
+    });
     let coverage = Coverage {
         deadline_passed: true,
         enterprises: enterprises.iter().map(|e| e.credit_code).collect(),
@@ -123,8 +136,12 @@ pub async fn run(
         config.rules.escalate_after,
     );
     lap("changes reconciled");
-    let now_ms = now.timestamp_millis();
-    let (applied, evaluation_id) = if dry_run {
+    let (applied, evaluation_id) = if let Some(staging) = staging {
+        let findings = outcome.findings.len();
+        let (applied, id) = record(store, config, xun, &changes, findings, staging, now).await?;
+        lap("alerts and warnings written, cases synced");
+        (applied, Some(id))
+    } else {
         let mut a = AlertsApplied::default();
         for c in &changes {
             match c {
@@ -134,33 +151,6 @@ pub async fn run(
             }
         }
         (a, None)
-    } else {
-        let id = store.begin_xun_evaluation(xun, now_ms).await?;
-        let result = store.apply_changes(id, &changes, now_ms).await;
-        lap("alerts written");
-        let (status, applied, message) = match &result {
-            Ok(a) => ("xun_ok", *a, String::new()),
-            Err(e) => ("xun_failed", AlertsApplied::default(), format!("{e:#}")),
-        };
-        let end = EvaluationEnd {
-            status,
-            findings: outcome.findings.len(),
-            applied,
-            vintage: 0,
-            message: &message,
-        };
-        store.finish_evaluation(id, &end, now_ms).await?;
-        result?;
-        let warned: Vec<&Finding> = outcome
-            .findings
-            .iter()
-            .filter(|f| super::xun_check::is_checked(f.rule))
-            .collect();
-        store.record_xun_warnings(xun, &warned, now_ms).await?;
-        lap("warnings recorded");
-        super::sync_cases(store, config, now).await?;
-        lap("cases synced");
-        (applied, Some(id))
     };
     Ok(XunReport {
         xun,
@@ -170,6 +160,48 @@ pub async fn run(
         applied,
         evaluation_id,
     })
+}
+
+/// Writes a 旬's alert changes and, once they are committed, its staged warnings; syncs the
+/// cases. The evaluation is recorded as `xun_ok` or `xun_failed`.
+async fn record(
+    store: &Store,
+    config: &Config,
+    xun: Xun,
+    changes: &[Change],
+    findings: usize,
+    staging: tokio::task::JoinHandle<anyhow::Result<StagedWarnings>>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(AlertsApplied, i64)> {
+    let started = std::time::Instant::now();
+    let now_ms = now.timestamp_millis();
+    let id = store.begin_xun_evaluation(xun, now_ms).await?;
+    let result = store.apply_changes(id, changes, now_ms).await;
+    let written = started.elapsed();
+    let staged = staging.await;
+    let (status, applied, message) = match &result {
+        Ok(a) => ("xun_ok", *a, String::new()),
+        Err(e) => ("xun_failed", AlertsApplied::default(), format!("{e:#}")),
+    };
+    let end = EvaluationEnd {
+        status,
+        findings,
+        applied,
+        vintage: 0,
+        message: &message,
+    };
+    store.finish_evaluation(id, &end, now_ms).await?;
+    result?;
+    staged??.commit().await?;
+    let committed = started.elapsed();
+    super::sync_cases(store, config, now).await?;
+    tracing::debug!(
+        alerts_ms = written.as_millis() as u64,
+        warnings_ms = (committed - written).as_millis() as u64,
+        cases_ms = (started.elapsed() - committed).as_millis() as u64,
+        "xun evaluation: recorded"
+    );
+    Ok((applied, id))
 }
 
 /// The JSON of a 旬's evaluation: `{"xun", "judged", "units", "alerts"}`, the alerts in the

@@ -46,6 +46,7 @@ mod submissions;
 mod window;
 mod xun_days;
 mod xun_release;
+mod xun_warnings;
 mod year_runs;
 mod years;
 
@@ -76,6 +77,7 @@ pub use snapshots::{KeptFile, KeptSnapshot};
 pub use sources::PullEnd;
 pub use stale::{IndmonWriter, mark_indmon_writer, unmark_indmon_writer};
 pub use submissions::{BUFFER_LIMIT, MergeOutcome, REFRESH_STATISTICS_AFTER, SubmissionImport};
+pub use xun_warnings::{StagedWarnings, XunWarnings};
 pub use years::StoredMonth;
 
 use crate::record::Reject;

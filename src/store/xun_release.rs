@@ -9,7 +9,6 @@ use crate::period::Period;
 use crate::power::Xun;
 use crate::power::confirm::{IssuedWarning, Outcome};
 use crate::power::release::{Completeness, Release, Trigger};
-use crate::rules::Finding;
 
 /// A stored release: 旬, reason, mapped, complete.
 type ReleaseRow = (String, String, i64, i64);
@@ -100,50 +99,6 @@ impl Store {
         Ok(())
     }
 
-    /// Records the 旬 warnings `findings` of `x`; a warning recorded before keeps its first
-    /// issue time (re-evaluating a 旬 does not issue it again).
-    pub async fn record_xun_warnings(
-        &self,
-        x: Xun,
-        findings: &[&Finding],
-        now_ms: i64,
-    ) -> anyhow::Result<()> {
-        // At 500,000 enterprises a 旬 warns of tens of thousands: one prepared statement
-        // stepped on SQLite (35,000 warnings and the run's end: 0.18 s, against 0.29–0.32 s in
-        // multi-row statements through sqlx), one statement of arrays on PostgreSQL (0.6–0.7 s
-        // in chunks).
-        let xun = x.to_string();
-        let p = match self {
-            Store::Sqlite(p) => p,
-            Store::Postgres(p) => {
-                return record_warnings_postgres(p, &xun, findings, now_ms).await;
-            }
-        };
-        let mut tx = p.begin().await?;
-        super::sqlite_raw::with_handle(&mut tx, |h| {
-            let mut q = super::sqlite_raw::Statement::prepare(
-                h,
-                "INSERT INTO xun_warning (xun, credit_code, rule, unit_code, severity, message, issued_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (xun, credit_code, rule) DO NOTHING",
-            )?;
-            for f in findings {
-                q.bind_text(1, &xun)?;
-                q.bind_text(2, &f.subject)?;
-                q.bind_text(3, f.rule.as_str())?;
-                q.bind_text(4, &f.unit)?;
-                q.bind_text(5, f.severity.as_str())?;
-                q.bind_text(6, &f.message)?;
-                q.bind_int(7, now_ms)?;
-                q.step()?;
-                q.reset()?;
-            }
-            Ok(())
-        })
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// The 旬 warnings of the 旬s of `period`: 旬, credit code, rule.
     pub async fn xun_warnings_of(
         &self,
@@ -202,29 +157,4 @@ impl Store {
         Ok(on_pool!(self, p => sqlx::query_as(sql)
             .bind(from_ms).bind(to_ms).fetch_all(p).await?))
     }
-}
-
-/// [`Store::record_xun_warnings`] on PostgreSQL: one statement of arrays.
-async fn record_warnings_postgres(
-    p: &sqlx::PgPool,
-    xun: &str,
-    findings: &[&Finding],
-    now_ms: i64,
-) -> anyhow::Result<()> {
-    let column = |f: fn(&Finding) -> &str| findings.iter().map(|w| f(w)).collect::<Vec<_>>();
-    let sql = "INSERT INTO xun_warning (xun, credit_code, rule, unit_code, severity, message, issued_at)
-               SELECT $1, c, r, u, s, m, $2
-               FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS t (c, r, u, s, m)
-               ON CONFLICT (xun, credit_code, rule) DO NOTHING";
-    sqlx::query(sql)
-        .bind(xun)
-        .bind(now_ms)
-        .bind(column(|f| &f.subject))
-        .bind(column(|f| f.rule.as_str()))
-        .bind(column(|f| &f.unit))
-        .bind(column(|f| f.severity.as_str()))
-        .bind(column(|f| &f.message))
-        .execute(p)
-        .await?;
-    Ok(())
 }
