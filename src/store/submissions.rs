@@ -47,6 +47,11 @@ pub struct MergeOutcome {
 /// unless its options say otherwise.
 pub const BUFFER_LIMIT: usize = 96 << 20;
 
+/// The runs are merged back a quarter of the buffer at a time: the years come from them in key
+/// order, so a smaller share costs only statements, and the merge holds beside them the packs
+/// it reads and writes.
+const MERGE_SHARE: usize = 4;
+
 /// Rows written by one import after which the planner's statistics are refreshed at once.
 pub const REFRESH_STATISTICS_AFTER: u64 = 10_000;
 
@@ -90,7 +95,7 @@ pub struct SubmissionImport {
     /// The rows not merged yet. Keyed with foldhash: SipHash cost a tenth of an import's time
     /// here.
     years: HashMap<YearKey, FileYear, foldhash::fast::RandomState>,
-    /// Bytes held in `years`, rows and entries.
+    /// Bytes of the months held in `years` (its table counted apart: [`table_bytes`]).
     held: usize,
     /// The held rows written out, sorted, each time they passed the buffer.
     runs: Runs,
@@ -102,9 +107,23 @@ pub struct SubmissionImport {
 
 const UNKNOWN: &str = "企业不在名录中，请先导入企业名录 (enterprise not registered)";
 
-/// Bytes an entry of the held rows' map takes, beside its rows (the table's spare room
-/// included).
-const ENTRY_BYTES: usize = std::mem::size_of::<(YearKey, FileYear)>() * 8 / 7 + 1;
+/// Bytes the held rows' map allocates for each entry it has room for (its table is at most
+/// 7/8 full, and has a control byte a slot).
+const SLOT_BYTES: usize = std::mem::size_of::<(YearKey, FileYear)>() * 8 / 7 + 1;
+
+/// Bytes of the table of a map with room for `capacity` entries. Counted whole, not by the
+/// entries in it: a period-major file of 500,000 enterprises holds half a million years at a
+/// time, and the table, doubled, took some 40 MiB beyond a count by entries.
+fn table_bytes(capacity: usize) -> usize {
+    capacity.saturating_mul(SLOT_BYTES)
+}
+
+/// Whether a map with `len` entries and room for `capacity` may take a new key with `rows`
+/// bytes of months held and a buffer of `limit`: a full table doubles when it grows, so it
+/// grows only if the doubled table still fits (else the held rows are written out first).
+fn may_take_key(len: usize, capacity: usize, rows: usize, limit: usize) -> bool {
+    len < capacity || len == 0 || rows + table_bytes(capacity.max(4) * 2) <= limit
+}
 
 /// The row on `line` that gives an enterprise-month a second time, after line `first`.
 fn duplicate(line: u64, code: &str, period: &str, first: Option<u64>) -> Reject {
@@ -219,11 +238,16 @@ impl SubmissionImport {
                 code: *s.credit_code.as_bytes(),
             };
             let month = s.period.month() as usize;
-            let held = &mut self.held;
-            let year = self.years.entry(key).or_insert_with(|| {
-                *held += ENTRY_BYTES;
-                FileYear::default()
-            });
+            if !may_take_key(
+                self.years.len(),
+                self.years.capacity(),
+                self.held,
+                self.buffer_limit,
+            ) && !self.years.contains_key(&key)
+            {
+                self.write_run().await?;
+            }
+            let year = self.years.entry(key).or_default();
             let first = year.lines[month - 1];
             if first != 0 {
                 let (code, period) = (s.credit_code.as_str(), s.period.to_string());
@@ -243,7 +267,7 @@ impl SubmissionImport {
             }
             packed::push_figures(&mut year.rows, month as u32, &figures);
             self.held += year.rows.capacity() - before;
-            if self.held > self.buffer_limit {
+            if self.held_bytes() > self.buffer_limit {
                 self.write_run().await?;
             }
         }
@@ -272,7 +296,7 @@ impl SubmissionImport {
         (self.years, self.runs) = (years, runs);
         self.reject_repeats(repeats)?;
         tracing::debug!(
-            bytes = self.held,
+            bytes = self.held_bytes(),
             ms = started.elapsed().as_millis() as u64,
             "held rows written out as a sorted run"
         );
@@ -293,21 +317,28 @@ impl SubmissionImport {
         Ok(std::mem::take(&mut self.rejects))
     }
 
-    /// Merges the runs and the rows still held, in key order, a buffer's worth at a time:
-    /// each enterprise-year reaches the database once, whole.
+    /// Merges the runs and the rows still held, in key order, a share of a buffer at a time
+    /// ([`MERGE_SHARE`]): each enterprise-year reaches the database once, whole.
     async fn merge_runs(&mut self, write: bool) -> anyhow::Result<()> {
         self.write_run().await?;
+        // The parse's room let go: the merge holds a share of it.
+        self.years = HashMap::default();
         let mut merged = std::mem::take(&mut self.runs).merge()?;
         let mut repeats = Vec::new();
         while let Some((key, year)) = merged.next(&mut repeats)? {
             self.reject_repeats(std::mem::take(&mut repeats))?;
-            self.held += ENTRY_BYTES + year.rows.capacity();
+            self.held += year.rows.capacity();
             self.years.insert(key, year);
-            if self.held > self.buffer_limit {
+            if self.held_bytes() > self.buffer_limit / MERGE_SHARE {
                 self.merge_held(write).await?;
             }
         }
         Ok(())
+    }
+
+    /// Bytes held: the months and the map's table.
+    fn held_bytes(&self) -> usize {
+        self.held + table_bytes(self.years.capacity())
     }
 
     /// Rejects the rows that gave a month a second time, naming the line of the first.
@@ -903,4 +934,35 @@ async fn history_postgres(
     sink.send(copy.finish()).await?;
     sink.finish().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The held rows' table grows only while it fits the buffer beside the months held: keys
+    /// are taken while [`may_take_key`] lets them, as `SubmissionImport::add` takes them, and
+    /// the table never passes the limit; it stops only when doubled it would.
+    #[test]
+    fn the_held_years_table_grows_only_within_the_buffer() {
+        let limit = 4 << 20;
+        let rows = limit / 4;
+        let mut years: HashMap<YearKey, FileYear, foldhash::fast::RandomState> = HashMap::default();
+        let mut n = 0u64;
+        while may_take_key(years.len(), years.capacity(), rows, limit) {
+            let mut code = [b'9'; 18];
+            code[..12].copy_from_slice(format!("{n:012}").as_bytes());
+            years.insert(YearKey { code, year: 2026 }, FileYear::default());
+            n += 1;
+            let table = table_bytes(years.capacity());
+            assert!(rows + table <= limit, "{n} keys: a table of {table} bytes");
+        }
+        assert_eq!(
+            years.len(),
+            years.capacity(),
+            "stopped before the table was full"
+        );
+        assert!(rows + table_bytes(years.capacity() * 2) > limit);
+        assert!(n > 10_000, "only {n} keys taken");
+    }
 }
