@@ -70,7 +70,8 @@ pub struct ImportOptions {
     pub commit_cursor: Option<String>,
     /// Bytes of parsed submission rows held in memory before they are written out, sorted, to
     /// a temporary file, to be merged into the store in key order when the file ends (about 60
-    /// a row; [`crate::store::BUFFER_LIMIT`] by default). Bounds an import's memory whatever
+    /// a row, the table of the map holding them included; [`crate::store::BUFFER_LIMIT`] by
+    /// default). Bounds an import's memory whatever
     /// the file's size.
     pub buffer_limit: usize,
     /// Enterprises a registry file may hold ([`MAX_ENTERPRISES`] by default): the import keeps

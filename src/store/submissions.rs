@@ -8,11 +8,12 @@
 //! months, revised months (the earlier figures go to history), unchanged months — and writes
 //! the rows of the months that changed and the packs of the years that did, in key order. All
 //! of it runs in one transaction: nothing is visible to other readers until it commits, and a
-//! rejected file is rolled back whole. When the held rows pass [`BUFFER_LIMIT`] they are
-//! written out sorted to a temporary file ([`super::year_runs`]), so memory stays bounded
-//! whatever the file's size; when the file ends the runs are merged back in key order, a
-//! buffer's worth at a time, so that each enterprise-year is still merged once and whole and
-//! the tables are written in the order of their keys, as for a small file.
+//! rejected file is rolled back whole. When the held rows (their months and their map's whole
+//! table) pass [`BUFFER_LIMIT`] they are written out sorted to a temporary file
+//! ([`super::year_runs`]), so memory stays bounded whatever the file's size; when the file ends
+//! the runs are merged back in key order, a quarter of a buffer at a time, so that each
+//! enterprise-year is still merged once and whole and the tables are written in the order of
+//! their keys, as for a small file.
 
 use std::collections::{HashMap, HashSet};
 
@@ -43,8 +44,8 @@ pub struct MergeOutcome {
     pub unchanged: u64,
 }
 
-/// Bytes of held rows (about 40 a row, allocated) after which an import merges them before the file ends,
-/// unless its options say otherwise.
+/// Bytes of held rows (about 40 a row, allocated, and the table of the map that holds them)
+/// after which an import writes them out as a sorted run, unless its options say otherwise.
 pub const BUFFER_LIMIT: usize = 96 << 20;
 
 /// The runs are merged back a quarter of the buffer at a time: the years come from them in key
