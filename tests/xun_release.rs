@@ -354,22 +354,28 @@ async fn days_past_the_retention_are_summed_by_xun_over_working_days_and_deleted
     }
 }
 
+/// A 旬 warning of enterprise `code` by `rule`, as the 旬 rules give one.
+fn xun_finding(rule: &str, code: &str) -> indmon::rules::Finding {
+    let severity = indmon::rules::Severity::Orange;
+    common::mail::finding(rule, code, "甲厂", "330702", None, severity, 1)
+}
+
+/// The recorded 旬 warnings: credit code and first issue time, by credit code.
+async fn issued(s: &indmon::store::Store) -> Vec<(String, i64)> {
+    let sql = "SELECT credit_code, issued_at FROM xun_warning ORDER BY credit_code";
+    match s {
+        indmon::store::Store::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await,
+        indmon::store::Store::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await,
+    }
+    .unwrap()
+}
+
 #[tokio::test]
 async fn warnings_recorded_again_keep_their_first_issue_time() {
     for db in TestDb::all().await {
         let s = &db.store;
         let x: indmon::power::Xun = "2026-10-D1".parse().unwrap();
-        let f = |code: &str| {
-            common::mail::finding(
-                "enterprise_power_stalled",
-                code,
-                "甲厂",
-                "330702",
-                None,
-                indmon::rules::Severity::Orange,
-                1,
-            )
-        };
+        let f = |code: &str| xun_finding("enterprise_power_stalled", code);
         let (a, b) = (f("913307811860913921"), f("91330781MA2X000013"));
         s.record_xun_warnings(XunWarnings::of(x, &[&a], 1_000))
             .await
@@ -377,21 +383,11 @@ async fn warnings_recorded_again_keep_their_first_issue_time() {
         s.record_xun_warnings(XunWarnings::of(x, &[&a, &b], 2_000))
             .await
             .unwrap();
-        let sql = "SELECT credit_code, issued_at FROM xun_warning ORDER BY credit_code";
-        let got: Vec<(String, i64)> = match s {
-            indmon::store::Store::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await,
-            indmon::store::Store::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await,
-        }
-        .unwrap();
-        assert_eq!(
-            got,
-            [
-                ("913307811860913921".to_string(), 1_000),
-                ("91330781MA2X000013".to_string(), 2_000)
-            ],
-            "{}",
-            db.name
-        );
+        let want = [
+            ("913307811860913921".to_string(), 1_000),
+            ("91330781MA2X000013".to_string(), 2_000),
+        ];
+        assert_eq!(issued(s).await, want, "{}", db.name);
         db.cleanup().await;
     }
 }
@@ -403,17 +399,7 @@ async fn staged_warnings_are_recorded_only_when_committed() {
     for db in TestDb::all().await {
         let s = &db.store;
         let x: indmon::power::Xun = "2026-10-D2".parse().unwrap();
-        let f = |code: &str| {
-            common::mail::finding(
-                "enterprise_power_drop",
-                code,
-                "乙厂",
-                "330702",
-                None,
-                indmon::rules::Severity::Yellow,
-                1,
-            )
-        };
+        let f = |code: &str| xun_finding("enterprise_power_drop", code);
         let (a, b) = (f("913307811860913921"), f("91330781MA2X000013"));
         let dropped = s
             .stage_xun_warnings(XunWarnings::of(x, &[&a], 1_000))
@@ -424,20 +410,10 @@ async fn staged_warnings_are_recorded_only_when_committed() {
             .stage_xun_warnings(XunWarnings::of(x, &[&b], 2_000))
             .await
             .unwrap();
-        assert_eq!(s.count("xun_warning").await.unwrap(), 0, "{}", db.name);
+        assert_eq!(issued(s).await, [], "{}", db.name);
         staged.commit().await.unwrap();
-        let sql = "SELECT credit_code, issued_at FROM xun_warning";
-        let got: Vec<(String, i64)> = match s {
-            indmon::store::Store::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await,
-            indmon::store::Store::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await,
-        }
-        .unwrap();
-        assert_eq!(
-            got,
-            [("91330781MA2X000013".to_string(), 2_000)],
-            "{}",
-            db.name
-        );
+        let want = [("91330781MA2X000013".to_string(), 2_000)];
+        assert_eq!(issued(s).await, want, "{}", db.name);
         db.cleanup().await;
     }
 }
