@@ -399,6 +399,15 @@ pub fn push_figures(buf: &mut Vec<u8>, month: u32, figures: &Figures) {
     }
 }
 
+/// The bytes [`push_figures`] writes for `figures`.
+pub fn figures_len(figures: &Figures) -> usize {
+    3 + figures
+        .iter()
+        .flatten()
+        .map(|v| varint_len(*v))
+        .sum::<usize>()
+}
+
 /// Calls `f` with each month of a buffer written by [`push_figures`], in the order written.
 pub fn each_figures(buf: &[u8], mut f: impl FnMut(u32, &Figures)) -> anyhow::Result<()> {
     let mut r = Reader { data: buf, at: 0 };
@@ -430,6 +439,12 @@ fn unzigzag(z: u64) -> i64 {
     ((z >> 1) as i64) ^ -((z & 1) as i64)
 }
 
+/// The bytes [`push_varint`] writes for `v`: 7 bits of its zigzag form a byte.
+fn varint_len(v: i64) -> usize {
+    let z = ((v << 1) ^ (v >> 63)) as u64;
+    (64 - z.leading_zeros() as usize).div_ceil(7).max(1)
+}
+
 fn push_varint(out: &mut Vec<u8>, v: i64) {
     let mut z = ((v << 1) ^ (v >> 63)) as u64;
     while z >= 0x80 {
@@ -442,6 +457,33 @@ fn push_varint(out: &mut Vec<u8>, v: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn figures_len_is_the_bytes_pushed() {
+        let values = [
+            0,
+            1,
+            -1,
+            63,
+            64,
+            -64,
+            -65,
+            8191,
+            8192,
+            i64::MAX,
+            i64::MIN,
+            12_345_678_901,
+        ];
+        for (i, v) in values.into_iter().enumerate() {
+            let mut figures: Figures = [None; crate::indicator::N_FIELDS];
+            figures[i % figures.len()] = Some(v);
+            figures[(i + 3) % figures.len()] = Some(v / 3);
+            let mut buf = Vec::new();
+            push_figures(&mut buf, 5, &figures);
+            assert_eq!(figures_len(&figures), buf.len(), "{v}");
+        }
+        assert_eq!(figures_len(&[None; crate::indicator::N_FIELDS]), 3);
+    }
 
     fn decoded(pack: &[u8]) -> Vec<(u32, Month)> {
         let mut got = Vec::new();

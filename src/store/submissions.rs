@@ -27,7 +27,7 @@ use super::rows::{OnConflict, SqliteRows, Stored, copy_row, upsert_postgres};
 use super::runs::write_run_end;
 use super::sqlite_raw::{Statement, with_handle};
 use super::stale::{mark_indmon_writer, unmark_indmon_writer};
-use super::year_runs::{Code, FileYear, Repeat, Runs, YearKey};
+use super::year_runs::{self, Code, FileYear, Repeat, Runs, YearKey};
 use super::{RunEnd, Store, on_pool};
 use crate::indicator::N_FIELDS;
 use crate::period::Period;
@@ -263,8 +263,9 @@ impl SubmissionImport {
             }
             let before = year.rows.capacity();
             if before == 0 {
-                // A month takes some 40 bytes: skip the smallest steps of growth.
-                year.rows.reserve(64);
+                // The first month's bytes exactly: in a period-major file most years held
+                // have one month when they are written out.
+                year.rows.reserve_exact(packed::figures_len(&figures));
             }
             packed::push_figures(&mut year.rows, month as u32, &figures);
             self.held += year.rows.capacity() - before;
@@ -284,11 +285,8 @@ impl SubmissionImport {
             std::mem::take(&mut self.runs),
         );
         let (years, runs, repeats) = tokio::task::spawn_blocking(move || {
-            let mut keys: Vec<&YearKey> = years.keys().collect();
-            keys.sort_unstable();
-            let held = keys.into_iter().filter_map(|k| years.get_key_value(k));
             let mut repeats = Vec::new();
-            let written = runs.write(held, &mut repeats);
+            let written = runs.write(year_runs::sorted(&years), &mut repeats);
             // The map keeps its room for the next rows.
             years.clear();
             written.map(|()| (years, runs, repeats))
@@ -403,7 +401,7 @@ impl SubmissionImport {
         if keys.is_empty() {
             return Ok(());
         }
-        keys.sort_unstable();
+        keys.sort_unstable_by_key(YearKey::order);
         let started = std::time::Instant::now();
         let clean = self.clean();
         let mut merge = Merge {
