@@ -37,6 +37,7 @@ mod rebuild;
 mod registry;
 mod robots;
 mod rows;
+mod run_writer;
 mod runs;
 mod snapshots;
 mod sources;

@@ -24,10 +24,11 @@ use super::copy::BinaryCopyWriter;
 use super::first_load::FirstLoad;
 use super::packed::{self, Figures, Merged, Month, REVISION, RUN_ID, YearMerge};
 use super::rows::{OnConflict, SqliteRows, Stored, copy_row, upsert_postgres};
+use super::run_writer::{RunWriter, Years};
 use super::runs::write_run_end;
 use super::sqlite_raw::{Statement, with_handle};
 use super::stale::{mark_indmon_writer, unmark_indmon_writer};
-use super::year_runs::{self, Code, FileYear, Repeat, Runs, YearKey};
+use super::year_runs::{Code, FileYear, Repeat, YearKey};
 use super::{RunEnd, Store, on_pool};
 use crate::indicator::N_FIELDS;
 use crate::period::Period;
@@ -93,13 +94,12 @@ pub struct SubmissionImport {
     partial: bool,
     /// Bytes of held rows after which they are written out as a sorted run.
     buffer_limit: usize,
-    /// The rows not merged yet. Keyed with foldhash: SipHash cost a tenth of an import's time
-    /// here.
-    years: HashMap<YearKey, FileYear, foldhash::fast::RandomState>,
+    /// The rows not merged yet.
+    years: Years,
     /// Bytes of the months held in `years` (its table counted apart: [`table_bytes`]).
     held: usize,
     /// The held rows written out, sorted, each time they passed the buffer.
-    runs: Runs,
+    runs: RunWriter,
     rejects: Rejects,
     out: MergeOutcome,
     /// PostgreSQL's first load into an empty `submission`: its key built at the commit.
@@ -220,7 +220,7 @@ impl Store {
             buffer_limit,
             years: HashMap::default(),
             held: 0,
-            runs: Runs::default(),
+            runs: RunWriter::default(),
             rejects: Rejects::default(),
             out: MergeOutcome::default(),
             first_load,
@@ -243,7 +243,7 @@ impl SubmissionImport {
                 self.years.len(),
                 self.years.capacity(),
                 self.held,
-                self.buffer_limit,
+                self.budget(),
             ) && !self.years.contains_key(&key)
             {
                 self.write_run().await?;
@@ -269,36 +269,40 @@ impl SubmissionImport {
             }
             packed::push_figures(&mut year.rows, month as u32, &figures);
             self.held += year.rows.capacity() - before;
-            if self.held_bytes() > self.buffer_limit {
+            if self.held_bytes() > self.budget() {
                 self.write_run().await?;
             }
         }
         Ok(())
     }
 
-    /// Writes the held rows out as a sorted run, and lets them go. The sort and the writing
-    /// (a buffer's worth, ~0.5 s) run on a blocking thread, off the runtime.
+    /// Bytes the held rows may take: the whole buffer until a run is written (a file that
+    /// fits is never written out), then half of it, since a map being written out and the
+    /// next being filled are held together.
+    fn budget(&self) -> usize {
+        if self.runs.any() {
+            self.buffer_limit / 2
+        } else {
+            self.buffer_limit
+        }
+    }
+
+    /// Writes the held rows out as a sorted run, on a blocking thread, while the next are
+    /// held; and lets them go.
     async fn write_run(&mut self) -> anyhow::Result<()> {
-        let started = std::time::Instant::now();
-        let (mut years, mut runs) = (
-            std::mem::take(&mut self.years),
-            std::mem::take(&mut self.runs),
-        );
-        let (years, runs, repeats) = tokio::task::spawn_blocking(move || {
-            let mut repeats = Vec::new();
-            let written = runs.write(year_runs::sorted(&years), &mut repeats);
-            // The map keeps its room for the next rows.
-            years.clear();
-            written.map(|()| (years, runs, repeats))
-        })
-        .await??;
-        (self.years, self.runs) = (years, runs);
+        let first = !self.runs.any();
+        let years = std::mem::take(&mut self.years);
+        let mut repeats = Vec::new();
+        let spare = self.runs.write(years, &mut repeats).await?;
+        if first {
+            // The first run held the whole buffer: it is written before more rows are held,
+            // and its map is let go (its table alone may pass half a buffer).
+            self.runs.wait(&mut repeats).await?;
+        } else if let Some(spare) = spare {
+            // The room of the map written before serves the next rows.
+            self.years = spare;
+        }
         self.reject_repeats(repeats)?;
-        tracing::debug!(
-            bytes = self.held_bytes(),
-            ms = started.elapsed().as_millis() as u64,
-            "held rows written out as a sorted run"
-        );
         self.held = 0;
         Ok(())
     }
@@ -309,7 +313,7 @@ impl SubmissionImport {
     /// written once a row is rejected: the import will be rolled back.
     pub async fn finish_rows(&mut self, others: u64) -> anyhow::Result<Rejects> {
         let write = self.partial || others == 0;
-        if !self.runs.is_empty() {
+        if self.runs.any() {
             self.merge_runs(write).await?;
         }
         self.merge_held(write).await?;
@@ -320,10 +324,12 @@ impl SubmissionImport {
     /// ([`MERGE_SHARE`]): each enterprise-year reaches the database once, whole.
     async fn merge_runs(&mut self, write: bool) -> anyhow::Result<()> {
         self.write_run().await?;
-        // The parse's room let go: the merge holds a share of it.
-        self.years = HashMap::default();
-        let mut merged = std::mem::take(&mut self.runs).merge()?;
         let mut repeats = Vec::new();
+        let runs = std::mem::take(&mut self.runs).finish(&mut repeats).await?;
+        self.reject_repeats(std::mem::take(&mut repeats))?;
+        // The parse's room let go: the merge holds a share of it.
+        self.years = Years::default();
+        let mut merged = runs.merge()?;
         while let Some((key, year)) = merged.next(&mut repeats)? {
             self.reject_repeats(std::mem::take(&mut repeats))?;
             self.held += year.rows.capacity();

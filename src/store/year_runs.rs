@@ -120,8 +120,9 @@ pub(super) struct Repeat {
     pub(super) first: u32,
 }
 
-/// Runs kept before they are merged into one, so that open files stay few.
-const MAX_RUNS: usize = 64;
+/// Runs kept before they are merged into one, so that open files stay few (500,000
+/// enterprises × 25 months, period-major, make some 115 runs of half a buffer).
+const MAX_RUNS: usize = 128;
 
 /// Bytes buffered for each run's file, written or read.
 const RUN_BUFFER: usize = 1 << 16;
@@ -168,7 +169,7 @@ impl Runs {
             let mut reader = BufReader::with_capacity(RUN_BUFFER, file);
             let head = read_year(&mut reader)?;
             if let Some((key, _)) = &head {
-                merged.heap.push(Reverse((*key, i)));
+                merged.heap.push(Reverse((key.order(), i)));
             }
             merged.readers.push(reader);
             merged.heads.push(head);
@@ -178,11 +179,11 @@ impl Runs {
 }
 
 /// The runs being merged: each run's next enterprise-year, and a heap of their keys (the
-/// earlier run first among equal keys).
+/// earlier run first among equal keys), in their integer order ([`YearKey::order`]).
 pub(super) struct Merged {
     readers: Vec<BufReader<File>>,
     heads: Vec<Option<(YearKey, FileYear)>>,
-    heap: BinaryHeap<Reverse<(YearKey, usize)>>,
+    heap: BinaryHeap<Reverse<([u64; 3], usize)>>,
 }
 
 impl Merged {
@@ -192,29 +193,28 @@ impl Merged {
         &mut self,
         repeats: &mut Vec<Repeat>,
     ) -> anyhow::Result<Option<(YearKey, FileYear)>> {
-        let Some(Reverse((key, run))) = self.heap.pop() else {
+        let Some(Reverse((order, run))) = self.heap.pop() else {
             return Ok(None);
         };
-        let mut year = self.advance(run)?;
+        let (key, mut year) = self.advance(run)?;
         while let Some(Reverse((next, later))) = self.heap.peek().copied()
-            && next == key
+            && next == order
         {
             self.heap.pop();
-            let more = self.advance(later)?;
+            let (_, more) = self.advance(later)?;
             year.absorb(key, more, repeats)?;
         }
         Ok(Some((key, year)))
     }
 
     /// Takes run `run`'s head and reads its next.
-    fn advance(&mut self, run: usize) -> anyhow::Result<FileYear> {
+    fn advance(&mut self, run: usize) -> anyhow::Result<(YearKey, FileYear)> {
         let next = read_year(&mut self.readers[run])?;
         if let Some((key, _)) = &next {
-            self.heap.push(Reverse((*key, run)));
+            self.heap.push(Reverse((key.order(), run)));
         }
         let head = std::mem::replace(&mut self.heads[run], next);
-        let (_, year) = head.ok_or_else(|| anyhow::anyhow!("run {run} ended early"))?;
-        Ok(year)
+        head.ok_or_else(|| anyhow::anyhow!("run {run} ended early"))
     }
 
     /// Writes the merge out as one run.
