@@ -218,7 +218,7 @@ impl Store {
             now_ms,
             partial,
             buffer_limit,
-            years: HashMap::default(),
+            years: Years::default(),
             held: 0,
             runs: RunWriter::default(),
             rejects: Rejects::default(),
@@ -549,7 +549,7 @@ fn merge_sqlite(
     h: &super::sqlite_raw::Handle<'_>,
     keys: &[YearKey],
     unknown: &HashSet<Code>,
-    years: &HashMap<YearKey, FileYear, foldhash::fast::RandomState>,
+    years: &Years,
     merge: &mut Merge<'_>,
 ) -> anyhow::Result<()> {
     let mut find = Statement::prepare(
@@ -685,7 +685,7 @@ async fn merge_postgres(
     tx: &mut Transaction<'static, Postgres>,
     keys: &[YearKey],
     unknown: &HashSet<Code>,
-    years: &HashMap<YearKey, FileYear, foldhash::fast::RandomState>,
+    years: &Years,
     merge: &mut Merge<'_>,
     any_stored: bool,
 ) -> anyhow::Result<()> {
@@ -733,7 +733,7 @@ async fn merge_postgres(
 async fn merge_stored_postgres(
     tx: &mut Transaction<'static, Postgres>,
     known: &[&YearKey],
-    years: &HashMap<YearKey, FileYear, foldhash::fast::RandomState>,
+    years: &Years,
     merge: &mut Merge<'_>,
 ) -> anyhow::Result<(HashSet<YearKey>, HashMap<YearKey, Replaced>)> {
     let mut key_years = Vec::with_capacity(known.len());
@@ -808,7 +808,7 @@ async fn copy_new_rows(
     known: &[&YearKey],
     stored: &HashSet<YearKey>,
     replaced: &HashMap<YearKey, Replaced>,
-    years: &HashMap<YearKey, FileYear, foldhash::fast::RandomState>,
+    years: &Years,
     merge: &mut Merge<'_>,
 ) -> anyhow::Result<()> {
     let mut uncounted = MergeOutcome::default();
@@ -952,7 +952,7 @@ mod tests {
     fn the_held_years_table_grows_only_within_the_buffer() {
         let limit = 4 << 20;
         let rows = limit / 4;
-        let mut years: HashMap<YearKey, FileYear, foldhash::fast::RandomState> = HashMap::default();
+        let mut years: Years = HashMap::default();
         let mut n = 0u64;
         while may_take_key(years.len(), years.capacity(), rows, limit) {
             let mut code = [b'9'; 18];

@@ -48,9 +48,7 @@ impl YearKey {
 }
 
 /// The held years in key order, for a run.
-pub(super) fn sorted<S>(
-    years: &std::collections::HashMap<YearKey, FileYear, S>,
-) -> Vec<(&YearKey, &FileYear)> {
+pub(super) fn sorted(years: &super::run_writer::Years) -> Vec<(&YearKey, &FileYear)> {
     let mut held: Vec<_> = years.iter().collect();
     held.sort_unstable_by_key(|(k, _)| k.order());
     held
@@ -121,7 +119,7 @@ pub(super) struct Repeat {
 }
 
 /// Runs kept before they are merged into one, so that open files stay few (500,000
-/// enterprises × 25 months, period-major, make some 115 runs of half a buffer).
+/// enterprises × 25 months, period-major, made 108 runs, most of half a buffer).
 const MAX_RUNS: usize = 128;
 
 /// Bytes buffered for each run's file, written or read.
@@ -336,7 +334,7 @@ mod tests {
 
     #[test]
     fn held_years_come_sorted_by_code_then_year() {
-        let mut years = std::collections::HashMap::new();
+        let mut years = super::super::run_writer::Years::default();
         for (c, y) in [
             (b'B', 2025),
             (b'A', 2026),
