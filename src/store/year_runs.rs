@@ -76,7 +76,7 @@ impl FileYear {
     fn absorb(
         &mut self,
         key: YearKey,
-        later: FileYear,
+        later: &FileYear,
         repeats: &mut Vec<Repeat>,
     ) -> anyhow::Result<()> {
         let both = self.mask() & later.mask();
@@ -91,7 +91,7 @@ impl FileYear {
             })?;
             self.rows.extend_from_slice(&kept);
         }
-        for (i, line) in later.lines.into_iter().enumerate() {
+        for (i, &line) in later.lines.iter().enumerate() {
             if line == 0 {
                 continue;
             }
@@ -161,11 +161,12 @@ impl Runs {
             readers: Vec::with_capacity(self.files.len()),
             heads: Vec::with_capacity(self.files.len()),
             heap: BinaryHeap::new(),
+            spare: Vec::new(),
         };
         for (i, mut file) in self.files.into_iter().enumerate() {
             file.rewind()?;
             let mut reader = BufReader::with_capacity(RUN_BUFFER, file);
-            let head = read_year(&mut reader)?;
+            let head = read_year(&mut reader, Vec::new())?;
             if let Some((key, _)) = &head {
                 merged.heap.push(Reverse((key.order(), i)));
             }
@@ -182,6 +183,9 @@ pub(super) struct Merged {
     readers: Vec<BufReader<File>>,
     heads: Vec<Option<(YearKey, FileYear)>>,
     heap: BinaryHeap<Reverse<([u64; 3], usize)>>,
+    /// The rows' room of years absorbed into another, for the next years read: a year held in
+    /// many runs (a period-major file's) would otherwise cost an allocation for each.
+    spare: Vec<Vec<u8>>,
 }
 
 impl Merged {
@@ -199,15 +203,18 @@ impl Merged {
             && next == order
         {
             self.heap.pop();
-            let (_, more) = self.advance(later)?;
-            year.absorb(key, more, repeats)?;
+            let (_, mut more) = self.advance(later)?;
+            year.absorb(key, &more, repeats)?;
+            more.rows.clear();
+            self.spare.push(more.rows);
         }
         Ok(Some((key, year)))
     }
 
     /// Takes run `run`'s head and reads its next.
     fn advance(&mut self, run: usize) -> anyhow::Result<(YearKey, FileYear)> {
-        let next = read_year(&mut self.readers[run])?;
+        let room = self.spare.pop().unwrap_or_default();
+        let next = read_year(&mut self.readers[run], room)?;
         if let Some((key, _)) = &next {
             self.heap.push(Reverse((key.order(), run)));
         }
@@ -252,8 +259,8 @@ fn write_year(out: &mut impl Write, key: &YearKey, year: &FileYear) -> anyhow::R
     Ok(())
 }
 
-/// The next enterprise-year of a run, or `None` at its end.
-fn read_year(r: &mut impl Read) -> anyhow::Result<Option<(YearKey, FileYear)>> {
+/// The next enterprise-year of a run, or `None` at its end; its rows are read into `room`.
+fn read_year(r: &mut impl Read, room: Vec<u8>) -> anyhow::Result<Option<(YearKey, FileYear)>> {
     let mut code = [0u8; 18];
     match r.read_exact(&mut code) {
         Ok(()) => {}
@@ -269,7 +276,10 @@ fn read_year(r: &mut impl Read) -> anyhow::Result<Option<(YearKey, FileYear)>> {
     let mut mask = [0u8; 2];
     r.read_exact(&mut mask)?;
     let mask = u16::from_le_bytes(mask);
-    let mut year = FileYear::default();
+    let mut year = FileYear {
+        rows: room,
+        ..FileYear::default()
+    };
     for (i, line) in year.lines.iter_mut().enumerate() {
         if mask & 1 << i != 0 {
             r.read_exact(&mut word)?;
@@ -277,7 +287,7 @@ fn read_year(r: &mut impl Read) -> anyhow::Result<Option<(YearKey, FileYear)>> {
         }
     }
     r.read_exact(&mut word)?;
-    year.rows = vec![0; u32::from_le_bytes(word) as usize];
+    year.rows.resize(u32::from_le_bytes(word) as usize, 0);
     r.read_exact(&mut year.rows)?;
     Ok(Some((key, year)))
 }
@@ -329,6 +339,57 @@ mod tests {
             let x = YearKey { code: a, year: ya };
             let y = YearKey { code: if same_code { a } else { b }, year: yb };
             proptest::prop_assert_eq!(x.order().cmp(&y.order()), x.cmp(&y));
+        }
+    }
+
+    /// Runs of `(code, month, figure)` rows, each run's rows held as an import holds them (a
+    /// month repeated within a run is left out), written in key order.
+    fn runs_of(rows: &[Vec<(u8, u32, i64)>]) -> Runs {
+        let mut runs = Runs::default();
+        let mut line = 1;
+        for run in rows {
+            let mut held = std::collections::BTreeMap::<YearKey, FileYear>::new();
+            for &(c, month, value) in run {
+                line += 1;
+                let y = held.entry(key(c, 2026)).or_default();
+                if y.lines[month as usize - 1] == 0 {
+                    y.lines[month as usize - 1] = line;
+                    let mut figures: Figures = [None; crate::indicator::N_FIELDS];
+                    figures[0] = Some(value);
+                    packed::push_figures(&mut y.rows, month, &figures);
+                }
+            }
+            runs.write(held.iter(), &mut Vec::new()).unwrap();
+        }
+        runs
+    }
+
+    proptest::proptest! {
+        /// However many runs hold a year, and however long each share of it, the merge gives
+        /// each month the figure of its first run: the rows read into the room of a year
+        /// merged before keep nothing of it.
+        #[test]
+        fn a_merge_gives_each_month_its_first_figure(
+            rows in proptest::collection::vec(
+                proptest::collection::vec((b'A'..b'E', 1u32..13, proptest::num::i64::ANY), 0..30),
+                1..6,
+            ),
+        ) {
+            let mut expected = std::collections::BTreeMap::<(YearKey, u32), i64>::new();
+            for run in &rows {
+                for &(c, month, value) in run {
+                    expected.entry((key(c, 2026), month)).or_insert(value);
+                }
+            }
+            let mut merged = runs_of(&rows).merge().unwrap();
+            let mut got = std::collections::BTreeMap::new();
+            let mut repeats = Vec::new();
+            while let Some((k, y)) = merged.next(&mut repeats).unwrap() {
+                for (month, value) in months(&y) {
+                    proptest::prop_assert!(got.insert((k, month), value.unwrap()).is_none());
+                }
+            }
+            proptest::prop_assert_eq!(got, expected);
         }
     }
 
