@@ -439,14 +439,18 @@ fn unzigzag(z: u64) -> i64 {
     ((z >> 1) as i64) ^ -((z & 1) as i64)
 }
 
+/// The zigzag form of `v`, which [`unzigzag`] undoes.
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
 /// The bytes [`push_varint`] writes for `v`: 7 bits of its zigzag form a byte.
 fn varint_len(v: i64) -> usize {
-    let z = ((v << 1) ^ (v >> 63)) as u64;
-    (64 - z.leading_zeros() as usize).div_ceil(7).max(1)
+    (64 - zigzag(v).leading_zeros() as usize).div_ceil(7).max(1)
 }
 
 fn push_varint(out: &mut Vec<u8>, v: i64) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    let mut z = zigzag(v);
     while z >= 0x80 {
         out.push((z as u8) | 0x80);
         z >>= 7;
