@@ -6,8 +6,11 @@
 //! exist yet is prepared and kept).
 //! The evaluation then runs in a fresh child process, so that its peak RSS (`VmHWM`) is the
 //! evaluation's alone: first with every alert new (all written; a kept database's alerts are
-//! deleted first), then again with nothing changed. Each round prints its CPU time (user +
-//! system, every thread) over its wall time: how much of the two cores it kept busy.
+//! deleted first), then again with nothing changed, then — the alerts deleted and September
+//! evaluated, untimed — after September: every alert September opened that October still
+//! finds is given October's figures, as each month after the first does. Each round prints
+//! its CPU time (user + system, every thread) over its wall time: how much of the two cores
+//! it kept busy.
 //!
 //! Run: `./bench evaluate [sqlite|postgres|all]`, or `cargo bench --bench evaluate` with
 //! `INDMON_BENCH_BACKEND`, `INDMON_BENCH_POSTGRES_URL` and `INDMON_BENCH_ENTERPRISES` (default
@@ -80,37 +83,66 @@ async fn clear_alerts(label: &str, url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The child: evaluates 2026-10 twice and prints the figures.
+/// The child: evaluates 2026-10 twice, then again after September (every alert September
+/// opened and October still finds is updated), and prints the figures.
 async fn evaluate(label: &str, url: &str) -> anyhow::Result<()> {
     clear_alerts(label, url).await?;
     let store = Store::connect(url).await?;
     let config = Config::default();
-    let period = "2026-10".parse()?;
-    let now = chrono::Utc
-        .with_ymd_and_hms(2026, 11, 22, 2, 0, 0)
-        .single()
-        .context("time")?;
+    let (september, october) = ("2026-09".parse()?, "2026-10".parse()?);
+    let at = |month: u32| {
+        chrono::Utc
+            .with_ymd_and_hms(2026, month, 22, 2, 0, 0)
+            .single()
+    };
+    let (in_october, in_november) = (at(10).context("time")?, at(11).context("time")?);
     for round in ["first (all new)", "again (no change)"] {
-        let (start, cpu) = (Instant::now(), cpu_secs());
-        let (report, _) = indmon::evaluate::run(&store, &config, period, now, false).await?;
-        let secs = start.elapsed().as_secs_f64();
-        let cpu_wall = (cpu_secs() - cpu) / secs;
-        println!(
-            "{label:<9} {round:<18} {:>9} {:>8} {:>8} {:>8} {secs:>8.2} {:>9.1} {cpu_wall:>8.2}",
-            report.enterprises,
-            report.findings.len(),
-            report.applied.opened,
-            report.applied.resolved,
-            vm_hwm_mib()
-        );
-        let phases: Vec<String> = report
-            .timings
-            .iter()
-            .map(|(name, secs)| format!("{name} {secs:.2}s"))
-            .collect();
-        println!("          phases: {}", phases.join(", "));
+        timed(&store, &config, label, round, october, in_november).await?;
     }
+    clear_alerts(label, url).await?;
+    indmon::evaluate::run(&store, &config, september, in_october, false).await?;
+    timed(
+        &store,
+        &config,
+        label,
+        "after September",
+        october,
+        in_november,
+    )
+    .await?;
     store.close().await;
+    Ok(())
+}
+
+/// Evaluates `period` at `now` and prints a line of figures and one of phases.
+async fn timed(
+    store: &Store,
+    config: &Config,
+    label: &str,
+    round: &str,
+    period: indmon::period::Period,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    let (start, cpu) = (Instant::now(), cpu_secs());
+    let (report, _) = indmon::evaluate::run(store, config, period, now, false).await?;
+    let secs = start.elapsed().as_secs_f64();
+    let cpu_wall = (cpu_secs() - cpu) / secs;
+    let a = report.applied;
+    println!(
+        "{label:<9} {round:<18} {:>9} {:>8} {:>8} {:>8} {:>8} {secs:>8.2} {:>9.1} {cpu_wall:>8.2}",
+        report.enterprises,
+        report.findings.len(),
+        a.opened,
+        a.changed,
+        a.resolved,
+        vm_hwm_mib()
+    );
+    let phases: Vec<String> = report
+        .timings
+        .iter()
+        .map(|(name, secs)| format!("{name} {secs:.2}s"))
+        .collect();
+    println!("          phases: {}", phases.join(", "));
     Ok(())
 }
 
@@ -137,7 +169,7 @@ async fn main() -> anyhow::Result<()> {
         Err(_) => 50_000,
     };
     println!(
-        "backend   round              enterprises findings   opened resolved  seconds VmHWM MiB cpu/wall"
+        "backend   round              enterprises findings   opened  changed resolved  seconds VmHWM MiB cpu/wall"
     );
     let keep = tempfile::tempdir()?;
     // INDMON_BENCH_DB keeps the prepared database between runs (preparing 500,000 enterprises

@@ -1,7 +1,8 @@
-//! 旬 evaluation benchmark: `evaluate::xun::run` of 2026-10-D1 (not a dry run) over a synthetic
-//! city of N enterprises with the days the 旬 rules read stored — this 旬 (10 days), the same
-//! 旬 last year (10 days) and last December (31 days): 51 rows an enterprise — wall time from
-//! the stored database to the alerts written, CPU over wall, and peak memory.
+//! 旬 evaluation benchmark: `evaluate::xun::run` of 2026-10-D1, then of 2026-10-D2 (not dry
+//! runs) over a synthetic city of N enterprises with the days the 旬 rules read stored — both
+//! 旬s (20 days), the same 旬s last year (20 days) and last December (31 days): 71 rows an
+//! enterprise — wall time from the stored database to the alerts written, CPU over wall, and
+//! peak memory.
 //!
 //! The database is prepared first, untimed: the registry imported (`generate_registry`), then
 //! the days written straight by SQL (one `INSERT … SELECT` a day over the registry, not through
@@ -12,7 +13,10 @@
 //! is kept and reused, as `benches/evaluate.rs` does.
 //!
 //! Each of `INDMON_BENCH_ROUNDS` (default 3) fresh child processes deletes every alert, then
-//! evaluates twice: with every alert new, then again with nothing changed. The first evaluation
+//! evaluates three times: 上旬 with every alert new, 上旬 again with nothing changed, then 中旬
+//! (every alert still firing, given the new 旬's figures: the evaluations after the first one
+//! of a 旬 rule look like this). A database prepared before the 中旬's days were seeded has
+//! none: its third round judges nobody. The first evaluation
 //! on a new database also packs last year's 旬 (`power_xun_days`, once a 旬), so the first
 //! child's first figure is that of a 旬's first evaluation; `INDMON_LOG=indmon=debug` shows the
 //! packing and each read apart. The medians over the
@@ -38,14 +42,17 @@ use indmon::credit_code::CreditCode;
 use indmon::ingest::{ImportOptions, import_file, summary_line};
 use indmon::store::{Backend, Store};
 
-/// The 旬 evaluated.
+/// The 旬 evaluated, then the next one (every alert of the first still firing, updated).
 const XUN: &str = "2026-10-D1";
+const NEXT: &str = "2026-10-D2";
 
 /// The days stored: (first day, days, whether this 旬).
-const SPANS: [(&str, u32, bool); 3] = [
+const SPANS: [(&str, u32, bool); 5] = [
     ("2026-10-01", 10, true),
     ("2025-10-01", 10, false),
     ("2025-12-01", 31, false),
+    ("2026-10-11", 10, true),
+    ("2025-10-11", 10, false),
 ];
 
 /// One day's rows for every enterprise; `$1` the day, `$2` its index in its span, `$3` 1 for
@@ -235,6 +242,7 @@ struct Round {
     judged: usize,
     findings: usize,
     opened: usize,
+    changed: usize,
     secs: f64,
     hwm_mib: f64,
     cpu_wall: f64,
@@ -250,15 +258,21 @@ async fn evaluate(postgres: bool, url: &str) -> anyhow::Result<()> {
         .with_ymd_and_hms(2026, 10, 14, 2, 0, 0)
         .single()
         .context("time")?;
-    for round in 0..2 {
+    let next = NEXT.parse()?;
+    let later = now + chrono::Duration::days(10);
+    for (round, (xun, now)) in [(xun, now), (xun, now), (next, later)]
+        .into_iter()
+        .enumerate()
+    {
         let (start, cpu) = (Instant::now(), cpu_secs());
         let report = indmon::evaluate::xun::run(&store, &config, xun, now, false).await?;
         let secs = start.elapsed().as_secs_f64();
         println!(
-            "ROUND|{round}|{}|{}|{}|{secs}|{}|{}",
+            "ROUND|{round}|{}|{}|{}|{}|{secs}|{}|{}",
             report.judged,
             report.findings.len(),
             report.applied.opened,
+            report.applied.changed,
             vm_hwm_mib(),
             (cpu_secs() - cpu) / secs
         );
@@ -273,9 +287,10 @@ fn parse_round(line: &str) -> Option<(usize, Round)> {
         judged: f.get(1)?.parse().ok()?,
         findings: f.get(2)?.parse().ok()?,
         opened: f.get(3)?.parse().ok()?,
-        secs: f.get(4)?.parse().ok()?,
-        hwm_mib: f.get(5)?.parse().ok()?,
-        cpu_wall: f.get(6)?.parse().ok()?,
+        changed: f.get(4)?.parse().ok()?,
+        secs: f.get(5)?.parse().ok()?,
+        hwm_mib: f.get(6)?.parse().ok()?,
+        cpu_wall: f.get(7)?.parse().ok()?,
     };
     Some((f.first()?.parse().ok()?, round))
 }
@@ -288,7 +303,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Runs `rounds` children on `url` and prints each round's medians.
 fn children(label: &str, url: &str, rounds: usize) -> anyhow::Result<()> {
     let exe = std::env::current_exe()?;
-    let mut seen: [Vec<Round>; 2] = [Vec::new(), Vec::new()];
+    let mut seen: [Vec<Round>; 3] = [Vec::new(), Vec::new(), Vec::new()];
     for _ in 0..rounds {
         let out = std::process::Command::new(&exe)
             .env("INDMON_BENCH_CHILD", format!("{label}|{url}"))
@@ -301,12 +316,13 @@ fn children(label: &str, url: &str, rounds: usize) -> anyhow::Result<()> {
         );
         for line in String::from_utf8_lossy(&out.stdout).lines() {
             match parse_round(line) {
-                Some((i, r)) if i < 2 => seen[i].push(r),
+                Some((i, r)) if i < 3 => seen[i].push(r),
                 _ => println!("{line}"),
             }
         }
     }
-    for (i, name) in ["first (all new)", "again (no change)"].iter().enumerate() {
+    let names = ["first (all new)", "again (no change)", "next 旬 (updated)"];
+    for (i, name) in names.iter().enumerate() {
         let rs = &seen[i];
         let Some(last) = rs.last() else { continue };
         let secs: Vec<f64> = rs.iter().map(|r| r.secs).collect();
@@ -316,10 +332,11 @@ fn children(label: &str, url: &str, rounds: usize) -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join("/");
         println!(
-            "{label:<9} {name:<18} {:>8} {:>8} {:>8} {:>8.2} {:>9.1} {:>8.2}   ({all})",
+            "{label:<9} {name:<18} {:>8} {:>8} {:>8} {:>8} {:>8.2} {:>9.1} {:>8.2}   ({all})",
             last.judged,
             last.findings,
             last.opened,
+            last.changed,
             median(secs),
             median(rs.iter().map(|r| r.hwm_mib).collect()),
             median(rs.iter().map(|r| r.cpu_wall).collect()),
@@ -356,7 +373,7 @@ async fn main() -> anyhow::Result<()> {
     };
     println!(
         "{XUN}, {n} enterprises, medians of {rounds} processes (seconds of each in brackets)\n\
-         backend   round                judged findings   opened  seconds VmHWM MiB cpu/wall"
+         backend   round                judged findings   opened  changed  seconds VmHWM MiB cpu/wall"
     );
     let keep = tempfile::tempdir()?;
     // INDMON_BENCH_DB keeps the prepared database between runs: a SQLite file path, or a

@@ -545,6 +545,7 @@ async fn a_case_closed_while_the_condition_persists_reopens_at_the_next_period()
                 id: a1,
                 finding: nov,
                 events: vec![],
+                rescope: true,
             }],
             t1,
         )

@@ -156,6 +156,7 @@ async fn escalation_reaches_the_supervisor_once() {
                 n,
             ),
             events,
+            rescope: true,
         };
         apply(
             &db.store,

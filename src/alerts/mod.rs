@@ -169,6 +169,8 @@ pub enum Change {
         id: i64,
         finding: Finding,
         events: Vec<EventKind>,
+        /// The finding's scope differs from the alert's (its `alert_scope` rows are rewritten).
+        rescope: bool,
     },
     /// The condition has cleared.
     Resolve { id: i64, period: Period },
@@ -243,6 +245,7 @@ pub fn reconcile(
                 id: a.id,
                 finding: f.clone(),
                 events,
+                rescope: !same_scope(&a.scope, &f.scope),
             });
         }
     }

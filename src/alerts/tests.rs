@@ -102,9 +102,33 @@ fn a_persisting_condition_updates_with_severity_and_escalation_events() {
         vec![Change::Update {
             id: 7,
             finding: now,
-            events: vec![EventKind::SeverityRaised, EventKind::Escalated]
+            events: vec![EventKind::SeverityRaised, EventKind::Escalated],
+            rescope: false,
         }]
     );
+}
+
+#[test]
+fn an_update_rewrites_the_scope_only_when_it_changed() {
+    let before = finding("2026-09", Severity::Orange, 1);
+    let a = stored(7, &before, AlertState::Firing);
+    let mut moved = finding("2026-10", Severity::Orange, 1);
+    moved.scope.reverse();
+    let same = finding("2026-10", Severity::Orange, 1);
+    let rescope = |f: &Finding| match reconcile(
+        std::slice::from_ref(&a),
+        std::slice::from_ref(f),
+        &covered(),
+        p("2026-10"),
+        3,
+    )
+    .as_slice()
+    {
+        [Change::Update { rescope, .. }] => *rescope,
+        other => panic!("{other:?}"),
+    };
+    assert!(rescope(&moved));
+    assert!(!rescope(&same));
 }
 
 #[test]

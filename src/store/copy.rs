@@ -134,6 +134,7 @@ impl BinaryCopyReader {
 /// Builds `COPY … FROM STDIN (FORMAT binary)` input.
 pub struct BinaryCopyWriter {
     buf: Vec<u8>,
+    rows: u64,
 }
 
 impl Default for BinaryCopyWriter {
@@ -141,14 +142,20 @@ impl Default for BinaryCopyWriter {
         let mut buf = SIGNATURE.to_vec();
         buf.extend_from_slice(&0u32.to_be_bytes());
         buf.extend_from_slice(&0u32.to_be_bytes());
-        BinaryCopyWriter { buf }
+        BinaryCopyWriter { buf, rows: 0 }
     }
 }
 
 impl BinaryCopyWriter {
     /// Starts a row of `fields` fields.
     pub fn row(&mut self, fields: i16) {
+        self.rows += 1;
         self.buf.extend_from_slice(&fields.to_be_bytes());
+    }
+
+    /// Rows started so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
     }
 
     /// A field of raw bytes (`bytea`, or `text` as UTF-8).

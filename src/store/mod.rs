@@ -6,6 +6,7 @@
 //! Only the bulk paths differ: PostgreSQL reads and writes them with `COPY`, SQLite by stepping
 //! prepared statements directly (`sqlite_raw`).
 
+mod alert_write;
 mod alerts;
 mod case_sync;
 pub mod cases;

@@ -199,6 +199,12 @@ impl<'h> Statement<'h> {
         unsafe { ffi::sqlite3_last_insert_rowid(self.db.as_ptr()) }
     }
 
+    /// Rows the connection's last finished INSERT, UPDATE or DELETE changed.
+    pub fn changes(&self) -> i64 {
+        // SAFETY: `db` is the open handle of the locked connection this statement belongs to.
+        unsafe { ffi::sqlite3_changes64(self.db.as_ptr()) }
+    }
+
     /// Column `i` (0-based) of the current row as an integer, `None` for NULL.
     pub fn int(&self, i: c_int) -> Option<i64> {
         // SAFETY: called after `step` returned a row (or on a finished statement, where SQLite
