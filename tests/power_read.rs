@@ -9,7 +9,7 @@ mod common;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::RangeInclusive;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use common::TestDb;
 use indmon::credit_code::CreditCode;
 use indmon::store::{Backend, Store};
@@ -114,6 +114,8 @@ async fn the_bulk_read_returns_what_the_plain_read_did() {
             d("2026-10-28")..=d("2026-11-03"),
             d("2025-10-01")..=d("2025-10-10"),
             d("2026-10-31")..=d("2026-11-01"),
+            // A month with no days, so no partition on PostgreSQL: nothing read, no error.
+            d("2024-03-01")..=d("2024-03-10"),
         ];
         let fast = s.power_days(&spans).await.unwrap();
         let plain = plain_read(s, &spans).await;
@@ -152,6 +154,73 @@ async fn the_bulk_read_returns_what_the_plain_read_did() {
             .collect();
         assert_eq!(by_table, plain, "{}", db.name);
         assert!(s.power_days(&[]).await.unwrap().is_empty());
+        db.cleanup().await;
+    }
+}
+
+/// A month's partition large enough to be read in two halves on PostgreSQL (over 1,000
+/// blocks), its days written a day at a time as the imports write them, and a row revised
+/// later (a new row version at the heap's end): every span reads what the plain read does,
+/// whichever block the halves part at.
+#[tokio::test]
+async fn a_large_month_read_in_halves_returns_every_day() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        if s.backend() == Backend::Postgres {
+            exec(s, "CREATE TABLE power_daily_y2026m10 PARTITION OF power_daily FOR VALUES FROM ('2026-10-01') TO ('2026-11-01')").await;
+        }
+        let codes: Vec<String> = (0..6_000).map(code).collect();
+        for day in d("2026-10-01").iter_days().take(20) {
+            for chunk in codes.chunks(1_000) {
+                let values: Vec<String> = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        format!(
+                            "('{c}', '{day}', {}, 1, 1, 0)",
+                            i + 10 * day.ordinal() as usize
+                        )
+                    })
+                    .collect();
+                exec(s, &format!("INSERT INTO power_daily (credit_code, day, kwh, revision, run_id, received_at) VALUES {}", values.join(", "))).await;
+            }
+        }
+        exec(s, &format!("UPDATE power_daily SET kwh = 7, revision = 2 WHERE credit_code = '{}' AND day = '2026-10-03'", codes[5])).await;
+        if let Store::Postgres(p) = s {
+            let sql = "SELECT pg_relation_size('power_daily_y2026m10') / 8192";
+            let blocks: i64 = sqlx::query_scalar(sql).fetch_one(p).await.unwrap();
+            assert!(
+                blocks >= 1_000,
+                "{blocks} blocks: too few to be read in halves"
+            );
+        }
+        for span in [
+            d("2026-10-11")..=d("2026-10-20"),
+            d("2026-10-01")..=d("2026-10-10"),
+            d("2026-10-05")..=d("2026-10-14"),
+            d("2026-10-03")..=d("2026-10-03"),
+        ] {
+            let spans = [span];
+            let fast = s.power_days(&spans).await.unwrap();
+            assert_eq!(
+                fast,
+                plain_read(s, &spans).await,
+                "{}: {:?}",
+                db.name,
+                spans[0]
+            );
+            let days: usize = fast.values().map(|d| d.len()).sum();
+            let len = (*spans[0].end() - *spans[0].start()).num_days() as usize + 1;
+            assert_eq!(days, 6_000 * len, "{}: {:?}", db.name, spans[0]);
+        }
+        let one = s
+            .power_days(&[d("2026-10-03")..=d("2026-10-03")])
+            .await
+            .unwrap();
+        assert_eq!(
+            one[&codes[5].parse::<CreditCode>().unwrap()][&d("2026-10-03")],
+            7
+        );
         db.cleanup().await;
     }
 }

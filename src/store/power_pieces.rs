@@ -90,7 +90,8 @@ pub(super) fn pieces(
 
 impl Store {
     /// [`pieces`] for this backend: on PostgreSQL a span within one month whose partition is
-    /// large is read in two halves of its blocks.
+    /// large is read in two halves of its blocks, and one whose month has no partition (or an
+    /// empty one) is not read.
     pub(super) async fn pieces(
         &self,
         spans: &[RangeInclusive<NaiveDate>],
@@ -112,17 +113,57 @@ impl Store {
                 continue;
             }
             let name = super::power::partition_name(a.year(), a.month());
-            let blocks: i64 = sqlx::query_scalar(sql).bind(name).fetch_one(p).await?;
-            let half = u64::try_from(blocks).unwrap_or(0) / 2;
-            if half * 2 < HALVED_FROM_BLOCKS {
+            let blocks: i64 = sqlx::query_scalar(sql).bind(&name).fetch_one(p).await?;
+            if blocks == 0 {
+                // No partition (or an empty one): no days to read, and no table to read them
+                // from (`power_read::span_sql` names the partition).
+                continue;
+            }
+            let blocks = u64::try_from(blocks).unwrap_or(0);
+            if blocks < HALVED_FROM_BLOCKS {
                 out.push(piece);
                 continue;
             }
+            let middle = parting_block(p, &name, span, blocks).await?;
+            let half = middle
+                .filter(|m| (1..blocks).contains(m))
+                .unwrap_or(blocks / 2);
             out.push(Piece::Days(span.clone(), Split::Below(half)));
             out.push(Piece::Days(span.clone(), Split::From(half)));
         }
         Ok(out)
     }
+}
+
+/// Where to part `partition`'s `blocks` so that the two halves of `span`'s read cost the same,
+/// when the span's rows lie between its first and its last row's blocks in the key's order
+/// (two index probes), as the imports write them: a 旬's days in the blocks after the 旬
+/// before. A block passed over costs about half what one whose rows are read does (the D2
+/// read of a month holding D1 and D2, 500,000 enterprises: halves at 1.2 and 1.8 s when parted
+/// between the first and the last row, 0.9 and 2.0 s at the heap's middle). Either half still
+/// reads every block on its side, so a row anywhere else is read all the same.
+async fn parting_block(
+    p: &sqlx::PgPool,
+    partition: &str,
+    span: &RangeInclusive<NaiveDate>,
+    blocks: u64,
+) -> anyhow::Result<Option<u64>> {
+    let block = "(ctid::text::point)[0]::BIGINT";
+    let sql = format!(
+        "SELECT (SELECT {block} FROM {partition} WHERE day >= $1 ORDER BY day, credit_code LIMIT 1),
+                (SELECT {block} FROM {partition} WHERE day <= $2 ORDER BY day DESC, credit_code DESC LIMIT 1)"
+    );
+    let (first, last): (Option<i64>, Option<i64>) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(span.start().to_string())
+        .bind(span.end().to_string())
+        .fetch_one(p)
+        .await?;
+    // Passed over (1 a block) below and above, read (2 a block) from `first` to `last`:
+    // m + 2(m - first) = (blocks - m) + 2(last - m).
+    Ok(first
+        .zip(last)
+        .and_then(|(a, b)| u64::try_from(a + b).ok())
+        .map(|ends| (blocks + 2 * ends) / 6))
 }
 
 #[cfg(test)]
