@@ -67,7 +67,7 @@ pub use enterprise_import::{ENTERPRISE_BATCH, EnterpriseImport};
 pub use export::{SubmissionRow, Vintage};
 pub use forecast::{Stock as ForecastStock, month_start_ms};
 pub use jobs::JobStat;
-pub use power_import::{Added, PowerDaysImport, Repeated, Repeats};
+pub use power_import::{Added, LEAST_LINES, PowerDaysImport, Repeated, Repeats};
 pub use power_prune::Pruned;
 pub use rebuild::{
     BATCH_ROWS as REBUILD_BATCH_ROWS, Difference, PackDifference, RebuildScope, RebuildSummary,

@@ -47,15 +47,24 @@ pub(super) fn partition_name(year: i32, month: u32) -> String {
     format!("power_daily_y{year:04}m{month:02}")
 }
 
-/// The partition of `power_daily` holding `day`'s month, and the statement creating it.
-pub(super) fn partition_ddl(year: i32, month: u32) -> String {
+/// The bounds of a month's partition: its first day and the next month's, `YYYY-MM-DD`.
+pub(super) fn partition_bounds(year: i32, month: u32) -> (String, String) {
     let (ny, nm) = if month == 12 {
         (year + 1, 1)
     } else {
         (year, month + 1)
     };
+    (
+        format!("{year:04}-{month:02}-01"),
+        format!("{ny:04}-{nm:02}-01"),
+    )
+}
+
+/// The statement creating the partition of `power_daily` holding a month's days.
+pub(super) fn partition_ddl(year: i32, month: u32) -> String {
+    let (from, to) = partition_bounds(year, month);
     format!(
-        "CREATE TABLE IF NOT EXISTS {} PARTITION OF power_daily FOR VALUES FROM ('{year:04}-{month:02}-01') TO ('{ny:04}-{nm:02}-01')",
+        "CREATE TABLE IF NOT EXISTS {} PARTITION OF power_daily FOR VALUES FROM ('{from}') TO ('{to}')",
         partition_name(year, month)
     )
 }

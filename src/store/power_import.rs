@@ -6,7 +6,9 @@
 //! first batch to the last, fed while the file is read, `store::copy_feed`). Repeated
 //! accounts, the sums per enterprise and day, the history of changed days and the writes are
 //! then found set-based in SQL, and the run's end is written in the same transaction: a killed
-//! import leaves all or nothing. A line of a month already pruned (`power_pruned_month`) is
+//! import leaves all or nothing. On PostgreSQL, a file of at least [`fresh::LEAST_LINES`] lines
+//! whose months have no partition yet (a month's first 旬) has each month's partition built
+//! apart and attached ([`fresh`]). A line of a month already pruned (`power_pruned_month`) is
 //! refused: the month is kept only as sums by 旬.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -30,6 +32,8 @@ use crate::period::Period;
 use crate::power::DailyLine;
 use crate::record::MAX_KEPT_REJECTS;
 
+mod fresh;
+pub use fresh::LEAST_LINES;
 mod sql;
 use sql::*;
 pub(super) use sql::{CHANGED, CHANGED_TABLE, SUM_SQLITE};
@@ -91,6 +95,8 @@ pub struct PowerDaysImport {
     increasing: bool,
     /// A line of an enterprise with several accounts was staged: the days must be summed.
     summed: bool,
+    /// Lines staged so far.
+    staged: u64,
     held: Vec<Staged>,
     months: BTreeSet<(i32, u32)>,
     span: Option<(NaiveDate, NaiveDate)>,
@@ -172,6 +178,7 @@ impl Store {
                 .collect(),
             increasing: true,
             summed: false,
+            staged: 0,
             held: Vec::with_capacity(BATCH),
             months: BTreeSet::new(),
             span: None,
@@ -354,6 +361,7 @@ impl PowerDaysImport {
             day: l.day,
             kwh: l.kwh,
         });
+        self.staged += 1;
         if self.held.len() >= BATCH {
             self.send().await?;
         }
@@ -501,20 +509,32 @@ impl PowerDaysImport {
                 tx.commit().await?;
             }
             Tx::Open(ImportTx::Postgres(mut tx)) => {
-                let changed =
-                    format!("CREATE TEMP TABLE power_changed {CHANGED_TABLE} ON COMMIT DROP");
-                for sql in [SUM_POSTGRES, changed.as_str()] {
-                    sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .execute(&mut *tx)
-                        .await?;
+                if self.staged >= fresh::LEAST_LINES
+                    && fresh::all_fresh(&mut tx, &self.months).await?
+                {
+                    let written =
+                        fresh::build(&mut tx, &self.months, self.summed, run_id, now_ms).await?;
+                    applied = Applied {
+                        accepted: written,
+                        revised: 0,
+                        unchanged: 0,
+                    };
+                } else {
+                    let changed =
+                        format!("CREATE TEMP TABLE power_changed {CHANGED_TABLE} ON COMMIT DROP");
+                    for sql in [SUM_POSTGRES, changed.as_str()] {
+                        sqlx::query(sqlx::AssertSqlSafe(sql))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    for (y, m) in &self.months {
+                        let ddl = partition_ddl(*y, *m);
+                        sqlx::query(sqlx::AssertSqlSafe(ddl.as_str()))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    applied = write_days!(tx, span, run_id, now_ms, true, self.summed);
                 }
-                for (y, m) in &self.months {
-                    let ddl = partition_ddl(*y, *m);
-                    sqlx::query(sqlx::AssertSqlSafe(ddl.as_str()))
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                applied = write_days!(tx, span, run_id, now_ms, true, self.summed);
                 unpack!(tx, span, applied);
                 save_cursor!(tx, cursor, now_ms);
                 write_run_end!(tx, run_id, &end(applied));
