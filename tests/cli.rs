@@ -521,3 +521,28 @@ fn every_log_line_of_an_import_is_in_chinese() {
     }
     assert!(!err.contains("row table"), "{err}");
 }
+
+/// A migration that fails says why once: sqlx's errors repeat their cause in their own message,
+/// and the chain printed whole gave the database's message three times.
+#[tokio::test]
+async fn a_failed_migration_says_its_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("taken.db").display()
+    );
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("CREATE TABLE unit (x)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let (code, text) = indmon(dir.path(), &["--database", "sqlite://taken.db", "migrate"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("数据库迁移失败 (migration failed)"), "{text}");
+    assert_eq!(
+        text.matches("table unit already exists").count(),
+        1,
+        "{text}"
+    );
+}
