@@ -21,6 +21,7 @@ use chrono::Utc;
 use clap::{Parser, Subcommand};
 
 use crate::amount::Scale;
+use crate::causes::Causes;
 use crate::config::Config;
 use crate::ingest::{self, ImportOptions, Kind};
 use crate::period::Period;
@@ -194,31 +195,12 @@ pub struct ImportArgs {
 /// Exit code for input that was rejected.
 pub const EXIT_REJECTED: u8 = 3;
 
-/// An error and its causes, each said once: a cause whose message the one before it already
-/// includes is left out (sqlx's errors repeat their source's message in their own, and `{:#}`
-/// printed a failed migration's cause three times).
-fn error_text(e: &anyhow::Error) -> String {
-    let mut text = String::new();
-    let mut last = String::new();
-    for cause in e.chain() {
-        let message = cause.to_string();
-        if !last.contains(&message) {
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            text.push_str(&message);
-        }
-        last = message;
-    }
-    text
-}
-
 /// Runs a parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
     let code = match dispatch(cli).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("错误 (error): {}", error_text(&e));
+            eprintln!("错误 (error): {}", Causes(&e));
             ExitCode::FAILURE
         }
     };

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 use crate::alerts::{self, AlertState, Change};
 use crate::alerts::{AlertFilter, Applied as AlertsApplied};
 use crate::analysis::{Basis, Dataset, PCT, ProjectResult, UnitResult, fmt_pct, fmt_wan};
+use crate::causes::Causes;
 use crate::config::Config;
 use crate::period::Period;
 use crate::registry::Project;
@@ -140,7 +141,7 @@ pub async fn run(
                 (a, Some(id))
             }
             Err(e) => {
-                let msg = format!("{e:#}");
+                let msg = Causes(&e).to_string();
                 let end = EvaluationEnd {
                     status: "failed",
                     findings: 0,

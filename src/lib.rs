@@ -22,6 +22,7 @@ pub mod amount;
 pub mod analysis;
 pub mod calendar;
 pub mod cases;
+pub mod causes;
 pub mod cli;
 pub mod config;
 pub mod console;

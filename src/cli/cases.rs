@@ -9,6 +9,7 @@ use chrono_tz::Asia::Shanghai;
 use clap::Subcommand;
 
 use crate::cases::{Desk, Who};
+use crate::causes::Causes;
 use crate::config::Config;
 use crate::evaluate::pad;
 use crate::rules::{About, rule_zh};
@@ -171,7 +172,8 @@ pub async fn check(
         Ok(u) => u,
         Err(e) => {
             warnings.push(format!(
-                "未能读取数据库中的单位，未检查交办责任人 (could not read the units; case owners not checked): {e:#}"
+                "未能读取数据库中的单位，未检查交办责任人 (could not read the units; case owners not checked): {}",
+                Causes(&e)
             ));
             return (warnings, problems);
         }

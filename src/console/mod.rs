@@ -66,6 +66,7 @@ pub use config::ConsoleConfig;
 pub use scope::Scope;
 pub use session::Signed;
 
+use crate::causes::Causes;
 use crate::daemon::runner::Ctx;
 use client::Limiter;
 
@@ -249,7 +250,7 @@ pub async fn purge_loop(ctx: Arc<Ctx>) {
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::warn!(error = %format!("{e:#}"), "无法清理过期会话 (cannot purge expired sessions)")
+                    tracing::warn!(error = %Causes(&e), "无法清理过期会话 (cannot purge expired sessions)")
                 }
             }
         }

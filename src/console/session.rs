@@ -14,6 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::{Scope, Shared, secret};
+use crate::causes::Causes;
 use crate::store::Store;
 
 /// Largest urlencoded form the guard reads to find the token.
@@ -132,7 +133,7 @@ pub async fn signed(c: &super::Console, headers: &HeaderMap) -> Result<Signed, N
 fn touch_later(store: Store, id_hash: String, now: i64) {
     tokio::spawn(async move {
         if let Err(e) = store.touch_session(&id_hash, now).await {
-            tracing::warn!(error = %format!("{e:#}"), "无法记录会话活动 (cannot record session activity)");
+            tracing::warn!(error = %Causes(&e), "无法记录会话活动 (cannot record session activity)");
         }
     });
 }
@@ -161,7 +162,7 @@ pub fn unavailable(c: &super::Console) -> Response {
 
 /// 500, the cause logged for the operator and not shown.
 pub fn internal(c: &super::Console, e: &anyhow::Error) -> Response {
-    tracing::error!(error = %format!("{e:#}"), "控制台请求失败 (console request failed)");
+    tracing::error!(error = %Causes(e), "控制台请求失败 (console request failed)");
     c.templates.message(
         StatusCode::INTERNAL_SERVER_ERROR,
         "页面出错",

@@ -7,6 +7,7 @@
 //! Case states are not kept here: every page reads its cases from the database, so an answer
 //! shows on the official's next page whatever this value's age.
 
+use crate::causes::Causes;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -100,7 +101,7 @@ impl<T: Clone + Send + 'static> SharedRead<T> {
             match reading.await {
                 Ok(value) => guard.0.keep(value),
                 Err(e) => tracing::warn!(
-                    error = %format!("{e:#}"),
+                    error = %Causes(&e),
                     "无法刷新控制台的预警缓存，继续使用上次读取的 (cannot refresh the console's open alerts; the previous read is served)"
                 ),
             }

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use super::client::client_addr;
 use super::session::{self, cookie_names, form_token, set_cookie};
 use super::{Console, LINK_VALID_MS, Shared, secret};
+use crate::causes::Causes;
 
 /// The sign-in form, with `status` and an optional notice (401 when a page needed a session).
 pub fn form_page(
@@ -83,7 +84,7 @@ pub async fn request(
     let task = c.clone();
     tokio::spawn(async move {
         if let Err(e) = send_link(&task, &email, &client).await {
-            tracing::error!(error = %format!("{e:#}"), "无法发送登录链接 (cannot queue a sign-in link)");
+            tracing::error!(error = %Causes(&e), "无法发送登录链接 (cannot queue a sign-in link)");
         }
     });
     c.templates

@@ -10,6 +10,7 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 use super::runner::Ctx;
+use crate::causes::Causes;
 use crate::notify::{self, Step, Transport};
 
 /// The longest the drain sleeps without looking at the outbox.
@@ -42,7 +43,7 @@ pub async fn drain_loop(ctx: Arc<Ctx>) {
             None => match Transport::from_config(mail) {
                 Ok(t) => transport.insert(t),
                 Err(e) => {
-                    warn!(error = %format!("{e:#}"), "无法建立邮件发送通道，稍后重试 (cannot set up the mail transport, retrying)");
+                    warn!(error = %Causes(&e), "无法建立邮件发送通道，稍后重试 (cannot set up the mail transport, retrying)");
                     pause(&mut stop, POLL).await;
                     continue;
                 }
@@ -59,7 +60,7 @@ pub async fn drain_loop(ctx: Arc<Ctx>) {
             }
             Ok(_) => Duration::ZERO,
             Err(e) => {
-                warn!(error = %format!("{e:#}"), retry_secs = backoff.as_secs(), "发件箱读写失败，稍后重试 (outbox unreachable, retrying)");
+                warn!(error = %Causes(&e), retry_secs = backoff.as_secs(), "发件箱读写失败，稍后重试 (outbox unreachable, retrying)");
                 let w = backoff;
                 backoff = (backoff * 2).min(Duration::from_secs(60));
                 w
@@ -87,7 +88,7 @@ async fn settle_due(ctx: &Ctx, store: &crate::store::Store) {
         Err(_) => return, // check-config and /readyz report the file
     };
     if let Err(e) = crate::cases::settle_due(store, &calendar, ctx.clock.now()).await {
-        warn!(error = %format!("{e:#}"), "无法写入反馈期限，稍后重试 (cannot set the cases' due dates yet)");
+        warn!(error = %Causes(&e), "无法写入反馈期限，稍后重试 (cannot set the cases' due dates yet)");
     }
 }
 

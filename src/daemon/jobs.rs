@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use crate::causes::Causes;
 use crate::config::Config;
 use crate::store::Store;
 
@@ -139,8 +140,8 @@ pub async fn run(
                 counts["robots"] = match crate::notify::robot::send_due(store, config, now).await {
                     Ok(v) => v,
                     Err(e) => {
-                        tracing::warn!(error = %format!("{e:#}"), "群机器人提示未能发送 (robot notices not sent)");
-                        json!({"error": format!("{e:#}")})
+                        tracing::warn!(error = %Causes(&e), "群机器人提示未能发送 (robot notices not sent)");
+                        json!({"error": Causes(&e).to_string()})
                     }
                 };
             }

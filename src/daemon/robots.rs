@@ -10,6 +10,7 @@ use tracing::{info, warn};
 
 use super::drain::POLL;
 use super::runner::Ctx;
+use crate::causes::Causes;
 use crate::notify::robot::{self, Policy, RobotStep, Robots};
 
 /// Runs until shutdown; returns at once when no robot is configured.
@@ -38,7 +39,7 @@ pub async fn robot_loop(ctx: Arc<Ctx>) {
             None => match Robots::from_config(&ctx.config.robots) {
                 Ok(r) => robots.insert(r),
                 Err(e) => {
-                    warn!(error = %format!("{e:#}"), "无法建立群机器人发送通道，稍后重试 (cannot set up the robots, retrying)");
+                    warn!(error = %Causes(&e), "无法建立群机器人发送通道，稍后重试 (cannot set up the robots, retrying)");
                     pause(&mut stop, POLL).await;
                     continue;
                 }
@@ -54,7 +55,7 @@ pub async fn robot_loop(ctx: Arc<Ctx>) {
             },
             Ok(_) => Duration::ZERO,
             Err(e) => {
-                warn!(error = %format!("{e:#}"), "群机器人发件箱读写失败，稍后重试 (robot outbox unreachable, retrying)");
+                warn!(error = %Causes(&e), "群机器人发件箱读写失败，稍后重试 (robot outbox unreachable, retrying)");
                 POLL
             }
         };

@@ -16,6 +16,7 @@ use tracing::{Instrument, info, info_span, warn};
 
 use super::fire::Fired;
 use super::{JobKind, JobSpec, jobs, schedule};
+use crate::causes::Causes;
 use crate::config::Config;
 use crate::store::Store;
 
@@ -133,7 +134,7 @@ pub async fn job_loop(ctx: Arc<Ctx>, spec: JobSpec, mut fired: Fired) {
                     backoff = Duration::from_secs(2);
                 }
                 Err(e) => {
-                    warn!(job = %name, error = %format!("{e:#}"), "无法读取作业台账，稍后重试 (ledger unreachable, retrying)");
+                    warn!(job = %name, error = %Causes(&e), "无法读取作业台账，稍后重试 (ledger unreachable, retrying)");
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
                         _ = stop.changed() => {}
@@ -262,7 +263,7 @@ pub async fn run_slot(
                     .await
             }
             Some(Err(e)) => {
-                let msg = format!("{e:#}");
+                let msg = Causes(&e).to_string();
                 warn!(error = %msg, secs, "作业失败 (job failed)");
                 store
                     .finish_job_run(id, "failed", end, None, Some(&msg))
@@ -303,7 +304,7 @@ pub async fn mark_aborted(ctx: &Ctx) {
             )
             .await
         {
-            warn!(job = %job, error = %format!("{e:#}"), "无法记录中止 (cannot record the interruption)");
+            warn!(job = %job, error = %Causes(&e), "无法记录中止 (cannot record the interruption)");
         }
     }
 }

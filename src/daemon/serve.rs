@@ -14,6 +14,7 @@ use tracing::{error, info, warn};
 
 use super::leader::{FileLock, PgLeader, sqlite_lock_path};
 use super::runner::{Clock, Ctx, job_loop, mark_aborted};
+use crate::causes::Causes;
 use crate::config::Config;
 use crate::store::{Store, redact_url};
 
@@ -168,7 +169,7 @@ async fn connect(ctx: Arc<Ctx>, url: String, password: Option<SecretString>) {
                 return;
             }
             Err(e) => {
-                warn!(error = %format!("{e:#}"), retry_secs = backoff.as_secs(), "数据库不可用，稍后重试 (database unreachable, retrying)");
+                warn!(error = %Causes(&e), retry_secs = backoff.as_secs(), "数据库不可用，稍后重试 (database unreachable, retrying)");
             }
         }
         let jitter = Duration::from_millis(fastrand::u64(0..500));
@@ -195,7 +196,7 @@ async fn lead_alone(ctx: Arc<Ctx>) {
                 ),
                 Ok(_) => {}
                 Err(e) => {
-                    warn!(error = %format!("{e:#}"), "无法整理作业台账 (cannot tidy the ledger)");
+                    warn!(error = %Causes(&e), "无法整理作业台账 (cannot tidy the ledger)");
                     tokio::time::sleep(LEADER_INTERVAL).await;
                     continue;
                 }
@@ -246,7 +247,7 @@ async fn lead_pg(ctx: Arc<Ctx>, mut lock: PgLeader) -> PgLeader {
                 }
                 Ok(false) => backoff = LEADER_INTERVAL,
                 Err(e) => {
-                    warn!(error = %format!("{e:#}"), "无法获取领导锁，稍后重试 (cannot reach the leader lock, retrying)");
+                    warn!(error = %Causes(&e), "无法获取领导锁，稍后重试 (cannot reach the leader lock, retrying)");
                     backoff = (backoff * 2).min(Duration::from_secs(60));
                 }
             }

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::alerts::{self, AlertFilter, AlertState, Applied as AlertsApplied, Change};
+use crate::causes::Causes;
 use crate::config::Config;
 use crate::power::Xun;
 use crate::registry::UnitKind;
@@ -75,7 +76,8 @@ pub async fn run(
         if let Err(e) = store.pack_xuns(&settled, now.timestamp_millis()).await {
             tracing::warn!(
                 xun = %xun,
-                "上年同期旬日用电打包失败，本次改读日数据 (could not pack the reference 旬s; reading their days): {e:#}"
+                "上年同期旬日用电打包失败，本次改读日数据 (could not pack the reference 旬s; reading their days): {}",
+                Causes(&e)
             );
         }
         lap("reference 旬s packed");
@@ -181,7 +183,11 @@ async fn record(
     let staged = staging.await;
     let (status, applied, message) = match &result {
         Ok(a) => ("xun_ok", *a, String::new()),
-        Err(e) => ("xun_failed", AlertsApplied::default(), format!("{e:#}")),
+        Err(e) => (
+            "xun_failed",
+            AlertsApplied::default(),
+            Causes(e).to_string(),
+        ),
     };
     let end = EvaluationEnd {
         status,

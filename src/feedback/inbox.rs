@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::{FeedbackInbox, Outcome};
 use crate::cases::{Desk, Who};
+use crate::causes::Causes;
 use crate::config::Config;
 use crate::sources::dir::{ARCHIVE, REJECTED, candidates, move_into, write_text};
 use crate::store::Store;
@@ -87,8 +88,9 @@ pub async fn pull_one(
     };
     if let Err(e) = files(store, config, f, now, &mut report).await {
         let e = format!(
-            "反馈表收件夹“{}”处理失败 (feedback inbox failed): {e:#}",
-            f.name()
+            "反馈表收件夹“{}”处理失败 (feedback inbox failed): {}",
+            f.name(),
+            Causes(&e)
         );
         tracing::error!(inbox = %f.name(), error = %e, "反馈表收件夹处理失败 (feedback inbox failed)");
         report.error = Some(e);

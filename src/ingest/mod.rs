@@ -31,6 +31,7 @@ pub use error::ImportError;
 pub use headers::Kind;
 
 use crate::amount::Scale;
+use crate::causes::Causes;
 use crate::indicator::N_FIELDS;
 use crate::period::Period;
 use crate::registry::UnitKind;
@@ -204,8 +205,8 @@ async fn import(
         file_reject(&mut report, 0, reason.clone());
     }
     let (status, message) = match &result {
-        Err(e @ ImportError::Content { .. }) => ("rejected", format!("{e:#}")),
-        Err(e) => ("failed", format!("{e:#}")),
+        Err(ImportError::Content { reason }) => ("rejected", reason.clone()),
+        Err(ImportError::Store(e)) => ("failed", Causes(e).to_string()),
         Ok(()) => ("rejected", summary_line(&report)),
     };
     let end = RunEnd {

@@ -11,6 +11,7 @@ use super::RecipientConfig;
 use super::plan::Item;
 use super::summary::{self, Summary, UnitFigure};
 use crate::cases::{Desk, ListFilter, Who};
+use crate::causes::Causes;
 use crate::config::Config;
 use crate::period::Period;
 use crate::store::Store;
@@ -30,7 +31,7 @@ pub struct Casework {
 
 fn warn<T: Default>(what: &str, r: anyhow::Result<T>) -> T {
     r.unwrap_or_else(|e| {
-        tracing::warn!(error = %format!("{e:#}"), part = what,
+        tracing::warn!(error = %Causes(&e), part = what,
             "摘要缺少此项，预警邮件照常发送 (a part of the digest summary could not be read; digests go without it)");
         T::default()
     })

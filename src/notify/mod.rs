@@ -32,6 +32,7 @@ pub use plan::{Item, ItemKind};
 pub use transport::{SendError, Transport};
 
 use crate::alerts::AlertFilter;
+use crate::causes::Causes;
 use crate::config::Config;
 use crate::store::Store;
 
@@ -125,7 +126,7 @@ pub async fn dispatch(
     )
     .await
     .unwrap_or_else(|e| {
-        tracing::warn!(error = %format!("{e:#}"), "无法生成反馈表，邮件不附反馈表 (feedback workbooks not made)");
+        tracing::warn!(error = %Causes(&e), "无法生成反馈表，邮件不附反馈表 (feedback workbooks not made)");
         HashMap::new()
     });
     let period = planned

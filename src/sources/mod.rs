@@ -17,6 +17,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 
 use crate::amount::Scale;
+use crate::causes::Causes;
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::ingest::{ImportOptions, ImportReport};
 use crate::store::{PullEnd, Store};
@@ -207,7 +208,11 @@ pub async fn pull_source(
     let (status, error) = match result {
         Err(e) => (
             PullStatus::Failed,
-            Some(format!("来源“{}”拉取失败 (pull failed): {e:#}", src.name)),
+            Some(format!(
+                "来源“{}”拉取失败 (pull failed): {}",
+                src.name,
+                Causes(&e)
+            )),
         ),
         Ok(Ended { blocked: Some(why) }) => (PullStatus::Rejected, Some(why)),
         Ok(Ended { blocked: None }) if tally.rejected > 0 => (PullStatus::Rejected, None),
@@ -225,9 +230,9 @@ pub async fn pull_source(
     report.error = error;
     if let Err(e) = record(store, src, &mut report).await {
         // The database itself failed: the pull cannot even be recorded. Say so loudly.
-        tracing::error!(source = %src.name, error = %format!("{e:#}"), "无法记录拉取结果 (cannot record the pull)");
+        tracing::error!(source = %src.name, error = %Causes(&e), "无法记录拉取结果 (cannot record the pull)");
         report.status = PullStatus::Failed;
-        let msg = format!("无法记录拉取结果 (cannot record the pull): {e:#}");
+        let msg = format!("无法记录拉取结果 (cannot record the pull): {}", Causes(&e));
         report.error = Some(match report.error.take() {
             Some(first) => format!("{first}; {msg}"),
             None => msg,

@@ -25,6 +25,7 @@ pub use font::{CJK_FONT_PATHS, ChartFont};
 
 use super::model::{Snapshot, UnitRow};
 use crate::analysis::VALUE_ADDED_GROWTH;
+use crate::causes::Causes;
 use canvas::{Canvas, Texts, WIDTH};
 
 /// The font stack for Chinese text, shared with the page's CSS.
@@ -133,7 +134,7 @@ pub fn svg(chart: &Chart) -> String {
         res.and_then(|()| root.present().map_err(|e| anyhow::anyhow!("{e}")))
     };
     if let Err(e) = drawn {
-        tracing::warn!("chart {:?} not drawn: {e:#}", chart.title());
+        tracing::warn!("chart {:?} not drawn: {}", chart.title(), Causes(&e));
         return format!(
             r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} 40" width="100%"><text x="4" y="24" font-size="12">{}：图表生成失败</text></svg>"#,
             escape(chart.title())
