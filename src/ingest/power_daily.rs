@@ -39,6 +39,7 @@ pub(super) async fn store_power_days(
         .await?;
     lap("mapping read");
     let mut refused = Rejects::default();
+    let scale = ctx.kwh_scale();
     loop {
         match rows.next_row() {
             Err(e) => {
@@ -49,7 +50,7 @@ pub(super) async fn store_power_days(
             Ok(Next::Skipped(s)) => report.skipped.push(s),
             Ok(Next::Rejected(r)) => push_rejects(report, [r], 1),
             Ok(Next::Unreadable(r)) => push_rejects(report, r, 1),
-            Ok(Next::Row(row)) => match ctx.daily_line(&row, today) {
+            Ok(Next::Row(row)) => match ctx.daily_line(&row, today, scale) {
                 Err(rejects) => push_rejects(report, rejects, 1),
                 Ok(l) => {
                     if let Some(r) = refusal(ctx, &l, import.add(&l).await?) {

@@ -82,11 +82,15 @@ pub struct Repeats {
     pub count: u64,
 }
 
+/// Power accounts to their enterprises, looked up for every line of a file (hashed by
+/// `foldhash`, quicker than the standard SipHash on short keys).
+type Mapping = HashMap<String, Mapped, foldhash::fast::RandomState>;
+
 /// An import of a power-daily file in progress: its open transaction, the mapping and the
 /// lines not yet staged.
 pub struct PowerDaysImport {
     tx: Tx,
-    mapping: HashMap<String, Mapped>,
+    mapping: Mapping,
     pruned: HashSet<Period>,
     /// Each account's latest day so far (days from the common era): while every account's
     /// days only grow, line by line, no account can repeat a day, and the search for repeats
@@ -155,7 +159,7 @@ impl Store {
                 ] {
                     sqlx::query(sql).execute(&mut **tx).await?;
                 }
-                let mut mapping = HashMap::new();
+                let mut mapping = Mapping::default();
                 let mut rows = sqlx::query_as::<_, (String, String)>(MAPPING).fetch(&mut **tx);
                 while let Some((account, code)) = rows.try_next().await? {
                     map(&mut mapping, account, &code);
@@ -195,7 +199,7 @@ const PRUNED: &str = "SELECT period FROM power_pruned_month";
 
 /// Adds an account to the mapping; a stored code that does not parse maps nothing (its lines
 /// are rejected as unmapped).
-fn map(mapping: &mut HashMap<String, Mapped>, account: String, code: &str) {
+fn map(mapping: &mut Mapping, account: String, code: &str) {
     if let Ok(code) = code.parse::<CreditCode>() {
         let id = u32::try_from(mapping.len()).unwrap_or(u32::MAX);
         // Whether its enterprise has other accounts is known once all are read (`mark_shared`).
@@ -205,7 +209,7 @@ fn map(mapping: &mut HashMap<String, Mapped>, account: String, code: &str) {
 }
 
 /// Marks the accounts of enterprises with several.
-fn mark_shared(mapping: &mut HashMap<String, Mapped>) {
+fn mark_shared(mapping: &mut Mapping) {
     let mut accounts: HashMap<CreditCode, u32> = HashMap::new();
     for m in mapping.values() {
         *accounts.entry(m.code).or_default() += 1;
@@ -215,11 +219,9 @@ fn mark_shared(mapping: &mut HashMap<String, Mapped>) {
     }
 }
 
-fn mapping_sqlite(
-    h: &mut super::sqlite_raw::Handle<'_>,
-) -> anyhow::Result<HashMap<String, Mapped>> {
+fn mapping_sqlite(h: &mut super::sqlite_raw::Handle<'_>) -> anyhow::Result<Mapping> {
     let mut st = Statement::prepare(h, MAPPING)?;
-    let mut mapping = HashMap::new();
+    let mut mapping = Mapping::default();
     while st.step()? {
         let account = st.str(0)?.to_string();
         let code = st.str(1)?.to_string();
