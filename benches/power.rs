@@ -3,7 +3,8 @@
 //!
 //! Generates (streamed to a temp directory) a registry of N enterprises (default 50,000; the
 //! issue's target is 500,000), one power account each and its mapping file, and the daily
-//! electricity of 2025-10 上旬 and 2026-10 上旬 (10 days × N lines each, day-major). For each
+//! electricity of 2025-10 上旬 and 2026-10 上旬 (10 days × N lines each, day-major, or
+//! account-major with `INDMON_BENCH_POWER_ORDER=account`). For each
 //! backend it imports the registry, the mapping and last year's 旬 (untimed), then this year's
 //! 旬 (timed: every enterprise-day new) and the same file again (timed: every one unchanged).
 //! Prints seconds, rows/s and the process's peak RSS (`VmHWM`) before → after.
@@ -62,13 +63,23 @@ fn kwh(i: usize, year: i32, day: u32) -> String {
     format!("{}.{}", v / 10, v % 10)
 }
 
-/// One 旬 of daily electricity, day-major: every account on the 1st, then the 2nd, …
+/// One 旬 of daily electricity, day-major (every account on the 1st, then the 2nd, …: the
+/// stored key's order), or account-major with `INDMON_BENCH_POWER_ORDER=account` (each
+/// account's ten days together: the import sorts them).
 fn write_xun(path: &Path, n: usize, year: i32) -> anyhow::Result<()> {
     let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
     writeln!(w, "户号,日期,日用电量(千瓦时)")?;
-    for day in 1..=DAYS {
-        let date = NaiveDate::from_ymd_opt(year, 10, day).context("a valid day")?;
-        for i in 0..n {
+    let by_account = std::env::var("INDMON_BENCH_POWER_ORDER").is_ok_and(|v| v == "account");
+    let (outer, inner) = if by_account {
+        (n, DAYS as usize)
+    } else {
+        (DAYS as usize, n)
+    };
+    for a in 0..outer {
+        for b in 0..inner {
+            let (i, day) = if by_account { (a, b) } else { (b, a) };
+            let day = u32::try_from(day)? + 1;
+            let date = NaiveDate::from_ymd_opt(year, 10, day).context("a valid day")?;
             writeln!(w, "33{i:08},{date},{}", kwh(i, year, day))?;
         }
     }
