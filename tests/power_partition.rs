@@ -8,6 +8,7 @@
 mod common;
 
 use common::*;
+use indmon::credit_code::CreditCode;
 use indmon::store::{LEAST_LINES, Store};
 
 const MAPPING: &str = "户号,统一社会信用代码,户名\n3300001,913307811860913921,南湖纺织一厂\n3300002,913307811860913921,南湖纺织二厂\n3300003,91330781190937864H,北港化工\n";
@@ -122,9 +123,61 @@ async fn a_new_months_partition_is_built_apart_and_is_like_one_made_empty() {
     }
 }
 
-/// `name` is a partition of `power_daily` with the parent's key attached, the unpacking trigger,
-/// and no CHECK constraint.
+/// A new month from a file in no useful order (each account's days together, the accounts
+/// backwards), one account an enterprise (nothing to sum): the partition built apart holds the
+/// days in the key's order all the same, so that a day's read stays in few pages.
+#[tokio::test]
+async fn a_new_month_from_lines_out_of_order_is_stored_in_the_keys_order() {
+    const ACCOUNTS: usize = 10_000;
+    let code = |i: usize| CreditCode::with_check(&format!("913307{i:011}")).unwrap();
+    let mut mapping = "户号,统一社会信用代码\n".to_string();
+    let mut lines = "户号,日期,用电量\n".to_string();
+    for i in (0..ACCOUNTS).rev() {
+        mapping.push_str(&format!("45{i:05},{}\n", code(i)));
+        for d in 1..=10 {
+            lines.push_str(&format!("45{i:05},2026-08-{d:02},{}\n", i % 7 + d));
+        }
+    }
+    const { assert!(ACCOUNTS as u64 * 10 >= LEAST_LINES) };
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let dir = tempfile::tempdir().unwrap();
+        import_ok(s, &[&write(&dir, "accounts.csv", &mapping)]).await;
+        let r = import_ok(s, &[&write(&dir, "december.csv", &lines)])
+            .await
+            .remove(0);
+        assert_eq!(r.accepted, ACCOUNTS as u64 * 10, "{}", db.name);
+        let stored = days(s).await;
+        let (c, d) = (code(4321).to_string(), "2026-08-07".to_string());
+        assert!(
+            stored.contains(&(c, d, (4321 % 7 + 7) * 10_000, 1)),
+            "{}",
+            db.name
+        );
+        if let Store::Postgres(p) = s {
+            assert_partition(p, "power_daily_y2026m08").await;
+        }
+        db.cleanup().await;
+    }
+}
+
+/// `name` is a partition of `power_daily` with the parent's columns (types, NOT NULL,
+/// collations), the parent's key attached, the unpacking trigger, no CHECK constraint, and its
+/// rows stored in the key's order.
 async fn assert_partition(p: &sqlx::PgPool, name: &str) {
+    let columns = "SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod) || ' ' || attnotnull || ' ' || attcollation::regcollation, ', ' ORDER BY attnum)
+         FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped";
+    let parent: String = about(p, "power_daily", columns).await;
+    assert_eq!(about::<String>(p, name, columns).await, parent, "{name}");
+    let out_of_order = format!(
+        "SELECT COUNT(*) FROM (SELECT day, credit_code, lag(day) OVER w AS d, lag(credit_code) OVER w AS c
+         FROM {name} WINDOW w AS (ORDER BY ctid)) t WHERE (d, c) > (day, credit_code)"
+    );
+    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(out_of_order))
+        .fetch_one(p)
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "{name}: rows out of the key's order");
     let parent: String = about(
         p,
         name,

@@ -2,8 +2,8 @@
 //! enterprises). The lines are mapped to enterprises as they are read (the mapping, one entry
 //! an account, is the only state that grows, and with the registry, not the file) and sent in
 //! batches of [`BATCH`] to a staging table on the import's own transaction (SQLite: a TEMP
-//! table filled through prepared statements; PostgreSQL: one `COPY` into a TEMP table from the
-//! first batch to the last, fed while the file is read, `store::copy_feed`). Repeated
+//! table filled through prepared statements; PostgreSQL: one `COPY` into an unlogged table from
+//! the first batch to the last, fed while the file is read, `store::copy_feed`). Repeated
 //! accounts, the sums per enterprise and day, the history of changed days and the writes are
 //! then found set-based in SQL, and the run's end is written in the same transaction: a killed
 //! import leaves all or nothing. On PostgreSQL, a file of at least [`fresh::LEAST_LINES`] lines
@@ -537,6 +537,7 @@ impl PowerDaysImport {
                     }
                     applied = write_days!(tx, span, run_id, now_ms, true, self.summed);
                 }
+                sqlx::query(DROP_STAGE_POSTGRES).execute(&mut *tx).await?;
                 unpack!(tx, span, applied);
                 save_cursor!(tx, cursor, now_ms);
                 write_run_end!(tx, run_id, &end(applied));

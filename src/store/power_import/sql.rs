@@ -5,7 +5,13 @@ pub(super) const STAGE_SQLITE: &str = "CREATE TEMP TABLE power_stage (line INTEG
 /// PostgreSQL's staged text compared bytewise (`COLLATE "C"`): the same order as the database's
 /// for these ASCII codes and days, without the C library's collation on every comparison of
 /// the sorts below (5M lines grouped and ordered in 4.8 s instead of 6.5 s, in psql).
-pub(super) const STAGE_POSTGRES: &str = "CREATE TEMP TABLE power_stage (line BIGINT NOT NULL, account INTEGER NOT NULL, credit_code TEXT COLLATE \"C\" NOT NULL, day TEXT COLLATE \"C\" NOT NULL, kwh BIGINT NOT NULL) ON COMMIT DROP";
+/// An unlogged table rather than a temporary one, so that a new month's partition is sorted
+/// from it by parallel workers (`fresh`), which cannot read a session's temporary tables. Like a
+/// temporary table it writes no WAL; it is created in the import's transaction (behind the
+/// import's lock, so one at a time), gone with it if the import fails, and dropped before it
+/// commits ([`DROP_STAGE_POSTGRES`]).
+pub(super) const STAGE_POSTGRES: &str = "CREATE UNLOGGED TABLE power_stage (line BIGINT NOT NULL, account INTEGER NOT NULL, credit_code TEXT COLLATE \"C\" NOT NULL, day TEXT COLLATE \"C\" NOT NULL, kwh BIGINT NOT NULL)";
+pub(super) const DROP_STAGE_POSTGRES: &str = "DROP TABLE power_stage";
 pub(in crate::store) const SUM_SQLITE: &str = "CREATE TEMP TABLE power_sum (credit_code TEXT NOT NULL, day TEXT NOT NULL, kwh BIGINT NOT NULL, PRIMARY KEY (day, credit_code)) WITHOUT ROWID";
 pub(super) const SUM_POSTGRES: &str = "CREATE TEMP TABLE power_sum (credit_code TEXT NOT NULL, day TEXT NOT NULL, kwh BIGINT NOT NULL) ON COMMIT DROP";
 pub(in crate::store) const CHANGED_TABLE: &str = "(credit_code TEXT NOT NULL, day TEXT NOT NULL, kwh BIGINT NOT NULL, old_kwh BIGINT, old_revision INTEGER, old_run_id BIGINT, old_received_at BIGINT)";
