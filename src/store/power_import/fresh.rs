@@ -100,15 +100,13 @@ pub(super) async fn build(
 /// The run and the time are formatted into the statement, as the days are into the DDL around
 /// it: integers, and days `YYYY-MM-DD`.
 fn create_sql(name: &str, summed: bool, run_id: i64, now_ms: i64, from: &str, to: &str) -> String {
-    let kwh = if summed {
-        "CAST(SUM(s.kwh) AS BIGINT)"
+    let (kwh, group) = if summed {
+        (
+            "CAST(SUM(s.kwh) AS BIGINT)",
+            "GROUP BY s.day, s.credit_code",
+        )
     } else {
-        "s.kwh"
-    };
-    let group = if summed {
-        "GROUP BY s.day, s.credit_code"
-    } else {
-        ""
+        ("s.kwh", "")
     };
     format!(
         "CREATE TABLE {name} AS
