@@ -303,21 +303,33 @@ pub async fn copy_out_in(
     columns: usize,
     row: impl FnMut(&Fields<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let Some(id) = snapshot else {
+    if snapshot.is_none() {
         return copy_out(pool, select, columns, row).await;
-    };
-    let mut tx = pool.begin().await?;
-    for sql in [
-        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ".to_string(),
-        format!("SET TRANSACTION SNAPSHOT '{id}'"),
-    ] {
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&mut *tx)
-            .await?;
     }
+    let mut tx = begin_in(pool, snapshot).await?;
     copy_out_on(&mut tx, select, columns, row).await?;
     tx.rollback().await?;
     Ok(())
+}
+
+/// A transaction for reading, in `snapshot` when given (a [`SharedSnapshot`]'s id); the
+/// caller rolls it back.
+pub async fn begin_in(
+    pool: &sqlx::PgPool,
+    snapshot: Option<&str>,
+) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    let mut tx = pool.begin().await?;
+    if let Some(id) = snapshot {
+        for sql in [
+            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ".to_string(),
+            format!("SET TRANSACTION SNAPSHOT '{id}'"),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    Ok(tx)
 }
 
 #[cfg(test)]
