@@ -186,3 +186,46 @@ async fn a_pruned_month_takes_its_packed_xuns_with_its_days() {
         db.cleanup().await;
     }
 }
+
+/// A packed 旬's `days` (migration 0033) byte for byte: eight bytes a day in the 旬's order,
+/// big-endian ten-thousandths of kWh, a day without a figure the smallest 64-bit number.
+#[tokio::test]
+async fn a_packed_xun_is_stored_as_eight_bytes_a_day() {
+    for db in TestDb::all().await {
+        let (s, name) = (&db.store, db.name);
+        let dir = tempfile::tempdir().unwrap();
+        registry(s).await;
+        import_ok(s, &[&write(&dir, "accounts.csv", MAPPING)]).await;
+        // 北港 in 2025-12-D3 (11 days): 1,000 kWh a day, the 25th missing, 2 kWh on the 31st.
+        let mut csv = String::from("户号,日期,用电量\n");
+        csv += &lines("3300003", "2025-12-21", 4, 1000);
+        csv += &lines("3300003", "2025-12-26", 5, 1000);
+        csv += &lines("3300003", "2025-12-31", 1, 2);
+        import_ok(s, &[&write(&dir, "daily.csv", csv)]).await;
+        s.pack_xuns(&[x("2025-12-D3")], 0).await.unwrap();
+        let sql = "SELECT days FROM power_xun_days WHERE period = '2025-12' AND xun = 3 AND credit_code = $1";
+        let days: Vec<u8> = match s {
+            Store::Sqlite(p) => sqlx::query_scalar(sql).bind(BEIGANG).fetch_one(p).await,
+            Store::Postgres(p) => sqlx::query_scalar(sql).bind(BEIGANG).fetch_one(p).await,
+        }
+        .unwrap();
+        let day = |kwh: i64| kwh.to_be_bytes();
+        let mut want = Vec::new();
+        for _ in 21..=24 {
+            want.extend(day(10_000_000)); // 00 00 00 00 00 98 96 80
+        }
+        want.extend([0x80, 0, 0, 0, 0, 0, 0, 0]);
+        for _ in 26..=30 {
+            want.extend(day(10_000_000));
+        }
+        want.extend(day(20_000));
+        assert_eq!(days, want, "{name}");
+        assert_eq!(&days[..8], [0, 0, 0, 0, 0, 0x98, 0x96, 0x80], "{name}");
+        // Read back through the pack as the days stored.
+        let span = d("2025-12-21")..=d("2025-12-31");
+        let read = s.power_days(std::slice::from_ref(&span)).await.unwrap();
+        assert_eq!(read, plain(s, &span).await, "{name}");
+        assert_eq!(read[&BEIGANG.parse::<CreditCode>().unwrap()].len(), 10);
+        db.cleanup().await;
+    }
+}

@@ -15,7 +15,7 @@ use chrono::{Datelike, NaiveDate};
 use super::Store;
 use super::copy::{SharedSnapshot, begin_in, copy_out_in, copy_out_on};
 use super::power_pieces::{Piece, pieces};
-use super::xun_days::{DAY_COLUMNS, READ};
+use super::xun_days::{READ, packed_days};
 use crate::credit_code::CreditCode;
 use crate::power::{DailyTable, Days, Xun, level};
 
@@ -288,8 +288,8 @@ async fn read_piece(
     read
 }
 
-/// A packed 旬's rows: the credit code, then a column a day (`store::xun_days`); its days read
-/// from `power_daily` if it was unpacked since the read was planned.
+/// A packed 旬's rows: the credit code, then its days (`store::xun_days`); its days read from
+/// `power_daily` if it was unpacked since the read was planned.
 async fn read_packed(
     store: Store,
     known: Arc<DailyTable>,
@@ -297,9 +297,17 @@ async fn read_packed(
     snapshot: Option<&str>,
 ) -> anyhow::Result<SpanColumns> {
     let mut b = SpanColumns::new(known.clone(), &level::xun_span(x));
-    let days = b.days.min(DAY_COLUMNS);
     let (period, part) = (x.period().to_string(), i64::from(x.part()));
     let mut packed = false;
+    // Enterprise `i`'s days.
+    let mut add = |b: &mut SpanColumns, i: Option<u32>, days: &[u8]| -> anyhow::Result<()> {
+        packed = true;
+        let in_span = b.days;
+        for (k, kwh) in packed_days(days)?.filter(|(k, _)| *k < in_span) {
+            b.push(i, Some(k), Some(kwh));
+        }
+        Ok(())
+    };
     match &store {
         Store::Sqlite(p) => {
             let mut conn = p.acquire().await?;
@@ -308,12 +316,8 @@ async fn read_packed(
                 q.bind_text(1, &period)?;
                 q.bind_int(2, part)?;
                 while q.step()? {
-                    packed = true;
                     let i = b.enterprise(q.text(0));
-                    for k in 0..days {
-                        let kwh = q.int(k as i32 + 1);
-                        b.push(i, Some(k), kwh);
-                    }
+                    add(&mut b, i, q.blob(1))?;
                 }
                 Ok(())
             })
@@ -324,13 +328,9 @@ async fn read_packed(
             let sql = READ
                 .replace("$1", &format!("'{period}'"))
                 .replace("$2", &part.to_string());
-            copy_out_in(p, snapshot, &sql, 1 + DAY_COLUMNS, |f| {
-                packed = true;
+            copy_out_in(p, snapshot, &sql, 2, |f| {
                 let i = b.enterprise(f[0].unwrap_or_default());
-                for k in 0..days {
-                    b.push(i, Some(k), super::copy::int_field(f[k + 1])?);
-                }
-                Ok(())
+                add(&mut b, i, f[1].unwrap_or_default())
             })
             .await?;
         }

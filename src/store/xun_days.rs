@@ -11,40 +11,71 @@
 //!   `DELETE` from it waits for) before it reads the days, so a change that removed the mark
 //!   before the lock is committed and seen, and one that removes it after finds the new mark.
 //!
-//! The days are kept one column each (`d1` the 旬's first day, `d11` the 31st), not as sums,
-//! so that the working-day averages follow the calendar as it is when they are read.
+//! The days are kept each apart, not as sums, so that the working-day averages follow the
+//! calendar as it is when they are read: one value a row (`days`, migration 0033), eight
+//! bytes a day in the 旬's order ([`packed_days`]), since each column read cost PostgreSQL a
+//! field to send.
 
 use std::collections::HashSet;
 
 use super::{Store, on_pool};
 use crate::power::Xun;
 
-/// The most days of a 旬, and the day columns of `power_xun_days`.
-pub(super) const DAY_COLUMNS: usize = 11;
+/// The most days of a 旬.
+pub(super) const MOST_DAYS: usize = 11;
 
-/// The statement packing one 旬: each enterprise's days as columns. Days are formatted here
-/// (`YYYY-MM-DD`, nothing else); `$1` the period, `$2` the 旬, `$3..=$4` its first and last day.
-fn pack_sql(x: Xun) -> String {
-    let columns: Vec<String> = x
+/// A day without a figure in `days` (`power::DailyTable`'s own mark for it).
+const NO_FIGURE: i64 = i64::MIN;
+
+/// The statement packing one 旬: each enterprise's days as one value, eight bytes a day
+/// (big-endian, [`NO_FIGURE`] for a day without one), by `int8send` on PostgreSQL and from
+/// hexadecimal on SQLite. Days are formatted here (`YYYY-MM-DD`, nothing else); `$1` the
+/// period, `$2` the 旬, `$3..=$4` its first and last day.
+fn pack_sql(x: Xun, postgres: bool) -> String {
+    let figures: Vec<String> = x
         .days()
-        .map(|d| format!("MAX(CASE WHEN day = '{d}' THEN kwh END)"))
-        .chain(std::iter::repeat_n("NULL".to_string(), DAY_COLUMNS))
-        .take(DAY_COLUMNS)
+        .map(|d| {
+            format!("COALESCE(MAX(CASE WHEN day = '{d}' THEN kwh END), (-9223372036854775807 - 1))")
+        })
         .collect();
+    let days = if postgres {
+        figures
+            .iter()
+            .map(|f| format!("int8send({f})"))
+            .collect::<Vec<_>>()
+            .join(" || ")
+    } else {
+        let format = "%016x".repeat(figures.len());
+        format!("unhex(printf('{format}', {}))", figures.join(", "))
+    };
     format!(
-        "INSERT INTO power_xun_days (period, xun, credit_code, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11)
-         SELECT $1, $2, credit_code, {} FROM power_daily WHERE day >= $3 AND day <= $4 GROUP BY credit_code ORDER BY credit_code",
-        columns.join(", ")
+        "INSERT INTO power_xun_days (period, xun, credit_code, days)
+         SELECT $1, $2, credit_code, {days} FROM power_daily WHERE day >= $3 AND day <= $4 GROUP BY credit_code ORDER BY credit_code"
     )
 }
 
-/// The statement reading one packed 旬: the credit code, then the day columns — none if the 旬
-/// is not packed, one row without a code if it is but has no days. Its mark and its rows read
-/// in one statement, so in one snapshot: a change committed after [`Store::packed_xuns`] said
-/// it was packed is not read stale. Rows come in the heap's order, the key's as packed (the
+/// The figures of a packed 旬's `days`: the index of each day with one in the 旬, and its
+/// figure.
+pub(super) fn packed_days(days: &[u8]) -> anyhow::Result<impl Iterator<Item = (usize, i64)>> {
+    anyhow::ensure!(
+        days.len().is_multiple_of(8) && days.len() <= 8 * MOST_DAYS,
+        "打包的旬日用电长度不对：{} 字节 (packed 旬 days of {} bytes)",
+        days.len(),
+        days.len()
+    );
+    Ok(days.chunks_exact(8).enumerate().filter_map(|(k, b)| {
+        let mut x = [0u8; 8];
+        x.copy_from_slice(b);
+        Some((k, i64::from_be_bytes(x))).filter(|(_, v)| *v != NO_FIGURE)
+    }))
+}
+
+/// The statement reading one packed 旬: the credit code and the days — none if the 旬 is not
+/// packed, one row without a code if it is but has no days. Its mark and its rows read in one
+/// statement, so in one snapshot: a change committed after [`Store::packed_xuns`] said it was
+/// packed is not read stale. Rows come in the heap's order, the key's as packed (the
 /// registry's, so that the read finds each enterprise without a lookup).
-pub(super) const READ: &str =
-    "SELECT d.credit_code, d.d1, d.d2, d.d3, d.d4, d.d5, d.d6, d.d7, d.d8, d.d9, d.d10, d.d11
+pub(super) const READ: &str = "SELECT d.credit_code, d.days
      FROM power_xun_packed m LEFT JOIN power_xun_days d ON d.period = m.period AND d.xun = m.xun
      WHERE m.period = $1 AND m.xun = $2";
 
@@ -92,11 +123,11 @@ impl Store {
     async fn pack_xun(&self, x: Xun, now_ms: i64) -> anyhow::Result<u64> {
         let (period, part) = (x.period().to_string(), i32::from(x.part()));
         let (first, last) = (x.first_day().to_string(), x.last_day().to_string());
-        let pack = pack_sql(x);
+        let postgres = self.backend() == super::Backend::Postgres;
+        let pack = pack_sql(x, postgres);
         let delete = "DELETE FROM power_xun_days WHERE period = $1 AND xun = $2";
         let mark = "INSERT INTO power_xun_packed (period, xun, packed_at) VALUES ($1, $2, $3)
                     ON CONFLICT (period, xun) DO UPDATE SET packed_at = excluded.packed_at";
-        let postgres = self.backend() == super::Backend::Postgres;
         let n = on_pool!(self, p => {
             let mut tx = p.begin().await?;
             if postgres {
