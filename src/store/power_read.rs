@@ -379,8 +379,9 @@ async fn read_span(
 /// the key (day, credit code): only that day's rows are visited, where a scan of the partition
 /// reads every day of the month (500,000 enterprises, psql, a 旬 of a month holding two:
 /// 1.86–1.92 s a day at a time, 2.09–2.17 s for the 旬 in one scan). A day's rows come as one
-/// row ([`DAY_SQL`]): a row of binary COPY is a message, and sqlx's handling of each (not
-/// ours) had become most of the client's time. `day = '…'` compares bytes under any
+/// row ([`DAY_SQL`]; psql: 1.70–1.76 s for the 旬, against 1.90–2.06 s as rows): a row of
+/// binary COPY is a message, and sqlx's handling of each (not ours) had become the largest
+/// part of the client's time (`perf`). `day = '…'` compares bytes under any
 /// deterministic collation. A month with no partition has no days. Days are formatted here
 /// (COPY takes no parameters): `YYYY-MM-DD`, nothing else.
 async fn read_days_postgres(
