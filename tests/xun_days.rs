@@ -59,6 +59,14 @@ async fn plain(
     out
 }
 
+/// The registry and the power accounts' mapping imported; the directory to write files to.
+async fn mapped(store: &Store) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    registry(store).await;
+    import_ok(store, &[&write(&dir, "accounts.csv", MAPPING)]).await;
+    dir
+}
+
 /// Whether 2025-10-D3 is packed, and the days read for it (through the pack when it is) equal
 /// the stored ones.
 async fn packed_and_read_right(store: &Store, name: &str) -> bool {
@@ -77,9 +85,7 @@ async fn packed_and_read_right(store: &Store, name: &str) -> bool {
 async fn a_packed_xun_reads_as_its_days_and_any_change_to_its_month_unpacks_it() {
     for db in TestDb::all().await {
         let (s, name) = (&db.store, db.name);
-        let dir = tempfile::tempdir().unwrap();
-        registry(s).await;
-        import_ok(s, &[&write(&dir, "accounts.csv", MAPPING)]).await;
+        let dir = mapped(s).await;
         // 北港 stalls in 2026-10-D3 (200 against 1000 kWh a day); 南湖 (two accounts) runs on,
         // one day of its 2025-10-D3 missing.
         let mut csv = String::from("户号,日期,用电量\n");
@@ -162,9 +168,7 @@ async fn a_packed_xun_reads_as_its_days_and_any_change_to_its_month_unpacks_it()
 async fn a_pruned_month_takes_its_packed_xuns_with_its_days() {
     for db in TestDb::all().await {
         let (s, name) = (&db.store, db.name);
-        let dir = tempfile::tempdir().unwrap();
-        registry(s).await;
-        import_ok(s, &[&write(&dir, "accounts.csv", MAPPING)]).await;
+        let dir = mapped(s).await;
         let mut csv = String::from("户号,日期,用电量\n");
         csv += &lines("3300003", "2025-10-01", 31, 1000);
         csv += &lines("3300003", "2026-10-01", 10, 900);
@@ -193,9 +197,7 @@ async fn a_pruned_month_takes_its_packed_xuns_with_its_days() {
 async fn a_packed_xun_is_stored_as_eight_bytes_a_day() {
     for db in TestDb::all().await {
         let (s, name) = (&db.store, db.name);
-        let dir = tempfile::tempdir().unwrap();
-        registry(s).await;
-        import_ok(s, &[&write(&dir, "accounts.csv", MAPPING)]).await;
+        let dir = mapped(s).await;
         // 北港 in 2025-12-D3 (11 days): 1,000 kWh a day, the 25th missing, 2 kWh on the 31st.
         let mut csv = String::from("户号,日期,用电量\n");
         csv += &lines("3300003", "2025-12-21", 4, 1000);
