@@ -219,3 +219,34 @@ async fn a_large_month_read_in_halves_returns_every_day() {
         db.cleanup().await;
     }
 }
+
+/// A day of more rows than PostgreSQL's read takes at a time (65,536): every one is read, in
+/// whatever order the rows were written.
+#[tokio::test]
+async fn a_day_of_more_rows_than_a_chunk_is_read_whole() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        if s.backend() == Backend::Postgres {
+            exec(s, "CREATE TABLE power_daily_y2026m10 PARTITION OF power_daily FOR VALUES FROM ('2026-10-01') TO ('2026-11-01')").await;
+        }
+        let mut codes: Vec<String> = (0..70_000).map(code).collect();
+        codes.reverse();
+        for chunk in codes.chunks(2_000) {
+            let values: Vec<String> = chunk
+                .iter()
+                .map(|c| {
+                    format!(
+                        "('{c}', '2026-10-05', {}, 1, 1, 0)",
+                        c.len() * 7 + c.as_bytes()[17] as usize
+                    )
+                })
+                .collect();
+            exec(s, &format!("INSERT INTO power_daily (credit_code, day, kwh, revision, run_id, received_at) VALUES {}", values.join(", "))).await;
+        }
+        let spans = [d("2026-10-01")..=d("2026-10-10")];
+        let fast = s.power_days(&spans).await.unwrap();
+        assert_eq!(fast.len(), 70_000, "{}", db.name);
+        assert_eq!(fast, plain_read(s, &spans).await, "{}", db.name);
+        db.cleanup().await;
+    }
+}

@@ -375,15 +375,14 @@ async fn read_span(
     Ok(b)
 }
 
-/// A span's days on PostgreSQL, a statement a day, each reading its month's partition through
-/// the key (day, credit code): only that day's rows are visited, where a scan of the partition
-/// reads every day of the month (500,000 enterprises, psql, a 旬 of a month holding two:
-/// 1.86–1.92 s a day at a time, 2.09–2.17 s for the 旬 in one scan). A day's rows come as one
-/// row ([`DAY_SQL`]; psql: 1.70–1.76 s for the 旬, against 1.90–2.06 s as rows): a row of
-/// binary COPY is a message, and sqlx's handling of each (not ours) had become the largest
-/// part of the client's time (`perf`). `day = '…'` compares bytes under any
-/// deterministic collation. A month with no partition has no days. Days are formatted here
-/// (COPY takes no parameters): `YYYY-MM-DD`, nothing else.
+/// A span's days on PostgreSQL, each day read through its month's partition's key (day,
+/// credit code): only that day's rows are visited, where a scan of the partition reads every
+/// day of the month (500,000 enterprises, psql, a 旬 of a month holding two: 1.86–1.92 s a day
+/// at a time, 2.09–2.17 s for the 旬 in one scan). The rows come [`CHUNK`] at a time as one
+/// row ([`DAY_SQL`]; psql: 1.70–1.76 s for the 旬 a day a row, against 1.90–2.06 s as rows):
+/// a row of binary COPY is a message, and sqlx's handling of each (not ours) had become the
+/// largest part of the client's time (`perf`). `day = $1` compares bytes under any
+/// deterministic collation. A month with no partition has no days.
 async fn read_days_postgres(
     p: &sqlx::PgPool,
     b: &mut SpanColumns,
@@ -408,16 +407,8 @@ async fn read_days_postgres(
         if partitions.get(&partition) != Some(&true) {
             continue;
         }
-        let sql = DAY_SQL
-            .replace("{partition}", &partition)
-            .replace("{day}", &day.to_string());
-        let mut whole = true;
-        copy_out_on(&mut tx, &sql, 2, |f| {
-            whole = add_day(b, k, f[0].unwrap_or_default(), f[1].unwrap_or_default());
-            Ok(())
-        })
-        .await?;
-        if !whole {
+        if !read_day_chunks(&mut tx, b, k, &partition, day).await? {
+            // Days are formatted here (COPY takes no parameters): `YYYY-MM-DD`, nothing else.
             let sql = format!("SELECT credit_code, kwh FROM {partition} WHERE day = '{day}'");
             copy_out_on(&mut tx, &sql, 2, |f| {
                 let kwh = super::copy::int_field(f[1])?;
@@ -432,20 +423,54 @@ async fn read_days_postgres(
     Ok(())
 }
 
-/// One day's rows of a partition as one row: the credit codes joined by commas, and the
-/// figures, eight bytes each (big-endian), in the same order (one aggregate step takes both).
-/// NULLs when the day has no rows.
-const DAY_SQL: &str = "SELECT string_agg(credit_code, ','), string_agg(int8send(kwh), ''::bytea) FROM {partition} WHERE day = '{day}'";
+/// Rows of a day taken at a time: 65,536 make a row of 1.8 MB.
+const CHUNK: i64 = 65_536;
 
-/// Adds a day's [`DAY_SQL`] row as the figures of column `k`; false, adding nothing, if the
-/// codes and the figures do not pair up — a code with a comma, written behind indmon's back
-/// (the day is then read row by row).
-fn add_day(b: &mut SpanColumns, k: usize, codes: &[u8], figures: &[u8]) -> bool {
-    if codes.is_empty() && figures.is_empty() {
+/// The next [`CHUNK`] rows of a day after credit code `$2`, in the key's order, as one row: the
+/// codes joined by commas, the figures eight bytes each (big-endian) in the same order (one
+/// aggregate step takes both), and how many; NULLs and 0 past the last.
+const DAY_SQL: &str = "SELECT string_agg(credit_code, ','), string_agg(int8send(kwh), ''::bytea), COUNT(*)
+     FROM (SELECT credit_code, kwh FROM {partition} WHERE day = $1 AND credit_code > $2 ORDER BY credit_code LIMIT $3) d";
+
+/// Reads day `day` ([`DAY_SQL`]) into column `k`; false if a chunk's codes and figures do not
+/// pair up — a code with a comma, written behind indmon's back — for the day to be read row
+/// by row (its figures added so far are then set again).
+async fn read_day_chunks(
+    tx: &mut sqlx::PgConnection,
+    b: &mut SpanColumns,
+    k: usize,
+    partition: &str,
+    day: NaiveDate,
+) -> anyhow::Result<bool> {
+    let sql = DAY_SQL.replace("{partition}", partition);
+    let mut after = String::new();
+    loop {
+        let (codes, figures, n): (Option<String>, Option<Vec<u8>>, i64) =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(day.to_string())
+                .bind(&after)
+                .bind(CHUNK)
+                .fetch_one(&mut *tx)
+                .await?;
+        let (codes, figures) = (codes.unwrap_or_default(), figures.unwrap_or_default());
+        if !add_day(b, k, codes.as_bytes(), &figures, n) {
+            return Ok(false);
+        }
+        if n < CHUNK {
+            return Ok(true);
+        }
+        after = codes.rsplit(',').next().unwrap_or_default().to_string();
+    }
+}
+
+/// Adds `n` rows of [`DAY_SQL`] as the figures of column `k`; false, adding nothing, if the
+/// codes and the figures do not pair up.
+fn add_day(b: &mut SpanColumns, k: usize, codes: &[u8], figures: &[u8], n: i64) -> bool {
+    if n == 0 {
         return true;
     }
-    let n = codes.iter().filter(|c| **c == b',').count() + 1;
-    if figures.len() != 8 * n {
+    let pieces = codes.iter().filter(|c| **c == b',').count() + 1;
+    if i64::try_from(pieces) != Ok(n) || figures.len() != 8 * pieces {
         return false;
     }
     for (code, kwh) in codes.split(|c| *c == b',').zip(figures.chunks_exact(8)) {
