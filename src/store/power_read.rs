@@ -428,8 +428,8 @@ const CHUNK: i64 = 65_536;
 
 /// The next [`CHUNK`] rows of a day after credit code `$2`, in the key's order, as one row: the
 /// codes joined by commas, the figures eight bytes each (big-endian) in the same order (one
-/// aggregate step takes both), and how many; NULLs and 0 past the last.
-const DAY_SQL: &str = "SELECT string_agg(credit_code, ','), string_agg(int8send(kwh), ''::bytea), COUNT(*)
+/// aggregate step takes both), how many, and the last code; NULLs and 0 past the last.
+const DAY_SQL: &str = "SELECT string_agg(credit_code, ','), string_agg(int8send(kwh), ''::bytea), COUNT(*), MAX(credit_code)
      FROM (SELECT credit_code, kwh FROM {partition} WHERE day = $1 AND credit_code > $2 ORDER BY credit_code LIMIT $3) d";
 
 /// Reads day `day` ([`DAY_SQL`]) into column `k`; false if a chunk's codes and figures do not
@@ -445,7 +445,7 @@ async fn read_day_chunks(
     let sql = DAY_SQL.replace("{partition}", partition);
     let mut after = String::new();
     loop {
-        let (codes, figures, n): (Option<String>, Option<Vec<u8>>, i64) =
+        let (codes, figures, n, last): (Option<String>, Option<Vec<u8>>, i64, Option<String>) =
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(day.to_string())
                 .bind(&after)
@@ -459,7 +459,7 @@ async fn read_day_chunks(
         if n < CHUNK {
             return Ok(true);
         }
-        after = codes.rsplit(',').next().unwrap_or_default().to_string();
+        after = last.unwrap_or_default();
     }
 }
 
