@@ -228,6 +228,18 @@ async fn a_packed_xun_is_stored_as_eight_bytes_a_day() {
         let read = s.power_days(std::slice::from_ref(&span)).await.unwrap();
         assert_eq!(read, plain(s, &span).await, "{name}");
         assert_eq!(read[&BEIGANG.parse::<CreditCode>().unwrap()].len(), 10);
+        // A value no pack has (three bytes): the read says what it found and how to rebuild.
+        let bad = match s {
+            Store::Sqlite(_) => "UPDATE power_xun_days SET days = x'010203'",
+            Store::Postgres(_) => "UPDATE power_xun_days SET days = '\\x010203'::bytea",
+        };
+        exec(s, bad).await;
+        let err = s.power_days(std::slice::from_ref(&span)).await.unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(
+            msg.contains("3 bytes") && msg.contains("power_xun_packed"),
+            "{name}: {msg}"
+        );
         db.cleanup().await;
     }
 }

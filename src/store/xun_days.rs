@@ -59,7 +59,7 @@ fn pack_sql(x: Xun, postgres: bool) -> String {
 pub(super) fn packed_days(days: &[u8]) -> anyhow::Result<impl Iterator<Item = (usize, i64)>> {
     anyhow::ensure!(
         days.len().is_multiple_of(8) && days.len() <= 8 * MOST_DAYS,
-        "打包的旬日用电长度不对：{} 字节 (packed 旬 days of {} bytes)",
+        "打包的旬日用电长度不对：{} 字节；删除 power_xun_packed 中该旬的行即可重建 (packed 旬 days of {} bytes; delete the 旬's row of power_xun_packed to pack it again)",
         days.len(),
         days.len()
     );
