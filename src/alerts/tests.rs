@@ -223,3 +223,12 @@ fn silences_match_on_rule_subject_and_unit_while_in_force() {
     other.matcher.unit = Some("330782".into());
     assert!(silenced_by(&[other], &a, 150).is_none());
 }
+
+#[test]
+fn coverage_knows_an_enterprise_by_its_code_exactly_as_the_findings_write_it() {
+    let c = covered();
+    assert!(c.covers("enterprise_stalled", CODE));
+    // The same code in lower case or padded parses to it, but no finding names it so.
+    assert!(!c.covers("enterprise_stalled", &CODE.to_ascii_lowercase()));
+    assert!(!c.covers("enterprise_stalled", &format!(" {CODE}")));
+}

@@ -69,17 +69,18 @@ impl Coverage {
     /// Whether the absence of a finding for (rule, subject) means the condition has cleared.
     /// `rule` is a stored name: one this release does not know is judged as an enterprise rule.
     pub fn covers(&self, rule: &str, subject: &str) -> bool {
-        // A credit code as the findings write it (the sets hold checked codes only).
-        let enterprise = <&[u8; 18]>::try_from(subject.as_bytes())
+        // A credit code exactly as the findings write it (upper case, untrimmed).
+        let enterprise = subject
+            .parse::<CreditCode>()
             .ok()
-            .filter(|c| self.enterprises.contains(*c));
+            .filter(|c| c.as_str() == subject && self.enterprises.contains(c));
         let rule = rule.parse::<Rule>().ok();
         if rule.is_some_and(|r| self.disabled.contains(&r))
             || (enterprise.is_none() && !self.known.contains(subject))
         {
             return false;
         }
-        let absent = enterprise.is_some_and(|c| self.absent.contains(c));
+        let absent = enterprise.is_some_and(|c| self.absent.contains(&c));
         let Some(rule) = rule else {
             return !absent;
         };
@@ -108,7 +109,7 @@ impl Coverage {
             Rule::EnterprisePowerStalled
             | Rule::EnterprisePowerDrop
             | Rule::EnterprisePowerResumed => {
-                enterprise.is_some_and(|c| self.xun_judged.contains(c))
+                enterprise.is_some_and(|c| self.xun_judged.contains(&c))
             }
         }
     }
