@@ -218,13 +218,14 @@ pub fn int_field(f: Option<&[u8]>) -> anyhow::Result<Option<i64>> {
         None => None,
         Some(&[a, b]) => Some(i64::from(i16::from_be_bytes([a, b]))),
         Some(&[a, b, c, d]) => Some(i64::from(i32::from_be_bytes([a, b, c, d]))),
-        Some(b) if b.len() == 8 => {
-            let mut x = [0u8; 8];
-            x.copy_from_slice(b);
-            Some(i64::from_be_bytes(x))
-        }
+        Some(b) if b.len() == 8 => be_i64(b),
         Some(b) => anyhow::bail!("integer field of {} bytes", b.len()),
     })
+}
+
+/// Eight bytes as a big-endian signed integer (`int8send`'s form); none for another length.
+pub fn be_i64(b: &[u8]) -> Option<i64> {
+    b.try_into().ok().map(i64::from_be_bytes)
 }
 
 /// A text field, `None` for NULL.

@@ -474,10 +474,8 @@ fn add_day(b: &mut SpanColumns, k: usize, codes: &[u8], figures: &[u8], n: i64) 
         return false;
     }
     for (code, kwh) in codes.split(|c| *c == b',').zip(figures.chunks_exact(8)) {
-        let mut x = [0u8; 8];
-        x.copy_from_slice(kwh);
         let i = b.enterprise(code);
-        b.push(i, Some(k), Some(i64::from_be_bytes(x)));
+        b.push(i, Some(k), super::copy::be_i64(kwh));
     }
     true
 }

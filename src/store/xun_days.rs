@@ -64,9 +64,8 @@ pub(super) fn packed_days(days: &[u8]) -> anyhow::Result<impl Iterator<Item = (u
         days.len()
     );
     Ok(days.chunks_exact(8).enumerate().filter_map(|(k, b)| {
-        let mut x = [0u8; 8];
-        x.copy_from_slice(b);
-        Some((k, i64::from_be_bytes(x))).filter(|(_, v)| *v != NO_FIGURE)
+        let v = super::copy::be_i64(b)?;
+        (v != NO_FIGURE).then_some((k, v))
     }))
 }
 
