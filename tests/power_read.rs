@@ -61,20 +61,31 @@ async fn plain_read(
     out
 }
 
+/// On PostgreSQL, the partitions of `power_daily` for `months` (each `YYYY-MM` with the month
+/// after it), which the tests' rows go into; SQLite's table has none.
+async fn partitions(store: &Store, months: &[(&str, &str)]) {
+    if store.backend() != Backend::Postgres {
+        return;
+    }
+    for (m, next) in months {
+        let name = m.replace('-', "m");
+        exec(store, &format!("CREATE TABLE IF NOT EXISTS power_daily_y{name} PARTITION OF power_daily FOR VALUES FROM ('{m}-01') TO ('{next}-01')")).await;
+    }
+}
+
 /// Stores the rows: enterprise 1 every day 2026-10-25..=11-05 (kWh 100 + day index), 2 with
 /// gaps (only every third day), 3 with one day revised (history kept), 4..=300 on 10-29..11-02
 /// inserted in an order that changes from day to day, and two rows with invalid codes.
 async fn seed(store: &Store) {
-    if store.backend() == Backend::Postgres {
-        for (m, next) in [
+    partitions(
+        store,
+        &[
             ("2025-10", "2025-11"),
             ("2026-10", "2026-11"),
             ("2026-11", "2026-12"),
-        ] {
-            let name = m.replace('-', "m");
-            exec(store, &format!("CREATE TABLE IF NOT EXISTS power_daily_y{name} PARTITION OF power_daily FOR VALUES FROM ('{m}-01') TO ('{next}-01')")).await;
-        }
-    }
+        ],
+    )
+    .await;
     let mut rows: Vec<(String, String, i64, i64)> = Vec::new();
     for (k, day) in d("2026-10-25").iter_days().take(12).enumerate() {
         rows.push((code(1), day.to_string(), 1_000_000 + k as i64, 1));
@@ -169,9 +180,7 @@ async fn the_bulk_read_returns_what_the_plain_read_did() {
 async fn a_large_month_read_in_halves_returns_every_day() {
     for db in TestDb::all().await {
         let s = &db.store;
-        if s.backend() == Backend::Postgres {
-            exec(s, "CREATE TABLE power_daily_y2026m10 PARTITION OF power_daily FOR VALUES FROM ('2026-10-01') TO ('2026-11-01')").await;
-        }
+        partitions(s, &[("2026-10", "2026-11")]).await;
         let codes: Vec<String> = (0..6_000).map(code).collect();
         for day in d("2026-10-01").iter_days().take(20) {
             for chunk in codes.chunks(1_000) {
@@ -226,9 +235,7 @@ async fn a_large_month_read_in_halves_returns_every_day() {
 async fn a_day_of_more_rows_than_a_chunk_is_read_whole() {
     for db in TestDb::all().await {
         let s = &db.store;
-        if s.backend() == Backend::Postgres {
-            exec(s, "CREATE TABLE power_daily_y2026m10 PARTITION OF power_daily FOR VALUES FROM ('2026-10-01') TO ('2026-11-01')").await;
-        }
+        partitions(s, &[("2026-10", "2026-11")]).await;
         let mut codes: Vec<String> = (0..70_000).map(code).collect();
         codes.reverse();
         for chunk in codes.chunks(2_000) {
