@@ -21,6 +21,7 @@ mod export;
 mod first_load;
 mod forecast;
 mod forecast_power;
+mod held;
 mod jobs;
 mod locator;
 mod outbox;

@@ -6,19 +6,14 @@
 //! One run is written at a time, in file order, so that a month repeated between runs is
 //! still found where they are merged (the earlier line stands).
 
-use std::collections::HashMap;
-
 use tokio::task::JoinHandle;
 
-use super::year_runs::{self, FileYear, Repeat, Runs, YearKey};
+use super::held::Held;
+use super::year_runs::{Repeat, Runs};
 
-/// The rows held by an import, keyed by enterprise-year. Keyed with foldhash: SipHash cost a
-/// tenth of an import's time here.
-pub(super) type Years = HashMap<YearKey, FileYear, foldhash::fast::RandomState>;
-
-/// What writing a run gives back: its map emptied (with its room), every run so far, and the
-/// months repeated between runs that writing found.
-type Written = anyhow::Result<(Years, Runs, Vec<Repeat>)>;
+/// What writing a run gives back: its rows let go (their room kept), every run so far, and
+/// the months repeated between runs that writing found.
+type Written = anyhow::Result<(Held, Runs, Vec<Repeat>)>;
 
 /// The runs written, and the one being written.
 #[derive(Default)]
@@ -35,19 +30,20 @@ impl RunWriter {
     }
 
     /// Starts writing `years` as the next run, once the run before it is written; returns the
-    /// map of the run before, emptied, for the next rows. Months found repeated go to `repeats`.
+    /// rows of the run before, let go, for the next rows. Months found repeated go to
+    /// `repeats`.
     pub(super) async fn write(
         &mut self,
-        years: Years,
+        years: Held,
         repeats: &mut Vec<Repeat>,
-    ) -> anyhow::Result<Option<Years>> {
+    ) -> anyhow::Result<Option<Held>> {
         let spare = self.wait(repeats).await?;
         let mut runs = std::mem::take(&mut self.runs);
         self.writing = Some(tokio::task::spawn_blocking(move || {
             let started = std::time::Instant::now();
             let mut years = years;
             let mut repeats = Vec::new();
-            runs.write(year_runs::sorted(&years), &mut repeats)?;
+            runs.write(&years, &mut repeats)?;
             tracing::debug!(
                 years = years.len(),
                 ms = started.elapsed().as_millis() as u64,
@@ -59,11 +55,8 @@ impl RunWriter {
         Ok(spare)
     }
 
-    /// Waits for the run being written, if one is: returns its map, emptied.
-    pub(super) async fn wait(
-        &mut self,
-        repeats: &mut Vec<Repeat>,
-    ) -> anyhow::Result<Option<Years>> {
+    /// Waits for the run being written, if one is: returns its rows, let go.
+    pub(super) async fn wait(&mut self, repeats: &mut Vec<Repeat>) -> anyhow::Result<Option<Held>> {
         let Some(writing) = self.writing.take() else {
             return Ok(None);
         };

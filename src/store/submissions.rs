@@ -8,9 +8,10 @@
 //! months, revised months (the earlier figures go to history), unchanged months — and writes
 //! the rows of the months that changed and the packs of the years that did, in key order. All
 //! of it runs in one transaction: nothing is visible to other readers until it commits, and a
-//! rejected file is rolled back whole. When the held rows (their months and their map's whole
-//! table) pass [`BUFFER_LIMIT`] they are written out sorted to a temporary file
-//! ([`super::year_runs`]), so memory stays bounded whatever the file's size; when the file ends
+//! rejected file is rolled back whole. When the held rows ([`super::held`]: their months,
+//! their map's whole table and the sort of their years) pass [`BUFFER_LIMIT`] they are written
+//! out sorted to a temporary file ([`super::year_runs`]), so memory stays bounded whatever the
+//! file's size; when the file ends
 //! the runs are merged back in key order, a quarter of a buffer at a time, so that each
 //! enterprise-year is still merged once and whole and the tables are written in the order of
 //! their keys, as for a small file.
@@ -22,13 +23,14 @@ use sqlx::{Postgres, Sqlite, Transaction};
 
 use super::copy::BinaryCopyWriter;
 use super::first_load::FirstLoad;
+use super::held::{Added, Held, HeldYear};
 use super::packed::{self, Figures, Merged, Month, REVISION, RUN_ID, YearMerge};
 use super::rows::{OnConflict, SqliteRows, Stored, copy_row, upsert_postgres};
-use super::run_writer::{RunWriter, Years};
+use super::run_writer::RunWriter;
 use super::runs::write_run_end;
 use super::sqlite_raw::{Statement, with_handle};
 use super::stale::{mark_indmon_writer, unmark_indmon_writer};
-use super::year_runs::{Code, FileYear, Repeat, YearKey};
+use super::year_runs::{Code, Repeat, YearKey};
 use super::{RunEnd, Store, on_pool};
 use crate::indicator::N_FIELDS;
 use crate::period::Period;
@@ -45,7 +47,7 @@ pub struct MergeOutcome {
     pub unchanged: u64,
 }
 
-/// Bytes of held rows (about 40 a row, allocated, and the table of the map that holds them)
+/// Bytes of held rows (about 50 a row, and the table of the map of their enterprise-years)
 /// after which an import writes them out as a sorted run, unless its options say otherwise.
 pub const BUFFER_LIMIT: usize = 96 << 20;
 
@@ -53,6 +55,13 @@ pub const BUFFER_LIMIT: usize = 96 << 20;
 /// order, so a smaller share costs only statements, and the merge holds beside them the packs
 /// it reads and writes.
 const MERGE_SHARE: usize = 4;
+
+/// Once a file has outgrown the buffer, the rows held for each run take a quarter of it: the
+/// run being written and the one being filled are held together, and in a period-major file a
+/// run holds one month of each of its years whatever its size, so larger runs cost memory and
+/// save little (500,000 enterprises × 25 months, 2026-12-06: runs of half the buffer took as
+/// long, and held some 35 MiB more through the parse; README).
+const RUN_SHARE: usize = 4;
 
 /// Rows written by one import after which the planner's statistics are refreshed at once.
 pub const REFRESH_STATISTICS_AFTER: u64 = 10_000;
@@ -95,9 +104,7 @@ pub struct SubmissionImport {
     /// Bytes of held rows after which they are written out as a sorted run.
     buffer_limit: usize,
     /// The rows not merged yet.
-    years: Years,
-    /// Bytes of the months held in `years` (its table counted apart: [`table_bytes`]).
-    held: usize,
+    years: Held,
     /// The held rows written out, sorted, each time they passed the buffer.
     runs: RunWriter,
     rejects: Rejects,
@@ -110,7 +117,7 @@ const UNKNOWN: &str = "企业不在名录中，请先导入企业名录 (enterpr
 
 /// Bytes the held rows' map allocates for each entry it has room for (its table is at most
 /// 7/8 full, and has a control byte a slot).
-const SLOT_BYTES: usize = std::mem::size_of::<(YearKey, FileYear)>() * 8 / 7 + 1;
+const SLOT_BYTES: usize = std::mem::size_of::<(YearKey, HeldYear)>() * 8 / 7 + 1;
 
 /// Bytes of the table of a map with room for `capacity` entries. Counted whole, not by the
 /// entries in it: a period-major file of 500,000 enterprises holds half a million years at a
@@ -120,8 +127,9 @@ fn table_bytes(capacity: usize) -> usize {
 }
 
 /// Whether a map with `len` entries and room for `capacity` may take a new key with `rows`
-/// bytes of months held and a buffer of `limit`: a full table doubles when it grows, so it
-/// grows only if the doubled table still fits (else the held rows are written out first).
+/// bytes of months held (and of their years' sort) and a buffer of `limit`: a full table
+/// doubles when it grows, so it grows only if the doubled table still fits (else the held
+/// rows are written out first).
 fn may_take_key(len: usize, capacity: usize, rows: usize, limit: usize) -> bool {
     len < capacity || len == 0 || rows + table_bytes(capacity.max(4) * 2) <= limit
 }
@@ -218,8 +226,7 @@ impl Store {
             now_ms,
             partial,
             buffer_limit,
-            years: Years::default(),
-            held: 0,
+            years: Held::new(buffer_limit),
             runs: RunWriter::default(),
             rejects: Rejects::default(),
             out: MergeOutcome::default(),
@@ -238,37 +245,27 @@ impl SubmissionImport {
                 year: s.period.year(),
                 code: *s.credit_code.as_bytes(),
             };
-            let month = s.period.month() as usize;
-            if !may_take_key(
+            let full = !may_take_key(
                 self.years.len(),
                 self.years.capacity(),
-                self.held,
+                self.years.rows_bytes(),
                 self.budget(),
-            ) && !self.years.contains_key(&key)
-            {
+            ) && !self.years.contains_key(&key);
+            if full || self.years.full() {
                 self.write_run().await?;
             }
-            let year = self.years.entry(key).or_default();
-            let first = year.lines[month - 1];
-            if first != 0 {
+            let mut figures: Figures = [None; N_FIELDS];
+            for (f, v) in figures.iter_mut().zip(&s.values) {
+                *f = v.map(|a| a.raw());
+            }
+            let line = u32::try_from(s.line).unwrap_or(u32::MAX).max(1);
+            let month = s.period.month();
+            if let Added::Repeat(first) = self.years.add(key, month, line, &figures)? {
                 let (code, period) = (s.credit_code.as_str(), s.period.to_string());
                 self.rejects
                     .push(duplicate(s.line, code, &period, Some(u64::from(first))));
                 continue;
             }
-            year.lines[month - 1] = u32::try_from(s.line).unwrap_or(u32::MAX).max(1);
-            let mut figures: Figures = [None; N_FIELDS];
-            for (f, v) in figures.iter_mut().zip(&s.values) {
-                *f = v.map(|a| a.raw());
-            }
-            let before = year.rows.capacity();
-            if before == 0 {
-                // The first month's bytes exactly: in a period-major file most years held
-                // have one month when they are written out.
-                year.rows.reserve_exact(packed::figures_len(&figures));
-            }
-            packed::push_figures(&mut year.rows, month as u32, &figures);
-            self.held += year.rows.capacity() - before;
             if self.held_bytes() > self.budget() {
                 self.write_run().await?;
             }
@@ -277,11 +274,10 @@ impl SubmissionImport {
     }
 
     /// Bytes the held rows may take: the whole buffer until a run is written (a file that
-    /// fits is never written out), then half of it, since a map being written out and the
-    /// next being filled are held together.
+    /// fits is never written out), then a [`RUN_SHARE`] of it.
     fn budget(&self) -> usize {
         if self.runs.any() {
-            self.buffer_limit / 2
+            self.buffer_limit / RUN_SHARE
         } else {
             self.buffer_limit
         }
@@ -291,7 +287,7 @@ impl SubmissionImport {
     /// held; and lets them go.
     async fn write_run(&mut self) -> anyhow::Result<()> {
         let first = !self.runs.any();
-        let years = std::mem::take(&mut self.years);
+        let years = std::mem::replace(&mut self.years, Held::new(self.buffer_limit / RUN_SHARE));
         let mut repeats = Vec::new();
         let spare = self.runs.write(years, &mut repeats).await?;
         if first {
@@ -303,7 +299,6 @@ impl SubmissionImport {
             self.years = spare;
         }
         self.reject_repeats(repeats)?;
-        self.held = 0;
         Ok(())
     }
 
@@ -328,12 +323,12 @@ impl SubmissionImport {
         let runs = std::mem::take(&mut self.runs).finish(&mut repeats).await?;
         self.reject_repeats(std::mem::take(&mut repeats))?;
         // The parse's room let go: the merge holds a share of it.
-        self.years = Years::default();
+        self.years = Held::new(self.buffer_limit / MERGE_SHARE);
         let mut merged = runs.merge()?;
         while let Some((key, year)) = merged.next(&mut repeats)? {
             self.reject_repeats(std::mem::take(&mut repeats))?;
-            self.held += year.rows.capacity();
-            self.years.insert(key, year);
+            self.years.add_year(key, &year)?;
+            merged.recycle(year);
             if self.held_bytes() > self.buffer_limit / MERGE_SHARE {
                 self.merge_held(write).await?;
             }
@@ -341,9 +336,9 @@ impl SubmissionImport {
         Ok(())
     }
 
-    /// Bytes held: the months and the map's table.
+    /// Bytes held: the months, the map's table, and the sort of the years held.
     fn held_bytes(&self) -> usize {
-        self.held + table_bytes(self.years.capacity())
+        self.years.rows_bytes() + table_bytes(self.years.capacity())
     }
 
     /// Rejects the rows that gave a month a second time, naming the line of the first.
@@ -446,9 +441,9 @@ impl SubmissionImport {
             };
             if unknown.contains(&key.code) {
                 let code = key.code()?.to_string();
-                packed::each_figures(&year.rows, |m, _| {
+                self.years.each_month(year, |_, line, _| {
                     self.rejects.push(Reject {
-                        line: u64::from(year.lines[m as usize - 1]),
+                        line: u64::from(line),
                         column: String::new(),
                         field: "credit_code".into(),
                         value: code.clone(),
@@ -457,9 +452,8 @@ impl SubmissionImport {
                 })?;
             }
         }
-        // The map keeps its room for the next rows.
+        // The map and the arena keep their room for the next rows.
         self.years.clear();
-        self.held = 0;
         tracing::debug!(
             years = keys.len(),
             ms = started.elapsed().as_millis() as u64,
@@ -487,12 +481,13 @@ impl Merge<'_> {
     fn year(
         &mut self,
         key: YearKey,
-        file: &FileYear,
+        held: &Held,
+        file: &HeldYear,
         old: Option<&[u8]>,
     ) -> anyhow::Result<Option<Vec<u8>>> {
         let mut y = YearMerge::new(old)?;
         self.written.clear();
-        packed::each_figures(&file.rows, |month, figures| {
+        held.each_month(file, |month, _, figures| {
             let new = match y.month(month, figures, &self.present, self.run_id) {
                 Merged::New => {
                     self.out.accepted += 1;
@@ -549,7 +544,7 @@ fn merge_sqlite(
     h: &super::sqlite_raw::Handle<'_>,
     keys: &[YearKey],
     unknown: &HashSet<Code>,
-    years: &Years,
+    years: &Held,
     merge: &mut Merge<'_>,
 ) -> anyhow::Result<()> {
     let mut find = Statement::prepare(
@@ -572,9 +567,9 @@ fn merge_sqlite(
         find.bind_int(1, i64::from(key.year))?;
         find.bind_text(2, code)?;
         let pack = if find.step()? {
-            merge.year(*key, file, Some(find.blob(0)))?
+            merge.year(*key, years, file, Some(find.blob(0)))?
         } else {
-            merge.year(*key, file, None)?
+            merge.year(*key, years, file, None)?
         };
         find.reset()?;
         for w in &merge.written {
@@ -685,7 +680,7 @@ async fn merge_postgres(
     tx: &mut Transaction<'static, Postgres>,
     keys: &[YearKey],
     unknown: &HashSet<Code>,
-    years: &Years,
+    years: &Held,
     merge: &mut Merge<'_>,
     any_stored: bool,
 ) -> anyhow::Result<()> {
@@ -713,7 +708,7 @@ async fn merge_postgres(
         } else {
             // A year not stored before always gets a pack: its months are all new.
             let Some(file) = years.get(key) else { continue };
-            merge.year(*key, file, None)?
+            merge.year(*key, years, file, None)?
         };
         if let Some(pack) = pack {
             copy_pack(&mut copy, key, &pack)?;
@@ -733,7 +728,7 @@ async fn merge_postgres(
 async fn merge_stored_postgres(
     tx: &mut Transaction<'static, Postgres>,
     known: &[&YearKey],
-    years: &Years,
+    years: &Held,
     merge: &mut Merge<'_>,
 ) -> anyhow::Result<(HashSet<YearKey>, HashMap<YearKey, Replaced>)> {
     let mut key_years = Vec::with_capacity(known.len());
@@ -763,7 +758,7 @@ async fn merge_stored_postgres(
                 continue;
             };
             stored.insert(key);
-            if let Some(pack) = merge.year(key, file, Some(&old))? {
+            if let Some(pack) = merge.year(key, years, file, Some(&old))? {
                 let (mut new, mut revised) = (0u16, 0u16);
                 for w in &merge.written {
                     let bit = 1u16 << (w.month - 1);
@@ -808,7 +803,7 @@ async fn copy_new_rows(
     known: &[&YearKey],
     stored: &HashSet<YearKey>,
     replaced: &HashMap<YearKey, Replaced>,
-    years: &Years,
+    years: &Held,
     merge: &mut Merge<'_>,
 ) -> anyhow::Result<()> {
     let mut uncounted = MergeOutcome::default();
@@ -834,9 +829,9 @@ async fn copy_new_rows(
                 copy_row(&mut copy, &key.code, key.year, m, &f, now_ms)?;
             }
         } else if !stored.contains(*key)
-            && let Some(file) = years.get(*key)
+            && let Some(file) = years.get(key)
         {
-            fresh.year(**key, file, None)?;
+            fresh.year(**key, years, file, None)?;
             for w in &fresh.written {
                 copy_row(&mut copy, &key.code, key.year, w.month, &w.fields, now_ms)?;
             }
@@ -952,12 +947,14 @@ mod tests {
     fn the_held_years_table_grows_only_within_the_buffer() {
         let limit = 4 << 20;
         let rows = limit / 4;
-        let mut years: Years = HashMap::default();
+        let mut years = Held::new(limit);
+        let figures: Figures = [None; N_FIELDS];
         let mut n = 0u64;
         while may_take_key(years.len(), years.capacity(), rows, limit) {
             let mut code = [b'9'; 18];
             code[..12].copy_from_slice(format!("{n:012}").as_bytes());
-            years.insert(YearKey { code, year: 2026 }, FileYear::default());
+            let key = YearKey { code, year: 2026 };
+            assert!(matches!(years.add(key, 1, 2, &figures), Ok(Added::Held)));
             n += 1;
             let table = table_bytes(years.capacity());
             assert!(rows + table <= limit, "{n} keys: a table of {table} bytes");

@@ -13,6 +13,7 @@ use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, ErrorKind, Read, Seek, Write};
 
+use super::held::Held;
 use super::packed::{self, Figures};
 
 /// An enterprise's credit code, as its 18 ASCII characters.
@@ -47,23 +48,16 @@ impl YearKey {
     }
 }
 
-/// The held years in key order, for a run.
-pub(super) fn sorted(years: &super::run_writer::Years) -> Vec<(&YearKey, &FileYear)> {
-    let mut held: Vec<_> = years.iter().collect();
-    held.sort_unstable_by_key(|(k, _)| k.order());
-    held
-}
-
-/// The file's rows for one enterprise-year not merged yet.
+/// One enterprise-year as a run holds it: the file's rows of it not merged yet.
 #[derive(Default)]
-pub(super) struct FileYear {
+pub(super) struct RunYear {
     /// The file line of each month (index `month − 1`), 0 when the file has none.
     pub(super) lines: [u32; 12],
     /// Months not merged yet, in [`packed::push_figures`] form.
     pub(super) rows: Vec<u8>,
 }
 
-impl FileYear {
+impl RunYear {
     /// Bit `m − 1` for each month `m` the file has.
     fn mask(&self) -> u16 {
         (0..12)
@@ -76,7 +70,7 @@ impl FileYear {
     fn absorb(
         &mut self,
         key: YearKey,
-        later: &FileYear,
+        later: &RunYear,
         repeats: &mut Vec<Repeat>,
     ) -> anyhow::Result<()> {
         let both = self.mask() & later.mask();
@@ -136,20 +130,18 @@ impl Runs {
         self.files.is_empty()
     }
 
-    /// Writes `years`, given in key order, as the next run. Past [`MAX_RUNS`] the runs are
+    /// Writes the `held` years, in key order, as the next run. Past [`MAX_RUNS`] the runs are
     /// merged into one first; months repeated between them go to `repeats`.
-    pub(super) fn write<'a>(
-        &mut self,
-        years: impl IntoIterator<Item = (&'a YearKey, &'a FileYear)>,
-        repeats: &mut Vec<Repeat>,
-    ) -> anyhow::Result<()> {
+    pub(super) fn write(&mut self, held: &Held, repeats: &mut Vec<Repeat>) -> anyhow::Result<()> {
         if self.files.len() >= MAX_RUNS {
             let merged = std::mem::take(self).merge()?;
             self.files.push(merged.into_run(repeats)?);
         }
         let mut out = BufWriter::with_capacity(RUN_BUFFER, tempfile::tempfile()?);
-        for (key, year) in years {
-            write_year(&mut out, key, year)?;
+        let mut year = RunYear::default();
+        for (key, held_year) in held.sorted() {
+            held.gather(held_year, &mut year)?;
+            write_year(&mut out, key, &year)?;
         }
         self.files.push(finish(out)?);
         Ok(())
@@ -181,7 +173,7 @@ impl Runs {
 /// earlier run first among equal keys), in their integer order ([`YearKey::order`]).
 pub(super) struct Merged {
     readers: Vec<BufReader<File>>,
-    heads: Vec<Option<(YearKey, FileYear)>>,
+    heads: Vec<Option<(YearKey, RunYear)>>,
     heap: BinaryHeap<Reverse<([u64; 3], usize)>>,
     /// The rows' room of years absorbed into another, for the next years read: a year held in
     /// many runs (a period-major file's) would otherwise cost an allocation for each.
@@ -194,7 +186,7 @@ impl Merged {
     pub(super) fn next(
         &mut self,
         repeats: &mut Vec<Repeat>,
-    ) -> anyhow::Result<Option<(YearKey, FileYear)>> {
+    ) -> anyhow::Result<Option<(YearKey, RunYear)>> {
         let Some(Reverse((order, run))) = self.heap.pop() else {
             return Ok(None);
         };
@@ -211,8 +203,14 @@ impl Merged {
         Ok(Some((key, year)))
     }
 
+    /// Gives back the room of a year [`Merged::next`] returned, for the years read next.
+    pub(super) fn recycle(&mut self, mut year: RunYear) {
+        year.rows.clear();
+        self.spare.push(year.rows);
+    }
+
     /// Takes run `run`'s head and reads its next.
-    fn advance(&mut self, run: usize) -> anyhow::Result<(YearKey, FileYear)> {
+    fn advance(&mut self, run: usize) -> anyhow::Result<(YearKey, RunYear)> {
         let room = self.spare.pop().unwrap_or_default();
         let next = read_year(&mut self.readers[run], room)?;
         if let Some((key, _)) = &next {
@@ -239,7 +237,7 @@ fn finish(out: BufWriter<File>) -> anyhow::Result<File> {
 
 /// An enterprise-year in a run: code, year, the mask of its months, their lines, the length of
 /// its rows and the rows.
-fn write_year(out: &mut impl Write, key: &YearKey, year: &FileYear) -> anyhow::Result<()> {
+fn write_year(out: &mut impl Write, key: &YearKey, year: &RunYear) -> anyhow::Result<()> {
     // The head gathered first: one write of it rather than one a field.
     let mut head = [0u8; 18 + 4 + 2 + 12 * 4 + 4];
     let mut at = 0;
@@ -260,7 +258,7 @@ fn write_year(out: &mut impl Write, key: &YearKey, year: &FileYear) -> anyhow::R
 }
 
 /// The next enterprise-year of a run, or `None` at its end; its rows are read into `room`.
-fn read_year(r: &mut impl Read, room: Vec<u8>) -> anyhow::Result<Option<(YearKey, FileYear)>> {
+fn read_year(r: &mut impl Read, room: Vec<u8>) -> anyhow::Result<Option<(YearKey, RunYear)>> {
     let mut code = [0u8; 18];
     match r.read_exact(&mut code) {
         Ok(()) => {}
@@ -276,9 +274,9 @@ fn read_year(r: &mut impl Read, room: Vec<u8>) -> anyhow::Result<Option<(YearKey
     let mut mask = [0u8; 2];
     r.read_exact(&mut mask)?;
     let mask = u16::from_le_bytes(mask);
-    let mut year = FileYear {
+    let mut year = RunYear {
         rows: room,
-        ..FileYear::default()
+        ..RunYear::default()
     };
     for (i, line) in year.lines.iter_mut().enumerate() {
         if mask & 1 << i != 0 {
@@ -303,8 +301,8 @@ mod tests {
         }
     }
 
-    fn year(months: &[(u32, u32, i64)]) -> FileYear {
-        let mut y = FileYear::default();
+    fn year(months: &[(u32, u32, i64)]) -> RunYear {
+        let mut y = RunYear::default();
         for &(month, line, output) in months {
             y.lines[month as usize - 1] = line;
             let mut figures: Figures = [None; crate::indicator::N_FIELDS];
@@ -314,16 +312,19 @@ mod tests {
         y
     }
 
-    fn months(y: &FileYear) -> Vec<(u32, Option<i64>)> {
+    fn months(y: &RunYear) -> Vec<(u32, Option<i64>)> {
         let mut out = Vec::new();
         packed::each_figures(&y.rows, |m, f| out.push((m, f[0]))).unwrap();
         out.sort_unstable();
         out
     }
 
-    fn write_run(runs: &mut Runs, years: Vec<(YearKey, FileYear)>, repeats: &mut Vec<Repeat>) {
-        runs.write(years.iter().map(|(k, y)| (k, y)), repeats)
-            .unwrap();
+    fn write_run(runs: &mut Runs, years: Vec<(YearKey, RunYear)>, repeats: &mut Vec<Repeat>) {
+        let mut held = Held::new(1 << 20);
+        for (k, y) in &years {
+            held.add_year(*k, y).unwrap();
+        }
+        runs.write(&held, repeats).unwrap();
     }
 
     proptest::proptest! {
@@ -348,18 +349,14 @@ mod tests {
         let mut runs = Runs::default();
         let mut line = 1;
         for run in rows {
-            let mut held = std::collections::BTreeMap::<YearKey, FileYear>::new();
+            let mut held = Held::new(1 << 20);
             for &(c, month, value) in run {
                 line += 1;
-                let y = held.entry(key(c, 2026)).or_default();
-                if y.lines[month as usize - 1] == 0 {
-                    y.lines[month as usize - 1] = line;
-                    let mut figures: Figures = [None; crate::indicator::N_FIELDS];
-                    figures[0] = Some(value);
-                    packed::push_figures(&mut y.rows, month, &figures);
-                }
+                let mut figures: Figures = [None; crate::indicator::N_FIELDS];
+                figures[0] = Some(value);
+                held.add(key(c, 2026), month, line, &figures).unwrap();
             }
-            runs.write(held.iter(), &mut Vec::new()).unwrap();
+            runs.write(&held, &mut Vec::new()).unwrap();
         }
         runs
     }
@@ -391,26 +388,6 @@ mod tests {
             }
             proptest::prop_assert_eq!(got, expected);
         }
-    }
-
-    #[test]
-    fn held_years_come_sorted_by_code_then_year() {
-        let mut years = super::super::run_writer::Years::default();
-        for (c, y) in [
-            (b'B', 2025),
-            (b'A', 2026),
-            (b'B', -1),
-            (b'A', 2024),
-            (b'\xff', 0),
-        ] {
-            years.insert(key(c, y), FileYear::default());
-        }
-        let order: Vec<YearKey> = sorted(&years).into_iter().map(|(k, _)| *k).collect();
-        let mut expected: Vec<YearKey> = years.keys().copied().collect();
-        expected.sort_unstable();
-        assert_eq!(order, expected);
-        assert_eq!(order[0], key(b'A', 2024));
-        assert_eq!(order[2], key(b'B', -1));
     }
 
     #[test]
