@@ -310,13 +310,6 @@ mod tests {
 
     use super::*;
 
-    fn key(c: u8, year: i32) -> YearKey {
-        YearKey {
-            code: [c; 18],
-            year,
-        }
-    }
-
     fn figures(value: i64, k: usize) -> Figures {
         let mut f: Figures = [None; crate::indicator::N_FIELDS];
         f[k % f.len()] = Some(value);
@@ -352,12 +345,12 @@ mod tests {
             for (line, &(c, y, month, value, k)) in rows.iter().enumerate() {
                 let line = line as u32 + 2;
                 let f = figures(value, k);
-                match held.add(key(c, y), month, line, &f).unwrap() {
+                match held.add(YearKey::of(c, y), month, line, &f).unwrap() {
                     Added::Held => {
-                        proptest::prop_assert!(expected.insert((key(c, y), month), (line, f)).is_none());
+                        proptest::prop_assert!(expected.insert((YearKey::of(c, y), month), (line, f)).is_none());
                     }
                     Added::Repeat(first) => {
-                        proptest::prop_assert_eq!(Some(first), expected.get(&(key(c, y), month)).map(|e| e.0));
+                        proptest::prop_assert_eq!(Some(first), expected.get(&(YearKey::of(c, y), month)).map(|e| e.0));
                     }
                 }
             }
@@ -384,14 +377,14 @@ mod tests {
             (b'A', 2024),
             (b'\xff', 0),
         ] {
-            held.add(key(c, y), 1, 2, &figures(1, 0)).unwrap();
+            held.add(YearKey::of(c, y), 1, 2, &figures(1, 0)).unwrap();
         }
         let order: Vec<YearKey> = held.sorted().into_iter().map(|(k, _)| *k).collect();
         let mut expected: Vec<YearKey> = held.keys().copied().collect();
         expected.sort_unstable();
         assert_eq!(order, expected);
-        assert_eq!(order[0], key(b'A', 2024));
-        assert_eq!(order[2], key(b'B', -1));
+        assert_eq!(order[0], YearKey::of(b'A', 2024));
+        assert_eq!(order[2], YearKey::of(b'B', -1));
     }
 
     /// Blocks are allocated once: rows held again after a clear go into the room of those

@@ -28,6 +28,15 @@ pub(super) struct YearKey {
 }
 
 impl YearKey {
+    /// A key whose credit code is `c` eighteen times, for tests.
+    #[cfg(test)]
+    pub(super) fn of(c: u8, year: i32) -> YearKey {
+        YearKey {
+            code: [c; 18],
+            year,
+        }
+    }
+
     pub(super) fn code(&self) -> anyhow::Result<&str> {
         Ok(std::str::from_utf8(&self.code)?)
     }
@@ -294,13 +303,6 @@ fn read_year(r: &mut impl Read, room: Vec<u8>) -> anyhow::Result<Option<(YearKey
 mod tests {
     use super::*;
 
-    fn key(c: u8, year: i32) -> YearKey {
-        YearKey {
-            code: [c; 18],
-            year,
-        }
-    }
-
     fn year(months: &[(u32, u32, i64)]) -> RunYear {
         let mut y = RunYear::default();
         for &(month, line, output) in months {
@@ -354,7 +356,8 @@ mod tests {
                 line += 1;
                 let mut figures: Figures = [None; crate::indicator::N_FIELDS];
                 figures[0] = Some(value);
-                held.add(key(c, 2026), month, line, &figures).unwrap();
+                held.add(YearKey::of(c, 2026), month, line, &figures)
+                    .unwrap();
             }
             runs.write(&held, &mut Vec::new()).unwrap();
         }
@@ -375,7 +378,7 @@ mod tests {
             let mut expected = std::collections::BTreeMap::<(YearKey, u32), i64>::new();
             for run in &rows {
                 for &(c, month, value) in run {
-                    expected.entry((key(c, 2026), month)).or_insert(value);
+                    expected.entry((YearKey::of(c, 2026), month)).or_insert(value);
                 }
             }
             let mut merged = runs_of(&rows).merge().unwrap();
@@ -397,16 +400,16 @@ mod tests {
         write_run(
             &mut runs,
             vec![
-                (key(b'A', 2025), year(&[(1, 2, 10)])),
-                (key(b'B', 2025), year(&[(1, 3, 20)])),
+                (YearKey::of(b'A', 2025), year(&[(1, 2, 10)])),
+                (YearKey::of(b'B', 2025), year(&[(1, 3, 20)])),
             ],
             &mut repeats,
         );
         write_run(
             &mut runs,
             vec![
-                (key(b'A', 2024), year(&[(12, 4, 5)])),
-                (key(b'A', 2025), year(&[(2, 5, 11), (1, 6, 99)])),
+                (YearKey::of(b'A', 2024), year(&[(12, 4, 5)])),
+                (YearKey::of(b'A', 2025), year(&[(2, 5, 11), (1, 6, 99)])),
             ],
             &mut repeats,
         );
@@ -418,15 +421,15 @@ mod tests {
         let mut lines_a = [0; 12];
         (lines_a[0], lines_a[1]) = (2, 5);
         assert_eq!(out.len(), 3);
-        assert_eq!(out[0].0, key(b'A', 2024));
-        assert_eq!((out[1].0, out[1].1), (key(b'A', 2025), lines_a));
+        assert_eq!(out[0].0, YearKey::of(b'A', 2024));
+        assert_eq!((out[1].0, out[1].1), (YearKey::of(b'A', 2025), lines_a));
         assert_eq!(out[1].2, vec![(1, Some(10)), (2, Some(11))]);
-        assert_eq!(out[2].0, key(b'B', 2025));
+        assert_eq!(out[2].0, YearKey::of(b'B', 2025));
         let r: Vec<_> = repeats
             .iter()
             .map(|r| (r.key, r.month, r.line, r.first))
             .collect();
-        assert_eq!(r, vec![(key(b'A', 2025), 1, 6, 2)]);
+        assert_eq!(r, vec![(YearKey::of(b'A', 2025), 1, 6, 2)]);
     }
 
     /// A run has no name in the file system from the start: an import killed mid-way leaves
@@ -438,7 +441,7 @@ mod tests {
         let mut runs = Runs::default();
         write_run(
             &mut runs,
-            vec![(key(b'D', 2026), year(&[(1, 2, 1)]))],
+            vec![(YearKey::of(b'D', 2026), year(&[(1, 2, 1)]))],
             &mut Vec::new(),
         );
         for file in &runs.files {
@@ -460,7 +463,7 @@ mod tests {
             let line = i + 2;
             write_run(
                 &mut runs,
-                vec![(key(b'C', 2026), year(&[(month, line, i.into())]))],
+                vec![(YearKey::of(b'C', 2026), year(&[(month, line, i.into())]))],
                 &mut repeats,
             );
         }
