@@ -151,24 +151,16 @@ impl Held {
     /// Holds a whole year read back from the runs, not held before.
     pub(super) fn add_year(&mut self, key: YearKey, from: &RunYear) -> anyhow::Result<()> {
         let mut year = EMPTY;
-        let mut result = Ok(());
         let arena = &mut self.arena;
         packed::each_month_bytes(&from.rows, |month, bytes| {
-            if result.is_err() {
-                return;
-            }
-            let Some(&line) = from.lines.get((month as usize).wrapping_sub(1)) else {
-                result = Err(anyhow::anyhow!("run month {month} out of range"));
-                return;
-            };
-            result = arena
-                .push(line, |b| b.extend_from_slice(bytes))
-                .and_then(|at| {
-                    year = arena.chained(year, 1 << (month - 1), at)?;
-                    Ok(())
-                });
+            let line = from
+                .lines
+                .get((month as usize).wrapping_sub(1))
+                .with_context(|| format!("run month {month} out of range"))?;
+            let at = arena.push(*line, |b| b.extend_from_slice(bytes))?;
+            year = arena.chained(year, 1 << (month - 1), at)?;
+            Ok(())
         })?;
-        result?;
         self.years.insert(key, year);
         Ok(())
     }

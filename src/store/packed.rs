@@ -426,15 +426,18 @@ pub fn each_figures(buf: &[u8], mut f: impl FnMut(u32, &Figures)) -> anyhow::Res
 }
 
 /// Calls `f` with each month of a buffer written by [`push_figures`] and the bytes it took
-/// there, in the order written, without decoding its figures.
-pub fn each_month_bytes(buf: &[u8], mut f: impl FnMut(u32, &[u8])) -> anyhow::Result<()> {
+/// there, in the order written, without decoding its figures; stops at `f`'s first error.
+pub fn each_month_bytes(
+    buf: &[u8],
+    mut f: impl FnMut(u32, &[u8]) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let mut r = Reader { data: buf, at: 0 };
     while r.at < buf.len() {
         let start = r.at;
         let month = u32::from(r.byte()?);
         let present = r.u16()?;
         r.skip_varints(present.count_ones())?;
-        f(month, &buf[start..r.at]);
+        f(month, &buf[start..r.at])?;
     }
     Ok(())
 }
