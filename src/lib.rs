@@ -13,8 +13,8 @@
 //! [`export`] writes submissions, alerts and evaluations as CSV or XLSX for people; [`console`]
 //! is the officials' web console that `indmon serve` runs on a listener of its own.
 //!
-//! `unsafe` is allowed in one module only, `store::sqlite_raw` (direct SQLite calls for the bulk
-//! reads).
+//! `unsafe` is allowed in two modules only: `store::sqlite_raw` (direct SQLite calls for the
+//! bulk reads) and `heap` (glibc's `malloc_trim`).
 #![deny(unsafe_code)]
 
 pub mod alerts;
@@ -33,6 +33,7 @@ pub mod evaluate;
 pub mod export;
 pub mod feedback;
 pub mod forecast;
+pub mod heap;
 pub mod indicator;
 pub mod ingest;
 pub mod notify;

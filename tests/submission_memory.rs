@@ -7,18 +7,11 @@
 
 mod common;
 
-use std::io::{BufWriter, Write};
-
-use common::{TestDb, fixture, import_ok, opts, vm_hwm_kib};
-use indmon::credit_code::CreditCode;
+use common::{TestDb, fixture, import_ok, large_import, opts, vm_hwm_kib};
 use indmon::ingest::{ImportOptions, import_file};
 
 const ENTERPRISES: usize = 16_000;
 const MONTHS: usize = 25;
-
-fn code(i: usize) -> CreditCode {
-    CreditCode::with_check(&format!("913307{i:011}")).unwrap()
-}
 
 #[tokio::test]
 async fn a_large_submissions_file_is_imported_in_bounded_memory() {
@@ -26,29 +19,7 @@ async fn a_large_submissions_file_is_imported_in_bounded_memory() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let registry = dir.path().join("enterprises.csv");
-    let mut w = BufWriter::new(std::fs::File::create(&registry).unwrap());
-    writeln!(
-        w,
-        "credit_code,name,unit_code,zone_code,industry_code,scale,key,owner"
-    )
-    .unwrap();
-    for i in 0..ENTERPRISES {
-        let c = code(i);
-        writeln!(w, "{c},示例{i:05}厂,330781,,C3411,above,否,leader00").unwrap();
-    }
-    drop(w);
-    let path = dir.path().join("submissions.csv");
-    let mut w = BufWriter::new(std::fs::File::create(&path).unwrap());
-    writeln!(w, "credit_code,period,output,output_ytd,sales").unwrap();
-    for m in 0..MONTHS {
-        let (year, month) = (2024 + (9 + m) / 12, (9 + m) % 12 + 1);
-        for i in 0..ENTERPRISES {
-            let v = 1_000 + (i * 7 + m * 13) % 900;
-            writeln!(w, "{},{year}-{month:02},{v}.5,{},{v}", code(i), v * 3).unwrap();
-        }
-    }
-    drop(w);
+    let (registry, path) = large_import(dir.path(), ENTERPRISES, MONTHS);
     import_ok(&db.store, &[&fixture("units.csv"), &registry]).await;
     let Some(before) = vm_hwm_kib() else { return };
     let small = ImportOptions {

@@ -164,6 +164,9 @@ enum Input<'a> {
     Bytes(Vec<u8>, Option<Format>),
 }
 
+/// Rows of an import after which it gives back the memory it took ([`Store::release_memory`]).
+const RELEASE_MEMORY_AFTER: u64 = 10_000;
+
 async fn import(
     store: &Store,
     name: String,
@@ -196,6 +199,13 @@ async fn import(
         Ok(r) => r.map_err(ImportError::classify),
         Err(payload) => Err(ImportError::panicked(&*payload)),
     };
+    // The rows held, the runs' buffers and SQLite's cache filled by the writes are no use to
+    // the next job: a daemon that imported a large file once would otherwise keep them. Not
+    // after each small one (a pulled page), whose next would only take them again.
+    if report.accepted + report.revised + report.unchanged + report.rejected >= RELEASE_MEMORY_AFTER
+    {
+        store.release_memory().await;
+    }
     if result.is_ok() && report.committed {
         // The run was closed in the transaction that committed the data.
         return Ok(report);

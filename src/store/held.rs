@@ -16,7 +16,7 @@ use super::year_runs::{RunYear, YearKey};
 
 /// The held enterprise-years' map. Keyed with foldhash: SipHash cost a tenth of an import's
 /// time here.
-pub(super) type YearMap = HashMap<YearKey, HeldYear, foldhash::fast::RandomState>;
+type YearMap = HashMap<YearKey, HeldYear, foldhash::fast::RandomState>;
 
 /// The end of a chain.
 const NONE: u32 = u32::MAX;

@@ -251,6 +251,21 @@ impl Store {
         Ok(rows)
     }
 
+    /// Gives back the memory a large job took, once it is over: the SQLite writer's page
+    /// cache (`PRAGMA shrink_memory`; up to 64 MiB, refilled on demand from the file), then the
+    /// heap freed ([`crate::heap::trim`]). Best effort: a failure is only logged.
+    pub async fn release_memory(&self) {
+        let started = std::time::Instant::now();
+        if let Store::Sqlite(p) = self
+            && let Err(e) = sqlx::query("PRAGMA shrink_memory").execute(p).await
+        {
+            tracing::debug!(error = %e, "SQLite's page cache was not let go");
+        }
+        crate::heap::trim();
+        let ms = started.elapsed().as_millis() as u64;
+        tracing::debug!(ms, "memory given back");
+    }
+
     pub async fn close(&self) {
         on_pool!(self, p => p.close().await)
     }

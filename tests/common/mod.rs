@@ -12,6 +12,7 @@ pub mod xlsx;
 use std::path::{Path, PathBuf};
 
 use chrono::{TimeZone, Utc};
+use indmon::credit_code::CreditCode;
 use indmon::ingest::{ImportOptions, ImportReport, import_file};
 use indmon::store::{Store, packed};
 use sqlx::Connection;
@@ -297,14 +298,59 @@ pub async fn scalar(store: &Store, sql: &str) -> i64 {
 
 /// The process's peak resident set in KiB (`VmHWM`), when the kernel tells it.
 pub fn vm_hwm_kib() -> Option<u64> {
+    proc_status_kib("VmHWM:")
+}
+
+/// The process's resident set in KiB (`VmRSS`), when the kernel tells it.
+pub fn vm_rss_kib() -> Option<u64> {
+    proc_status_kib("VmRSS:")
+}
+
+fn proc_status_kib(field: &str) -> Option<u64> {
     std::fs::read_to_string("/proc/self/status")
         .ok()?
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .find_map(|l| l.strip_prefix(field))?
         .split_whitespace()
         .next()?
         .parse()
         .ok()
+}
+
+/// Writes into `dir` a registry of `enterprises` (unit 330781) and their submissions for
+/// `months` months from 2024-10, period by period: the files of the memory tests. Returns
+/// the paths of the registry and of the submissions.
+pub fn large_import(dir: &Path, enterprises: usize, months: usize) -> (PathBuf, PathBuf) {
+    use std::io::{BufWriter, Write};
+    let code = |i: usize| CreditCode::with_check(&format!("913307{i:011}")).unwrap();
+    let registry = dir.join("enterprises.csv");
+    let mut w = BufWriter::new(std::fs::File::create(&registry).unwrap());
+    writeln!(
+        w,
+        "credit_code,name,unit_code,zone_code,industry_code,scale,key,owner"
+    )
+    .unwrap();
+    for i in 0..enterprises {
+        writeln!(
+            w,
+            "{},示例{i:05}厂,330781,,C3411,above,否,leader00",
+            code(i)
+        )
+        .unwrap();
+    }
+    drop(w);
+    let submissions = dir.join("submissions.csv");
+    let mut w = BufWriter::new(std::fs::File::create(&submissions).unwrap());
+    writeln!(w, "credit_code,period,output,output_ytd,sales").unwrap();
+    for m in 0..months {
+        let (year, month) = (2024 + (9 + m) / 12, (9 + m) % 12 + 1);
+        for i in 0..enterprises {
+            let v = 1_000 + (i * 7 + m * 13) % 900;
+            writeln!(w, "{},{year}-{month:02},{v}.5,{},{v}", code(i), v * 3).unwrap();
+        }
+    }
+    drop(w);
+    (registry, submissions)
 }
 
 /// Runs one statement on either backend, as a person would in psql or sqlite3.
