@@ -431,6 +431,10 @@ async fn read_and_store(
         })?,
         Input::Bytes(bytes, format) => format.unwrap_or_else(|| Format::sniff(bytes)),
     };
+    let input_bytes = match &input {
+        Input::File(path) => std::fs::metadata(path).map_or(0, |m| m.len()),
+        Input::Bytes(bytes, _) => bytes.len() as u64,
+    };
     let is_header = header_test(opts.kind);
     let hash: Hash = std::sync::Arc::new(std::sync::Mutex::new(Sha256::new()));
     // Every format becomes a preamble and an iterator of rows.
@@ -574,7 +578,7 @@ async fn read_and_store(
         let line = pre.header_line;
         power::store_power(store, kind, &ctx, line, &mut rows, opts, &hash, report).await?;
     } else if kind == Kind::Submissions {
-        store_submissions(store, &ctx, rows, opts, &hash, report).await?;
+        store_submissions(store, &ctx, rows, input_bytes, opts, &hash, report).await?;
     } else if kind == Kind::Enterprises {
         enterprises::store_enterprises(store, &ctx, &mut rows, opts, &hash, report).await?;
     } else {
@@ -805,10 +809,12 @@ fn parse_submissions(
     out
 }
 
+/// Imports the rows of a submissions file of `input_bytes` (0 when not known).
 async fn store_submissions(
     store: &Store,
     ctx: &rows::RowContext<'_>,
     rows: DataRows,
+    input_bytes: u64,
     opts: &ImportOptions,
     hash: &Hash,
     report: &mut ImportReport,
@@ -827,6 +833,7 @@ async fn store_submissions(
             now_ms,
             opts.partial,
             opts.buffer_limit,
+            input_bytes,
         )
         .await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel(4);
