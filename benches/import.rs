@@ -3,8 +3,11 @@
 //! Generates (streamed to a temp directory) a city's registry and a submissions file of
 //! 50,000 enterprises × 25 months (2024-10 … 2026-10) = 1,250,000 rows, then for each backend
 //! imports the registry (untimed), the submissions file (timed: every row must be accepted)
-//! and the same file again (timed: every row must be unchanged). Prints seconds, rows/s and the
-//! process's peak RSS (`VmHWM`, process-wide, so run one backend per process to isolate it).
+//! and the same file again (timed: every row must be unchanged). Prints seconds, rows/s, the
+//! process's peak RSS (`VmHWM`, process-wide, so run one backend per process to isolate it),
+//! the CPU seconds the process used (user + system) and those a local PostgreSQL server's
+//! processes used meanwhile (NaN if none runs on this machine; they are counted whichever
+//! database they serve, so keep the server otherwise idle).
 //!
 //! Run: `./bench` (builds, then one process per backend), or directly
 //! `cargo bench --bench import` with
@@ -23,7 +26,7 @@ use std::time::Instant;
 mod common;
 
 use anyhow::{Context, ensure};
-use common::{MONTHS, generate, vm_hwm_mib, with_database};
+use common::{MONTHS, cpu_secs, generate, processes_cpu_secs, vm_hwm_mib, with_database};
 use indmon::ingest::{ImportOptions, ImportReport, import_file, summary_line};
 use indmon::store::Store;
 
@@ -34,13 +37,16 @@ fn opts() -> ImportOptions {
 /// Imports `path` once, timed, and prints its line of the table.
 async fn timed(store: &Store, path: &Path, label: &str, rows: u64) -> anyhow::Result<ImportReport> {
     let hwm_before = vm_hwm_mib();
-    let start = Instant::now();
+    let (start, cpu_before) = (Instant::now(), cpu_secs());
+    let server_before = processes_cpu_secs("postgres");
     let r = import_file(store, path, &opts()).await?;
     let secs = start.elapsed().as_secs_f64();
+    let cpu = cpu_secs() - cpu_before;
+    let server = processes_cpu_secs("postgres") - server_before;
     let hwm_after = vm_hwm_mib();
     let rate = rows as f64 / secs;
     println!(
-        "{label:<20} {rows:>10} {secs:>9.2} {rate:>10.0} {hwm_before:>9.1} → {hwm_after:>7.1}"
+        "{label:<20} {rows:>10} {secs:>9.2} {rate:>10.0} {hwm_before:>9.1} → {hwm_after:>7.1} {cpu:>7.2} {server:>8.2}"
     );
     Ok(r)
 }
@@ -109,7 +115,9 @@ async fn main() -> anyhow::Result<()> {
         start.elapsed().as_secs_f64(),
         vm_hwm_mib()
     );
-    println!("backend   phase            rows   seconds     rows/s   VmHWM MiB before → after");
+    println!(
+        "backend   phase            rows   seconds     rows/s   VmHWM MiB before → after  CPU s  server's"
+    );
     if backend != "postgres" {
         let db = dir.path().join("bench.db");
         let url = format!("sqlite://{}", db.display());

@@ -153,20 +153,43 @@ pub fn vm_hwm_mib() -> f64 {
 /// `/proc/self/stat` (clock ticks of 10 ms).
 pub fn cpu_secs() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which may hold spaces) start at state; utime and stime
-    // are the 12th and 13th of them.
+    stat_cpu_secs(&stat, 2).unwrap_or(f64::NAN)
+}
+
+/// CPU seconds used so far by the processes of this machine named `comm` (as `ps -C` names
+/// them), such as a local PostgreSQL server's, and by their children that have ended (such as
+/// the workers of a parallel index build, counted in the postmaster's); NaN if none can be read.
+pub fn processes_cpu_secs(comm: &str) -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return f64::NAN;
+    };
+    let named = format!("({comm})");
+    let secs: Vec<f64> = dir
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .filter(|stat| stat.split_whitespace().nth(1) == Some(named.as_str()))
+        .filter_map(|stat| stat_cpu_secs(&stat, 4))
+        .collect();
+    if secs.is_empty() {
+        f64::NAN
+    } else {
+        secs.iter().sum()
+    }
+}
+
+/// Seconds of one `/proc/<pid>/stat` line: user and system (`fields` 2), and those of the
+/// children that ended and were waited for (`fields` 4).
+fn stat_cpu_secs(stat: &str, fields: usize) -> Option<f64> {
+    // Fields after the command name (which may hold spaces) start at state; utime, stime,
+    // cutime and cstime are the 12th to 15th of them.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let ticks: Vec<f64> = rest
         .split_whitespace()
         .skip(11)
-        .take(2)
+        .take(fields)
         .filter_map(|t| t.parse().ok())
         .collect();
-    if ticks.len() == 2 {
-        (ticks[0] + ticks[1]) / 100.0
-    } else {
-        f64::NAN
-    }
+    (ticks.len() == fields).then(|| ticks.iter().sum::<f64>() / 100.0)
 }
 
 /// The admin URL with its database name replaced by `db` (query parameters kept).
