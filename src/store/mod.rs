@@ -24,6 +24,7 @@ mod forecast_power;
 mod held;
 mod jobs;
 mod locator;
+mod merge_feed;
 mod outbox;
 mod pack_tx;
 pub mod packed;
