@@ -140,6 +140,17 @@ fn outgrows(bytes: u64, limit: usize) -> bool {
     bytes / 2 > limit as u64
 }
 
+/// Bytes the held rows of an import with a buffer of `limit` may take: the whole buffer until a
+/// run is written (a file that fits is never written out), then a [`RUN_SHARE`] of it; a share
+/// from the start for an input sure to outgrow the buffer ([`outgrows`]).
+fn budget(any_runs: bool, outgrows: bool, limit: usize) -> usize {
+    if any_runs || outgrows {
+        limit / RUN_SHARE
+    } else {
+        limit
+    }
+}
+
 /// The row on `line` that gives an enterprise-month a second time, after line `first`.
 fn duplicate(line: u64, code: &str, period: &str, first: Option<u64>) -> Reject {
     let reason = match first {
@@ -228,11 +239,6 @@ impl Store {
             }
         };
         let outgrows = outgrows(input_bytes, buffer_limit);
-        let held_first = if outgrows {
-            buffer_limit / RUN_SHARE
-        } else {
-            buffer_limit
-        };
         Ok(SubmissionImport {
             tx,
             present,
@@ -241,7 +247,7 @@ impl Store {
             partial,
             buffer_limit,
             outgrows,
-            years: Held::new(held_first),
+            years: Held::new(budget(false, outgrows, buffer_limit)),
             runs: RunWriter::default(),
             rejects: Rejects::default(),
             out: MergeOutcome::default(),
@@ -288,15 +294,9 @@ impl SubmissionImport {
         Ok(())
     }
 
-    /// Bytes the held rows may take: the whole buffer until a run is written (a file that
-    /// fits is never written out), then a [`RUN_SHARE`] of it; a share from the start for an
-    /// input sure to outgrow the buffer.
+    /// Bytes the held rows may take now ([`budget`]).
     fn budget(&self) -> usize {
-        if self.runs.any() || self.outgrows {
-            self.buffer_limit / RUN_SHARE
-        } else {
-            self.buffer_limit
-        }
+        budget(self.runs.any(), self.outgrows, self.buffer_limit)
     }
 
     /// Writes the held rows out as a sorted run, on a blocking thread, while the next are
